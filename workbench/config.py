@@ -1,0 +1,108 @@
+"""Settings: where data lives, which provider keys and base URLs are configured.
+
+Keys come from the environment first, then `.streamlit/secrets.toml` (git-ignored). They are held
+as `SecretStr` so that a repr, a log line or a pydantic dump never shows them; code that needs the
+raw value asks `Settings.key(provider)` at the moment it builds a request header.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+# provider -> environment variables that may hold its key, in order of preference
+KEY_VARIABLES: dict[str, tuple[str, ...]] = {
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "bfl": ("BFL_API_KEY",),
+    "replicate": ("REPLICATE_API_TOKEN",),
+    "fal": ("FAL_KEY",),
+}
+BASE_URL_VARIABLES: dict[str, str] = {
+    "gemini": "GEMINI_BASE_URL",
+    "bfl": "BFL_BASE_URL",
+    "replicate": "REPLICATE_BASE_URL",
+    "fal": "FAL_QUEUE_BASE_URL",
+}
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "gemini": "https://generativelanguage.googleapis.com",
+    "bfl": "https://api.bfl.ai",
+    "replicate": "https://api.replicate.com",
+    "fal": "https://queue.fal.run",
+}
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    data_dir: Path
+    keys: dict[str, SecretStr] = {}
+    key_sources: dict[str, str] = {}  # provider -> "VARIABLE (origin)", never the value
+    base_urls: dict[str, str] = {}
+    lock_timeout_s: float = 10.0
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "workbench.duckdb"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    def key(self, provider: str) -> str | None:
+        secret = self.keys.get(provider)
+        return secret.get_secret_value() if secret else None
+
+    def has_key(self, provider: str) -> bool:
+        return bool(self.key(provider))
+
+    def base_url(self, provider: str) -> str:
+        return self.base_urls.get(provider) or DEFAULT_BASE_URLS[provider]
+
+
+def _read_secrets_file(path: Path) -> Mapping[str, object]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        # A broken secrets file must not stop the app; the Status page shows no key instead.
+        return {}
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, secrets_file: Path | None = None
+) -> Settings:
+    env = os.environ if env is None else env
+    secrets = _read_secrets_file(secrets_file or SECRETS_FILE)
+    keys: dict[str, SecretStr] = {}
+    sources: dict[str, str] = {}
+    for provider, names in KEY_VARIABLES.items():
+        for name in names:
+            for origin, table in (("environment", env), ("secrets.toml", secrets)):
+                value = table.get(name)
+                if isinstance(value, str) and value.strip() and provider not in keys:
+                    keys[provider] = SecretStr(value.strip())
+                    sources[provider] = f"{name} ({origin})"
+    base_urls = {
+        provider: str(env.get(var) or secrets.get(var) or "").rstrip("/")
+        for provider, var in BASE_URL_VARIABLES.items()
+        if env.get(var) or secrets.get(var)
+    }
+    data_dir = Path(env.get("WORKBENCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
+    lock_timeout = float(env.get("WORKBENCH_LOCK_TIMEOUT_S") or 10.0)
+    return Settings(
+        data_dir=data_dir,
+        keys=keys,
+        key_sources=sources,
+        base_urls=base_urls,
+        lock_timeout_s=lock_timeout,
+    )

@@ -1,0 +1,238 @@
+"""One generation, start to finish: validate, plan, log pending, call the provider, store the
+image, complete the log row. Every attempt that reaches a provider leaves exactly one row, with
+its outcome or its error; a request that fails validation reaches no provider and no row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from workbench.catalog import CatalogError, ModelSpec, dimensions, estimate_cost
+from workbench.ids import new_id
+from workbench.prompt_checks import PreparedPrompt, lint
+from workbench.providers.base import ImageRequest, Provider, ProviderError
+from workbench.redact import redact
+from workbench.services.workbench import Workbench
+from workbench.store.generations import NewGeneration, Outcome
+from workbench.store.images import NotAnImage
+from workbench.templates import FREE_TEXT
+
+log = logging.getLogger(__name__)
+
+
+class GenerateRequest(BaseModel):
+    """What a page or the command line asks for. Validated at the edge."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1)
+    provider: str = "offline"
+    prompt: str = Field(max_length=200_000)
+    template_id: str | None = None
+    slots: dict[str, str] | None = None
+    aspect_ratio: str | None = None
+    size: str | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    options: dict[str, Any] = {}
+    run_id: str | None = None
+    cell: str | None = None
+    category: str | None = None
+
+    @field_validator("aspect_ratio", "size", "template_id", "category")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if isinstance(value, str) else value
+
+
+class InvalidRequest(ValueError):
+    """The request cannot be sent; `problems` are sentences for a person."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will be sent, decided before anything is sent."""
+
+    request: GenerateRequest
+    model: ModelSpec
+    prepared: PreparedPrompt
+    image_request: ImageRequest
+    estimated_cost_usd: float | None
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f.message for f in self.prepared.findings if f.severity == "warning"]
+
+
+@dataclass(frozen=True)
+class GenerationOutcome:
+    id: str
+    status: str
+    model: str
+    provider: str
+    prompt: str
+    params: dict[str, Any]
+    image_path: str | None
+    width: int | None
+    height: int | None
+    cost_usd: float | None
+    cost_kind: str
+    latency_ms: float | None
+    error_kind: str | None
+    error: str | None
+    seed: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "status": self.status, "model": self.model, "provider": self.provider,
+            "image_path": self.image_path, "cost_usd": self.cost_usd,
+            "cost_kind": self.cost_kind, "latency_ms": self.latency_ms,
+            "error_kind": self.error_kind, "error": self.error, "seed": self.seed,
+            "width": self.width, "height": self.height,
+        }
+
+
+def parse_request(data: dict[str, Any]) -> GenerateRequest:
+    try:
+        return GenerateRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(
+            [f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors()]
+        ) from None
+
+
+def plan(wb: Workbench, request: GenerateRequest) -> Plan:
+    """Validate against the catalog and templates; raise InvalidRequest with every problem."""
+    try:
+        model = wb.catalog.model(request.model)
+        offer = model.offer(request.provider)
+    except CatalogError as exc:
+        raise InvalidRequest([str(exc)]) from None
+    template_id = request.template_id or FREE_TEXT
+    try:
+        template = wb.templates.get(template_id)
+    except KeyError as exc:
+        raise InvalidRequest([str(exc).strip("'\"")]) from None
+    prepared = lint(request.prompt, model, template, wb.templates, request.slots)
+    problems = list(prepared.errors)
+    aspect_ratio = prepared.aspect_ratio or request.aspect_ratio or model.default_aspect_ratio
+    if aspect_ratio not in model.aspect_ratios and not prepared.aspect_ratio:
+        problems.append(
+            f"{model.name} does not take aspect ratio {aspect_ratio}; it takes "
+            f"{', '.join(model.aspect_ratios)}."
+        )
+    size = request.size or model.default_size
+    if size not in model.sizes:
+        problems.append(f"{model.name} does not take size {size}; it takes {', '.join(model.sizes)}.")
+    if problems:
+        raise InvalidRequest(problems)
+    width, height = dimensions(aspect_ratio, size)
+    image_request = ImageRequest(
+        model=model, offer=offer, prompt=prepared.text, aspect_ratio=aspect_ratio, size=size,
+        width=width, height=height, seed=request.seed, options=dict(request.options),
+    )
+    return Plan(
+        request=request, model=model, prepared=prepared, image_request=image_request,
+        estimated_cost_usd=estimate_cost(model, request.provider, aspect_ratio, size),
+    )
+
+
+async def execute(wb: Workbench, planned: Plan, provider: Provider) -> GenerationOutcome:
+    """Run a planned generation on an open provider, logging before and after."""
+    req, image_request = planned.request, planned.image_request
+    generation_id = new_id("gen")
+    try:
+        params = provider.wire_params(image_request)
+    except ProviderError as exc:
+        params = {"aspect_ratio": image_request.aspect_ratio, "size": image_request.size}
+        wire_error: ProviderError | None = exc
+    else:
+        wire_error = None
+    wb.log.insert_pending(
+        NewGeneration(
+            id=generation_id, model=planned.model.id, provider=req.provider,
+            provider_model_id=image_request.offer.model_id, prompt=image_request.prompt,
+            prompt_written=req.prompt, template_id=req.template_id, slots=req.slots,
+            params=params, aspect_ratio=image_request.aspect_ratio, size=image_request.size,
+            seed=req.seed, run_id=req.run_id, cell=req.cell, category=req.category,
+        )
+    )
+    started = time.perf_counter()
+    outcome = await _attempt(wb, planned, provider, wire_error, started)
+    wb.log.complete(generation_id, outcome)
+    image = outcome.image
+    return GenerationOutcome(
+        id=generation_id, status=outcome.status, model=planned.model.id, provider=req.provider,
+        prompt=image_request.prompt, params=params,
+        image_path=str(wb.images.absolute(image.path)) if image else None,
+        width=image.width if image else None, height=image.height if image else None,
+        cost_usd=outcome.cost_usd, cost_kind=outcome.cost_kind, latency_ms=outcome.latency_ms,
+        error_kind=outcome.error_kind, error=outcome.error_message,
+        seed=outcome.seed_returned if outcome.seed_returned is not None else req.seed,
+    )
+
+
+async def _attempt(
+    wb: Workbench, planned: Plan, provider: Provider, wire_error: ProviderError | None,
+    started: float,
+) -> Outcome:
+    def elapsed() -> float:
+        return round((time.perf_counter() - started) * 1000, 3)
+
+    try:
+        if wire_error is not None:
+            raise wire_error
+        result = await provider.generate(planned.image_request)
+        stored = await asyncio.to_thread(wb.images.put, result.data)
+    except ProviderError as exc:
+        return Outcome(
+            status=exc.status, latency_ms=elapsed(), error_kind=exc.kind,
+            error_message=redact(exc.message, wb.settings),
+            provider_request_id=exc.provider_request_id,
+            cost_usd=exc.cost_usd, cost_kind="known" if exc.cost_usd is not None else "unknown",
+        )
+    except NotAnImage as exc:
+        return Outcome(status="failed", latency_ms=elapsed(), error_kind="malformed",
+                       error_message=redact(str(exc), wb.settings))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a workbench bug must still leave a completed, explained row
+        log.exception("generation failed unexpectedly")
+        return Outcome(
+            status="failed", latency_ms=elapsed(), error_kind="internal",
+            error_message=redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings),
+        )
+    if result.cost_usd is not None:
+        cost, cost_kind = result.cost_usd, "known"
+    elif planned.estimated_cost_usd is not None:
+        cost, cost_kind = planned.estimated_cost_usd, "estimated"
+    else:
+        cost, cost_kind = None, "unknown"
+    return Outcome(
+        status="succeeded", latency_ms=elapsed(), queue_ms=result.queue_ms, cost_usd=cost,
+        cost_kind=cost_kind, provider_model_id=result.provider_model_id,
+        provider_request_id=result.provider_request_id, seed_returned=result.seed, image=stored,
+    )
+
+
+async def generate(wb: Workbench, request: GenerateRequest) -> GenerationOutcome:
+    planned = plan(wb, request)
+    provider = wb.open_provider(request.provider)
+    try:
+        return await execute(wb, planned, provider)
+    finally:
+        await provider.aclose()
+
+
+def generate_sync(wb: Workbench, request: GenerateRequest) -> GenerationOutcome:
+    """For callers without an event loop (a Streamlit rerun, the command line)."""
+    return asyncio.run(generate(wb, request))

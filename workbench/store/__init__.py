@@ -1,0 +1,1 @@
+"""Persistence: the DuckDB database (connection, migrations, tables) and the image files."""

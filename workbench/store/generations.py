@@ -1,0 +1,227 @@
+"""The generation log: one row per attempt, written before the request and completed after.
+
+Every statement is parameterised; filters are built as a list of `where` clauses plus a list of
+parameters, so user text never becomes SQL. Paging happens in SQL (LIMIT/OFFSET) and the count
+is a separate query, so no page ever loads the whole table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from workbench.filters import HistoryFilter
+from workbench.store.db import Database
+from workbench.store.images import StoredImage
+
+_SORT_SQL = {
+    "newest": "g.created_at DESC, g.id DESC",
+    "oldest": "g.created_at ASC, g.id ASC",
+    "fastest": "g.latency_ms ASC NULLS LAST, g.created_at DESC",
+    "slowest": "g.latency_ms DESC NULLS LAST, g.created_at DESC",
+    "cheapest": "g.cost_usd ASC NULLS LAST, g.created_at DESC",
+    "priciest": "g.cost_usd DESC NULLS LAST, g.created_at DESC",
+}
+_LIST_COLUMNS = (
+    "g.id, g.created_at, g.status, g.model, g.provider, g.template_id, g.prompt, g.aspect_ratio,"
+    " g.size, g.seed, g.seed_returned, g.latency_ms, g.cost_usd, g.cost_kind, g.error_kind,"
+    " g.error_message, g.image_sha256, g.width, g.height, g.category, g.run_id, i.thumb_path,"
+    " i.path AS image_path"
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class NewGeneration:
+    id: str
+    model: str
+    provider: str
+    prompt: str
+    prompt_written: str
+    provider_model_id: str | None = None
+    template_id: str | None = None
+    slots: dict[str, str] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    aspect_ratio: str | None = None
+    size: str | None = None
+    seed: int | None = None
+    run_id: str | None = None
+    cell: str | None = None
+    category: str | None = None
+    status: str = "pending"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # succeeded | failed | moderated | cancelled | interrupted
+    latency_ms: float | None = None
+    queue_ms: float | None = None
+    cost_usd: float | None = None
+    cost_kind: str = "unknown"
+    provider_model_id: str | None = None
+    provider_request_id: str | None = None
+    seed_returned: int | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    image: StoredImage | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: tuple[str, ...]) -> None:
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+
+    any_of("g.model", f.models)
+    any_of("g.provider", f.providers)
+    any_of("g.template_id", f.templates)
+    any_of("g.status", f.statuses)
+    any_of("g.category", f.categories)
+    if f.run_id:
+        clauses.append("g.run_id = ?")
+        params.append(f.run_id)
+    if not f.include_offline:
+        clauses.append("g.provider <> 'offline'")
+    if f.start:
+        clauses.append("g.created_at >= ?")
+        params.append(f.start)
+    if f.end:
+        clauses.append("g.created_at < ?")
+        params.append(f.end)
+    if f.text:
+        clauses.append("g.prompt ILIKE ? ESCAPE '\\'")
+        params.append(f"%{_escape_like(f.text)}%")
+    if f.min_rating is not None:
+        clauses.append(
+            "g.id IN (SELECT generation_id FROM latest_ratings GROUP BY generation_id"
+            " HAVING avg(stars) >= ?)"
+        )
+        params.append(f.min_rating)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+class GenerationLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writes -------------------------------------------------------------------------------
+    def insert_pending(self, new: NewGeneration) -> None:
+        with self.db.cursor() as cur:
+            cur.execute(
+                "INSERT INTO generations (id, run_id, cell, created_at, status, model, provider,"
+                " provider_model_id, template_id, slots, prompt_written, prompt, params,"
+                " aspect_ratio, size, seed, category)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    new.id, new.run_id, new.cell, utcnow(), new.status, new.model, new.provider,
+                    new.provider_model_id, new.template_id,
+                    json.dumps(new.slots) if new.slots is not None else None,
+                    new.prompt_written, new.prompt, json.dumps(new.params), new.aspect_ratio,
+                    new.size, new.seed, new.category,
+                ],
+            )
+
+    def complete(self, generation_id: str, outcome: Outcome) -> None:
+        image = outcome.image
+        with self.db.transaction() as cur:
+            if image is not None:
+                cur.execute(
+                    "INSERT INTO images (sha256, path, thumb_path, mime, bytes, width, height)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [image.sha256, image.path, image.thumb_path, image.mime, image.bytes,
+                     image.width, image.height],
+                )
+            cur.execute(
+                "UPDATE generations SET status = ?, finished_at = ?, latency_ms = ?,"
+                " queue_ms = ?, cost_usd = ?, cost_kind = ?,"
+                " provider_model_id = coalesce(?, provider_model_id), provider_request_id = ?,"
+                " seed_returned = ?, error_kind = ?, error_message = ?, image_sha256 = ?,"
+                " width = ?, height = ? WHERE id = ?",
+                [
+                    outcome.status, utcnow(), outcome.latency_ms, outcome.queue_ms,
+                    outcome.cost_usd, outcome.cost_kind, outcome.provider_model_id,
+                    outcome.provider_request_id, outcome.seed_returned, outcome.error_kind,
+                    outcome.error_message, image.sha256 if image else None,
+                    image.width if image else None, image.height if image else None,
+                    generation_id,
+                ],
+            )
+
+    def mark_interrupted(self) -> int:
+        """Attempts left pending by a process that died become `interrupted`."""
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "UPDATE generations SET status = 'interrupted', finished_at = ?,"
+                " error_kind = 'internal',"
+                " error_message = 'The workbench stopped before this attempt finished.'"
+                " WHERE status = 'pending' RETURNING id",
+                [utcnow()],
+            ).fetchall()
+        return len(rows)
+
+    # -- reads --------------------------------------------------------------------------------
+    def page(self, f: HistoryFilter, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        where, params = filter_sql(f)
+        sql = (
+            f"SELECT {_LIST_COLUMNS},"
+            " (SELECT avg(stars) FROM latest_ratings r WHERE r.generation_id = g.id) AS rating"
+            f" FROM generations g LEFT JOIN images i ON i.sha256 = g.image_sha256{where}"
+            f" ORDER BY {_SORT_SQL[f.sort]} LIMIT ? OFFSET ?"
+        )
+        with self.db.cursor() as cur:
+            cursor = cur.execute(sql, [*params, int(limit), int(offset)])
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def count(self, f: HistoryFilter) -> int:
+        where, params = filter_sql(f)
+        with self.db.cursor() as cur:
+            return int(cur.execute(f"SELECT count(*) FROM generations g{where}", params).fetchone()[0])
+
+    def get(self, generation_id: str) -> dict[str, Any] | None:
+        with self.db.cursor() as cur:
+            cursor = cur.execute(
+                "SELECT g.*, i.path AS image_path, i.thumb_path, i.mime, i.bytes AS image_bytes"
+                " FROM generations g LEFT JOIN images i ON i.sha256 = g.image_sha256"
+                " WHERE g.id = ?",
+                [generation_id],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            names = [d[0] for d in cursor.description]
+        record = dict(zip(names, row, strict=True))
+        for key in ("slots", "params"):
+            if isinstance(record.get(key), str):
+                record[key] = json.loads(record[key])
+        return record
+
+    def choices(self) -> dict[str, list[str]]:
+        """Distinct values for the filter widgets, from one scan."""
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                "SELECT list(DISTINCT model ORDER BY model), list(DISTINCT provider ORDER BY"
+                " provider), list(DISTINCT template_id ORDER BY template_id) FILTER"
+                " (WHERE template_id IS NOT NULL), list(DISTINCT status ORDER BY status),"
+                " list(DISTINCT category ORDER BY category) FILTER (WHERE category IS NOT NULL)"
+                " FROM generations"
+            ).fetchone()
+        keys = ("models", "providers", "templates", "statuses", "categories")
+        return {k: list(v or []) for k, v in zip(keys, row, strict=True)}
+
+    def status_counts(self) -> dict[str, int]:
+        with self.db.cursor() as cur:
+            rows = cur.execute("SELECT status, count(*) FROM generations GROUP BY status").fetchall()
+        return {status: int(n) for status, n in rows}

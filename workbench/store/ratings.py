@@ -1,0 +1,50 @@
+"""Star ratings: append-only rows (the newest per generation, criterion and rater wins) and
+their per-model aggregates for the leaderboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.filters import HistoryFilter
+from workbench.store.db import Database
+from workbench.store.generations import filter_sql, utcnow
+
+
+class RatingLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, generation_id: str, criterion: str, stars: int, rater: str = "me") -> None:
+        with self.db.cursor() as cur:
+            exists = cur.execute(
+                "SELECT 1 FROM generations WHERE id = ?", [generation_id]
+            ).fetchone()
+            if not exists:
+                raise KeyError(f"No generation {generation_id}")
+            cur.execute(
+                "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at)"
+                " VALUES (nextval('ratings_id_seq'), ?, ?, ?, ?, ?)",
+                [generation_id, criterion, int(stars), rater, utcnow()],
+            )
+
+    def latest_for(self, generation_id: str, rater: str = "me") -> dict[str, int]:
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT criterion, stars FROM latest_ratings WHERE generation_id = ? AND rater = ?",
+                [generation_id, rater],
+            ).fetchall()
+        return {criterion: int(stars) for criterion, stars in rows}
+
+    def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
+        """Per model and criterion: n, mean and sample standard deviation of the stars."""
+        where, params = filter_sql(f)
+        sql = (
+            "SELECT g.model, r.criterion, count(*) AS n, avg(r.stars) AS mean,"
+            " stddev_samp(r.stars) AS sd"
+            f" FROM latest_ratings r JOIN generations g ON g.id = r.generation_id{where}"
+            " GROUP BY g.model, r.criterion ORDER BY g.model, r.criterion"
+        )
+        with self.db.cursor() as cur:
+            cursor = cur.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
