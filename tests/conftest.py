@@ -1,0 +1,90 @@
+"""Shared fixtures, and the guard that makes any non-loopback connection fail during tests."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench.config import Settings, load_settings
+from workbench.services.workbench import Workbench, open_workbench
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
+
+
+class NetworkGuardError(OSError):
+    """A test tried to reach something other than this machine."""
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return True  # AF_UNIX paths and the like stay local
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _check(address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else address
+    if not _is_loopback(host):
+        raise NetworkGuardError(f"tests may only connect to loopback, not {host!r}")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _check(address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _check(address)
+    return _real_connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    if host is not None:
+        _check((host.decode() if isinstance(host, bytes) else host,))
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def network_guard() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _guarded_getaddrinfo
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _real_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys and base URLs of the developer's shell never leak into a test."""
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "BFL_API_KEY", "REPLICATE_API_TOKEN",
+                 "FAL_KEY", "GEMINI_BASE_URL", "BFL_BASE_URL", "REPLICATE_BASE_URL",
+                 "FAL_QUEUE_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(
+        env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "WORKBENCH_LOCK_TIMEOUT_S": "2"},
+        secrets_file=tmp_path / "no-secrets.toml",
+    )
+
+
+@pytest.fixture
+def wb(settings: Settings) -> Iterator[Workbench]:
+    bench = open_workbench(settings, idle_close_s=0)
+    yield bench
+    bench.close()
