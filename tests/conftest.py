@@ -69,9 +69,17 @@ def network_guard() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keys and base URLs of the developer's shell never leak into a test."""
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "BFL_API_KEY", "REPLICATE_API_TOKEN",
-                 "FAL_KEY", "GEMINI_BASE_URL", "BFL_BASE_URL", "REPLICATE_BASE_URL",
-                 "FAL_QUEUE_BASE_URL"):
+    for name in (
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "BFL_API_KEY",
+        "REPLICATE_API_TOKEN",
+        "FAL_KEY",
+        "GEMINI_BASE_URL",
+        "BFL_BASE_URL",
+        "REPLICATE_BASE_URL",
+        "FAL_QUEUE_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -60,4 +60,6 @@ class HistoryFilter(BaseModel):
     @property
     def end(self) -> datetime | None:
         """Exclusive upper bound: the day after `date_to`."""
-        return datetime.combine(self.date_to + timedelta(days=1), time.min) if self.date_to else None
+        return (
+            datetime.combine(self.date_to + timedelta(days=1), time.min) if self.date_to else None
+        )

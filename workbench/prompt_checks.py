@@ -31,8 +31,9 @@ _POSITIONAL = re.compile(
     re.IGNORECASE,
 )
 # Coarse placements the seed recommends for Nano Banana instead.
-_COARSE = re.compile(r"\b(foreground|background|middle ground|(left|right|centre|center) of frame)\b",
-                     re.IGNORECASE)
+_COARSE = re.compile(
+    r"\b(foreground|background|middle ground|(left|right|centre|center) of frame)\b", re.IGNORECASE
+)
 # An independent subject: an article or number starting a clause (start, after a comma, "and",
 # "while", "with"), not one inside a prepositional phrase ("in a red coat").
 _SUBJECT = re.compile(
@@ -91,8 +92,11 @@ def prepare(raw: str) -> PreparedPrompt:
     text, removed = _strip_controls(raw)
     if removed:
         findings.append(
-            Finding("control-characters", "info",
-                    f"Removed {removed} invisible control character(s) from the prompt.")
+            Finding(
+                "control-characters",
+                "info",
+                f"Removed {removed} invisible control character(s) from the prompt.",
+            )
         )
     aspect_ratio = None
     flags = list(_AR_FLAG.finditer(text))
@@ -102,13 +106,19 @@ def prepare(raw: str) -> PreparedPrompt:
         text = _AR_FLAG.sub(" ", text)
         if len({(m.group(1), m.group(2)) for m in flags}) > 1:
             findings.append(
-                Finding("ar-flag", "warning",
-                        f"Several --ar flags: the last one ({aspect_ratio}) is used.")
+                Finding(
+                    "ar-flag",
+                    "warning",
+                    f"Several --ar flags: the last one ({aspect_ratio}) is used.",
+                )
             )
     elif _BROKEN_AR_FLAG.search(text):
         findings.append(
-            Finding("ar-flag", "error",
-                    "The --ar flag needs a ratio of two whole numbers, like --ar 16:9.")
+            Finding(
+                "ar-flag",
+                "error",
+                "The --ar flag needs a ratio of two whole numbers, like --ar 16:9.",
+            )
         )
     text = " ".join(text.split())
     if not text:
@@ -120,7 +130,8 @@ def prepare(raw: str) -> PreparedPrompt:
 
 def _too_long(length: int) -> Finding:
     return Finding(
-        "too-long", "error",
+        "too-long",
+        "error",
         f"The prompt has {length:,} characters; the workbench sends at most "
         f"{MAX_PROMPT_CHARS:,}. Shorten it.",
     )
@@ -166,16 +177,20 @@ def lint(
     if limit:
         severity: Severity = "warning" if words > limit else "info"
         findings.append(
-            Finding("word-count", severity,
-                    f"{words} words; {model.name} works best under {limit}.")
+            Finding(
+                "word-count", severity, f"{words} words; {model.name} works best under {limit}."
+            )
         )
     else:
         findings.append(Finding("word-count", "info", f"{words} words."))
     if prepared.aspect_ratio and prepared.aspect_ratio not in model.aspect_ratios:
         findings.append(
-            Finding("aspect-ratio", "error",
-                    f"{model.name} does not take --ar {prepared.aspect_ratio}; it takes "
-                    f"{', '.join(model.aspect_ratios)}.")
+            Finding(
+                "aspect-ratio",
+                "error",
+                f"{model.name} does not take --ar {prepared.aspect_ratio}; it takes "
+                f"{', '.join(model.aspect_ratios)}.",
+            )
         )
     if prepared.text:
         seen: set[str] = set()

@@ -22,9 +22,46 @@ FREE_TEXT = "free-text"
 
 # Words that already say where something is; the environment connector ("in") is not added.
 PREPOSITIONS = frozenset(
-    "in on at inside outside under beneath below above over by near beside behind across along "
-    "among amid around against atop through within into onto from between before underneath "
-    "upon off past toward towards seated standing sitting lying".split()
+    [
+        "in",
+        "on",
+        "at",
+        "inside",
+        "outside",
+        "under",
+        "beneath",
+        "below",
+        "above",
+        "over",
+        "by",
+        "near",
+        "beside",
+        "behind",
+        "across",
+        "along",
+        "among",
+        "amid",
+        "around",
+        "against",
+        "atop",
+        "through",
+        "within",
+        "into",
+        "onto",
+        "from",
+        "between",
+        "before",
+        "underneath",
+        "upon",
+        "off",
+        "past",
+        "toward",
+        "towards",
+        "seated",
+        "standing",
+        "sitting",
+        "lying",
+    ]
 )
 
 
@@ -43,6 +80,7 @@ class Slot(_Strict):
     kind: Literal["text", "aspect_ratio"] = "text"
     presets: tuple[str, ...] = ()
     multiline: bool = False
+    multi: bool = False  # presets add to the text (a list of materials) instead of replacing it
 
 
 class Check(_Strict):
@@ -63,7 +101,10 @@ class Check(_Strict):
         if self.kind == "requires_any" and not self.patterns:
             raise ValueError(f"check {self.id}: requires_any needs patterns")
         for pattern in self.patterns:
-            re.compile(pattern)
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"check {self.id}: bad pattern {pattern!r}: {exc}") from None
         return self
 
 

@@ -39,11 +39,16 @@ def render_sketch(prompt: str, seed: int, width: int, height: int, model_name: s
     draw = ImageDraw.Draw(image)
     for y in range(h):
         t = y / max(h - 1, 1)
-        draw.line([(0, y), (w, y)], fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+        draw.line(
+            [(0, y), (w, y)],
+            fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
     for _ in range(6 + digest[1] % 6):
         x0, y0 = rng.uniform(-0.2, 1) * w, rng.uniform(0.1, 1) * h
         r = rng.uniform(0.05, 0.3) * min(w, h)
-        colour = _rgb((hue + rng.uniform(-0.2, 0.2)) % 1, rng.uniform(0.3, 0.8), rng.uniform(0.3, 0.9))
+        colour = _rgb(
+            (hue + rng.uniform(-0.2, 0.2)) % 1, rng.uniform(0.3, 0.8), rng.uniform(0.3, 0.9)
+        )
         if rng.random() < 0.5:
             draw.ellipse([x0, y0, x0 + r, y0 + r], fill=colour)
         else:
@@ -59,8 +64,12 @@ def render_sketch(prompt: str, seed: int, width: int, height: int, model_name: s
     draw.rectangle([0, box_top, w, h], fill=(0, 0, 0))
     for i, line in enumerate(lines):
         draw.text((10, box_top + 8 + i * line_h), line, fill=(235, 235, 235), font=small)
-    draw.text((10, h - line_h - 4), f"{model_name} · seed {seed} · {width}x{height} asked",
-              fill=(160, 160, 160), font=small)
+    draw.text(
+        (10, h - line_h - 4),
+        f"{model_name} · seed {seed} · {width}x{height} asked",
+        fill=(160, 160, 160),
+        font=small,
+    )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False, compress_level=1)
     return buffer.getvalue()
@@ -94,7 +103,11 @@ class OfflineProvider:
             render_sketch, request.prompt, seed, request.width, request.height, request.model.name
         )
         return ImageResult(
-            data=data, mime="image/png", seed=seed, cost_usd=0.0, provider_model_id="sketch",
+            data=data,
+            mime="image/png",
+            seed=seed,
+            cost_usd=0.0,
+            provider_model_id="sketch",
             provider_request_id=f"offline-{hashlib.sha256(data).hexdigest()[:12]}",
         )
 

@@ -125,11 +125,23 @@ class GenerationLog:
                 " aspect_ratio, size, seed, category)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    new.id, new.run_id, new.cell, utcnow(), new.status, new.model, new.provider,
-                    new.provider_model_id, new.template_id,
+                    new.id,
+                    new.run_id,
+                    new.cell,
+                    utcnow(),
+                    new.status,
+                    new.model,
+                    new.provider,
+                    new.provider_model_id,
+                    new.template_id,
                     json.dumps(new.slots) if new.slots is not None else None,
-                    new.prompt_written, new.prompt, json.dumps(new.params), new.aspect_ratio,
-                    new.size, new.seed, new.category,
+                    new.prompt_written,
+                    new.prompt,
+                    json.dumps(new.params),
+                    new.aspect_ratio,
+                    new.size,
+                    new.seed,
+                    new.category,
                 ],
             )
 
@@ -140,8 +152,15 @@ class GenerationLog:
                 cur.execute(
                     "INSERT INTO images (sha256, path, thumb_path, mime, bytes, width, height)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [image.sha256, image.path, image.thumb_path, image.mime, image.bytes,
-                     image.width, image.height],
+                    [
+                        image.sha256,
+                        image.path,
+                        image.thumb_path,
+                        image.mime,
+                        image.bytes,
+                        image.width,
+                        image.height,
+                    ],
                 )
             cur.execute(
                 "UPDATE generations SET status = ?, finished_at = ?, latency_ms = ?,"
@@ -150,11 +169,20 @@ class GenerationLog:
                 " seed_returned = ?, error_kind = ?, error_message = ?, image_sha256 = ?,"
                 " width = ?, height = ? WHERE id = ?",
                 [
-                    outcome.status, utcnow(), outcome.latency_ms, outcome.queue_ms,
-                    outcome.cost_usd, outcome.cost_kind, outcome.provider_model_id,
-                    outcome.provider_request_id, outcome.seed_returned, outcome.error_kind,
-                    outcome.error_message, image.sha256 if image else None,
-                    image.width if image else None, image.height if image else None,
+                    outcome.status,
+                    utcnow(),
+                    outcome.latency_ms,
+                    outcome.queue_ms,
+                    outcome.cost_usd,
+                    outcome.cost_kind,
+                    outcome.provider_model_id,
+                    outcome.provider_request_id,
+                    outcome.seed_returned,
+                    outcome.error_kind,
+                    outcome.error_message,
+                    image.sha256 if image else None,
+                    image.width if image else None,
+                    image.height if image else None,
                     generation_id,
                 ],
             )
@@ -188,7 +216,9 @@ class GenerationLog:
     def count(self, f: HistoryFilter) -> int:
         where, params = filter_sql(f)
         with self.db.cursor() as cur:
-            return int(cur.execute(f"SELECT count(*) FROM generations g{where}", params).fetchone()[0])
+            return int(
+                cur.execute(f"SELECT count(*) FROM generations g{where}", params).fetchone()[0]
+            )
 
     def get(self, generation_id: str) -> dict[str, Any] | None:
         with self.db.cursor() as cur:
@@ -223,5 +253,7 @@ class GenerationLog:
 
     def status_counts(self) -> dict[str, int]:
         with self.db.cursor() as cur:
-            rows = cur.execute("SELECT status, count(*) FROM generations GROUP BY status").fetchall()
+            rows = cur.execute(
+                "SELECT status, count(*) FROM generations GROUP BY status"
+            ).fetchall()
         return {status: int(n) for status, n in rows}

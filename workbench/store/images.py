@@ -18,8 +18,12 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 THUMB_SIDE = 256
-_EXTENSIONS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
-               "WEBP": ("webp", "image/webp"), "GIF": ("gif", "image/gif")}
+_EXTENSIONS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "WEBP": ("webp", "image/webp"),
+    "GIF": ("gif", "image/gif"),
+}
 
 
 class NotAnImage(ValueError):

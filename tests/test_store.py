@@ -1,0 +1,243 @@
+"""The DuckDB store on temporary databases: migrations, the log's round trip, filters with
+hostile text, paging, append-only ratings, and two processes on one file."""
+
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from workbench.filters import HistoryFilter
+from workbench.store.db import Database, DatabaseLocked, StoreError
+from workbench.store.generations import GenerationLog, NewGeneration, Outcome
+from workbench.store.images import ImageStore, NotAnImage
+from workbench.store.migrations import migration_files
+from workbench.store.ratings import RatingLog
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    database = Database(tmp_path / "wb.duckdb", lock_timeout_s=1, idle_close_s=0)
+    yield database
+    database.close()
+
+
+def _add(log: GenerationLog, gid: str, prompt: str, model: str = "nano-banana-2", **kw) -> None:
+    log.insert_pending(
+        NewGeneration(
+            id=gid,
+            model=model,
+            provider=kw.pop("provider", "offline"),
+            prompt=prompt,
+            prompt_written=prompt,
+            **kw,
+        )
+    )
+
+
+def test_a_blank_database_gets_every_migration_once(tmp_path: Path) -> None:
+    first = Database(tmp_path / "a.duckdb", idle_close_s=0)
+    expected = [p.stem for p in migration_files()]
+    assert first.migrations_applied == expected
+    first.close()
+    again = Database(tmp_path / "a.duckdb", idle_close_s=0)
+    assert again.migrations_applied == expected
+    with again.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(expected)
+    again.close()
+
+
+def test_pending_then_completed_round_trip(db: Database, tmp_path: Path) -> None:
+    log = GenerationLog(db)
+    _add(
+        log,
+        "g1",
+        "A red kettle",
+        slots={"subject": "A red kettle"},
+        params={"aspect_ratio": "1:1", "seed": 3},
+        aspect_ratio="1:1",
+        size="1K",
+        seed=3,
+        template_id="nano-banana-scene",
+    )
+    assert log.get("g1")["status"] == "pending"
+    image = ImageStore(tmp_path).put(_png())
+    log.complete(
+        "g1",
+        Outcome(
+            status="succeeded",
+            latency_ms=12.5,
+            cost_usd=0.067,
+            cost_kind="estimated",
+            seed_returned=3,
+            image=image,
+            provider_request_id="req-1",
+        ),
+    )
+    row = log.get("g1")
+    assert row["status"] == "succeeded" and row["finished_at"] is not None
+    assert row["slots"] == {"subject": "A red kettle"}
+    assert row["params"] == {"aspect_ratio": "1:1", "seed": 3}
+    assert (row["width"], row["height"], row["image_path"]) == (8, 6, image.path)
+    assert row["cost_kind"] == "estimated" and row["latency_ms"] == 12.5
+    assert (tmp_path / row["thumb_path"]).exists()
+
+
+def test_failed_attempt_keeps_its_error(db: Database) -> None:
+    log = GenerationLog(db)
+    _add(log, "g1", "x")
+    log.complete("g1", Outcome(status="failed", error_kind="auth", error_message="check your key"))
+    row = log.get("g1")
+    assert (row["status"], row["error_kind"], row["error_message"]) == (
+        "failed",
+        "auth",
+        "check your key",
+    )
+
+
+@pytest.mark.parametrize(
+    "hostile", ["'; DROP TABLE generations; --", "%_\\", "%", "_", "\\", "' OR 1=1 --"]
+)
+def test_hostile_filter_text_is_only_ever_a_literal(db: Database, hostile: str) -> None:
+    log = GenerationLog(db)
+    _add(log, "plain", "A quiet harbour at dawn")
+    _add(log, "match", f"Sign reads {hostile} in neon")
+    rows = log.page(HistoryFilter(text=hostile))
+    assert [r["id"] for r in rows] == ["match"]
+    assert log.count(HistoryFilter(text=hostile)) == 1
+    assert log.count(HistoryFilter()) == 2  # the table is still there
+
+
+def test_filters_combine_and_paging_happens_in_sql(db: Database) -> None:
+    log = GenerationLog(db)
+    for i in range(30):
+        _add(
+            log,
+            f"g{i:02d}",
+            f"prompt {i}",
+            model="flux-2-pro" if i % 3 else "nano-banana-2",
+            provider="bfl" if i % 2 else "offline",
+            template_id="free-text",
+        )
+    f = HistoryFilter(models=("flux-2-pro",), providers=("bfl",))
+    total = log.count(f)
+    assert total == len([i for i in range(30) if i % 3 and i % 2])
+    first = log.page(f, limit=4, offset=0)
+    second = log.page(f, limit=4, offset=4)
+    assert len(first) == 4 and not {r["id"] for r in first} & {r["id"] for r in second}
+    assert log.count(HistoryFilter(include_offline=False)) == 15
+    today = date.today()
+    assert (
+        log.count(
+            HistoryFilter(date_from=today - timedelta(days=1), date_to=today + timedelta(days=1))
+        )
+        == 30
+    )
+    assert log.count(HistoryFilter(date_to=today - timedelta(days=2))) == 0
+    choices = log.choices()
+    assert choices["models"] == ["flux-2-pro", "nano-banana-2"]
+    assert choices["templates"] == ["free-text"]
+
+
+def test_ratings_are_append_only_and_the_latest_wins(db: Database) -> None:
+    log, ratings = GenerationLog(db), RatingLog(db)
+    _add(log, "g1", "x")
+    _add(log, "g2", "y")
+    ratings.add("g1", "overall", 2)
+    ratings.add("g1", "overall", 5)
+    ratings.add("g2", "overall", 3)
+    assert ratings.latest_for("g1") == {"overall": 5}
+    with db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM ratings").fetchone()[0] == 3
+    assert [r["id"] for r in log.page(HistoryFilter(min_rating=4))] == ["g1"]
+    with pytest.raises(KeyError):
+        ratings.add("missing", "overall", 4)
+
+
+def test_unwritable_data_directory_gets_a_clear_message(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="WORKBENCH_DATA_DIR"):
+        Database(blocker / "sub" / "wb.duckdb")
+
+
+def test_a_second_process_waits_a_bounded_time_then_names_the_holder(tmp_path: Path) -> None:
+    path = tmp_path / "held.duckdb"
+    Database(path, idle_close_s=0).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(path)!r})
+            print("holding", flush=True)
+            time.sleep(30)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        with pytest.raises(DatabaseLocked) as caught:
+            Database(path, lock_timeout_s=0.5, idle_close_s=0)
+        assert time.monotonic() - started < 10
+        assert f"PID {holder.pid}" in str(caught.value)
+        assert "python" in str(caught.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    reopened = Database(path, lock_timeout_s=5, idle_close_s=0)  # free again once it is gone
+    reopened.close()
+
+
+def test_idle_connection_is_released_for_other_processes(tmp_path: Path) -> None:
+    db = Database(tmp_path / "idle.duckdb", idle_close_s=0.05)
+    with db.cursor() as cur:
+        cur.execute("SELECT 1")
+    time.sleep(0.3)
+    assert not db.is_open
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb; duckdb.connect({str(db.path)!r}).close(); print('ok')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.stdout.strip() == "ok"
+    db.close()
+
+
+def test_image_store_refuses_bytes_that_are_not_an_image(tmp_path: Path) -> None:
+    store = ImageStore(tmp_path)
+    with pytest.raises(NotAnImage):
+        store.put(b"<html>error</html>")
+    with pytest.raises(NotAnImage):
+        store.put(_png(noisy=True)[:3000])  # a download cut short
+    with pytest.raises(NotAnImage):
+        store.put(b"")
+    first = store.put(_png())
+    assert store.put(_png()) == first  # content-addressed: stored once
+    assert store.thumb_data_uri(first.thumb_path).startswith("data:image/jpeg;base64,")
+
+
+def _png(noisy: bool = False) -> bytes:
+    import io
+    import os
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    if noisy:
+        Image.frombytes("RGB", (128, 128), os.urandom(128 * 128 * 3)).save(buffer, format="PNG")
+    else:
+        Image.new("RGB", (8, 6), (200, 100, 50)).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,67 @@
+"""The Status page's facts: where data lives, how big it is, which migrations ran, which
+provider keys are present (by variable name, never the value)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.catalog import PROVIDER_LABELS
+from workbench.config import KEY_VARIABLES
+from workbench.services.workbench import Workbench
+
+
+@dataclass(frozen=True)
+class ProviderKey:
+    provider: str
+    label: str
+    present: bool
+    source: str | None
+    variables: tuple[str, ...]
+    base_url: str
+
+
+@dataclass(frozen=True)
+class Status:
+    data_dir: str
+    db_path: str
+    db_bytes: int
+    images_bytes: int
+    migrations: list[str]
+    generations: dict[str, int]
+    keys: list[ProviderKey]
+
+
+def provider_keys(wb: Workbench) -> list[ProviderKey]:
+    s = wb.settings
+    return [
+        ProviderKey(
+            provider=name,
+            label=PROVIDER_LABELS[name],
+            present=s.has_key(name),
+            source=s.key_sources.get(name),
+            variables=variables,
+            base_url=s.base_url(name),
+        )
+        for name, variables in KEY_VARIABLES.items()
+    ]
+
+
+def _folder_bytes(wb: Workbench) -> int:
+    total = 0
+    for sub in ("images", "thumbs"):
+        folder = wb.settings.data_dir / sub
+        if folder.exists():
+            total += sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return total
+
+
+def status(wb: Workbench) -> Status:
+    return Status(
+        data_dir=str(wb.settings.data_dir),
+        db_path=str(wb.settings.db_path),
+        db_bytes=wb.db.size_bytes(),
+        images_bytes=_folder_bytes(wb),
+        migrations=wb.db.migrations_applied,
+        generations=wb.log.status_counts(),
+        keys=provider_keys(wb),
+    )

@@ -1,0 +1,339 @@
+"""The Build page: pick a model, fill its template's slots (or write free text), watch the live
+checks and the exact text that will be sent, then generate and see the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from workbench.catalog import OFFLINE, PROVIDER_LABELS, ModelSpec
+from workbench.services import history as history_service
+from workbench.services import status as status_service
+from workbench.services.generation import (
+    GenerateRequest,
+    InvalidRequest,
+    Preview,
+    generate_sync,
+    parse_request,
+    preview,
+)
+from workbench.services.workbench import Workbench
+from workbench.templates import Template
+from workbench.ui.rating import rating_widgets
+from workbench.ui.shared import duration, money, page, workbench
+
+LOAD_KEY = "builder_load"  # set by History's "open in builder"; applied before widgets exist
+LAST_KEY = "builder_last_generation"
+
+
+def slot_key(template: Template, slot_id: str) -> str:
+    return f"slot_{template.id}_{slot_id}"
+
+
+def _apply_pending_load(wb: Workbench) -> None:
+    load: dict[str, Any] | None = st.session_state.pop(LOAD_KEY, None)
+    if not load:
+        return
+    model = wb.catalog.model(load["model"])
+    st.session_state["b_model"] = model.id
+    template_id = load.get("template_id") or "free-text"
+    try:
+        template = wb.templates.get(template_id)
+    except KeyError:
+        template = wb.templates.get("free-text")
+    st.session_state[f"b_template_{model.family}"] = template.id
+    slots = load.get("slots") or {}
+    if template.id == "free-text" or not slots:
+        template = wb.templates.get("free-text")
+        st.session_state[f"b_template_{model.family}"] = template.id
+        slots = {"prompt": load.get("prompt", "")}
+    for slot in template.slots:
+        st.session_state[slot_key(template, slot.id)] = slots.get(slot.id, "")
+    if load.get("provider") in model.providers:
+        st.session_state[f"b_provider_{model.id}"] = load["provider"]
+    if load.get("aspect_ratio") in model.aspect_ratios:
+        st.session_state[f"b_ar_{model.id}"] = load["aspect_ratio"]
+    if load.get("size") in model.sizes:
+        st.session_state[f"b_size_{model.id}"] = load["size"]
+    st.session_state["b_seed"] = "" if load.get("seed") is None else str(load["seed"])
+
+
+def _load_example(template: Template, index: int) -> None:
+    example = template.examples[index]
+    for slot in template.slots:
+        st.session_state[slot_key(template, slot.id)] = example.slots.get(slot.id, "")
+    if example.aspect_ratio:
+        st.session_state["b_example_ar"] = example.aspect_ratio
+
+
+def _use_preset(target: str, source: str, accumulate: bool) -> None:
+    choice = st.session_state.get(source)
+    if choice:
+        current = (st.session_state.get(target) or "").strip()
+        st.session_state[target] = f"{current}, {choice}" if current and accumulate else choice
+        st.session_state[source] = None
+
+
+def _provider_picker(wb: Workbench, model: ModelSpec) -> str:
+    keys = {k.provider: k for k in status_service.provider_keys(wb)}
+
+    def label(provider: str) -> str:
+        if provider == OFFLINE:
+            return f"{PROVIDER_LABELS[provider]} · no key needed · free"
+        state = "key set" if keys[provider].present else "no key"
+        return f"{PROVIDER_LABELS[provider]} · {state}"
+
+    options = list(model.providers)
+    key = f"b_provider_{model.id}"
+    if key not in st.session_state:
+        with_key = [p for p in options if p != OFFLINE and keys[p].present]
+        st.session_state[key] = with_key[0] if with_key else OFFLINE
+    provider = st.selectbox("Provider", options, format_func=label, key=key)
+    if provider != OFFLINE and not keys[provider].present:
+        names = " or ".join(keys[provider].variables)
+        st.info(
+            f"No key for {PROVIDER_LABELS[provider]}. Set {names} in the environment or in "
+            "`.streamlit/secrets.toml`, then restart the app. Until then the attempt is logged "
+            "as failed; choose the offline sketch to try the workbench for free."
+        )
+    return provider
+
+
+def _slot_inputs(wb: Workbench, model: ModelSpec, template: Template) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for slot in template.slots:
+        key = slot_key(template, slot.id)
+        if slot.kind == "aspect_ratio":
+            if st.session_state.get(key) not in ("", None, *model.aspect_ratios):
+                st.session_state[key] = ""
+            values[slot.id] = (
+                st.selectbox(
+                    slot.label,
+                    ["", *model.aspect_ratios],
+                    key=key,
+                    help=slot.help,
+                    format_func=lambda v: v or "(model default)",
+                )
+                or ""
+            )
+            continue
+        label = slot.label + (" *" if slot.required else "")
+        text_col, preset_col = st.columns([3, 2], vertical_alignment="bottom")
+        with text_col:
+            widget = st.text_area if slot.multiline else st.text_input
+            values[slot.id] = (
+                widget(
+                    label,
+                    key=key,
+                    placeholder=slot.placeholder,
+                    help=slot.help,
+                    live="400ms",
+                )
+                or ""
+            )
+        if slot.presets:
+            with preset_col:
+                source = f"preset_{template.id}_{slot.id}"
+                st.selectbox(
+                    f"Presets for {slot.label.lower()}",
+                    list(slot.presets),
+                    index=None,
+                    key=source,
+                    placeholder="Pick a preset…",
+                    label_visibility="collapsed",
+                    on_change=_use_preset,
+                    args=(key, source, slot.multi),
+                )
+    return values
+
+
+def _parameters(model: ModelSpec, template: Template) -> dict[str, Any]:
+    cols = st.columns(3)
+    params: dict[str, Any] = {}
+    has_ar_slot = any(s.kind == "aspect_ratio" for s in template.slots)
+    ar_key = f"b_ar_{model.id}"
+    example_ar = st.session_state.pop("b_example_ar", None)
+    if example_ar in model.aspect_ratios:
+        st.session_state[ar_key] = example_ar
+    if not has_ar_slot:
+        if st.session_state.get(ar_key) not in model.aspect_ratios:
+            st.session_state[ar_key] = model.default_aspect_ratio
+        params["aspect_ratio"] = cols[0].selectbox(
+            "Aspect ratio",
+            list(model.aspect_ratios),
+            key=ar_key,
+            help="Sent as the provider's aspect-ratio parameter. A --ar W:H in the text wins.",
+        )
+    size_key = f"b_size_{model.id}"
+    if st.session_state.get(size_key) not in model.sizes:
+        st.session_state[size_key] = model.default_size
+    params["size"] = cols[1].selectbox(
+        "Size",
+        list(model.sizes),
+        key=size_key,
+        help="Nano Banana: image-size tier. FLUX: megapixels, turned into width x height.",
+    )
+    params["seed"] = (
+        cols[2]
+        .text_input(
+            "Seed",
+            key="b_seed",
+            placeholder="random",
+            help="A whole number for repeatable results where the provider supports seeds.",
+        )
+        .strip()
+    )
+    return params
+
+
+def _show_checks(pv: Preview) -> None:
+    findings = pv.prepared.findings if pv.prepared else ()
+    shown = set()
+    for finding in findings:
+        shown.add(finding.message)
+        if finding.severity == "error":
+            st.error(finding.message, icon=":material/error:")
+        elif finding.severity == "warning":
+            st.warning(finding.message, icon=":material/warning:")
+        else:
+            st.caption(finding.message)
+    for problem in pv.problems:
+        if problem not in shown:
+            st.error(problem, icon=":material/error:")
+
+
+def _show_what_is_sent(pv: Preview) -> None:
+    if pv.plan is None:
+        return
+    req = pv.plan.image_request
+    st.markdown("**What will be sent**")
+    st.code(req.prompt, language=None, wrap_lines=True)
+    seed = req.seed if req.seed is not None else "random"
+    if req.seed is not None and not req.offer.accepts_seed:
+        seed = f"{req.seed} (this provider ignores seeds)"
+    st.caption(
+        f"{req.offer.provider} · model id `{req.offer.model_id}` · aspect ratio "
+        f"{req.aspect_ratio} · size {req.size} ({req.width}×{req.height}) · seed {seed} · "
+        f"estimated cost {money(pv.plan.estimated_cost_usd)}"
+    )
+
+
+def _show_result(wb: Workbench, generation_id: str) -> None:
+    record = history_service.detail(wb, generation_id)
+    if record is None:
+        return
+    st.divider()
+    st.subheader("Result")
+    if record["status"] == "succeeded" and record.get("image_file"):
+        caption = f"{record['model']} via {record['provider']}"
+        if record["provider"] == OFFLINE:
+            caption += " · offline sketch, no model"
+        st.image(record["image_file"], caption=caption)
+    else:
+        st.error(f"{record['status']}: {record.get('error_message') or 'no details'}")
+    cols = st.columns(3)
+    cols[0].metric("Status", record["status"])
+    cols[1].metric("Latency", duration(record.get("latency_ms")))
+    cols[2].metric("Cost", money(record.get("cost_usd"), record.get("cost_kind")))
+    st.caption(f"Logged as `{generation_id}`; find it again on the History page.")
+    if record["status"] == "succeeded":
+        with st.expander("Rate this image", expanded=False):
+            rating_widgets(wb, generation_id, record.get("ratings", {}))
+
+
+@page
+def render() -> None:
+    wb = workbench()
+    _apply_pending_load(wb)
+    st.title("Build a prompt")
+    models = [m.id for m in wb.catalog.models]
+    if st.session_state.get("b_model") not in models:
+        st.session_state["b_model"] = "nano-banana-2"
+    model = wb.catalog.model(
+        st.selectbox(
+            "Model",
+            models,
+            key="b_model",
+            format_func=lambda i: f"{wb.catalog.model(i).name} ({wb.catalog.model(i).vendor})",
+        )
+    )
+    st.caption(model.summary)
+    provider = _provider_picker(wb, model)
+
+    templates = wb.templates.for_family(model.family)
+    template_key = f"b_template_{model.family}"
+    if st.session_state.get(template_key) not in [t.id for t in templates]:
+        st.session_state[template_key] = model.default_template
+    template = wb.templates.get(
+        st.radio(
+            "Template",
+            [t.id for t in templates],
+            key=template_key,
+            horizontal=True,
+            format_func=lambda i: wb.templates.get(i).name,
+        )
+    )
+    st.markdown(f"`{template.structure}`")
+    with st.expander("How to write for this template"):
+        st.write(template.description)
+        for tip in template.tips:
+            st.markdown(f"- {tip}")
+    for i, example in enumerate(template.examples):
+        st.button(
+            f"Load example: {example.name}",
+            key=f"example_{template.id}_{i}",
+            on_click=_load_example,
+            args=(template, i),
+        )
+
+    build_col, preview_col = st.columns([3, 2], gap="large")
+    with build_col:
+        values = _slot_inputs(wb, model, template)
+        params = _parameters(model, template)
+    written = values.get("prompt", "") if template.id == "free-text" else template.assemble(values)
+    request_data = {
+        "model": model.id,
+        "provider": provider,
+        "prompt": written,
+        "template_id": template.id,
+        "slots": values,
+        "aspect_ratio": params.get("aspect_ratio"),
+        "size": params["size"],
+        "seed": params["seed"] or None,
+    }
+    with preview_col:
+        st.markdown("**Prompt as written**")
+        st.code(written or "(empty)", language=None, wrap_lines=True)
+        try:
+            request: GenerateRequest | None = parse_request(request_data)
+        except InvalidRequest as exc:
+            request = None
+            for problem in exc.problems:
+                st.error(problem.replace("seed:", "Seed:"), icon=":material/error:")
+        pv = preview(wb, request) if request else None
+        if pv and not any(v.strip() for v in values.values()):
+            st.info(
+                "Fill in the slots, or load the example, to see the checks and the text "
+                "that will be sent."
+            )
+        elif pv:
+            _show_checks(pv)
+            _show_what_is_sent(pv)
+        clicked = st.button(
+            "Generate",
+            type="primary",
+            disabled=not (pv and pv.plan),
+            key="b_generate",
+            use_container_width=True,
+        )
+    if clicked and request is not None:
+        with st.spinner(f"Generating with {model.name} via {PROVIDER_LABELS[provider]}…"):
+            try:
+                outcome = generate_sync(wb, request)
+            except InvalidRequest as exc:
+                st.error(" ".join(exc.problems))
+            else:
+                st.session_state[LAST_KEY] = outcome.id
+    if last := st.session_state.get(LAST_KEY):
+        _show_result(wb, last)

@@ -1,0 +1,231 @@
+"""The History page: filter the log, page through it as a table or a gallery, open one
+generation to see everything logged, rate it, or reopen its prompt in the builder."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from workbench.filters import SORTS, STATUSES, HistoryFilter
+from workbench.services import history as history_service
+from workbench.services.workbench import Workbench
+from workbench.ui.builder import LOAD_KEY
+from workbench.ui.rating import rating_widgets
+from workbench.ui.shared import duration, money, page, workbench
+
+SELECTED_KEY = "history_selected"
+
+
+def _filters(wb: Workbench) -> HistoryFilter | None:
+    options = history_service.choices(wb)
+    with st.expander("Filters", expanded=True):
+        c1, c2, c3, c4 = st.columns(4)
+        models = c1.multiselect("Model", options["models"], key="h_models")
+        providers = c2.multiselect("Provider", options["providers"], key="h_providers")
+        templates = c3.multiselect("Template", options["templates"], key="h_templates")
+        statuses = c4.multiselect("Status", list(STATUSES), key="h_statuses")
+        c5, c6, c7, c8 = st.columns(4)
+        text = c5.text_input(
+            "Prompt contains",
+            key="h_text",
+            max_chars=500,
+            placeholder="words in the prompt as sent",
+        )
+        dates = c6.date_input("Date range", value=(), key="h_dates", format="YYYY-MM-DD")
+        min_rating = c7.slider(
+            "Minimum rating (mean stars)",
+            0.0,
+            5.0,
+            0.0,
+            0.5,
+            key="h_min",
+            help="0 shows everything, rated or not.",
+        )
+        sort = c8.selectbox("Sort", list(SORTS), key="h_sort")
+    date_from, date_to = _date_bounds(dates)
+    try:
+        return HistoryFilter(
+            models=tuple(models),
+            providers=tuple(providers),
+            templates=tuple(templates),
+            statuses=tuple(statuses),
+            text=text or "",
+            date_from=date_from,
+            date_to=date_to,
+            min_rating=min_rating or None,
+            sort=sort,
+        )
+    except ValidationError as exc:
+        st.error("Filter not applied: " + "; ".join(e["msg"] for e in exc.errors()))
+        return None
+
+
+def _date_bounds(dates: Any) -> tuple[date | None, date | None]:
+    if isinstance(dates, date):
+        return dates, dates
+    values = [d for d in (dates or ()) if d]
+    if not values:
+        return None, None
+    return values[0], values[-1]
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    frame = pd.DataFrame(
+        {
+            "thumbnail": [r.get("thumbnail") for r in rows],
+            "when": [r["created_at"] for r in rows],
+            "model": [r["model"] for r in rows],
+            "provider": [r["provider"] for r in rows],
+            "status": [r["status"] for r in rows],
+            "prompt": [r["prompt"] for r in rows],
+            "latency": [duration(r.get("latency_ms")) for r in rows],
+            "cost": [money(r.get("cost_usd"), r.get("cost_kind")) for r in rows],
+            "rating": [r.get("rating") for r in rows],
+            "id": [r["id"] for r in rows],
+        }
+    )
+    event = st.dataframe(
+        frame,
+        hide_index=True,
+        key="h_table",
+        on_select="rerun",
+        selection_mode="single-row",
+        row_height=64,
+        column_config={
+            "thumbnail": st.column_config.ImageColumn("Image", width="small"),
+            "when": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+            "rating": st.column_config.NumberColumn("Rating", format="%.1f ★"),
+            "prompt": st.column_config.TextColumn("Prompt", width="large"),
+        },
+    )
+    selected = event.selection.rows if event else []
+    if selected:
+        st.session_state[SELECTED_KEY] = rows[selected[0]]["id"]
+
+
+def _gallery(rows: list[dict[str, Any]]) -> None:
+    with_images = [r for r in rows if r.get("thumbnail")]
+    if not with_images:
+        st.info("No images on this page (only failed or pending attempts).")
+        return
+    columns = st.columns(5)
+    for i, row in enumerate(with_images):
+        with columns[i % 5]:
+            st.image(row["thumbnail"], caption=f"{row['model']} · {row['prompt'][:60]}")
+            if st.button("Details", key=f"h_open_{row['id']}"):
+                st.session_state[SELECTED_KEY] = row["id"]
+
+
+def _detail(wb: Workbench, generation_id: str) -> None:
+    record = history_service.detail(wb, generation_id)
+    if record is None:
+        st.warning(f"Generation {generation_id} is not in the log.")
+        return
+    st.subheader(f"Generation {generation_id}")
+    image_col, facts_col = st.columns([3, 2], gap="large")
+    with image_col:
+        if record.get("image_file"):
+            caption = "offline sketch, no model" if record["provider"] == "offline" else None
+            st.image(record["image_file"], caption=caption)
+        else:
+            st.error(
+                f"{record['status']}: {record.get('error_kind') or ''} — "
+                f"{record.get('error_message') or 'no image'}"
+            )
+    with facts_col:
+        st.markdown(
+            f"**{record['model']}** via **{record['provider']}** "
+            f"(`{record.get('provider_model_id') or '–'}`) · {record['status']}"
+        )
+        st.markdown("**Prompt as sent**")
+        st.code(record["prompt"], language=None, wrap_lines=True)
+        facts = {
+            "created (UTC)": str(record["created_at"]),
+            "finished (UTC)": str(record.get("finished_at") or "–"),
+            "template": record.get("template_id") or "–",
+            "aspect ratio": record.get("aspect_ratio"),
+            "size": record.get("size"),
+            "seed asked / returned": f"{record.get('seed')} / {record.get('seed_returned')}",
+            "image": f"{record.get('width')}×{record.get('height')}"
+            if record.get("width")
+            else "–",
+            "latency": duration(record.get("latency_ms")),
+            "queue": duration(record.get("queue_ms")),
+            "cost": f"{money(record.get('cost_usd'))} ({record.get('cost_kind')})",
+            "provider request id": record.get("provider_request_id") or "–",
+            "run": record.get("run_id") or "–",
+            "category": record.get("category") or "–",
+            "error": (
+                f"{record['error_kind']}: {record['error_message']}"
+                if record.get("error_kind")
+                else "–"
+            ),
+        }
+        st.table(
+            pd.DataFrame(
+                {"": list(facts.keys()), "value": [str(v) for v in facts.values()]}
+            ).set_index("")
+        )
+        with st.expander("Slots and parameters as sent"):
+            st.code(
+                json.dumps(
+                    {"slots": record.get("slots"), "params": record.get("params")},
+                    indent=2,
+                    default=str,
+                ),
+                language="json",
+            )
+        if st.button(
+            "Open in builder",
+            key="h_remix",
+            help="Loads this prompt, its slots and parameters into the Build page.",
+        ):
+            st.session_state[LOAD_KEY] = history_service.remix(record)
+            from workbench.ui.navigation import page_for  # the menu imports this module
+
+            st.switch_page(page_for("build"))
+    if record["status"] == "succeeded":
+        st.markdown("**Rate it**")
+        rating_widgets(wb, generation_id, record.get("ratings", {}))
+
+
+@page
+def render() -> None:
+    wb = workbench()
+    st.title("History")
+    f = _filters(wb)
+    if f is None:
+        return
+    page_no = int(st.session_state.get("h_page", 1))
+    result = history_service.load_page(wb, f, page_no)
+    top = st.columns([2, 1])
+    top[0].caption(f"{result.total:,} generations match · page {result.page} of {result.pages}")
+    st.session_state["h_page"] = result.page
+    top[1].number_input("Page", min_value=1, max_value=result.pages, step=1, key="h_page")
+    if not result.rows:
+        st.info("Nothing matches these filters yet. Generate something on the Build page.")
+        return
+    table_tab, gallery_tab = st.tabs(["Table", "Gallery"])
+    with table_tab:
+        _table(result.rows)
+    with gallery_tab:
+        _gallery(result.rows)
+    ids = [r["id"] for r in result.rows]
+    labels = {
+        r["id"]: f"{r['created_at']:%Y-%m-%d %H:%M:%S} · {r['model']} · {r['status']} · "
+        f"{r['prompt'][:50]}"
+        for r in result.rows
+    }
+    current = st.session_state.get(SELECTED_KEY)
+    if current not in ids:
+        current = ids[0]
+    chosen = st.selectbox(
+        "Open generation", ids, index=ids.index(current), format_func=lambda i: labels[i]
+    )
+    st.session_state[SELECTED_KEY] = chosen
+    _detail(wb, chosen)

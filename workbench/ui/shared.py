@@ -1,0 +1,57 @@
+"""What every page shares: the opened workbench (one per process), the guard that turns
+expected I/O problems into a readable message, and formatting of money and time."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import streamlit as st
+
+from workbench.services.workbench import Workbench, open_workbench
+from workbench.store.db import StoreError
+
+
+@st.cache_resource(show_spinner=False)
+def _workbench() -> Workbench:
+    return open_workbench()
+
+
+def workbench() -> Workbench:
+    """The opened data directory; on failure the page shows why and stops."""
+    try:
+        return _workbench()
+    except StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # unreachable: st.stop raises
+
+
+def page(render: Callable[[], None]) -> Callable[[], None]:
+    """Wraps a page so a locked or unreadable database shows a message, not a traceback."""
+
+    @functools.wraps(render)
+    def wrapper() -> None:
+        try:
+            render()
+        except StoreError as exc:
+            st.error(str(exc))
+
+    return wrapper
+
+
+def money(usd: float | None, kind: str | None = None) -> str:
+    if usd is None:
+        return "price unknown"
+    text = f"${usd:,.4f}".rstrip("0").rstrip(".") if usd else "$0"
+    return f"≈{text} (est.)" if kind == "estimated" else text
+
+
+def duration(ms: float | None) -> str:
+    if ms is None:
+        return "–"
+    return f"{ms:,.0f} ms" if ms < 10_000 else f"{ms / 1000:,.1f} s"
+
+
+def percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.0%}"

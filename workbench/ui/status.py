@@ -1,0 +1,55 @@
+"""The Status page: where the data lives, its size, the schema's migrations, and which provider
+keys are configured (by variable name; the keys themselves are never shown)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.services import status as status_service
+from workbench.ui.shared import page, workbench
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+@page
+def render() -> None:
+    wb = workbench()
+    st.title("Status")
+    facts = status_service.status(wb)
+    cols = st.columns(3)
+    cols[0].metric("Database size", _size(facts.db_bytes))
+    cols[1].metric("Images on disk", _size(facts.images_bytes))
+    cols[2].metric("Generations logged", f"{sum(facts.generations.values()):,}")
+    st.markdown(f"**Data directory:** `{facts.data_dir}` (set `WORKBENCH_DATA_DIR` to move it)")
+    st.markdown(f"**Database:** `{facts.db_path}`")
+    st.markdown("**Migrations applied:** " + ", ".join(f"`{m}`" for m in facts.migrations))
+    if facts.generations:
+        st.caption(" · ".join(f"{k}: {v:,}" for k, v in sorted(facts.generations.items())))
+    st.subheader("Provider keys")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "provider": k.label,
+                    "key": "present" if k.present else "missing",
+                    "from": k.source or "–",
+                    "set it with": " or ".join(k.variables),
+                    "endpoint": k.base_url,
+                }
+                for k in facts.keys
+            ]
+        ),
+        hide_index=True,
+        key="status_keys",
+    )
+    st.caption(
+        "Keys are read from the environment or from `.streamlit/secrets.toml` (never committed). "
+        "They are used only in request headers: never stored, logged or shown."
+    )
