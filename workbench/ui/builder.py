@@ -223,7 +223,6 @@ def _show_result(wb: Workbench, generation_id: str) -> None:
     record = history_service.detail(wb, generation_id)
     if record is None:
         return
-    st.divider()
     st.subheader("Result")
     if record["status"] == "succeeded" and record.get("image_file"):
         caption = f"{record['model']} via {record['provider']}"
@@ -327,13 +326,13 @@ def render() -> None:
             key="b_generate",
             use_container_width=True,
         )
-    if clicked and request is not None:
-        with st.spinner(f"Generating with {model.name} via {PROVIDER_LABELS[provider]}…"):
-            try:
-                outcome = generate_sync(wb, request)
-            except InvalidRequest as exc:
-                st.error(" ".join(exc.problems))
-            else:
-                st.session_state[LAST_KEY] = outcome.id
-    if last := st.session_state.get(LAST_KEY):
-        _show_result(wb, last)
+        if clicked and request is not None:
+            with st.spinner(f"Generating with {model.name} via {PROVIDER_LABELS[provider]}…"):
+                try:
+                    outcome = generate_sync(wb, request)
+                except InvalidRequest as exc:
+                    st.error(" ".join(exc.problems))
+                else:
+                    st.session_state[LAST_KEY] = outcome.id
+        if last := st.session_state.get(LAST_KEY):
+            _show_result(wb, last)

@@ -1,0 +1,25 @@
+"""Entry points for AppTest.from_function: each runs one page exactly as the menu would."""
+
+
+def build_page() -> None:
+    from workbench.ui import builder
+
+    builder.render()
+
+
+def history_page() -> None:
+    from workbench.ui import history
+
+    history.render()
+
+
+def leaderboard_page() -> None:
+    from workbench.ui import leaderboard
+
+    leaderboard.render()
+
+
+def status_page() -> None:
+    from workbench.ui import status
+
+    status.render()

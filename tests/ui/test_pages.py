@@ -1,0 +1,249 @@
+"""Every page in Streamlit's AppTest: what a user sees and does, with the offline renderer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.ui import pages
+from workbench.filters import HistoryFilter
+from workbench.services.generation import GenerateRequest, generate_sync
+from workbench.services.workbench import Workbench
+
+SEED_NANO = (
+    "A woman reading on a sun-filled apartment balcony, late afternoon, warm and unhurried, "
+    "photorealistic"
+)
+TIMEOUT = 30
+
+
+def _app(page) -> AppTest:  # type: ignore[no-untyped-def]
+    return AppTest.from_function(page, default_timeout=TIMEOUT)
+
+
+def _texts(at: AppTest, kind: str) -> list[str]:
+    return [str(el.value) for el in getattr(at, kind)]
+
+
+def test_entrypoint_runs_the_build_page(data_dir: Path) -> None:
+    at = AppTest.from_file(str(Path(__file__).parents[2] / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Build a prompt"
+
+
+def test_build_page_loads_the_seed_example_and_generates(data_dir: Path, seeded: Workbench) -> None:
+    at = _app(pages.build_page)
+    at.run()
+    assert at.selectbox(key="b_model").value == "nano-banana-2"
+    at.button(key="example_nano-banana-scene_0").click().run()
+    assert at.text_input(key="slot_nano-banana-scene_subject").value == "A woman"
+    assert SEED_NANO in _texts(at, "code")  # what will be sent, verbatim
+    at.button(key="b_generate").click().run()
+    assert not at.exception
+    assert _texts(at, "metric")[0] == "succeeded"
+    assert len(at.image) == 1
+    rows = seeded.log.page(HistoryFilter())
+    assert [r["prompt"] for r in rows] == [SEED_NANO]
+    assert rows[0]["template_id"] == "nano-banana-scene"
+
+
+def test_build_page_shows_live_checks_as_the_user_types(data_dir: Path) -> None:
+    at = _app(pages.build_page)
+    at.run()
+    at.selectbox(key="b_model").set_value("flux-2-pro").run()
+    at.text_input(key="slot_flux-photographic_subject").set_value("A kettle").run()
+    warnings = " ".join(_texts(at, "warning"))
+    assert "lighting direction" in warnings and "lens" in warnings and "materials" in warnings
+    at.text_input(key="slot_flux-photographic_camera").set_value("85mm f/1.4").run()
+    assert "No lens" not in " ".join(_texts(at, "warning"))
+    at.selectbox(key="slot_flux-photographic_aspect_ratio").set_value("21:9").run()
+    assert "A kettle, 85mm f/1.4 --ar 21:9" in _texts(at, "code")  # as written
+    assert "A kettle, 85mm f/1.4" in _texts(at, "code")  # as sent: the flag became a parameter
+    assert any("aspect ratio 21:9" in c for c in _texts(at, "caption"))
+
+
+def test_build_page_refuses_bad_input_without_a_traceback(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    at = _app(pages.build_page)
+    at.run()
+    at.button(key="example_nano-banana-scene_0").click().run()
+    at.text_input(key="b_seed").set_value("-5").run()
+    assert any("Seed" in e for e in _texts(at, "error"))
+    assert at.button(key="b_generate").disabled
+    at.text_input(key="b_seed").set_value("").run()
+    at.text_input(key="slot_nano-banana-scene_subject").set_value("x" * 100_000).run()
+    assert any("100," in e for e in _texts(at, "error"))
+    assert at.button(key="b_generate").disabled
+    assert not at.exception
+    assert seeded.log.count(HistoryFilter()) == 0
+
+
+def test_build_page_explains_a_missing_key(data_dir: Path) -> None:
+    at = _app(pages.build_page)
+    at.run()
+    at.selectbox(key="b_provider_nano-banana-2").set_value("gemini").run()
+    info = " ".join(_texts(at, "info"))
+    assert "GEMINI_API_KEY" in info and "secrets.toml" in info
+
+
+def _seed_history(wb: Workbench) -> list[str]:
+    ids = []
+    for prompt, model in [
+        ("A red kettle on a stove", "flux-2-pro"),
+        ("A fox under a tree", "nano-banana-2"),
+        ("A sign that reads 50% OFF_TODAY", "flux-2-pro"),
+    ]:
+        ids.append(generate_sync(wb, GenerateRequest(model=model, prompt=prompt, seed=1)).id)
+    return ids
+
+
+def test_history_page_filters_pages_and_opens_a_detail(data_dir: Path, seeded: Workbench) -> None:
+    ids = _seed_history(seeded)
+    at = _app(pages.history_page)
+    at.run()
+    assert not at.exception
+    assert "3 generations match" in at.caption[0].value
+    table = at.dataframe[0].value
+    assert set(table["id"]) == set(ids)
+    assert table["thumbnail"].str.startswith("data:image/jpeg;base64,").all()
+    at.multiselect(key="h_models").set_value(["nano-banana-2"]).run()
+    assert "1 generations match" in at.caption[0].value
+    assert at.subheader[0].value == f"Generation {ids[1]}"
+    assert "A fox under a tree" in _texts(at, "code")
+
+
+@pytest.mark.parametrize("hostile", ["'; DROP TABLE generations; --", "%_\\", "50% OFF_"])
+def test_history_text_filter_takes_hostile_text_literally(
+    data_dir: Path, seeded: Workbench, hostile: str
+) -> None:
+    _seed_history(seeded)
+    at = _app(pages.history_page)
+    at.run()
+    at.text_input(key="h_text").set_value(hostile).run()
+    assert not at.exception
+    expected = 1 if hostile == "50% OFF_" else 0
+    assert f"{expected} generations match" in at.caption[0].value
+    assert seeded.log.count(HistoryFilter()) == 3
+
+
+def test_history_rating_is_saved_and_the_latest_wins(data_dir: Path, seeded: Workbench) -> None:
+    ids = _seed_history(seeded)
+    at = _app(pages.history_page)
+    at.run()
+    newest = ids[-1]
+    at.feedback(key=f"rate_{newest}_overall").set_value(3).run()
+    at.feedback(key=f"rate_{newest}_overall").set_value(4).run()
+    assert not at.exception
+    assert seeded.ratings.latest_for(newest) == {"overall": 5}
+
+
+def test_open_in_builder_carries_the_prompt_over(data_dir: Path, seeded: Workbench) -> None:
+    outcome = generate_sync(
+        seeded,
+        GenerateRequest(
+            model="nano-banana-2",
+            prompt=SEED_NANO,
+            template_id="nano-banana-scene",
+            slots={
+                "subject": "A woman",
+                "action": "reading",
+                "environment": "on a sun-filled apartment balcony",
+                "time_of_day": "late afternoon",
+                "mood": "warm and unhurried",
+            },
+            aspect_ratio="3:2",
+            seed=42,
+        ),
+    )
+    record = seeded.log.get(outcome.id)
+    from workbench.services.history import remix
+
+    at = _app(pages.build_page)
+    at.session_state["builder_load"] = remix(record)
+    at.run()
+    assert at.text_input(key="slot_nano-banana-scene_environment").value == (
+        "on a sun-filled apartment balcony"
+    )
+    assert at.selectbox(key="b_ar_nano-banana-2").value == "3:2"
+    assert at.text_input(key="b_seed").value == "42"
+    assert SEED_NANO in _texts(at, "code")
+
+
+def test_leaderboard_shows_ratings_and_measures_and_leaves_sketches_out(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    ids = _seed_history(seeded)
+    for gid, stars in zip(ids, (4, 5, 3), strict=True):
+        seeded.ratings.add(gid, "overall", stars)
+    at = _app(pages.leaderboard_page)
+    at.run()
+    assert not at.exception
+    assert not at.table  # offline sketches only: nothing to rank by default
+    at.toggle(key="lb_offline").set_value(True).run()
+    stars = at.table[0].value
+    assert set(stars.index) == {"flux-2-pro", "nano-banana-2"}
+    assert stars.loc["flux-2-pro", "Overall"].startswith("3.50")
+    measured = at.table[1].value
+    assert measured.loc["flux-2-pro", "attempts"] == 2
+    assert measured.loc["flux-2-pro", "failure rate"] == "0%"
+
+
+def test_status_page_names_keys_without_showing_them(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-test-ABCDEFGHIJKLMNOPQRSTUVWXYZ123456"
+    monkeypatch.setenv("BFL_API_KEY", secret)
+    at = _app(pages.status_page)
+    at.run()
+    assert not at.exception
+    keys = at.dataframe[0].value.set_index("provider")
+    assert keys.loc["Black Forest Labs API", "key"] == "present"
+    assert keys.loc["Black Forest Labs API", "from"] == "BFL_API_KEY (environment)"
+    assert keys.loc["Google Gemini API", "key"] == "missing"
+    shown = " ".join(str(x) for x in at.get("markdown")) + keys.to_string()
+    assert secret not in shown
+    assert any("0001_initial" in m.value for m in at.markdown)
+
+
+def test_pages_show_a_locked_database_as_a_message(data_dir: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    from workbench.services.workbench import open_workbench
+
+    open_workbench().close()
+    db = data_dir / "workbench.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import duckdb, time
+            con = duckdb.connect({str(db)!r})
+            print("holding", flush=True)
+            time.sleep(60)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        import streamlit as st
+
+        st.cache_resource.clear()
+        at = _app(pages.history_page)
+        at.run()
+        assert not at.exception
+        assert any(
+            "in use by another process" in e and f"PID {holder.pid}" in e
+            for e in _texts(at, "error")
+        )
+    finally:
+        holder.kill()
+        holder.wait()
