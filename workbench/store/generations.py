@@ -202,11 +202,16 @@ class GenerationLog:
     # -- reads --------------------------------------------------------------------------------
     def page(self, f: HistoryFilter, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         where, params = filter_sql(f)
+        # Pick the page first; join images and ratings for its rows only.
         sql = (
-            f"SELECT {_LIST_COLUMNS},"
-            " (SELECT avg(stars) FROM latest_ratings r WHERE r.generation_id = g.id) AS rating"
-            f" FROM generations g LEFT JOIN images i ON i.sha256 = g.image_sha256{where}"
-            f" ORDER BY {_SORT_SQL[f.sort]} LIMIT ? OFFSET ?"
+            "WITH g AS (SELECT g.* FROM generations g"
+            f"{where} ORDER BY {_SORT_SQL[f.sort]} LIMIT ? OFFSET ?),"
+            " r AS (SELECT generation_id, avg(stars) AS rating FROM latest_ratings"
+            "  WHERE generation_id IN (SELECT id FROM g) GROUP BY generation_id)"
+            f" SELECT {_LIST_COLUMNS}, r.rating FROM g"
+            " LEFT JOIN images i ON i.sha256 = g.image_sha256"
+            " LEFT JOIN r ON r.generation_id = g.id"
+            f" ORDER BY {_SORT_SQL[f.sort]}"
         )
         with self.db.cursor() as cur:
             cursor = cur.execute(sql, [*params, int(limit), int(offset)])

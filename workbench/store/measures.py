@@ -23,9 +23,9 @@ class MeasureLog:
             " count(*) FILTER (WHERE g.status = 'succeeded') AS succeeded,"
             " count(*) FILTER (WHERE g.status = 'failed') AS failed,"
             " count(*) FILTER (WHERE g.status = 'moderated') AS moderated,"
-            " median(g.latency_ms) FILTER (WHERE g.status = 'succeeded') AS latency_median_ms,"
-            " quantile_cont(g.latency_ms, 0.95) FILTER (WHERE g.status = 'succeeded')"
-            "   AS latency_p95_ms,"
+            # one sort per model for both quantiles
+            " quantile_cont(g.latency_ms, [0.5, 0.95]) FILTER (WHERE g.status = 'succeeded')"
+            "   AS latency_q,"
             " avg(g.cost_usd) FILTER (WHERE g.status = 'succeeded') AS cost_per_image_usd,"
             " sum(g.cost_usd) AS cost_total_usd,"
             " bool_or(g.cost_kind = 'estimated') AS cost_has_estimates"
@@ -34,4 +34,8 @@ class MeasureLog:
         with self.db.cursor() as cur:
             cursor = cur.execute(sql, params)
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        for row in rows:
+            quantiles = row.pop("latency_q") or [None, None]
+            row["latency_median_ms"], row["latency_p95_ms"] = quantiles
+        return rows

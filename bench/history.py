@@ -1,0 +1,254 @@
+"""How fast the History and Leaderboard pages' queries are on a big log.
+
+Fills temporary databases with 100,000 and 1,000,000 synthetic generations (made in SQL, with
+real thumbnails for a handful of images) and times, with the same code the pages call:
+- the filtered page: one model, a 30-day range and a prompt-text filter that matches fewer than
+  0.1% of rows (the hardest case for text search);
+- its count; the filter choices; the leaderboard aggregates (measured + star ratings);
+- a whole History page rerun in Streamlit's AppTest at 100,000 rows.
+Each figure is the median of several runs after one warm-up. Last line: one JSON object.
+
+Usage: .venv/bin/python bench/history.py [--rows 100000,1000000] [--repeat 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PIL import Image  # noqa: E402
+
+from workbench.config import load_settings  # noqa: E402
+from workbench.filters import HistoryFilter  # noqa: E402
+from workbench.services import history as history_service  # noqa: E402
+from workbench.services import ratings as rating_service  # noqa: E402
+from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
+
+MODELS = [
+    "nano-banana",
+    "nano-banana-2",
+    "nano-banana-pro",
+    "flux-2-pro",
+    "flux-2-max",
+    "flux-2-flex",
+    "flux-2-dev",
+    "flux-1.1-pro-ultra",
+]
+RARE = "quokka"  # appears in 1 of every 2,000 prompts (0.05%)
+START = date(2026, 1, 1)
+
+
+def fill(wb: Workbench, rows: int) -> None:
+    images = []
+    for i in range(40):
+        buffer = io.BytesIO()
+        Image.new("RGB", (1024, 768), (i * 6, 120, 255 - i * 6)).save(buffer, format="PNG")
+        images.append(wb.images.put(buffer.getvalue()))
+    with wb.db.cursor() as cur:
+        for img in images:
+            cur.execute(
+                "INSERT INTO images (sha256, path, thumb_path, mime, bytes, width, height)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [img.sha256, img.path, img.thumb_path, img.mime, img.bytes, img.width, img.height],
+            )
+        cur.execute(
+            "CREATE TEMP TABLE shas AS SELECT row_number() OVER () - 1 AS k, sha256 FROM images"
+        )
+        words = [
+            "portrait",
+            "landscape",
+            "kettle",
+            "harbour",
+            "neon",
+            "marble",
+            "forest",
+            "wool",
+            "balcony",
+            "desert",
+            "city",
+            "fox",
+            "studio",
+            "linen",
+            "steel",
+            "dusk",
+        ]
+        cur.execute(
+            """
+            INSERT INTO generations (id, created_at, finished_at, status, model, provider,
+                provider_model_id, template_id, prompt_written, prompt, params, aspect_ratio,
+                size, seed, seed_returned, width, height, latency_ms, cost_usd, cost_kind,
+                error_kind, error_message, image_sha256, category)
+            SELECT 'gen_' || lpad(i::VARCHAR, 9, '0'),
+                   ?::TIMESTAMP + to_seconds(i * (365 * 86400 // ?)),
+                   ?::TIMESTAMP + to_seconds(i * (365 * 86400 // ?) + 12),
+                   CASE WHEN i % 20 = 0 THEN 'failed' WHEN i % 97 = 0 THEN 'moderated'
+                        ELSE 'succeeded' END,
+                   (?::VARCHAR[])[1 + i % 8],
+                   CASE WHEN i % 8 < 3 THEN 'gemini' ELSE 'bfl' END,
+                   'model-id', CASE WHEN i % 3 = 0 THEN 'free-text' ELSE 'flux-photographic' END,
+                   p, p, '{"aspect_ratio": "16:9"}', '16:9', '1K', i, i, 1024, 768,
+                   1000 + (i * 7919) % 20000, 0.03 + (i % 5) * 0.01, 'estimated',
+                   CASE WHEN i % 20 = 0 THEN 'server' END,
+                   CASE WHEN i % 20 = 0 THEN 'The provider failed (500).' END,
+                   (SELECT sha256 FROM shas WHERE k = i % 40),
+                   (?::VARCHAR[])[1 + i % 9]
+            FROM (
+                SELECT range AS i,
+                       'A ' || (?::VARCHAR[])[1 + range % 16] || ' beside a '
+                       || (?::VARCHAR[])[1 + (range // 16) % 16] || ' at '
+                       || (?::VARCHAR[])[1 + (range // 256) % 16]
+                       || CASE WHEN range % 2000 = 7 THEN ' with a ' || ? ELSE '' END
+                       || ', shot ' || (range % 977)::VARCHAR || ' of a series, photorealistic'
+                       AS p
+                FROM range(?)
+            )
+            """,
+            [
+                START,
+                rows,
+                START,
+                rows,
+                MODELS,
+                [
+                    "portrait",
+                    "landscape",
+                    "texture",
+                    "complex",
+                    "minimal",
+                    "text",
+                    "product",
+                    "fashion",
+                    "architecture",
+                ],
+                words,
+                words,
+                words,
+                RARE,
+                rows,
+            ],
+        )
+        cur.execute(
+            "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at)"
+            " SELECT nextval('ratings_id_seq'), id, 'overall', 1 + (hash(id) % 5)::INTEGER, 'me',"
+            " created_at FROM generations WHERE status = 'succeeded' AND hash(id) % 50 = 0"
+        )
+        cur.execute("CHECKPOINT")
+
+
+def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    fn()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(samples), 2)
+
+
+def measure(rows: int, repeat: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(
+            env={"WORKBENCH_DATA_DIR": tmp}, secrets_file=Path(tmp) / "none.toml"
+        )
+        wb = open_workbench(settings, idle_close_s=5)
+        started = time.perf_counter()
+        fill(wb, rows)
+        fill_s = time.perf_counter() - started
+        hard = HistoryFilter(
+            models=("flux-2-pro",),
+            date_from=START + timedelta(days=100),
+            date_to=START + timedelta(days=130),
+            text=RARE,
+        )
+        matches = wb.log.count(HistoryFilter(text=RARE))
+        assert 0 < matches < rows * 0.001, matches
+        figures = {
+            "rows": rows,
+            "fill_s": round(fill_s, 1),
+            "rare_text_matches": matches,
+            "history_page_ms": timed(lambda: wb.log.page(hard, limit=50), repeat),
+            "history_count_ms": timed(lambda: wb.log.count(hard), repeat),
+            "history_page_unfiltered_ms": timed(
+                lambda: wb.log.page(HistoryFilter(), limit=50), repeat
+            ),
+            "filter_choices_ms": timed(lambda: wb.log.choices(), repeat),
+            "leaderboard_ms": timed(
+                lambda: (
+                    rating_service.measured_table(wb, HistoryFilter(include_offline=False)),
+                    rating_service.star_table(wb, HistoryFilter(include_offline=False)),
+                ),
+                repeat,
+            ),
+            "history_service_page_ms": timed(
+                lambda: history_service.load_page(wb, HistoryFilter()), repeat
+            ),
+        }
+        if rows <= 100_000:
+            wb.close()
+            figures["history_rerun_ms"] = rerun_ms(tmp, repeat)
+        wb.close()
+        return figures
+
+
+def rerun_ms(data_dir: str, repeat: int) -> float:
+    """A whole History page rerun in AppTest (the script, every query, thumbnails)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["WORKBENCH_DATA_DIR"] = data_dir
+    st.cache_resource.clear()
+
+    def history_page() -> None:
+        from workbench.ui import history
+
+        history.render()
+
+    app = AppTest.from_function(history_page, default_timeout=120)
+    app.run()
+    assert not app.exception, app.exception
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        app.run()
+        samples.append((time.perf_counter() - started) * 1000)
+    st.cache_resource.clear()
+    return round(statistics.median(samples), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="100000,1000000")
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    results = {}
+    for rows in (int(r) for r in args.rows.split(",")):
+        figures = measure(rows, args.repeat)
+        results[rows] = figures
+        print(f"{rows:>9,} rows: " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
+    biggest = results[max(results)]
+    smallest = results[min(results)]
+    summary = {
+        "rows": max(results),
+        "history_page_ms": biggest["history_page_ms"],
+        "history_count_ms": biggest["history_count_ms"],
+        "filter_choices_ms": biggest["filter_choices_ms"],
+        "leaderboard_ms": biggest["leaderboard_ms"],
+        "history_page_unfiltered_ms": biggest["history_page_unfiltered_ms"],
+        "history_rerun_100k_ms": smallest.get("history_rerun_ms"),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
