@@ -1,0 +1,185 @@
+"""Exports and imports: the arena battle CSV, leaderboard tables as CSV and Parquet, and a
+battles file read back in (all or nothing, with every problem listed)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.arena_data import add_generation, delete_generation
+from workbench.config import load_settings
+from workbench.filters import HistoryFilter
+from workbench.services import exports, leaderboard
+from workbench.services.workbench import Workbench, open_workbench
+from workbench.store.votes import NewVote, VoteLog
+
+HEADER = "model_a,model_b,winner,criterion,category,prompt,tstamp\n"
+
+
+@pytest.fixture(autouse=True)
+def _one_connection(wb: Workbench) -> Iterator[None]:
+    """Keep the database open for the whole test (reopening it per statement is slow)."""
+    with wb.db.cursor():
+        yield
+
+
+def add_votes(wb: Workbench) -> None:
+    log = VoteLog(wb.db)
+    when = datetime(2025, 6, 1, 12, 30, 15, 123456)
+    for winner in ("left", "right", "tie", "both_bad"):
+        log.add(NewVote(left_model="nano-banana-2", right_model="flux-2-pro", winner=winner,
+                        criterion="skin_warmth", left_provider="gemini", right_provider="bfl",
+                        category="portrait", prompt='A sailor, "weathered", at dusk\nsecond line',
+                        created_at=when))
+    log.add(NewVote(left_model="nano-banana", right_model="flux-2-pro", winner="left",
+                    criterion="overall", left_provider="offline", right_provider="offline"))
+
+
+def test_battles_csv_uses_the_arena_layout(wb: Workbench) -> None:
+    add_votes(wb)
+    frame = pd.read_csv(io.BytesIO(exports.battles_csv(wb)))
+    assert list(frame.columns)[:3] == ["model_a", "model_b", "winner"]
+    assert {"criterion", "category", "prompt", "tstamp", "time"} <= set(frame.columns)
+    assert list(frame["winner"]) == ["model_a", "model_b", "tie", "tie (bothbad)"]
+    first = frame.iloc[0]
+    assert (first["model_a"], first["model_b"]) == ("nano-banana-2", "flux-2-pro")
+    assert first["prompt"] == 'A sailor, "weathered", at dusk\nsecond line'
+    assert first["time"] == "2025-06-01T12:30:15.123456Z"
+    expected = datetime(2025, 6, 1, 12, 30, 15, 123456, tzinfo=UTC).timestamp()
+    assert first["tstamp"] == pytest.approx(expected)
+    assert len(frame) == 4  # the offline sketch vote is left out by default
+    everything = exports.battles_frame(wb, HistoryFilter(include_offline=True))
+    assert len(everything) == 5
+    assert len(exports.battles_frame(wb, criterion="overall")) == 0
+
+
+def test_an_empty_export_still_has_the_header(wb: Workbench) -> None:
+    assert exports.battles_csv(wb).decode().splitlines() == [",".join(exports.BATTLE_COLUMNS)]
+
+
+def test_votes_for_deleted_generations_export(wb: Workbench) -> None:
+    a = add_generation(wb, "nano-banana-2", "p")
+    b = add_generation(wb, "flux-2-pro", "p", provider="bfl")
+    VoteLog(wb.db).add(NewVote(left_model="nano-banana-2", right_model="flux-2-pro",
+                               winner="left", criterion="overall", left_generation_id=a,
+                               right_generation_id=b, left_provider="gemini",
+                               right_provider="bfl", prompt="p"))
+    delete_generation(wb, a)
+    assert len(exports.battles_frame(wb)) == 1
+
+
+def test_export_then_import_round_trips_and_a_second_import_adds_nothing(
+    wb: Workbench, tmp_path: Path
+) -> None:
+    add_votes(wb)
+    data = exports.battles_csv(wb, HistoryFilter(include_offline=True))
+    # into the same database: every vote is recognised as already there
+    again = exports.import_battles_csv(wb, data)
+    assert (again.rows, again.imported, again.already_present) == (5, 0, 5)
+    assert "already in the database" in again.text()
+    # into a fresh database: the same votes
+    other = open_workbench(
+        load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "other")},
+                      secrets_file=tmp_path / "none.toml"),
+        idle_close_s=0,
+    )
+    try:
+        with other.db.cursor():
+            report = exports.import_battles_csv(other, data)
+            assert (report.imported, report.already_present) == (5, 0)
+            original = VoteLog(wb.db).frame(HistoryFilter())
+            copied = VoteLog(other.db).frame(HistoryFilter())
+            columns = ["left_model", "right_model", "winner", "criterion", "category", "prompt",
+                       "left_provider", "right_provider", "rater", "created_at"]
+            pd.testing.assert_frame_equal(original[columns], copied[columns])
+            assert set(copied["source"]) == {"import"}
+            assert exports.import_battles_csv(other, data).imported == 0
+    finally:
+        other.close()
+
+
+def test_a_file_from_another_tool_imports_with_defaults(wb: Workbench) -> None:
+    data = (
+        b"model_a,model_b,winner,judge,turn,anony,tstamp\n"
+        b"model-x,model-y,model_a,arena_user_1,1,True,1714557600.5\n"
+        b"model-y,model-x,tie (bothbad),arena_user_2,1,True,1714557700\n"
+    )
+    assert exports.import_battles_csv(wb, data).imported == 2
+    votes = VoteLog(wb.db).frame(HistoryFilter())
+    assert list(votes["criterion"]) == ["overall", "overall"]
+    assert list(votes["winner"]) == ["left", "both_bad"]
+    assert list(votes["rater"]) == ["arena_user_1", "arena_user_2"]
+    assert votes["created_at"].iloc[0] == pd.Timestamp("2024-05-01 10:00:00.5")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"a,b,c\n1,2,3\n", "missing columns: model_a, model_b, winner"),
+        (b"model_a,model_b,winner\n", "no votes"),
+        (b"model_a,model_a,model_b,winner\nx,x,y,model_a\n", "repeated column"),
+        ((HEADER + "x,y,draw,overall,,,1714557600\n").encode(), "row 2: unknown winner 'draw'"),
+        ((HEADER + "x,y,model_a,vibes,,,1714557600\n").encode(), "unknown criterion 'vibes'"),
+        ((HEADER + ",y,model_a,overall,,,1714557600\n").encode(), "model_a is empty"),
+        ((HEADER + "x,x,model_a,overall,,,1714557600\n").encode(), "the same model"),
+        ((HEADER + "x,y,model_a,overall,,,yesterday\n").encode(), "not a number of seconds"),
+        ((HEADER + "x,y,model_a,overall,,,1e300\n").encode(), "out of range"),
+        ((HEADER + "x,y,model_a,overall\n").encode(), "fewer fields"),
+        ((HEADER + "x,y,model_a,overall,,,1714557600,extra\n").encode(), "more fields"),
+        (b"model_a,model_b,winner,provider_a\nx,y,tie,openai\n", "unknown provider_a"),
+        (b"model_a,model_b,winner,time\nx,y,tie,2024-13-45\n", "not an ISO 8601"),
+    ],
+)
+def test_a_tampered_file_is_refused_with_what_is_wrong(
+    wb: Workbench, content: bytes, expected: str
+) -> None:
+    with pytest.raises(exports.ImportRejected) as caught:
+        exports.import_battles_csv(wb, content)
+    assert expected in str(caught.value)
+    assert str(caught.value).startswith("Nothing was imported.")
+    assert VoteLog(wb.db).count(HistoryFilter()) == 0
+
+
+def test_one_bad_row_among_good_ones_imports_nothing_and_lists_every_problem(
+    wb: Workbench,
+) -> None:
+    good = "x,y,model_a,overall,,,1714557600\n"
+    rows = good * 5 + "x,y,winner?,overall,,,1714557600\n" + good + "x,y,model_b,nope,,,1\n"
+    with pytest.raises(exports.ImportRejected) as caught:
+        exports.import_battles_csv(wb, (HEADER + rows).encode())
+    problems = caught.value.problems
+    assert problems[0].startswith("row 7: unknown winner")
+    assert any(p.startswith("row 9: unknown criterion") for p in problems)
+    assert any(p.startswith("row 9: time") for p in problems)
+    assert VoteLog(wb.db).count(HistoryFilter()) == 0
+
+
+def test_a_long_list_of_problems_is_summarised(wb: Workbench) -> None:
+    rows = "x,y,bad,overall,,,1714557600\n" * 30
+    with pytest.raises(exports.ImportRejected) as caught:
+        exports.import_battles_csv(wb, (HEADER + rows).encode())
+    assert caught.value.total == 30 and len(caught.value.problems) == exports.MAX_PROBLEMS_LISTED
+    assert str(caught.value).endswith("and 10 more problems")
+
+
+def test_leaderboard_tables_as_csv_and_parquet(wb: Workbench) -> None:
+    add_votes(wb)
+    log = VoteLog(wb.db)
+    log.add_many(NewVote(left_model="nano-banana-2", right_model="flux-2-pro", winner="left",
+                         criterion="overall", left_provider="gemini", right_provider="bfl")
+                 for _ in range(12))
+    board = leaderboard.build_leaderboard(wb)
+    for frame in (board.overview_numeric(), board.bt_frame("overall"), board.overview_frame(),
+                  board.verdict(list(board.models)).frame()):
+        from_csv = pd.read_csv(io.BytesIO(exports.table_csv(frame)))
+        assert list(from_csv.columns) == list(frame.columns) and len(from_csv) == len(frame)
+        from_parquet = pd.read_parquet(io.BytesIO(exports.table_parquet(frame)))
+        pd.testing.assert_frame_equal(from_parquet, frame, check_dtype=False)
+    assert exports.table_parquet(board.bt_frame("overall"))[:4] == b"PAR1"

@@ -1,0 +1,280 @@
+"""Downloads and imports: votes as a battles CSV in the common arena layout, leaderboard
+tables as CSV and Parquet bytes, and a battles CSV read back in.
+
+The battle layout is the one arena tools re-score: `model_a` (shown left), `model_b`,
+`winner` in model_a / model_b / tie / tie (bothbad), plus criterion, category, prompt and the
+time (`tstamp`, Unix seconds, and `time`, ISO 8601 UTC). An import is all or nothing: every
+row is checked first, and a file with any problem (missing columns, unknown winners or
+criteria, junk rows) is refused with a list of what is wrong, importing nothing. Votes already
+in the database (same fingerprint) are skipped, so importing an export again adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from workbench.catalog import PROVIDERS
+from workbench.criteria import load_criteria
+from workbench.filters import HistoryFilter
+from workbench.services.workbench import Workbench
+from workbench.store.votes import NewVote, VoteLog, fingerprint, time_text
+
+BATTLE_WINNERS: dict[str, str] = {  # our winner -> arena layout
+    "left": "model_a",
+    "right": "model_b",
+    "tie": "tie",
+    "both_bad": "tie (bothbad)",
+}
+FROM_BATTLE = {v: k for k, v in BATTLE_WINNERS.items()}
+BATTLE_COLUMNS = (
+    "model_a", "model_b", "winner", "criterion", "category", "prompt", "tstamp", "time",
+    "judge", "provider_a", "provider_b", "template_id", "is_repeat", "vote_id",
+)
+REQUIRED_COLUMNS = ("model_a", "model_b", "winner")
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+MAX_PROBLEMS_LISTED = 20
+MAX_NAME = 200
+MAX_PROMPT = 200_000
+IMPORT_RATER = "imported"
+
+
+class ImportRejected(ValueError):
+    """The file was not imported; `problems` say what is wrong, row by row."""
+
+    def __init__(self, problems: list[str], total: int | None = None) -> None:
+        total = len(problems) if total is None else total
+        shown = problems[:MAX_PROBLEMS_LISTED]
+        more = total - len(shown)
+        text = "Nothing was imported. " + "; ".join(shown)
+        if more > 0:
+            text += f"; and {more} more problem{'s' if more > 1 else ''}"
+        super().__init__(text)
+        self.problems = shown
+        self.total = total
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    rows: int
+    imported: int
+    already_present: int
+
+    def text(self) -> str:
+        line = f"Imported {self.imported} of {self.rows} votes."
+        if self.already_present:
+            line += f" {self.already_present} were already in the database and were skipped."
+        return line
+
+
+# -- export ---------------------------------------------------------------------------------------
+def battles_frame(
+    wb: Workbench, f: HistoryFilter | None = None, criterion: str | None = None
+) -> pd.DataFrame:
+    """Votes in the arena battle layout, oldest first."""
+    f = f if f is not None else HistoryFilter(include_offline=False)
+    votes = VoteLog(wb.db).frame(f, criterion)
+    if votes.empty:
+        return pd.DataFrame(columns=list(BATTLE_COLUMNS))
+    created = pd.to_datetime(votes["created_at"])
+    return pd.DataFrame(
+        {
+            "model_a": votes["left_model"],
+            "model_b": votes["right_model"],
+            "winner": votes["winner"].map(BATTLE_WINNERS),
+            "criterion": votes["criterion"],
+            "category": votes["category"],
+            "prompt": votes["prompt"],
+            "tstamp": [round(t.replace(tzinfo=UTC).timestamp(), 6) for t in created],
+            "time": [time_text(t.to_pydatetime()) + "Z" for t in created],
+            "judge": votes["rater"],
+            "provider_a": votes["left_provider"],
+            "provider_b": votes["right_provider"],
+            "template_id": votes["template_id"],
+            "is_repeat": votes["is_repeat"].astype(bool),
+            "vote_id": votes["id"],
+        },
+        columns=list(BATTLE_COLUMNS),
+    )
+
+
+def battles_csv(
+    wb: Workbench, f: HistoryFilter | None = None, criterion: str | None = None
+) -> bytes:
+    return table_csv(battles_frame(wb, f, criterion))
+
+
+def table_csv(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV bytes of a table, for a download button."""
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def table_parquet(frame: pd.DataFrame) -> bytes:
+    """Parquet bytes of a table, for a download button."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow")
+    return buffer.getvalue()
+
+
+# -- import ---------------------------------------------------------------------------------------
+def _clean(value: str | None) -> str:
+    return "" if value is None else value.strip()
+
+
+def _bad_text(value: str) -> bool:
+    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value)
+
+
+def _parse_time(row: dict[str, str]) -> tuple[datetime | None, str, str | None]:
+    """(naive UTC time or None, canonical text for the fingerprint, problem or None)."""
+    text, stamp = _clean(row.get("time")), _clean(row.get("tstamp"))
+    if text:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None, "", f"time '{text[:40]}' is not an ISO 8601 date and time"
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    elif stamp:
+        try:
+            seconds = float(stamp)
+        except ValueError:
+            return None, "", f"tstamp '{stamp[:40]}' is not a number of seconds"
+        if not math.isfinite(seconds):
+            return None, "", f"tstamp '{stamp[:40]}' is not a number of seconds"
+        try:
+            moment = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
+            return None, "", f"tstamp '{stamp[:40]}' is out of range"
+    else:
+        return None, "", None
+    if not datetime(2000, 1, 1) <= moment <= datetime(2100, 1, 1):
+        return None, "", f"time {moment:%Y-%m-%d} is outside 2000–2100"
+    return moment, time_text(moment), None
+
+
+def parse_battles_csv(data: bytes, *, rater: str = IMPORT_RATER) -> list[NewVote]:
+    """Every row as a vote, or `ImportRejected` listing every problem found."""
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ImportRejected([f"the file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MB"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRejected(["the file is not UTF-8 text (is it a CSV file?)"]) from None
+    if "\x00" in text:
+        raise ImportRejected(["the file contains binary data, not CSV text"])
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        raise ImportRejected(["the file is empty (no header row)"])
+    reader.fieldnames = header
+    duplicated = sorted({h for h in header if header.count(h) > 1 and h})
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    problems: list[str] = []
+    if missing:
+        problems.append(
+            f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
+            f"(a battles file needs {', '.join(REQUIRED_COLUMNS)})"
+        )
+    if duplicated:
+        problems.append(f"repeated column names: {', '.join(duplicated)}")
+    if problems:
+        raise ImportRejected(problems)
+    criteria = {c.id for c in load_criteria()}
+    votes: list[NewVote] = []
+    count = 0
+    try:
+        for number, row in enumerate(reader, start=2):  # line 1 is the header
+            count += 1
+            row_problems = _check_row(row, criteria)
+            if row_problems:
+                problems.extend(f"row {number}: {p}" for p in row_problems)
+                continue
+            votes.append(_vote(row, rater))
+    except csv.Error as exc:
+        problems.append(f"the CSV cannot be read near line {reader.line_num}: {exc}")
+    if not count and not problems:
+        problems.append("the file has a header but no votes")
+    if problems:
+        raise ImportRejected(problems)
+    return votes
+
+
+def _check_row(row: dict[str, str | None], criteria: set[str]) -> list[str]:
+    problems: list[str] = []
+    if None in row:
+        problems.append("more fields than columns")
+    if any(v is None for k, v in row.items() if k is not None):
+        problems.append("fewer fields than columns")
+        return problems
+    a, b = _clean(row.get("model_a")), _clean(row.get("model_b"))
+    for side, name in (("model_a", a), ("model_b", b)):
+        if not name:
+            problems.append(f"{side} is empty")
+        elif len(name) > MAX_NAME or _bad_text(name):
+            problems.append(f"{side} is not a model name")
+    if a and a == b:
+        problems.append(f"model_a and model_b are the same model ({a[:60]})")
+    winner = _clean(row.get("winner"))
+    if winner not in FROM_BATTLE:
+        problems.append(
+            f"unknown winner '{winner[:40]}' (use {', '.join(FROM_BATTLE)})"
+        )
+    if "criterion" in row:
+        criterion = _clean(row["criterion"])
+        if criterion not in criteria:
+            problems.append(f"unknown criterion '{criterion[:40]}'")
+    for side in ("provider_a", "provider_b"):
+        provider = _clean(row.get(side))
+        if provider and provider not in PROVIDERS:
+            problems.append(f"unknown {side} '{provider[:40]}'")
+    if len(_clean(row.get("prompt"))) > MAX_PROMPT:
+        problems.append("the prompt is too long")
+    for column in ("category", "template_id", "judge"):
+        value = _clean(row.get(column))
+        if len(value) > MAX_NAME or _bad_text(value):
+            problems.append(f"{column} is not a short line of text")
+    repeat = _clean(row.get("is_repeat")).lower()
+    if repeat not in ("", "true", "false", "0", "1"):
+        problems.append(f"is_repeat '{repeat[:10]}' is not true or false")
+    _, _, time_problem = _parse_time(row)  # type: ignore[arg-type]
+    if time_problem:
+        problems.append(time_problem)
+    return problems
+
+
+def _vote(row: dict[str, str], rater: str) -> NewVote:
+    moment, when, _ = _parse_time(row)
+    left, right = _clean(row["model_a"]), _clean(row["model_b"])
+    winner = FROM_BATTLE[_clean(row["winner"])]
+    criterion = _clean(row.get("criterion")) or "overall"
+    judge = _clean(row.get("judge")) or rater
+    prompt = _clean(row.get("prompt")) or None
+    return NewVote(
+        left_model=left, right_model=right, winner=winner, criterion=criterion,
+        left_provider=_clean(row.get("provider_a")) or None,
+        right_provider=_clean(row.get("provider_b")) or None,
+        category=_clean(row.get("category")) or None,
+        template_id=_clean(row.get("template_id")) or None,
+        prompt=prompt, rater=judge,
+        is_repeat=_clean(row.get("is_repeat")).lower() in ("true", "1"),
+        source="import", created_at=moment,
+        # the file's own time when it has one, so importing it twice is recognised
+        fingerprint=fingerprint(left, right, winner, criterion, judge, when, prompt),
+    )
+
+
+def import_battles_csv(wb: Workbench, data: bytes, *, rater: str = IMPORT_RATER) -> ImportReport:
+    """Check the whole file, then add its new votes in one transaction."""
+    votes = parse_battles_csv(data, rater=rater)
+    log = VoteLog(wb.db)
+    with wb.db.cursor():
+        present = log.existing_fingerprints(v.fingerprint for v in votes if v.fingerprint)
+        fresh = [v for v in votes if v.fingerprint not in present]
+        log.add_many(fresh)
+    return ImportReport(len(votes), len(fresh), len(votes) - len(fresh))

@@ -1,0 +1,395 @@
+"""Arena votes: append-only rows, their aggregates for the ratings, and rows for export.
+
+A vote copies model, provider, prompt, category and template from its two generations when it
+is cast, so nothing here joins the generation log to count, filter or export votes: a vote
+whose generations were later deleted still counts and never breaks a query. Offline sketches
+compete under their own name (`contestant`), so a sketch "by" a model never moves that model's
+score. Every statement is parameterised; filters reuse `HistoryFilter`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from workbench.filters import HistoryFilter
+from workbench.store.db import Database
+from workbench.store.generations import filter_sql, utcnow
+
+WINNERS = ("left", "right", "tie", "both_bad")
+OFFLINE = "offline"
+OFFLINE_TAG = " (offline sketch)"
+
+
+def contestant(model: str, provider: str | None) -> str:
+    """The name a generation competes under: its model, or the model tagged as a sketch."""
+    return f"{model}{OFFLINE_TAG}" if provider == OFFLINE else model
+
+
+def _contestant_sql(side: str) -> str:
+    return (
+        f"CASE WHEN v.{side}_provider = '{OFFLINE}' THEN v.{side}_model || '{OFFLINE_TAG}'"
+        f" ELSE v.{side}_model END"
+    )
+
+
+_GEN_CONTESTANT = (
+    f"CASE WHEN g.provider = '{OFFLINE}' THEN g.model || '{OFFLINE_TAG}' ELSE g.model END"
+)
+
+
+def time_text(moment: datetime) -> str:
+    """The canonical text of a vote's time (naive UTC, microseconds), as exported."""
+    return moment.isoformat(timespec="microseconds")
+
+
+def fingerprint(
+    left_model: str, right_model: str, winner: str, criterion: str, rater: str,
+    when: str, prompt: str | None,
+) -> str:
+    """What a vote says, hashed; an exported vote re-imported has the same fingerprint."""
+    parts = (left_model, right_model, winner, criterion, rater, when, prompt or "")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewVote:
+    left_model: str
+    right_model: str
+    winner: str  # left | right | tie | both_bad
+    criterion: str
+    left_generation_id: str | None = None
+    right_generation_id: str | None = None
+    left_provider: str | None = None
+    right_provider: str | None = None
+    category: str | None = None
+    template_id: str | None = None
+    prompt: str | None = None
+    swapped: bool = False
+    rater: str = "me"
+    is_repeat: bool = False
+    repeat_of: int | None = None
+    source: str = "arena"
+    created_at: datetime | None = None  # naive UTC; now when None
+    fingerprint: str | None = None  # computed from the fields when None
+
+    def __post_init__(self) -> None:
+        if self.winner not in WINNERS:
+            raise ValueError(f"unknown winner '{self.winner}'; use {', '.join(WINNERS)}")
+
+    def completed(self) -> NewVote:
+        """With its time and fingerprint filled in."""
+        when = self.created_at or utcnow()
+        fp = self.fingerprint or fingerprint(
+            self.left_model, self.right_model, self.winner, self.criterion, self.rater,
+            time_text(when), self.prompt,
+        )
+        return replace(self, created_at=when, fingerprint=fp)
+
+
+_COLUMNS = (
+    "created_at", "left_generation_id", "right_generation_id", "left_model", "right_model",
+    "left_provider", "right_provider", "criterion", "category", "template_id", "prompt",
+    "winner", "swapped", "rater", "is_repeat", "repeat_of", "source", "fingerprint",
+)
+_ARROW_SCHEMA = pa.schema(
+    [
+        ("created_at", pa.timestamp("us")),
+        *((name, pa.string()) for name in _COLUMNS[1:11]),
+        ("winner", pa.string()),
+        ("swapped", pa.bool_()),
+        ("rater", pa.string()),
+        ("is_repeat", pa.bool_()),
+        ("repeat_of", pa.int64()),
+        ("source", pa.string()),
+        ("fingerprint", pa.string()),
+    ]
+)
+
+
+def vote_filter_sql(
+    f: HistoryFilter, criterion: str | None = None, rater: str | None = None
+) -> tuple[str, list[Any]]:
+    """WHERE clause over `votes v` for a history filter.
+
+    Models and providers must match on both sides (a board of chosen models counts only their
+    battles with each other); categories, templates, text and the date range (of the vote)
+    apply to the vote's copied fields; the run id to either generation. Statuses and minimum
+    star ratings describe single generations and do not apply to votes."""
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def marks(values: Sequence[str]) -> str:
+        return ", ".join("?" for _ in values)
+
+    if criterion is not None:
+        clauses.append("v.criterion = ?")
+        params.append(criterion)
+    if rater is not None:
+        clauses.append("v.rater = ?")
+        params.append(rater)
+    for column, values in (("model", f.models), ("provider", f.providers)):
+        if values:
+            clauses.append(
+                f"v.left_{column} IN ({marks(values)}) AND v.right_{column} IN ({marks(values)})"
+            )
+            params.extend([*values, *values])
+    for column, values in (("v.template_id", f.templates), ("v.category", f.categories)):
+        if values:
+            clauses.append(f"{column} IN ({marks(values)})")
+            params.extend(values)
+    if f.run_id:
+        clauses.append(
+            "(v.left_generation_id IN (SELECT id FROM generations WHERE run_id = ?)"
+            " OR v.right_generation_id IN (SELECT id FROM generations WHERE run_id = ?))"
+        )
+        params.extend([f.run_id, f.run_id])
+    if not f.include_offline:
+        clauses.append(
+            f"coalesce(v.left_provider, '') <> '{OFFLINE}'"
+            f" AND coalesce(v.right_provider, '') <> '{OFFLINE}'"
+        )
+    if f.start:
+        clauses.append("v.created_at >= ?")
+        params.append(f.start)
+    if f.end:
+        clauses.append("v.created_at < ?")
+        params.append(f.end)
+    if f.text:
+        escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append("v.prompt ILIKE ? ESCAPE '\\'")
+        params.append(f"%{escaped}%")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _and(where: str, clause: str) -> str:
+    return f"{where} AND {clause}" if where else f" WHERE {clause}"
+
+
+class VoteLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writes -------------------------------------------------------------------------------
+    def add(self, vote: NewVote) -> int:
+        vote = vote.completed()
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                f"INSERT INTO votes (id, {', '.join(_COLUMNS)}) VALUES (nextval('votes_id_seq'),"
+                f" {', '.join('?' for _ in _COLUMNS)}) RETURNING id",
+                [getattr(vote, name) for name in _COLUMNS],
+            ).fetchone()
+        return int(row[0])
+
+    def add_many(self, votes: Iterable[NewVote]) -> int:
+        """Insert many votes in one transaction (all or none); returns how many."""
+        votes = [v.completed() for v in votes]
+        if not votes:
+            return 0
+        table = pa.Table.from_pydict(
+            {name: [getattr(v, name) for v in votes] for name in _COLUMNS}, schema=_ARROW_SCHEMA
+        )
+        with self.db.transaction() as cur:
+            cur.register("incoming_votes", table)
+            try:
+                cur.execute(
+                    f"INSERT INTO votes (id, {', '.join(_COLUMNS)})"
+                    f" SELECT nextval('votes_id_seq'), {', '.join(_COLUMNS)} FROM incoming_votes"
+                )
+            finally:
+                cur.unregister("incoming_votes")
+        return len(votes)
+
+    # -- reads --------------------------------------------------------------------------------
+    def get(self, vote_id: int) -> dict[str, Any] | None:
+        with self.db.cursor() as cur:
+            cursor = cur.execute("SELECT * FROM votes WHERE id = ?", [int(vote_id)])
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            names = [d[0] for d in cursor.description]
+        return dict(zip(names, row, strict=True))
+
+    def count(self, f: HistoryFilter, criterion: str | None = None) -> int:
+        where, params = vote_filter_sql(f, criterion)
+        with self.db.cursor() as cur:
+            return int(cur.execute(f"SELECT count(*) FROM votes v{where}", params).fetchone()[0])
+
+    def existing_fingerprints(self, fingerprints: Iterable[str]) -> set[str]:
+        wanted = pa.table({"fingerprint": pa.array(sorted(set(fingerprints)), pa.string())})
+        if not wanted.num_rows:
+            return set()
+        with self.db.cursor() as cur:
+            cur.register("wanted_fingerprints", wanted)
+            try:
+                rows = cur.execute(
+                    "SELECT DISTINCT v.fingerprint FROM votes v"
+                    " SEMI JOIN wanted_fingerprints w ON w.fingerprint = v.fingerprint"
+                ).fetchall()
+            finally:
+                cur.unregister("wanted_fingerprints")
+        return {r[0] for r in rows}
+
+    def pair_counts(
+        self, f: HistoryFilter, criterion: str | None = None
+    ) -> list[tuple[str, str, str, str, int]]:
+        """(criterion, left contestant, right contestant, winner, votes), aggregated in SQL."""
+        where, params = vote_filter_sql(f, criterion)
+        sql = (
+            f"SELECT v.criterion, {_contestant_sql('left')} AS a, {_contestant_sql('right')} AS b,"
+            f" v.winner, count(*) FROM votes v{where} GROUP BY ALL ORDER BY ALL"
+        )
+        with self.db.cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
+        return [(c, a, b, w, int(n)) for c, a, b, w, n in rows]
+
+    def pair_counts_by_category(
+        self, f: HistoryFilter, criterion: str
+    ) -> list[tuple[str | None, str, str, str, int]]:
+        """(category, left contestant, right contestant, winner, votes) for one criterion."""
+        where, params = vote_filter_sql(f, criterion)
+        sql = (
+            f"SELECT v.category, {_contestant_sql('left')} AS a, {_contestant_sql('right')} AS b,"
+            f" v.winner, count(*) FROM votes v{where} GROUP BY ALL ORDER BY ALL NULLS LAST"
+        )
+        with self.db.cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
+        return [(c, a, b, w, int(n)) for c, a, b, w, n in rows]
+
+    def votes_per_pair(self, f: HistoryFilter, criterion: str) -> dict[tuple[str, str], int]:
+        """Votes per unordered contestant pair (names sorted) for one criterion."""
+        totals: dict[tuple[str, str], int] = {}
+        for _, a, b, _, n in self.pair_counts(f, criterion):
+            key = (min(a, b), max(a, b))
+            totals[key] = totals.get(key, 0) + n
+        return totals
+
+    def winners(self, f: HistoryFilter, criterion: str | None = None) -> dict[str, int]:
+        """Votes cast in the arena by winner side (for position bias)."""
+        where, params = vote_filter_sql(f, criterion)
+        where = _and(where, "v.source = 'arena'")
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT v.winner, count(*) FROM votes v{where} GROUP BY v.winner", params
+            ).fetchall()
+        return {w: int(n) for w, n in rows}
+
+    def repeats(
+        self, f: HistoryFilter, criterion: str | None = None
+    ) -> list[tuple[str, str, str, str, str, str]]:
+        """Each repeat vote with its first vote: (first winner, first left generation, first
+        right generation, repeat winner, repeat left generation, repeat right generation)."""
+        where, params = vote_filter_sql(f, criterion)
+        sql = (
+            "SELECT o.winner, o.left_generation_id, o.right_generation_id,"
+            " v.winner, v.left_generation_id, v.right_generation_id"
+            f" FROM votes v JOIN votes o ON o.id = v.repeat_of{where} ORDER BY v.id"
+        )
+        with self.db.cursor() as cur:
+            return [tuple(r) for r in cur.execute(sql, params).fetchall()]  # type: ignore[misc]
+
+    def repeat_candidates(
+        self, f: HistoryFilter, criterion: str, rater: str, *, skip_recent: int = 3
+    ) -> list[tuple[int, str, str]]:
+        """First votes by `rater` on `criterion` that can be shown again: both images still
+        there, not repeated yet, and not among the rater's last `skip_recent` votes (an image
+        seen seconds ago would be recognised)."""
+        where, params = vote_filter_sql(f, criterion, rater)
+        ok = "status = 'succeeded' AND image_sha256 IS NOT NULL"
+        where = _and(
+            where,
+            "v.source = 'arena' AND NOT v.is_repeat"
+            " AND v.id NOT IN (SELECT repeat_of FROM votes WHERE repeat_of IS NOT NULL)"
+            " AND v.id NOT IN (SELECT id FROM votes WHERE rater = ? ORDER BY id DESC LIMIT ?)"
+            f" AND v.left_generation_id IN (SELECT id FROM generations WHERE {ok})"
+            f" AND v.right_generation_id IN (SELECT id FROM generations WHERE {ok})",
+        )
+        params = [*params, rater, max(int(skip_recent), 0)]
+        sql = (
+            "SELECT v.id, v.left_generation_id, v.right_generation_id FROM votes v"
+            f"{where} ORDER BY v.id"
+        )
+        with self.db.cursor() as cur:
+            return [(int(i), a, b) for i, a, b in cur.execute(sql, params).fetchall()]
+
+    # -- what the arena can show (succeeded generations, grouped by prompt text) ----------------
+    @staticmethod
+    def _candidates_where(f: HistoryFilter) -> tuple[str, list[Any]]:
+        where, params = filter_sql(f.model_copy(update={"statuses": ("succeeded",)}))
+        return _and(where, "g.image_sha256 IS NOT NULL"), params
+
+    def candidate_pairs(self, f: HistoryFilter) -> list[tuple[str, str, int]]:
+        """(contestant a, contestant b, prompts both have images for), a < b."""
+        where, params = self._candidates_where(f)
+        sql = (
+            f"WITH c AS (SELECT g.prompt, {_GEN_CONTESTANT} AS who FROM generations g{where}"
+            " GROUP BY ALL)"
+            " SELECT a.who, b.who, count(*) FROM c a JOIN c b"
+            " ON a.prompt = b.prompt AND a.who < b.who GROUP BY ALL ORDER BY ALL"
+        )
+        with self.db.cursor() as cur:
+            return [(a, b, int(n)) for a, b, n in cur.execute(sql, params).fetchall()]
+
+    def candidate_contestants(self, f: HistoryFilter) -> list[str]:
+        where, params = self._candidates_where(f)
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                f"SELECT DISTINCT {_GEN_CONTESTANT} FROM generations g{where} ORDER BY 1", params
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def shared_prompts(self, f: HistoryFilter, a: str, b: str) -> list[str]:
+        where, params = self._candidates_where(f)
+        sql = (
+            f"WITH c AS (SELECT g.prompt, {_GEN_CONTESTANT} AS who FROM generations g{where}"
+            " GROUP BY ALL)"
+            " SELECT x.prompt FROM c x JOIN c y ON x.prompt = y.prompt"
+            " WHERE x.who = ? AND y.who = ? ORDER BY x.prompt"
+        )
+        with self.db.cursor() as cur:
+            return [r[0] for r in cur.execute(sql, [*params, a, b]).fetchall()]
+
+    def candidate_generations(
+        self, f: HistoryFilter, prompt: str, who: str
+    ) -> list[dict[str, Any]]:
+        """Succeeded generations of `prompt` by contestant `who`, with their image files."""
+        where, params = self._candidates_where(f)
+        where = _and(where, f"g.prompt = ? AND {_GEN_CONTESTANT} = ?")
+        sql = (
+            "SELECT g.id, g.model, g.provider, g.prompt, g.category, g.template_id, g.width,"
+            " g.height, i.path AS image_path, i.thumb_path FROM generations g"
+            f" JOIN images i ON i.sha256 = g.image_sha256{where} ORDER BY g.id"
+        )
+        with self.db.cursor() as cur:
+            cursor = cur.execute(sql, [*params, prompt, who])
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def frame(self, f: HistoryFilter, criterion: str | None = None) -> pd.DataFrame:
+        """Every vote matching the filter, oldest first, one row each (for export)."""
+        where, params = vote_filter_sql(f, criterion)
+        sql = (
+            "SELECT v.id, v.created_at, v.left_model, v.right_model, v.left_provider,"
+            " v.right_provider, v.winner, v.criterion, v.category, v.template_id, v.prompt,"
+            " v.rater, v.is_repeat, v.repeat_of, v.swapped, v.source, v.left_generation_id,"
+            f" v.right_generation_id FROM votes v{where} ORDER BY v.created_at, v.id"
+        )
+        with self.db.cursor() as cur:
+            return cur.execute(sql, params).df()
+
+    def choices(self) -> dict[str, list[str]]:
+        """Criteria, categories and raters that have votes (for filter widgets)."""
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                "SELECT list(DISTINCT criterion ORDER BY criterion),"
+                " list(DISTINCT category ORDER BY category) FILTER (WHERE category IS NOT NULL),"
+                " list(DISTINCT rater ORDER BY rater) FROM votes"
+            ).fetchone()
+        keys = ("criteria", "categories", "raters")
+        return {k: list(v or []) for k, v in zip(keys, row, strict=True)}
