@@ -183,3 +183,20 @@ def test_leaderboard_tables_as_csv_and_parquet(wb: Workbench) -> None:
         from_parquet = pd.read_parquet(io.BytesIO(exports.table_parquet(frame)))
         pd.testing.assert_frame_equal(from_parquet, frame, check_dtype=False)
     assert exports.table_parquet(board.bt_frame("overall"))[:4] == b"PAR1"
+
+
+def test_board_tables_name_every_table_for_download(wb: Workbench) -> None:
+    VoteLog(wb.db).add_many(
+        NewVote(left_model="nano-banana-2", right_model="flux-2-pro", winner=w,
+                criterion=c, left_provider="gemini", right_provider="bfl")
+        for w in ("left", "right", "left") for c in ("overall", "skin_warmth")
+    )
+    board = leaderboard.build_leaderboard(wb, min_votes=1)
+    tables = exports.board_tables(board, ["nano-banana-2", "flux-2-pro"])
+    assert list(tables) == ["leaderboard", "bradley_terry_overall", "bradley_terry_skin_warmth",
+                            "stars", "measured", "verdict"]
+    assert tables["verdict"].columns[1:].tolist() == ["Nano Banana 2", "FLUX.2 Pro"]
+    for frame in tables.values():
+        assert exports.table_parquet(frame)[:4] == b"PAR1"
+        assert exports.table_csv(frame).startswith(b",".join(
+            c.encode() for c in frame.columns[:1]))

@@ -22,6 +22,7 @@ import pandas as pd
 from workbench.catalog import PROVIDERS
 from workbench.criteria import load_criteria
 from workbench.filters import HistoryFilter
+from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
 from workbench.store.votes import NewVote, VoteLog, fingerprint, time_text
 
@@ -119,6 +120,21 @@ def table_parquet(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False, engine="pyarrow")
     return buffer.getvalue()
+
+
+def board_tables(board: Leaderboard, verdict_models: list[str] | None = None
+                 ) -> dict[str, pd.DataFrame]:
+    """The Leaderboard's tables by file name stem, each ready for `table_csv` or
+    `table_parquet`: the overview as numbers, one Bradley–Terry table per voted criterion,
+    the star ratings, the measured columns and (for chosen models) the verdict table."""
+    tables = {"leaderboard": board.overview_numeric()}
+    for criterion in sorted(board.voted):
+        tables[f"bradley_terry_{criterion}"] = board.bt_frame(criterion)
+    tables["stars"] = board.stars_frame()
+    tables["measured"] = board.measured_frame()
+    if verdict_models:
+        tables["verdict"] = board.verdict(verdict_models).frame()
+    return tables
 
 
 # -- import ---------------------------------------------------------------------------------------
