@@ -82,6 +82,8 @@ class Offer(_Strict):
     price: Price
     price_source: str = ""
     price_confirmed: bool = True
+    # Token-billed providers (Gemini) report the image tokens charged; cost = tokens x this.
+    image_token_usd_per_million: float | None = Field(default=None, ge=0)
 
 
 class ModelSpec(_Strict):

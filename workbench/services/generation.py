@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from workbench.catalog import CatalogError, ModelSpec, dimensions, estimate_cost
 from workbench.ids import new_id
+from workbench.model_options import InvalidOptions, validate_options
 from workbench.prompt_checks import PreparedPrompt, lint
 from workbench.providers.base import ImageRequest, Provider, ProviderError
 from workbench.redact import redact
@@ -133,12 +134,17 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
     size = request.size or model.default_size
     if size not in model.sizes:
         problems.append(f"{model.name} does not take size {size}; it takes {', '.join(model.sizes)}.")
+    try:
+        options = validate_options(model.id, model.name, dict(request.options))
+    except InvalidOptions as exc:
+        options = {}
+        problems.extend(exc.problems)
     if problems:
         raise InvalidRequest(problems)
     width, height = dimensions(aspect_ratio, size)
     image_request = ImageRequest(
         model=model, offer=offer, prompt=prepared.text, aspect_ratio=aspect_ratio, size=size,
-        width=width, height=height, seed=request.seed, options=dict(request.options),
+        width=width, height=height, seed=request.seed, options=options,
     )
     return Plan(
         request=request, model=model, prepared=prepared, image_request=image_request,

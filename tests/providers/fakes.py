@@ -1,0 +1,516 @@
+"""Loopback fakes of the four hosted APIs, speaking their wire formats over real sockets.
+
+Each fake is a stdlib `ThreadingHTTPServer` on 127.0.0.1:0 (HTTP/1.1, keep-alive) in a daemon
+thread. It checks the key the way the real API does, records every request, counts paid
+submits, and plays faults queued per route ("submit", "poll", "result", "image"):
+
+    fake.fault("submit", Fault(status=429, headers={"Retry-After": "0"}))
+    fake.fault("image", Fault(status=404))
+
+A queued fault is used once, by the next request on that route; `Fault(repeat=True)` stays.
+URLs the fakes hand out (polling, status, result, image) use paths a client could not rebuild
+from the base URL, so following them "as given" is tested, not assumed. Also used by
+bench/providers.py, so it imports nothing from pytest.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import itertools
+import json
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image
+
+
+def png_bytes(
+    width: int = 64, height: int = 48, colour: tuple[int, int, int] = (200, 90, 40)
+) -> bytes:
+    image = Image.new("RGB", (width, height), colour)
+    for x in range(0, width, 8):  # a little structure so it is not one flat colour
+        image.putpixel((x, x % height), (10, 200, 120))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def truncated(data: bytes) -> bytes:
+    """An image cut short: what a broken transfer leaves behind."""
+    return data[: max(len(data) // 2, 16)]
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    body: Any = None  # dict/list -> JSON, bytes/str -> as is
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    delay_s: float = 0.0  # sleep before answering (slow responses)
+    cut: bool = False  # promise the full Content-Length, send half, close
+    drop: bool = False  # close the connection without any answer
+    passthrough: bool = False  # after delay_s, answer normally
+    repeat: bool = False
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    route: str
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        return None
+
+    def do_GET(self) -> None:
+        self.server.fake._handle(self, "GET")
+
+    def do_POST(self) -> None:
+        self.server.fake._handle(self, "POST")
+
+    def do_PUT(self) -> None:
+        self.server.fake._handle(self, "PUT")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    fake: FakeServer
+
+
+class FakeServer:
+    """Base class: sockets, recording, faults. Subclasses implement `route`."""
+
+    auth_header = "authorization"
+
+    def __init__(self, key: str = "test-key-1234") -> None:
+        self.key = key
+        self.requests: list[Recorded] = []
+        self.faults: dict[str, list[Fault]] = defaultdict(list)
+        self.paid_submits = 0
+        self.image: bytes = png_bytes()
+        self.image_factory: Callable[[int], bytes] | None = None
+        self.seed = 4242
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> FakeServer:
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- test controls -----------------------------------------------------------------------
+    def fault(self, route: str, *faults: Fault) -> None:
+        with self._lock:
+            self.faults[route].extend(faults)
+
+    def on(self, route: str) -> list[Recorded]:
+        return [r for r in self.requests if r.route == route]
+
+    def next_id(self) -> str:
+        return f"job-{next(self._ids):04d}-7f3a"
+
+    def image_for(self, job_id: str) -> bytes:
+        if self.image_factory is not None:
+            return self.image_factory(int(job_id.split("-")[1]))
+        return self.image
+
+    # -- protocol ------------------------------------------------------------------------------
+    def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
+        raise NotImplementedError
+
+    def authorised(self, request: Recorded) -> bool:
+        raise NotImplementedError
+
+    def unauthorised(self) -> Reply:
+        return Reply(401, {"detail": "Invalid credentials"})
+
+    def not_found(self, request: Recorded) -> Reply:
+        return Reply(404, {"detail": f"Not found: {request.path}"})
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _handle(self, handler: _Handler, method: str) -> None:
+        parts = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        try:
+            route, respond = self.route(method, parts.path)
+        except LookupError:
+            route, respond = "unknown", self.not_found
+        request = Recorded(
+            method=method, path=parts.path, query=parse_qs(parts.query),
+            headers={k.lower(): v for k, v in handler.headers.items()}, body=body, route=route,
+            at=time.monotonic(),
+        )
+        with self._lock:
+            self.requests.append(request)
+            queue = self.faults.get(route)
+            fault = None
+            if queue:
+                fault = queue[0] if queue[0].repeat else queue.pop(0)
+        if fault is not None:
+            if fault.delay_s:
+                time.sleep(fault.delay_s)
+            if fault.drop:
+                handler.close_connection = True
+                _shutdown(handler)
+                return
+            if not fault.passthrough:
+                self._write(handler, Reply(fault.status, fault.body, fault.headers,
+                                           fault.content_type), cut=fault.cut)
+                return
+        if route != "image" and not self.authorised(request):
+            reply = self.unauthorised()
+        else:
+            reply = respond(request)
+        self._write(handler, reply)
+
+    def _write(self, handler: _Handler, reply: Reply, *, cut: bool = False) -> None:
+        body = reply.body
+        if isinstance(body, dict | list):
+            payload = json.dumps(body).encode()
+            content_type = reply.content_type or "application/json"
+        elif isinstance(body, str):
+            payload = body.encode()
+            content_type = reply.content_type or "text/plain"
+        else:
+            payload = body or b""
+            content_type = reply.content_type or "application/octet-stream"
+        try:
+            handler.send_response(reply.status)
+            handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(payload)))
+            for name, value in reply.headers.items():
+                handler.send_header(name, value)
+            if cut:
+                handler.send_header("Connection", "close")
+            handler.end_headers()
+            if cut:
+                handler.wfile.write(payload[: len(payload) // 2])
+                handler.wfile.flush()
+                handler.close_connection = True
+                _shutdown(handler)
+                return
+            handler.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the client gave up (a timeout test)
+
+    def image_reply(self, request: Recorded) -> Reply:
+        job_id = request.path.rsplit("/", 1)[-1].split(".")[0]
+        return Reply(200, self.image_for(job_id), content_type="image/png")
+
+
+def _shutdown(handler: _Handler) -> None:
+    with contextlib.suppress(OSError):
+        handler.connection.shutdown(socket.SHUT_RDWR)
+
+
+# --------------------------------------------------------------------------------------------
+class FakeGemini(FakeServer):
+    """`POST /v1beta/models/{id}:generateContent`, key in `x-goog-api-key`."""
+
+    auth_header = "x-goog-api-key"
+
+    def __init__(self, key: str = "test-key-1234") -> None:
+        super().__init__(key)
+        self.known_models: set[str] = {
+            "gemini-2.5-flash-image", "gemini-3.1-flash-image", "gemini-3-pro-image",
+        }
+        self.answer: dict[str, Any] | None = None  # None: the default image answer
+        self.image_tokens = 1120
+        self.thought_image: bytes = png_bytes(16, 16, (0, 0, 255))
+
+    def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
+        if method == "POST" and path.startswith("/v1beta/models/") and path.endswith(
+            ":generateContent"
+        ):
+            return "submit", self._generate
+        if method == "GET" and path.startswith("/images/"):
+            return "image", self.image_reply
+        raise LookupError(path)
+
+    def authorised(self, request: Recorded) -> bool:
+        return request.headers.get("x-goog-api-key") == self.key
+
+    def unauthorised(self) -> Reply:
+        return Reply(403, {"error": {"code": 403, "message": "API key not valid. Please pass a "
+                                     "valid API key.", "status": "PERMISSION_DENIED"}})
+
+    def _generate(self, request: Recorded) -> Reply:
+        model_id = request.path[len("/v1beta/models/"):-len(":generateContent")]
+        if model_id not in self.known_models:
+            return Reply(404, {"error": {"code": 404, "message": f"models/{model_id} is not found"
+                                         " for API version v1beta", "status": "NOT_FOUND"}})
+        with self._lock:
+            self.paid_submits += 1
+        if self.answer is not None:
+            return Reply(200, self.answer)
+        job_id = self.next_id()
+        return Reply(200, self.image_answer(self.image_for(job_id), job_id, model_id))
+
+    def image_answer(self, image: bytes, response_id: str = "resp-1", model: str = "") -> dict:
+        b64 = base64.b64encode(image).decode()
+        thought = base64.b64encode(self.thought_image).decode()
+        return {
+            "candidates": [{
+                "content": {"role": "model", "parts": [
+                    {"text": "Planning the composition.", "thought": True},
+                    {"inlineData": {"mimeType": "image/png", "data": thought}, "thought": True},
+                    {"text": "Here is your image."},
+                    {"inlineData": {"mimeType": "image/png", "data": b64},
+                     "thoughtSignature": "c2ln"},
+                ]},
+                "finishReason": "STOP", "index": 0,
+            }],
+            "usageMetadata": {
+                "promptTokenCount": 12, "candidatesTokenCount": self.image_tokens + 5,
+                "totalTokenCount": self.image_tokens + 17,
+                "candidatesTokensDetails": [
+                    {"modality": "TEXT", "tokenCount": 5},
+                    {"modality": "IMAGE", "tokenCount": self.image_tokens},
+                ],
+            },
+            "modelVersion": model, "responseId": response_id,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+class FakeBfl(FakeServer):
+    """`POST /v1/{model}` -> `polling_url` on a "cluster" path -> `result.sample` URL."""
+
+    auth_header = "x-key"
+
+    def __init__(self, key: str = "test-key-1234") -> None:
+        super().__init__(key)
+        self.cost_credits: float | None = 3.0
+        self.pending_polls = 1
+        self.final_status = "Ready"
+        self.details: Any = None
+        self.polls: dict[str, int] = defaultdict(int)
+
+    def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
+        if method == "POST" and path.startswith("/v1/"):
+            return "submit", self._submit
+        if method == "GET" and path == "/eu2-cluster/v1/get_result":
+            return "poll", self._poll
+        if method == "GET" and path.startswith("/delivery/"):
+            return "image", self.image_reply
+        raise LookupError(path)
+
+    def authorised(self, request: Recorded) -> bool:
+        return request.headers.get("x-key") == self.key
+
+    def unauthorised(self) -> Reply:
+        return Reply(401, {"detail": "Invalid or missing API key"})
+
+    def _submit(self, request: Recorded) -> Reply:
+        with self._lock:
+            self.paid_submits += 1
+        job_id = self.next_id()
+        body: dict[str, Any] = {
+            "id": job_id,
+            "polling_url": f"{self.url}/eu2-cluster/v1/get_result?id={job_id}&sig=q1w2",
+            "input_mp": 0.0, "output_mp": 1.0,
+        }
+        if self.cost_credits is not None:
+            body["cost"] = self.cost_credits
+        return Reply(200, body)
+
+    def _poll(self, request: Recorded) -> Reply:
+        job_id = request.query.get("id", [""])[0]
+        if request.query.get("sig") != ["q1w2"]:
+            return Reply(404, {"detail": "unsigned polling url"})
+        with self._lock:
+            self.polls[job_id] += 1
+            count = self.polls[job_id]
+        if count <= self.pending_polls:
+            return Reply(200, {"id": job_id, "status": "Pending", "result": None,
+                               "progress": 0.5})
+        if self.final_status == "Ready":
+            return Reply(200, {"id": job_id, "status": "Ready", "result": {
+                "sample": f"{self.url}/delivery/{job_id}.png?se=2026&sig=abc",
+                "prompt": "p", "seed": self.seed}})
+        return Reply(200, {"id": job_id, "status": self.final_status, "result": None,
+                           "details": self.details})
+
+
+# --------------------------------------------------------------------------------------------
+class FakeReplicate(FakeServer):
+    """`POST /v1/models/{owner}/{name}/predictions` (Prefer: wait) -> `urls.get` -> output URL."""
+
+    def __init__(self, key: str = "test-key-1234") -> None:
+        super().__init__(key)
+        self.finish_in_submit = True  # Prefer: wait held the request until the end
+        self.pending_polls = 1
+        self.final_status = "succeeded"
+        self.error: str | None = None
+        self.polls: dict[str, int] = defaultdict(int)
+
+    def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
+        if method == "POST" and path.startswith("/v1/models/") and path.endswith("/predictions"):
+            return "submit", self._submit
+        if method == "GET" and path.startswith("/poll-here/predictions/"):
+            return "poll", self._poll
+        if method == "GET" and path.startswith("/delivery/"):
+            return "image", self.image_reply
+        raise LookupError(path)
+
+    def authorised(self, request: Recorded) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.key}"
+
+    def unauthorised(self) -> Reply:
+        return Reply(401, {"title": "Unauthenticated", "detail": "You did not pass a valid "
+                           "authentication token", "status": 401})
+
+    def _prediction(self, job_id: str, model: str, status: str) -> dict[str, Any]:
+        done = status == "succeeded"
+        return {
+            "id": job_id, "model": model, "version": "hidden", "status": status,
+            "input": {}, "logs": f"Using seed: {self.seed}\nGenerating..." if done else "",
+            "output": f"{self.url}/delivery/{job_id}.png" if done else None,
+            "error": self.error if status == "failed" else None,
+            "created_at": "2026-01-01T10:00:00.000Z",
+            "started_at": "2026-01-01T10:00:00.250Z" if status != "starting" else None,
+            "metrics": {"predict_time": 1.2} if done else {},
+            "urls": {"get": f"{self.url}/poll-here/predictions/{job_id}",
+                     "cancel": f"{self.url}/poll-here/predictions/{job_id}/cancel"},
+        }
+
+    def _submit(self, request: Recorded) -> Reply:
+        with self._lock:
+            self.paid_submits += 1
+        job_id = self.next_id()
+        model = request.path[len("/v1/models/"):-len("/predictions")]
+        status = self.final_status if self.finish_in_submit else "starting"
+        return Reply(201, self._prediction(job_id, model, status))
+
+    def _poll(self, request: Recorded) -> Reply:
+        job_id = request.path.rsplit("/", 1)[-1]
+        with self._lock:
+            self.polls[job_id] += 1
+            count = self.polls[job_id]
+        status = "processing" if count <= self.pending_polls else self.final_status
+        return Reply(200, self._prediction(job_id, "m", status))
+
+
+# --------------------------------------------------------------------------------------------
+class FakeFal(FakeServer):
+    """`POST /{app}` -> `status_url` -> `response_url` -> public image URL."""
+
+    def __init__(self, key: str = "test-key-1234") -> None:
+        super().__init__(key)
+        self.pending_polls = 2
+        self.final_status = "COMPLETED"
+        self.completed_error: tuple[str, str] | None = None  # (error, error_type)
+        self.nsfw = False
+        self.polls: dict[str, int] = defaultdict(int)
+
+    def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
+        if method == "GET" and path.startswith("/queue-x/") and path.endswith("/status"):
+            return "poll", self._status
+        if method == "GET" and path.startswith("/queue-x/"):
+            return "result", self._result
+        if method == "GET" and path.startswith("/files/"):
+            return "image", self.image_reply
+        if method == "POST" and path.startswith("/fal-ai/"):
+            return "submit", self._submit
+        raise LookupError(path)
+
+    def authorised(self, request: Recorded) -> bool:
+        return request.headers.get("authorization") == f"Key {self.key}"
+
+    def _submit(self, request: Recorded) -> Reply:
+        with self._lock:
+            self.paid_submits += 1
+        job_id = self.next_id()
+        app = "/".join(request.path.strip("/").split("/")[:2])
+        base = f"{self.url}/queue-x/{app}/requests/{job_id}"
+        return Reply(200, {
+            "request_id": job_id, "response_url": base, "status_url": f"{base}/status",
+            "cancel_url": f"{base}/cancel", "status": "IN_QUEUE", "queue_position": 0,
+        }, headers={"x-fal-request-id": job_id})
+
+    def _status(self, request: Recorded) -> Reply:
+        job_id = request.path.split("/")[-2]
+        with self._lock:
+            self.polls[job_id] += 1
+            count = self.polls[job_id]
+        if count == 1 and self.pending_polls:
+            return Reply(202, {"status": "IN_QUEUE", "queue_position": 0})
+        if count <= self.pending_polls:
+            return Reply(202, {"status": "IN_PROGRESS", "logs": []})
+        body: dict[str, Any] = {"status": self.final_status, "logs": [],
+                                "metrics": {"inference_time": 1.1}}
+        if self.completed_error:
+            body["error"], body["error_type"] = self.completed_error
+        return Reply(200, body)
+
+    def _result(self, request: Recorded) -> Reply:
+        job_id = request.path.rsplit("/", 1)[-1]
+        return Reply(200, {
+            "images": [{"url": f"{self.url}/files/{job_id}.png", "content_type": "image/png",
+                        "file_name": "output.png", "width": 64, "height": 48}],
+            "seed": self.seed, "has_nsfw_concepts": [self.nsfw], "prompt": "p",
+            "timings": {"inference": 1.1},
+        })
+
+
+FAKES: dict[str, type[FakeServer]] = {
+    "gemini": FakeGemini, "bfl": FakeBfl, "replicate": FakeReplicate, "fal": FakeFal,
+}

@@ -1,0 +1,217 @@
+"""`python -m workbench generate`: exit codes, one-line errors, the --json shape, and the same
+code path as the app (rows in the log), offline and against a loopback provider fake."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.providers.fakes import FakeBfl, FakeReplicate, png_bytes
+from workbench import cli, config
+from workbench.config import load_settings
+from workbench.services.workbench import open_workbench
+
+ROOT = Path(__file__).resolve().parent.parent
+JSON_FIELDS = {"id", "status", "model", "provider", "image_path", "cost_usd", "latency_ms",
+               "error"}
+FAKE_KEY = "cli-test-key-5566"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "data"
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(data))
+    monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT_S", "2")
+    monkeypatch.setenv("WORKBENCH_POLL_INTERVAL_S", "0")
+    monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "no-secrets.toml")
+    return data
+
+
+@pytest.fixture
+def bfl(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBfl]:
+    with FakeBfl(FAKE_KEY) as fake:
+        monkeypatch.setenv("BFL_API_KEY", FAKE_KEY)
+        monkeypatch.setenv("BFL_BASE_URL", fake.url)
+        yield fake
+
+
+def _row(data: Path, generation_id: str) -> dict:
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data)},
+                             secrets_file=data / "none.toml")
+    wb = open_workbench(settings, idle_close_s=0)
+    try:
+        row = wb.log.get(generation_id)
+    finally:
+        wb.close()
+    assert row is not None
+    return row
+
+
+def test_offline_generation_prints_one_json_object(data_dir, capsys) -> None:
+    code = cli.main(["generate", "--model", "nano-banana-2", "--prompt", "a red kite over dunes",
+                     "--aspect-ratio", "1:1", "--seed", "12", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    assert report.keys() >= JSON_FIELDS
+    assert (report["status"], report["model"], report["provider"]) == (
+        "succeeded", "nano-banana-2", "offline")
+    assert Path(report["image_path"]).is_file() and report["error"] is None
+    assert report["cost_usd"] == 0.0 and report["latency_ms"] > 0
+    assert _row(data_dir, report["id"])["seed"] == 12
+
+
+def test_success_without_json_is_one_line(data_dir, capsys) -> None:
+    code = cli.main(["generate", "--model", "flux-2-pro", "--prompt", "a chair, 50mm, soft "
+                     "window light, oak grain"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out.count("\n") == 1 and out.startswith("succeeded gen_")
+
+
+def test_a_provider_behind_a_fake_runs_through_the_real_client(data_dir, bfl, capsys) -> None:
+    bfl.image = png_bytes(96, 64)
+    code = cli.main(["generate", "--model", "flux-2-pro", "--provider", "bfl", "--prompt",
+                     "a lighthouse at dusk", "--size", "1MP", "--seed", "3", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["status"], report["cost_usd"], report["cost_kind"]) == (
+        "succeeded", 0.03, "known")
+    assert Path(report["image_path"]).read_bytes() == bfl.image
+    assert bfl.paid_submits == 1
+    row = _row(data_dir, report["id"])
+    assert row["provider_request_id"] == "job-0001-7f3a" and row["seed_returned"] == bfl.seed
+
+
+def test_a_provider_failure_exits_1_with_one_line(data_dir, bfl, capsys) -> None:
+    bfl.final_status = "Content Moderated"
+    code = cli.main(["generate", "--model", "flux-2-pro", "--provider", "bfl", "--prompt",
+                     "a lighthouse"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("error: generation gen_") and "moderated" in err
+
+
+def test_a_missing_key_exits_1_and_says_what_to_set(data_dir, capsys) -> None:
+    code = cli.main(["generate", "--model", "nano-banana-pro", "--provider", "gemini",
+                     "--prompt", "a lighthouse", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    report = json.loads(out)
+    assert (report["status"], report["error_kind"]) == ("failed", "config")
+    assert "GEMINI_API_KEY" in report["error"] and "GEMINI_API_KEY" in err
+    assert _row(data_dir, report["id"])["status"] == "failed"  # the attempt is logged
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [(["--model", "nope", "--prompt", "x"], "Unknown model 'nope'"),
+     (["--model", "nano-banana", "--prompt", "x", "--aspect-ratio", "7:3"], "aspect ratio 7:3"),
+     (["--model", "nano-banana", "--prompt", "x", "--size", "4K"], "size 4K"),
+     (["--model", "nano-banana", "--prompt", "x", "--seed", "-4"], "seed"),
+     (["--model", "nano-banana", "--prompt", "   "], "empty"),
+     (["--model", "flux-2-flex", "--prompt", "x", "--option", "steps=500"], "steps"),
+     (["--model", "flux-2-flex", "--prompt", "x", "--option", "steps"], "NAME=VALUE"),
+     (["--model", "nano-banana", "--prompt", "x", "--provider", "acme"], "acme"),
+     (["--prompt", "x"], "--model"),
+     (["--model", "nano-banana", "--prompt", "x", "--seed", "abc"], "--seed")],
+)
+def test_bad_input_exits_2_with_one_line_and_logs_nothing(data_dir, capsys, argv, needle):
+    code = cli.main(["generate", *argv])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert needle.lower() in err.lower()
+    assert "Traceback" not in err
+    if (data_dir / "workbench.duckdb").exists():
+        settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data_dir)},
+                                 secrets_file=data_dir / "none.toml")
+        wb = open_workbench(settings, idle_close_s=0)
+        try:
+            assert wb.log.status_counts() == {}
+        finally:
+            wb.close()
+
+
+def test_bad_input_with_json_still_prints_one_object(data_dir, capsys) -> None:
+    code = cli.main(["generate", "--model", "nope", "--prompt", "x", "--json"])
+    out, _ = capsys.readouterr()
+    assert code == 2
+    report = json.loads(out)
+    assert report.keys() >= JSON_FIELDS
+    assert (report["id"], report["status"]) == (None, "invalid")
+
+
+def test_an_unwritable_data_directory_exits_3(tmp_path, monkeypatch, capsys) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(blocker / "data"))
+    code = cli.main(["generate", "--model", "nano-banana", "--prompt", "a lighthouse"])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert err.count("\n") == 1 and "WORKBENCH_DATA_DIR" in err
+
+
+def test_a_database_locked_by_another_process_exits_3(data_dir, monkeypatch, capsys) -> None:
+    data_dir.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         "con = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+         str(data_dir / "workbench.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT_S", "0.3")
+        code = cli.main(["generate", "--model", "nano-banana", "--prompt", "a lighthouse"])
+    finally:
+        holder.kill()
+        holder.wait()
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert err.count("\n") == 1 and "in use by another process" in err
+    assert f"PID {holder.pid}" in err
+
+
+def test_commands_register_through_their_modules() -> None:
+    assert "workbench.commands.generate" in cli.COMMANDS
+    parser = cli.build_parser()
+    args = parser.parse_args(["generate", "--model", "m", "--prompt", "p"])
+    assert callable(args.run) and args.provider == "offline"
+
+
+def _run_module(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args], cwd=ROOT, capture_output=True, text=True,
+        env=env, timeout=120,
+    )
+
+
+def test_python_dash_m_workbench_against_a_fake_over_env_urls(tmp_path) -> None:
+    """A real process: keys and base URL come from the environment it is given."""
+    with FakeReplicate(FAKE_KEY) as fake:
+        fake.finish_in_submit = False
+        env = {k: v for k, v in os.environ.items() if not k.endswith(("_KEY", "_TOKEN"))}
+        env.update(WORKBENCH_DATA_DIR=str(tmp_path / "d"), WORKBENCH_POLL_INTERVAL_S="0",
+                   REPLICATE_API_TOKEN=FAKE_KEY, REPLICATE_BASE_URL=fake.url)
+        done = _run_module(["generate", "--model", "flux-2-dev", "--provider", "replicate",
+                            "--prompt", "a glass of water on oak", "--json"], env)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["status"] == "succeeded" and report["cost_kind"] == "unknown"
+        assert fake.paid_submits == 1 and fake.on("poll")
+        assert FAKE_KEY not in done.stdout + done.stderr
+
+        done = _run_module(["generate", "--model", "flux-2-dev", "--provider", "replicate",
+                            "--prompt", "x", "--aspect-ratio", "5:1"], env)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

@@ -1,0 +1,50 @@
+"""Command-line commands, one module each, registered by `workbench.cli.COMMANDS`.
+
+Shared here: exit codes, `CommandError` (a one-line message and an exit code), and
+`opened_workbench`, which opens the data directory, turns store problems (locked database,
+unwritable folder) into a clear CommandError, and always closes the Workbench.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.services.workbench import Workbench
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_STORE = 3
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+@contextmanager
+def opened_workbench() -> Iterator[Workbench]:
+    """The Workbench for this process's settings; closed on the way out, whatever happens."""
+    from workbench.services.workbench import open_workbench
+    from workbench.store.db import StoreError
+
+    try:
+        wb = open_workbench(idle_close_s=0)
+    except StoreError as exc:
+        raise CommandError(str(exc), EXIT_STORE) from None
+    except ValueError as exc:  # a malformed setting such as WORKBENCH_LOCK_TIMEOUT_S
+        raise CommandError(f"Invalid setting: {exc}", EXIT_USAGE) from None
+    try:
+        yield wb
+    finally:
+        wb.close()

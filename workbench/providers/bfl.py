@@ -1,0 +1,168 @@
+"""Black Forest Labs API adapter (FLUX.2 pro / max / flex, FLUX1.1 pro Ultra): submit, poll,
+download.
+
+Wire format from ../shared/providers.md §2: `POST {base}/v1/{model_id}` with the key in `x-key`;
+the answer gives `id`, `polling_url` and `cost` (credits, 1 credit = $0.01). The client then
+GETs `polling_url` exactly as given (it names the cluster that took the job; it is never
+rebuilt) until the status is terminal, and downloads `result.sample` at once (it expires after
+10 minutes) without sending the key. FLUX.2 takes `width`/`height` (multiples of 16 from the
+request); Ultra takes `aspect_ratio` (and `raw`) instead. Flex passes `steps`, `guidance` and
+`prompt_upsampling` through.
+
+Statuses: `Pending` (and the progress names `Reasoning`, `Generating` seen in third-party
+clients) keep polling; `Ready` succeeds; `Request Moderated` / `Content Moderated` -> moderated;
+`Error` / `Failed` -> failed (server); `Task not found` -> failed (not_found); anything else ->
+failed (malformed, "unknown status").
+
+Retries (never a second paid submit unless BFL did no work):
+- the connection could not be made: retried;
+- 429 (too many active tasks) and 503: BFL refused the task, retried honouring Retry-After;
+- 500, 502, 504, a read timeout or a dropped connection on the submit: NOT retried, the task may
+  exist and be billed;
+- polls and the image download are free and idempotent: 408/429/5xx and transport errors are
+  retried with backoff within the overall deadline.
+
+Cost: the submit answer's `cost` when present (recorded on every later outcome, since BFL
+reports the charge when it accepts the task); otherwise None and the catalog estimate is used.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.providers.http import (
+    ApiClient,
+    HttpPolicy,
+    Job,
+    Sleep,
+    mark_submitted,
+    refused,
+)
+
+ULTRA = "flux-1.1-pro-ultra"
+PENDING = frozenset({"Pending", "Reasoning", "Generating"})
+MODERATED = {"Request Moderated": "the prompt", "Content Moderated": "the generated image"}
+FAILED = frozenset({"Error", "Failed"})
+FLEX_OPTIONS = ("steps", "guidance", "prompt_upsampling")
+OUTPUT_FORMAT = "png"
+
+
+class BflProvider:
+    name = "bfl"
+
+    def __init__(
+        self, *, key: str, base_url: str, policy: HttpPolicy, sleep: Sleep | None = None
+    ) -> None:
+        self._key = key
+        self._base = base_url.rstrip("/")
+        self._api = ApiClient("bfl", key=key, policy=policy, sleep=sleep)
+
+    def _params(self, request: ImageRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if request.model.id == ULTRA:
+            params["aspect_ratio"] = request.aspect_ratio
+            if "raw" in request.options:
+                params["raw"] = bool(request.options["raw"])
+        else:
+            params["width"] = request.width
+            params["height"] = request.height
+            for name in FLEX_OPTIONS:
+                if name in request.options:
+                    params[name] = request.options[name]
+        if request.seed is not None:
+            params["seed"] = request.seed
+        params["output_format"] = OUTPUT_FORMAT
+        return params
+
+    def wire_params(self, request: ImageRequest) -> dict[str, Any]:
+        return {"endpoint": f"/v1/{request.offer.model_id}", **self._params(request)}
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        job = Job()
+        return await self._api.run(self._generate(request, job), job)
+
+    async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
+        api = self._api
+        auth = {"x-key": self._key}
+        response = await api.submit(
+            f"{self._base}/v1/{request.offer.model_id}",
+            json_body={"prompt": request.prompt, **self._params(request)},
+            headers={**auth, "Content-Type": "application/json"},
+            retry_submit=refused(429, 503),
+        )
+        job.submitted_at = time.perf_counter()
+        accepted = api.json(response, "the submit")
+        job.request_id = _str(accepted.get("id"))
+        job.cost_usd = _credits_to_usd(accepted.get("cost"))
+        mark_submitted(request, job.request_id)
+        polling_url = _str(accepted.get("polling_url"))
+        if polling_url is None:
+            raise api.malformed(
+                "the submit answer has no polling_url, and the workbench does not guess one."
+            )
+        answer = await api.poll(
+            polling_url, headers=auth, what="the status poll",
+            is_terminal=lambda body: body.get("status") not in PENDING,
+        )
+        status = answer.get("status")
+        details = _details(answer.get("details"))
+        if status == "Ready":
+            result = answer.get("result")
+            sample = _str(result.get("sample")) if isinstance(result, dict) else None
+            if sample is None:
+                raise ProviderError("no_image", "BFL said Ready but gave no result.sample URL.")
+            image = await api.download(sample)
+            seed = result.get("seed") if isinstance(result, dict) else None
+            return ImageResult(
+                data=image.data, mime=image.mime, provider_request_id=job.request_id,
+                provider_model_id=request.offer.model_id,
+                seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else request.seed,
+                cost_usd=job.cost_usd,
+            )
+        if status in MODERATED:
+            raise ProviderError(
+                "moderated", f"BFL's moderation blocked {MODERATED[status]} ({status}){details}."
+            )
+        if status in FAILED:
+            raise ProviderError(
+                "server", f"BFL reported an error for the task ({status}){details}."
+            )
+        if status == "Task not found":
+            raise ProviderError(
+                "not_found", "BFL no longer knows the task (Task not found); it may have expired."
+            )
+        shown = repr(status)[:60]
+        raise api.malformed(f"the task has an unknown status {shown}.")
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+
+
+def _credits_to_usd(cost: Any) -> float | None:
+    if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
+        return round(float(cost) / 100, 6)
+    return None
+
+
+def _details(details: Any) -> str:
+    """A short readable rendering of BFL's free-form `details` (shape UNCONFIRMED)."""
+    if not details:
+        return ""
+    if isinstance(details, dict):
+        parts = []
+        for key, value in details.items():
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(f"{key}: {shown}")
+        text = "; ".join(parts)
+    elif isinstance(details, list):
+        text = ", ".join(map(str, details))
+    else:
+        text = str(details)
+    text = " ".join(text.split())
+    return f": {text[:200]}" if text else ""
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

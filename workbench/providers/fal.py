@@ -1,0 +1,172 @@
+"""fal.ai adapter: the queue API for both families (FLUX.2 [dev] is `fal-ai/flux-2`).
+
+Wire format from ../shared/providers.md §4: `POST {base}/{app_id}` with `Authorization: Key`
+and the model input as the body; the answer gives `request_id`, `status_url` and
+`response_url`, which are followed exactly as given (never rebuilt: subpaths differ). The
+client polls `status_url` until `COMPLETED`, checks that the completed status carries no
+`error` (a COMPLETED run can still have failed), GETs `response_url` for the result JSON and
+downloads `images[0].url` without the key (fal CDN URLs are public; data URIs are decoded).
+
+Statuses: `IN_QUEUE`, `IN_PROGRESS` keep polling; `COMPLETED` without error -> fetch the
+result; `COMPLETED` with `error` / `error_type` -> moderated when the type names a content
+policy, else failed (server) with fal's text; anything else -> failed (malformed). A result
+whose `has_nsfw_concepts` flags the image -> moderated (fal blanks such images).
+
+Retries (never a second paid submit unless fal did no work):
+- the connection could not be made: retried;
+- 408 / 429, and 502 / 503 / 504 answered by fal's ingress (no `x-fal-request-id` header): the
+  request was not queued, retried honouring Retry-After (fal's own client does the same);
+- any other 5xx, a read timeout or a dropped connection on the submit: NOT retried;
+- status polls, the result fetch and the download are idempotent: retried with backoff.
+
+Inputs: Nano Banana apps take `aspect_ratio` and `resolution` (fal writes 512 as "0.5K");
+FLUX.2 apps take `image_size: {width, height}`; Ultra takes `aspect_ratio` and `raw`. The Flex
+option names on fal (`num_inference_steps`, `guidance_scale`, `enable_prompt_expansion`) follow
+FLUX.2 [dev]'s schema and are UNCONFIRMED for `fal-ai/flux-2-flex`.
+
+Cost: fal reports none per request, so the catalog estimate is recorded.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import httpx
+
+from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.providers.http import (
+    ApiClient,
+    HttpPolicy,
+    Job,
+    Sleep,
+    elapsed_ms,
+    mark_submitted,
+)
+
+PENDING = frozenset({"IN_QUEUE", "IN_PROGRESS"})
+_POLICY_ERROR = re.compile(r"content_policy|nsfw|safety|moderat|unsafe", re.I)
+_INGRESS_RETRY = frozenset({502, 503, 504})
+FAL_RESOLUTION = {"512": "0.5K"}
+FLEX_OPTIONS = {
+    "steps": "num_inference_steps",
+    "guidance": "guidance_scale",
+    "prompt_upsampling": "enable_prompt_expansion",
+}
+
+
+def _retry_submit(response: httpx.Response) -> bool:
+    if response.status_code in (408, 429):
+        return True
+    return (
+        response.status_code in _INGRESS_RETRY
+        and "x-fal-request-id" not in response.headers
+    )
+
+
+class FalProvider:
+    name = "fal"
+
+    def __init__(
+        self, *, key: str, base_url: str, policy: HttpPolicy, sleep: Sleep | None = None
+    ) -> None:
+        self._key = key
+        self._base = base_url.rstrip("/")
+        self._api = ApiClient("fal", key=key, policy=policy, sleep=sleep)
+
+    def _input(self, request: ImageRequest) -> dict[str, Any]:
+        model = request.model
+        params: dict[str, Any] = {}
+        if model.family == "nano-banana" or model.id == "flux-1.1-pro-ultra":
+            params["aspect_ratio"] = request.aspect_ratio
+            if model.family == "nano-banana" and len(model.sizes) > 1:
+                params["resolution"] = FAL_RESOLUTION.get(request.size, request.size)
+            if "raw" in request.options:
+                params["raw"] = bool(request.options["raw"])
+            params["num_images"] = 1
+        else:
+            params["image_size"] = {"width": request.width, "height": request.height}
+            for name, wire in FLEX_OPTIONS.items():
+                if name in request.options:
+                    params[wire] = request.options[name]
+            if model.id == "flux-2-dev":
+                params["num_images"] = 1
+        if request.seed is not None:
+            params["seed"] = request.seed
+        params["output_format"] = "png"
+        return params
+
+    def wire_params(self, request: ImageRequest) -> dict[str, Any]:
+        return {"app": request.offer.model_id, **self._input(request)}
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        job = Job()
+        return await self._api.run(self._generate(request, job), job)
+
+    async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
+        api = self._api
+        auth = {"Authorization": f"Key {self._key}"}
+        response = await api.submit(
+            f"{self._base}/{request.offer.model_id}",
+            json_body={"prompt": request.prompt, **self._input(request)},
+            headers={**auth, "Content-Type": "application/json"},
+            retry_submit=_retry_submit,
+        )
+        job.submitted_at = time.perf_counter()
+        queued = api.json(response, "the submit")
+        job.request_id = _str(queued.get("request_id"))
+        mark_submitted(request, job.request_id)
+        status_url, response_url = _str(queued.get("status_url")), _str(queued.get("response_url"))
+        if status_url is None or response_url is None:
+            raise api.malformed(
+                "the submit answer lacks status_url or response_url, and the workbench does "
+                "not guess them."
+            )
+
+        def is_terminal(body: dict[str, Any]) -> bool:
+            if job.started_at is None and body.get("status") != "IN_QUEUE":
+                job.started_at = time.perf_counter()
+            return body.get("status") not in PENDING
+
+        status = await api.poll(
+            status_url, headers=auth, is_terminal=is_terminal, what="the status poll"
+        )
+        state = status.get("status")
+        if state != "COMPLETED":
+            raise api.malformed(f"the request has an unknown status {repr(state)[:60]}.")
+        error, error_type = status.get("error"), status.get("error_type")
+        if error or error_type:
+            text = " ".join(str(error or error_type).split())[:300]
+            typed = f" ({error_type})" if isinstance(error_type, str) and error_type else ""
+            kind = "moderated" if _POLICY_ERROR.search(f"{error_type} {error}") else "server"
+            raise ProviderError(kind, f"fal completed the request with an error{typed}: {text}")
+        result = api.json(await api.get(response_url, headers=auth), "the result")
+        images = result.get("images")
+        first = images[0] if isinstance(images, list) and images else None
+        url = _str(first.get("url")) if isinstance(first, dict) else None
+        nsfw = result.get("has_nsfw_concepts")
+        if isinstance(nsfw, list) and nsfw and nsfw[0] is True:
+            raise ProviderError(
+                "moderated", "fal's safety checker flagged the generated image (it is blanked)."
+            )
+        if url is None:
+            raise ProviderError("no_image", "fal's result has no image URL.")
+        image = await api.download(url)
+        seed = result.get("seed")
+        mime = first.get("content_type") if isinstance(first, dict) else None
+        return ImageResult(
+            data=image.data,
+            mime=image.mime or (mime if isinstance(mime, str) else None),
+            provider_request_id=job.request_id,
+            provider_model_id=request.offer.model_id,
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else request.seed,
+            queue_ms=elapsed_ms(job.submitted_at, job.started_at) if job.started_at else None,
+        )
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

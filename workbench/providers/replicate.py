@@ -1,0 +1,197 @@
+"""Replicate adapter: predictions on official models (both families, FLUX.2 [dev] included).
+
+Wire format from ../shared/providers.md §3: `POST {base}/v1/models/{owner}/{name}/predictions`
+with `Authorization: Bearer`, body `{"input": {...}}` and `Prefer: wait=N` (sync mode, at most
+60 s). When the answer is not finished yet (status `starting` / `processing` without output)
+the client polls `urls.get` exactly as given (never rebuilt) until the status is terminal or
+output is present, then downloads the output URL (it expires after an hour) without the key.
+
+Statuses: `succeeded` (or any status with `output` present) -> image; `failed` -> moderated when
+the error reads like a safety block, else failed (server) with Replicate's error text;
+`canceled` / `aborted` -> failed; anything else -> failed (malformed, "unknown status").
+
+Retries (never a second paid prediction unless Replicate did no work):
+- the connection could not be made: retried;
+- 429 on create: throttled before any prediction exists, retried honouring Retry-After;
+- 5xx, a read timeout or a dropped connection on create: NOT retried, a prediction may exist;
+- polls and downloads are free and idempotent: retried with backoff within the deadline.
+
+Cost: Replicate reports none per prediction, so the catalog estimate is recorded. The seed is
+read from the logs ("seed: N") when the model prints it, else the one asked for.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.providers.http import (
+    ApiClient,
+    HttpPolicy,
+    Job,
+    Sleep,
+    mark_submitted,
+    refused,
+)
+
+RUNNING = frozenset({"starting", "processing"})
+TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
+_SAFETY = re.compile(r"nsfw|safety|sensitive|flagged|moderat|content polic|\bE005\b", re.I)
+_SEED_IN_LOGS = re.compile(r"\bseed\b\D{0,4}(\d{1,12})", re.I)
+NANO_RESOLUTIONS = ("1K", "2K", "4K")
+DEV_SIDE = (256, 1440)
+FLEX_OPTIONS = ("steps", "guidance", "prompt_upsampling")
+
+
+class ReplicateProvider:
+    name = "replicate"
+
+    def __init__(
+        self, *, key: str, base_url: str, policy: HttpPolicy, sleep: Sleep | None = None
+    ) -> None:
+        self._key = key
+        self._base = base_url.rstrip("/")
+        self._policy = policy
+        self._api = ApiClient("replicate", key=key, policy=policy, sleep=sleep)
+
+    def _input(self, request: ImageRequest) -> dict[str, Any]:
+        """The model's input without the prompt, in the names Replicate's schemas use."""
+        model = request.model
+        params: dict[str, Any] = {"aspect_ratio": request.aspect_ratio}
+        if model.family == "nano-banana":
+            if len(model.sizes) > 1:
+                if request.size not in NANO_RESOLUTIONS:
+                    raise ProviderError(
+                        "bad_request",
+                        f"Replicate serves {model.name} at {', '.join(NANO_RESOLUTIONS)} only, "
+                        f"not {request.size}; choose another size or provider.",
+                    )
+                params["resolution"] = request.size
+            params["output_format"] = "png"
+            return params
+        if model.id == "flux-1.1-pro-ultra":
+            if "raw" in request.options:
+                params["raw"] = bool(request.options["raw"])
+        elif model.id == "flux-2-dev":
+            if request.size != "1MP":  # other sizes need a custom width x height
+                low, high = DEV_SIDE
+                if not (low <= request.width <= high and low <= request.height <= high):
+                    raise ProviderError(
+                        "bad_request",
+                        f"Replicate's {model.name} takes {low}-{high} px a side; "
+                        f"{request.width}x{request.height} is outside that. Choose a smaller "
+                        "size or another aspect ratio.",
+                    )
+                params.update(aspect_ratio="custom", width=request.width, height=request.height)
+        else:
+            params["resolution"] = request.size.replace("MP", " MP")
+            for name in FLEX_OPTIONS:
+                if name in request.options:
+                    params[name] = request.options[name]
+        if request.seed is not None:
+            params["seed"] = request.seed
+        params["output_format"] = "png"
+        return params
+
+    def wire_params(self, request: ImageRequest) -> dict[str, Any]:
+        return {"model": request.offer.model_id, **self._input(request)}
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        job = Job()
+        return await self._api.run(self._generate(request, job), job)
+
+    async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
+        api = self._api
+        auth = {"Authorization": f"Bearer {self._key}"}
+        headers = {**auth, "Content-Type": "application/json"}
+        wait = self._policy.replicate_wait_s
+        if wait > 0:
+            headers["Prefer"] = f"wait={wait}"
+        response = await api.submit(
+            f"{self._base}/v1/models/{request.offer.model_id}/predictions",
+            json_body={"input": {"prompt": request.prompt, **self._input(request)}},
+            headers=headers, retry_submit=refused(429),
+            read_s=self._policy.sync_read_s if wait > 0 else None,
+        )
+        job.submitted_at = time.perf_counter()
+        prediction = api.json(response, "the prediction")
+        job.request_id = _str(prediction.get("id"))
+        mark_submitted(request, job.request_id)
+        if not _finished(prediction):
+            urls = prediction.get("urls")
+            get_url = _str(urls.get("get")) if isinstance(urls, dict) else None
+            if get_url is None:
+                raise api.malformed(
+                    "the unfinished prediction has no urls.get, and the workbench does not "
+                    "guess one."
+                )
+            prediction = await api.poll(
+                get_url, headers=auth, what="the prediction poll", is_terminal=_finished
+            )
+        status = prediction.get("status")
+        output_url = _output_url(prediction.get("output"))
+        if output_url is not None and status not in ("failed", "canceled", "aborted"):
+            image = await api.download(output_url)
+            return ImageResult(
+                data=image.data, mime=image.mime, provider_request_id=job.request_id,
+                provider_model_id=request.offer.model_id,
+                seed=_seed_from_logs(prediction.get("logs"), request.seed),
+                queue_ms=_queue_ms(prediction),
+            )
+        error = " ".join(str(prediction.get("error") or "").split())[:300]
+        if status == "failed":
+            kind = "moderated" if _SAFETY.search(error) else "server"
+            raise ProviderError(
+                kind, "Replicate's prediction failed" + (f": {error}" if error else ".")
+            )
+        if status in ("canceled", "aborted"):
+            raise ProviderError("server", f"Replicate {status} the prediction.")
+        if status == "succeeded":
+            raise ProviderError("no_image", "Replicate's prediction succeeded without an output.")
+        raise api.malformed(f"the prediction has an unknown status {repr(status)[:60]}.")
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+
+
+def _finished(prediction: dict[str, Any]) -> bool:
+    status = prediction.get("status")
+    if status in RUNNING:
+        return _output_url(prediction.get("output")) is not None
+    return True  # terminal, or unknown (reported as such instead of polling forever)
+
+
+def _output_url(output: Any) -> str | None:
+    if isinstance(output, str) and output:
+        return output
+    if isinstance(output, list):
+        urls = [o for o in output if isinstance(o, str) and o]
+        return urls[0] if urls else None
+    return None
+
+
+def _seed_from_logs(logs: Any, asked: int | None) -> int | None:
+    if isinstance(logs, str):
+        match = _SEED_IN_LOGS.search(logs)
+        if match:
+            return int(match.group(1))
+    return asked
+
+
+def _queue_ms(prediction: dict[str, Any]) -> float | None:
+    created, started = prediction.get("created_at"), prediction.get("started_at")
+    if not (isinstance(created, str) and isinstance(started, str)):
+        return None
+    try:
+        delta = datetime.fromisoformat(started) - datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    ms = delta.total_seconds() * 1000
+    return round(ms, 3) if ms >= 0 else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
