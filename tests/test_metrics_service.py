@@ -11,19 +11,23 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from tests.metric_images import COOL, WARM, png, scene, text_image
+from workbench import cli, config
 from workbench import metrics as m
+from workbench.commands import EXIT_USAGE, CommandError
 from workbench.commands import metrics as metrics_command
+from workbench.config import load_settings
 from workbench.filters import HistoryFilter
 from workbench.ids import new_id
 from workbench.ocr import OcrEngine
 from workbench.ratings import t95
 from workbench.services import metrics as service
-from workbench.services.workbench import Workbench
+from workbench.services.workbench import Workbench, open_workbench
 from workbench.store.generations import NewGeneration, Outcome, filter_sql
 from workbench.store.metrics import MetricLog, metric_condition_sql, metric_value_sql
 
@@ -390,6 +394,25 @@ def test_recompute_measures_what_is_missing_or_everything(wb: Workbench) -> None
     assert service.recompute(wb, only_missing=False).fast_done == 3
 
 
+def test_the_worker_survives_a_corrupt_file_and_is_one_per_workbench(wb: Workbench) -> None:
+    broken = add(wb, scene(128, 5))
+    wb.images.absolute(wb.log.get(broken)["image_path"]).write_bytes(b"")
+    fine = add(wb, scene(128, 6))
+    worker = service.worker_for(wb)
+    assert service.worker_for(wb) is worker
+    try:
+        assert worker.submit_many([broken, "gen_unknown", fine]) == 3
+        assert worker.wait_idle(20)
+        store = MetricLog(wb.db)
+        assert store.for_generation(broken)[m.DETAIL]["status"] == "error"
+        assert store.for_generation(fine)[m.DETAIL]["status"] == "ok"
+        assert worker.stats.errors == len(m.FAST_METRICS)  # one error row per fast measure
+    finally:
+        worker.close()
+    assert service.worker_for(wb) is not worker  # a closed worker is replaced
+    service.worker_for(wb).close()
+
+
 def test_recompute_in_background_reports_progress(wb: Workbench) -> None:
     [add(wb, scene(128, s)) for s in (1, 2)]
     worker = service.MetricsWorker(wb, ocr=FakeOcr("x").engine())
@@ -415,18 +438,39 @@ def test_metrics_command_recomputes_then_reports_coverage(wb: Workbench) -> None
     add(wb, scene(160, 2))
     out, err = io.StringIO(), io.StringIO()
     args = _parse("--recompute")
-    assert args.func(args, wb, out=out, err=err) == 0
+    assert args.run(args, wb, out=out, err=err) == 0
     assert "Checked 2 stored image(s): 2 image(s) measured" in out.getvalue()
     assert "2/2" in err.getvalue()
     out = io.StringIO()
     args = _parse()
-    assert args.func(args, wb, out=out, err=err) == 0
+    assert args.run(args, wb, out=out, err=err) == 0
     table = out.getvalue()
     assert "warmth" in table and "Current versions:" in table
     assert any(line.split()[:4] == ["detail", "1", "ok", "2"] for line in table.splitlines())
     args = _parse("--all")
-    assert args.func(args, wb, out=out, err=(err := io.StringIO())) == 2
-    assert "--recompute" in err.getvalue()
+    with pytest.raises(CommandError, match="--recompute") as info:
+        args.run(args, wb)
+    assert info.value.exit_code == EXIT_USAGE
+
+
+def test_python_m_workbench_metrics_recompute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT_S", "2")
+    monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "no-secrets.toml")
+    seeded = open_workbench(load_settings(), idle_close_s=0)
+    gid = add(seeded, scene(160, 3))
+    seeded.close()
+    assert cli.main(["metrics", "--recompute", "--no-text"]) == 0
+    assert "1 image(s) measured" in capsys.readouterr().out
+    assert cli.main(["metrics", "--no-text"]) == EXIT_USAGE
+    assert "only make sense with --recompute" in capsys.readouterr().err
+    reopened = open_workbench(load_settings(), idle_close_s=0)
+    try:
+        assert set(MetricLog(reopened.db).for_generation(gid)) == set(m.FAST_METRICS)
+    finally:
+        reopened.close()
 
 
 def test_metric_detail_is_json_in_the_table(wb: Workbench) -> None:

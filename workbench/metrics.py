@@ -28,7 +28,6 @@ import io
 import math
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,14 +140,12 @@ def load_image(source: Path | bytes) -> Image.Image:
     if not data:
         raise UnreadableImage(f"The image file {name} is empty (0 bytes).")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as opened:
-                opened.load()
-                image = ImageOps.exif_transpose(opened) or opened
-                return image.convert("RGB")
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            image = ImageOps.exif_transpose(opened) or opened
+            return image.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            Image.DecompressionBombError) as exc:
         raise UnreadableImage(f"The image file {name} is not a readable image ({exc}).") from None
 
 

@@ -291,6 +291,10 @@ class MetricsWorker:
             return True
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def recomputing(self) -> bool:
         return self._recompute is not None and self._recompute.is_alive()
 
@@ -305,6 +309,20 @@ class MetricsWorker:
                     lane.put(_STOP, timeout=timeout)
         for thread in self._threads:
             thread.join(timeout)
+
+
+_workers: dict[int, MetricsWorker] = {}
+_workers_lock = threading.Lock()
+
+
+def worker_for(wb: Workbench) -> MetricsWorker:
+    """The background worker of this opened workbench, started on first use. The generation
+    path calls `worker_for(wb).submit(generation_id)` once an image is stored."""
+    with _workers_lock:
+        worker = _workers.get(id(wb))
+        if worker is None or worker.wb is not wb or worker.closed:
+            worker = _workers[id(wb)] = MetricsWorker(wb)
+        return worker
 
 
 # -- recompute for old images --------------------------------------------------------------------

@@ -31,6 +31,10 @@ from workbench.store.db import Database
 from workbench.store.generations import filter_sql, utcnow
 
 _OPERATORS = ("<", "<=", ">", ">=", "=", "<>")
+# What "the same prompt" means when models are compared: the text as sent. Suite entries that
+# give each family its own slots send different texts; once the log records the entry they
+# came from, pairing on it is this one expression.
+PAIR_KEY_SQL = "g.prompt"
 
 
 def _version(metric: str, version: int | None) -> int:
@@ -182,7 +186,7 @@ class MetricLog:
         cat = "coalesce(g.category, '')" if by_category else "''"
         sql = (
             "WITH v AS ("
-            f" SELECT g.model, {cat} AS category, g.prompt, m.value"
+            f" SELECT g.model, {cat} AS category, {PAIR_KEY_SQL} AS prompt, m.value"
             f" FROM latest_metrics m JOIN generations g ON g.id = m.generation_id{where}),"
             " per AS (SELECT category, prompt, model, sum(value) AS s, count(*) AS n"
             "  FROM v GROUP BY category, prompt, model),"
