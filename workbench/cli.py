@@ -22,6 +22,7 @@ from workbench.commands import EXIT_INTERRUPTED, EXIT_USAGE, CommandError, one_l
 
 COMMANDS: tuple[str, ...] = (
     "workbench.commands.generate",
+    "workbench.commands.metrics",
 )
 
 
