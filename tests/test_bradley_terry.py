@@ -5,6 +5,7 @@ scores and a message instead of an error or a NaN."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ from workbench.bradley_terry import (
     repeat_agreement,
     vote_count_matrix,
     win_probability,
+    win_rate_matrix,
 )
 
 TRUE_SCORES = np.array([1240.0, 1120.0, 1060.0, 1000.0, 930.0, 850.0])
@@ -136,8 +138,6 @@ def test_aggregating_first_gives_the_same_counts_as_one_row_per_vote() -> None:
     right = [NAMES[i] for i in rng.integers(0, 3, 400)]
     winner = [winners[i] for i in rng.integers(0, 4, 400)]
     per_vote = PairCounts.from_votes(left, right, winner)
-    from collections import Counter
-
     grouped = Counter(zip(left, right, winner, strict=True))
     aggregated = PairCounts.from_rows([(*key, n) for key, n in grouped.items()])
     assert per_vote.key() == aggregated.key()
@@ -243,6 +243,10 @@ def test_pairwise_win_rates_and_vote_counts() -> None:
     assert ("a", "c") not in stats  # no votes: left out rather than NaN
     matrix = vote_count_matrix(counts)
     assert matrix.tolist() == [[0, 10, 0], [10, 0, 1], [0, 1, 0]]
+    rates = win_rate_matrix(counts)
+    assert rates[0, 1] == pytest.approx(0.7) and rates[1, 0] == pytest.approx(0.3)
+    assert rates[2, 1] == 0.0 and rates[1, 2] == 1.0
+    assert np.isnan(rates[0, 2]) and np.isnan(rates[0, 0])
 
 
 def test_position_bias_and_repeat_agreement() -> None:
@@ -258,3 +262,18 @@ def test_position_bias_and_repeat_agreement() -> None:
     assert outcome("tie", "g1", "g2") == outcome("both_bad", "g2", "g1") == "draw"
     agreement = repeat_agreement([(first, again_swapped), ("g1", "draw"), ("draw", "draw")])
     assert agreement.hits == 2 and agreement.n == 3
+
+
+def test_the_rating_maths_is_domain_code_on_numpy_only() -> None:
+    import ast
+    from pathlib import Path
+
+    import workbench.bradley_terry as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported <= {"__future__", "hashlib", "math", "collections", "dataclasses", "numpy"}
