@@ -22,6 +22,9 @@ from workbench.commands import EXIT_INTERRUPTED, EXIT_USAGE, CommandError, one_l
 
 COMMANDS: tuple[str, ...] = (
     "workbench.commands.generate",
+    "workbench.commands.run",
+    "workbench.commands.history",
+    "workbench.commands.export",
     "workbench.commands.metrics",
 )
 

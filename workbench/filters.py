@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-STATUSES = ("pending", "succeeded", "failed", "moderated", "cancelled", "interrupted")
+STATUSES = ("queued", "pending", "succeeded", "failed", "moderated", "cancelled", "interrupted")
 SORTS = ("newest", "oldest", "fastest", "slowest", "cheapest", "priciest")
 
 

@@ -23,3 +23,15 @@ def status_page() -> None:
     from workbench.ui import status
 
     status.render()
+
+
+def compare_page() -> None:
+    from workbench.ui import compare
+
+    compare.render()
+
+
+def matrix_page() -> None:
+    from workbench.ui import matrix
+
+    matrix.render()

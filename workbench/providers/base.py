@@ -8,6 +8,7 @@ a message a person understands. Messages never contain a key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -42,6 +43,13 @@ class ImageRequest:
     height: int
     seed: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # Called by a provider the moment its API has accepted the job (and may bill it), with the
+    # provider's request id: the log records it so that a resumed run never pays twice.
+    on_submitted: Callable[[str | None], None] | None = field(default=None, compare=False)
+
+    def submitted(self, provider_request_id: str | None) -> None:
+        if self.on_submitted is not None:
+            self.on_submitted(provider_request_id)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ its outcome or its error; a request that fails validation reaches no provider an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from workbench.providers.base import ImageRequest, Provider, ProviderError
 from workbench.redact import redact
 from workbench.services.workbench import Workbench
 from workbench.store.generations import NewGeneration, Outcome
-from workbench.store.images import NotAnImage
+from workbench.store.images import NotAnImage, StoredImage
 from workbench.templates import FREE_TEXT
 
 log = logging.getLogger(__name__)
@@ -54,9 +57,10 @@ class GenerateRequest(BaseModel):
 class InvalidRequest(ValueError):
     """The request cannot be sent; `problems` are sentences for a person."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], prepared: PreparedPrompt | None = None) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.prepared = prepared
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,27 @@ class Plan:
     prepared: PreparedPrompt
     image_request: ImageRequest
     estimated_cost_usd: float | None
+
+    @property
+    def request_hash(self) -> str | None:
+        """Identifies an identical request (same provider, model, text, parameters and an
+        explicit seed), whose earlier image may be reused instead of paying again."""
+        r = self.image_request
+        if r.seed is None:
+            return None
+        payload = [
+            self.request.provider,
+            r.model.id,
+            r.offer.model_id,
+            r.prompt,
+            r.aspect_ratio,
+            r.size,
+            r.width,
+            r.height,
+            r.seed,
+            r.options,
+        ]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     @property
     def warnings(self) -> list[str]:
@@ -91,14 +116,24 @@ class GenerationOutcome:
     error_kind: str | None
     error: str | None
     seed: int | None
+    cached_from: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "status": self.status, "model": self.model, "provider": self.provider,
-            "image_path": self.image_path, "cost_usd": self.cost_usd,
-            "cost_kind": self.cost_kind, "latency_ms": self.latency_ms,
-            "error_kind": self.error_kind, "error": self.error, "seed": self.seed,
-            "width": self.width, "height": self.height,
+            "id": self.id,
+            "status": self.status,
+            "model": self.model,
+            "provider": self.provider,
+            "image_path": self.image_path,
+            "cost_usd": self.cost_usd,
+            "cost_kind": self.cost_kind,
+            "latency_ms": self.latency_ms,
+            "error_kind": self.error_kind,
+            "error": self.error,
+            "seed": self.seed,
+            "width": self.width,
+            "height": self.height,
+            "cached_from": self.cached_from,
         }
 
 
@@ -133,29 +168,74 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
         )
     size = request.size or model.default_size
     if size not in model.sizes:
-        problems.append(f"{model.name} does not take size {size}; it takes {', '.join(model.sizes)}.")
+        problems.append(
+            f"{model.name} does not take size {size}; it takes {', '.join(model.sizes)}."
+        )
     try:
         options = validate_options(model.id, model.name, dict(request.options))
     except InvalidOptions as exc:
         options = {}
         problems.extend(exc.problems)
     if problems:
-        raise InvalidRequest(problems)
+        raise InvalidRequest(problems, prepared)
     width, height = dimensions(aspect_ratio, size)
     image_request = ImageRequest(
-        model=model, offer=offer, prompt=prepared.text, aspect_ratio=aspect_ratio, size=size,
-        width=width, height=height, seed=request.seed, options=options,
+        model=model,
+        offer=offer,
+        prompt=prepared.text,
+        aspect_ratio=aspect_ratio,
+        size=size,
+        width=width,
+        height=height,
+        seed=request.seed,
+        options=options,
     )
     return Plan(
-        request=request, model=model, prepared=prepared, image_request=image_request,
+        request=request,
+        model=model,
+        prepared=prepared,
+        image_request=image_request,
         estimated_cost_usd=estimate_cost(model, request.provider, aspect_ratio, size),
     )
 
 
-async def execute(wb: Workbench, planned: Plan, provider: Provider) -> GenerationOutcome:
-    """Run a planned generation on an open provider, logging before and after."""
-    req, image_request = planned.request, planned.image_request
-    generation_id = new_id("gen")
+@dataclass(frozen=True)
+class Preview:
+    """The live view of a request while it is being written: checks, and the plan if valid."""
+
+    prepared: PreparedPrompt | None
+    plan: Plan | None
+    problems: list[str]
+
+
+def preview(wb: Workbench, request: GenerateRequest) -> Preview:
+    try:
+        planned = plan(wb, request)
+    except InvalidRequest as exc:
+        return Preview(exc.prepared, None, exc.problems)
+    return Preview(planned.prepared, planned, [])
+
+
+async def execute(
+    wb: Workbench,
+    planned: Plan,
+    provider: Provider,
+    *,
+    generation_id: str | None = None,
+    reuse: dict[str, Any] | None = None,
+) -> GenerationOutcome:
+    """Run a planned generation on an open provider, logging before and after.
+
+    `generation_id` names a queued row of a run to start instead of inserting a new one.
+    `reuse` is an earlier identical success (`GenerationLog.find_cached`): its image is reused,
+    nothing is sent and nothing is paid.
+    """
+    req = planned.request
+    queued = generation_id is not None
+    gid = generation_id or new_id("gen")
+    image_request = dataclasses.replace(
+        planned.image_request, on_submitted=lambda rid: wb.log.mark_submitted(gid, rid)
+    )
     try:
         params = provider.wire_params(image_request)
     except ProviderError as exc:
@@ -163,32 +243,83 @@ async def execute(wb: Workbench, planned: Plan, provider: Provider) -> Generatio
         wire_error: ProviderError | None = exc
     else:
         wire_error = None
-    wb.log.insert_pending(
-        NewGeneration(
-            id=generation_id, model=planned.model.id, provider=req.provider,
-            provider_model_id=image_request.offer.model_id, prompt=image_request.prompt,
-            prompt_written=req.prompt, template_id=req.template_id, slots=req.slots,
-            params=params, aspect_ratio=image_request.aspect_ratio, size=image_request.size,
-            seed=req.seed, run_id=req.run_id, cell=req.cell, category=req.category,
+    if queued:
+        wb.log.start(gid, params)
+    else:
+        wb.log.insert_pending(
+            NewGeneration(
+                id=gid,
+                model=planned.model.id,
+                provider=req.provider,
+                provider_model_id=image_request.offer.model_id,
+                prompt=image_request.prompt,
+                prompt_written=req.prompt,
+                template_id=req.template_id,
+                slots=req.slots,
+                params=params,
+                aspect_ratio=image_request.aspect_ratio,
+                size=image_request.size,
+                seed=req.seed,
+                run_id=req.run_id,
+                cell=req.cell,
+                category=req.category,
+                request_hash=planned.request_hash,
+            )
         )
-    )
-    started = time.perf_counter()
-    outcome = await _attempt(wb, planned, provider, wire_error, started)
-    wb.log.complete(generation_id, outcome)
+    if reuse is not None:
+        outcome = _reused(reuse)
+    else:
+        started = time.perf_counter()
+        outcome = await _attempt(wb, planned, image_request, provider, wire_error, started)
+    wb.log.complete(gid, outcome)
     image = outcome.image
     return GenerationOutcome(
-        id=generation_id, status=outcome.status, model=planned.model.id, provider=req.provider,
-        prompt=image_request.prompt, params=params,
+        id=gid,
+        status=outcome.status,
+        model=planned.model.id,
+        provider=req.provider,
+        prompt=image_request.prompt,
+        params=params,
         image_path=str(wb.images.absolute(image.path)) if image else None,
-        width=image.width if image else None, height=image.height if image else None,
-        cost_usd=outcome.cost_usd, cost_kind=outcome.cost_kind, latency_ms=outcome.latency_ms,
-        error_kind=outcome.error_kind, error=outcome.error_message,
+        width=image.width if image else None,
+        height=image.height if image else None,
+        cost_usd=outcome.cost_usd,
+        cost_kind=outcome.cost_kind,
+        latency_ms=outcome.latency_ms,
+        error_kind=outcome.error_kind,
+        error=outcome.error_message,
         seed=outcome.seed_returned if outcome.seed_returned is not None else req.seed,
+        cached_from=outcome.cached_from,
+    )
+
+
+def _reused(cached: dict[str, Any]) -> Outcome:
+    image = StoredImage(
+        sha256=cached["image_sha256"],
+        path=cached["path"],
+        thumb_path=cached["thumb_path"],
+        mime=cached["mime"],
+        bytes=cached["bytes"],
+        width=cached["width"],
+        height=cached["height"],
+    )
+    return Outcome(
+        status="succeeded",
+        latency_ms=0.0,
+        cost_usd=0.0,
+        cost_kind="cached",
+        seed_returned=cached["seed_returned"],
+        image=image,
+        cached_from=cached["id"],
     )
 
 
 async def _attempt(
-    wb: Workbench, planned: Plan, provider: Provider, wire_error: ProviderError | None,
+    wb: Workbench,
+    planned: Plan,
+    image_request: ImageRequest,
+    provider: Provider,
+    wire_error: ProviderError | None,
     started: float,
 ) -> Outcome:
     def elapsed() -> float:
@@ -197,24 +328,33 @@ async def _attempt(
     try:
         if wire_error is not None:
             raise wire_error
-        result = await provider.generate(planned.image_request)
+        result = await provider.generate(image_request)
         stored = await asyncio.to_thread(wb.images.put, result.data)
     except ProviderError as exc:
         return Outcome(
-            status=exc.status, latency_ms=elapsed(), error_kind=exc.kind,
+            status=exc.status,
+            latency_ms=elapsed(),
+            error_kind=exc.kind,
             error_message=redact(exc.message, wb.settings),
             provider_request_id=exc.provider_request_id,
-            cost_usd=exc.cost_usd, cost_kind="known" if exc.cost_usd is not None else "unknown",
+            cost_usd=exc.cost_usd,
+            cost_kind="known" if exc.cost_usd is not None else "unknown",
         )
     except NotAnImage as exc:
-        return Outcome(status="failed", latency_ms=elapsed(), error_kind="malformed",
-                       error_message=redact(str(exc), wb.settings))
+        return Outcome(
+            status="failed",
+            latency_ms=elapsed(),
+            error_kind="malformed",
+            error_message=redact(str(exc), wb.settings),
+        )
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a workbench bug must still leave a completed, explained row
         log.exception("generation failed unexpectedly")
         return Outcome(
-            status="failed", latency_ms=elapsed(), error_kind="internal",
+            status="failed",
+            latency_ms=elapsed(),
+            error_kind="internal",
             error_message=redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings),
         )
     if result.cost_usd is not None:
@@ -224,9 +364,15 @@ async def _attempt(
     else:
         cost, cost_kind = None, "unknown"
     return Outcome(
-        status="succeeded", latency_ms=elapsed(), queue_ms=result.queue_ms, cost_usd=cost,
-        cost_kind=cost_kind, provider_model_id=result.provider_model_id,
-        provider_request_id=result.provider_request_id, seed_returned=result.seed, image=stored,
+        status="succeeded",
+        latency_ms=elapsed(),
+        queue_ms=result.queue_ms,
+        cost_usd=cost,
+        cost_kind=cost_kind,
+        provider_model_id=result.provider_model_id,
+        provider_request_id=result.provider_request_id,
+        seed_returned=result.seed,
+        image=stored,
     )
 
 

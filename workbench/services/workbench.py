@@ -15,6 +15,7 @@ from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
 from workbench.store.measures import MeasureLog
 from workbench.store.ratings import RatingLog
+from workbench.store.runs import RunLog
 from workbench.templates import TemplateLibrary, load_templates
 
 ProviderFactory = Callable[[str, Settings], Provider]
@@ -33,6 +34,7 @@ class Workbench:
         self.log = GenerationLog(self.db)
         self.ratings = RatingLog(self.db)
         self.measures = MeasureLog(self.db)
+        self.runs = RunLog(self.db)
 
     def open_provider(self, name: str) -> Provider:
         """A fresh provider for one event loop (HTTP clients must not cross loops)."""

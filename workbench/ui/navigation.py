@@ -5,10 +5,12 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from workbench.ui import builder, history, leaderboard, status
+from workbench.ui import builder, compare, history, leaderboard, matrix, status
 
 _PAGES = {
     "build": (builder.render, "Build", ":material/construction:"),
+    "compare": (compare.render, "Compare", ":material/compare:"),
+    "matrix": (matrix.render, "Matrix", ":material/grid_view:"),
     "history": (history.render, "History", ":material/history:"),
     "leaderboard": (leaderboard.render, "Leaderboard", ":material/leaderboard:"),
     "status": (status.render, "Status", ":material/monitor_heart:"),

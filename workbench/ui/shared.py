@@ -8,13 +8,17 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from workbench.services.runner import recover
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.store.db import StoreError
 
 
 @st.cache_resource(show_spinner=False)
 def _workbench() -> Workbench:
-    return open_workbench()
+    wb = open_workbench()
+    # Attempts and runs left behind by a process that died are marked, once per app start.
+    recover(wb)
+    return wb
 
 
 def workbench() -> Workbench:

@@ -1,0 +1,239 @@
+"""The run engine with in-process fake providers: concurrency, budget, cancel, cache, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from workbench.config import Settings
+from workbench.filters import HistoryFilter
+from workbench.providers.base import ImageRequest, ImageResult
+from workbench.services.generation import GenerateRequest
+from workbench.services.runner import (
+    Cell,
+    RunRefused,
+    RunSettings,
+    estimate,
+    recover,
+    resume_run,
+    start_run,
+)
+from workbench.services.workbench import Workbench, open_workbench
+
+
+def _png(seed: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (seed % 256, 50, 100)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class CountingProvider:
+    """Sleeps, reports a cost, and counts submits and simultaneous jobs."""
+
+    def __init__(self, name: str = "bfl", delay_s: float = 0.02, cost: float | None = None):
+        self.name = name
+        self.delay_s = delay_s
+        self.cost = cost
+        self.submits = 0
+        self.active = 0
+        self.peak = 0
+        self.started = threading.Event()
+
+    def wire_params(self, request: ImageRequest) -> dict[str, Any]:
+        return {"seed": request.seed}
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        self.submits += 1
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        request.submitted(f"task-{self.submits}")
+        self.started.set()
+        try:
+            await asyncio.sleep(self.delay_s)
+        finally:
+            self.active -= 1
+        return ImageResult(data=_png(request.seed or 0), cost_usd=self.cost, seed=request.seed)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _bench(settings: Settings, provider: CountingProvider) -> Workbench:
+    return open_workbench(settings, provider_factory=lambda name, s: provider, idle_close_s=0)
+
+
+def _cells(n: int, model: str = "flux-2-pro", provider: str = "bfl") -> list[Cell]:
+    return [
+        Cell(
+            f"{model}|seed={i}",
+            GenerateRequest(
+                model=model,
+                provider=provider,
+                prompt="A red kettle",
+                seed=i,
+                aspect_ratio="1:1",
+                size="1MP",
+            ),
+            {"model": model, "seed": str(i)},
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_run_logs_every_cell_and_honours_the_concurrency_limit(settings: Settings) -> None:
+    provider = CountingProvider(delay_s=0.05)
+    wb = _bench(settings, provider)
+    handle = start_run(wb, "matrix", "grid", _cells(12), RunSettings(concurrency={"bfl": 3}))
+    assert {r["status"] for r in wb.log.run_cells(handle.run_id)} == {"queued"}
+    progress = handle.run_sync()
+    assert (progress.succeeded, progress.done, provider.submits) == (12, 12, 12)
+    assert provider.peak == 3
+    rows = wb.log.run_cells(handle.run_id)
+    assert {r["status"] for r in rows} == {"succeeded"}
+    assert sorted(r["cell"] for r in rows) == sorted(c.key for c in _cells(12))
+    assert wb.runs.get(handle.run_id)["status"] == "finished"
+    wb.close()
+
+
+def test_estimate_counts_images_cost_and_unpriced(wb: Workbench) -> None:
+    cells = [
+        *_cells(4),
+        Cell("dev", GenerateRequest(model="flux-2-dev", provider="fal", prompt="A kettle")),
+    ]
+    est = estimate(wb, cells)
+    assert est.images == 5 and est.unpriced == 1
+    assert est.cost_usd == pytest.approx(4 * 0.03)
+    assert est.duration_s > 0
+
+
+def test_a_run_over_budget_is_refused_before_anything_is_logged(settings: Settings) -> None:
+    provider = CountingProvider()
+    wb = _bench(settings, provider)
+    with pytest.raises(RunRefused, match="over its budget"):
+        start_run(wb, "matrix", "too dear", _cells(10), RunSettings(budget_usd=0.1))
+    assert wb.log.count(HistoryFilter()) == 0 and provider.submits == 0
+    wb.close()
+
+
+def test_invalid_cells_are_all_reported(wb: Workbench) -> None:
+    cells = [
+        *_cells(2),
+        Cell("bad", GenerateRequest(model="nano-banana", prompt="x", aspect_ratio="1:8")),
+    ]
+    with pytest.raises(RunRefused) as caught:
+        start_run(wb, "matrix", "bad", cells)
+    assert any(p.startswith("bad:") and "1:8" in p for p in caught.value.problems)
+
+
+def test_sending_stops_when_actual_costs_reach_the_budget(settings: Settings) -> None:
+    # Estimates say $0.03 an image; the provider really charges $0.06: the budget of $0.30
+    # covers the estimate of 10 images, but sending must stop once spending reaches it.
+    provider = CountingProvider(cost=0.06, delay_s=0.01)
+    wb = _bench(settings, provider)
+    handle = start_run(
+        wb, "matrix", "b", _cells(10), RunSettings(budget_usd=0.30, concurrency={"bfl": 2})
+    )
+    progress = handle.run_sync()
+    assert progress.spent_usd <= 0.30 + 2 * 0.06  # at most the jobs already in flight over
+    assert provider.submits < 10
+    rows = wb.log.run_cells(handle.run_id)
+    stopped = [r for r in rows if r["status"] == "cancelled"]
+    assert len(stopped) == 10 - provider.submits
+    assert {r["error_kind"] for r in stopped} == {"budget"}
+    assert "budget" in progress.stop_reason
+    wb.close()
+
+
+def test_cancel_leaves_nothing_pending_and_finishes_what_is_in_flight(settings: Settings) -> None:
+    provider = CountingProvider(delay_s=0.2)
+    wb = _bench(settings, provider)
+    handle = start_run(wb, "matrix", "c", _cells(20), RunSettings(concurrency={"bfl": 2}))
+    thread = handle.start_in_thread()
+    assert provider.started.wait(10)
+    handle.cancel()
+    thread.join(30)
+    statuses = [r["status"] for r in wb.log.run_cells(handle.run_id)]
+    assert "pending" not in statuses and "queued" not in statuses
+    assert statuses.count("succeeded") == provider.submits >= 1
+    assert statuses.count("cancelled") == 20 - provider.submits
+    assert wb.runs.get(handle.run_id)["status"] == "cancelled"
+    wb.close()
+
+
+def test_identical_requests_reuse_the_earlier_image_only_when_allowed(settings: Settings) -> None:
+    provider = CountingProvider(cost=0.03)
+    wb = _bench(settings, provider)
+    start_run(wb, "matrix", "first", _cells(3)).run_sync()
+    assert provider.submits == 3
+    again = start_run(wb, "matrix", "again", _cells(3), RunSettings(allow_cache=True))
+    progress = again.run_sync()
+    assert provider.submits == 3 and progress.cached == 3 and progress.spent_usd == 0
+    rows = wb.log.page(HistoryFilter(run_id=again.run_id))
+    assert all(r["cost_usd"] == 0 and r["cost_kind"] == "cached" for r in rows)
+    start_run(wb, "matrix", "no reuse", _cells(3)).run_sync()
+    assert provider.submits == 6
+    wb.close()
+
+
+def test_no_seed_means_no_reuse(settings: Settings) -> None:
+    provider = CountingProvider()
+    wb = _bench(settings, provider)
+    cells = [
+        Cell(f"v{i}", GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle"))
+        for i in range(2)
+    ]
+    start_run(wb, "matrix", "a", cells, RunSettings(allow_cache=True)).run_sync()
+    start_run(wb, "matrix", "b", cells, RunSettings(allow_cache=True)).run_sync()
+    assert provider.submits == 4
+    wb.close()
+
+
+def test_resume_sends_only_missing_cells_and_never_a_submitted_one(settings: Settings) -> None:
+    provider = CountingProvider()
+    wb = _bench(settings, provider)
+    handle = start_run(wb, "matrix", "crashy", _cells(6))
+    rows = {r["cell"]: r["id"] for r in wb.log.run_cells(handle.run_id)}
+    # What a crash leaves behind: two done, one accepted by the provider, the rest queued,
+    # all owned by a process that no longer exists.
+    done_cells = ["flux-2-pro|seed=0", "flux-2-pro|seed=1"]
+    with wb.db.cursor() as cur:
+        cur.execute(
+            "UPDATE generations SET status = 'succeeded' WHERE id IN (?, ?)",
+            [rows[c] for c in done_cells],
+        )
+        cur.execute(
+            "UPDATE generations SET status = 'pending', submitted_at = now(),"
+            " provider_request_id = 'task-x' WHERE id = ?",
+            [rows["flux-2-pro|seed=2"]],
+        )
+        cur.execute(
+            "UPDATE generations SET worker_pid = 999999999 WHERE run_id = ?", [handle.run_id]
+        )
+        cur.execute("UPDATE runs SET worker_pid = 999999999 WHERE id = ?", [handle.run_id])
+    assert recover(wb) == (4, 1)
+    statuses = {r["cell"]: r["status"] for r in wb.log.run_cells(handle.run_id)}
+    assert statuses["flux-2-pro|seed=2"] == "interrupted"
+    resumed = resume_run(wb, handle.run_id)
+    assert sorted(c.key for _, c, _ in resumed.jobs) == [f"flux-2-pro|seed={i}" for i in (3, 4, 5)]
+    resumed.run_sync()
+    assert provider.submits == 3
+    final = wb.log.run_cells(handle.run_id)
+    assert {r["cell"] for r in final if r["status"] == "succeeded"} == (
+        set(done_cells) | {f"flux-2-pro|seed={i}" for i in (3, 4, 5)}
+    )
+    interrupted = wb.log.get(rows["flux-2-pro|seed=2"])
+    assert "not paid twice" in interrupted["error_message"]
+    wb.close()
+
+
+def test_recover_leaves_the_rows_of_a_living_process_alone(settings: Settings) -> None:
+    wb = _bench(settings, CountingProvider())
+    handle = start_run(wb, "matrix", "live", _cells(2))
+    assert recover(wb) == (0, 0)  # this process owns them and is alive
+    assert {r["status"] for r in wb.log.run_cells(handle.run_id)} == {"queued"}
+    wb.close()

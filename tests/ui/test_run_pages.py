@@ -1,0 +1,88 @@
+"""Compare and Matrix pages in AppTest, with the offline renderer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from tests.ui import pages
+from workbench.filters import HistoryFilter
+from workbench.services import runner as run_service
+from workbench.services.workbench import Workbench
+
+
+def _wait_for_run(run_id: str) -> None:
+    handle = run_service.active(run_id)
+    assert handle is not None and handle.thread is not None
+    handle.thread.join(60)
+    assert handle.progress.finished
+
+
+def test_compare_shows_each_models_text_then_runs_the_grid(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    at = AppTest.from_function(pages.compare_page, default_timeout=30)
+    at.run()
+    at.text_input(key="c_slot_subject").set_value("A fisherman mending nets").run()
+    at.text_input(key="c_slot_environment").set_value("on a wooden pier").run()
+    at.text_input(key="c_slot_time_of_day").set_value("early morning").run()
+    at.text_input(key="c_slot_camera").set_value("85mm f/1.4").run()
+    codes = [c.value for c in at.code]
+    assert "A fisherman mending nets on a wooden pier, early morning, photorealistic" in codes
+    assert "A fisherman mending nets on a wooden pier, 85mm f/1.4" in codes
+    at.number_input(key="c_k").set_value(2).run()
+    at.text_input(key="c_seed").set_value("7").run()
+    assert at.metric[0].value == "4"  # images
+    at.button(key="c_run").click().run()
+    assert not at.exception
+    run_id = at.session_state["compare_run"]
+    _wait_for_run(run_id)
+    at.run()
+    rows = seeded.log.page(HistoryFilter(run_id=run_id))
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"succeeded"}
+    assert sorted({r["seed"] for r in rows}) == [7, 8]
+    assert len(at.image) == 4
+
+
+def test_compare_refuses_a_bad_seed_and_an_impossible_budget(data_dir: Path) -> None:
+    at = AppTest.from_function(pages.compare_page, default_timeout=30)
+    at.run()
+    at.text_input(key="c_seed").set_value("minus one").run()
+    assert any("whole number" in e.value for e in at.error)
+    at.text_input(key="c_seed").set_value("").run()
+    at.text_input(key="c_slot_subject").set_value("A kettle").run()
+    at.text_input(key="c_slot_environment").set_value("in a kitchen").run()
+    at.selectbox(key="c_provider_flux-2-pro").set_value("bfl").run()
+    at.number_input(key="c_budget").set_value(0.01).run()
+    assert any("over its budget" in e.value for e in at.error)
+    assert not at.button  # no Run button while the run cannot start
+    assert not at.exception
+
+
+def test_matrix_runs_prompt_by_model_by_seed_and_lists_the_run(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    at = AppTest.from_function(pages.matrix_page, default_timeout=30)
+    at.run()
+    at.text_area(key="m_prompts").set_value("a lighthouse at dusk\na lighthouse at dawn").run()
+    at.text_input(key="m_seeds").set_value("1-2").run()
+    assert at.metric[0].value == "8"  # 2 prompts x 2 models x 2 seeds
+    at.button(key="m_run").click().run()
+    run_id = at.session_state["matrix_run"]
+    _wait_for_run(run_id)
+    at.run()
+    assert not at.exception
+    cells = {r["cell"] for r in seeded.log.run_cells(run_id)}
+    assert "prompt=2|model=flux-2-pro|seed=2|ar=default" in cells and len(cells) == 8
+    runs = at.dataframe[0].value
+    assert runs.loc[0, "run"] == run_id and runs.loc[0, "status"] == "finished"
+
+
+def test_matrix_bad_seed_range_is_a_message(data_dir: Path) -> None:
+    at = AppTest.from_function(pages.matrix_page, default_timeout=30)
+    at.run()
+    at.text_area(key="m_prompts").set_value("x").run()
+    at.text_input(key="m_seeds").set_value("5-1").run()
+    assert any("Seeds must be" in e.value for e in at.error)
+    assert not at.exception

@@ -1,0 +1,79 @@
+"""`python -m workbench history`: the log as a table (or JSON lines), filtered like the History
+page and paged in SQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from workbench.commands import EXIT_OK, opened_workbench
+from workbench.commands._filters import add_filter_arguments, filter_from_args
+
+COLUMNS = ("id", "created_at", "status", "model", "provider", "latency_ms", "cost_usd", "prompt")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        help="list logged generations",
+        description="List logged generations, newest first, with the History page's filters.",
+    )
+    add_filter_arguments(parser)
+    parser.add_argument("--limit", type=int, default=20, help="rows per page (1-1000)")
+    parser.add_argument("--page", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.set_defaults(run=run)
+
+
+def _cell(value: Any, width: int) -> str:
+    if value is None:
+        text = "-"
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def run(args: Any) -> int:
+    from workbench.services import history as history_service
+
+    f = filter_from_args(args)
+    limit = max(1, min(1000, args.limit))
+    with opened_workbench() as wb:
+        result = history_service.load_page(wb, f, args.page, limit, thumbnails=False)
+    if args.json:
+        for row in result.rows:
+            print(
+                json.dumps(
+                    {
+                        k: row.get(k)
+                        for k in (
+                            *COLUMNS,
+                            "error_kind",
+                            "error_message",
+                            "image_path",
+                            "run_id",
+                            "category",
+                        )
+                    },
+                    default=str,
+                )
+            )
+        return EXIT_OK
+    widths = {
+        "id": 20,
+        "created_at": 19,
+        "status": 11,
+        "model": 18,
+        "provider": 9,
+        "latency_ms": 10,
+        "cost_usd": 8,
+        "prompt": 60,
+    }
+    print("  ".join(c.ljust(widths[c]) for c in COLUMNS))
+    for row in result.rows:
+        print("  ".join(_cell(row.get(c), widths[c]).ljust(widths[c]) for c in COLUMNS))
+    print(f"{result.total:,} match · page {result.page} of {result.pages}")
+    return EXIT_OK

@@ -1,0 +1,264 @@
+"""`python -m workbench run`: a suite or a prompt file on several models, K variations each,
+with a budget and per-provider concurrency; progress on the terminal and a summary table at the
+end. `--resume RUN_ID` finishes an interrupted or cancelled run, sending only missing cells.
+Ctrl-C cancels: nothing new is sent, running jobs finish and are logged."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from typing import Any
+
+from workbench.commands import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    opened_workbench,
+)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a suite or prompt file on several models",
+        description="Run every prompt of a suite (an id such as 'quick', a .toml suite file or "
+        "a text file with one prompt per line) on each model, K variations each.",
+    )
+    parser.add_argument("suite", nargs="?", metavar="SUITE_OR_PROMPT_FILE")
+    parser.add_argument("--models", default="", help="comma-separated model ids")
+    parser.add_argument(
+        "--variations", type=int, default=1, metavar="K", help="images per prompt and model (1-16)"
+    )
+    parser.add_argument(
+        "--provider-for",
+        action="append",
+        default=[],
+        metavar="MODEL=PROVIDER",
+        help="which provider serves a model (default: one with a key, else offline); repeatable",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        metavar="USD",
+        help="refuse to start over it; stop sending when spending reaches it",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="simultaneous jobs per provider (default: each provider's own limit)",
+    )
+    parser.add_argument("--seed", type=int, metavar="N", help="first seed; variations add 1")
+    parser.add_argument(
+        "--allow-cache",
+        action="store_true",
+        help="reuse images of identical "
+        "earlier requests (explicit seeds only) instead of paying again",
+    )
+    parser.add_argument("--resume", metavar="RUN_ID", help="finish an unfinished run")
+    parser.add_argument("--quiet", action="store_true", help="no line per generation")
+    parser.set_defaults(run=run)
+
+
+def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str]:
+    from workbench.catalog import OFFLINE, CatalogError
+
+    chosen: dict[str, str] = {}
+    for pair in pairs:
+        model_id, sep, provider = pair.partition("=")
+        if not sep:
+            raise CommandError(f"--provider-for needs MODEL=PROVIDER, got {pair!r}", EXIT_USAGE)
+        chosen[model_id.strip()] = provider.strip()
+    result = {}
+    for model_id in model_ids:
+        try:
+            model = wb.catalog.model(model_id)
+        except CatalogError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from None
+        keyed = [p for p in model.providers if p != OFFLINE and wb.settings.has_key(p)]
+        result[model_id] = chosen.get(model_id) or (keyed[0] if keyed else OFFLINE)
+    return result
+
+
+def _cells(wb: Any, args: Any) -> list[Any]:
+    from workbench.services.generation import GenerateRequest
+    from workbench.services.runner import Cell
+    from workbench.suites import SuiteError, load_suite
+
+    if not args.suite:
+        raise CommandError("Give a suite or prompt file, or --resume RUN_ID.", EXIT_USAGE)
+    try:
+        suite = load_suite(args.suite)
+    except (SuiteError, OSError) as exc:
+        raise CommandError(f"Cannot use {args.suite}: {exc}", EXIT_USAGE) from None
+    model_ids = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not model_ids:
+        raise CommandError("--models needs at least one model id", EXIT_USAGE)
+    if not 1 <= args.variations <= 16:
+        raise CommandError("--variations must be from 1 to 16", EXIT_USAGE)
+    providers = _providers(wb, model_ids, args.provider_for)
+    cells = []
+    for entry in suite.prompts:
+        for model_id in model_ids:
+            family = wb.catalog.model(model_id).family
+            sent = entry.for_family(family)
+            for k in range(args.variations):
+                seed = None if args.seed is None else args.seed + k
+                cells.append(
+                    Cell(
+                        key=f"prompt={entry.id}|model={model_id}|v={k + 1}",
+                        request=GenerateRequest(
+                            model=model_id,
+                            provider=providers[model_id],
+                            prompt=sent.text,
+                            template_id=sent.template_id,
+                            slots=sent.slots,
+                            seed=seed,
+                            aspect_ratio=entry.aspect_ratio,
+                            category=entry.category,
+                        ),
+                        labels={"prompt": entry.id, "model": model_id, "variation": str(k + 1)},
+                    )
+                )
+    return cells
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}min"
+
+
+def _printer(quiet: bool) -> Any:
+    def on_event(progress: Any, outcome: Any) -> None:
+        if outcome is None or quiet:
+            return
+        cost = "-" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f}"
+        latency = "-" if outcome.latency_ms is None else f"{outcome.latency_ms / 1000:.1f}s"
+        tail = f" · {outcome.error}" if outcome.error else ""
+        print(
+            f"[{progress.done}/{progress.total}] {outcome.model} via {outcome.provider} · "
+            f"{outcome.status} · {latency} · {cost} · spent ${progress.spent_usd:.4f} · "
+            f"ETA {_eta(progress.eta_s)}{tail}",
+            flush=True,
+        )
+
+    return on_event
+
+
+def summary(wb: Any, run_id: str) -> list[dict[str, Any]]:
+    """Per model: done, failed, cost and median latency of the run's attempts."""
+    from workbench.filters import HistoryFilter
+
+    per_model: dict[str, dict[str, Any]] = {}
+    offset = 0
+    while True:
+        rows = wb.log.page(HistoryFilter(run_id=run_id, sort="oldest"), limit=1000, offset=offset)
+        if not rows:
+            break
+        for row in rows:
+            entry = per_model.setdefault(
+                row["model"],
+                {
+                    "model": row["model"],
+                    "done": 0,
+                    "failed": 0,
+                    "cancelled": 0,
+                    "cost_usd": 0.0,
+                    "latencies": [],
+                },
+            )
+            if row["status"] == "succeeded":
+                entry["done"] += 1
+                if row["latency_ms"] is not None and row["cost_kind"] != "cached":
+                    entry["latencies"].append(row["latency_ms"])
+            elif row["status"] in ("failed", "moderated", "interrupted"):
+                entry["failed"] += 1
+            elif row["status"] == "cancelled":
+                entry["cancelled"] += 1
+            entry["cost_usd"] += row["cost_usd"] or 0.0
+        offset += 1000
+    for entry in per_model.values():
+        lat = entry.pop("latencies")
+        entry["median_latency_ms"] = statistics.median(lat) if lat else None
+    return sorted(per_model.values(), key=lambda e: e["model"])
+
+
+def _print_summary(rows: list[dict[str, Any]]) -> None:
+    print(
+        f"{'model':<20} {'done':>5} {'failed':>6} {'cancelled':>9} {'cost':>10} "
+        f"{'median latency':>15}"
+    )
+    for r in rows:
+        median = "-" if r["median_latency_ms"] is None else f"{r['median_latency_ms'] / 1000:.2f} s"
+        print(
+            f"{r['model']:<20} {r['done']:>5} {r['failed']:>6} {r['cancelled']:>9} "
+            f"{'$' + format(r['cost_usd'], '.4f'):>10} {median:>15}"
+        )
+
+
+def run(args: Any) -> int:
+    from workbench.services import runner as run_service
+
+    overrides: dict[str, Any] = {}
+    if args.budget is not None:
+        if args.budget < 0:
+            raise CommandError("--budget cannot be negative", EXIT_USAGE)
+        overrides["budget_usd"] = args.budget
+    if args.concurrency is not None:
+        if not 1 <= args.concurrency <= 64:
+            raise CommandError("--concurrency must be from 1 to 64", EXIT_USAGE)
+        overrides["concurrency"] = {p: args.concurrency for p in run_service.DEFAULT_CONCURRENCY}
+    with opened_workbench() as wb:
+        interrupted, runs = run_service.recover(wb)
+        if interrupted or runs:
+            print(
+                f"note: marked {interrupted} attempt(s) and {runs} run(s) left by a stopped "
+                "process as interrupted",
+                file=sys.stderr,
+            )
+        try:
+            if args.resume:
+                settings = None
+                if overrides:
+                    record = wb.runs.get(args.resume)
+                    base = (record or {}).get("spec", {}).get("settings", {})
+                    settings = run_service.RunSettings.model_validate({**base, **overrides})
+                handle = run_service.resume_run(
+                    wb, args.resume, settings, on_event=_printer(args.quiet)
+                )
+            else:
+                settings = run_service.RunSettings(allow_cache=args.allow_cache, **overrides)
+                cells = _cells(wb, args)
+                est = run_service.estimate(wb, cells, settings)
+                print(
+                    f"run: {est.images} images · estimated ${est.cost_usd:.4f}"
+                    + (f" (+{est.unpriced} unpriced)" if est.unpriced else "")
+                    + f" · about {est.duration_s:.0f} s · spent today ${est.spent_today_usd:.4f}",
+                    file=sys.stderr,
+                )
+                handle = run_service.start_run(
+                    wb, "suite", args.suite, cells, settings, on_event=_printer(args.quiet)
+                )
+        except run_service.RunRefused as exc:
+            raise CommandError(" ".join(exc.problems), EXIT_USAGE) from None
+        print(f"run id: {handle.run_id}", file=sys.stderr)
+        thread = handle.start_in_thread()
+        cancelled = False
+        try:
+            while thread.is_alive():
+                thread.join(0.2)
+        except KeyboardInterrupt:
+            cancelled = True
+            print("cancelling: nothing new is sent; running jobs finish…", file=sys.stderr)
+            handle.cancel()
+            thread.join()
+        progress = handle.progress
+        _print_summary(summary(wb, handle.run_id))
+        if progress.stop_reason:
+            print(progress.stop_reason, file=sys.stderr)
+    if cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if progress.failed == 0 and progress.moderated == 0 else EXIT_FAILED

@@ -1,0 +1,158 @@
+"""Turns what the Compare and Matrix pages (and the command line) ask for into run cells, and a
+run's log rows back into a labelled grid.
+
+Compare: one intent on several models, K variations each; when the intent is slot values, each
+model gets the text its own default template assembles from them. Matrix: the cartesian product
+of prompt variants x models x seeds x aspect ratios, each cell labelled on every axis.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.catalog import ModelSpec
+from workbench.services.generation import GenerateRequest
+from workbench.services.runner import Cell
+from workbench.services.workbench import Workbench
+from workbench.templates import Slot
+
+AXES = ("prompt", "model", "seed", "aspect_ratio")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One prompt on the prompt axis: a label, plain text or slot values, and its category."""
+
+    label: str
+    text: str = ""
+    slots: dict[str, str] | None = None
+    category: str | None = None
+    expected_text: str | None = None
+
+
+def union_slots(wb: Workbench, model_ids: list[str]) -> list[Slot]:
+    """The slots of the chosen models' default templates, each once, in template order."""
+    seen: dict[str, Slot] = {}
+    for model_id in model_ids:
+        template = wb.templates.get(wb.catalog.model(model_id).default_template)
+        for slot in template.slots:
+            if slot.kind == "text":
+                seen.setdefault(slot.id, slot)
+    return list(seen.values())
+
+
+def text_for(wb: Workbench, model: ModelSpec, variant: Variant) -> tuple[str, str, dict | None]:
+    """(prompt, template id, slots used) that `model` receives for `variant`."""
+    if variant.slots is None:
+        return variant.text, "free-text", None
+    template = wb.templates.get(model.default_template)
+    own = {s.id: variant.slots[s.id] for s in template.slots if variant.slots.get(s.id)}
+    return template.assemble(own), template.id, own
+
+
+def _request(
+    wb: Workbench,
+    model_id: str,
+    provider: str,
+    variant: Variant,
+    seed: int | None,
+    aspect_ratio: str | None,
+    size: str | None,
+) -> GenerateRequest:
+    model = wb.catalog.model(model_id)
+    prompt, template_id, slots = text_for(wb, model, variant)
+    return GenerateRequest(
+        model=model_id,
+        provider=provider,
+        prompt=prompt,
+        template_id=template_id,
+        slots=slots,
+        seed=seed,
+        aspect_ratio=aspect_ratio,
+        size=size,
+        category=variant.category,
+    )
+
+
+def compare_cells(
+    wb: Workbench,
+    providers: dict[str, str],
+    variant: Variant,
+    variations: int,
+    base_seed: int | None,
+    aspect_ratio: str | None = None,
+) -> list[Cell]:
+    cells = []
+    for model_id, provider in providers.items():
+        for k in range(variations):
+            seed = None if base_seed is None else base_seed + k
+            cells.append(
+                Cell(
+                    key=f"model={model_id}|v={k + 1}",
+                    request=_request(wb, model_id, provider, variant, seed, aspect_ratio, None),
+                    labels={
+                        "model": model_id,
+                        "variation": str(k + 1),
+                        "seed": "random" if seed is None else str(seed),
+                    },
+                )
+            )
+    return cells
+
+
+def matrix_cells(
+    wb: Workbench,
+    variants: list[Variant],
+    providers: dict[str, str],
+    seeds: list[int | None],
+    aspect_ratios: list[str | None],
+) -> list[Cell]:
+    cells = []
+    for (i, variant), model_id, seed, ratio in itertools.product(
+        enumerate(variants), providers, seeds or [None], aspect_ratios or [None]
+    ):
+        labels = {
+            "prompt": variant.label,
+            "model": model_id,
+            "seed": "random" if seed is None else str(seed),
+            "aspect_ratio": ratio or "default",
+        }
+        key = f"prompt={i + 1}|model={model_id}|seed={labels['seed']}|ar={labels['aspect_ratio']}"
+        cells.append(
+            Cell(
+                key, _request(wb, model_id, providers[model_id], variant, seed, ratio, None), labels
+            )
+        )
+    return cells
+
+
+def run_grid(wb: Workbench, run_id: str) -> list[dict[str, Any]]:
+    """One row per cell of the run: its labels and its newest attempt (status, image, cost)."""
+    record = wb.runs.get(run_id)
+    if record is None:
+        return []
+    latest: dict[str, dict[str, Any]] = {}
+    for row in wb.log.run_cells(run_id):
+        latest[row["cell"]] = row  # oldest first, so the newest attempt wins
+    grid = []
+    for cell in record["spec"]["cells"]:
+        row = latest.get(cell["key"], {})
+        image, thumb = row.get("image_path"), row.get("thumb_path")
+        grid.append(
+            {
+                "key": cell["key"],
+                **cell.get("labels", {}),
+                "generation_id": row.get("id"),
+                "status": row.get("status", "missing"),
+                "latency_ms": row.get("latency_ms"),
+                "cost_usd": row.get("cost_usd"),
+                "cost_kind": row.get("cost_kind"),
+                "error": row.get("error_message"),
+                "image_file": str(wb.images.absolute(image)) if image else None,
+                "thumb_file": str(wb.images.absolute(thumb)) if thumb else None,
+                "prompt": cell["request"]["prompt"],
+            }
+        )
+    return grid

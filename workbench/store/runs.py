@@ -1,0 +1,79 @@
+"""Runs: one row per compare, matrix or suite run, with the spec it was started from (so it can
+be resumed), its budget, what it spent and how it ended."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from workbench.store.db import Database
+from workbench.store.generations import pid_alive, utcnow
+
+
+class RunLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(
+        self, run_id: str, kind: str, name: str, spec: dict[str, Any], budget_usd: float | None
+    ) -> None:
+        with self.db.cursor() as cur:
+            cur.execute(
+                "INSERT INTO runs (id, kind, name, spec, budget_usd, status, created_at,"
+                " worker_pid) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
+                [run_id, kind, name, json.dumps(spec), budget_usd, utcnow(), os.getpid()],
+            )
+
+    def reopen(self, run_id: str) -> None:
+        with self.db.cursor() as cur:
+            cur.execute(
+                "UPDATE runs SET status = 'running', finished_at = NULL, worker_pid = ?"
+                " WHERE id = ?",
+                [os.getpid(), run_id],
+            )
+
+    def finish(self, run_id: str, status: str, spent_usd: float) -> None:
+        with self.db.cursor() as cur:
+            cur.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, spent_usd = ? WHERE id = ?",
+                [status, utcnow(), spent_usd, run_id],
+            )
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        with self.db.cursor() as cur:
+            cursor = cur.execute("SELECT * FROM runs WHERE id = ?", [run_id])
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            names = [d[0] for d in cursor.description]
+        record = dict(zip(names, row, strict=True))
+        if isinstance(record.get("spec"), str):
+            record["spec"] = json.loads(record["spec"])
+        return record
+
+    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.db.cursor() as cur:
+            cursor = cur.execute(
+                "SELECT r.id, r.kind, r.name, r.status, r.created_at, r.finished_at,"
+                " r.budget_usd, r.spent_usd,"
+                " (SELECT count(*) FROM generations g WHERE g.run_id = r.id) AS attempts"
+                " FROM runs r ORDER BY r.created_at DESC LIMIT ?",
+                [limit],
+            )
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def mark_interrupted(self) -> int:
+        """Runs whose process is gone are `interrupted` (resumable)."""
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT id, worker_pid FROM runs WHERE status = 'running'"
+            ).fetchall()
+            dead = [rid for rid, pid in rows if pid is None or not pid_alive(pid)]
+            for rid in dead:
+                cur.execute(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?",
+                    [utcnow(), rid],
+                )
+        return len(dead)

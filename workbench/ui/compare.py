@@ -1,0 +1,146 @@
+"""The Compare page: one intent on several models side by side, several variations each. Built
+from slots, each model receives the text of its own recommended structure; the page shows every
+text before anything is sent."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from workbench.catalog import OFFLINE, PROVIDER_LABELS
+from workbench.services import grids
+from workbench.services import status as status_service
+from workbench.services.generation import GenerateRequest, preview
+from workbench.services.workbench import Workbench
+from workbench.ui.run_panel import progress_view, start_panel
+from workbench.ui.shared import page, workbench
+
+RUN_KEY = "compare_run"
+
+
+def _providers(wb: Workbench, model_ids: list[str]) -> dict[str, str]:
+    keys = {k.provider: k.present for k in status_service.provider_keys(wb)}
+    chosen = {}
+    cols = st.columns(max(1, len(model_ids)))
+    for i, model_id in enumerate(model_ids):
+        model = wb.catalog.model(model_id)
+        options = list(model.providers)
+        default = next((p for p in options if p != OFFLINE and keys.get(p)), OFFLINE)
+        chosen[model_id] = cols[i].selectbox(
+            f"{model.name} via",
+            options,
+            index=options.index(default),
+            key=f"c_provider_{model_id}",
+            format_func=lambda p: (
+                PROVIDER_LABELS[p] + ("" if p == OFFLINE or keys.get(p) else " (no key)")
+            ),
+        )
+    return chosen
+
+
+def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant:
+    mode = (
+        st.segmented_control(
+            "Write the prompt as", ["Slots", "Free text"], default="Slots", key="c_mode"
+        )
+        or "Slots"
+    )
+    if mode == "Free text":
+        text = st.text_area(
+            "Prompt (sent as written to every model)",
+            key="c_text",
+            placeholder="a portrait of a woman in golden afternoon light",
+        )
+        return grids.Variant(label="prompt", text=text)
+    st.caption("Fill the slots once; each model's own template decides which it uses and how.")
+    slots = {}
+    cols = st.columns(2)
+    for i, slot in enumerate(grids.union_slots(wb, model_ids)):
+        slots[slot.id] = cols[i % 2].text_input(
+            slot.label,
+            key=f"c_slot_{slot.id}",
+            placeholder=slot.placeholder,
+            help=slot.help,
+        )
+    return grids.Variant(label="prompt", slots=slots)
+
+
+@page
+def render() -> None:
+    wb = workbench()
+    st.title("Compare models")
+    st.caption("Run the same idea through several models and judge them side by side.")
+    all_models = [m.id for m in wb.catalog.models]
+    model_ids = st.multiselect(
+        "Models",
+        all_models,
+        default=["nano-banana-2", "flux-2-pro"],
+        key="c_models",
+        format_func=lambda i: wb.catalog.model(i).name,
+    )
+    if not model_ids:
+        st.info("Choose at least one model.")
+        return
+    providers = _providers(wb, model_ids)
+    variant = _intent(wb, model_ids)
+    cols = st.columns(3)
+    variations = int(cols[0].number_input("Variations per model", 1, 8, 3, key="c_k"))
+    seed_text = cols[1].text_input(
+        "First seed",
+        key="c_seed",
+        placeholder="random",
+        help="Variations use this seed, +1, +2 … where supported.",
+    )
+    common = sorted(set.intersection(*(set(wb.catalog.model(m).aspect_ratios) for m in model_ids)))
+    aspect = cols[2].selectbox("Aspect ratio", ["(each model's default)", *common], key="c_ar")
+    try:
+        base_seed = int(seed_text) if seed_text.strip() else None
+        if base_seed is not None and not 0 <= base_seed < 2**32:
+            raise ValueError
+    except ValueError:
+        st.error("The first seed must be a whole number from 0 to 4294967295.")
+        return
+
+    st.subheader("What each model receives")
+    blocked = False
+    text_cols = st.columns(len(model_ids))
+    for i, model_id in enumerate(model_ids):
+        model = wb.catalog.model(model_id)
+        prompt, template_id, slots = grids.text_for(wb, model, variant)
+        with text_cols[i]:
+            st.markdown(f"**{model.name}**")
+            pv = preview(
+                wb,
+                GenerateRequest(
+                    model=model_id,
+                    provider=providers[model_id],
+                    prompt=prompt,
+                    template_id=template_id,
+                    slots=slots,
+                ),
+            )
+            if pv.plan:
+                st.code(pv.plan.image_request.prompt, language=None, wrap_lines=True)
+                for warning in pv.plan.warnings:
+                    st.warning(warning, icon=":material/warning:")
+            else:
+                blocked = True
+                for problem in pv.problems:
+                    st.error(problem, icon=":material/error:")
+    if blocked:
+        st.info("Fix the problems above to run the comparison.")
+    else:
+        cells = grids.compare_cells(
+            wb,
+            providers,
+            variant,
+            variations,
+            base_seed,
+            None if aspect.startswith("(") else aspect,
+        )
+        run_id = start_panel(wb, "compare", f"Compare {', '.join(model_ids)}", cells, "c")
+        if run_id:
+            st.session_state[RUN_KEY] = run_id
+    if run_id := st.session_state.get(RUN_KEY):
+        st.subheader("Results")
+        st.caption(f"Run `{run_id}`: every cell is a logged generation (see History).")
+        progress_view(wb, run_id, rows="variation", columns="model", key="c")

@@ -1,0 +1,182 @@
+"""The Matrix page: prompt variants x models x seeds x aspect ratios as one run, shown as an
+X/Y/Z grid with labelled axes; and the list of recent runs, with resume for unfinished ones."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from workbench.catalog import OFFLINE, PROVIDER_LABELS
+from workbench.services import grids
+from workbench.services import runner as run_service
+from workbench.services import status as status_service
+from workbench.services.workbench import Workbench
+from workbench.ui.run_panel import progress_view, start_panel
+from workbench.ui.shared import money, page, workbench
+
+RUN_KEY = "matrix_run"
+AXIS_LABELS = {"prompt": "Prompt", "model": "Model", "seed": "Seed", "aspect_ratio": "Aspect ratio"}
+
+
+def _seeds(text: str) -> list[int | None]:
+    values: list[int | None] = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        if "-" in part:
+            low, high = (int(x) for x in part.split("-", 1))
+            if high < low or high - low > 99:
+                raise ValueError
+            values.extend(range(low, high + 1))
+        else:
+            values.append(int(part))
+    if any(v is not None and not 0 <= v < 2**32 for v in values):
+        raise ValueError
+    return values or [None]
+
+
+def _providers(wb: Workbench, model_ids: list[str]) -> dict[str, str]:
+    keys = {k.provider: k.present for k in status_service.provider_keys(wb)}
+    chosen = {}
+    for model_id in model_ids:
+        options = list(wb.catalog.model(model_id).providers)
+        default = next((p for p in options if p != OFFLINE and keys.get(p)), OFFLINE)
+        chosen[model_id] = default
+    with st.expander("Providers"):
+        cols = st.columns(max(1, len(model_ids)))
+        for i, model_id in enumerate(model_ids):
+            options = list(wb.catalog.model(model_id).providers)
+            chosen[model_id] = cols[i].selectbox(
+                wb.catalog.model(model_id).name,
+                options,
+                index=options.index(chosen[model_id]),
+                key=f"m_provider_{model_id}",
+                format_func=lambda p: PROVIDER_LABELS[p],
+            )
+    return chosen
+
+
+def _runs(wb: Workbench) -> None:
+    st.subheader("Recent runs")
+    recent = wb.runs.recent(15)
+    if not recent:
+        st.caption("No runs yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "run": r["id"],
+                    "kind": r["kind"],
+                    "name": r["name"],
+                    "status": r["status"],
+                    "attempts": r["attempts"],
+                    "spent": money(r["spent_usd"]),
+                    "started (UTC)": r["created_at"],
+                }
+                for r in recent
+            ]
+        ),
+        hide_index=True,
+        key="m_runs",
+    )
+    resumable = [r["id"] for r in recent if r["status"] in ("interrupted", "cancelled", "stopped")]
+    if resumable:
+        cols = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = cols[0].selectbox("Resume an unfinished run", resumable, key="m_resume_id")
+        if cols[1].button("Resume", key="m_resume"):
+            try:
+                handle = run_service.resume_run(wb, chosen)
+            except run_service.RunRefused as exc:
+                for problem in exc.problems:
+                    st.error(problem)
+            else:
+                run_service.launch(handle)
+                st.session_state[RUN_KEY] = chosen
+                st.toast(f"Resuming {chosen}: {len(handle.jobs)} missing cell(s).")
+
+
+@page
+def render() -> None:
+    wb = workbench()
+    st.title("Matrix")
+    st.caption("Sweep prompt variants, models, seeds and aspect ratios; every cell is logged.")
+    prompts_text = st.text_area(
+        "Prompt variants (one per line; end a line with --ar W:H to fix its ratio)",
+        key="m_prompts",
+        height=120,
+        placeholder="a lighthouse at dusk, oil painting\na lighthouse at dusk, photorealistic",
+    )
+    variants = [
+        grids.Variant(label=f"P{i + 1}", text=line.strip())
+        for i, line in enumerate(prompts_text.splitlines())
+        if line.strip()
+    ]
+    all_models = [m.id for m in wb.catalog.models]
+    model_ids = st.multiselect(
+        "Models",
+        all_models,
+        default=["nano-banana-2", "flux-2-pro"],
+        key="m_models",
+        format_func=lambda i: wb.catalog.model(i).name,
+    )
+    cols = st.columns(2)
+    seed_text = cols[0].text_input(
+        "Seeds",
+        key="m_seeds",
+        placeholder="e.g. 1,2,3 or 10-13",
+        help="Leave empty for one random seed.",
+    )
+    common = (
+        sorted(set.intersection(*(set(wb.catalog.model(m).aspect_ratios) for m in model_ids)))
+        if model_ids
+        else []
+    )
+    ratios = cols[1].multiselect(
+        "Aspect ratios", common, key="m_ratios", help="Leave empty for each model's default."
+    )
+    try:
+        seeds = _seeds(seed_text)
+    except ValueError:
+        st.error(
+            "Seeds must be whole numbers from 0 to 4294967295, like 1,2,3 or 10-13 "
+            "(at most 100 in a range)."
+        )
+        seeds = []
+    axis_cols = st.columns(3)
+    rows = axis_cols[0].selectbox(
+        "Rows (Y)", list(AXIS_LABELS), index=0, key="m_rows", format_func=AXIS_LABELS.get
+    )
+    columns = axis_cols[1].selectbox(
+        "Columns (X)", list(AXIS_LABELS), index=1, key="m_cols", format_func=AXIS_LABELS.get
+    )
+    group_by = tuple(a for a in AXIS_LABELS if a not in (rows, columns))
+    axis_cols[2].caption("Blocks (Z): " + ", ".join(AXIS_LABELS[a] for a in group_by))
+    if rows == columns:
+        st.error("Rows and columns need two different axes.")
+    elif not variants or not model_ids or not seeds:
+        st.info("Write at least one prompt and choose at least one model.")
+    else:
+        providers = _providers(wb, model_ids)
+        cells = grids.matrix_cells(wb, variants, providers, seeds, list(ratios) or [None])
+        if len(cells) > 500:
+            st.error(f"{len(cells)} cells is more than one run takes (500); narrow an axis.")
+        else:
+            with st.expander("Prompt labels"):
+                for v in variants:
+                    st.markdown(f"**{v.label}** · {v.text}")
+            run_id = start_panel(wb, "matrix", f"Matrix of {len(cells)}", cells, "m")
+            if run_id:
+                st.session_state[RUN_KEY] = run_id
+    if run_id := st.session_state.get(RUN_KEY):
+        st.subheader("Grid")
+        st.caption(f"Run `{run_id}`")
+        progress_view(
+            wb,
+            run_id,
+            rows=rows,
+            columns=columns,
+            key="m",
+            group_by=group_by if rows != columns else (),
+        )
+    _runs(wb)

@@ -1,0 +1,165 @@
+"""What the Compare and Matrix pages share: the estimate, budget and limits before a run, and
+the live grid with progress, spend, ETA and cancel while it runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from workbench.catalog import PROVIDER_LABELS
+from workbench.services import grids
+from workbench.services import runner as run_service
+from workbench.services.workbench import Workbench
+from workbench.ui.shared import duration, money
+
+
+def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str) -> str | None:
+    """Estimate, budget, concurrency and cache choices, and the Run button. Returns the new
+    run's id when one was started."""
+    providers = sorted({c.request.provider for c in cells})
+    with st.expander("Limits and reuse", expanded=False):
+        cols = st.columns(max(1, len(providers)))
+        concurrency = {
+            p: cols[i].number_input(
+                f"{PROVIDER_LABELS[p]}: at once",
+                min_value=1,
+                max_value=64,
+                step=1,
+                value=run_service.DEFAULT_CONCURRENCY.get(p, 4),
+                key=f"{key}_conc_{p}",
+            )
+            for i, p in enumerate(providers)
+        }
+        allow_cache = st.checkbox(
+            "Reuse the image of an identical earlier request (same provider, model, text, "
+            "parameters and seed) instead of paying again",
+            key=f"{key}_cache",
+        )
+    budget = st.number_input(
+        "Budget for this run (USD, 0 = no limit)",
+        min_value=0.0,
+        value=0.0,
+        step=0.5,
+        key=f"{key}_budget",
+        format="%.2f",
+    )
+    settings = run_service.RunSettings(
+        budget_usd=budget or None,
+        concurrency={p: int(n) for p, n in concurrency.items()},
+        allow_cache=allow_cache,
+    )
+    try:
+        est = run_service.estimate(wb, cells, settings)
+    except run_service.RunRefused as exc:
+        for problem in exc.problems:
+            st.error(problem)
+        return None
+    cols = st.columns(4)
+    cols[0].metric("Images", est.images)
+    cost = money(est.cost_usd, "estimated") + (
+        f" + {est.unpriced} unpriced" if est.unpriced else ""
+    )
+    cols[1].metric("Estimated cost", cost)
+    cols[2].metric("Expected duration", duration(est.duration_s * 1000))
+    cols[3].metric("Spent today (UTC)", money(est.spent_today_usd))
+    try:
+        run_service.check_budget(est, settings)
+    except run_service.RunRefused as exc:
+        for problem in exc.problems:
+            st.error(problem)
+        return None
+    if not st.button(f"Run {est.images} generations", type="primary", key=f"{key}_run"):
+        return None
+    try:
+        handle = run_service.start_run(wb, kind, name, cells, settings)
+    except run_service.RunRefused as exc:
+        for problem in exc.problems:
+            st.error(problem)
+        return None
+    run_service.launch(handle)
+    return handle.run_id
+
+
+def _cell_view(cell: dict[str, Any]) -> None:
+    if cell["status"] == "succeeded" and cell.get("thumb_file"):
+        st.image(cell["thumb_file"])
+        extra = " · reused" if cell.get("cost_kind") == "cached" else ""
+        st.caption(
+            f"{duration(cell['latency_ms'])} · {money(cell['cost_usd'], cell['cost_kind'])}{extra}"
+        )
+    elif cell["status"] in ("queued", "pending"):
+        st.caption(f"⏳ {cell['status']}")
+    else:
+        st.caption(f"{cell['status']}: {cell.get('error') or ''}"[:160])
+
+
+def progress_view(
+    wb: Workbench,
+    run_id: str,
+    rows: str,
+    columns: str,
+    key: str,
+    group_by: tuple[str, ...] = (),
+) -> None:
+    """The run's grid, refreshed every second while the run is going."""
+    handle = run_service.active(run_id)
+    running = handle is not None and not handle.progress.finished
+
+    @st.fragment(run_every=1.0 if running else None)
+    def _view() -> None:
+        live = run_service.active(run_id)
+        grid = grids.run_grid(wb, run_id)
+        if live is not None:
+            p = live.progress
+            share = (p.done + p.cancelled) / p.total if p.total else 1.0
+            eta = "–" if p.eta_s is None else duration(p.eta_s * 1000)
+            st.progress(
+                min(share, 1.0),
+                text=(
+                    f"{p.done}/{p.total} done · {p.succeeded} ok · {p.failed} failed · "
+                    f"{p.moderated} moderated · {p.cancelled} cancelled · {p.in_flight} running · "
+                    f"spent {money(p.spent_usd)} · ETA {eta}"
+                ),
+            )
+            if p.stop_reason:
+                st.warning(p.stop_reason)
+            if not p.finished and st.button("Cancel run", key=f"{key}_cancel"):
+                live.cancel()
+                st.toast("Cancelling: nothing new is sent; running jobs finish and are logged.")
+        _grid(grid, rows, columns, group_by)
+
+    _view()
+
+
+def _grid(grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[str, ...]) -> None:
+    """Rows x columns of images, one block per combination of the `group_by` axes (the Z axis
+    of an X/Y/Z plot); cells that share a row and column stack."""
+    if not grid:
+        st.info("This run has no cells.")
+        return
+    col_values = list(dict.fromkeys(c.get(columns, "") for c in grid))
+    row_values = list(dict.fromkeys(c.get(rows, "") for c in grid))
+    others = list(group_by)
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for cell in grid:
+        groups.setdefault(tuple(cell.get(a) for a in others), []).append(cell)
+    for group, cells in groups.items():
+        if others and len(groups) > 1:
+            st.markdown(
+                "**" + " · ".join(f"{a}: {v}" for a, v in zip(others, group, strict=True)) + "**"
+            )
+        header = st.columns([1] + [3] * len(col_values))
+        header[0].caption(f"{rows} \\ {columns}")
+        for i, value in enumerate(col_values):
+            header[i + 1].markdown(f"**{value}**")
+        for row_value in row_values:
+            line = st.columns([1] + [3] * len(col_values))
+            line[0].markdown(f"**{row_value}**")
+            for i, col_value in enumerate(col_values):
+                match = [
+                    c for c in cells if c.get(rows) == row_value and c.get(columns) == col_value
+                ]
+                with line[i + 1]:
+                    for cell in match:
+                        _cell_view(cell)
