@@ -355,8 +355,8 @@ class ApiClient:
                     data = b"".join(chunks)
                     mime = response.headers.get("content-type")
                     return Downloaded(data, mime.split(";")[0].strip() if mime else None)
-            except httpx.TransportError as exc:
-                if attempt < attempts:
+            except httpx.RequestError as exc:
+                if attempt < attempts and isinstance(exc, httpx.TransportError):
                     await self._sleep(self._backoff(attempt))
                     continue
                 if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
@@ -473,8 +473,9 @@ class ApiClient:
                 response = await self._client.request(
                     method, url, headers=headers, json=json_body, **extra
                 )
-            except httpx.TransportError as exc:
-                if attempt < attempts and retry_transport(exc):
+            except httpx.RequestError as exc:
+                retry = isinstance(exc, httpx.TransportError) and retry_transport(exc)
+                if attempt < attempts and retry:
                     await self._sleep(self._backoff(attempt))
                     continue
                 raise self._transport_error(exc, url, read_s=read_s) from None
@@ -498,10 +499,15 @@ class ApiClient:
         return min(self.policy.backoff_s * 2 ** (attempt - 1), self.policy.backoff_max_s)
 
     def _transport_error(
-        self, exc: httpx.TransportError, url: str, *, read_s: float | None = None
+        self, exc: httpx.RequestError, url: str, *, read_s: float | None = None
     ) -> ProviderError:
         where = _where(url)
         timeout = self._client.timeout
+        if isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):
+            return ProviderError(
+                "malformed", f"{self.label} answered at {where} with a body or redirects that "
+                f"cannot be read ({type(exc).__name__})."
+            )
         if isinstance(exc, httpx.ConnectTimeout):
             return ProviderError(
                 "timeout", f"Could not connect to {where} within {timeout.connect:g} s "
