@@ -100,12 +100,15 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
         assert resume.returncode == 0, err
 
         sent = Counter((r.json()["prompt"], r.json()["seed"]) for r in fake.on("submit"))
-        assert max(sent.values()) == 1  # no paid job was ever sent twice...
-        assert len(sent) == fake.paid_submits == 50  # ...and every cell was sent once
+        assert max(sent.values()) == 1  # no paid job was ever sent twice
+        # Cells whose request had started to go out when the process died are not resent
+        # (the provider may have billed them), so at most 50 submits, each cell at most once.
+        assert len(sent) == fake.paid_submits <= 50
 
     wb = open_workbench(settings, idle_close_s=0)
     final = wb.log.run_cells(run_id)
     wb.close()
     done = {c["cell"] for c in final if c["status"] == "succeeded"}
     assert len(done) + len(accepted_unfinished) == 50
+    assert len(done) <= len(sent)  # every image came from exactly one paid submit
     assert not {c["status"] for c in final} - {"succeeded", "interrupted"}

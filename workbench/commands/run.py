@@ -18,6 +18,8 @@ from workbench.commands import (
     opened_workbench,
 )
 
+MEASURE_WAIT_S = 120.0  # how long the end of a run waits for its images' measurements
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -118,6 +120,8 @@ def _cells(wb: Any, args: Any) -> list[Any]:
                             seed=seed,
                             aspect_ratio=entry.aspect_ratio,
                             category=entry.category,
+                            prompt_key=f"suite:{suite.id}/{entry.id}",
+                            expected_text=entry.expected_text,
                         ),
                         labels={"prompt": entry.id, "model": model_id, "variation": str(k + 1)},
                     )
@@ -211,7 +215,11 @@ def run(args: Any) -> int:
         if not 1 <= args.concurrency <= 64:
             raise CommandError("--concurrency must be from 1 to 64", EXIT_USAGE)
         overrides["concurrency"] = {p: args.concurrency for p in run_service.DEFAULT_CONCURRENCY}
+    from workbench.services.metrics import worker_for
+
     with opened_workbench() as wb:
+        worker = worker_for(wb)
+        wb.on_success.append(worker.submit)
         interrupted, runs = run_service.recover(wb)
         if interrupted or runs:
             print(
@@ -257,6 +265,13 @@ def run(args: Any) -> int:
             thread.join()
         progress = handle.progress
         _print_summary(summary(wb, handle.run_id))
+        if not worker.wait_idle(timeout=MEASURE_WAIT_S):
+            print(
+                f"note: {worker.pending} image measurement(s) still queued; "
+                "`python -m workbench metrics --recompute` finishes them",
+                file=sys.stderr,
+            )
+        worker.close()
         if progress.stop_reason:
             print(progress.stop_reason, file=sys.stderr)
     if cancelled:

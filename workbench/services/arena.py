@@ -22,6 +22,7 @@ from workbench.catalog import CatalogError
 from workbench.criteria import load_criteria
 from workbench.filters import HistoryFilter
 from workbench.services.workbench import Workbench
+from workbench.store.generations import same_prompt_key
 from workbench.store.votes import NewVote, VoteLog, contestant
 
 REPEAT_RATE = 0.10  # share of draws that re-show a pair already voted on (when one exists)
@@ -355,7 +356,7 @@ def _record(wb: Workbench, vote: VoteInput) -> Reveal:
     right_who = contestant(right["model"], right["provider"])
     if left_who == right_who:
         problems.append("Both images come from the same model; the arena compares two models.")
-    if left["prompt"] != right["prompt"]:
+    if same_prompt_key(left) != same_prompt_key(right):
         problems.append("The two images answer different prompts, so they cannot be compared.")
     votes = VoteLog(wb.db)
     first = None

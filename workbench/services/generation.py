@@ -47,6 +47,8 @@ class GenerateRequest(BaseModel):
     run_id: str | None = None
     cell: str | None = None
     category: str | None = None
+    prompt_key: str | None = Field(default=None, max_length=300)
+    expected_text: str | None = Field(default=None, max_length=500)
 
     @field_validator("aspect_ratio", "size", "template_id", "category")
     @classmethod
@@ -264,6 +266,8 @@ async def execute(
                 cell=req.cell,
                 category=req.category,
                 request_hash=planned.request_hash,
+                prompt_key=req.prompt_key,
+                expected_text=req.expected_text,
             )
         )
     if reuse is not None:
@@ -272,6 +276,8 @@ async def execute(
         started = time.perf_counter()
         outcome = await _attempt(wb, planned, image_request, provider, wire_error, started)
     wb.log.complete(gid, outcome)
+    if outcome.status == "succeeded":
+        wb.succeeded(gid)
     image = outcome.image
     return GenerationOutcome(
         id=gid,

@@ -8,7 +8,9 @@ of prompt variants x models x seeds x aspect ratios, each cell labelled on every
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,15 @@ class Variant:
     slots: dict[str, str] | None = None
     category: str | None = None
     expected_text: str | None = None
+    key: str | None = None  # names the intent (a suite entry); by default a hash of its content
+
+    @property
+    def prompt_key(self) -> str:
+        """Ties the texts different model families receive for this one intent together."""
+        if self.key:
+            return self.key
+        content = json.dumps([self.text, self.slots], sort_keys=True)
+        return "intent:" + hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
 def union_slots(wb: Workbench, model_ids: list[str]) -> list[Slot]:
@@ -73,6 +84,8 @@ def _request(
         aspect_ratio=aspect_ratio,
         size=size,
         category=variant.category,
+        prompt_key=variant.prompt_key,
+        expected_text=variant.expected_text,
     )
 
 

@@ -9,7 +9,8 @@ reserved past the budget is not sent, and neither is anything after it: a budget
 most by the difference between estimates and what in-flight jobs really cost. Cancel stops
 sending: queued cells become `cancelled`, in-flight ones finish and are logged. If the process
 dies, `recover` turns its `pending`/`queued` rows into `interrupted`; `resume` then sends only
-the cells that have no result, and never resends a cell the provider had already accepted.
+the cells that have no result and were never sent: a cell whose request had started to go out
+may have been accepted and billed, so it is not sent again (History can resend it by hand).
 """
 
 from __future__ import annotations
@@ -343,6 +344,8 @@ def _queue(wb: Workbench, run_id: str, cells: list[Cell], plans: list[Plan]) -> 
                 category=r.category,
                 status="queued",
                 request_hash=planned.request_hash,
+                prompt_key=r.prompt_key,
+                expected_text=r.expected_text,
             )
         )
         ids.append(gid)
@@ -409,8 +412,8 @@ def resume_run(
     settings: RunSettings | None = None,
     on_event: Callable[[Progress, GenerationOutcome | None], None] | None = None,
 ) -> RunHandle:
-    """A handle for the cells of `run_id` that have no result yet. Cells the provider had
-    accepted before a crash are not sent again (they would be paid twice)."""
+    """A handle for the cells of `run_id` that have no result yet. Cells whose request had
+    started to go out before a crash are not sent again (they could be paid twice)."""
     record = wb.runs.get(run_id)
     if record is None:
         raise RunRefused([f"No run {run_id}."])

@@ -3,6 +3,7 @@ to get a provider. `open_workbench` is the one place that wires concrete adapter
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,12 +30,22 @@ class Workbench:
     db: Database
     images: ImageStore
     provider_factory: ProviderFactory = field(default=build_provider)
+    # Called with a generation id after its image is stored (the app and the command line
+    # attach the metrics worker here); a hook must not block or raise.
+    on_success: list[Callable[[str], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.log = GenerationLog(self.db)
         self.ratings = RatingLog(self.db)
         self.measures = MeasureLog(self.db)
         self.runs = RunLog(self.db)
+
+    def succeeded(self, generation_id: str) -> None:
+        for hook in self.on_success:
+            try:
+                hook(generation_id)
+            except Exception:  # a measurement hook must never fail a generation
+                logging.getLogger(__name__).exception("success hook failed")
 
     def open_provider(self, name: str) -> Provider:
         """A fresh provider for one event loop (HTTP clients must not cross loops)."""

@@ -33,6 +33,15 @@ _LIST_COLUMNS = (
 )
 
 
+# "The same prompt" for side-by-side comparisons: the intent's key when each model family got
+# its own wording (a suite entry, slots assembled per template), else the text as sent.
+PROMPT_KEY_SQL = "coalesce(g.prompt_key, g.prompt)"
+
+
+def same_prompt_key(record: dict[str, Any]) -> str:
+    return record.get("prompt_key") or record["prompt"]
+
+
 def pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -68,6 +77,8 @@ class NewGeneration:
     category: str | None = None
     status: str = "pending"  # or "queued": part of a run, not sent yet
     request_hash: str | None = None
+    prompt_key: str | None = None  # ties one intent's wordings for different model families
+    expected_text: str | None = None  # text the image must show, when the prompt says exactly
 
 
 @dataclass(frozen=True)
@@ -133,17 +144,19 @@ class GenerationLog:
 
     # -- writes -------------------------------------------------------------------------------
     def insert_pending(self, new: NewGeneration) -> None:
+        now = utcnow()
         with self.db.cursor() as cur:
             cur.execute(
                 "INSERT INTO generations (id, run_id, cell, created_at, status, model, provider,"
                 " provider_model_id, template_id, slots, prompt_written, prompt, params,"
-                " aspect_ratio, size, seed, category, worker_pid, request_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " aspect_ratio, size, seed, category, worker_pid, request_hash, prompt_key,"
+                " expected_text, submitted_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     new.id,
                     new.run_id,
                     new.cell,
-                    utcnow(),
+                    now,
                     new.status,
                     new.model,
                     new.provider,
@@ -159,6 +172,9 @@ class GenerationLog:
                     new.category,
                     os.getpid(),
                     new.request_hash,
+                    new.prompt_key,
+                    new.expected_text,
+                    now if new.status == "pending" else None,  # about to be sent
                 ],
             )
 
@@ -209,21 +225,24 @@ class GenerationLog:
             )
 
     def start(self, generation_id: str, params: dict[str, Any]) -> None:
-        """A queued attempt of a run is about to be sent."""
+        """A queued attempt of a run is about to be sent. From now on the provider may accept
+        (and bill) it at any moment, so `submitted_at` is set before the request leaves: a run
+        resumed after a crash never sends a cell again once its request may have gone out."""
+        now = utcnow()
         with self.db.cursor() as cur:
             cur.execute(
                 "UPDATE generations SET status = 'pending', params = ?, worker_pid = ?,"
-                " created_at = ? WHERE id = ?",
-                [json.dumps(params), os.getpid(), utcnow(), generation_id],
+                " created_at = ?, submitted_at = ? WHERE id = ?",
+                [json.dumps(params), os.getpid(), now, now, generation_id],
             )
 
     def mark_submitted(self, generation_id: str, provider_request_id: str | None) -> None:
-        """The provider accepted (and may bill) the job: a resume must not send it again."""
+        """The provider accepted the job: keep its id (for support, and to find it again)."""
         with self.db.cursor() as cur:
             cur.execute(
-                "UPDATE generations SET submitted_at = ?,"
-                " provider_request_id = coalesce(?, provider_request_id) WHERE id = ?",
-                [utcnow(), provider_request_id, generation_id],
+                "UPDATE generations SET provider_request_id = coalesce(?, provider_request_id)"
+                " WHERE id = ?",
+                [provider_request_id, generation_id],
             )
 
     def cancel_queued(self, run_id: str, message: str, kind: str = "cancelled") -> int:
@@ -256,8 +275,9 @@ class GenerationLog:
                 "UPDATE generations SET status = 'interrupted', finished_at = ?,"
                 " error_kind = 'interrupted', error_message = CASE WHEN submitted_at IS NULL"
                 " THEN 'The workbench stopped before this attempt was sent.'"
-                " ELSE 'The workbench stopped after the provider accepted this job; it was not"
-                " sent again, so it is not paid twice.' END"
+                " ELSE 'The workbench stopped while this request was with the provider; it was"
+                " not sent again, so it is not paid twice. Resend it from History if the"
+                " provider did no work.' END"
                 f" WHERE status IN ('pending', 'queued') AND ({clause}) RETURNING id",
                 [utcnow(), *known],
             ).fetchall()

@@ -28,13 +28,12 @@ from workbench.metrics import (
 )
 from workbench.ratings import t95
 from workbench.store.db import Database
-from workbench.store.generations import filter_sql, utcnow
+from workbench.store.generations import PROMPT_KEY_SQL, filter_sql, utcnow
 
 _OPERATORS = ("<", "<=", ">", ">=", "=", "<>")
-# What "the same prompt" means when models are compared: the text as sent. Suite entries that
-# give each family its own slots send different texts; once the log records the entry they
-# came from, pairing on it is this one expression.
-PAIR_KEY_SQL = "g.prompt"
+# What "the same prompt" means when models are compared: the intent's key where each family got
+# its own wording (suite entries, slots), else the text as sent.
+PAIR_KEY_SQL = PROMPT_KEY_SQL
 
 
 def _version(metric: str, version: int | None) -> int:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from workbench.filters import HistoryFilter
 from workbench.store.db import Database
-from workbench.store.generations import filter_sql, utcnow
+from workbench.store.generations import PROMPT_KEY_SQL, filter_sql, utcnow
 
 WINNERS = ("left", "right", "tie", "both_bad")
 OFFLINE = "offline"
@@ -328,8 +328,8 @@ class VoteLog:
         """(contestant a, contestant b, prompts both have images for), a < b."""
         where, params = self._candidates_where(f)
         sql = (
-            f"WITH c AS (SELECT g.prompt, {_GEN_CONTESTANT} AS who FROM generations g{where}"
-            " GROUP BY ALL)"
+            f"WITH c AS (SELECT {PROMPT_KEY_SQL} AS prompt, {_GEN_CONTESTANT} AS who"
+            f" FROM generations g{where} GROUP BY ALL)"
             " SELECT a.who, b.who, count(*) FROM c a JOIN c b"
             " ON a.prompt = b.prompt AND a.who < b.who GROUP BY ALL ORDER BY ALL"
         )
@@ -347,8 +347,8 @@ class VoteLog:
     def shared_prompts(self, f: HistoryFilter, a: str, b: str) -> list[str]:
         where, params = self._candidates_where(f)
         sql = (
-            f"WITH c AS (SELECT g.prompt, {_GEN_CONTESTANT} AS who FROM generations g{where}"
-            " GROUP BY ALL)"
+            f"WITH c AS (SELECT {PROMPT_KEY_SQL} AS prompt, {_GEN_CONTESTANT} AS who"
+            f" FROM generations g{where} GROUP BY ALL)"
             " SELECT x.prompt FROM c x JOIN c y ON x.prompt = y.prompt"
             " WHERE x.who = ? AND y.who = ? ORDER BY x.prompt"
         )
@@ -358,9 +358,10 @@ class VoteLog:
     def candidate_generations(
         self, f: HistoryFilter, prompt: str, who: str
     ) -> list[dict[str, Any]]:
-        """Succeeded generations of `prompt` by contestant `who`, with their image files."""
+        """Succeeded generations of `prompt` (a prompt key: see PROMPT_KEY_SQL) by contestant
+        `who`, with their image files."""
         where, params = self._candidates_where(f)
-        where = _and(where, f"g.prompt = ? AND {_GEN_CONTESTANT} = ?")
+        where = _and(where, f"{PROMPT_KEY_SQL} = ? AND {_GEN_CONTESTANT} = ?")
         sql = (
             "SELECT g.id, g.model, g.provider, g.prompt, g.category, g.template_id, g.width,"
             " g.height, i.path AS image_path, i.thumb_path FROM generations g"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from workbench.services.metrics import worker_for
 from workbench.services.runner import recover
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.store.db import StoreError
@@ -18,6 +19,8 @@ def _workbench() -> Workbench:
     wb = open_workbench()
     # Attempts and runs left behind by a process that died are marked, once per app start.
     recover(wb)
+    # Every new image is measured in the background (warmth, detail, hash; OCR when asked).
+    wb.on_success.append(worker_for(wb).submit)
     return wb
 
 
