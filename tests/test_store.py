@@ -241,3 +241,34 @@ def _png(noisy: bool = False) -> bytes:
     else:
         Image.new("RGB", (8, 6), (200, 100, 50)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def test_two_attempts_storing_the_same_image_at_once_both_complete(
+    db: Database, tmp_path: Path
+) -> None:
+    import threading
+
+    log = GenerationLog(db)
+    image = ImageStore(tmp_path).put(_png())
+    ids = [f"g{i}" for i in range(8)]
+    for gid in ids:
+        _add(log, gid, "same picture")
+    barrier = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def finish(gid: str) -> None:
+        barrier.wait()
+        try:
+            log.complete(gid, Outcome(status="succeeded", image=image))
+        except BaseException as exc:  # collected: a failure must fail the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finish, args=(gid,)) for gid in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert {log.get(gid)["status"] for gid in ids} == {"succeeded"}
+    with db.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM images").fetchone()[0] == 1

@@ -236,7 +236,9 @@ async def execute(
     queued = generation_id is not None
     gid = generation_id or new_id("gen")
     image_request = dataclasses.replace(
-        planned.image_request, on_submitted=lambda rid: wb.log.mark_submitted(gid, rid)
+        planned.image_request,
+        # Only an id is worth a write: the row already says the request may have gone out.
+        on_submitted=lambda rid: rid and wb.log.mark_submitted(gid, rid),
     )
     try:
         params = provider.wire_params(image_request)
@@ -246,7 +248,7 @@ async def execute(
     else:
         wire_error = None
     if queued:
-        wb.log.start(gid, params)
+        await asyncio.to_thread(wb.log.start, gid, params)
     else:
         wb.log.insert_pending(
             NewGeneration(
@@ -275,7 +277,8 @@ async def execute(
     else:
         started = time.perf_counter()
         outcome = await _attempt(wb, planned, image_request, provider, wire_error, started)
-    wb.log.complete(gid, outcome)
+    # Writes run off the event loop so that many jobs in flight do not queue behind them.
+    await asyncio.to_thread(wb.log.complete, gid, outcome)
     if outcome.status == "succeeded":
         wb.succeeded(gid)
     image = outcome.image

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
+
 from workbench.filters import HistoryFilter
 from workbench.store.db import Database
 from workbench.store.images import StoredImage
@@ -179,6 +181,17 @@ class GenerationLog:
             )
 
     def complete(self, generation_id: str, outcome: Outcome) -> None:
+        for attempt in range(3):
+            try:
+                self._complete(generation_id, outcome)
+                return
+            except (duckdb.ConstraintException, duckdb.TransactionException):
+                # Two jobs stored the same image at the same moment and the other committed
+                # first: its images row now exists, so the retry only links to it.
+                if attempt == 2:
+                    raise
+
+    def _complete(self, generation_id: str, outcome: Outcome) -> None:
         image = outcome.image
         with self.db.transaction() as cur:
             if image is not None:
@@ -201,7 +214,8 @@ class GenerationLog:
             cur.execute(
                 "UPDATE generations SET status = ?, finished_at = ?, latency_ms = ?,"
                 " queue_ms = ?, cost_usd = ?, cost_kind = ?,"
-                " provider_model_id = coalesce(?, provider_model_id), provider_request_id = ?,"
+                " provider_model_id = coalesce(?, provider_model_id),"
+                " provider_request_id = coalesce(?, provider_request_id),"
                 " seed_returned = ?, error_kind = ?, error_message = ?, image_sha256 = ?,"
                 " width = ?, height = ?, cached_from = ? WHERE id = ?",
                 [
