@@ -17,11 +17,15 @@ from workbench.commands import (
     one_line,
     opened_workbench,
 )
+from workbench.commands._measure import measuring
 
 EPILOG = """\
 exit codes: 0 succeeded, 1 failed or moderated, 2 invalid input, 3 data directory or
 database unusable. Keys come from GEMINI_API_KEY (or GOOGLE_API_KEY), BFL_API_KEY,
 REPLICATE_API_TOKEN, FAL_KEY or .streamlit/secrets.toml; the offline provider needs none."""
+
+
+MEASURE_WAIT_S = 30.0  # how long to wait for the new image's measurements before exiting
 
 
 def register(subparsers: Any) -> None:
@@ -34,16 +38,23 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--model", required=True, help="catalog model id, e.g. nano-banana-2")
     parser.add_argument(
-        "--provider", default="offline",
+        "--provider",
+        default="offline",
         help="gemini, bfl, replicate, fal or offline (default: offline, no key, no model)",
     )
-    parser.add_argument("--prompt", required=True, help="the prompt text (a --ar W:H inside "
-                        "the text becomes the aspect ratio)")
+    parser.add_argument(
+        "--prompt",
+        required=True,
+        help="the prompt text (a --ar W:H inside the text becomes the aspect ratio)",
+    )
     parser.add_argument("--aspect-ratio", dest="aspect_ratio", metavar="W:H")
     parser.add_argument("--size", help="size tier: 512/1K/2K/4K (Nano Banana), 0.5MP-4MP (FLUX)")
     parser.add_argument("--seed", type=int, metavar="N")
     parser.add_argument(
-        "--option", action="append", default=[], metavar="NAME=VALUE",
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="a model option such as steps=28 or raw=true (repeatable)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -70,11 +81,17 @@ def run(args: argparse.Namespace) -> int:
 
     base = {"model": args.model, "provider": args.provider}
     try:
-        request = generation.parse_request({
-            **base, "prompt": args.prompt, "aspect_ratio": args.aspect_ratio,
-            "size": args.size, "seed": args.seed, "options": parse_options(args.option),
-        })
-        with opened_workbench() as wb:
+        request = generation.parse_request(
+            {
+                **base,
+                "prompt": args.prompt,
+                "aspect_ratio": args.aspect_ratio,
+                "size": args.size,
+                "seed": args.seed,
+                "options": parse_options(args.option),
+            }
+        )
+        with opened_workbench() as wb, measuring(wb, MEASURE_WAIT_S):
             outcome = generation.generate_sync(wb, request)
     except generation.InvalidRequest as exc:
         return _not_run(args, base, "invalid", "; ".join(exc.problems), EXIT_USAGE)
@@ -87,13 +104,21 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     if outcome.status == "succeeded":
         if not args.json:
-            cost = "cost unknown" if outcome.cost_usd is None else (
-                f"${outcome.cost_usd:.4f} ({outcome.cost_kind})")
-            print(f"succeeded {outcome.id}: {outcome.model} via {outcome.provider}, "
-                  f"{(outcome.latency_ms or 0) / 1000:.1f} s, {cost} -> {outcome.image_path}")
+            cost = (
+                "cost unknown"
+                if outcome.cost_usd is None
+                else (f"${outcome.cost_usd:.4f} ({outcome.cost_kind})")
+            )
+            print(
+                f"succeeded {outcome.id}: {outcome.model} via {outcome.provider}, "
+                f"{(outcome.latency_ms or 0) / 1000:.1f} s, {cost} -> {outcome.image_path}"
+            )
         return EXIT_OK
-    print(f"error: generation {outcome.id} {outcome.status} ({outcome.error_kind}): "
-          f"{one_line(outcome.error or 'no reason given')}", file=sys.stderr)
+    print(
+        f"error: generation {outcome.id} {outcome.status} ({outcome.error_kind}): "
+        f"{one_line(outcome.error or 'no reason given')}",
+        file=sys.stderr,
+    )
     return EXIT_FAILED
 
 
@@ -101,9 +126,20 @@ def _not_run(
     args: argparse.Namespace, base: dict[str, Any], status: str, message: str, code: int
 ) -> int:
     if args.json:
-        print(json.dumps({
-            "id": None, "status": status, **base, "image_path": None, "cost_usd": None,
-            "cost_kind": None, "latency_ms": None, "error_kind": status, "error": message,
-        }))
+        print(
+            json.dumps(
+                {
+                    "id": None,
+                    "status": status,
+                    **base,
+                    "image_path": None,
+                    "cost_usd": None,
+                    "cost_kind": None,
+                    "latency_ms": None,
+                    "error_kind": status,
+                    "error": message,
+                }
+            )
+        )
     print(f"error: {one_line(message)}", file=sys.stderr)
     return code

@@ -17,6 +17,7 @@ from workbench.commands import (
     CommandError,
     opened_workbench,
 )
+from workbench.commands._measure import measuring
 
 MEASURE_WAIT_S = 120.0  # how long the end of a run waits for its images' measurements
 
@@ -215,11 +216,7 @@ def run(args: Any) -> int:
         if not 1 <= args.concurrency <= 64:
             raise CommandError("--concurrency must be from 1 to 64", EXIT_USAGE)
         overrides["concurrency"] = {p: args.concurrency for p in run_service.DEFAULT_CONCURRENCY}
-    from workbench.services.metrics import worker_for
-
-    with opened_workbench() as wb:
-        worker = worker_for(wb)
-        wb.on_success.append(worker.submit)
+    with opened_workbench() as wb, measuring(wb, MEASURE_WAIT_S):
         interrupted, runs = run_service.recover(wb)
         if interrupted or runs:
             print(
@@ -265,13 +262,6 @@ def run(args: Any) -> int:
             thread.join()
         progress = handle.progress
         _print_summary(summary(wb, handle.run_id))
-        if not worker.wait_idle(timeout=MEASURE_WAIT_S):
-            print(
-                f"note: {worker.pending} image measurement(s) still queued; "
-                "`python -m workbench metrics --recompute` finishes them",
-                file=sys.stderr,
-            )
-        worker.close()
         if progress.stop_reason:
             print(progress.stop_reason, file=sys.stderr)
     if cancelled:
