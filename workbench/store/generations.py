@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -181,15 +182,17 @@ class GenerationLog:
             )
 
     def complete(self, generation_id: str, outcome: Outcome) -> None:
-        for attempt in range(3):
+        delays = (0.005, 0.02, 0.05, 0.1, 0.25, 0.5)
+        for delay in (*delays, None):
             try:
                 self._complete(generation_id, outcome)
                 return
             except (duckdb.ConstraintException, duckdb.TransactionException):
-                # Two jobs stored the same image at the same moment and the other committed
-                # first: its images row now exists, so the retry only links to it.
-                if attempt == 2:
+                # Two jobs stored the same image at the same moment: the other one's images
+                # row blocks this insert until it commits; then the retry only links to it.
+                if delay is None:
                     raise
+                time.sleep(delay)
 
     def _complete(self, generation_id: str, outcome: Outcome) -> None:
         image = outcome.image
