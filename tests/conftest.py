@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.config import Settings, load_settings
+from workbench.config import BASE_URL_VARIABLES, KEY_VARIABLES, Settings, load_settings
 from workbench.services.workbench import Workbench, open_workbench
 
 _real_connect = socket.socket.connect
@@ -69,17 +69,8 @@ def network_guard() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keys and base URLs of the developer's shell never leak into a test."""
-    for name in (
-        "GEMINI_API_KEY",
-        "GOOGLE_API_KEY",
-        "BFL_API_KEY",
-        "REPLICATE_API_TOKEN",
-        "FAL_KEY",
-        "GEMINI_BASE_URL",
-        "BFL_BASE_URL",
-        "REPLICATE_BASE_URL",
-        "FAL_QUEUE_BASE_URL",
-    ):
+    names = [n for group in KEY_VARIABLES.values() for n in group]
+    for name in (*names, *BASE_URL_VARIABLES.values()):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -3,13 +3,13 @@ hostile text, paging, append-only ratings, and two processes on one file."""
 
 import subprocess
 import sys
-import textwrap
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.lock_holder import database_held
 from workbench.filters import HistoryFilter
 from workbench.store.db import Database, DatabaseLocked, StoreError
 from workbench.store.generations import GenerationLog, NewGeneration, Outcome
@@ -167,31 +167,13 @@ def test_unwritable_data_directory_gets_a_clear_message(tmp_path: Path) -> None:
 def test_a_second_process_waits_a_bounded_time_then_names_the_holder(tmp_path: Path) -> None:
     path = tmp_path / "held.duckdb"
     Database(path, idle_close_s=0).close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-            import duckdb, sys, time
-            con = duckdb.connect({str(path)!r})
-            print("holding", flush=True)
-            time.sleep(30)
-        """),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "holding"
+    with database_held(path) as holder:
         started = time.monotonic()
         with pytest.raises(DatabaseLocked) as caught:
             Database(path, lock_timeout_s=0.5, idle_close_s=0)
         assert time.monotonic() - started < 10
         assert f"PID {holder.pid}" in str(caught.value)
         assert "python" in str(caught.value)
-    finally:
-        holder.kill()
-        holder.wait()
     reopened = Database(path, lock_timeout_s=5, idle_close_s=0)  # free again once it is gone
     reopened.close()
 

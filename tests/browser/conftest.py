@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from workbench.config import KEY_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,14 +41,9 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     data_dir = tmp_path_factory.mktemp("browser-data")
     port = _free_port()
     env = {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir)}
-    for name in (
-        "GEMINI_API_KEY",
-        "GOOGLE_API_KEY",
-        "BFL_API_KEY",
-        "REPLICATE_API_TOKEN",
-        "FAL_KEY",
-    ):
-        env.pop(name, None)
+    for names in KEY_VARIABLES.values():  # the journey runs keyless, on the offline renderer
+        for name in names:
+            env.pop(name, None)
     log = (data_dir / "server.log").open("w")
     server = subprocess.Popen(
         [

@@ -66,7 +66,8 @@ def register(subparsers: Any) -> None:
 
 
 def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str]:
-    from workbench.catalog import OFFLINE, CatalogError
+    from workbench.catalog import CatalogError
+    from workbench.services.status import default_provider
 
     chosen: dict[str, str] = {}
     for pair in pairs:
@@ -77,11 +78,9 @@ def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str
     result = {}
     for model_id in model_ids:
         try:
-            model = wb.catalog.model(model_id)
+            result[model_id] = chosen.get(model_id) or default_provider(wb, model_id)
         except CatalogError as exc:
             raise CommandError(str(exc), EXIT_USAGE) from None
-        keyed = [p for p in model.providers if p != OFFLINE and wb.settings.has_key(p)]
-        result[model_id] = chosen.get(model_id) or (keyed[0] if keyed else OFFLINE)
     return result
 
 

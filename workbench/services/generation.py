@@ -96,6 +96,34 @@ class Plan:
         ]
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
+    def row(
+        self, generation_id: str, params: dict[str, Any], status: str = "pending"
+    ) -> NewGeneration:
+        """The log row for this plan: `pending` when it is about to be sent, `queued` for a
+        cell of a run (its wire parameters are known only when it starts)."""
+        r, img = self.request, self.image_request
+        return NewGeneration(
+            id=generation_id,
+            model=self.model.id,
+            provider=r.provider,
+            provider_model_id=img.offer.model_id,
+            prompt=img.prompt,
+            prompt_written=r.prompt,
+            template_id=r.template_id,
+            slots=r.slots,
+            params=params,
+            aspect_ratio=img.aspect_ratio,
+            size=img.size,
+            seed=r.seed,
+            run_id=r.run_id,
+            cell=r.cell,
+            category=r.category,
+            status=status,
+            request_hash=self.request_hash,
+            prompt_key=r.prompt_key,
+            expected_text=r.expected_text,
+        )
+
     @property
     def warnings(self) -> list[str]:
         return [f.message for f in self.prepared.findings if f.severity == "warning"]
@@ -250,28 +278,7 @@ async def execute(
     if queued:
         await asyncio.to_thread(wb.log.start, gid, params)
     else:
-        wb.log.insert_pending(
-            NewGeneration(
-                id=gid,
-                model=planned.model.id,
-                provider=req.provider,
-                provider_model_id=image_request.offer.model_id,
-                prompt=image_request.prompt,
-                prompt_written=req.prompt,
-                template_id=req.template_id,
-                slots=req.slots,
-                params=params,
-                aspect_ratio=image_request.aspect_ratio,
-                size=image_request.size,
-                seed=req.seed,
-                run_id=req.run_id,
-                cell=req.cell,
-                category=req.category,
-                request_hash=planned.request_hash,
-                prompt_key=req.prompt_key,
-                expected_text=req.expected_text,
-            )
-        )
+        wb.log.insert_pending(planned.row(gid, params))
     if reuse is not None:
         outcome = _reused(reuse)
     else:

@@ -38,7 +38,6 @@ from workbench.services.generation import (
     plan,
 )
 from workbench.services.workbench import Workbench
-from workbench.store.generations import NewGeneration
 
 # Simultaneous jobs per provider, from ../shared/providers.md: BFL allows 24 active tasks per
 # account; fal starts accounts at 2; Replicate allows 600 creates a minute; Gemini's limits
@@ -320,34 +319,12 @@ class RunHandle:
             self.on_event(self.progress, outcome)
 
 
-def _queue(wb: Workbench, run_id: str, cells: list[Cell], plans: list[Plan]) -> list[str]:
+def _queue(wb: Workbench, plans: list[Plan]) -> list[str]:
+    """A `queued` row per planned cell, so the log shows the whole grid from the start."""
     ids = []
-    for cell, planned in zip(cells, plans, strict=True):
+    for planned in plans:
         gid = new_id("gen")
-        r, img = planned.request, planned.image_request
-        wb.log.insert_pending(
-            NewGeneration(
-                id=gid,
-                model=planned.model.id,
-                provider=r.provider,
-                provider_model_id=img.offer.model_id,
-                prompt=img.prompt,
-                prompt_written=r.prompt,
-                template_id=r.template_id,
-                slots=r.slots,
-                params={},
-                aspect_ratio=img.aspect_ratio,
-                size=img.size,
-                seed=r.seed,
-                run_id=run_id,
-                cell=cell.key,
-                category=r.category,
-                status="queued",
-                request_hash=planned.request_hash,
-                prompt_key=r.prompt_key,
-                expected_text=r.expected_text,
-            )
-        )
+        wb.log.insert_pending(planned.row(gid, {}, status="queued"))
         ids.append(gid)
     return ids
 
@@ -402,7 +379,7 @@ def start_run(
         for c in cells
     ]
     plans = [dataclasses.replace(p, request=c.request) for p, c in zip(plans, cells, strict=True)]
-    ids = _queue(wb, run_id, cells, plans)
+    ids = _queue(wb, plans)
     return RunHandle(wb, run_id, list(zip(ids, cells, plans, strict=True)), settings, on_event)
 
 
@@ -451,7 +428,7 @@ def resume_run(
             check_budget(remaining, settings.model_copy(update={"budget_usd": left}))
             settings = settings.model_copy(update={"budget_usd": left})
     wb.runs.reopen(run_id)
-    ids = _queue(wb, run_id, cells, plans)
+    ids = _queue(wb, plans)
     return RunHandle(wb, run_id, list(zip(ids, cells, plans, strict=True)), settings, on_event)
 
 

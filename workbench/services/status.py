@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.catalog import PROVIDER_LABELS
+from workbench.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.config import KEY_VARIABLES
 from workbench.services.workbench import Workbench
 
@@ -65,3 +65,11 @@ def status(wb: Workbench) -> Status:
         generations=wb.log.status_counts(),
         keys=provider_keys(wb),
     )
+
+
+def default_provider(wb: Workbench, model_id: str) -> str:
+    """The provider a model runs on unless the user chooses: the first hosted one with a key,
+    else the offline sketch renderer."""
+    model = wb.catalog.model(model_id)
+    keyed = [p for p in model.providers if p != OFFLINE and wb.settings.has_key(p)]
+    return keyed[0] if keyed else OFFLINE

@@ -87,8 +87,7 @@ def _provider_picker(wb: Workbench, model: ModelSpec) -> str:
     options = list(model.providers)
     key = f"b_provider_{model.id}"
     if key not in st.session_state:
-        with_key = [p for p in options if p != OFFLINE and keys[p].present]
-        st.session_state[key] = with_key[0] if with_key else OFFLINE
+        st.session_state[key] = status_service.default_provider(wb, model.id)
     provider = st.selectbox("Provider", options, format_func=label, key=key)
     if provider != OFFLINE and not keys[provider].present:
         names = " or ".join(keys[provider].variables)

@@ -6,35 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from workbench.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.services import grids
-from workbench.services import status as status_service
 from workbench.services.generation import GenerateRequest, preview
 from workbench.services.workbench import Workbench
-from workbench.ui.run_panel import progress_view, start_panel
+from workbench.ui.run_panel import progress_view, provider_pickers, start_panel
 from workbench.ui.shared import page, workbench
 
 RUN_KEY = "compare_run"
-
-
-def _providers(wb: Workbench, model_ids: list[str]) -> dict[str, str]:
-    keys = {k.provider: k.present for k in status_service.provider_keys(wb)}
-    chosen = {}
-    cols = st.columns(max(1, len(model_ids)))
-    for i, model_id in enumerate(model_ids):
-        model = wb.catalog.model(model_id)
-        options = list(model.providers)
-        default = next((p for p in options if p != OFFLINE and keys.get(p)), OFFLINE)
-        chosen[model_id] = cols[i].selectbox(
-            f"{model.name} via",
-            options,
-            index=options.index(default),
-            key=f"c_provider_{model_id}",
-            format_func=lambda p: (
-                PROVIDER_LABELS[p] + ("" if p == OFFLINE or keys.get(p) else " (no key)")
-            ),
-        )
-    return chosen
 
 
 def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant:
@@ -80,7 +58,7 @@ def render() -> None:
     if not model_ids:
         st.info("Choose at least one model.")
         return
-    providers = _providers(wb, model_ids)
+    providers = provider_pickers(wb, model_ids, "c")
     variant = _intent(wb, model_ids)
     cols = st.columns(3)
     variations = int(cols[0].number_input("Variations per model", 1, 8, 3, key="c_k"))

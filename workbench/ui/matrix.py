@@ -6,12 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.services import grids
 from workbench.services import runner as run_service
-from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
-from workbench.ui.run_panel import progress_view, start_panel
+from workbench.ui.run_panel import progress_view, provider_pickers, start_panel
 from workbench.ui.shared import money, page, workbench
 
 RUN_KEY = "matrix_run"
@@ -35,27 +33,6 @@ def _seeds(text: str) -> list[int | None]:
     return values or [None]
 
 
-def _providers(wb: Workbench, model_ids: list[str]) -> dict[str, str]:
-    keys = {k.provider: k.present for k in status_service.provider_keys(wb)}
-    chosen = {}
-    for model_id in model_ids:
-        options = list(wb.catalog.model(model_id).providers)
-        default = next((p for p in options if p != OFFLINE and keys.get(p)), OFFLINE)
-        chosen[model_id] = default
-    with st.expander("Providers"):
-        cols = st.columns(max(1, len(model_ids)))
-        for i, model_id in enumerate(model_ids):
-            options = list(wb.catalog.model(model_id).providers)
-            chosen[model_id] = cols[i].selectbox(
-                wb.catalog.model(model_id).name,
-                options,
-                index=options.index(chosen[model_id]),
-                key=f"m_provider_{model_id}",
-                format_func=lambda p: PROVIDER_LABELS[p],
-            )
-    return chosen
-
-
 def _runs(wb: Workbench) -> None:
     st.subheader("Recent runs")
     recent = wb.runs.recent(15)
@@ -71,7 +48,7 @@ def _runs(wb: Workbench) -> None:
                     "name": r["name"],
                     "status": r["status"],
                     "attempts": r["attempts"],
-                    "spent": money(r["spent_usd"]),
+                    "spent": "–" if r["spent_usd"] is None else money(r["spent_usd"]),
                     "started (UTC)": r["created_at"],
                 }
                 for r in recent
@@ -157,7 +134,7 @@ def render() -> None:
     elif not variants or not model_ids or not seeds:
         st.info("Write at least one prompt and choose at least one model.")
     else:
-        providers = _providers(wb, model_ids)
+        providers = provider_pickers(wb, model_ids, "m")
         cells = grids.matrix_cells(wb, variants, providers, seeds, list(ratios) or [None])
         if len(cells) > 500:
             st.error(f"{len(cells)} cells is more than one run takes (500); narrow an axis.")

@@ -7,11 +7,32 @@ from typing import Any
 
 import streamlit as st
 
-from workbench.catalog import PROVIDER_LABELS
+from workbench.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.services import grids
 from workbench.services import runner as run_service
+from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.shared import duration, money
+
+
+def provider_pickers(wb: Workbench, model_ids: list[str], key: str) -> dict[str, str]:
+    """One provider choice per model (default: a hosted one with a key, else offline)."""
+    keys = {k.provider: k.present for k in status_service.provider_keys(wb)}
+    chosen = {}
+    cols = st.columns(max(1, len(model_ids)))
+    for i, model_id in enumerate(model_ids):
+        model = wb.catalog.model(model_id)
+        options = list(model.providers)
+        chosen[model_id] = cols[i].selectbox(
+            f"{model.name} via",
+            options,
+            index=options.index(status_service.default_provider(wb, model_id)),
+            key=f"{key}_provider_{model_id}",
+            format_func=lambda p: (
+                PROVIDER_LABELS[p] + ("" if p == OFFLINE or keys.get(p) else " (no key)")
+            ),
+        )
+    return chosen
 
 
 def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str) -> str | None:
