@@ -81,7 +81,9 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     _settle(page)
     stars = page.locator('[data-testid="stTable"]').first
     stars.wait_for()
-    row = stars.locator("tr").filter(has_text="nano-banana-2")
+    # sketches compete under their own name, never as the model itself
+    row = stars.locator("tr").filter(has_text="Nano Banana 2 (offline sketch)")
+    assert row.count() == 1
     assert "5.0 (n=1)" in row.inner_text()
     page.screenshot(path=str(ARTIFACTS / "journey-3-leaderboard.png"), full_page=True)
     page.close()

@@ -35,3 +35,9 @@ def matrix_page() -> None:
     from workbench.ui import matrix
 
     matrix.render()
+
+
+def arena_page() -> None:
+    from workbench.ui import arena
+
+    arena.render()

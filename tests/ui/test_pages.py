@@ -184,12 +184,13 @@ def test_leaderboard_shows_ratings_and_measures_and_leaves_sketches_out(
     assert not at.exception
     assert not at.table  # offline sketches only: nothing to rank by default
     at.toggle(key="lb_offline").set_value(True).run()
+    flux, nano = "FLUX.2 Pro (offline sketch)", "Nano Banana 2 (offline sketch)"
     stars = at.table[0].value
-    assert set(stars.index) == {"flux-2-pro", "nano-banana-2"}
-    assert stars.loc["flux-2-pro", "Overall"].startswith("3.50")
-    measured = at.table[1].value
-    assert measured.loc["flux-2-pro", "attempts"] == 2
-    assert measured.loc["flux-2-pro", "failure rate"] == "0%"
+    assert set(stars.index) == {flux, nano}
+    assert stars.loc[flux, "Overall (stars)"].startswith("3.50")
+    assert stars.loc[nano, "Overall (stars)"].startswith("5.0 (n=1)")
+    measured = next(t.value for t in at.table if "Failure rate" in t.value.columns)
+    assert measured.loc[flux, "Failure rate"] == "0% of 2"  # two attempts, none failed
 
 
 def test_status_page_names_keys_without_showing_them(

@@ -1,0 +1,195 @@
+"""The Arena page: two images of one prompt by two different models, names hidden and sides
+shuffled by the arena service; the user votes (buttons or keys), then sees who made which.
+
+The page keeps the pair it is showing in the session (so a rerun never swaps it under the
+user's eyes) and draws a new one after a vote, a skip, or a change of criterion or filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from workbench.criteria import load_criteria
+from workbench.services import arena as arena_service
+from workbench.services import history as history_service
+from workbench.services.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
+from workbench.services.workbench import Workbench
+from workbench.suites import CATEGORIES
+from workbench.ui.shared import page, workbench
+
+PAIR_KEY = "arena_pair"
+REVEAL_KEY = "arena_reveal"
+DRAWN_FOR_KEY = "arena_drawn_for"
+AVOID_KEY = "arena_avoid"
+ERROR_KEY = "arena_error"
+COUNT_KEY = "arena_votes_this_session"
+AVOID_LIMIT = 40  # generation ids remembered after skips (a pair is two of them)
+ALL = ""
+
+# (winner, button key, label, keyboard shortcut); keys C and R are Streamlit's own
+VOTES: tuple[tuple[str, str, str, str], ...] = (
+    ("left", "a_left", "Left is better", "Left"),
+    ("right", "a_right", "Right is better", "Right"),
+    ("tie", "a_tie", "Tie", "T"),
+    ("both_bad", "a_both_bad", "Both are bad", "B"),
+)
+SKIP_SHORTCUT = "S"
+NEXT_SHORTCUT = "N"
+NOTHING_TO_COMPARE = (
+    "Run the same prompt on two or more models first, on the **Compare** page (one intent on "
+    "several models) or the **Matrix** page (prompts × models), then come back to vote."
+)
+
+
+def _category_options(wb: Workbench) -> list[str]:
+    logged = history_service.choices(wb)["categories"]
+    return [ALL, *CATEGORIES, *(c for c in logged if c not in CATEGORIES)]
+
+
+def _category_label(category: str) -> str:
+    if category == ALL:
+        return "All categories"
+    known = CATEGORIES.get(category)
+    return known.label if known else category
+
+
+def _forget_pair() -> None:
+    st.session_state.pop(PAIR_KEY, None)
+    st.session_state.pop(REVEAL_KEY, None)
+    st.session_state.pop(ERROR_KEY, None)
+
+
+def _vote(wb: Workbench, winner: str, rater: str) -> None:
+    pair: ArenaPair | None = st.session_state.get(PAIR_KEY)
+    if pair is None or st.session_state.get(REVEAL_KEY) is not None:
+        return  # a stale click (keyboard repeat) after the vote was already taken
+    try:
+        reveal = arena_service.record_vote(wb, pair.vote(winner, rater=rater or "me"))
+    except InvalidVote as exc:
+        st.session_state[ERROR_KEY] = exc.problems
+        return
+    st.session_state[REVEAL_KEY] = reveal
+    st.session_state[COUNT_KEY] = st.session_state.get(COUNT_KEY, 0) + 1
+
+
+def _skip() -> None:
+    pair: ArenaPair | None = st.session_state.get(PAIR_KEY)
+    if pair is not None:
+        avoid = [*st.session_state.get(AVOID_KEY, []),
+                 pair.left.generation_id, pair.right.generation_id]
+        st.session_state[AVOID_KEY] = avoid[-AVOID_LIMIT:]
+    _forget_pair()
+
+
+def _controls(wb: Workbench) -> tuple[str, tuple[str, ...], bool, str]:
+    criteria = {c.id: c for c in load_criteria()}
+    cols = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+    criterion = cols[0].selectbox(
+        "Judge on", list(criteria), key="a_criterion",
+        format_func=lambda c: criteria[c].label,
+        help="Vote on one criterion at a time; Overall is your general preference.",
+    )
+    category = cols[1].selectbox(
+        "Category", _category_options(wb), key="a_category", format_func=_category_label,
+        help="Only prompts of this category (from suites or runs that set one).",
+    )
+    include_offline = cols[2].toggle(
+        "Include offline sketches", value=False, key="a_offline",
+        help="Sketches are drawn locally, not by the model; they compete under their own name.",
+    )
+    rater = cols[3].text_input(
+        "Rater", value="me", key="a_rater", max_chars=80,
+        help="Your name, so consistency is measured per person.",
+    )
+    st.caption(criteria[criterion].help)
+    return criterion, ((category,) if category else ()), include_offline, rater.strip()
+
+
+def _draw(wb: Workbench, criterion: str, categories: tuple[str, ...], include_offline: bool,
+          rater: str) -> ArenaPair | None:
+    wanted = (criterion, categories, include_offline)
+    if st.session_state.get(DRAWN_FOR_KEY) != wanted:
+        _forget_pair()
+        st.session_state[DRAWN_FOR_KEY] = wanted
+    pair: ArenaPair | None = st.session_state.get(PAIR_KEY)
+    if pair is not None:
+        return pair
+    f = arena_service.arena_filter(categories=categories, include_offline=include_offline)
+    try:
+        pair = arena_service.draw_pair(
+            wb, criterion, f, rater=rater or "me",
+            avoid=frozenset(st.session_state.get(AVOID_KEY, [])),
+        )
+    except NoPairAvailable as exc:
+        st.info(f"{exc} {NOTHING_TO_COMPARE}", icon=":material/info:")
+        return None
+    st.session_state[PAIR_KEY] = pair
+    return pair
+
+
+def _side(column: Any, title: str, shown: Any, name: str | None) -> None:
+    with column:
+        st.markdown(f"**{title}**" + (f" · {name}" if name else ""))
+        st.image(shown.image_path, caption=name, width="stretch")
+
+
+def _buttons(wb: Workbench, rater: str) -> None:
+    cols = st.columns(len(VOTES) + 1)
+    for col, (winner, key, label, shortcut) in zip(cols, VOTES, strict=False):
+        col.button(
+            label, key=key, shortcut=shortcut, on_click=_vote, args=(wb, winner, rater),
+            type="primary" if winner in ("left", "right") else "secondary",
+            width="stretch",
+        )
+    cols[-1].button(
+        "Skip", key="a_skip", shortcut=SKIP_SHORTCUT, on_click=_skip, width="stretch",
+        help="Show another pair; this one is not counted.",
+    )
+    st.caption(
+        "Keys: ← left · → right · T tie · B both bad · S skip. Names stay hidden until you vote; "
+        "which side each model lands on is random."
+    )
+
+
+def _revealed(reveal: Reveal) -> None:
+    st.success(reveal.text(), icon=":material/visibility:")
+    st.button(
+        "Next pair", key="a_next", shortcut=NEXT_SHORTCUT, type="primary",
+        on_click=_forget_pair, help="Key: N",
+    )
+
+
+@page
+def render() -> None:
+    wb = workbench()
+    st.title("Arena")
+    st.caption(
+        "Blind pairwise votes: the same prompt by two different models, names hidden until you "
+        "vote. The votes feed the Leaderboard's Bradley–Terry scores."
+    )
+    criterion, categories, include_offline, rater = _controls(wb)
+    pair = _draw(wb, criterion, categories, include_offline, rater)
+    if pair is None:
+        return
+    reveal: Reveal | None = st.session_state.get(REVEAL_KEY)
+    st.markdown("**Prompt**")
+    st.code(pair.prompt, language=None, wrap_lines=True)
+    facts = [f"Category: {_category_label(pair.category)}" if pair.category else None,
+             f"{pair.votes_so_far} earlier votes on this criterion for these two models"]
+    st.caption(" · ".join(f for f in facts if f))
+    # the choice sits above the images so buttons and the reveal stay in view
+    if problems := st.session_state.get(ERROR_KEY):
+        for problem in problems:
+            st.error(problem, icon=":material/error:")
+        st.button("Next pair", key="a_next", shortcut=NEXT_SHORTCUT, on_click=_forget_pair)
+    elif reveal is not None:
+        _revealed(reveal)
+    else:
+        _buttons(wb, rater)
+    left_col, right_col = st.columns(2, gap="medium")
+    _side(left_col, "Left", pair.left, reveal.left_name if reveal else None)
+    _side(right_col, "Right", pair.right, reveal.right_name if reveal else None)
+    if count := st.session_state.get(COUNT_KEY):
+        st.caption(f"{count} vote{'s' if count != 1 else ''} this session.")
