@@ -8,7 +8,18 @@ from datetime import date, datetime, time, timedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 STATUSES = ("queued", "pending", "succeeded", "failed", "moderated", "cancelled", "interrupted")
-SORTS = ("newest", "oldest", "fastest", "slowest", "cheapest", "priciest")
+# Measurements a filter or a sort may name: `workbench.metrics.SPECS` without the perceptual
+# hash (a fingerprint, not a quantity). Spelled out so that importing the filters does not load
+# numpy (the command line's --help stays quick); a test keeps the two lists in step.
+METRICS = (
+    "warmth", "warmth_a", "colour_temp", "wb_cast", "detail", "detail_laplacian", "text_accuracy",
+)
+METRIC_OPS = ("<", "<=", ">", ">=")
+# "<metric>_high" sorts by that measurement, highest first; "<metric>_low", lowest first.
+METRIC_SORTS: dict[str, tuple[str, bool]] = {
+    f"{metric}_{end}": (metric, end == "high") for metric in METRICS for end in ("high", "low")
+}
+SORTS = ("newest", "oldest", "fastest", "slowest", "cheapest", "priciest", *METRIC_SORTS)
 
 
 class HistoryFilter(BaseModel):
@@ -26,6 +37,10 @@ class HistoryFilter(BaseModel):
     min_rating: float | None = Field(default=None, ge=1, le=5)
     include_offline: bool = True
     sort: str = "newest"
+    # One measurement condition, e.g. text_accuracy < 1.0: only images with that number match.
+    metric: str | None = None
+    metric_op: str = "<"
+    metric_value: float | None = Field(default=None, allow_inf_nan=False)
 
     @field_validator("text")
     @classmethod
@@ -47,11 +62,36 @@ class HistoryFilter(BaseModel):
             raise ValueError(f"unknown sort '{value}'; use {', '.join(SORTS)}")
         return value
 
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str | None) -> str | None:
+        if value is not None and value not in METRICS:
+            raise ValueError(f"unknown measurement '{value}'; use {', '.join(METRICS)}")
+        return value
+
+    @field_validator("metric_op")
+    @classmethod
+    def _known_op(cls, value: str) -> str:
+        if value not in METRIC_OPS:
+            raise ValueError(f"unknown comparison '{value}'; use {' '.join(METRIC_OPS)}")
+        return value
+
     @model_validator(mode="after")
     def _dates_in_order(self) -> HistoryFilter:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("the start date is after the end date")
         return self
+
+    @model_validator(mode="after")
+    def _metric_complete(self) -> HistoryFilter:
+        if (self.metric is None) != (self.metric_value is None):
+            raise ValueError("a measurement condition needs both a measurement and a value")
+        return self
+
+    @property
+    def sort_metric(self) -> tuple[str, bool] | None:
+        """(metric, highest first) when the sort is by a measurement."""
+        return METRIC_SORTS.get(self.sort)
 
     @property
     def start(self) -> datetime | None:

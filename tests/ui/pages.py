@@ -41,3 +41,9 @@ def arena_page() -> None:
     from workbench.ui import arena
 
     arena.render()
+
+
+def measurements_page() -> None:
+    from workbench.ui import measurements
+
+    measurements.render()

@@ -1,16 +1,23 @@
-"""The History page's data: one page of the log (paged in SQL) with thumbnails, the count, the
-filter choices, and everything logged about one generation."""
+"""The History page's data: one page of the log (paged in SQL) with thumbnails and the page's
+measurements, the count, the filter choices, everything logged about one generation, and its
+measurements in plain language (or why there are none yet)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from workbench import metrics as m
 from workbench.filters import HistoryFilter
+from workbench.services import metrics as metrics_service
 from workbench.services.workbench import Workbench
 
 PAGE_SIZE = 50
+# Measurements shown as table columns; a metric the filter or the sort names joins them.
+TABLE_METRICS = (m.WARMTH, m.DETAIL, m.TEXT_ACCURACY)
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,12 @@ class HistoryPage:
         return max(1, math.ceil(self.total / self.page_size))
 
 
+def table_metrics(f: HistoryFilter) -> tuple[str, ...]:
+    """The measurement columns for a page: the usual ones plus any the filter or sort names."""
+    named = [f.metric, f.sort_metric[0] if f.sort_metric else None]
+    return tuple(dict.fromkeys([*TABLE_METRICS, *(x for x in named if x)]))
+
+
 def load_page(
     wb: Workbench,
     f: HistoryFilter,
@@ -32,7 +45,10 @@ def load_page(
     page_size: int = PAGE_SIZE,
     *,
     thumbnails: bool = True,
+    metrics: Sequence[str] | None = None,
 ) -> HistoryPage:
+    """One page of the log. Each row gains `measures` ({metric: value}, current versions),
+    read for this page's ids only."""
     total = wb.log.count(f)
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)
@@ -40,6 +56,10 @@ def load_page(
     if thumbnails:
         for row in rows:
             row["thumbnail"] = wb.images.thumb_data_uri(row.get("thumb_path"))
+    wanted = table_metrics(f) if metrics is None else tuple(metrics)
+    values = metrics_service.metric_log(wb).values_for([r["id"] for r in rows], wanted)
+    for row in rows:
+        row["measures"] = values.get(row["id"], {})
     return HistoryPage(rows=rows, total=total, page=page, page_size=page_size)
 
 
@@ -70,3 +90,71 @@ def remix(record: dict[str, Any]) -> dict[str, Any]:
         "size": record.get("size"),
         "seed": record.get("seed"),
     }
+
+
+# -- measurements of one generation ----------------------------------------------------------------
+
+FAST_IN_WORDS = "warmth, detail and the near-duplicate hash"
+_ADDRESS = re.compile(r" <[\w.]+ object at 0x[0-9a-f]+>")
+
+
+@dataclass(frozen=True)
+class MeasurementLine:
+    kind: str  # "reading" | "error" (could not be measured) | "skipped" (e.g. OCR missing)
+    text: str
+
+
+@dataclass(frozen=True)
+class MeasurementView:
+    lines: list[MeasurementLine] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # what is not measured yet, in words
+    busy: int = 0  # jobs the background worker still holds (0 when idle or not asked)
+
+    @property
+    def pending(self) -> bool:
+        """Something is missing and the worker is on it: worth looking again shortly."""
+        return bool(self.waiting) and self.busy > 0
+
+
+def _lines(readings: list[metrics_service.Reading]) -> list[MeasurementLine]:
+    """One line per reading; failures with the same reason become one line naming every
+    measure they hit (a corrupt file fails them all the same way)."""
+    lines: list[MeasurementLine] = []
+    failed: dict[tuple[str, str], list[str]] = {}
+    for reading in readings:
+        if reading.status == "ok":
+            lines.append(MeasurementLine("reading", reading.sentence))
+            continue
+        # the sentence is "<label>: <what happened> — <why>"; the part after the label is shared
+        # (once Pillow's "<_io.BytesIO object at 0x…>", which differs per read, is dropped)
+        rest = _ADDRESS.sub("", reading.sentence.removeprefix(f"{reading.label}: "))
+        failed.setdefault((reading.status, rest), []).append(reading.label)
+    kinds = {"error": "error", "skipped": "skipped"}
+    for (status, rest), labels in failed.items():
+        lines.append(MeasurementLine(kinds.get(status, "error"), f"{', '.join(labels)}: {rest}"))
+    return lines
+
+
+def measurements(wb: Workbench, record: dict[str, Any]) -> MeasurementView | None:
+    """Each measurement of a generation in plain language, failures as such, and what is not
+    measured yet; None when there is no image to measure."""
+    if record.get("status") != "succeeded" or not record.get("image_path"):
+        return None
+    readings = metrics_service.readings(wb, record["id"])
+    have = {r.metric for r in readings}
+    waiting = []
+    missing_fast = [x for x in m.FAST_METRICS if x not in have]
+    if len(missing_fast) == len(m.FAST_METRICS):
+        waiting.append(FAST_IN_WORDS)
+    elif missing_fast:
+        waiting.extend(m.SPECS[x].label for x in missing_fast)
+    expected = metrics_service.expected_for(record)
+    if expected and m.TEXT_ACCURACY not in have:
+        waiting.append("text accuracy (asked " + ", ".join(expected) + ")")
+    busy = metrics_service.worker_for(wb).pending if waiting else 0
+    return MeasurementView(lines=_lines(readings), waiting=waiting, busy=busy)
+
+
+def measure_in_background(wb: Workbench, generation_id: str) -> bool:
+    """Queue one generation's measurements; False when the queue is full."""
+    return metrics_service.worker_for(wb).submit(generation_id)

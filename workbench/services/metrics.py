@@ -418,6 +418,7 @@ def readings(wb: Workbench, generation_id: str) -> list[Reading]:
     """One sentence per measurement for the detail view, against this prompt's other images."""
     store = metric_log(wb)
     rows = store.for_generation(generation_id)
+    peer_values = store.prompt_peer_values(generation_id) if rows else {}
     out: list[Reading] = []
     for metric in READING_ORDER:
         row = rows.get(metric)
@@ -437,7 +438,7 @@ def readings(wb: Workbench, generation_id: str) -> list[Reading]:
             out.append(Reading(metric, spec.label, "ok", row["value"],
                                f"{spec.label}: {row['value']:.0%} — {summary}."))
         else:
-            peers = store.prompt_peers(generation_id, metric)
+            peers = peer_values.get(metric, [])
             out.append(Reading(metric, spec.label, "ok", row["value"],
                                m.describe(metric, row["value"], peers, "this prompt's images")))
     return out

@@ -138,7 +138,27 @@ def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
             " HAVING avg(stars) >= ?)"
         )
         params.append(f.min_rating)
+    if f.metric is not None and f.metric_value is not None:
+        # imported here: store.metrics builds on this module
+        from workbench.store.metrics import metric_condition_sql
+
+        clause, extra = metric_condition_sql(f.metric, f.metric_op, f.metric_value)
+        clauses.append(clause)
+        params.extend(extra)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def order_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
+    """The ORDER BY of a page of the log (with its parameters; a sort by a measurement puts
+    images without that number last)."""
+    if f.sort_metric is None:
+        return _SORT_SQL[f.sort], []
+    from workbench.store.metrics import metric_value_sql
+
+    metric, highest_first = f.sort_metric
+    expr, params = metric_value_sql(metric)
+    direction = "DESC" if highest_first else "ASC"
+    return f"{expr} {direction} NULLS LAST, g.created_at DESC, g.id DESC", params
 
 
 class GenerationLog:
@@ -343,20 +363,23 @@ class GenerationLog:
     ) -> list[dict[str, Any]]:
         """One page of the log; `every_column` adds everything logged (for exports)."""
         where, params = filter_sql(f)
+        order, order_params = order_sql(f)
         columns = "g.*, i.thumb_path, i.path AS image_path" if every_column else _LIST_COLUMNS
         # Pick the page first; join images and ratings for its rows only.
         sql = (
             "WITH g AS (SELECT g.* FROM generations g"
-            f"{where} ORDER BY {_SORT_SQL[f.sort]} LIMIT ? OFFSET ?),"
+            f"{where} ORDER BY {order} LIMIT ? OFFSET ?),"
             " r AS (SELECT generation_id, avg(stars) AS rating FROM latest_ratings"
             "  WHERE generation_id IN (SELECT id FROM g) GROUP BY generation_id)"
             f" SELECT {columns}, r.rating FROM g"
             " LEFT JOIN images i ON i.sha256 = g.image_sha256"
             " LEFT JOIN r ON r.generation_id = g.id"
-            f" ORDER BY {_SORT_SQL[f.sort]}"
+            f" ORDER BY {order}"
         )
         with self.db.cursor() as cur:
-            cursor = cur.execute(sql, [*params, int(limit), int(offset)])
+            cursor = cur.execute(
+                sql, [*params, *order_params, int(limit), int(offset), *order_params]
+            )
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

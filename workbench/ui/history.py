@@ -1,5 +1,6 @@
-"""The History page: filter the log, page through it as a table or a gallery, open one
-generation to see everything logged, rate it, or reopen its prompt in the builder."""
+"""The History page: filter the log (a measurement condition too) and sort it, page through it
+as a table or a gallery, open one generation to see everything logged and what its pixels
+measured, rate it, or reopen its prompt in the builder."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from workbench.filters import SORTS, STATUSES, HistoryFilter
+from workbench.filters import METRIC_OPS, METRIC_SORTS, METRICS, SORTS, STATUSES, HistoryFilter
+from workbench.metrics import SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
 from workbench.services.workbench import Workbench
 from workbench.ui.builder import LOAD_KEY
@@ -19,6 +21,28 @@ from workbench.ui.rating import rating_widgets
 from workbench.ui.shared import duration, money, page, workbench
 
 SELECTED_KEY = "history_selected"
+OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
+FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
+
+
+def _sort_label(sort: str) -> str:
+    if sort not in METRIC_SORTS:
+        return sort
+    metric, highest_first = METRIC_SORTS[sort]
+    return f"{SPECS[metric].label}: {'highest' if highest_first else 'lowest'} first"
+
+
+def _metric_label(metric: str | None) -> str:
+    return "any (no condition)" if metric is None else SPECS[metric].label
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{FIELD_NAMES[str(e['loc'][0])]}: {e['msg']}"
+        if e["loc"] and str(e["loc"][0]) in FIELD_NAMES
+        else e["msg"]
+        for e in exc.errors()
+    )
 
 
 def _filters(wb: Workbench) -> HistoryFilter | None:
@@ -46,7 +70,27 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             key="h_min",
             help="0 shows everything, rated or not.",
         )
-        sort = c8.selectbox("Sort", list(SORTS), key="h_sort")
+        sort = c8.selectbox("Sort", list(SORTS), key="h_sort", format_func=_sort_label)
+        c9, c10, c11, _ = st.columns(4)
+        metric = c9.selectbox(
+            "Measurement",
+            [None, *METRICS],
+            key="h_metric",
+            format_func=_metric_label,
+            help="Only images with this measurement that meet the condition, e.g. text "
+            "accuracy below 1.0 (misspelled text).",
+        )
+        op = c10.selectbox("is", list(METRIC_OPS), key="h_metric_op", format_func=OP_WORDS.get)
+        value = c11.text_input(
+            "Value",
+            key="h_metric_value",
+            max_chars=32,
+            placeholder="a number, e.g. 1.0",
+            help=SPECS[metric].explain if metric else None,
+        ).strip()
+        if metric and not value:
+            c11.caption(f"Type a value to filter by {SPECS[metric].label.lower()}.")
+            metric = None
     date_from, date_to = _date_bounds(dates)
     try:
         return HistoryFilter(
@@ -59,9 +103,12 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             date_to=date_to,
             min_rating=min_rating or None,
             sort=sort,
+            metric=metric,
+            metric_op=op,
+            metric_value=value or None,
         )
     except ValidationError as exc:
-        st.error("Filter not applied: " + "; ".join(e["msg"] for e in exc.errors()))
+        st.error("Filter not applied: " + _problems(exc))
         return None
 
 
@@ -74,7 +121,15 @@ def _date_bounds(dates: Any) -> tuple[date | None, date | None]:
     return values[0], values[-1]
 
 
-def _table(rows: list[dict[str, Any]]) -> None:
+def _metric_column(metric: str) -> Any:
+    label = SPECS[metric].label
+    if metric == TEXT_ACCURACY:
+        return st.column_config.NumberColumn(label, format="percent", help=SPECS[metric].explain)
+    return st.column_config.NumberColumn(label, format="%.2f", help=SPECS[metric].explain)
+
+
+def _table(rows: list[dict[str, Any]], metrics: tuple[str, ...]) -> None:
+    measured = {metric: [r["measures"].get(metric) for r in rows] for metric in metrics}
     frame = pd.DataFrame(
         {
             "thumbnail": [r.get("thumbnail") for r in rows],
@@ -86,6 +141,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
             "latency": [duration(r.get("latency_ms")) for r in rows],
             "cost": [money(r.get("cost_usd"), r.get("cost_kind")) for r in rows],
             "rating": [r.get("rating") for r in rows],
+            **measured,
             "id": [r["id"] for r in rows],
         }
     )
@@ -101,6 +157,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
             "when": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
             "rating": st.column_config.NumberColumn("Rating", format="%.1f ★"),
             "prompt": st.column_config.TextColumn("Prompt", width="large"),
+            **{metric: _metric_column(metric) for metric in metrics},
         },
     )
     selected = event.selection.rows if event else []
@@ -131,12 +188,16 @@ def _detail(wb: Workbench, generation_id: str) -> None:
     with image_col:
         if record.get("image_file"):
             caption = "offline sketch, no model" if record["provider"] == "offline" else None
-            st.image(record["image_file"], caption=caption)
+            try:
+                st.image(record["image_file"], caption=caption)
+            except (OSError, ValueError) as exc:  # a missing, empty or corrupt file
+                st.error(f"The image file cannot be shown ({type(exc).__name__}).")
         else:
             st.error(
                 f"{record['status']}: {record.get('error_kind') or ''} — "
                 f"{record.get('error_message') or 'no image'}"
             )
+        _measurements(wb, record)
     with facts_col:
         st.markdown(
             f"**{record['model']}** via **{record['provider']}** "
@@ -194,6 +255,66 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         rating_widgets(wb, generation_id, record.get("ratings", {}))
 
 
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|~$"})
+
+
+def plain(text: str) -> str:
+    """Text as written, not as Markdown: what OCR read may hold `*`, `_` or `$`, and labels
+    such as "Warmth (b*)" do."""
+    return text.translate(_MARKDOWN)
+
+
+def _measurement_lines(view: history_service.MeasurementView) -> None:
+    readings = [line.text for line in view.lines if line.kind == "reading"]
+    if readings:
+        st.markdown("\n".join(f"- {plain(text)}" for text in readings))
+    for line in view.lines:
+        if line.kind == "error":
+            st.error(plain(line.text), icon=":material/broken_image:")
+        elif line.kind == "skipped":
+            st.warning(plain(line.text))
+    if not view.waiting:
+        return
+    missing = "; ".join(view.waiting)
+    if view.busy:
+        st.info(
+            plain(
+                f"Not measured yet: {missing}. Measuring in the background "
+                f"({view.busy} job(s) in the queue); this updates by itself."
+            ),
+            icon=":material/hourglass_top:",
+        )
+    else:
+        st.info(plain(f"Not measured yet: {missing}."))
+
+
+def _measurements(wb: Workbench, record: dict[str, Any]) -> None:
+    """What the pixels measured, each in a sentence; while the background worker is still on
+    this image, the section looks again every second (and reruns the page once done)."""
+    view = history_service.measurements(wb, record)
+    if view is None:
+        return
+    st.markdown("**Measurements**")
+    gid = record["id"]
+
+    @st.fragment(run_every=1.0 if view.pending else None)
+    def _section() -> None:
+        current = view if not view.pending else history_service.measurements(wb, record)
+        if current is None:
+            return
+        if view.pending and not current.pending:
+            st.rerun()  # done: draw it once more without the timer
+        _measurement_lines(current)
+        if current.waiting and not current.busy and st.button(
+            "Measure now", key=f"h_measure_{gid}", help="Runs in the background."
+        ):
+            if history_service.measure_in_background(wb, gid):
+                st.rerun()
+            st.warning("The measuring queue is full; try again in a moment.")
+
+    _section()
+
+
 @page
 def render() -> None:
     wb = workbench()
@@ -212,7 +333,7 @@ def render() -> None:
         return
     table_tab, gallery_tab = st.tabs(["Table", "Gallery"])
     with table_tab:
-        _table(result.rows)
+        _table(result.rows, history_service.table_metrics(f))
     with gallery_tab:
         _gallery(result.rows)
     ids = [r["id"] for r in result.rows]
