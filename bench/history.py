@@ -5,7 +5,11 @@ real thumbnails for a handful of images) and times, with the same code the pages
 - the filtered page: one model, a 30-day range and a prompt-text filter that matches fewer than
   0.1% of rows (the hardest case for text search);
 - its count; the filter choices; the leaderboard aggregates (measured + star ratings);
-- a whole History page rerun in Streamlit's AppTest at 100,000 rows.
+- with every succeeded image measured (7 numbers and a hash each, text accuracy on the text
+  category): a page and count filtered by a measurement (text accuracy below 1.0), a page
+  sorted by one (warmth, highest first), and one generation's plain-language readings;
+- a whole History page rerun in Streamlit's AppTest at 100,000 rows (its table shows the
+  page's measurements, its detail view the first row's readings).
 Each figure is the median of several runs after one warm-up. Last line: one JSON object.
 
 Usage: .venv/bin/python bench/history.py [--rows 100000,1000000] [--repeat 7]
@@ -31,6 +35,7 @@ from PIL import Image  # noqa: E402
 
 from workbench.config import load_settings  # noqa: E402
 from workbench.filters import HistoryFilter  # noqa: E402
+from workbench.metrics import FAST_METRICS, PHASH, TEXT_ACCURACY, VERSIONS  # noqa: E402
 from workbench.services import history as history_service  # noqa: E402
 from workbench.services import ratings as rating_service  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
@@ -143,7 +148,31 @@ def fill(wb: Workbench, rows: int) -> None:
             " SELECT nextval('ratings_id_seq'), id, 'overall', 1 + (hash(id) % 5)::INTEGER, 'me',"
             " created_at FROM generations WHERE status = 'succeeded' AND hash(id) % 50 = 0"
         )
+        fill_metrics(cur)
         cur.execute("CHECKPOINT")
+
+
+def fill_metrics(cur) -> None:  # type: ignore[no-untyped-def]
+    """Synthetic measurements, as after `metrics --recompute`: one row per succeeded image and
+    measure, a hash, and text accuracy for the text category."""
+    insert = (
+        "INSERT INTO metrics (id, generation_id, metric, version, status, value, detail,"
+        " computed_at) SELECT nextval('metrics_id_seq'), g.id, ?, ?, 'ok', {value}, {detail},"
+        " g.finished_at FROM generations g WHERE g.status = 'succeeded'{where}"
+    )
+    for name in FAST_METRICS:
+        if name == PHASH:
+            sql = insert.format(value="NULL", where="", detail=(
+                "json_object('hash', lpad(printf('%x', hash(g.id) % 1000000000000), 16, '0'))"))
+        else:
+            sql = insert.format(value="(hash(g.id || ?) % 10000) / 100.0 - 20", detail="NULL",
+                                where="")
+        cur.execute(sql, [name, VERSIONS[name]] + ([] if name == PHASH else [name]))
+    cur.execute(
+        insert.format(value="(hash(g.id) % 101) / 100.0", detail="NULL",
+                      where=" AND g.category = 'text'"),
+        [TEXT_ACCURACY, VERSIONS[TEXT_ACCURACY]],
+    )
 
 
 def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -172,6 +201,11 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
             text=RARE,
         )
         matches = wb.log.count(HistoryFilter(text=RARE))
+        typos = HistoryFilter(metric=TEXT_ACCURACY, metric_op="<", metric_value=1.0)
+        first = history_service.detail(
+            wb, wb.log.page(HistoryFilter(statuses=("succeeded",)), limit=1)[0]["id"]
+        )
+        assert first is not None and first["status"] == "succeeded"
         assert 0 < matches < rows * 0.001, matches
         figures = {
             "rows": rows,
@@ -192,6 +226,14 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
             ),
             "history_service_page_ms": timed(
                 lambda: history_service.load_page(wb, HistoryFilter()), repeat
+            ),
+            "metric_filter_page_ms": timed(lambda: wb.log.page(typos, limit=50), repeat),
+            "metric_filter_count_ms": timed(lambda: wb.log.count(typos), repeat),
+            "metric_sort_page_ms": timed(
+                lambda: wb.log.page(HistoryFilter(sort="warmth_high"), limit=50), repeat
+            ),
+            "detail_readings_ms": timed(
+                lambda: history_service.measurements(wb, first), repeat
             ),
         }
         if rows <= 100_000:
@@ -246,6 +288,10 @@ def main() -> None:
         "leaderboard_ms": biggest["leaderboard_ms"],
         "history_page_unfiltered_ms": biggest["history_page_unfiltered_ms"],
         "history_rerun_100k_ms": smallest.get("history_rerun_ms"),
+        "metric_filter_page_ms": biggest["metric_filter_page_ms"],
+        "metric_filter_count_ms": biggest["metric_filter_count_ms"],
+        "metric_sort_page_ms": biggest["metric_sort_page_ms"],
+        "detail_readings_ms": biggest["detail_readings_ms"],
     }
     print(json.dumps(summary))
 
