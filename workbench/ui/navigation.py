@@ -5,14 +5,25 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from workbench.ui import builder, compare, history, leaderboard, matrix, status
+from workbench.ui import (
+    arena,
+    builder,
+    compare,
+    history,
+    leaderboard,
+    matrix,
+    measurements,
+    status,
+)
 
 _PAGES = {
     "build": (builder.render, "Build", ":material/construction:"),
     "compare": (compare.render, "Compare", ":material/compare:"),
     "matrix": (matrix.render, "Matrix", ":material/grid_view:"),
     "history": (history.render, "History", ":material/history:"),
+    "arena": (arena.render, "Arena", ":material/swords:"),
     "leaderboard": (leaderboard.render, "Leaderboard", ":material/leaderboard:"),
+    "measurements": (measurements.render, "Measurements", ":material/query_stats:"),
     "status": (status.render, "Status", ":material/monitor_heart:"),
 }
 
