@@ -103,6 +103,8 @@ def test_offline_sketch_is_deterministic_for_prompt_and_seed(wb: Workbench) -> N
     b = generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="A kettle", seed=5))
     c = generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="A kettle", seed=6))
     assert a.image_path == b.image_path != c.image_path
+    other_model = generate_sync(wb, GenerateRequest(model="flux-2-max", prompt="A kettle", seed=5))
+    assert other_model.image_path != a.image_path
 
 
 def test_the_row_is_pending_while_the_provider_works(settings: Settings) -> None:

@@ -29,7 +29,8 @@ def sketch_size(width: int, height: int) -> tuple[int, int]:
 
 
 def render_sketch(prompt: str, seed: int, width: int, height: int, model_name: str) -> bytes:
-    digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
+    # The model changes the picture but is never written on it: the arena hides names.
+    digest = hashlib.sha256(f"{model_name}\x00{seed}\x00{prompt}".encode()).digest()
     rng = random.Random(digest)
     w, h = sketch_size(width, height)
     hue = digest[0] / 255
@@ -66,7 +67,7 @@ def render_sketch(prompt: str, seed: int, width: int, height: int, model_name: s
         draw.text((10, box_top + 8 + i * line_h), line, fill=(235, 235, 235), font=small)
     draw.text(
         (10, h - line_h - 4),
-        f"{model_name} · seed {seed} · {width}x{height} asked",
+        f"seed {seed} · {width}x{height} asked",
         fill=(160, 160, 160),
         font=small,
     )
