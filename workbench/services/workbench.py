@@ -11,13 +11,15 @@ from workbench.catalog import Catalog, load_catalog
 from workbench.config import Settings, load_settings
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
-from workbench.store.db import Database
+from workbench.store.db import Database, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
 from workbench.store.measures import MeasureLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
 from workbench.templates import TemplateLibrary, load_templates
+
+__all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 
 ProviderFactory = Callable[[str, Settings], Provider]
 

@@ -31,7 +31,6 @@ from workbench.services import leaderboard as lb_service
 from workbench.services import metrics as metrics_service
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
-from workbench.store.votes import OFFLINE_TAG
 from workbench.suites import CATEGORIES
 from workbench.ui.shared import page, workbench
 
@@ -97,7 +96,7 @@ def _parts(f: HistoryFilter) -> list[tuple[HistoryFilter, str]]:
     sketch never pairs with or counts as its model."""
     parts = [(f.model_copy(update={"include_offline": False}), "")]
     if f.include_offline and (not f.providers or OFFLINE in f.providers):
-        parts.append((f.model_copy(update={"providers": (OFFLINE,)}), OFFLINE_TAG))
+        parts.append((f.model_copy(update={"providers": (OFFLINE,)}), lb_service.OFFLINE_TAG))
     return parts
 
 

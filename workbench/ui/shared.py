@@ -10,8 +10,7 @@ import streamlit as st
 
 from workbench.services.metrics import worker_for
 from workbench.services.runner import recover
-from workbench.services.workbench import Workbench, open_workbench
-from workbench.store.db import StoreError
+from workbench.services.workbench import StoreError, Workbench, open_workbench
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,0 +1,83 @@
+"""The layering holds: ui -> services -> domain and adapters. Parsed from the source, so a new
+import in the wrong direction fails here, not in a review."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "workbench"
+DOMAIN = [
+    "catalog",
+    "templates",
+    "prompt_checks",
+    "criteria",
+    "ratings",
+    "bradley_terry",
+    "metrics",
+    "suites",
+    "filters",
+    "ids",
+    "config",
+    "redact",
+    "model_options",
+]
+FRAMEWORKS = {"streamlit", "httpx", "duckdb"}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _files(sub: str) -> list[Path]:
+    return sorted((PACKAGE / sub).rglob("*.py"))
+
+
+@pytest.mark.parametrize("module", DOMAIN)
+def test_domain_modules_import_no_framework_and_no_adapter(module: str) -> None:
+    imports = _imports(PACKAGE / f"{module}.py")
+    roots = {name.split(".")[0] for name in imports}
+    assert not roots & FRAMEWORKS, f"{module} imports {roots & FRAMEWORKS}"
+    inner = {n for n in imports if n.startswith("workbench.")}
+    assert not {
+        n for n in inner if n.split(".")[1] in {"store", "providers", "services", "ui", "commands"}
+    }, inner
+
+
+@pytest.mark.parametrize("path", _files("ui"), ids=lambda p: p.name)
+def test_pages_use_services_not_the_database_or_http(path: Path) -> None:
+    imports = _imports(path)
+    assert not {n.split(".")[0] for n in imports} & {"httpx", "duckdb"}
+    assert not {n for n in imports if n.startswith(("workbench.store", "workbench.providers"))}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*_files("services"), *_files("store"), *_files("providers")],
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_nothing_below_the_pages_imports_streamlit_or_pages(path: Path) -> None:
+    imports = _imports(path)
+    assert "streamlit" not in {n.split(".")[0] for n in imports}
+    assert not {n for n in imports if n.startswith("workbench.ui")}
+
+
+def test_only_the_registry_picks_concrete_provider_adapters() -> None:
+    adapters = {
+        f"workbench.providers.{n}" for n in ("gemini", "bfl", "replicate", "fal", "offline")
+    }
+    users = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if _imports(path) & adapters and path.parent.name != "providers"
+    }
+    assert users == set()
+    assert _imports(PACKAGE / "providers" / "registry.py") & adapters
