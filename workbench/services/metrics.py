@@ -15,6 +15,7 @@ OCR lane, so a heavy OCR job never holds up the fast numbers of the next image.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -302,6 +303,8 @@ class MetricsWorker:
         """Stop taking work; let the threads finish what they hold (they are daemons, so an
         exiting interpreter does not wait for them)."""
         with self._cond:
+            if self._closed:
+                return
             self._closed = True
         for lane, count in ((self._fast, len(self._threads) - 1), (self._text, 1)):
             for _ in range(count):
@@ -322,6 +325,9 @@ def worker_for(wb: Workbench) -> MetricsWorker:
         worker = _workers.get(id(wb))
         if worker is None or worker.wb is not wb or worker.closed:
             worker = _workers[id(wb)] = MetricsWorker(wb)
+            # Stop before the database closes, whether the workbench or the process ends.
+            wb.on_close.append(worker.close)
+            atexit.register(worker.close)
         return worker
 
 

@@ -35,6 +35,8 @@ class Workbench:
     # Called with a generation id after its image is stored (the app and the command line
     # attach the metrics worker here); a hook must not block or raise.
     on_success: list[Callable[[str], None]] = field(default_factory=list)
+    # Called before the database closes (background workers stop and finish their job here).
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.log = GenerationLog(self.db)
@@ -57,6 +59,8 @@ class Workbench:
             return UnavailableProvider(name, exc)
 
     def close(self) -> None:
+        while self.on_close:
+            self.on_close.pop()()
         self.db.close()
 
 

@@ -11,6 +11,7 @@ Opening waits up to `lock_timeout_s` for another process to let go, then raises
 from __future__ import annotations
 
 import atexit
+import logging
 import re
 import threading
 import time
@@ -21,6 +22,8 @@ from pathlib import Path
 import duckdb
 
 from workbench.store.migrations import apply_migrations
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
@@ -143,15 +146,29 @@ class Database:
 
     def _close_locked(self) -> None:
         if self._con is not None:
-            self._con.close()
+            try:
+                self._con.close()
+            except duckdb.Error as exc:  # still busy: leave it to the process's end
+                log.warning("could not close %s: %s", self.path, exc)
+                return
             self._con = None
 
-    def close(self) -> None:
-        with self._guard:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._close_locked()
+    def close(self, wait_s: float = 10.0) -> None:
+        """Close once no cursor is lent; wait up to `wait_s` for one still at work (closing
+        under a running query aborts the process), then give up and leave it open."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self._guard:
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                if self._leases == 0:
+                    self._close_locked()
+                    return
+            if time.monotonic() >= deadline:
+                log.warning("%s is still in use; not closing it", self.path)
+                return
+            time.sleep(0.02)
 
     @property
     def is_open(self) -> bool:
