@@ -22,14 +22,14 @@ ARTIFACTS = Path(
 def _settle(page) -> None:  # type: ignore[no-untyped-def]
     """Wait until Streamlit has finished the rerun the last action started."""
     page.wait_for_timeout(150)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=30_000)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
 
 
 def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type: ignore[no-untyped-def]
     url, _data_dir = app_server
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)  # generous: CI machines are small and may be busy
     page.goto(url)
     page.get_by_role("heading", name="Build a prompt").wait_for()
 
@@ -45,6 +45,8 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
         box = page.get_by_label(label, exact=True)
         box.fill(value)
         box.press("Tab")
+        # The rerun this commit started is done when the assembled prompt shows the value.
+        page.locator('[data-testid="stCode"]').filter(has_text=value).first.wait_for()
         _settle(page)
     sent = page.locator('[data-testid="stCode"]').filter(has_text=SEED_NANO)
     sent.first.wait_for()
