@@ -58,7 +58,7 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     _settle(page)
     result_image = page.locator('[data-testid="stImage"] img').first
     result_image.wait_for()
-    assert page.get_by_text("offline sketch, no model").count() >= 1
+    page.get_by_text("offline sketch, no model").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "journey-1-build.png"), full_page=True)
 
     # Find it in History.
@@ -67,11 +67,12 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     _settle(page)
     page.get_by_text("1 generations match").wait_for()
     page.get_by_role("heading", name="Generation gen_").wait_for()
-    assert page.locator('[data-testid="stCode"]').filter(has_text=SEED_NANO).count() >= 1
+    page.locator('[data-testid="stCode"]').filter(has_text=SEED_NANO).first.wait_for()
 
     # Rate it: five stars overall.
     overall = page.locator('[data-testid="stFeedback"]').first
     overall.get_by_role("radio", name="5 out of 5 stars").click()
+    page.get_by_text("Saved 5★ for overall.").wait_for()
     _settle(page)
     page.screenshot(path=str(ARTIFACTS / "journey-2-history.png"), full_page=True)
 
@@ -85,6 +86,7 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     stars.wait_for()
     # sketches compete under their own name, never as the model itself
     row = stars.locator("tr").filter(has_text="Nano Banana 2 (offline sketch)")
+    row.first.wait_for()
     assert row.count() == 1
     assert "5.0 (n=1)" in row.inner_text()
     page.screenshot(path=str(ARTIFACTS / "journey-3-leaderboard.png"), full_page=True)
