@@ -37,7 +37,6 @@ from workbench.config import load_settings  # noqa: E402
 from workbench.filters import HistoryFilter  # noqa: E402
 from workbench.metrics import FAST_METRICS, PHASH, TEXT_ACCURACY, VERSIONS  # noqa: E402
 from workbench.services import history as history_service  # noqa: E402
-from workbench.services import ratings as rating_service  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
 
 MODELS = [
@@ -144,9 +143,10 @@ def fill(wb: Workbench, rows: int) -> None:
             ],
         )
         cur.execute(
-            "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at)"
-            " SELECT nextval('ratings_id_seq'), id, 'overall', 1 + (hash(id) % 5)::INTEGER, 'me',"
-            " created_at FROM generations WHERE status = 'succeeded' AND hash(id) % 50 = 0"
+            "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at, model,"
+            " provider) SELECT nextval('ratings_id_seq'), id, 'overall',"
+            " 1 + (hash(id) % 5)::INTEGER, 'me', created_at, model, provider FROM generations"
+            " WHERE status = 'succeeded' AND hash(id) % 50 = 0"
         )
         fill_metrics(cur)
         cur.execute("CHECKPOINT")
@@ -219,8 +219,8 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
             "filter_choices_ms": timed(lambda: wb.log.choices(), repeat),
             "leaderboard_ms": timed(
                 lambda: (
-                    rating_service.measured_table(wb, HistoryFilter(include_offline=False)),
-                    rating_service.star_table(wb, HistoryFilter(include_offline=False)),
+                    wb.measures.by_model(HistoryFilter(include_offline=False)),
+                    wb.ratings.by_model(HistoryFilter(include_offline=False)),
                 ),
                 repeat,
             ),

@@ -254,3 +254,48 @@ def test_two_attempts_storing_the_same_image_at_once_both_complete(
     assert {log.get(gid)["status"] for gid in ids} == {"succeeded"}
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM images").fetchone()[0] == 1
+
+
+def test_a_later_migration_upgrades_a_database_with_data(tmp_path: Path) -> None:
+    import shutil
+
+    import duckdb
+
+    from workbench.store.migrations import MIGRATIONS_DIR, apply_migrations
+
+    early = tmp_path / "early"
+    early.mkdir()
+    files = migration_files()
+    for path in files[:-1]:
+        shutil.copy(path, early / path.name)
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    try:
+        apply_migrations(con, early)
+        con.execute(
+            "INSERT INTO generations (id, created_at, status, model, provider, prompt)"
+            " VALUES ('g1', now(), 'succeeded', 'flux-2-pro', 'bfl', 'a kettle')"
+        )
+        con.execute(
+            "INSERT INTO ratings (id, generation_id, criterion, stars)"
+            " VALUES (nextval('ratings_id_seq'), 'g1', 'overall', 4)"
+        )
+        applied = apply_migrations(con, MIGRATIONS_DIR)
+        assert applied == [p.stem for p in files]
+        row = con.execute("SELECT model, provider, stars FROM latest_ratings").fetchone()
+        assert row == ("flux-2-pro", "bfl", 4)  # the upgrade kept and completed the old rating
+    finally:
+        con.close()
+
+
+def test_star_aggregates_agree_with_and_without_the_log_join(db: Database) -> None:
+    log, ratings = GenerationLog(db), RatingLog(db)
+    for i, (model, provider) in enumerate(
+        [("flux-2-pro", "bfl"), ("flux-2-pro", "offline"), ("nano-banana-2", "gemini")] * 3
+    ):
+        _add(log, f"g{i}", "p", model=model, provider=provider, category="portrait")
+        ratings.add(f"g{i}", "overall", 1 + i % 5)
+        ratings.add(f"g{i}", "overall", 2 + i % 4)  # the newer one counts
+    fast = ratings.by_model(HistoryFilter(include_offline=False))
+    joined = ratings.by_model(HistoryFilter(include_offline=False, categories=("portrait",)))
+    assert fast == joined
+    assert {r["model"]: r["n"] for r in fast} == {"flux-2-pro": 3, "nano-banana-2": 3}

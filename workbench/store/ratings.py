@@ -9,6 +9,18 @@ from workbench.filters import HistoryFilter
 from workbench.store.db import Database
 from workbench.store.generations import filter_sql, utcnow
 
+_RATING_COLUMNS = {"models", "providers", "include_offline"}
+
+
+def _needs_log(f: HistoryFilter) -> bool:
+    """Whether the filter names anything a rating row does not carry."""
+    defaults = HistoryFilter()
+    return any(
+        getattr(f, name) != getattr(defaults, name)
+        for name in HistoryFilter.model_fields
+        if name not in _RATING_COLUMNS and name != "sort" and not name.startswith("sort")
+    )
+
 
 class RatingLog:
     def __init__(self, db: Database) -> None:
@@ -16,15 +28,15 @@ class RatingLog:
 
     def add(self, generation_id: str, criterion: str, stars: int, rater: str = "me") -> None:
         with self.db.cursor() as cur:
-            exists = cur.execute(
-                "SELECT 1 FROM generations WHERE id = ?", [generation_id]
+            found = cur.execute(
+                "SELECT model, provider FROM generations WHERE id = ?", [generation_id]
             ).fetchone()
-            if not exists:
+            if not found:
                 raise KeyError(f"No generation {generation_id}")
             cur.execute(
-                "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at)"
-                " VALUES (nextval('ratings_id_seq'), ?, ?, ?, ?, ?)",
-                [generation_id, criterion, int(stars), rater, utcnow()],
+                "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at,"
+                " model, provider) VALUES (nextval('ratings_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
+                [generation_id, criterion, int(stars), rater, utcnow(), *found],
             )
 
     def latest_for(self, generation_id: str, rater: str = "me") -> dict[str, int]:
@@ -38,11 +50,16 @@ class RatingLog:
     def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
         """Per model and criterion: n, mean and sample standard deviation of the stars."""
         where, params = filter_sql(f)
+        # Filtered by model and provider only, the ratings (which carry both) suffice.
+        source = (
+            "latest_ratings r JOIN generations g ON g.id = r.generation_id"
+            if _needs_log(f)
+            else "latest_ratings g"
+        )
         sql = (
-            "SELECT g.model, r.criterion, count(*) AS n, avg(r.stars) AS mean,"
-            " stddev_samp(r.stars) AS sd"
-            f" FROM latest_ratings r JOIN generations g ON g.id = r.generation_id{where}"
-            " GROUP BY g.model, r.criterion ORDER BY g.model, r.criterion"
+            "SELECT g.model, criterion, count(*) AS n, avg(stars) AS mean,"
+            " stddev_samp(stars) AS sd"
+            f" FROM {source}{where} GROUP BY g.model, criterion ORDER BY g.model, criterion"
         )
         with self.db.cursor() as cur:
             cursor = cur.execute(sql, params)
