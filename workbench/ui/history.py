@@ -5,7 +5,6 @@ measured, rate it, or reopen its prompt in the builder."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -18,7 +17,7 @@ from workbench.services import history as history_service
 from workbench.services.workbench import Workbench
 from workbench.ui.builder import LOAD_KEY
 from workbench.ui.rating import rating_widgets
-from workbench.ui.shared import duration, money, page, workbench
+from workbench.ui.shared import date_bounds, duration, money, page, workbench
 
 SELECTED_KEY = "history_selected"
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
@@ -91,7 +90,7 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
         if metric and not value:
             c11.caption(f"Type a value to filter by {SPECS[metric].label.lower()}.")
             metric = None
-    date_from, date_to = _date_bounds(dates)
+    date_from, date_to = date_bounds(dates)
     try:
         return HistoryFilter(
             models=tuple(models),
@@ -110,15 +109,6 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
     except ValidationError as exc:
         st.error("Filter not applied: " + _problems(exc))
         return None
-
-
-def _date_bounds(dates: Any) -> tuple[date | None, date | None]:
-    if isinstance(dates, date):
-        return dates, dates
-    values = [d for d in (dates or ()) if d]
-    if not values:
-        return None, None
-    return values[0], values[-1]
 
 
 def _metric_column(metric: str) -> Any:
@@ -305,8 +295,10 @@ def _measurements(wb: Workbench, record: dict[str, Any]) -> None:
         if view.pending and not current.pending:
             st.rerun()  # done: draw it once more without the timer
         _measurement_lines(current)
-        if current.waiting and not current.busy and st.button(
-            "Measure now", key=f"h_measure_{gid}", help="Runs in the background."
+        if (
+            current.waiting
+            and not current.busy
+            and st.button("Measure now", key=f"h_measure_{gid}", help="Runs in the background.")
         ):
             if history_service.measure_in_background(wb, gid):
                 st.rerun()

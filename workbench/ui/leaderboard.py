@@ -11,7 +11,6 @@ number reads as a word, never as NaN.
 
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 from typing import Any
 
@@ -32,11 +31,15 @@ from workbench.services import metrics as metrics_service
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
 from workbench.suites import CATEGORIES
-from workbench.ui.shared import page, workbench
+from workbench.ui.shared import date_bounds, page, workbench
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")
-PAIRED_METRICS = (metric_specs.WARMTH, metric_specs.WB_CAST, metric_specs.DETAIL,
-                  metric_specs.TEXT_ACCURACY)
+PAIRED_METRICS = (
+    metric_specs.WARMTH,
+    metric_specs.WB_CAST,
+    metric_specs.DETAIL,
+    metric_specs.TEXT_ACCURACY,
+)
 TEXT_CATEGORY = "text"
 TEXT_ACCURACY_COLUMN = "Text accuracy (text prompts)"
 IMPORT_RESULT_KEY = "lb_import_result"
@@ -51,15 +54,6 @@ def _category_label(category: str) -> str:
     return known.label if known else category
 
 
-def _date_bounds(dates: Any) -> tuple[date | None, date | None]:
-    if isinstance(dates, date):
-        return dates, dates
-    values = [d for d in (dates or ()) if d]
-    if not values:
-        return None, None
-    return values[0], values[-1]
-
-
 def _filters(wb: Workbench) -> HistoryFilter | None:
     options = history_service.choices(wb)
     categories = [*CATEGORIES, *(c for c in options["categories"] if c not in CATEGORIES)]
@@ -70,20 +64,28 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
         )
         templates = c2.multiselect("Template", options["templates"], key="lb_templates")
         providers = c3.multiselect(
-            "Provider", options["providers"], key="lb_providers",
+            "Provider",
+            options["providers"],
+            key="lb_providers",
             format_func=lambda p: PROVIDER_LABELS.get(p, p),
         )
         dates = c4.date_input("Date range", value=(), key="lb_dates", format="YYYY-MM-DD")
         include_offline = st.toggle(
-            "Include offline sketches", value=False, key="lb_offline",
+            "Include offline sketches",
+            value=False,
+            key="lb_offline",
             help="Sketches are drawn locally, not by a model. When included they compete under "
             "their own name, never as the model.",
         )
-    date_from, date_to = _date_bounds(dates)
+    date_from, date_to = date_bounds(dates)
     try:
         return lb_service.leaderboard_filter(
-            categories=chosen_categories, templates=templates, providers=providers,
-            date_from=date_from, date_to=date_to, include_offline=include_offline,
+            categories=chosen_categories,
+            templates=templates,
+            providers=providers,
+            date_from=date_from,
+            date_to=date_to,
+            include_offline=include_offline,
         )
     except ValidationError as exc:
         st.error("Filter not applied: " + "; ".join(e["msg"] for e in exc.errors()))
@@ -145,8 +147,9 @@ def _scores_table(board: Leaderboard, overview: pd.DataFrame) -> None:
     )
 
 
-def _measured_table(wb: Workbench, board: Leaderboard, overview: pd.DataFrame,
-                    f: HistoryFilter) -> None:
+def _measured_table(
+    wb: Workbench, board: Leaderboard, overview: pd.DataFrame, f: HistoryFilter
+) -> None:
     measured = overview[["Model", *[c for c in MEASURE_COLUMNS if c in overview.columns]]].copy()
     extra = _metric_columns(wb, f)
     for title, cells in extra.items():
@@ -162,8 +165,9 @@ def _measured_table(wb: Workbench, board: Leaderboard, overview: pd.DataFrame,
         notes.append(
             "Automatic measures are paired: a model's images minus the other models' images of "
             "the same prompt, mean over prompts [95% interval], so scene content cancels out. "
-            + " ".join(f"{metric_specs.SPECS[s].label}: {metric_specs.SPECS[s].explain}"
-                       for s in shown)
+            + " ".join(
+                f"{metric_specs.SPECS[s].label}: {metric_specs.SPECS[s].explain}" for s in shown
+            )
         )
     if TEXT_ACCURACY_COLUMN in extra:
         notes.append(
@@ -193,7 +197,10 @@ def _verdict(board: Leaderboard) -> list[str]:
     chosen = [m for m in st.session_state.get(VERDICT_KEY, models[:2]) if m in models]
     st.session_state[VERDICT_KEY] = chosen
     picked = st.multiselect(
-        "Models", models, key=VERDICT_KEY, format_func=lambda m: board.names.get(m, m),
+        "Models",
+        models,
+        key=VERDICT_KEY,
+        format_func=lambda m: board.names.get(m, m),
         help="The seed article's table, drawn from your data for the models you choose.",
     )
     if not picked:
@@ -264,18 +271,29 @@ def _score_chart(data: pd.DataFrame, x_field: str, x_title: str, y_title: str) -
     y = alt.Y("score", title=y_title, scale=alt.Scale(zero=False))
     base = alt.Chart(data)
     tooltip = [
-        alt.Tooltip("name", title="Model"), alt.Tooltip("score", format=".3~f"),
-        alt.Tooltip("lower", format=".3~f"), alt.Tooltip("upper", format=".3~f"),
-        alt.Tooltip("evidence", title="Evidence"), alt.Tooltip(x_field, title=x_title),
+        alt.Tooltip("name", title="Model"),
+        alt.Tooltip("score", format=".3~f"),
+        alt.Tooltip("lower", format=".3~f"),
+        alt.Tooltip("upper", format=".3~f"),
+        alt.Tooltip("evidence", title="Evidence"),
+        alt.Tooltip(x_field, title=x_title),
     ]
     whiskers = base.mark_rule(color=INK, opacity=0.7).encode(x=x, y="lower", y2="upper")
-    points = base.transform_calculate(
-        where="datum.on_frontier ? 'on the frontier' : 'dominated'"
-    ).mark_circle(size=110, opacity=1).encode(
-        x=x, y=y, tooltip=tooltip,
-        color=alt.Color("where:N", title="Pareto frontier",
-                        scale=alt.Scale(domain=["on the frontier", "dominated"],
-                                        range=["#d62728", "#7f7f7f"])),
+    points = (
+        base.transform_calculate(where="datum.on_frontier ? 'on the frontier' : 'dominated'")
+        .mark_circle(size=110, opacity=1)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=tooltip,
+            color=alt.Color(
+                "where:N",
+                title="Pareto frontier",
+                scale=alt.Scale(
+                    domain=["on the frontier", "dominated"], range=["#d62728", "#7f7f7f"]
+                ),
+            ),
+        )
     )
     names = base.mark_text(align="left", dx=8, dy=-6, color=INK).encode(x=x, y=y, text="name")
     frontier = (
@@ -288,14 +306,22 @@ def _score_chart(data: pd.DataFrame, x_field: str, x_title: str, y_title: str) -
 
 def _score_charts(board: Leaderboard, criterion: str) -> None:
     label = board.criterion_label(criterion)
-    source = st.segmented_control(
-        "Score from", ["votes", "stars"], default="votes", key="lb_score_source",
-        format_func=lambda s: {"votes": "Arena votes", "stars": "Star ratings"}[s],
-    ) or "votes"
+    source = (
+        st.segmented_control(
+            "Score from",
+            ["votes", "stars"],
+            default="votes",
+            key="lb_score_source",
+            format_func=lambda s: {"votes": "Arena votes", "stars": "Star ratings"}[s],
+        )
+        or "votes"
+    )
     y_title = f"{label} ({'Bradley–Terry score' if source == 'votes' else 'mean stars'})"
     cols = st.columns(2)
-    charts = (("cost", "cost_per_image_usd", "Cost per image (USD)"),
-              ("latency", "latency_median_s", "Median generation time (s)"))
+    charts = (
+        ("cost", "cost_per_image_usd", "Cost per image (USD)"),
+        ("latency", "latency_median_s", "Median generation time (s)"),
+    )
     for col, (measure, field, title) in zip(cols, charts, strict=True):
         data = board.score_vs(criterion, measure, source)  # type: ignore[arg-type]
         with col:
@@ -312,16 +338,21 @@ def _score_charts(board: Leaderboard, criterion: str) -> None:
     )
 
 
-def _heatmap(data: pd.DataFrame, value: str, title: str, fmt: str, scale: alt.Scale,
-             dark_when: str) -> alt.Chart:
+def _heatmap(
+    data: pd.DataFrame, value: str, title: str, fmt: str, scale: alt.Scale, dark_when: str
+) -> alt.Chart:
     base = alt.Chart(data).encode(
         x=alt.X("model_b:N", title="against (column)", axis=alt.Axis(labelAngle=-30)),
         y=alt.Y("model_a:N", title="model (row)"),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", title=title, scale=scale),
-        tooltip=[alt.Tooltip("model_a", title="model"), alt.Tooltip("model_b", title="against"),
-                 alt.Tooltip(value, format=fmt), alt.Tooltip("votes", title="votes")],
+        tooltip=[
+            alt.Tooltip("model_a", title="model"),
+            alt.Tooltip("model_b", title="against"),
+            alt.Tooltip(value, format=fmt),
+            alt.Tooltip("votes", title="votes"),
+        ],
     )
     text = base.mark_text(fontSize=13).encode(
         text=alt.Text(f"{value}:Q", format=fmt),
@@ -340,16 +371,27 @@ def _heatmaps(board: Leaderboard, criterion: str) -> None:
     with cols[0]:
         st.markdown("**Win rate** (row's share of points against column; ties count half)")
         st.altair_chart(
-            _heatmap(rates, "win_rate", "win rate", ".0%",
-                     alt.Scale(domain=[0, 1], scheme="redblue"),
-                     "datum.win_rate < 0.2 || datum.win_rate > 0.8"),
+            _heatmap(
+                rates,
+                "win_rate",
+                "win rate",
+                ".0%",
+                alt.Scale(domain=[0, 1], scheme="redblue"),
+                "datum.win_rate < 0.2 || datum.win_rate > 0.8",
+            ),
             key="lb_heat_rates",
         )
     with cols[1]:
         st.markdown("**Votes** between each two models")
         st.altair_chart(
-            _heatmap(counts, "votes", "votes", "d", alt.Scale(scheme="blues", domainMin=0),
-                     f"datum.votes > {0.6 * max(1, int(counts['votes'].max()))}"),
+            _heatmap(
+                counts,
+                "votes",
+                "votes",
+                "d",
+                alt.Scale(scheme="blues", domainMin=0),
+                f"datum.votes > {0.6 * max(1, int(counts['votes'].max()))}",
+            ),
             key="lb_heat_votes",
         )
 
@@ -397,16 +439,21 @@ def _import(wb: Workbench) -> None:
         st.session_state[IMPORT_RESULT_KEY] = ("imported", report.text(), 0)
 
 
-def _exchange(wb: Workbench, board: Leaderboard, f: HistoryFilter,
-              verdict_models: list[str]) -> None:
+def _exchange(
+    wb: Workbench, board: Leaderboard, f: HistoryFilter, verdict_models: list[str]
+) -> None:
     st.subheader("Export and import")
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown("**Download**")
         st.download_button(
-            "Votes (battles CSV)", data=partial(exports.battles_csv, wb, f),
-            file_name="battles.csv", mime="text/csv", key="lb_dl_battles",
-            on_click="ignore", icon=":material/download:",
+            "Votes (battles CSV)",
+            data=partial(exports.battles_csv, wb, f),
+            file_name="battles.csv",
+            mime="text/csv",
+            key="lb_dl_battles",
+            on_click="ignore",
+            icon=":material/download:",
             help="Every vote in this selection in the common arena battle layout (model_a, "
             "model_b, winner, criterion, category, prompt, time), for other rating tools.",
         )
@@ -415,23 +462,39 @@ def _exchange(wb: Workbench, board: Leaderboard, f: HistoryFilter,
         frame = tables[name]
         c1, c2 = st.columns(2)
         c1.download_button(
-            "CSV", data=partial(exports.table_csv, frame), file_name=f"{name}.csv",
-            mime="text/csv", key="lb_dl_csv", on_click="ignore", icon=":material/download:",
+            "CSV",
+            data=partial(exports.table_csv, frame),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            key="lb_dl_csv",
+            on_click="ignore",
+            icon=":material/download:",
         )
         c2.download_button(
-            "Parquet", data=partial(exports.table_parquet, frame), file_name=f"{name}.parquet",
-            mime="application/vnd.apache.parquet", key="lb_dl_parquet", on_click="ignore",
+            "Parquet",
+            data=partial(exports.table_parquet, frame),
+            file_name=f"{name}.parquet",
+            mime="application/vnd.apache.parquet",
+            key="lb_dl_parquet",
+            on_click="ignore",
             icon=":material/download:",
         )
     with right:
         st.markdown("**Import votes**")
         upload = st.file_uploader(
-            "A battles CSV (model_a, model_b, winner; criterion, category, prompt, time "
-            "optional)", type=["csv"], key="lb_import_file",
+            "A battles CSV (model_a, model_b, winner; criterion, category, prompt, time optional)",
+            type=["csv"],
+            key="lb_import_file",
             max_upload_size=exports.MAX_IMPORT_BYTES // (1024 * 1024),
         )
-        st.button("Import", key="lb_import", disabled=upload is None, on_click=_import,
-                  args=(wb,), help="All or nothing: a file with any problem imports nothing.")
+        st.button(
+            "Import",
+            key="lb_import",
+            disabled=upload is None,
+            on_click=_import,
+            args=(wb,),
+            help="All or nothing: a file with any problem imports nothing.",
+        )
         result = st.session_state.pop(IMPORT_RESULT_KEY, None)
         if result is not None:
             kind, detail, total = result

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import date
+from typing import Any
 
 import streamlit as st
 
@@ -44,6 +46,16 @@ def page(render: Callable[[], None]) -> Callable[[], None]:
             st.error(str(exc))
 
     return wrapper
+
+
+def date_bounds(dates: Any) -> tuple[date | None, date | None]:
+    """(first day, last day) from a `st.date_input` range, whatever part of it is picked."""
+    if isinstance(dates, date):
+        return dates, dates
+    values = [d for d in (dates or ()) if d]
+    if not values:
+        return None, None
+    return values[0], values[-1]
 
 
 def money(usd: float | None, kind: str | None = None) -> str:
