@@ -541,7 +541,7 @@ def describe(metric: str, value: float, peers: Sequence[float], scope: str) -> s
     suffix = " mired" if spec.unit == "mired" else ""
     shown = f"{unit}{_fmt(value)}{suffix}"
     if not peers:
-        return f"{spec.label}: {shown}; no other images of {scope} to compare with yet."
+        return f"{spec.label}: {shown}; no other images to compare it with yet."
     median = float(np.median(np.asarray(peers, dtype=np.float64)))
     more, less = _COMPARATIVES.get(metric, ("higher", "lower"))
     spread = float(np.std(peers)) if len(peers) > 1 else 0.0
