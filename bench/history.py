@@ -33,22 +33,14 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
+from workbench.catalog import load_catalog  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
 from workbench.filters import HistoryFilter  # noqa: E402
 from workbench.metrics import FAST_METRICS, PHASH, TEXT_ACCURACY, VERSIONS  # noqa: E402
 from workbench.services import history as history_service  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
 
-MODELS = [
-    "nano-banana",
-    "nano-banana-2",
-    "nano-banana-pro",
-    "flux-2-pro",
-    "flux-2-max",
-    "flux-2-flex",
-    "flux-2-dev",
-    "flux-1.1-pro-ultra",
-]
+MODELS = list(load_catalog().ids)
 RARE = "quokka"  # appears in 1 of every 2,000 prompts (0.05%)
 START = date(2026, 1, 1)
 
@@ -162,15 +154,22 @@ def fill_metrics(cur) -> None:  # type: ignore[no-untyped-def]
     )
     for name in FAST_METRICS:
         if name == PHASH:
-            sql = insert.format(value="NULL", where="", detail=(
-                "json_object('hash', lpad(printf('%x', hash(g.id) % 1000000000000), 16, '0'))"))
+            sql = insert.format(
+                value="NULL",
+                where="",
+                detail=(
+                    "json_object('hash', lpad(printf('%x', hash(g.id) % 1000000000000), 16, '0'))"
+                ),
+            )
         else:
-            sql = insert.format(value="(hash(g.id || ?) % 10000) / 100.0 - 20", detail="NULL",
-                                where="")
+            sql = insert.format(
+                value="(hash(g.id || ?) % 10000) / 100.0 - 20", detail="NULL", where=""
+            )
         cur.execute(sql, [name, VERSIONS[name]] + ([] if name == PHASH else [name]))
     cur.execute(
-        insert.format(value="(hash(g.id) % 101) / 100.0", detail="NULL",
-                      where=" AND g.category = 'text'"),
+        insert.format(
+            value="(hash(g.id) % 101) / 100.0", detail="NULL", where=" AND g.category = 'text'"
+        ),
         [TEXT_ACCURACY, VERSIONS[TEXT_ACCURACY]],
     )
 
@@ -232,9 +231,7 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
             "metric_sort_page_ms": timed(
                 lambda: wb.log.page(HistoryFilter(sort="warmth_high"), limit=50), repeat
             ),
-            "detail_readings_ms": timed(
-                lambda: history_service.measurements(wb, first), repeat
-            ),
+            "detail_readings_ms": timed(lambda: history_service.measurements(wb, first), repeat),
         }
         if rows <= 100_000:
             wb.close()

@@ -33,10 +33,8 @@ from typing import Any
 
 from workbench.providers.base import ImageRequest, ImageResult, ProviderError
 from workbench.providers.http import (
-    ApiClient,
-    HttpPolicy,
+    HostedProvider,
     Job,
-    Sleep,
     mark_submitted,
     refused,
 )
@@ -49,15 +47,8 @@ FLEX_OPTIONS = ("steps", "guidance", "prompt_upsampling")
 OUTPUT_FORMAT = "png"
 
 
-class BflProvider:
+class BflProvider(HostedProvider):
     name = "bfl"
-
-    def __init__(
-        self, *, key: str, base_url: str, policy: HttpPolicy, sleep: Sleep | None = None
-    ) -> None:
-        self._key = key
-        self._base = base_url.rstrip("/")
-        self._api = ApiClient("bfl", key=key, policy=policy, sleep=sleep)
 
     def _params(self, request: ImageRequest) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -103,7 +94,9 @@ class BflProvider:
                 "the submit answer has no polling_url, and the workbench does not guess one."
             )
         answer = await api.poll(
-            polling_url, headers=auth, what="the status poll",
+            polling_url,
+            headers=auth,
+            what="the status poll",
             is_terminal=lambda body: body.get("status") not in PENDING,
         )
         status = answer.get("status")
@@ -116,7 +109,9 @@ class BflProvider:
             image = await api.download(sample)
             seed = result.get("seed") if isinstance(result, dict) else None
             return ImageResult(
-                data=image.data, mime=image.mime, provider_request_id=job.request_id,
+                data=image.data,
+                mime=image.mime,
+                provider_request_id=job.request_id,
                 provider_model_id=request.offer.model_id,
                 seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else request.seed,
                 cost_usd=job.cost_usd,
@@ -135,9 +130,6 @@ class BflProvider:
             )
         shown = repr(status)[:60]
         raise api.malformed(f"the task has an unknown status {shown}.")
-
-    async def aclose(self) -> None:
-        await self._api.aclose()
 
 
 def _credits_to_usd(cost: Any) -> float | None:

@@ -37,10 +37,8 @@ import httpx
 
 from workbench.providers.base import ImageRequest, ImageResult, ProviderError
 from workbench.providers.http import (
-    ApiClient,
-    HttpPolicy,
+    HostedProvider,
     Job,
-    Sleep,
     elapsed_ms,
     mark_submitted,
 )
@@ -59,21 +57,11 @@ FLEX_OPTIONS = {
 def _retry_submit(response: httpx.Response) -> bool:
     if response.status_code in (408, 429):
         return True
-    return (
-        response.status_code in _INGRESS_RETRY
-        and "x-fal-request-id" not in response.headers
-    )
+    return response.status_code in _INGRESS_RETRY and "x-fal-request-id" not in response.headers
 
 
-class FalProvider:
+class FalProvider(HostedProvider):
     name = "fal"
-
-    def __init__(
-        self, *, key: str, base_url: str, policy: HttpPolicy, sleep: Sleep | None = None
-    ) -> None:
-        self._key = key
-        self._base = base_url.rstrip("/")
-        self._api = ApiClient("fal", key=key, policy=policy, sleep=sleep)
 
     def _input(self, request: ImageRequest) -> dict[str, Any]:
         model = request.model
@@ -163,9 +151,6 @@ class FalProvider:
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else request.seed,
             queue_ms=elapsed_ms(job.submitted_at, job.started_at) if job.started_at else None,
         )
-
-    async def aclose(self) -> None:
-        await self._api.aclose()
 
 
 def _str(value: Any) -> str | None:

@@ -33,25 +33,28 @@ import binascii
 from typing import Any
 
 from workbench.providers.base import ImageRequest, ImageResult, ProviderError
-from workbench.providers.http import ApiClient, HttpPolicy, Job, Sleep, mark_submitted, refused
+from workbench.providers.http import (
+    HostedProvider,
+    Job,
+    mark_submitted,
+    refused,
+)
 
 MODERATED_REASONS = frozenset(
-    {"SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "IMAGE_PROHIBITED_CONTENT", "BLOCKLIST",
-     "SPII"}
+    {
+        "SAFETY",
+        "IMAGE_SAFETY",
+        "PROHIBITED_CONTENT",
+        "IMAGE_PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+    }
 )
 _TEXT_LIMIT = 200
 
 
-class GeminiProvider:
+class GeminiProvider(HostedProvider):
     name = "gemini"
-
-    def __init__(
-        self, *, key: str, base_url: str, policy: HttpPolicy, sleep: Sleep | None = None
-    ) -> None:
-        self._key = key
-        self._base = base_url.rstrip("/")
-        self._policy = policy
-        self._api = ApiClient("gemini", key=key, policy=policy, sleep=sleep)
 
     # -- what is sent ------------------------------------------------------------------------
     def _generation_config(self, request: ImageRequest) -> dict[str, Any]:
@@ -91,7 +94,9 @@ class GeminiProvider:
             try:
                 response = await self._api.submit(
                     f"{self._base}/v1beta/models/{model_id}:generateContent",
-                    json_body=body, headers=headers, retry_submit=refused(429, 503),
+                    json_body=body,
+                    headers=headers,
+                    retry_submit=refused(429, 503),
                     read_s=self._policy.sync_read_s,
                 )
             except ProviderError as exc:
@@ -157,9 +162,6 @@ class GeminiProvider:
             meta={"finish_reason": finish, "image_tokens": _image_tokens(usage)},
         )
 
-    async def aclose(self) -> None:
-        await self._api.aclose()
-
 
 def _last_image(parts: list[dict[str, Any]]) -> tuple[str, str | None] | None:
     """The last image part that is not a `thought` (draft) image."""
@@ -186,8 +188,7 @@ def _image_tokens(usage: Any) -> int | None:
     if not isinstance(details, list):
         return None
     tokens = [
-        d.get("tokenCount") for d in details
-        if isinstance(d, dict) and d.get("modality") == "IMAGE"
+        d.get("tokenCount") for d in details if isinstance(d, dict) and d.get("modality") == "IMAGE"
     ]
     counts = [t for t in tokens if isinstance(t, int) and not isinstance(t, bool) and t >= 0]
     return sum(counts) if counts else None

@@ -139,9 +139,7 @@ def key_help(provider: str) -> str:
     names = KEY_VARIABLES.get(provider, ())
     first = names[0] if names else f"{provider.upper()}_API_KEY"
     either = " or ".join(names) if names else first
-    return (
-        f"set {either} in the environment, or add {first} = \"...\" to .streamlit/secrets.toml"
-    )
+    return f'set {either} in the environment, or add {first} = "..." to .streamlit/secrets.toml'
 
 
 def retry_after_s(response: httpx.Response, now: datetime | None = None) -> float | None:
@@ -285,8 +283,14 @@ class ApiClient:
         """POST the paid request. Sent again only when the provider did no work: the
         connection was refused, or `retry_submit` says the answer was a refusal."""
         return await self._send(
-            "POST", url, headers=headers, json_body=json_body, retry_status=retry_submit,
-            retry_transport=_never_sent, attempts=self.policy.attempts, read_s=read_s,
+            "POST",
+            url,
+            headers=headers,
+            json_body=json_body,
+            retry_status=retry_submit,
+            retry_transport=_never_sent,
+            attempts=self.policy.attempts,
+            read_s=read_s,
         )
 
     async def get(self, url: str, *, headers: Mapping[str, str]) -> httpx.Response:
@@ -294,8 +298,13 @@ class ApiClient:
         errors."""
         self._check_url(url)
         return await self._send(
-            "GET", url, headers=headers, json_body=None, retry_status=_transient,
-            retry_transport=_always, attempts=self.policy.poll_attempts,
+            "GET",
+            url,
+            headers=headers,
+            json_body=None,
+            retry_status=_transient,
+            retry_transport=_always,
+            attempts=self.policy.poll_attempts,
         )
 
     async def poll(
@@ -408,14 +417,16 @@ class ApiClient:
                 "auth",
                 f"{self.label} refused the key (HTTP {code}). Check your key for "
                 f"{self.provider}: {key_help(self.provider)}.",
-                status_code=code, provider_request_id=request_id,
+                status_code=code,
+                provider_request_id=request_id,
             )
         if code == 402 or (400 <= code < 500 and _CREDITS.search(detail)):
             return ProviderError(
                 "credits",
                 f"{self.label} says the account has no credits left (HTTP {code}){said} "
                 "Add credits or billing on the provider's site, then try again.",
-                status_code=code, provider_request_id=request_id,
+                status_code=code,
+                provider_request_id=request_id,
             )
         if code in (408, 429):
             wait = retry_after_s(response)
@@ -424,24 +435,30 @@ class ApiClient:
                 "rate_limited",
                 f"{self.label} is rate-limiting this key (HTTP {code}){tries}{said}{hint} "
                 "Wait a little and try again, or send fewer requests at once.",
-                status_code=code, provider_request_id=request_id, retryable=True,
+                status_code=code,
+                provider_request_id=request_id,
+                retryable=True,
             )
         if code in (404, 410):
             return ProviderError(
                 "not_found",
                 f"{self.label} found nothing at {_where(response.request.url)} (HTTP {code}){said}",
-                status_code=code, provider_request_id=request_id,
+                status_code=code,
+                provider_request_id=request_id,
             )
         if 400 <= code < 500:
             return ProviderError(
                 "bad_request",
                 f"{self.label} rejected the request (HTTP {code}){said}",
-                status_code=code, provider_request_id=request_id,
+                status_code=code,
+                provider_request_id=request_id,
             )
         return ProviderError(
             "server",
             f"{self.label} had a server error (HTTP {code}){tries}{said}",
-            status_code=code, provider_request_id=request_id, retryable=code >= 500,
+            status_code=code,
+            provider_request_id=request_id,
+            retryable=code >= 500,
         )
 
     def redact(self, text: str) -> str:
@@ -505,19 +522,20 @@ class ApiClient:
         timeout = self._client.timeout
         if isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):
             return ProviderError(
-                "malformed", f"{self.label} answered at {where} with a body or redirects that "
-                f"cannot be read ({type(exc).__name__})."
+                "malformed",
+                f"{self.label} answered at {where} with a body or redirects that "
+                f"cannot be read ({type(exc).__name__}).",
             )
         if isinstance(exc, httpx.ConnectTimeout):
             return ProviderError(
-                "timeout", f"Could not connect to {where} within {timeout.connect:g} s "
-                f"({self.label}).",
+                "timeout",
+                f"Could not connect to {where} within {timeout.connect:g} s ({self.label}).",
             )
         if isinstance(exc, httpx.ReadTimeout):
             limit = read_s if read_s is not None else timeout.read
             return ProviderError(
-                "timeout", f"{self.label} did not answer within {limit:g} s (read timeout at "
-                f"{where}).",
+                "timeout",
+                f"{self.label} did not answer within {limit:g} s (read timeout at {where}).",
             )
         if isinstance(exc, httpx.TimeoutException):
             return ProviderError(
@@ -526,7 +544,8 @@ class ApiClient:
         if isinstance(exc, httpx.ConnectError):
             reason = self.redact(str(exc)) or "connection refused"
             return ProviderError(
-                "connection", f"Could not reach {self.label} at {where}: {reason}. Check the "
+                "connection",
+                f"Could not reach {self.label} at {where}: {reason}. Check the "
                 "network, or the base URL if you overrode it.",
             )
         if isinstance(exc, httpx.UnsupportedProtocol):
@@ -608,3 +627,21 @@ def refused(*statuses: int) -> SubmitRule:
         return response.status_code in wanted
 
     return rule
+
+
+class HostedProvider:
+    """What every hosted client shares: its key (for request headers only), base URL, HTTP
+    policy and one `ApiClient`; subclasses set `name` and speak their API."""
+
+    name = ""
+
+    def __init__(
+        self, *, key: str, base_url: str, policy: HttpPolicy, sleep: Sleep | None = None
+    ) -> None:
+        self._key = key
+        self._base = base_url.rstrip("/")
+        self._policy = policy
+        self._api = ApiClient(self.name, key=key, policy=policy, sleep=sleep)
+
+    async def aclose(self) -> None:
+        await self._api.aclose()

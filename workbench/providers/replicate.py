@@ -29,10 +29,8 @@ from typing import Any
 
 from workbench.providers.base import ImageRequest, ImageResult, ProviderError
 from workbench.providers.http import (
-    ApiClient,
-    HttpPolicy,
+    HostedProvider,
     Job,
-    Sleep,
     mark_submitted,
     refused,
 )
@@ -46,16 +44,8 @@ DEV_SIDE = (256, 1440)
 FLEX_OPTIONS = ("steps", "guidance", "prompt_upsampling")
 
 
-class ReplicateProvider:
+class ReplicateProvider(HostedProvider):
     name = "replicate"
-
-    def __init__(
-        self, *, key: str, base_url: str, policy: HttpPolicy, sleep: Sleep | None = None
-    ) -> None:
-        self._key = key
-        self._base = base_url.rstrip("/")
-        self._policy = policy
-        self._api = ApiClient("replicate", key=key, policy=policy, sleep=sleep)
 
     def _input(self, request: ImageRequest) -> dict[str, Any]:
         """The model's input without the prompt, in the names Replicate's schemas use."""
@@ -113,7 +103,8 @@ class ReplicateProvider:
         response = await api.submit(
             f"{self._base}/v1/models/{request.offer.model_id}/predictions",
             json_body={"input": {"prompt": request.prompt, **self._input(request)}},
-            headers=headers, retry_submit=refused(429),
+            headers=headers,
+            retry_submit=refused(429),
             read_s=self._policy.sync_read_s if wait > 0 else None,
         )
         job.submitted_at = time.perf_counter()
@@ -136,7 +127,9 @@ class ReplicateProvider:
         if output_url is not None and status not in ("failed", "canceled", "aborted"):
             image = await api.download(output_url)
             return ImageResult(
-                data=image.data, mime=image.mime, provider_request_id=job.request_id,
+                data=image.data,
+                mime=image.mime,
+                provider_request_id=job.request_id,
                 provider_model_id=request.offer.model_id,
                 seed=_seed_from_logs(prediction.get("logs"), request.seed),
                 queue_ms=_queue_ms(prediction),
@@ -152,9 +145,6 @@ class ReplicateProvider:
         if status == "succeeded":
             raise ProviderError("no_image", "Replicate's prediction succeeded without an output.")
         raise api.malformed(f"the prediction has an unknown status {repr(status)[:60]}.")
-
-    async def aclose(self) -> None:
-        await self._api.aclose()
 
 
 def _finished(prediction: dict[str, Any]) -> bool:

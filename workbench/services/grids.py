@@ -43,6 +43,12 @@ class Variant:
         return "intent:" + hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
+def common_aspect_ratios(wb: Workbench, model_ids: list[str]) -> list[str]:
+    """The aspect ratios every one of these models takes (none for no models)."""
+    sets = [set(wb.catalog.model(m).aspect_ratios) for m in model_ids]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
 def union_slots(wb: Workbench, model_ids: list[str]) -> list[Slot]:
     """The slots of the chosen models' default templates, each once, in template order."""
     seen: dict[str, Slot] = {}

@@ -77,8 +77,11 @@ def _vote(wb: Workbench, winner: str, rater: str) -> None:
 def _skip() -> None:
     pair: ArenaPair | None = st.session_state.get(PAIR_KEY)
     if pair is not None:
-        avoid = [*st.session_state.get(AVOID_KEY, []),
-                 pair.left.generation_id, pair.right.generation_id]
+        avoid = [
+            *st.session_state.get(AVOID_KEY, []),
+            pair.left.generation_id,
+            pair.right.generation_id,
+        ]
         st.session_state[AVOID_KEY] = avoid[-AVOID_LIMIT:]
     _forget_pair()
 
@@ -87,28 +90,39 @@ def _controls(wb: Workbench) -> tuple[str, tuple[str, ...], bool, str]:
     criteria = {c.id: c for c in load_criteria()}
     cols = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
     criterion = cols[0].selectbox(
-        "Judge on", list(criteria), key="a_criterion",
+        "Judge on",
+        list(criteria),
+        key="a_criterion",
         format_func=lambda c: criteria[c].label,
         help="Vote on one criterion at a time; Overall is your general preference.",
     )
     category = cols[1].selectbox(
-        "Category", _category_options(wb), key="a_category", format_func=_category_label,
+        "Category",
+        _category_options(wb),
+        key="a_category",
+        format_func=_category_label,
         help="Only prompts of this category (from suites or runs that set one).",
     )
     include_offline = cols[2].toggle(
-        "Include offline sketches", value=False, key="a_offline",
+        "Include offline sketches",
+        value=False,
+        key="a_offline",
         help="Sketches are drawn locally, not by the model; they compete under their own name.",
     )
     rater = cols[3].text_input(
-        "Rater", value="me", key="a_rater", max_chars=80,
+        "Rater",
+        value="me",
+        key="a_rater",
+        max_chars=80,
         help="Your name, so consistency is measured per person.",
     )
     st.caption(criteria[criterion].help)
     return criterion, ((category,) if category else ()), include_offline, rater.strip()
 
 
-def _draw(wb: Workbench, criterion: str, categories: tuple[str, ...], include_offline: bool,
-          rater: str) -> ArenaPair | None:
+def _draw(
+    wb: Workbench, criterion: str, categories: tuple[str, ...], include_offline: bool, rater: str
+) -> ArenaPair | None:
     wanted = (criterion, categories, include_offline)
     if st.session_state.get(DRAWN_FOR_KEY) != wanted:
         _forget_pair()
@@ -119,7 +133,10 @@ def _draw(wb: Workbench, criterion: str, categories: tuple[str, ...], include_of
     f = arena_service.arena_filter(categories=categories, include_offline=include_offline)
     try:
         pair = arena_service.draw_pair(
-            wb, criterion, f, rater=rater or "me",
+            wb,
+            criterion,
+            f,
+            rater=rater or "me",
             avoid=frozenset(st.session_state.get(AVOID_KEY, [])),
         )
     except NoPairAvailable as exc:
@@ -139,12 +156,20 @@ def _buttons(wb: Workbench, rater: str) -> None:
     cols = st.columns(len(VOTES) + 1)
     for col, (winner, key, label, shortcut) in zip(cols, VOTES, strict=False):
         col.button(
-            label, key=key, shortcut=shortcut, on_click=_vote, args=(wb, winner, rater),
+            label,
+            key=key,
+            shortcut=shortcut,
+            on_click=_vote,
+            args=(wb, winner, rater),
             type="primary" if winner in ("left", "right") else "secondary",
             width="stretch",
         )
     cols[-1].button(
-        "Skip", key="a_skip", shortcut=SKIP_SHORTCUT, on_click=_skip, width="stretch",
+        "Skip",
+        key="a_skip",
+        shortcut=SKIP_SHORTCUT,
+        on_click=_skip,
+        width="stretch",
         help="Show another pair; this one is not counted.",
     )
     st.caption(
@@ -156,8 +181,12 @@ def _buttons(wb: Workbench, rater: str) -> None:
 def _revealed(reveal: Reveal) -> None:
     st.success(reveal.text(), icon=":material/visibility:")
     st.button(
-        "Next pair", key="a_next", shortcut=NEXT_SHORTCUT, type="primary",
-        on_click=_forget_pair, help="Key: N",
+        "Next pair",
+        key="a_next",
+        shortcut=NEXT_SHORTCUT,
+        type="primary",
+        on_click=_forget_pair,
+        help="Key: N",
     )
 
 
@@ -176,8 +205,10 @@ def render() -> None:
     reveal: Reveal | None = st.session_state.get(REVEAL_KEY)
     st.markdown("**Prompt**")
     st.code(pair.prompt, language=None, wrap_lines=True)
-    facts = [f"Category: {_category_label(pair.category)}" if pair.category else None,
-             f"{pair.votes_so_far} earlier votes on this criterion for these two models"]
+    facts = [
+        f"Category: {_category_label(pair.category)}" if pair.category else None,
+        f"{pair.votes_so_far} earlier votes on this criterion for these two models",
+    ]
     st.caption(" · ".join(f for f in facts if f))
     # the choice sits above the images so buttons and the reveal stay in view
     if problems := st.session_state.get(ERROR_KEY):

@@ -9,7 +9,7 @@ import streamlit as st
 from workbench.services import grids
 from workbench.services.generation import GenerateRequest, preview
 from workbench.services.workbench import Workbench
-from workbench.ui.run_panel import progress_view, provider_pickers, start_panel
+from workbench.ui.run_panel import model_picker, progress_view, provider_pickers, start_panel
 from workbench.ui.shared import page, workbench
 
 RUN_KEY = "compare_run"
@@ -47,14 +47,7 @@ def render() -> None:
     wb = workbench()
     st.title("Compare models")
     st.caption("Run the same idea through several models and judge them side by side.")
-    all_models = [m.id for m in wb.catalog.models]
-    model_ids = st.multiselect(
-        "Models",
-        all_models,
-        default=["nano-banana-2", "flux-2-pro"],
-        key="c_models",
-        format_func=lambda i: wb.catalog.model(i).name,
-    )
+    model_ids = model_picker(wb, "c")
     if not model_ids:
         st.info("Choose at least one model.")
         return
@@ -68,7 +61,7 @@ def render() -> None:
         placeholder="random",
         help="Variations use this seed, +1, +2 … where supported.",
     )
-    common = sorted(set.intersection(*(set(wb.catalog.model(m).aspect_ratios) for m in model_ids)))
+    common = grids.common_aspect_ratios(wb, model_ids)
     aspect = cols[2].selectbox("Aspect ratio", ["(each model's default)", *common], key="c_ar")
     try:
         base_seed = int(seed_text) if seed_text.strip() else None

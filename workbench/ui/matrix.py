@@ -9,7 +9,7 @@ import streamlit as st
 from workbench.services import grids
 from workbench.services import runner as run_service
 from workbench.services.workbench import Workbench
-from workbench.ui.run_panel import progress_view, provider_pickers, start_panel
+from workbench.ui.run_panel import model_picker, progress_view, provider_pickers, start_panel
 from workbench.ui.shared import money, page, workbench
 
 RUN_KEY = "matrix_run"
@@ -89,14 +89,7 @@ def render() -> None:
         for i, line in enumerate(prompts_text.splitlines())
         if line.strip()
     ]
-    all_models = [m.id for m in wb.catalog.models]
-    model_ids = st.multiselect(
-        "Models",
-        all_models,
-        default=["nano-banana-2", "flux-2-pro"],
-        key="m_models",
-        format_func=lambda i: wb.catalog.model(i).name,
-    )
+    model_ids = model_picker(wb, "m")
     cols = st.columns(2)
     seed_text = cols[0].text_input(
         "Seeds",
@@ -104,11 +97,7 @@ def render() -> None:
         placeholder="e.g. 1,2,3 or 10-13",
         help="Leave empty for one random seed.",
     )
-    common = (
-        sorted(set.intersection(*(set(wb.catalog.model(m).aspect_ratios) for m in model_ids)))
-        if model_ids
-        else []
-    )
+    common = grids.common_aspect_ratios(wb, model_ids)
     ratios = cols[1].multiselect(
         "Aspect ratios", common, key="m_ratios", help="Leave empty for each model's default."
     )

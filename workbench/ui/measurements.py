@@ -135,11 +135,14 @@ def _scatter(c: metrics_service.Correlation) -> alt.Chart:
         .mark_circle(size=80, opacity=0.75)
         .encode(
             x=alt.X(
-                "value:Q", title=c.metric_label, scale=alt.Scale(zero=False),
+                "value:Q",
+                title=c.metric_label,
+                scale=alt.Scale(zero=False),
                 axis=alt.Axis(format=".0%" if c.metric == TEXT_ACCURACY else "~s"),
             ),
             y=alt.Y(
-                "stars:Q", title=f"{c.criterion_label} (mean stars)",
+                "stars:Q",
+                title=f"{c.criterion_label} (mean stars)",
                 scale=alt.Scale(domain=[0.5, 5.5]),
             ),
             color=alt.Color("model:N", title="Model"),

@@ -15,6 +15,17 @@ from workbench.services.workbench import Workbench
 from workbench.ui.shared import duration, money
 
 
+def model_picker(wb: Workbench, key: str) -> list[str]:
+    """The models to run, Nano Banana 2 and FLUX.2 Pro to start with (the article's pair)."""
+    return st.multiselect(
+        "Models",
+        [m.id for m in wb.catalog.models],
+        default=["nano-banana-2", "flux-2-pro"],
+        key=f"{key}_models",
+        format_func=lambda i: wb.catalog.model(i).name,
+    )
+
+
 def provider_pickers(wb: Workbench, model_ids: list[str], key: str) -> dict[str, str]:
     """One provider choice per model (default: a hosted one with a key, else offline)."""
     keys = {k.provider: k.present for k in status_service.provider_keys(wb)}
