@@ -248,3 +248,23 @@ def test_pages_show_a_locked_database_as_a_message(data_dir: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_free_text_is_checked_and_its_ar_flag_becomes_the_parameter(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    at = _app(pages.build_page)
+    at.run()
+    at.radio(key="b_template_nano-banana").set_value("free-text").run()
+    assert not at.exception
+    at.text_area(key="slot_free-text_prompt").set_value(
+        "A tall lighthouse on a cliff --ar 9:16"
+    ).run()
+    assert "A tall lighthouse on a cliff" in _texts(at, "code")  # as sent, flag removed
+    assert any("aspect ratio 9:16" in c for c in _texts(at, "caption"))
+    at.selectbox(key="b_model").set_value("nano-banana").run()
+    at.radio(key="b_template_nano-banana").set_value("free-text").run()
+    at.text_area(key="slot_free-text_prompt").set_value("A tall lighthouse --ar 1:8").run()
+    assert any("does not take --ar 1:8" in e for e in _texts(at, "error"))
+    assert at.button(key="b_generate").disabled
+    assert not at.exception

@@ -120,17 +120,11 @@ def _slot_inputs(wb: Workbench, model: ModelSpec, template: Template) -> dict[st
         label = slot.label + (" *" if slot.required else "")
         text_col, preset_col = st.columns([3, 2], vertical_alignment="bottom")
         with text_col:
-            widget = st.text_area if slot.multiline else st.text_input
-            values[slot.id] = (
-                widget(
-                    label,
-                    key=key,
-                    placeholder=slot.placeholder,
-                    help=slot.help,
-                    live="400ms",
-                )
-                or ""
-            )
+            common = {"key": key, "placeholder": slot.placeholder, "help": slot.help}
+            if slot.multiline:  # a text area commits on Ctrl+Enter or when it loses focus
+                values[slot.id] = st.text_area(label, height=120, **common) or ""
+            else:  # one-line slots are checked while the user types
+                values[slot.id] = st.text_input(label, live="400ms", **common) or ""
         if slot.presets:
             with preset_col:
                 source = f"preset_{template.id}_{slot.id}"
