@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from workbench.catalog import load_catalog  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
-from workbench.filters import HistoryFilter  # noqa: E402
-from workbench.metrics import FAST_METRICS, PHASH, TEXT_ACCURACY, VERSIONS  # noqa: E402
+from workbench.domain.catalog import load_catalog  # noqa: E402
+from workbench.domain.filters import HistoryFilter  # noqa: E402
+from workbench.imaging.metrics import FAST_METRICS, PHASH, TEXT_ACCURACY, VERSIONS  # noqa: E402
 from workbench.services import history as history_service  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
 

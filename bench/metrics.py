@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from workbench import metrics as m  # noqa: E402
+from workbench.imaging import metrics as m  # noqa: E402
 
 SIGNS = ("OPEN 24 HOURS", "JOE'S DINER", "FRESH BREAD", "NO PARKING", "CAFE 1962",
          "EXIT", "HOTEL CENTRAL", "SALE 50% OFF", "BOOKS & MAPS", "PHARMACY")
@@ -103,7 +103,7 @@ def bench_fast(repeat: int) -> dict[str, float]:
 
 
 def bench_ocr(repeat: int) -> dict[str, float]:
-    from workbench.ocr import OcrEngine
+    from workbench.engines.ocr import OcrEngine
 
     engine = OcrEngine()
     start = time.perf_counter()
@@ -129,7 +129,7 @@ def bench_ocr(repeat: int) -> dict[str, float]:
 
 
 def _seed(wb, count: int, side: int, start: int = 0) -> list[str]:  # type: ignore[no-untyped-def]
-    from workbench.ids import new_id
+    from workbench.domain.ids import new_id
     from workbench.store.generations import NewGeneration, Outcome
 
     ids = []

@@ -8,7 +8,7 @@ import io
 
 from PIL import Image
 
-from workbench.ids import new_id
+from workbench.domain.ids import new_id
 from workbench.services.workbench import Workbench
 from workbench.store.generations import NewGeneration, Outcome
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.arena_data import add_generation, delete_generation
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.services.arena import (
     ArenaPair,
     InvalidVote,

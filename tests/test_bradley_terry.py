@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from workbench.bradley_terry import (
+from workbench.stats.bradley_terry import (
     BASE,
     BT_SCALE_EXPLAINED,
     MIN_VOTES,
@@ -268,7 +268,7 @@ def test_the_rating_maths_is_domain_code_on_numpy_only() -> None:
     import ast
     from pathlib import Path
 
-    import workbench.bradley_terry as module
+    import workbench.stats.bradley_terry as module
 
     tree = ast.parse(Path(module.__file__).read_text())
     imported = {

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from workbench.catalog import (
+from workbench.domain.catalog import (
     OFFLINE,
     CatalogError,
     UnknownModel,

@@ -13,7 +13,7 @@ import pytest
 
 from workbench import cli, config
 from workbench.config import load_settings
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import open_workbench
 
 

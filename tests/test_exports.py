@@ -13,7 +13,7 @@ import pytest
 
 from tests.arena_data import add_generation, delete_generation
 from workbench.config import load_settings
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.services import exports, leaderboard
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.store.votes import NewVote, VoteLog

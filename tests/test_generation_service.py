@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from workbench.config import Settings
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.providers.base import ImageRequest, ImageResult, ProviderError
 from workbench.services.generation import (
     GenerateRequest,

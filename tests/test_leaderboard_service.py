@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from tests.arena_data import add_generation, delete_generation
-from workbench.bradley_terry import BT_SCALE_EXPLAINED
-from workbench.criteria import SCALE_EXPLAINED
+from workbench.domain.criteria import SCALE_EXPLAINED
 from workbench.services import leaderboard as lb
 from workbench.services.workbench import Workbench
+from workbench.stats.bradley_terry import BT_SCALE_EXPLAINED
 from workbench.store.votes import OFFLINE_TAG, NewVote, VoteLog
 
 NB, FP, FM = "nano-banana-2", "flux-2-pro", "flux-2-max"

@@ -19,8 +19,8 @@ import pytest
 from PIL import Image, ImageFilter
 
 from tests.metric_images import COOL, ORANGE, WARM, jpeg, png, scene, text_image
-from workbench import metrics as m
-from workbench.ocr import INSTALL_HINT, OcrEngine, OcrUnavailable
+from workbench.engines.ocr import INSTALL_HINT, OcrEngine, OcrUnavailable
+from workbench.imaging import metrics as m
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_RAPIDOCR = importlib.util.find_spec("rapidocr") is not None
@@ -264,8 +264,8 @@ def test_importing_the_workbench_and_fast_measures_do_not_load_ocr() -> None:
         for info in pkgutil.walk_packages(workbench.__path__, "workbench."):
             importlib.import_module(info.name)
         from PIL import Image
-        from workbench import metrics
-        from workbench.ocr import shared_engine
+        from workbench.imaging import metrics
+        from workbench.engines.ocr import shared_engine
         metrics.measure_fast(Image.new("RGB", (300, 200), (120, 90, 60)))
         shared_engine()  # creating the engine object must not load it either
         heavy = sorted(n for n in sys.modules

@@ -18,16 +18,16 @@ from PIL import Image
 
 from tests.metric_images import COOL, WARM, png, scene, text_image
 from workbench import cli, config
-from workbench import metrics as m
 from workbench.commands import EXIT_USAGE, CommandError
 from workbench.commands import metrics as metrics_command
 from workbench.config import load_settings
-from workbench.filters import HistoryFilter
-from workbench.ids import new_id
-from workbench.ocr import OcrEngine
-from workbench.ratings import t95
+from workbench.domain.filters import HistoryFilter
+from workbench.domain.ids import new_id
+from workbench.engines.ocr import OcrEngine
+from workbench.imaging import metrics as m
 from workbench.services import metrics as service
 from workbench.services.workbench import Workbench, open_workbench
+from workbench.stats.ratings import t95
 from workbench.store.generations import NewGeneration, Outcome, filter_sql
 from workbench.store.metrics import MetricLog, metric_condition_sql, metric_value_sql
 

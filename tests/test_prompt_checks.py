@@ -2,9 +2,9 @@
 
 import pytest
 
-from workbench.catalog import load_catalog
-from workbench.prompt_checks import MAX_PROMPT_CHARS, lint, prepare, word_count
-from workbench.templates import load_templates
+from workbench.domain.catalog import load_catalog
+from workbench.domain.prompt_checks import MAX_PROMPT_CHARS, lint, prepare, word_count
+from workbench.domain.templates import load_templates
 
 SPATIAL = (
     "A woman in a red coat standing to the left of a wooden doorway, a dog sitting on the right "

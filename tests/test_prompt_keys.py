@@ -5,7 +5,7 @@ expected text."""
 from __future__ import annotations
 
 from workbench import cli
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.services import grids
 from workbench.services.arena import NoPairAvailable, draw_pair
 from workbench.services.runner import start_run

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from workbench.config import Settings
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.providers.base import ImageRequest, ImageResult
 from workbench.services.generation import GenerateRequest
 from workbench.services.runner import (

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.lock_holder import database_held
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database, DatabaseLocked, StoreError
 from workbench.store.generations import GenerationLog, NewGeneration, Outcome
 from workbench.store.images import ImageStore, NotAnImage

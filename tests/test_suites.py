@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from tests.test_templates import SEED_FLUX, SEED_NANO
-from workbench import suites as suites_module
-from workbench.catalog import load_catalog
-from workbench.prompt_checks import word_count
-from workbench.suites import (
+from workbench.domain import suites as suites_module
+from workbench.domain.catalog import load_catalog
+from workbench.domain.prompt_checks import word_count
+from workbench.domain.suites import (
     CATEGORIES,
     FAMILIES,
     MINIMAL_MAX_WORDS,
@@ -26,7 +26,7 @@ from workbench.suites import (
     parse_prompt_lines,
     parse_suite,
 )
-from workbench.templates import FREE_TEXT, load_templates
+from workbench.domain.templates import FREE_TEXT, load_templates
 
 EXPECTED_CATEGORIES = {
     "portrait", "landscape", "texture", "complex", "minimal", "text", "product", "fashion",

@@ -3,8 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from workbench.catalog import load_catalog
-from workbench.templates import load_templates, parse_template
+from workbench.domain.catalog import load_catalog
+from workbench.domain.templates import load_templates, parse_template
 
 # Copied from ../shared/seed/ so that a data-file edit that breaks them fails here.
 SEED_NANO = (

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from tests.arena_data import add_generation, delete_generation
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import Workbench
 from workbench.store.votes import OFFLINE_TAG, NewVote, VoteLog, contestant, fingerprint
 

@@ -13,8 +13,8 @@ import pytest
 
 from tests.providers.conftest import DEFAULT_MODEL, HOSTED, KEY
 from tests.providers.fakes import Fault, png_bytes, truncated
-from workbench.catalog import estimate_cost, load_catalog
 from workbench.config import KEY_VARIABLES
+from workbench.domain.catalog import estimate_cost, load_catalog
 from workbench.services import generation
 
 POLLING = ("bfl", "replicate", "fal")

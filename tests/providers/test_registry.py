@@ -11,7 +11,7 @@ import pytest
 
 from tests.providers.conftest import KEY
 from workbench.config import load_settings
-from workbench.model_options import InvalidOptions, validate_options
+from workbench.domain.model_options import InvalidOptions, validate_options
 from workbench.providers.base import ProviderError
 from workbench.providers.http import HttpPolicy, provider_detail, retry_after_s
 from workbench.providers.registry import build_provider

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.arena_data import delete_generation
 from tests.ui import pages
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 from workbench.store.votes import VoteLog

@@ -19,8 +19,8 @@ from streamlit.testing.v1 import AppTest, app_test
 
 from tests.arena_data import add_generation
 from tests.ui import pages
-from workbench.filters import HistoryFilter
-from workbench.metrics import TEXT_ACCURACY, VERSIONS, MetricResult
+from workbench.domain.filters import HistoryFilter
+from workbench.imaging.metrics import TEXT_ACCURACY, VERSIONS, MetricResult
 from workbench.services import arena
 from workbench.services import metrics as metrics_service
 from workbench.services.generation import GenerateRequest, generate_sync

@@ -18,10 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from tests.metric_images import COOL, WARM, png, scene
 from tests.ui import pages
-from workbench import metrics as m
-from workbench import ocr
-from workbench.filters import METRICS, HistoryFilter
-from workbench.ids import new_id
+from workbench.domain.filters import METRICS, HistoryFilter
+from workbench.domain.ids import new_id
+from workbench.engines import ocr
+from workbench.imaging import metrics as m
 from workbench.services import metrics as metrics_service
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench

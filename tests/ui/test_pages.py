@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.ui import pages
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests.ui import pages
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.services import runner as run_service
 from workbench.services.workbench import Workbench
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from workbench.commands import EXIT_USAGE, CommandError
-from workbench.filters import SORTS, STATUSES, HistoryFilter
+from workbench.domain.filters import SORTS, STATUSES, HistoryFilter
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:

@@ -50,7 +50,7 @@ def _progress(stream: TextIO):  # type: ignore[no-untyped-def]
 
 
 def _work(args: argparse.Namespace, wb: Workbench, out: TextIO, err: TextIO) -> int:
-    from workbench.metrics import SPECS, VERSIONS
+    from workbench.imaging.metrics import SPECS, VERSIONS
     from workbench.services import metrics as metrics_service
 
     if args.recompute:

@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
 
 
 def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str]:
-    from workbench.catalog import CatalogError
+    from workbench.domain.catalog import CatalogError
     from workbench.services.status import default_provider
 
     chosen: dict[str, str] = {}
@@ -85,9 +85,9 @@ def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str
 
 
 def _cells(wb: Any, args: Any) -> list[Any]:
+    from workbench.domain.suites import SuiteError, load_suite
     from workbench.services.generation import GenerateRequest
     from workbench.services.runner import Cell
-    from workbench.suites import SuiteError, load_suite
 
     if not args.suite:
         raise CommandError("Give a suite or prompt file, or --resume RUN_ID.", EXIT_USAGE)
@@ -154,7 +154,7 @@ def _printer(quiet: bool) -> Any:
 
 def summary(wb: Any, run_id: str) -> list[dict[str, Any]]:
     """Per model: done, failed, cost and median latency of the run's attempts."""
-    from workbench.filters import HistoryFilter
+    from workbench.domain.filters import HistoryFilter
 
     per_model: dict[str, dict[str, Any]] = {}
     offset = 0

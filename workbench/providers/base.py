@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from workbench.catalog import ModelSpec, Offer
+from workbench.domain.catalog import ModelSpec, Offer
 
 ErrorKind = Literal[
     "auth",  # 401/403: the key is missing, wrong or lacks permission

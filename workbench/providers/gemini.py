@@ -112,7 +112,8 @@ class GeminiProvider(HostedProvider):
         raise ProviderError(
             "config",
             f"The Gemini API does not know the model id(s) {', '.join(missing)} (HTTP 404). "
-            f"Update model_id / fallback_ids in workbench/data/catalog.toml. {detail}".strip(),
+            f"Update model_id / fallback_ids in the catalog (workbench/domain/data/catalog.toml). "
+            f"{detail}".strip(),
             status_code=404,
         )
 

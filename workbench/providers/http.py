@@ -56,8 +56,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from workbench.catalog import PROVIDER_LABELS
 from workbench.config import KEY_VARIABLES
+from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.providers.base import ImageRequest, ImageResult, ProviderError
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 
-from workbench.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.config import KEY_VARIABLES, Settings
+from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.providers.base import Provider, ProviderError
 from workbench.providers.http import HttpPolicy, Sleep, key_help
 

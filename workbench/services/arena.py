@@ -17,11 +17,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workbench.bradley_terry import outcome
-from workbench.catalog import CatalogError
-from workbench.criteria import load_criteria
-from workbench.filters import HistoryFilter
+from workbench.domain.catalog import CatalogError
+from workbench.domain.criteria import load_criteria
+from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import Workbench
+from workbench.stats.bradley_terry import outcome
 from workbench.store.generations import same_prompt_key
 from workbench.store.votes import NewVote, VoteLog, contestant
 

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from workbench.catalog import PROVIDERS
-from workbench.criteria import load_criteria
-from workbench.filters import HistoryFilter
+from workbench.domain.catalog import PROVIDERS
+from workbench.domain.criteria import load_criteria
+from workbench.domain.filters import HistoryFilter
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
 from workbench.store.votes import NewVote, VoteLog, fingerprint, time_text

@@ -16,16 +16,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workbench.catalog import CatalogError, ModelSpec, dimensions, estimate_cost
-from workbench.ids import new_id
-from workbench.model_options import InvalidOptions, validate_options
-from workbench.prompt_checks import PreparedPrompt, lint
+from workbench.domain.catalog import CatalogError, ModelSpec, dimensions, estimate_cost
+from workbench.domain.ids import new_id
+from workbench.domain.model_options import InvalidOptions, validate_options
+from workbench.domain.prompt_checks import PreparedPrompt, lint
+from workbench.domain.templates import FREE_TEXT
 from workbench.providers.base import ImageRequest, Provider, ProviderError
 from workbench.redact import redact
 from workbench.services.workbench import Workbench
 from workbench.store.generations import NewGeneration, Outcome
 from workbench.store.images import NotAnImage, StoredImage
-from workbench.templates import FREE_TEXT
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.catalog import ModelSpec
+from workbench.domain.catalog import ModelSpec
+from workbench.domain.templates import Slot
 from workbench.services.generation import GenerateRequest
 from workbench.services.runner import Cell
 from workbench.services.workbench import Workbench
-from workbench.templates import Slot
 
 AXES = ("prompt", "model", "seed", "aspect_ratio")
 

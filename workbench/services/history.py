@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench import metrics as m
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
+from workbench.imaging import metrics as m
 from workbench.services import metrics as metrics_service
 from workbench.services.workbench import Workbench
 

@@ -28,7 +28,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from workbench.bradley_terry import (
+from workbench.domain.catalog import CatalogError
+from workbench.domain.criteria import SCALE_EXPLAINED, Criterion, load_criteria
+from workbench.domain.filters import HistoryFilter
+from workbench.services.workbench import Workbench
+from workbench.stats.bradley_terry import (
     BOOTSTRAP_ROUNDS,
     BOOTSTRAP_SEED,
     BT_SCALE_EXPLAINED,
@@ -43,11 +47,7 @@ from workbench.bradley_terry import (
     rate,
     repeat_agreement,
 )
-from workbench.catalog import CatalogError
-from workbench.criteria import SCALE_EXPLAINED, Criterion, load_criteria
-from workbench.filters import HistoryFilter
-from workbench.ratings import MIN_RATINGS, StarSummary, summarise_stars
-from workbench.services.workbench import Workbench
+from workbench.stats.ratings import MIN_RATINGS, StarSummary, summarise_stars
 from workbench.store.votes import OFFLINE, OFFLINE_TAG, VoteLog, contestant
 
 NOT_ENOUGH_DATA = "not enough data"

@@ -7,8 +7,8 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from workbench import metrics as m
-from workbench.ocr import INSTALL_HINT, shared_engine
+from workbench.engines.ocr import INSTALL_HINT, shared_engine
+from workbench.imaging import metrics as m
 from workbench.services import metrics as metrics_service
 from workbench.services.workbench import Workbench
 

@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench import metrics as m
-from workbench.criteria import load_criteria
-from workbench.filters import HistoryFilter
-from workbench.ocr import OcrEngine, OcrFailed, OcrUnavailable, shared_engine
+from workbench.domain.criteria import load_criteria
+from workbench.domain.filters import HistoryFilter
+from workbench.engines.ocr import OcrEngine, OcrFailed, OcrUnavailable, shared_engine
+from workbench.imaging import metrics as m
 from workbench.services.workbench import Workbench
 from workbench.store.metrics import MetricLog
 

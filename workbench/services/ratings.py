@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from workbench.criteria import load_criteria
+from workbench.domain.criteria import load_criteria
 from workbench.services.workbench import Workbench
 
 

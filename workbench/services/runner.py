@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.filters import HistoryFilter
-from workbench.ids import new_id
+from workbench.domain.filters import HistoryFilter
+from workbench.domain.ids import new_id
 from workbench.services.generation import (
     GenerateRequest,
     GenerationOutcome,

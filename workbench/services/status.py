@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.config import KEY_VARIABLES
+from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.services.workbench import Workbench
 
 

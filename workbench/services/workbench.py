@@ -7,8 +7,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from workbench.catalog import Catalog, load_catalog
 from workbench.config import Settings, load_settings
+from workbench.domain.catalog import Catalog, load_catalog
+from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
 from workbench.store.db import Database, StoreError
@@ -17,7 +18,6 @@ from workbench.store.images import ImageStore
 from workbench.store.measures import MeasureLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
-from workbench.templates import TemplateLibrary, load_templates
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database
 from workbench.store.images import StoredImage
 

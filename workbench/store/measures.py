@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database
 from workbench.store.generations import filter_sql
 

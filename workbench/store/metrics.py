@@ -17,8 +17,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from workbench.filters import HistoryFilter
-from workbench.metrics import (
+from workbench.domain.filters import HistoryFilter
+from workbench.imaging.metrics import (
     NEAR_DUPLICATE_DISTANCE,
     PHASH,
     SPECS,
@@ -26,7 +26,7 @@ from workbench.metrics import (
     VERSIONS,
     MetricResult,
 )
-from workbench.ratings import t95
+from workbench.stats.ratings import t95
 from workbench.store.db import Database
 from workbench.store.generations import PROMPT_KEY_SQL, filter_sql, utcnow
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from workbench.filters import HistoryFilter
+from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database
 from workbench.store.generations import PROMPT_KEY_SQL, filter_sql, utcnow
 

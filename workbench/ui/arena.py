@@ -11,12 +11,12 @@ from typing import Any
 
 import streamlit as st
 
-from workbench.criteria import load_criteria
+from workbench.domain.criteria import load_criteria
+from workbench.domain.suites import CATEGORIES
 from workbench.services import arena as arena_service
 from workbench.services import history as history_service
 from workbench.services.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
 from workbench.services.workbench import Workbench
-from workbench.suites import CATEGORIES
 from workbench.ui.shared import page, workbench
 
 PAIR_KEY = "arena_pair"

@@ -7,7 +7,8 @@ from typing import Any
 
 import streamlit as st
 
-from workbench.catalog import OFFLINE, PROVIDER_LABELS, ModelSpec
+from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS, ModelSpec
+from workbench.domain.templates import Template
 from workbench.services import history as history_service
 from workbench.services import status as status_service
 from workbench.services.generation import (
@@ -19,7 +20,6 @@ from workbench.services.generation import (
     preview,
 )
 from workbench.services.workbench import Workbench
-from workbench.templates import Template
 from workbench.ui.rating import rating_widgets
 from workbench.ui.shared import duration, money, page, workbench
 

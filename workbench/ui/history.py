@@ -11,8 +11,15 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from workbench.filters import METRIC_OPS, METRIC_SORTS, METRICS, SORTS, STATUSES, HistoryFilter
-from workbench.metrics import SPECS, TEXT_ACCURACY
+from workbench.domain.filters import (
+    METRIC_OPS,
+    METRIC_SORTS,
+    METRICS,
+    SORTS,
+    STATUSES,
+    HistoryFilter,
+)
+from workbench.imaging.metrics import SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
 from workbench.services.workbench import Workbench
 from workbench.ui.builder import LOAD_KEY

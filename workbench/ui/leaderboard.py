@@ -19,18 +19,18 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from workbench import metrics as metric_specs
-from workbench.bradley_terry import BOOTSTRAP_ROUNDS
-from workbench.catalog import OFFLINE, PROVIDER_LABELS
-from workbench.criteria import SCALE_EXPLAINED
-from workbench.filters import HistoryFilter
+from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
+from workbench.domain.criteria import SCALE_EXPLAINED
+from workbench.domain.filters import HistoryFilter
+from workbench.domain.suites import CATEGORIES
+from workbench.imaging import metrics as metric_specs
 from workbench.services import exports
 from workbench.services import history as history_service
 from workbench.services import leaderboard as lb_service
 from workbench.services import metrics as metrics_service
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
-from workbench.suites import CATEGORIES
+from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
 from workbench.ui.shared import date_bounds, page, workbench
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")

@@ -9,8 +9,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from workbench.filters import HistoryFilter
-from workbench.metrics import NEAR_DUPLICATE_DISTANCE, PHASH, SPECS, TEXT_ACCURACY
+from workbench.domain.filters import HistoryFilter
+from workbench.imaging.metrics import NEAR_DUPLICATE_DISTANCE, PHASH, SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
 from workbench.services import measurements as measurement_service
 from workbench.services import metrics as metrics_service

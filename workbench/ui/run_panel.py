@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from workbench.catalog import OFFLINE, PROVIDER_LABELS
+from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.services import grids
 from workbench.services import runner as run_service
 from workbench.services import status as status_service

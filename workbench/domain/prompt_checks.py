@@ -13,8 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
-from workbench.catalog import ModelSpec
-from workbench.templates import Check, Template, TemplateLibrary
+from workbench.domain.catalog import ModelSpec
+from workbench.domain.templates import Check, Template, TemplateLibrary
 
 MAX_PROMPT_CHARS = 10_000
 Severity = Literal["error", "warning", "info"]

@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from workbench.metrics import OCR_SIDE
+from workbench.imaging.metrics import OCR_SIDE
 
 log = logging.getLogger(__name__)
 

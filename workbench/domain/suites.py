@@ -56,9 +56,9 @@ from typing import Any, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from workbench.catalog import Family, load_catalog, parse_ratio
-from workbench.prompt_checks import prepare, word_count
-from workbench.templates import FREE_TEXT, TEMPLATES_DIR, Template, load_templates
+from workbench.domain.catalog import Family, load_catalog, parse_ratio
+from workbench.domain.prompt_checks import prepare, word_count
+from workbench.domain.templates import FREE_TEXT, TEMPLATES_DIR, Template, load_templates
 
 SUITES_DIR = TEMPLATES_DIR / "suites"
 FAMILIES: tuple[str, ...] = get_args(Family)

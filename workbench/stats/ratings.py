@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from workbench.criteria import verdict
+from workbench.domain.criteria import verdict
 
 MIN_RATINGS = 3  # below this a mean is shown with its interval but gets no verdict label
 

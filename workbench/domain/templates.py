@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "prompt_templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "prompt_templates"
 FREE_TEXT = "free-text"
 
 # Words that already say where something is; the environment connector ("in") is not added.

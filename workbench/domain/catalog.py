@@ -1,6 +1,6 @@
 """The model catalog: models, families, the providers that serve them, their ids and prices.
 
-Loaded from `workbench/data/catalog.toml` and validated by pydantic, so adding a model or a
+Loaded from `workbench/domain/data/catalog.toml` and validated by pydantic, so adding a model or a
 provider offer is a data change. Every model is also served by the `offline` sketch renderer
 (cost 0, labelled "no model"), which needs no key. Pure domain code: no I/O beyond reading the
 data file, no streamlit, httpx or duckdb.

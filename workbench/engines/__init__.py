@@ -1,0 +1,1 @@
+"""Adapters for local third-party engines the workbench drives (OCR), loaded lazily."""

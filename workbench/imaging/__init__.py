@@ -1,0 +1,1 @@
+"""Automatic image measurements on pixels (numpy and Pillow only): colour, detail, hashes, text."""

@@ -1,0 +1,1 @@
+"""The rating maths: star-rating intervals and pairwise (Bradley-Terry) ratings. numpy only."""
