@@ -7,7 +7,8 @@ as the app; they import them inside `run`, so `--help` stays quick.
 
 Exit codes: 0 done; 1 the work ran and failed (a provider error, a moderated prompt);
 2 invalid input; 3 the data directory or database cannot be used (locked, unwritable);
-130 interrupted. Errors are one line on stderr, never a traceback.
+130 interrupted. Expected failures (`workbench.errors.WorkbenchError` and its subclasses) are one
+line on stderr; anything else is a bug and surfaces with its traceback and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-from workbench.commands import EXIT_INTERRUPTED, EXIT_USAGE, CommandError, one_line
+from workbench.commands import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_STORE,
+    EXIT_USAGE,
+    CommandError,
+    one_line,
+)
+from workbench.errors import InvalidInput, WorkbenchError
 
 COMMANDS: tuple[str, ...] = (
     "workbench.commands.generate",
@@ -29,8 +38,8 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-class UsageError(Exception):
-    pass
+class UsageError(InvalidInput):
+    """A command line argparse rejects."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"error: {one_line(exc.message)}", file=sys.stderr)
         return exc.exit_code
+    except WorkbenchError as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return _exit_code(exc)
     except BrokenPipeError:
         # The reader (`| head`) went away: stop quietly, as other command-line tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -70,3 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _exit_code(exc: WorkbenchError) -> int:
+    """The documented exit code for an expected failure no command turned into a CommandError."""
+    if isinstance(exc, InvalidInput):
+        return EXIT_USAGE
+    # Imported on this failure path only, so `--help` does not load DuckDB.
+    from workbench.store.db import StoreError
+
+    return EXIT_STORE if isinstance(exc, StoreError) else EXIT_FAILED

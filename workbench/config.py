@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from workbench.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
@@ -78,6 +80,16 @@ def _read_secrets_file(path: Path) -> Mapping[str, object]:
         return {}
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, secrets_file: Path | None = None
 ) -> Settings:
@@ -98,7 +110,7 @@ def load_settings(
         if env.get(var) or secrets.get(var)
     }
     data_dir = Path(env.get("WORKBENCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
-    lock_timeout = float(env.get("WORKBENCH_LOCK_TIMEOUT_S") or 10.0)
+    lock_timeout = _seconds(env, "WORKBENCH_LOCK_TIMEOUT_S", 10.0)
     return Settings(
         data_dir=data_dir,
         keys=keys,
