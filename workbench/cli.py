@@ -1,4 +1,4 @@
-"""The command line: `python -m workbench COMMAND ...`.
+"""The command line: `workbench COMMAND ...` (or `python -m workbench COMMAND ...`).
 
 Each command lives in its own module under `workbench/commands/` and exposes
 `register(subparsers)`, which adds its parser and sets `run=<function(args) -> exit code>`.
@@ -35,6 +35,7 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.history",
     "workbench.commands.export",
     "workbench.commands.metrics",
+    "workbench.commands.app",
 )
 
 
@@ -51,7 +52,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m workbench",
+        prog="workbench",
         description="Prompt Workbench from the command line: the same services as the app.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -63,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown and not getattr(args, "passes_unknown_args", False):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.unknown_args = unknown
         return int(args.run(args))
     except UsageError as exc:
         print(f"error: {one_line(str(exc))} (see --help)", file=sys.stderr)

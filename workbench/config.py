@@ -16,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from workbench.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def _project_root() -> Path:
+    """The source checkout when run from one; for an installed copy (in site-packages, where
+    nothing may be written) the working directory, as Streamlit does for its own secrets."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+
+
+PROJECT_ROOT = _project_root()
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
