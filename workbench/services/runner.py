@@ -130,7 +130,8 @@ class Progress:
 
 
 def _planned(wb: Workbench, cells: list[Cell]) -> list[Plan]:
-    problems, plans = [], []
+    problems: list[str] = []
+    plans: list[Plan] = []
     keys = Counter(c.key for c in cells)
     if dupes := [k for k, n in keys.items() if n > 1]:
         raise RunRefused([f"two cells share the key {dupes[0]!r}"])
