@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.export",
     "workbench.commands.metrics",
     "workbench.commands.images",
+    "workbench.commands.report",
 )
 
 
