@@ -162,16 +162,18 @@ def _verdict_html(table: VerdictTable) -> str:
 
 def build_report(wb: Workbench, ids: Sequence[str], title: str = "Image report") -> Report:
     """The HTML report of these generations, in the order given."""
-    records = [r for r in (wb.log.get(i) for i in dict.fromkeys(ids)) if r is not None]
-    if not records:
-        raise ReportError("Nothing to report: none of the chosen generations is in the log.")
-    # Decoding and re-encoding release the GIL: a few threads make 24 images take ~1/3.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        previews = list(pool.map(lambda r: _preview(wb, r), records))
+    with wb.db.cursor():  # one connection for every read below
+        records = [r for r in (wb.log.get(i) for i in dict.fromkeys(ids)) if r is not None]
+        if not records:
+            raise ReportError("Nothing to report: none of the chosen generations is in the log.")
+        # Decoding and re-encoding release the GIL: the images are prepared on helper threads
+        # while this one reads the ratings and the votes.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            pending = pool.map(lambda r: _preview(wb, r), records)
+            ratings = [wb.ratings.latest_for(r["id"]) for r in records]
+            verdict = _verdict(wb, records)
+            previews = list(pending)
     labels = {c.id: c.label for c in load_criteria()}
-    with wb.db.cursor():
-        ratings = [wb.ratings.latest_for(r["id"]) for r in records]
-        verdict = _verdict(wb, records)
     cards = "".join(
         _card(wb, r, p, s, labels) for r, p, s in zip(records, previews, ratings, strict=True)
     )
