@@ -37,6 +37,8 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.export",
     "workbench.commands.metrics",
     "workbench.commands.app",
+    "workbench.commands.images",
+    "workbench.commands.report",
 )
 
 
