@@ -1,11 +1,12 @@
 """Bradley–Terry ratings from pairwise votes: the fit, bootstrap intervals, Rank(UB), the
 pairwise matrices behind the heatmaps, and the rater-consistency figures.
 
-Method (design.md §5, as LMArena rates): a win counts 1, a loss 0, a tie or "both bad" 0.5;
-P(A beats B) = 1 / (1 + 10^((R_B − R_A)/400)) with display score R = 1000 + 400·r, r in base-10
-logits. The maximum-likelihood r is only defined up to a shift, so the objective adds a tiny
-ridge (RIDGE/2 · Σr²): its optimum has mean r = 0 exactly (the likelihood's gradient sums to
-zero), and a model that never loses gets a large but finite score instead of infinity.
+Method (as LMArena rates; sources in docs/architecture.md): a win counts 1, a loss 0, a tie or
+"both bad" 0.5; P(A beats B) = 1 / (1 + 10^((R_B − R_A)/400)) with display score
+R = 1000 + 400·r, r in base-10 logits. The maximum-likelihood r is only defined up to a shift,
+so the objective adds a tiny ridge (RIDGE/2 · Σr²): its optimum has mean r = 0 exactly (the
+likelihood's gradient sums to zero), and a model that never loses gets a large but finite score
+instead of infinity.
 
 Votes are first aggregated into a win matrix (`PairCounts`), so the fit costs the same for
 50,000 votes as for 500. The bootstrap resamples votes with replacement by drawing multinomial
