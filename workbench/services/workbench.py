@@ -18,6 +18,7 @@ from workbench.store.images import ImageStore
 from workbench.store.measures import MeasureLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
+from workbench.store.tradeoffs import TradeoffLog
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 
@@ -43,6 +44,7 @@ class Workbench:
         self.ratings = RatingLog(self.db)
         self.measures = MeasureLog(self.db)
         self.runs = RunLog(self.db)
+        self.tradeoffs = TradeoffLog(self.db)
 
     def succeeded(self, generation_id: str) -> None:
         for hook in self.on_success:
