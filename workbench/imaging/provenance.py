@@ -37,6 +37,8 @@ from xml.sax.saxutils import unescape as xml_unescape
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
+from workbench.errors import InvalidInput
+
 PARAMETERS_KEY = "parameters"
 WORKBENCH_KEY = "workbench"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -53,7 +55,7 @@ _PAIR = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
-class ProvenanceError(ValueError):
+class ProvenanceError(InvalidInput):
     """An image that cannot be read for provenance (too large, corrupt, not an image)."""
 
 
