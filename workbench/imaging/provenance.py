@@ -104,14 +104,20 @@ def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _loads(text: str, kind: type) -> Any:
+    """`text` as JSON when it is valid JSON of `kind`, else None (never trusted as more)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, kind) else None
+
+
 def _unquote(value: str) -> str:
     if len(value) < 2 or value[0] != '"' or value[-1] != '"':
         return value
-    try:
-        loaded = json.loads(value)
-    except ValueError:
-        return value
-    return loaded if isinstance(loaded, str) else value
+    loaded = _loads(value, str)
+    return value if loaded is None else loaded
 
 
 def format_parameters(
@@ -257,13 +263,7 @@ def _xmp_field(xmp: str, name: str) -> str | None:
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    return _loads(text, dict) if text else None
 
 
 def read_metadata(data: bytes) -> Metadata:

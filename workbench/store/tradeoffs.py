@@ -4,6 +4,7 @@ workflow). Aggregated in SQL; standard SQL only (window functions, FILTER, perce
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
@@ -37,6 +38,23 @@ class TradeoffLog:
         )
         with self.db.cursor() as cur:
             return _rows(cur.execute(sql, [criterion, *params]))
+
+    def star_sums_by_category(
+        self, f: HistoryFilter, criteria: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """(model, sketch, category, criterion, n, total, squares) of the latest ratings: sums
+        that add up exactly across categories (mean and spread of any group of them)."""
+        where, params = filter_sql(f)
+        among = f"r.criterion IN ({', '.join('?' for _ in criteria)})"
+        where = f"{where} AND {among}" if where else f" WHERE {among}"
+        sql = (
+            "SELECT g.model, g.provider = 'offline' AS sketch, g.category, r.criterion,"
+            " count(*) AS n, sum(r.stars) AS total, sum(r.stars * r.stars) AS squares"
+            f" FROM latest_ratings r JOIN generations g ON g.id = r.generation_id{where}"
+            " GROUP BY g.model, g.provider = 'offline', g.category, r.criterion"
+        )
+        with self.db.cursor() as cur:
+            return _rows(cur.execute(sql, [*params, *criteria]))
 
     def batches(
         self, f: HistoryFilter, criterion: str, size: int, good_stars: float

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from workbench.domain.criteria import verdict as stars_label
 from workbench.domain.filters import HistoryFilter
-from workbench.services.leaderboard.board import Leaderboard, build_leaderboard
+from workbench.services.leaderboard.board import Leaderboard
+from workbench.services.leaderboard.fits import FITS
 from workbench.services.leaderboard.verdict import (
     NOT_ENOUGH_DATA,
     VerdictCell,
@@ -34,9 +35,13 @@ from workbench.services.leaderboard.verdict import (
     measured_cell,
 )
 from workbench.services.workbench import Workbench
-from workbench.store.votes import OFFLINE, contestant
+from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS, BOOTSTRAP_SEED, BTResult, PairCounts
+from workbench.stats.ratings import StarSummary, summarise_stars
+from workbench.store.votes import OFFLINE, VoteLog, contestant
 
 PRODUCTION = ("product", "fashion", "architecture")
+GROUPS = {"final": PRODUCTION, "complex": ("complex",), "minimal": ("minimal",)}
+ROW_CRITERIA = ("overall", "prompt_adherence")
 BATCH_SIZE = 4
 GOOD_STARS = 4
 MIN_BATCHES = 5
@@ -161,17 +166,61 @@ def _pair_cell(overall: VerdictCell, adherence: VerdictCell) -> VerdictCell:
     )
 
 
-def _categories(f: HistoryFilter, wanted: Sequence[str]) -> tuple[str, ...]:
-    """`wanted`, narrowed by the filter's own categories when it names any."""
-    return tuple(c for c in wanted if not f.categories or c in f.categories)
+@dataclass(frozen=True)
+class GroupEvidence:
+    """Votes and stars on the criteria of the category rows, for one group of categories."""
+
+    voted: dict[str, BTResult]
+    stars: dict[tuple[str, str], StarSummary]
 
 
-def _sub_board(wb: Workbench, board: Leaderboard, wanted: Sequence[str]) -> Leaderboard | None:
-    chosen = _categories(board.filter, wanted)
-    if not chosen:
-        return None
-    f = board.filter.model_copy(update={"categories": chosen})
-    return build_leaderboard(wb, f, min_votes=board.min_votes)
+def _groups(f: HistoryFilter) -> dict[str, tuple[str, ...]]:
+    """Each category row's categories, narrowed by the filter's own when it names any."""
+    return {
+        key: tuple(c for c in wanted if not f.categories or c in f.categories)
+        for key, wanted in GROUPS.items()
+    }
+
+
+def _stars(rows: Sequence[tuple[int, float, float]]) -> StarSummary:
+    """One summary from (n, sum, sum of squares) of several categories: exact, not averaged."""
+    n = sum(r[0] for r in rows)
+    total = sum(r[1] for r in rows)
+    squares = sum(r[2] for r in rows)
+    sd = math.sqrt(max(0.0, (squares - total * total / n) / (n - 1))) if n > 1 else None
+    return summarise_stars(n, total / n, sd)
+
+
+def group_evidence(wb: Workbench, board: Leaderboard) -> dict[str, GroupEvidence | None]:
+    """Per category row, its votes (Bradley–Terry, cached fits) and stars; None when the
+    filter leaves all its categories out. Three queries, whatever the number of groups."""
+    groups = _groups(board.filter)
+    votes: dict[str, dict[str, list[tuple[str, str, str, int]]]] = {k: {} for k in groups}
+    log = VoteLog(wb.db)
+    for criterion in ROW_CRITERIA:
+        for category, a, b, winner, n in log.pair_counts_by_category(board.filter, criterion):
+            for key, categories in groups.items():
+                if category in categories:
+                    votes[key].setdefault(criterion, []).append((a, b, winner, n))
+    sums: dict[str, dict[tuple[str, str], list[tuple[int, float, float]]]] = {
+        k: {} for k in groups}
+    for row in wb.tradeoffs.star_sums_by_category(board.filter, ROW_CRITERIA):
+        for key, categories in groups.items():
+            if row["category"] in categories:
+                sums[key].setdefault((_split(row), row["criterion"]), []).append(
+                    (int(row["n"]), float(row["total"]), float(row["squares"])))
+    out: dict[str, GroupEvidence | None] = {}
+    for key, categories in groups.items():
+        if not categories:
+            out[key] = None
+            continue
+        voted = {
+            c: FITS.rate(PairCounts.from_rows(rows), board.min_votes, BOOTSTRAP_ROUNDS,
+                         BOOTSTRAP_SEED)
+            for c, rows in votes[key].items()
+        }
+        out[key] = GroupEvidence(voted, {k: _stars(v) for k, v in sums[key].items()})
+    return out
 
 
 def tradeoff_table(wb: Workbench, board: Leaderboard, models: Sequence[str]) -> VerdictTable:
@@ -180,13 +229,14 @@ def tradeoff_table(wb: Workbench, board: Leaderboard, models: Sequence[str]) -> 
     with wb.db.cursor():  # one connection for every read below
         tops = ceilings(wb, f)
         runs = batches(wb, f)
-        final = _sub_board(wb, board, PRODUCTION)
-        complex_ = _sub_board(wb, board, ("complex",))
-        minimal = _sub_board(wb, board, ("minimal",))
+        groups = group_evidence(wb, board)
     left_out = VerdictCell(NOT_ENOUGH_DATA, 0, "none", "the filter leaves these categories out")
 
-    def on(sub: Leaderboard | None, model: str, criterion: str) -> VerdictCell:
-        return left_out if sub is None else criterion_cell(sub.voted, sub.stars, model, criterion)
+    def on(key: str, model: str, criterion: str) -> VerdictCell:
+        group = groups[key]
+        if group is None:
+            return left_out
+        return criterion_cell(group.voted, group.stars, model, criterion)
 
     def cell(key: str, model: str) -> VerdictCell:
         if key in ("speed", "cost"):
@@ -196,12 +246,11 @@ def tradeoff_table(wb: Workbench, board: Leaderboard, models: Sequence[str]) -> 
         if key == "iterative":
             return batch_cell(runs.get(model))
         if key == "final":
-            return on(final, model, "overall")
+            return on(key, model, "overall")
         if key in ("complex", "minimal"):
-            sub = complex_ if key == "complex" else minimal
-            if sub is None:
+            if groups[key] is None:
                 return left_out
-            return _pair_cell(on(sub, model, "overall"), on(sub, model, "prompt_adherence"))
+            return _pair_cell(on(key, model, "overall"), on(key, model, "prompt_adherence"))
         return criterion_cell(board.voted, board.stars, model, "text_in_image")
 
     rows = tuple((label, tuple(cell(key, m) for m in models)) for key, label in FACTORS)
