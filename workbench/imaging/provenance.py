@@ -213,11 +213,21 @@ def _embed_jpeg(data: bytes, parameters: str, record_json: str) -> bytes | None:
     segments = _jpeg_segment(0xE1, xmp)
     if not _jpeg_has_exif(data):  # one EXIF block per file: an existing one stays as it is
         segments = _jpeg_segment(0xE1, exif) + segments
-    at = 2  # after SOI; JFIF's APP0 must stay first (JFIF 1.02 §4), so skip it when present
-    if data[2:4] == b"\xff\xe0":
-        (length,) = struct.unpack(">H", data[4:6])
-        at = 4 + length
+    at = _after_app_segments(data)
     return data[:at] + segments + data[at:]
+
+
+def _after_app_segments(data: bytes) -> int:
+    """Where the SOI and the APPn/COM segments that follow it end. Ours go there: JFIF's APP0
+    stays first (JFIF 1.02 §4), and when a provider's JPEG has an XMP packet of its own, ours
+    comes after it, so a reader that keeps the last packet (Pillow does) finds ours."""
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF and (
+        0xE0 <= data[at + 1] <= 0xEF or data[at + 1] == 0xFE
+    ):
+        (length,) = struct.unpack(">H", data[at + 2:at + 4])
+        at += 2 + length
+    return at
 
 
 def _as_png(data: bytes) -> bytes:
