@@ -199,3 +199,14 @@ def test_a_providers_own_xmp_and_exif_do_not_hide_the_recipe() -> None:
     assert np.array_equal(_pixels(exported.data), _pixels(original))
     with Image.open(io.BytesIO(exported.data)) as image:
         assert image.getexif()[0x010F] == "Camera maker"  # theirs kept, not doubled
+
+
+def test_a_png_that_already_has_parameters_reads_back_ours() -> None:
+    info = PngInfo()
+    info.add_text("parameters", "someone else's prompt\nSteps: 20, Seed: 1, Size: 8x8")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="PNG", pnginfo=info)
+    exported = embed(out.getvalue(), "ours\nSeed: 2, Size: 8x8, Model: x", RECORD)
+    found = read_metadata(exported.data)
+    assert found.parameters == "ours\nSeed: 2, Size: 8x8, Model: x"
+    assert found.workbench == RECORD

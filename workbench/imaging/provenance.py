@@ -1,15 +1,16 @@
 """Provenance inside image files: how an exported image says how it was made, and reading it back.
 
 Writing (`embed`) never re-encodes pixels when it need not: PNG copies get text chunks inserted
-after `IHDR`, JPEG copies get APP1 segments inserted after the JFIF header. Other formats (WebP,
-GIF) are decoded once and saved as PNG. Two records go in:
+before the first `IDAT`, JPEG copies get APP1 segments inserted after the file's own APPn
+segments (both after what the file already carries, so a reader keeping the last record of a
+name finds ours). Other formats (WebP, GIF) are decoded once and saved as PNG. Two records go in:
 
 - `parameters`: the layout AUTOMATIC1111's web UI writes and its "PNG Info" tab reads
   (`modules/infotext_utils.py` in AUTOMATIC1111/stable-diffusion-webui): the prompt line(s), an
   optional "Negative prompt: …" line, then one line of `Key: value` pairs separated by ", ",
   a value holding ",", ":" or a newline being JSON-quoted. The reader treats the last line as
-  the pairs line only when it holds at least three pairs, so `format_parameters` always writes
-  three or more (only fields that are known: no "Steps" for hosted models).
+  the pairs line only when it holds at least three pairs, so exports write three or more
+  (Size, Model, Provider, and Seed when known; no "Steps" for hosted models).
 - `workbench`: one JSON object (generation id, model, provider, provider model id, prompt as
   sent, template, slots, seed, size, cost, parent).
 
@@ -170,10 +171,15 @@ def _png_text(key: str, text: str) -> bytes:
 def _embed_png(data: bytes, texts: dict[str, str]) -> bytes:
     if not data.startswith(PNG_SIGNATURE):
         raise ProvenanceError("not a PNG file")
-    (length,) = struct.unpack(">I", data[8:12])
-    end_of_ihdr = 8 + 12 + length  # signature, then IHDR: length, type, body, CRC
+    # Just before the first IDAT: after any text the file already holds, so a reader that keeps
+    # the last chunk of a name (Pillow does) finds ours, and before the image data, where
+    # readers look for text without decoding pixels.
+    at = 8
+    while at + 8 <= len(data) and data[at + 4:at + 8] != b"IDAT":
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        at += 12 + length  # length, type, body, CRC
     chunks = b"".join(_png_text(key, text) for key, text in texts.items())
-    return data[:end_of_ihdr] + chunks + data[end_of_ihdr:]
+    return data[:at] + chunks + data[at:]
 
 
 def _jpeg_segment(marker: int, payload: bytes) -> bytes:
