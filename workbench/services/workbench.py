@@ -19,6 +19,7 @@ from workbench.store.images import ImageStore
 from workbench.store.measures import MeasureLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
+from workbench.store.tradeoffs import TradeoffLog
 
 if TYPE_CHECKING:
     from workbench.services.metrics.worker import MetricsWorker
@@ -49,6 +50,7 @@ class Workbench:
         self.ratings = RatingLog(self.db)
         self.measures = MeasureLog(self.db)
         self.runs = RunLog(self.db)
+        self.tradeoffs = TradeoffLog(self.db)
 
     def succeeded(self, generation_id: str) -> None:
         for hook in self.on_success:
