@@ -1,4 +1,4 @@
-"""`python -m workbench images`: copies of logged images with their recipe inside (A1111
+"""`workbench images`: copies of logged images with their recipe inside (A1111
 `parameters` and the `workbench` record), for a run and/or single generations. The stored
 originals are only read."""
 

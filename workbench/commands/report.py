@@ -1,4 +1,4 @@
-"""`python -m workbench report`: one self-contained HTML file for a run and/or generations, to
+"""`workbench report`: one self-contained HTML file for a run and/or generations, to
 send to someone (images embedded, no script, opens offline)."""
 
 from __future__ import annotations
