@@ -34,3 +34,37 @@ def database_held(path: Path, seconds: int = 60) -> Iterator[subprocess.Popen]:
     finally:
         holder.kill()
         holder.wait()
+
+
+@contextmanager
+def workbench_holding(path: Path, *, busy: bool, seconds: int = 60) -> Iterator[subprocess.Popen]:
+    """Another workbench process with the database: `busy` keeps a cursor lent (one long unit
+    of work); otherwise it only keeps the file open while idle, as the app does between pages."""
+    body = f"time.sleep({seconds})"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import time
+            from workbench.store.db import Database
+            db = Database({str(path)!r}, idle_close_s=600)
+            with db.cursor() as cur:
+                cur.execute("SELECT 1")
+                if {busy!r}:
+                    print("holding", flush=True)
+                    {body}
+            print("holding", flush=True)
+            {body}
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()

@@ -226,28 +226,27 @@ class RunHandle:
         lanes: dict[str, list[tuple[str, Cell, Plan]]] = {}
         for job in self.jobs:
             lanes.setdefault(job[2].request.provider, []).append(job)
-        # The run holds the database for its whole length: per-write opens would cost more
-        # than the writes, and another process gets a clear "in use by" message meanwhile.
-        with self.wb.db.cursor():
-            await asyncio.gather(*(self._lane(name, jobs) for name, jobs in lanes.items()))
-            reason = self._stop_reason or (
-                "Cancelled by the user." if self._cancel.is_set() else None
-            )
-            if reason:
-                kind = "budget" if self._stop_reason else "cancelled"
-                skipped = self.wb.log.cancel_queued(self.run_id, reason, kind=kind)
-                with self._lock:
-                    self._progress.cancelled += skipped
-                    self._progress.stop_reason = reason
-            status = (
-                "cancelled"
-                if self._cancel.is_set()
-                else ("stopped" if self._stop_reason else "finished")
-            )
+        # Each write is its own short unit of work: other processes (the app, `history`, a
+        # second run) use the database between them instead of waiting for the run to end.
+        await asyncio.gather(*(self._lane(name, jobs) for name, jobs in lanes.items()))
+        reason = self._stop_reason or (
+            "Cancelled by the user." if self._cancel.is_set() else None
+        )
+        if reason:
+            kind = "budget" if self._stop_reason else "cancelled"
+            skipped = self.wb.log.cancel_queued(self.run_id, reason, kind=kind)
             with self._lock:
-                self._progress.finished = True
-                spent = self._progress.spent_usd
-            self.wb.runs.finish(self.run_id, status, round(spent, 6))
+                self._progress.cancelled += skipped
+                self._progress.stop_reason = reason
+        status = (
+            "cancelled"
+            if self._cancel.is_set()
+            else ("stopped" if self._stop_reason else "finished")
+        )
+        with self._lock:
+            self._progress.finished = True
+            spent = self._progress.spent_usd
+        self.wb.runs.finish(self.run_id, status, round(spent, 6))
         self._emit(None)
         return self.progress
 
@@ -322,10 +321,11 @@ class RunHandle:
 def _queue(wb: Workbench, plans: list[Plan]) -> list[str]:
     """A `queued` row per planned cell, so the log shows the whole grid from the start."""
     ids = []
-    for planned in plans:
-        gid = new_id("gen")
-        wb.log.insert_pending(planned.row(gid, {}, status="queued"))
-        ids.append(gid)
+    with wb.db.cursor():  # one unit of work for the whole grid, not one per row
+        for planned in plans:
+            gid = new_id("gen")
+            wb.log.insert_pending(planned.row(gid, {}, status="queued"))
+            ids.append(gid)
     return ids
 
 
