@@ -41,7 +41,12 @@ def _run_two_and_read(tmp_path: Path, env: dict[str, str]) -> list[int]:
         )
     seen_mid_run: list[int] = []
     problems: list[str] = []
+    deadline = time.monotonic() + 300  # alone each run takes ~10 s; waiting on the other is a bug
     while any(run.poll() is None for run in runs):
+        if time.monotonic() > deadline:
+            for run in runs:
+                run.kill()
+            raise AssertionError("the runs did not finish within 300 s")
         listing = subprocess.run(
             _cli("history", "--json", "--limit", "1000"),
             env=env, capture_output=True, text=True, timeout=120,

@@ -48,7 +48,7 @@ from workbench.stats.bradley_terry import (
     repeat_agreement,
 )
 from workbench.stats.ratings import MIN_RATINGS, StarSummary, summarise_stars
-from workbench.store.votes import OFFLINE, OFFLINE_TAG, VoteLog, contestant
+from workbench.store.votes import OFFLINE, OFFLINE_TAG, contestant
 
 NOT_ENOUGH_DATA = "not enough data"
 NO_CATEGORY = "(no category)"
@@ -155,7 +155,7 @@ def measured(wb: Workbench, f: HistoryFilter) -> dict[str, Measured]:
     for part, provider in ((real, None), (sketches, OFFLINE)):
         if part is None:
             continue
-        for row in wb.measures.by_model(part):
+        for row in wb.performance.by_model(part):
             name = contestant(row["model"], provider)
             out[name] = Measured(
                 model=name, attempts=int(row["attempts"]), succeeded=int(row["succeeded"]),
@@ -188,7 +188,7 @@ def stars(wb: Workbench, f: HistoryFilter) -> dict[tuple[str, str], StarSummary]
 # -- Bradley–Terry tables -------------------------------------------------------------------------
 def _counts_by_criterion(wb: Workbench, f: HistoryFilter) -> dict[str, PairCounts]:
     grouped: dict[str, list[tuple[str, str, str, int]]] = {}
-    for criterion, a, b, winner, n in VoteLog(wb.db).pair_counts(f):
+    for criterion, a, b, winner, n in wb.votes.pair_counts(f):
         grouped.setdefault(criterion, []).append((a, b, winner, n))
     return {c: PairCounts.from_rows(rows) for c, rows in grouped.items()}
 
@@ -253,7 +253,7 @@ def category_boards(
     """The Bradley–Terry table of `criterion` for every category that has votes."""
     f = f if f is not None else leaderboard_filter()
     grouped: dict[str, list[tuple[str, str, str, int]]] = {}
-    for category, a, b, winner, n in VoteLog(wb.db).pair_counts_by_category(f, criterion):
+    for category, a, b, winner, n in wb.votes.pair_counts_by_category(f, criterion):
         grouped.setdefault(category or NO_CATEGORY, []).append((a, b, winner, n))
     return [
         CategoryBoard(category, FITS.rate(PairCounts.from_rows(rows), min_votes, rounds, seed))
@@ -333,7 +333,7 @@ def consistency(
     wb: Workbench, f: HistoryFilter | None = None, criterion: str | None = None
 ) -> Consistency:
     f = f if f is not None else leaderboard_filter()
-    votes = VoteLog(wb.db)
+    votes = wb.votes
     with wb.db.cursor():
         pairs = votes.repeats(f, criterion)
         winners = votes.winners(f, criterion)

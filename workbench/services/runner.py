@@ -163,7 +163,7 @@ def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = No
         if lane not in medians:  # measured latency of this provider's models, where logged
             medians[lane] = {
                 row["model"]: row["latency_median_ms"] / 1000
-                for row in wb.measures.by_model(HistoryFilter(providers=(lane,)))
+                for row in wb.performance.by_model(HistoryFilter(providers=(lane,)))
                 if row["latency_median_ms"]
             }
         typical = 0.05 if lane == "offline" else TYPICAL_SECONDS.get(p.model.id, 15.0)

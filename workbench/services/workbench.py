@@ -15,9 +15,10 @@ from workbench.providers.registry import build_provider
 from workbench.store.db import Database, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
-from workbench.store.measures import MeasureLog
+from workbench.store.performance import PerformanceLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
+from workbench.store.votes import VoteLog
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 
@@ -41,8 +42,9 @@ class Workbench:
     def __post_init__(self) -> None:
         self.log = GenerationLog(self.db)
         self.ratings = RatingLog(self.db)
-        self.measures = MeasureLog(self.db)
+        self.performance = PerformanceLog(self.db)
         self.runs = RunLog(self.db)
+        self.votes = VoteLog(self.db)
 
     def succeeded(self, generation_id: str) -> None:
         for hook in self.on_success:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -33,6 +34,13 @@ log = logging.getLogger(__name__)
 GIVE_WAY_S = 0.01
 # How often an open connection checks whether another process waits.
 WATCH_S = 0.005
+# The longest a new unit of work waits for this process's other cursors to let the file go.
+DRAIN_WAIT_S = 1.0
+
+
+def utcnow() -> datetime:
+    """Now in UTC without a zone: every timestamp column is UTC wall time."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class StoreError(RuntimeError):
@@ -199,8 +207,10 @@ class Database:
         with self._cond:
             if depth == 0:
                 # Another process is owed a turn: let the cursors already lent finish first.
-                while self._draining:
-                    self._cond.wait()
+                # Bounded, because a lent cursor may itself wait for this thread's work.
+                give_up = time.monotonic() + DRAIN_WAIT_S
+                while self._draining and (left := give_up - time.monotonic()) > 0:
+                    self._cond.wait(left)
             if self._con is None:
                 self._con = self._open()
             self._leases += 1
