@@ -5,7 +5,11 @@ Two runs of 30 prompts each (60 jobs) start at once against a loopback fake of t
 that answers each request after `--delay` seconds; meanwhile the `history` command runs in a
 loop. Each history figure is the command's wall time end to end (a fresh Python process:
 interpreter start and imports included), so `history_idle_*` gives the same command with no run
-going, for comparison. At the end the log must hold each of the 60 prompts exactly once.
+going, for comparison. Between two commands the bench also opens the data directory itself the way
+a command does (wait for the turn, open, a 50-row page and its count, close) and times that
+(`history_query_*`): the part of the command the database is responsible for, without the
+interpreter's start and imports. At the end the log must hold each of the 60 prompts exactly
+once.
 
 Usage: .venv/bin/python bench/concurrency.py [--prompts 30] [--delay 0.5] [--concurrency 2]
 Last line: one JSON object.
@@ -46,6 +50,22 @@ def _history(env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[st
     return (time.perf_counter() - started) * 1000, done
 
 
+def _query(data: Path, tmp: str) -> float:
+    """Open, one History page and its count, close: what `history` asks of the database."""
+    started = time.perf_counter()
+    wb = open_workbench(
+        load_settings(env={"WORKBENCH_DATA_DIR": str(data)}, secrets_file=Path(tmp) / "x"),
+        idle_close_s=0,
+    )
+    try:
+        with wb.db.cursor():
+            wb.log.page(HistoryFilter(), limit=50)
+            wb.log.count(HistoryFilter())
+    finally:
+        wb.close()
+    return (time.perf_counter() - started) * 1000
+
+
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -81,11 +101,17 @@ def main() -> None:
                 )
             )
         during: list[float] = []
+        queries: list[float] = []
         failures = 0
         while any(run.poll() is None for run in runs):
             ms, done = _history(env)
             if any(run.poll() is None for run in runs):
                 during.append(ms)
+            for _ in range(5):
+                ms = _query(data, tmp)
+                if any(run.poll() is None for run in runs):
+                    queries.append(ms)
+                time.sleep(0.05)
             if done.returncode != 0 or "in use" in done.stderr:
                 failures += 1
                 print("history failed:", done.stderr.strip(), file=sys.stderr)
@@ -110,6 +136,10 @@ def main() -> None:
             "history_during_runs_p50_ms": round(statistics.median(during), 1) if during else None,
             "history_during_runs_p95_ms": round(_p95(during), 1) if during else None,
             "history_idle_p50_ms": round(statistics.median(idle), 1),
+            "history_query_during_runs_p50_ms": (
+                round(statistics.median(queries), 1) if queries else None
+            ),
+            "history_query_during_runs_p95_ms": round(_p95(queries), 1) if queries else None,
             "history_idle_p95_ms": round(_p95(idle), 1),
             "lost_jobs": len(expected - set(succeeded)),
             "doubled_jobs": len(succeeded) - len(set(succeeded)),

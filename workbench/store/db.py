@@ -266,6 +266,14 @@ class Database:
                 self._turn.close()
 
     @property
+    def backend(self) -> str:
+        """What the Status page says about the database in use."""
+        return (
+            "embedded DuckDB file; workbench processes on this machine take turns on it, "
+            "one short unit of work at a time"
+        )
+
+    @property
     def is_open(self) -> bool:
         return self._con is not None
 
