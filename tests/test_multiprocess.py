@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from tests.providers.fakes import FakeGemini, Fault
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import open_workbench
+from workbench.store.db import Database
 
 PROMPTS_PER_RUN = 12
 NAMES = ("alpha", "beta")
@@ -90,3 +92,47 @@ def test_two_runs_and_a_history_loop_share_one_data_directory(tmp_path: Path) ->
     assert {r["status"] for r in rows} == {"succeeded"}
     # the reader saw rows of runs still in progress, not only the end state
     assert any(0 < n < 2 * PROMPTS_PER_RUN for n in seen_mid_run), seen_mid_run
+
+
+WRITER = """
+import sys
+from workbench.store.db import Database
+from workbench.store.generations import GenerationLog, NewGeneration
+log = GenerationLog(Database(sys.argv[1], idle_close_s=0))
+for i in range(int(sys.argv[3])):
+    log.insert_pending(NewGeneration(id=f"{sys.argv[2]}-{i}", model="flux-2-pro",
+                                     provider="offline", prompt="p", prompt_written="p"))
+    print(i, flush=True)
+"""
+
+
+def test_a_writer_killed_mid_write_loses_nothing_another_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "shared.duckdb"
+
+    def writer(name: str, n: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), name, str(n)],
+            stdout=subprocess.PIPE, text=True,
+        )
+
+    victim = writer("victim", 100_000)
+    assert victim.stdout is not None and victim.stdout.readline()  # it is writing
+    survivor = writer("survivor", 60)
+    assert survivor.stdout is not None
+    for _ in range(10):  # both write in turns for a while ...
+        survivor.stdout.readline()
+    os.kill(victim.pid, signal.SIGKILL)  # ... then one dies, possibly holding the turn
+    victim.wait()
+    survivor.communicate(timeout=120)
+    assert survivor.returncode == 0
+    db = Database(path, lock_timeout_s=5, idle_close_s=0)
+    with db.cursor() as cur:
+        survived = cur.execute(
+            "SELECT count(*) FROM generations WHERE id LIKE 'survivor-%'"
+        ).fetchone()[0]
+        killed = cur.execute(
+            "SELECT count(*) FROM generations WHERE id LIKE 'victim-%'"
+        ).fetchone()[0]
+    db.close()
+    assert survived == 60  # every row the other process committed is there
+    assert killed >= 1  # and the victim's committed rows too (DuckDB replays its WAL)
