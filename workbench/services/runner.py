@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
 from workbench.services.generation import (
+    DailyCapReached,
     GenerateRequest,
     GenerationOutcome,
     InvalidRequest,
@@ -287,31 +288,44 @@ class RunHandle:
     async def _one(self, gid: str, planned: Plan, provider: Any, limit: asyncio.Semaphore) -> None:
         reserved = planned.estimated_cost_usd or 0.0
         outcome: GenerationOutcome | None = None
+        refused = False
         try:
             cached = None
             if self.settings.allow_cache and planned.request_hash:
                 cached = self.wb.log.find_cached(planned.request_hash)
             outcome = await execute(self.wb, planned, provider, generation_id=gid, reuse=cached)
+        except DailyCapReached as exc:
+            # Nothing was sent; the cell stays queued and is cancelled with this reason.
+            refused = True
+            with self._lock:
+                self._stop_reason = self._stop_reason or f"Stopped sending: {exc.problems[0]}"
         finally:
             limit.release()
             with self._lock:
                 p = self._progress
                 self._reserved -= reserved
                 p.in_flight -= 1
-                p.done += 1
-                if outcome is None:
-                    p.failed += 1
-                else:
-                    p.spent_usd += outcome.cost_usd or 0.0
-                    if outcome.cached_from:
-                        p.cached += 1
-                    if outcome.status == "succeeded":
-                        p.succeeded += 1
-                    elif outcome.status == "moderated":
-                        p.moderated += 1
-                    else:
-                        p.failed += 1
-            self._emit(outcome)
+                if not refused:
+                    self._count(outcome)
+            if not refused:
+                self._emit(outcome)
+
+    def _count(self, outcome: GenerationOutcome | None) -> None:
+        """Called with `self._lock` held."""
+        p = self._progress
+        p.done += 1
+        if outcome is None:
+            p.failed += 1
+        else:
+            p.spent_usd += outcome.cost_usd or 0.0
+            if outcome.cached_from:
+                p.cached += 1
+            if outcome.status == "succeeded":
+                p.succeeded += 1
+            elif outcome.status == "moderated":
+                p.moderated += 1
+            else:
+                p.failed += 1
 
     def _emit(self, outcome: GenerationOutcome | None) -> None:
         if self.on_event is not None:

@@ -18,6 +18,7 @@ from workbench.store.images import ImageStore
 from workbench.store.performance import PerformanceLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
+from workbench.store.spending import SpendLedger
 from workbench.store.votes import VoteLog
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
@@ -45,6 +46,7 @@ class Workbench:
         self.performance = PerformanceLog(self.db)
         self.runs = RunLog(self.db)
         self.votes = VoteLog(self.db)
+        self.spending = SpendLedger(self.db)
 
     def succeeded(self, generation_id: str) -> None:
         for hook in self.on_success:

@@ -183,6 +183,17 @@ class GenerationLog:
                     generation_id,
                 ],
             )
+            # The reservation against the daily caps becomes what was really paid: the
+            # provider's cost where known, nothing for an attempt that failed without one, and
+            # the estimate kept for a success whose price nobody reported.
+            paid = outcome.cost_usd
+            if paid is None and outcome.status != "succeeded":
+                paid = 0.0
+            cur.execute(
+                "UPDATE spend_reservations SET amount_usd = coalesce(?, amount_usd)"
+                " WHERE generation_id = ?",
+                [paid, generation_id],
+            )
 
     def start(self, generation_id: str, params: dict[str, Any]) -> None:
         """A queued attempt of a run is about to be sent. From now on the provider may accept
