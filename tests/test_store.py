@@ -329,3 +329,42 @@ def test_a_unit_of_work_longer_than_the_timeout_names_the_holder(tmp_path: Path)
         assert f"PID {holder.pid}" in str(caught.value)
         assert "python" in str(caught.value)
     Database(path, lock_timeout_s=5, idle_close_s=0).close()  # a killed holder leaves no lock
+
+
+def test_a_database_migrated_by_a_newer_workbench_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "newer.duckdb"
+    Database(path, idle_close_s=0).close()
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO _migrations (name) VALUES ('9999_from_the_future')")
+    con.close()
+    with pytest.raises(StoreError, match="newer version") as caught:
+        Database(path, idle_close_s=0)
+    assert "9999_from_the_future" in str(caught.value)
+    con = duckdb.connect(str(path))  # untouched: nothing was dropped or rolled back
+    assert con.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(
+        migration_files()
+    ) + 1
+    con.close()
+
+
+def test_two_processes_starting_on_a_new_directory_migrate_once(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.duckdb"
+    code = (
+        "import sys; from workbench.store.db import Database; "
+        "db = Database(sys.argv[1], idle_close_s=0); print(len(db.migrations_applied)); db.close()"
+    )
+    starters = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    results = [p.communicate(timeout=120) for p in starters]
+    assert [p.returncode for p in starters] == [0, 0, 0], results
+    assert {out.strip() for out, _ in results} == {str(len(migration_files()))}
+    db = Database(path, idle_close_s=0)
+    with db.cursor() as cur:
+        names = [r[0] for r in cur.execute("SELECT name FROM _migrations").fetchall()]
+    db.close()
+    assert sorted(names) == [p.stem for p in migration_files()]  # each applied once

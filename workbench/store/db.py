@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from workbench.store.file_lock import FileTurn, LockTimeout
-from workbench.store.migrations import apply_migrations
+from workbench.store.migrations import NewerSchema, apply_migrations
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,10 @@ class Database:
         # Migrations run inside one turn: a second process starting at the same moment waits
         # for the file and then finds them applied.
         with self.cursor() as cur:
-            self.migrations_applied = apply_migrations(cur)
+            try:
+                self.migrations_applied = apply_migrations(cur)
+            except NewerSchema as exc:
+                raise StoreError(f"{exc} Database: {self.path}") from None
         # Close on interpreter exit so the file lock and WAL are released cleanly.
         atexit.register(self.close)
 
