@@ -16,7 +16,17 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from workbench.errors import ConfigError
+
+
+def _project_root() -> Path:
+    """The source checkout when run from one; for an installed copy (in site-packages, where
+    nothing may be written) the working directory, as Streamlit does for its own secrets."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+
+
+PROJECT_ROOT = _project_root()
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
@@ -100,10 +110,20 @@ def _money(env: Mapping[str, str], name: str) -> float | None:
     try:
         value = float(raw.removeprefix("$"))
     except ValueError:
-        raise ValueError(f"{name} must be an amount in US dollars, such as 5 or 12.50") from None
+        raise ConfigError(f"{name} must be an amount in US dollars, such as 5 or 12.50") from None
     if value < 0:
-        raise ValueError(f"{name} cannot be negative")
+        raise ConfigError(f"{name} cannot be negative")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
 def load_settings(
@@ -126,7 +146,7 @@ def load_settings(
         if env.get(var) or secrets.get(var)
     }
     data_dir = Path(env.get("WORKBENCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
-    lock_timeout = float(env.get("WORKBENCH_LOCK_TIMEOUT_S") or 10.0)
+    lock_timeout = _seconds(env, "WORKBENCH_LOCK_TIMEOUT_S", 10.0)
     return Settings(
         user=_user(env),
         daily_budget_usd=_money(env, "WORKBENCH_DAILY_BUDGET_USD"),

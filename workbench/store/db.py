@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from workbench.errors import WorkbenchError
 from workbench.store.file_lock import FileTurn, LockTimeout
 from workbench.store.migrations import NewerSchema, apply_migrations
 
@@ -43,7 +44,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class StoreError(RuntimeError):
+class StoreError(WorkbenchError, RuntimeError):
     """The data directory or database cannot be used; the message says why and what to do."""
 
 
