@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.providers.fakes import FakeGemini, Fault  # noqa: E402
+from tests.slow_gemini import slow_gemini  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
 from workbench.domain.filters import HistoryFilter  # noqa: E402
 from workbench.services.workbench import open_workbench  # noqa: E402
@@ -78,15 +77,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, FakeGemini() as fake:
-        fake.fault("submit", Fault(delay_s=args.delay, passthrough=True, repeat=True))
+    with tempfile.TemporaryDirectory() as tmp, slow_gemini(
+        Path(tmp) / "data", delay_s=args.delay
+    ) as (fake, env):
         data = Path(tmp) / "data"
-        env = {
-            **os.environ,
-            "WORKBENCH_DATA_DIR": str(data),
-            "GEMINI_API_KEY": fake.key,
-            "GEMINI_BASE_URL": fake.url,
-        }
         idle = [_history(env)[0] for _ in range(5)]
         runs = []
         started = time.perf_counter()

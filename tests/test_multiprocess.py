@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.providers.fakes import FakeGemini, Fault
+from tests.slow_gemini import slow_gemini
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import open_workbench
@@ -68,14 +68,7 @@ def _run_two_and_read(tmp_path: Path, env: dict[str, str]) -> list[int]:
 
 def test_two_runs_and_a_history_loop_share_one_data_directory(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with FakeGemini() as fake:
-        fake.fault("submit", Fault(delay_s=0.5, passthrough=True, repeat=True))
-        env = {
-            **os.environ,
-            "WORKBENCH_DATA_DIR": str(data),
-            "GEMINI_API_KEY": fake.key,
-            "GEMINI_BASE_URL": fake.url,
-        }
+    with slow_gemini(data, delay_s=0.5) as (fake, env):
         seen_mid_run = _run_two_and_read(tmp_path, env)
         assert fake.paid_submits == 2 * PROMPTS_PER_RUN  # nothing sent twice
 

@@ -4,7 +4,6 @@ together do not."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.providers.fakes import FakeGemini, Fault
+from tests.slow_gemini import slow_gemini
 from workbench.config import load_settings
 from workbench.domain.catalog import estimate_cost, load_catalog
 from workbench.store.db import Database
@@ -66,15 +65,9 @@ def test_two_runs_started_at_once_share_the_daily_cap(tmp_path: Path) -> None:
     assert per_image
     prompts_per_run = 6
     cap = round(per_image * 8.5, 4)  # one run (6 images) fits, both (12) do not; 8 fit
-    with FakeGemini() as fake:
-        fake.fault("submit", Fault(delay_s=0.2, passthrough=True, repeat=True))
-        env = {
-            **os.environ,
-            "WORKBENCH_DATA_DIR": str(tmp_path / "data"),
-            "GEMINI_API_KEY": fake.key,
-            "GEMINI_BASE_URL": fake.url,
-            "WORKBENCH_DAILY_BUDGET_USD": str(cap),
-        }
+    with slow_gemini(
+        tmp_path / "data", delay_s=0.2, WORKBENCH_DAILY_BUDGET_USD=str(cap)
+    ) as (fake, env):
         runs = []
         for name in ("alpha", "beta"):
             path = tmp_path / f"{name}.txt"

@@ -3,7 +3,6 @@ that run's rows (before, the run held the database file and the page could only 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.providers.fakes import FakeGemini, Fault
+from tests.slow_gemini import slow_gemini
 
 pytestmark = pytest.mark.browser
 
@@ -24,14 +23,7 @@ def test_history_opened_while_a_run_writes_shows_that_runs_rows(  # type: ignore
     url, data_dir = app_server
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("".join(f"a lighthouse at dusk, study {i}\n" for i in range(PROMPTS)))
-    with FakeGemini() as fake:
-        fake.fault("submit", Fault(delay_s=2.0, passthrough=True, repeat=True))
-        env = {
-            **os.environ,
-            "WORKBENCH_DATA_DIR": str(data_dir),
-            "GEMINI_API_KEY": fake.key,
-            "GEMINI_BASE_URL": fake.url,
-        }
+    with slow_gemini(data_dir, delay_s=2.0) as (fake, env):
         run = subprocess.Popen(
             [sys.executable, "-m", "workbench", "run", str(prompts), "--models",
              "nano-banana-2", "--concurrency", "1", "--quiet"],

@@ -47,23 +47,19 @@ class SpendLedger:
                 return None
             if caps.any:
                 everyone, mine = self._spent(cur, day, person)
-                if caps.everyone_usd is not None and (
-                    everyone + amount_usd > caps.everyone_usd + 1e-9
-                ):
-                    return (
-                        f"Today's shared spending cap of ${caps.everyone_usd:,.2f} "
-                        f"(WORKBENCH_DAILY_BUDGET_USD) would be passed: ${everyone:,.4f} is "
-                        f"spent or reserved and this image is estimated at ${amount_usd:,.4f}."
-                    )
-                if caps.per_person_usd is not None and (
-                    mine + amount_usd > caps.per_person_usd + 1e-9
-                ):
-                    return (
-                        f"Your daily spending cap of ${caps.per_person_usd:,.2f} "
-                        f"(WORKBENCH_USER_DAILY_BUDGET_USD) would be passed: {person} has "
-                        f"${mine:,.4f} spent or reserved today and this image is estimated at "
-                        f"${amount_usd:,.4f}."
-                    )
+                checks = (
+                    (caps.everyone_usd, everyone, "Today's shared spending cap",
+                     "WORKBENCH_DAILY_BUDGET_USD", "everyone has"),
+                    (caps.per_person_usd, mine, "Your daily spending cap",
+                     "WORKBENCH_USER_DAILY_BUDGET_USD", f"{person} has"),
+                )
+                for cap, spent, what, variable, who in checks:
+                    if cap is not None and spent + amount_usd > cap + 1e-9:
+                        return (
+                            f"{what} of ${cap:,.2f} ({variable}) would be passed: {who} "
+                            f"${spent:,.4f} spent or reserved today and this image is "
+                            f"estimated at ${amount_usd:,.4f}."
+                        )
             cur.execute(
                 "INSERT INTO spend_reservations (generation_id, day, person, amount_usd,"
                 " created_at) VALUES (?, ?, ?, ?, ?)",
