@@ -414,6 +414,26 @@ def test_the_worker_survives_a_corrupt_file_and_is_one_per_workbench(wb: Workben
     service.worker_for(wb).close()
 
 
+def test_each_workbench_holds_its_own_worker_and_stops_it_on_close(tmp_path: Path) -> None:
+    def opened(name: str) -> Workbench:
+        env = {"WORKBENCH_DATA_DIR": str(tmp_path / name), "WORKBENCH_LOCK_TIMEOUT_S": "2"}
+        return open_workbench(load_settings(env=env, secrets_file=tmp_path / "none.toml"),
+                              idle_close_s=0)
+
+    first, second = opened("a"), opened("b")
+    try:
+        assert first.metrics_worker is None  # started on first use only
+        worker = service.worker_for(first)
+        assert first.metrics_worker is worker and worker.wb is first
+        other = service.worker_for(second)
+        assert second.metrics_worker is other and other is not worker
+    finally:
+        first.close()
+    assert worker.closed and not other.closed
+    second.close()
+    assert other.closed
+
+
 def test_recompute_in_background_reports_progress(wb: Workbench) -> None:
     [add(wb, scene(128, s)) for s in (1, 2)]
     worker = service.MetricsWorker(wb, ocr=FakeOcr("x").engine())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -147,7 +148,7 @@ def _bad_text(value: str) -> bool:
     return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value)
 
 
-def _parse_time(row: dict[str, str]) -> tuple[datetime | None, str, str | None]:
+def _parse_time(row: Mapping[str, str | None]) -> tuple[datetime | None, str, str | None]:
     """(naive UTC time or None, canonical text for the fingerprint, problem or None)."""
     text, stamp = _clean(row.get("time")), _clean(row.get("tstamp"))
     if text:
@@ -259,7 +260,7 @@ def _check_row(row: dict[str, str | None], criteria: set[str]) -> list[str]:
     repeat = _clean(row.get("is_repeat")).lower()
     if repeat not in ("", "true", "false", "0", "1"):
         problems.append(f"is_repeat '{repeat[:10]}' is not true or false")
-    _, _, time_problem = _parse_time(row)  # type: ignore[arg-type]
+    _, _, time_problem = _parse_time(row)
     if time_problem:
         problems.append(time_problem)
     return problems

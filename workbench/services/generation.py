@@ -269,11 +269,13 @@ async def execute(
     req = planned.request
     queued = generation_id is not None
     gid = generation_id or new_id("gen")
-    image_request = dataclasses.replace(
-        planned.image_request,
+
+    def submitted(rid: str | None) -> None:
         # Only an id is worth a write: the row already says the request may have gone out.
-        on_submitted=lambda rid: rid and wb.log.mark_submitted(gid, rid),
-    )
+        if rid:
+            wb.log.mark_submitted(gid, rid)
+
+    image_request = dataclasses.replace(planned.image_request, on_submitted=submitted)
     try:
         params = provider.wire_params(image_request)
     except ProviderError as exc:

@@ -22,6 +22,7 @@ from typing import Any
 
 from workbench.domain.catalog import OFFLINE, CatalogError
 from workbench.domain.criteria import load_criteria
+from workbench.errors import InvalidInput
 from workbench.imaging.preview import jpeg_preview
 from workbench.services.leaderboard import VerdictTable, build_leaderboard, leaderboard_filter
 from workbench.services.workbench import Workbench
@@ -49,7 +50,7 @@ pre{white-space:pre-wrap;word-break:break-word;background:#f7f7f9;padding:.5rem;
 """
 
 
-class ReportError(ValueError):
+class ReportError(InvalidInput):
     """Nothing to report (no generations chosen, or none of them is in the log)."""
 
 

@@ -41,7 +41,7 @@ from workbench.services.generation import (
 )
 from workbench.services.workbench import Workbench
 
-# Simultaneous jobs per provider, from ../shared/providers.md: BFL allows 24 active tasks per
+# Simultaneous jobs per provider (sources in docs/providers.md): BFL allows 24 active tasks per
 # account; fal starts accounts at 2; Replicate allows 600 creates a minute; Gemini's limits
 # depend on the tier, so stay modest. The offline renderer is CPU-bound.
 DEFAULT_CONCURRENCY: dict[str, int] = {
@@ -131,7 +131,8 @@ class Progress:
 
 
 def _planned(wb: Workbench, cells: list[Cell]) -> list[Plan]:
-    problems, plans = [], []
+    problems: list[str] = []
+    plans: list[Plan] = []
     keys = Counter(c.key for c in cells)
     if dupes := [k for k, n in keys.items() if n > 1]:
         raise RunRefused([f"two cells share the key {dupes[0]!r}"])

@@ -29,7 +29,7 @@ class NewerSchema(RuntimeError):
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
     files = sorted(p for p in directory.glob("*.sql") if _NAME.match(p.name))
-    numbers = [int(_NAME.match(p.name).group(1)) for p in files]  # type: ignore[union-attr]
+    numbers = [int(_NAME.match(p.name).group(1)) for p in files]  # type: ignore[union-attr]  # files holds only names _NAME matches
     if len(numbers) != len(set(numbers)):
         raise RuntimeError("two migrations share a number")
     return files
