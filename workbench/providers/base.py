@@ -19,6 +19,7 @@ ErrorKind = Literal[
     "credits",  # 402 or a provider's "insufficient credits"
     "bad_request",  # 400/422: the provider rejected the parameters; its detail is kept
     "rate_limited",  # 429 after the bounded retries
+    "quota_exhausted",  # a per-day quota is used up: retrying soon cannot help
     "server",  # 5xx after the bounded retries
     "timeout",  # connect, read or overall deadline passed
     "connection",  # could not reach the provider
@@ -44,12 +45,15 @@ class ImageRequest:
     seed: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     # Called by a provider the moment its API has accepted the job (and may bill it), with the
-    # provider's request id: the log records it so that a resumed run never pays twice.
-    on_submitted: Callable[[str | None], None] | None = field(default=None, compare=False)
+    # provider's request id and the URL that reports on the job (None where there is none):
+    # the log records them so that a resumed run never pays twice and can fetch the result.
+    on_submitted: Callable[[str | None, str | None], None] | None = field(
+        default=None, compare=False
+    )
 
-    def submitted(self, provider_request_id: str | None) -> None:
+    def submitted(self, provider_request_id: str | None, resume_url: str | None = None) -> None:
         if self.on_submitted is not None:
-            self.on_submitted(provider_request_id)
+            self.on_submitted(provider_request_id, resume_url)
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,11 @@ class ImageResult:
     provider_model_id: str | None = None  # the id that answered (a fallback id, say)
     seed: int | None = None
     cost_usd: float | None = None  # what the provider says it charged; None = not reported
+    cost_confirmed: bool = True  # False: computed from reported usage x an unconfirmed price
     queue_ms: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    retries: int = 0  # calls sent again after a refusal or a dropped connection
+    retry_wait_s: float = 0.0  # total time waited before those retries
 
 
 class ProviderError(Exception):
@@ -82,6 +89,8 @@ class ProviderError(Exception):
         self.provider_request_id = provider_request_id
         self.cost_usd = cost_usd
         self.retryable = retryable
+        self.retries = 0  # set by the HTTP client: calls sent again before giving up
+        self.retry_wait_s = 0.0
 
     @property
     def status(self) -> Literal["moderated", "failed"]:

@@ -1,7 +1,8 @@
 """Black Forest Labs API adapter (FLUX.2 pro / max / flex, FLUX1.1 pro Ultra): submit, poll,
 download.
 
-Wire format from ../shared/providers.md §2: `POST {base}/v1/{model_id}` with the key in `x-key`;
+Wire format (docs/providers.md, "Black Forest Labs"; https://api.bfl.ai/openapi.json):
+`POST {base}/v1/{model_id}` with the key in `x-key`;
 the answer gives `id`, `polling_url` and `cost` (credits, 1 credit = $0.01). The client then
 GETs `polling_url` exactly as given (it names the cluster that took the job; it is never
 rebuilt) until the status is terminal, and downloads `result.sample` at once (it expires after
@@ -11,7 +12,9 @@ request); Ultra takes `aspect_ratio` (and `raw`) instead. Flex passes `steps`, `
 
 Statuses: `Pending` (and the progress names `Reasoning`, `Generating` seen in third-party
 clients) keep polling; `Ready` succeeds; `Request Moderated` / `Content Moderated` -> moderated;
-`Error` / `Failed` -> failed (server); `Task not found` -> failed (not_found); anything else ->
+`Error` / `Failed` -> failed (server), with the task's `error` text or `details` (an errored
+task may answer `{"status": "Error", "error": ...}`: black-forest-labs/skills
+references/error-handling.md); `Task not found` -> failed (not_found); anything else ->
 failed (malformed, "unknown status").
 
 Retries (never a second paid submit unless BFL did no work):
@@ -21,6 +24,14 @@ Retries (never a second paid submit unless BFL did no work):
   exist and be billed;
 - polls and the image download are free and idempotent: 408/429/5xx and transport errors are
   retried with backoff within the overall deadline.
+
+Errors on calls (https://docs.bfl.ai/api_integration/integration_guidelines; skills
+error-handling.md): 401/403 -> auth; 402 -> credits; 422 (FastAPI `detail[]`) -> bad_request;
+429 (more than 24 active tasks) -> rate_limited; 5xx -> server.
+
+Deadline: BFL has no cancel endpoint, so a job given up at the deadline is recorded as
+"timed out (may be billed)". Sizes are counted in decimal megapixels (1024 x 1024 = 1.05 MP)
+and each side is at least 256 px (help.bfl.ai).
 
 Cost: the submit answer's `cost` when present (recorded on every later outcome, since BFL
 reports the charge when it accepts the task); otherwise None and the catalog estimate is used.
@@ -71,7 +82,7 @@ class BflProvider(HostedProvider):
         return {"endpoint": f"/v1/{request.offer.model_id}", **self._params(request)}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
-        job = Job()
+        job = Job(model_name=request.model.name)
         return await self._api.run(self._generate(request, job), job)
 
     async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
@@ -87,8 +98,8 @@ class BflProvider(HostedProvider):
         accepted = api.json(response, "the submit")
         job.request_id = _str(accepted.get("id"))
         job.cost_usd = _credits_to_usd(accepted.get("cost"))
-        mark_submitted(request, job.request_id)
         polling_url = _str(accepted.get("polling_url"))
+        mark_submitted(request, job.request_id, polling_url)
         if polling_url is None:
             raise api.malformed(
                 "the submit answer has no polling_url, and the workbench does not guess one."
@@ -100,7 +111,7 @@ class BflProvider(HostedProvider):
             is_terminal=lambda body: body.get("status") not in PENDING,
         )
         status = answer.get("status")
-        details = _details(answer.get("details"))
+        details = _details(answer.get("error") or answer.get("details"))
         if status == "Ready":
             result = answer.get("result")
             sample = _str(result.get("sample")) if isinstance(result, dict) else None

@@ -24,8 +24,12 @@ ADAPTERS: dict[str, str] = {
 }
 
 
+def provider_label(name: str) -> str:
+    return PROVIDER_LABELS.get(name, name)
+
+
 def missing_key_message(name: str) -> str:
-    label = PROVIDER_LABELS.get(name, name)
+    label = provider_label(name)
     return f"No key for {label}: {key_help(name)}, then try again."
 
 

@@ -98,6 +98,8 @@ class Outcome:
     error_message: str | None = None
     image: StoredImage | None = None
     cached_from: str | None = None  # the generation whose image was reused (nothing was paid)
+    retries: int = 0  # calls sent again (after a 429, a dropped poll...) before this outcome
+    retry_wait_s: float = 0.0  # total time waited before those retries
 
 
 def _escape_like(text: str) -> str:
@@ -240,7 +242,8 @@ class GenerationLog:
                 " provider_model_id = coalesce(?, provider_model_id),"
                 " provider_request_id = coalesce(?, provider_request_id),"
                 " seed_returned = ?, error_kind = ?, error_message = ?, image_sha256 = ?,"
-                " width = ?, height = ?, cached_from = ? WHERE id = ?",
+                " width = ?, height = ?, cached_from = ?, retries = ?, retry_wait_s = ?"
+                " WHERE id = ?",
                 [
                     outcome.status,
                     utcnow(),
@@ -257,6 +260,8 @@ class GenerationLog:
                     image.width if image else None,
                     image.height if image else None,
                     outcome.cached_from,
+                    outcome.retries,
+                    outcome.retry_wait_s,
                     generation_id,
                 ],
             )
@@ -273,13 +278,16 @@ class GenerationLog:
                 [json.dumps(params), os.getpid(), now, now, generation_id],
             )
 
-    def mark_submitted(self, generation_id: str, provider_request_id: str | None) -> None:
-        """The provider accepted the job: keep its id (for support, and to find it again)."""
+    def mark_submitted(
+        self, generation_id: str, provider_request_id: str | None, resume_url: str | None = None
+    ) -> None:
+        """The provider accepted the job: keep its id (for support) and the URL that reports
+        on it (to fetch the result after a crash)."""
         with self.db.cursor() as cur:
             cur.execute(
-                "UPDATE generations SET provider_request_id = coalesce(?, provider_request_id)"
-                " WHERE id = ?",
-                [provider_request_id, generation_id],
+                "UPDATE generations SET provider_request_id = coalesce(?, provider_request_id),"
+                " resume_url = coalesce(?, resume_url) WHERE id = ?",
+                [provider_request_id, resume_url, generation_id],
             )
 
     def cancel_queued(self, run_id: str, message: str, kind: str = "cancelled") -> int:
