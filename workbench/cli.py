@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.history",
     "workbench.commands.export",
     "workbench.commands.metrics",
+    "workbench.commands.recover",
 )
 
 

@@ -71,6 +71,17 @@ class ImageResult:
     retry_wait_s: float = 0.0  # total time waited before those retries
 
 
+@dataclass(frozen=True)
+class Resumable:
+    """A job a provider accepted before the workbench stopped: enough to fetch its result
+    again without sending anything (adapters that can, implement `recover(job)`)."""
+
+    provider_request_id: str
+    resume_url: str  # the status URL the provider gave, exactly as given
+    provider_model_id: str | None = None
+    seed: int | None = None
+
+
 class ProviderError(Exception):
     def __init__(
         self,

@@ -42,7 +42,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.providers.base import ImageRequest, ImageResult, ProviderError, Resumable
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -104,12 +104,34 @@ class BflProvider(HostedProvider):
             raise api.malformed(
                 "the submit answer has no polling_url, and the workbench does not guess one."
             )
-        answer = await api.poll(
+        answer = await self._poll(polling_url)
+        return await self._outcome(answer, job, request.offer.model_id, request.seed)
+
+    async def recover(self, resumable: Resumable) -> ImageResult:
+        """The result of a task accepted before a crash: poll its polling_url; a sample link
+        lives 10 minutes (blackforest `responses.py`), after which it has expired."""
+        job = Job(request_id=resumable.provider_request_id)
+
+        async def fetch() -> ImageResult:
+            answer = await self._poll(resumable.resume_url)
+            return await self._outcome(
+                answer, job, resumable.provider_model_id, resumable.seed
+            )
+
+        return await self._api.run(fetch(), job)
+
+    async def _poll(self, polling_url: str) -> dict[str, Any]:
+        return await self._api.poll(
             polling_url,
-            headers=auth,
+            headers={"x-key": self._key},
             what="the status poll",
             is_terminal=lambda body: body.get("status") not in PENDING,
         )
+
+    async def _outcome(
+        self, answer: dict[str, Any], job: Job, model_id: str | None, seed_asked: int | None
+    ) -> ImageResult:
+        api = self._api
         status = answer.get("status")
         details = _details(answer.get("error") or answer.get("details"))
         if status == "Ready":
@@ -123,8 +145,8 @@ class BflProvider(HostedProvider):
                 data=image.data,
                 mime=image.mime,
                 provider_request_id=job.request_id,
-                provider_model_id=request.offer.model_id,
-                seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else request.seed,
+                provider_model_id=model_id,
+                seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else seed_asked,
                 cost_usd=job.cost_usd,
             )
         if status in MODERATED:

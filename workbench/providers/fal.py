@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.providers.base import ImageRequest, ImageResult, ProviderError, Resumable
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -160,14 +160,51 @@ class FalProvider(HostedProvider):
                 "not guess them."
             )
 
+        status = await self._poll(status_url, job)
+        return await self._outcome(
+            status, response_url, job, request.offer.model_id, request.seed
+        )
+
+    async def recover(self, resumable: Resumable) -> ImageResult:
+        """The result of a request queued before a crash: poll its status_url, then fetch the
+        result at the status answer's `response_url` (fal's queue docs: the result lives at the
+        status URL without `/status`). fal keeps results and files for a while; a 404/410
+        means they have expired."""
+        job = Job(request_id=resumable.provider_request_id)
+
+        async def fetch() -> ImageResult:
+            status = await self._poll(resumable.resume_url, job)
+            given = _str(status.get("response_url"))
+            response_url = given or resumable.resume_url.removesuffix("/status")
+            return await self._outcome(
+                status, response_url, job, resumable.provider_model_id, resumable.seed
+            )
+
+        return await self._api.run(fetch(), job)
+
+    async def _poll(self, status_url: str, job: Job) -> dict[str, Any]:
         def is_terminal(body: dict[str, Any]) -> bool:
             if job.started_at is None and body.get("status") != "IN_QUEUE":
                 job.started_at = time.perf_counter()
             return body.get("status") not in PENDING
 
-        status = await api.poll(
-            status_url, headers=auth, is_terminal=is_terminal, what="the status poll"
+        return await self._api.poll(
+            status_url,
+            headers={"Authorization": f"Key {self._key}"},
+            is_terminal=is_terminal,
+            what="the status poll",
         )
+
+    async def _outcome(
+        self,
+        status: dict[str, Any],
+        response_url: str,
+        job: Job,
+        model_id: str | None,
+        seed_asked: int | None,
+    ) -> ImageResult:
+        api = self._api
+        auth = {"Authorization": f"Key {self._key}"}
         state = status.get("status")
         if state != "COMPLETED":
             raise api.malformed(f"the request has an unknown status {repr(state)[:60]}.")
@@ -194,8 +231,8 @@ class FalProvider(HostedProvider):
             data=image.data,
             mime=image.mime or (mime if isinstance(mime, str) else None),
             provider_request_id=job.request_id,
-            provider_model_id=request.offer.model_id,
-            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else request.seed,
+            provider_model_id=model_id,
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else seed_asked,
             queue_ms=elapsed_ms(job.submitted_at, job.started_at) if job.started_at else None,
         )
 

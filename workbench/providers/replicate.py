@@ -45,7 +45,7 @@ from datetime import datetime
 from typing import Any
 
 from workbench.domain.catalog import accepts_ratio
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.providers.base import ImageRequest, ImageResult, ProviderError, Resumable
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -154,6 +154,30 @@ class ReplicateProvider(HostedProvider):
             prediction = await api.poll(
                 get_url, headers=auth, what="the prediction poll", is_terminal=_finished
             )
+        return await self._outcome(prediction, job, request.offer.model_id, request.seed)
+
+    async def recover(self, resumable: Resumable) -> ImageResult:
+        """The result of a prediction created before a crash: poll its urls.get; output files
+        are deleted after an hour (replicate.com docs, "output files"), then it has expired."""
+        job = Job(request_id=resumable.provider_request_id)
+
+        async def fetch() -> ImageResult:
+            prediction = await self._api.poll(
+                resumable.resume_url,
+                headers={"Authorization": f"Bearer {self._key}"},
+                what="the prediction poll",
+                is_terminal=_finished,
+            )
+            return await self._outcome(
+                prediction, job, resumable.provider_model_id, resumable.seed
+            )
+
+        return await self._api.run(fetch(), job)
+
+    async def _outcome(
+        self, prediction: dict[str, Any], job: Job, model_id: str | None, seed: int | None
+    ) -> ImageResult:
+        api = self._api
         status = prediction.get("status")
         output_url = _output_url(prediction.get("output"))
         if output_url is not None and status not in ("failed", "canceled", "aborted"):
@@ -162,8 +186,8 @@ class ReplicateProvider(HostedProvider):
                 data=image.data,
                 mime=image.mime,
                 provider_request_id=job.request_id,
-                provider_model_id=request.offer.model_id,
-                seed=_seed_from_logs(prediction.get("logs"), request.seed),
+                provider_model_id=model_id,
+                seed=_seed_from_logs(prediction.get("logs"), seed),
                 queue_ms=_queue_ms(prediction),
             )
         error = " ".join(str(prediction.get("error") or "").split())[:300]

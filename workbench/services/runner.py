@@ -8,9 +8,12 @@ limit. Before a cell is sent its estimated cost is reserved; a cell that would t
 reserved past the budget is not sent, and neither is anything after it: a budget is exceeded at
 most by the difference between estimates and what in-flight jobs really cost. Cancel stops
 sending: queued cells become `cancelled`, in-flight ones finish and are logged. If the process
-dies, `recover` turns its `pending`/`queued` rows into `interrupted`; `resume` then sends only
-the cells that have no result and were never sent: a cell whose request had started to go out
-may have been accepted and billed, so it is not sent again (History can resend it by hand).
+dies, `recover` turns its `pending`/`queued` rows into `interrupted`; `resume` first fetches
+from the providers the jobs they had accepted (services/recovery.py: their images are stored,
+nothing is sent again), then sends only the cells that have no result and were never sent, each
+on its own earlier row (so a crash of the workbench leaves no extra failed attempt). A cell whose
+request had started to go out without an answer may have been billed, so it is not sent again
+(History can resend it by hand).
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from workbench.services.generation import (
     execute,
     plan,
 )
+from workbench.services.recovery import recover_jobs_sync
 from workbench.services.workbench import Workbench
 
-# Simultaneous jobs per provider, from ../shared/providers.md: BFL allows 24 active tasks per
+# Simultaneous jobs per provider, from docs/providers.md: BFL allows 24 active tasks per
 # account; fal starts accounts at 2; Replicate allows 600 creates a minute; Gemini's limits
 # depend on the tier, so stay modest. The offline renderer is CPU-bound.
 DEFAULT_CONCURRENCY: dict[str, int] = {
@@ -319,10 +323,16 @@ class RunHandle:
             self.on_event(self.progress, outcome)
 
 
-def _queue(wb: Workbench, plans: list[Plan]) -> list[str]:
-    """A `queued` row per planned cell, so the log shows the whole grid from the start."""
+def _queue(wb: Workbench, plans: list[Plan], unsent: dict[str, str] | None = None) -> list[str]:
+    """A `queued` row per planned cell, so the log shows the whole grid from the start; a cell
+    with an earlier row that never left (`unsent`, by cell key) is queued on that row."""
     ids = []
     for planned in plans:
+        earlier = (unsent or {}).get(planned.request.cell or "")
+        if earlier is not None:
+            wb.log.requeue(earlier)
+            ids.append(earlier)
+            continue
         gid = new_id("gen")
         wb.log.insert_pending(planned.row(gid, {}, status="queued"))
         ids.append(gid)
@@ -395,6 +405,7 @@ def resume_run(
     if record is None:
         raise RunRefused([f"No run {run_id}."])
     recover(wb)
+    recover_jobs_sync(wb, run_id)
     spec = record["spec"]
     settings = settings or RunSettings.model_validate(spec.get("settings", {}))
     rows = wb.log.run_cells(run_id)
@@ -428,7 +439,12 @@ def resume_run(
             check_budget(remaining, settings.model_copy(update={"budget_usd": left}))
             settings = settings.model_copy(update={"budget_usd": left})
     wb.runs.reopen(run_id)
-    ids = _queue(wb, plans)
+    unsent = {  # the newest row per cell that never left: the resumed job completes it
+        r["cell"]: r["id"]
+        for r in rows
+        if r["submitted_at"] is None and r["status"] in ("interrupted", "cancelled", "queued")
+    }
+    ids = _queue(wb, plans, unsent)
     return RunHandle(wb, run_id, list(zip(ids, cells, plans, strict=True)), settings, on_event)
 
 

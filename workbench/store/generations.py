@@ -328,6 +328,42 @@ class GenerationLog:
             ).fetchall()
         return len(rows)
 
+    def resumable(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Interrupted attempts a provider had accepted (an id and a status URL are known):
+        their results may still be fetched instead of lost."""
+        where = "" if run_id is None else " AND run_id = ?"
+        with self.db.cursor() as cur:
+            cursor = cur.execute(
+                "SELECT id, run_id, cell, model, provider, provider_model_id,"
+                " provider_request_id, resume_url, aspect_ratio, size, seed FROM generations"
+                " WHERE status = 'interrupted' AND error_kind = 'interrupted'"
+                " AND provider_request_id IS NOT NULL AND resume_url IS NOT NULL"
+                f"{where} ORDER BY created_at, id",
+                [] if run_id is None else [run_id],
+            )
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def mark_expired(self, generation_id: str, message: str) -> None:
+        """The provider no longer has this job's result: say so, and stop asking for it."""
+        with self.db.cursor() as cur:
+            cur.execute(
+                "UPDATE generations SET error_kind = 'expired', error_message = ?"
+                " WHERE id = ? AND status = 'interrupted'",
+                [message, generation_id],
+            )
+
+    def requeue(self, generation_id: str) -> None:
+        """A cell that never left (interrupted or cancelled before sending) is queued again on
+        its own row, so a resumed run completes it there instead of adding a second attempt."""
+        with self.db.cursor() as cur:
+            cur.execute(
+                "UPDATE generations SET status = 'queued', worker_pid = ?, finished_at = NULL,"
+                " error_kind = NULL, error_message = NULL"
+                " WHERE id = ? AND submitted_at IS NULL",
+                [os.getpid(), generation_id],
+            )
+
     def find_cached(self, request_hash: str) -> dict[str, Any] | None:
         """The newest succeeded attempt of an identical request, for "don't pay twice"."""
         with self.db.cursor() as cur:
