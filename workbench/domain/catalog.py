@@ -19,15 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CATALOG_FILE = Path(__file__).parent / "data" / "catalog.toml"
 OFFLINE = "offline"
-PROVIDERS: tuple[str, ...] = ("gemini", "bfl", "replicate", "fal", OFFLINE)
-PROVIDER_LABELS: dict[str, str] = {
-    "gemini": "Google Gemini API",
-    "bfl": "Black Forest Labs API",
-    "replicate": "Replicate",
-    "fal": "fal.ai",
-    OFFLINE: "Offline sketch (no model)",
-}
+# Provider name -> label, filled by the provider registry from the adapters' descriptors (this
+# domain module imports no adapter; importing `workbench` runs the registry first).
+PROVIDER_LABELS: dict[str, str] = {}
 Family = Literal["nano-banana", "flux"]
+# How a model's request looks on the wire, whoever serves it; adapters branch on this, never on
+# a model id, so a new model of an existing shape is one catalog entry (docs/extending.md).
+Shape = Literal["nano-banana", "flux-2", "flux-2-dev", "flux-ultra"]
 
 
 class _Strict(BaseModel):
@@ -141,7 +139,16 @@ class ModelSpec(_Strict):
     default_aspect_ratio: str
     sizes: tuple[str, ...] = Field(min_length=1)
     default_size: str
+    shape: Shape | None = None  # default: "nano-banana" or "flux-2" from the family
+    options: str = ""  # the option set it takes (model_options.OPTION_SETS), "" for none
+    typical_seconds: float = Field(default=15.0, gt=0)  # until the log has measurements
     offers: tuple[Offer, ...] = ()
+
+    @property
+    def wire_shape(self) -> Shape:
+        if self.shape is not None:
+            return self.shape
+        return "nano-banana" if self.family == "nano-banana" else "flux-2"
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:

@@ -42,7 +42,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError, Resumable
+from workbench.providers.base import (
+    ImageRequest,
+    ImageResult,
+    ProviderDescriptor,
+    ProviderError,
+    Resumable,
+)
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -50,7 +56,6 @@ from workbench.providers.http import (
     refused,
 )
 
-ULTRA = "flux-1.1-pro-ultra"
 PENDING = frozenset({"Pending", "Reasoning", "Generating"})
 MODERATED = {"Request Moderated": "the prompt", "Content Moderated": "the generated image"}
 FAILED = frozenset({"Error", "Failed"})
@@ -63,7 +68,7 @@ class BflProvider(HostedProvider):
 
     def _params(self, request: ImageRequest) -> dict[str, Any]:
         params: dict[str, Any] = {}
-        if request.model.id == ULTRA:
+        if request.model.wire_shape == "flux-ultra":
             params["aspect_ratio"] = request.aspect_ratio
             if "raw" in request.options:
                 params["raw"] = bool(request.options["raw"])
@@ -163,6 +168,24 @@ class BflProvider(HostedProvider):
             )
         shown = repr(status)[:60]
         raise api.malformed(f"the task has an unknown status {shown}.")
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="bfl",
+    position=20,
+    label="Black Forest Labs API",
+    adapter=BflProvider,
+    key_variables=("BFL_API_KEY",),
+    base_url_variable="BFL_BASE_URL",
+    default_base_url="https://api.bfl.ai",
+    default_concurrency=24,  # 24 active tasks per account (help.bfl.ai concurrency article)
+    first_party=(
+        "https://bfl.ai/",
+        "https://docs.bfl.ai/",
+        "https://help.bfl.ai/",
+        "https://github.com/black-forest-labs/",
+    ),
+)
 
 
 def _credits_to_usd(cost: Any) -> float | None:

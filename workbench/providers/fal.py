@@ -44,7 +44,13 @@ from typing import Any
 
 import httpx
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError, Resumable
+from workbench.providers.base import (
+    ImageRequest,
+    ImageResult,
+    ProviderDescriptor,
+    ProviderError,
+    Resumable,
+)
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -102,9 +108,10 @@ class FalProvider(HostedProvider):
     def _input(self, request: ImageRequest) -> dict[str, Any]:
         model = request.model
         params: dict[str, Any] = {}
-        if model.family == "nano-banana" or model.id == "flux-1.1-pro-ultra":
+        shape = model.wire_shape
+        if shape in ("nano-banana", "flux-ultra"):
             params["aspect_ratio"] = request.aspect_ratio
-            if model.family == "nano-banana" and len(model.sizes) > 1:
+            if shape == "nano-banana" and len(model.sizes) > 1:
                 params["resolution"] = FAL_RESOLUTION.get(request.size, request.size)
             if "raw" in request.options:
                 params["raw"] = bool(request.options["raw"])
@@ -114,7 +121,7 @@ class FalProvider(HostedProvider):
             for name, wire in FLEX_OPTIONS.items():
                 if name in request.options:
                     params[wire] = request.options[name]
-            if model.id == "flux-2-dev":
+            if shape == "flux-2-dev":
                 params["num_images"] = 1
         if request.seed is not None:
             params["seed"] = request.seed
@@ -235,6 +242,19 @@ class FalProvider(HostedProvider):
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else seed_asked,
             queue_ms=elapsed_ms(job.submitted_at, job.started_at) if job.started_at else None,
         )
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="fal",
+    position=40,
+    label="fal.ai",
+    adapter=FalProvider,
+    key_variables=("FAL_KEY",),
+    base_url_variable="FAL_QUEUE_BASE_URL",
+    default_base_url="https://queue.fal.run",
+    default_concurrency=2,  # new accounts start at 2 (docs.fal.ai concurrency-limits)
+    first_party=("https://fal.ai/", "https://docs.fal.ai/"),
+)
 
 
 def _str(value: Any) -> str | None:

@@ -46,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.providers.base import ImageRequest, ImageResult, ProviderDescriptor, ProviderError
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -82,9 +82,10 @@ def classify(response: httpx.Response, detail: str) -> ProviderError | None:
     if code == 429 and any(_per_day(d) for d in details):
         job = current_job()
         model = job.model_name if job is not None and job.model_name else "this model"
+        said = f": {detail}" if detail else ""
         return ProviderError(
             "quota_exhausted",
-            f"Daily quota reached for {model} on Google Gemini API (HTTP 429){': ' + detail}. "
+            f"Daily quota reached for {model} on Google Gemini API (HTTP 429){said}. "
             "It resets at midnight Pacific time; retrying sooner will not help.",
         )
     return None
@@ -220,6 +221,20 @@ class GeminiProvider(HostedProvider):
             cost_confirmed=request.offer.price_confirmed,
             meta={"finish_reason": finish, "tokens": billed_tokens(usage)},
         )
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="gemini",
+    position=10,
+    label="Google Gemini API",
+    adapter=GeminiProvider,
+    key_variables=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    base_url_variable="GEMINI_BASE_URL",
+    default_base_url="https://generativelanguage.googleapis.com",
+    # Limits depend on the account's tier (ai.google.dev rate-limits page): stay modest.
+    default_concurrency=4,
+    first_party=("https://ai.google.dev/", "https://cloud.google.com/"),
+)
 
 
 def _last_image(parts: list[dict[str, Any]]) -> tuple[str, str | None] | None:

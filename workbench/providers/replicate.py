@@ -45,7 +45,13 @@ from datetime import datetime
 from typing import Any
 
 from workbench.domain.catalog import accepts_ratio
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError, Resumable
+from workbench.providers.base import (
+    ImageRequest,
+    ImageResult,
+    ProviderDescriptor,
+    ProviderError,
+    Resumable,
+)
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -69,7 +75,8 @@ class ReplicateProvider(HostedProvider):
         """The model's input without the prompt, in the names Replicate's schemas use."""
         model = request.model
         params: dict[str, Any] = {"aspect_ratio": request.aspect_ratio}
-        if model.family == "nano-banana":
+        shape = model.wire_shape
+        if shape == "nano-banana":
             if len(model.sizes) > 1:
                 if request.size not in NANO_RESOLUTIONS:
                     raise ProviderError(
@@ -80,10 +87,10 @@ class ReplicateProvider(HostedProvider):
                 params["resolution"] = request.size
             params["output_format"] = "png"
             return params
-        if model.id == "flux-1.1-pro-ultra":
+        if shape == "flux-ultra":
             if "raw" in request.options:
                 params["raw"] = bool(request.options["raw"])
-        elif model.id == "flux-2-dev":
+        elif shape == "flux-2-dev":
             if request.size != "1MP":  # other sizes need a custom width x height
                 low, high = DEV_SIDE
                 if not (low <= request.width <= high and low <= request.height <= high):
@@ -201,6 +208,19 @@ class ReplicateProvider(HostedProvider):
         if status == "succeeded":
             raise ProviderError("no_image", "Replicate's prediction succeeded without an output.")
         raise api.malformed(f"the prediction has an unknown status {repr(status)[:60]}.")
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="replicate",
+    position=30,
+    label="Replicate",
+    adapter=ReplicateProvider,
+    key_variables=("REPLICATE_API_TOKEN",),
+    base_url_variable="REPLICATE_BASE_URL",
+    default_base_url="https://api.replicate.com",
+    default_concurrency=8,  # 600 creates a minute allowed (replicate.com rate-limits page)
+    first_party=("https://replicate.com/",),
+)
 
 
 def _finished(prediction: dict[str, Any]) -> bool:

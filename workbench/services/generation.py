@@ -228,7 +228,7 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
     elif aspect_ratio in model.aspect_ratios:
         problems.extend(_offer_problems(wb, model, request.provider, aspect_ratio, size))
     try:
-        options = validate_options(model.id, model.name, dict(request.options))
+        options = validate_options(model.options, model.name, dict(request.options))
     except InvalidOptions as exc:
         options = {}
         problems.extend(exc.problems)

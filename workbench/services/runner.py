@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
+from workbench.providers.registry import default_concurrency
 from workbench.services.generation import (
     GenerateRequest,
     GenerationOutcome,
@@ -43,27 +44,8 @@ from workbench.services.generation import (
 from workbench.services.recovery import recover_jobs_sync
 from workbench.services.workbench import Workbench
 
-# Simultaneous jobs per provider, from docs/providers.md: BFL allows 24 active tasks per
-# account; fal starts accounts at 2; Replicate allows 600 creates a minute; Gemini's limits
-# depend on the tier, so stay modest. The offline renderer is CPU-bound.
-DEFAULT_CONCURRENCY: dict[str, int] = {
-    "gemini": 4,
-    "bfl": 24,
-    "replicate": 8,
-    "fal": 2,
-    "offline": 4,
-}
-# Typical seconds per image when the log has no measurement yet (third-party p50s).
-TYPICAL_SECONDS: dict[str, float] = {
-    "nano-banana": 10,
-    "nano-banana-2": 13,
-    "nano-banana-pro": 22,
-    "flux-2-pro": 17,
-    "flux-2-max": 30,
-    "flux-2-flex": 20,
-    "flux-2-dev": 15,
-    "flux-1.1-pro-ultra": 12,
-}
+# Simultaneous jobs per provider, from each adapter's descriptor (with its source there).
+DEFAULT_CONCURRENCY: dict[str, int] = default_concurrency()
 DONE_STATUSES = ("succeeded", "moderated")
 
 
@@ -75,7 +57,8 @@ class RunSettings(BaseModel):
     allow_cache: bool = False
 
     def limit(self, provider: str) -> int:
-        return max(1, min(64, self.concurrency.get(provider, DEFAULT_CONCURRENCY.get(provider, 4))))
+        default = default_concurrency().get(provider, 4)  # providers discovered since import too
+        return max(1, min(64, self.concurrency.get(provider, default)))
 
 
 @dataclass(frozen=True)
@@ -170,7 +153,7 @@ def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = No
                 for row in wb.measures.by_model(HistoryFilter(providers=(lane,)))
                 if row["latency_median_ms"]
             }
-        typical = 0.05 if lane == "offline" else TYPICAL_SECONDS.get(p.model.id, 15.0)
+        typical = 0.05 if lane == "offline" else p.model.typical_seconds
         per_lane[lane] = per_lane.get(lane, 0.0) + medians[lane].get(p.model.id, typical)
     duration = max((total / settings.limit(lane) for lane, total in per_lane.items()), default=0.0)
     return Estimate(

@@ -213,6 +213,7 @@ def _show_what_is_sent(pv: Preview) -> None:
         f"{req.offer.provider} · model id `{req.offer.model_id}` · aspect ratio "
         f"{req.aspect_ratio} · size {req.size} ({req.width}×{req.height}) · seed {seed} · "
         f"estimated cost {money(pv.plan.estimated_cost_usd, req.offer.price_confidence)}"
+        + (f" ({req.offer.price_source})" if req.offer.price_confidence != "known" else "")
     )
     for note in pv.plan.notes:  # e.g. a ratio sent as a custom width x height
         st.caption(note)
