@@ -132,3 +132,22 @@ def test_plan_passes_valid_options_on(wb) -> None:
         "options": {"guidance": 4, "prompt_upsampling": None}})
     planned = generation.plan(wb, request)
     assert planned.image_request.options == {"guidance": 4.0}
+
+
+def test_a_fake_takes_64_connections_before_it_accepts_any() -> None:
+    """bench/runner.py at concurrency 64 lost jobs to resets with the default backlog of 5:
+    64 connections must all be taken while the server has not accepted one yet."""
+    import socket
+
+    from tests.providers.fakes import _Handler, _Server
+
+    server = _Server(("127.0.0.1", 0), _Handler)  # listening, not serving
+    opened: list[socket.socket] = []
+    try:
+        for _ in range(64):
+            opened.append(socket.create_connection(server.server_address[:2], timeout=2))
+    finally:
+        for sock in opened:
+            sock.close()
+        server.server_close()
+    assert len(opened) == 64
