@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from workbench.errors import InvalidInput
+
 
 class ModelOptions(BaseModel):
     """A model that takes no options."""
@@ -45,7 +47,7 @@ OPTION_SETS: dict[str, type[ModelOptions]] = {
 }
 
 
-class InvalidOptions(ValueError):
+class InvalidOptions(InvalidInput):
     """Options a model does not take; `problems` are sentences for a person."""
 
     def __init__(self, problems: list[str]) -> None:

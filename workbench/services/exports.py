@@ -22,6 +22,7 @@ import pandas as pd
 from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
+from workbench.errors import InvalidInput
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
 from workbench.store.votes import NewVote, VoteLog, fingerprint, time_text
@@ -45,7 +46,7 @@ MAX_PROMPT = 200_000
 IMPORT_RATER = "imported"
 
 
-class ImportRejected(ValueError):
+class ImportRejected(InvalidInput):
     """The file was not imported; `problems` say what is wrong, row by row."""
 
     def __init__(self, problems: list[str], total: int | None = None) -> None:

@@ -21,6 +21,7 @@ from workbench.services.generation import (
 )
 from workbench.services.workbench import Workbench
 from workbench.ui.rating import rating_widgets
+from workbench.ui.recipe import open_from_image
 from workbench.ui.shared import duration, money, page, workbench
 
 LOAD_KEY = "builder_load"  # set by History's "open in builder"; applied before widgets exist
@@ -248,6 +249,7 @@ def render() -> None:
     wb = workbench()
     _apply_pending_load(wb)
     st.title("Build a prompt")
+    open_from_image(wb, LOAD_KEY)
     models = [m.id for m in wb.catalog.models]
     if st.session_state.get("b_model") not in models:
         st.session_state["b_model"] = "nano-banana-2"

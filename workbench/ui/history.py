@@ -25,6 +25,7 @@ from workbench.services import recovery
 from workbench.services.workbench import Workbench
 from workbench.ui.builder import LOAD_KEY
 from workbench.ui.rating import rating_widgets
+from workbench.ui.report import report_download
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
 
 SELECTED_KEY = "history_selected"
@@ -344,6 +345,7 @@ def render() -> None:
     with gallery_tab:
         _gallery(result.rows)
     ids = [r["id"] for r in result.rows]
+    report_download(wb, ids=ids, key="h", title="Image report: a History selection")
     labels = {
         r["id"]: f"{r['created_at']:%Y-%m-%d %H:%M:%S} · {r['model']} · {r['status']} · "
         f"{r['prompt'][:50]}"

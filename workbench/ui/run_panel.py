@@ -12,6 +12,7 @@ from workbench.services import grids
 from workbench.services import runner as run_service
 from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
+from workbench.ui.report import report_download
 from workbench.ui.shared import duration, money
 
 
@@ -162,6 +163,7 @@ def progress_view(
         _grid(grid, rows, columns, group_by)
 
     _view()
+    report_download(wb, run_id=run_id, key=key)
 
 
 def _grid(grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[str, ...]) -> None:
