@@ -30,7 +30,7 @@ from workbench.domain.model_options import InvalidOptions, validate_options
 from workbench.domain.prompt_checks import PreparedPrompt, lint
 from workbench.domain.templates import FREE_TEXT
 from workbench.errors import InvalidInput
-from workbench.providers.base import ImageRequest, Provider, ProviderError
+from workbench.providers.base import ImageRequest, ImageResult, Provider, ProviderError
 from workbench.providers.registry import provider_label
 from workbench.redact import redact
 from workbench.services.workbench import Workbench
@@ -432,15 +432,27 @@ async def _attempt(
             error_kind="internal",
             error_message=redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings),
         )
+    return succeeded(result, stored, planned.estimated_cost_usd, latency_ms=elapsed())
+
+
+def succeeded(
+    result: ImageResult,
+    stored: StoredImage,
+    estimated_cost_usd: float | None,
+    *,
+    latency_ms: float | None = None,
+) -> Outcome:
+    """The log's outcome for an image a provider delivered: the provider's reported cost wins,
+    else the catalog estimate (marked as such)."""
     if result.cost_usd is not None:
         cost, cost_kind = result.cost_usd, "known" if result.cost_confirmed else "estimated"
-    elif planned.estimated_cost_usd is not None:
-        cost, cost_kind = planned.estimated_cost_usd, "estimated"
+    elif estimated_cost_usd is not None:
+        cost, cost_kind = estimated_cost_usd, "estimated"
     else:
         cost, cost_kind = None, "unknown"
     return Outcome(
         status="succeeded",
-        latency_ms=elapsed(),
+        latency_ms=latency_ms,
         queue_ms=result.queue_ms,
         cost_usd=cost,
         cost_kind=cost_kind,

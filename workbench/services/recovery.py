@@ -20,6 +20,7 @@ from typing import Any
 from workbench.domain.catalog import CatalogError, estimate_cost
 from workbench.providers.base import ImageResult, ProviderError, Resumable
 from workbench.redact import redact
+from workbench.services.generation import succeeded
 from workbench.services.workbench import Workbench
 from workbench.store.generations import Outcome
 from workbench.store.images import NotAnImage
@@ -137,30 +138,17 @@ async def _recover_one(
         await asyncio.to_thread(wb.log.complete, gid, outcome)
         report.finished_badly.append(gid)
         return
-    cost, kind = _cost(wb, row, result)
-    outcome = Outcome(
-        status="succeeded",
-        cost_usd=cost,
-        cost_kind=kind,
-        provider_model_id=result.provider_model_id,
-        provider_request_id=result.provider_request_id,
-        seed_returned=result.seed,
-        image=stored,
-        retries=result.retries,
-        retry_wait_s=result.retry_wait_s,
-    )
+    outcome = succeeded(result, stored, _estimate(wb, row))
     await asyncio.to_thread(wb.log.complete, gid, outcome)
     wb.succeeded(gid)
     report.recovered.append(gid)
 
 
-def _cost(wb: Workbench, row: dict[str, Any], result: ImageResult) -> tuple[float | None, str]:
-    """The provider's reported cost wins; otherwise the catalog estimate at the logged size."""
-    if result.cost_usd is not None:
-        return result.cost_usd, "known" if result.cost_confirmed else "estimated"
+def _estimate(wb: Workbench, row: dict[str, Any]) -> float | None:
+    """The catalog estimate at the logged ratio and size (None when the catalog has no price,
+    or no longer knows the model)."""
     try:
         model = wb.catalog.model(row["model"])
-        cost = estimate_cost(model, row["provider"], row["aspect_ratio"], row["size"])
+        return estimate_cost(model, row["provider"], row["aspect_ratio"], row["size"])
     except (CatalogError, TypeError, KeyError):
-        cost = None
-    return (cost, "estimated") if cost is not None else (None, "unknown")
+        return None
