@@ -60,6 +60,7 @@ import httpx
 from workbench.config import KEY_VARIABLES
 from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.redact import MASK
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -67,7 +68,6 @@ SubmitRule = Callable[[httpx.Response], bool]
 # An adapter's reading of its provider's own error dialect: a ProviderError for the answers it
 # recognises (with the kind its documentation gives them), None to use the shared table.
 Classifier = Callable[[httpx.Response, str], "ProviderError | None"]
-MASK = "[redacted]"
 _TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _CREDITS = re.compile(r"insufficient[_ ]?(credit|fund|balance)|out of credits|no credits", re.I)
 # Google writes the wait into the message as well: "Please retry in 48.8s."

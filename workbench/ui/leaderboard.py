@@ -32,6 +32,7 @@ from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
 from workbench.ui.shared import date_bounds, page, workbench
+from workbench.ui.tradeoffs import tradeoff_section
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")
 PAIRED_METRICS = (
@@ -211,6 +212,7 @@ def _verdict(board: Leaderboard) -> list[str]:
     st.caption(verdict.explanation)
     with st.expander("Copy as Markdown"):
         st.code(verdict.markdown(), language="markdown")
+    tradeoff_section(board, picked)
     return picked
 
 
