@@ -194,13 +194,6 @@ class Catalog(_Strict):
             raise ValueError("duplicate model id in catalog")
         return self
 
-    @property
-    def providers(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for model in self.models:
-            seen.update(dict.fromkeys(model.providers))
-        return tuple(seen)
-
     def model(self, model_id: str) -> ModelSpec:
         for model in self.models:
             if model.id == model_id:

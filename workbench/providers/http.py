@@ -348,11 +348,12 @@ class ApiClient:
                 outcome = "cancelled at provider"
             except (ProviderError, TimeoutError) as exc:
                 log.warning("could not cancel %s at %s: %s", job.request_id, self.provider, exc)
-        after = (
-            "The provider stopped the job, so it should not be billed."
-            if outcome == "cancelled at provider"
-            else f"{self.label} cannot be told to stop it; the job may complete and be billed."
-        )
+        if outcome == "cancelled at provider":
+            after = "The provider stopped the job, so it should not be billed."
+        elif job.cancel is not None:
+            after = "The request to stop it failed; the job may complete and be billed."
+        else:
+            after = f"{self.label} cannot be told to stop it; the job may complete and be billed."
         return ProviderError(
             "timeout",
             f"Timed out ({outcome}): {self.label} did not finish within the overall deadline "
