@@ -64,7 +64,7 @@ def money(usd: float | None, kind: str | None = None) -> str:
     if usd is None:
         return "price unknown"
     text = f"${usd:,.4f}".rstrip("0").rstrip(".") if usd else "$0"
-    return f"≈{text} (est.)" if kind == "estimated" else text  # kind: known | estimated
+    return f"≈{text} (est.)" if kind == "estimated" else text
 
 
 def duration(ms: float | None) -> str:
