@@ -39,6 +39,7 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.app",
     "workbench.commands.images",
     "workbench.commands.report",
+    "workbench.commands.prompts",
 )
 
 
