@@ -221,3 +221,11 @@ def side_by_side(wb: Workbench, left_id: str, right_id: str) -> list[dict[str, A
             "right": fmt(b and b["mean"], b["n"] if b else 0, "{:.2f}★"),
         })
     return rows
+
+
+def produced(wb: Workbench, version_id: str, limit: int = 48) -> list[dict[str, Any]]:
+    """The newest generations made from a version, each with its thumbnail as a data URI."""
+    rows = wb.library.generations(version(wb, version_id)["id"], limit)
+    for row in rows:
+        row["thumbnail"] = wb.images.thumb_data_uri(row.pop("thumb_path", None))
+    return rows
