@@ -123,6 +123,12 @@ def seed_library(wb: Workbench, versions: int, linked: int) -> str:
             " SELECT 'pm_' || name, name, TIMESTAMP '2026-06-01', '[\"beach\", \"draft\"]',"
             " 'a note', hash(name) % 10 = 0 FROM (SELECT DISTINCT name FROM library_versions)"
         )
+        cur.execute(  # what save() and mark() keep in step, for the bulk-made rows
+            "INSERT INTO library_heads (name, version_id, version, versions, saved_at, model,"
+            " prompt, tags, note, favourite) SELECT v.name, v.id, v.version, 4, v.created_at,"
+            " v.model, v.prompt, m.tags, m.note, m.favourite FROM library_versions v"
+            " JOIN library_marks m ON m.name = v.name WHERE v.version = 4"
+        )
         version_id = cur.execute(
             "SELECT id FROM library_versions WHERE name = 'kite-0' ORDER BY version DESC LIMIT 1"
         ).fetchone()[0]

@@ -130,10 +130,12 @@ def browse(
     page_size: int = 25,
 ) -> LibraryPage:
     """One page of names matching the search (name, tag, text of any version)."""
-    total = wb.library.count(text, tag, favourites_only)
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
+    page = max(1, page)
     rows = wb.library.search(text, tag, favourites_only, page_size, (page - 1) * page_size)
+    total = rows[0]["total"] if rows else wb.library.count(text, tag, favourites_only)
+    pages = max(1, -(-total // page_size))
+    if page > pages:  # past the end (the list shrank): show the last page instead
+        return browse(wb, text, tag, favourites_only, pages, page_size)
     return LibraryPage(rows=rows, total=total, page=page, pages=pages)
 
 

@@ -2,8 +2,10 @@
 favourite star per name (append-only marks, the newest wins); and per-version figures from the
 generations made from a version (`generations.library_version_id`).
 
-Portable SQL only (DuckDB and PostgreSQL): `?` parameters, window functions instead of
-QUALIFY, `position(... IN ...)` instead of ILIKE, JSON kept as text.
+Versions and marks are append-only; `library_heads` (one row per name: its newest version and
+marks) is kept in step in the same transaction, so listing stays one small-table query however
+many versions exist. Portable SQL only (DuckDB and PostgreSQL): `?` parameters,
+`position(... IN ...)` instead of ILIKE, JSON kept as text.
 """
 
 from __future__ import annotations
@@ -20,15 +22,9 @@ from workbench.store.db import Database, utcnow
 _VERSION_COLUMNS = (
     "id, name, version, created_at, model, provider, template_id, slots, params, prompt"
 )
-_LATEST_VERSIONS = (
-    f"SELECT {_VERSION_COLUMNS}, count(*) OVER (PARTITION BY name) AS versions,"
-    " row_number() OVER (PARTITION BY name ORDER BY version DESC) AS newest"
-    " FROM library_versions"
-)
-_LATEST_MARKS = (
-    "SELECT name, tags, note, favourite,"
-    " row_number() OVER (PARTITION BY name ORDER BY created_at DESC, id DESC) AS newest"
-    " FROM library_marks"
+_HEAD_COLUMNS = (
+    "h.version_id AS id, h.name, h.version, h.versions, h.saved_at, h.model, h.prompt, h.tags,"
+    " h.note, h.favourite"
 )
 
 
@@ -69,30 +65,50 @@ class PromptLibrary:
             try:
                 with self.db.transaction() as cur:
                     found = cur.execute(
-                        "SELECT max(version) FROM library_versions WHERE name = ?", [new.name]
+                        "SELECT version FROM library_heads WHERE name = ?", [new.name]
                     ).fetchone()
-                    number = int(found[0] or 0) + 1 if found else 1
+                    number = int(found[0]) + 1 if found else 1
+                    now = utcnow()
                     cur.execute(
                         f"INSERT INTO library_versions ({_VERSION_COLUMNS})"
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [
-                            version_id, new.name, number, utcnow(), new.model, new.provider,
+                            version_id, new.name, number, now, new.model, new.provider,
                             new.template_id,
                             json.dumps(new.slots) if new.slots is not None else None,
                             json.dumps(new.params or {}, sort_keys=True), new.prompt,
                         ],
                     )
+                    head = [version_id, number, number, now, new.model, new.prompt, new.name]
+                    if found:
+                        cur.execute(
+                            "UPDATE library_heads SET version_id = ?, version = ?, versions = ?,"
+                            " saved_at = ?, model = ?, prompt = ? WHERE name = ?",
+                            head,
+                        )
+                    else:
+                        cur.execute(
+                            "INSERT INTO library_heads (version_id, version, versions, saved_at,"
+                            " model, prompt, name, tags, note, favourite)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, '[]', '', false)",
+                            head,
+                        )
             except (duckdb.ConstraintException, duckdb.TransactionException):
                 continue
             return {"id": version_id, "name": new.name, "version": number}
         raise RuntimeError(f"could not save {new.name!r}: too many saves at once, try again")
 
     def mark(self, name: str, tags: list[str], note: str, favourite: bool) -> None:
-        with self.db.cursor() as cur:
+        tag_text = json.dumps(sorted(set(tags)))
+        with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO library_marks (id, name, created_at, tags, note, favourite)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [new_id("pm"), name, utcnow(), json.dumps(sorted(set(tags))), note, favourite],
+                [new_id("pm"), name, utcnow(), tag_text, note, favourite],
+            )
+            cur.execute(
+                "UPDATE library_heads SET tags = ?, note = ?, favourite = ? WHERE name = ?",
+                [tag_text, note, favourite, name],
             )
 
     # -- reads --------------------------------------------------------------------------------
@@ -127,35 +143,28 @@ class PromptLibrary:
     def marks(self, name: str) -> dict[str, Any]:
         with self.db.cursor() as cur:
             rows = _rows(cur.execute(
-                f"SELECT tags, note, favourite FROM ({_LATEST_MARKS}) m"
-                " WHERE newest = 1 AND name = ?",
-                [name],
+                "SELECT tags, note, favourite FROM library_heads WHERE name = ?", [name]
             ))
         if not rows:
             return {"tags": [], "note": "", "favourite": False}
         return {**rows[0], "tags": json.loads(rows[0]["tags"])}
 
-    def _search_sql(
-        self, text: str, tag: str | None, favourites_only: bool
-    ) -> tuple[str, list[Any]]:
-        where, params = ["v.newest = 1"], []
+    @staticmethod
+    def _search_sql(text: str, tag: str | None, favourites_only: bool) -> tuple[str, list[Any]]:
+        where, params = ["1 = 1"], []
         if text.strip():
             # A name or any version's text holds the words (case-insensitive, no wildcards).
             where.append(
-                "(position(? IN lower(v.name)) > 0 OR v.name IN (SELECT name FROM"
+                "(position(? IN lower(h.name)) > 0 OR h.name IN (SELECT name FROM"
                 " library_versions WHERE position(? IN lower(prompt)) > 0))"
             )
             params += [text.strip().lower()] * 2
         if tag:
-            where.append("position(? IN m.tags) > 0")
+            where.append("position(? IN h.tags) > 0")
             params.append(json.dumps(tag))
         if favourites_only:
-            where.append("m.favourite")
-        sql = (
-            f" FROM ({_LATEST_VERSIONS}) v LEFT JOIN ({_LATEST_MARKS}) m"
-            " ON m.name = v.name AND m.newest = 1 WHERE " + " AND ".join(where)
-        )
-        return sql, params
+            where.append("h.favourite")
+        return " FROM library_heads h WHERE " + " AND ".join(where), params
 
     def search(
         self,
@@ -165,20 +174,17 @@ class PromptLibrary:
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """One row per name (its newest version and marks), favourites first, then newest."""
+        """One row per name (its newest version and marks), favourites first, then the most
+        recently saved; `total` on each row counts every match (one query for page and count)."""
         sql, params = self._search_sql(text, tag, favourites_only)
         with self.db.cursor() as cur:
             rows = _rows(cur.execute(
-                f"SELECT v.id, v.name, v.version, v.versions, v.created_at, v.model, v.prompt,"
-                f" m.tags, m.note, m.favourite{sql}"
-                " ORDER BY coalesce(m.favourite, false) DESC, v.created_at DESC, v.name"
-                " LIMIT ? OFFSET ?",
+                f"SELECT {_HEAD_COLUMNS}, count(*) OVER () AS total{sql}"
+                " ORDER BY h.favourite DESC, h.saved_at DESC, h.name LIMIT ? OFFSET ?",
                 [*params, int(limit), int(offset)],
             ))
         for row in rows:
-            row["tags"] = json.loads(row["tags"]) if row["tags"] else []
-            row["note"] = row["note"] or ""
-            row["favourite"] = bool(row["favourite"])
+            row["tags"] = json.loads(row["tags"])
         return rows
 
     def count(self, text: str = "", tag: str | None = None, favourites_only: bool = False) -> int:
@@ -189,7 +195,7 @@ class PromptLibrary:
 
     def tags(self) -> list[str]:
         with self.db.cursor() as cur:
-            rows = cur.execute(f"SELECT tags FROM ({_LATEST_MARKS}) m WHERE newest = 1").fetchall()
+            rows = cur.execute("SELECT DISTINCT tags FROM library_heads").fetchall()
         return sorted({t for (tags,) in rows for t in json.loads(tags)})
 
     # -- what a version produced --------------------------------------------------------------

@@ -1,6 +1,7 @@
 -- The prompt library (issue 13): named prompts whose every save is a new, never-changed
 -- version; tags, a note and a favourite star as append-only marks (the newest per name wins);
--- and the version a generation was made from, so each version knows what it produced.
+-- a per-name summary for the page; and the version a generation was made from, so each
+-- version knows what it produced.
 -- Portable SQL (DuckDB and PostgreSQL).
 CREATE TABLE library_versions (
     id VARCHAR PRIMARY KEY,
@@ -26,5 +27,20 @@ CREATE TABLE library_marks (
     favourite BOOLEAN NOT NULL
 );
 CREATE INDEX library_marks_name ON library_marks (name);
+
+-- One row per name: its newest version and marks, kept in step by every save and mark in the
+-- same transaction, so the library page reads one small table however many versions there are.
+CREATE TABLE library_heads (
+    name VARCHAR PRIMARY KEY,
+    version_id VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    versions INTEGER NOT NULL,
+    saved_at TIMESTAMP NOT NULL,        -- when the newest version was saved
+    model VARCHAR NOT NULL,
+    prompt VARCHAR NOT NULL,
+    tags VARCHAR NOT NULL,              -- as the newest mark says ('[]' before any)
+    note VARCHAR NOT NULL,
+    favourite BOOLEAN NOT NULL
+);
 
 ALTER TABLE generations ADD COLUMN library_version_id VARCHAR;
