@@ -40,6 +40,7 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.app",
     "workbench.commands.images",
     "workbench.commands.report",
+    "workbench.commands.prompts",
 )
 
 

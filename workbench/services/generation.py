@@ -60,6 +60,7 @@ class GenerateRequest(BaseModel):
     category: str | None = None
     prompt_key: str | None = Field(default=None, max_length=300)
     expected_text: str | None = Field(default=None, max_length=500)
+    library_version_id: str | None = Field(default=None, max_length=100)  # loaded from the library
 
     @field_validator("aspect_ratio", "size", "template_id", "category")
     @classmethod
@@ -138,6 +139,7 @@ class Plan:
             request_hash=self.request_hash,
             prompt_key=r.prompt_key,
             expected_text=r.expected_text,
+            library_version_id=r.library_version_id,
         )
 
     @property

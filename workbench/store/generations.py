@@ -66,6 +66,7 @@ class NewGeneration:
     request_hash: str | None = None
     prompt_key: str | None = None  # ties one intent's wordings for different model families
     expected_text: str | None = None  # text the image must show, when the prompt says exactly
+    library_version_id: str | None = None  # the prompt-library version it was made from
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,8 @@ class GenerationLog:
                 "INSERT INTO generations (id, run_id, cell, created_at, status, model, provider,"
                 " provider_model_id, template_id, slots, prompt_written, prompt, params,"
                 " aspect_ratio, size, seed, category, worker_pid, request_hash, prompt_key,"
-                " expected_text, submitted_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " expected_text, submitted_at, library_version_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     new.id,
                     new.run_id,
@@ -123,6 +124,7 @@ class GenerationLog:
                     new.prompt_key,
                     new.expected_text,
                     now if new.status == "pending" else None,  # about to be sent
+                    new.library_version_id,
                 ],
             )
 

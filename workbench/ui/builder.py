@@ -20,6 +20,7 @@ from workbench.services.generation import (
     preview,
 )
 from workbench.services.workbench import Workbench
+from workbench.ui.library import VERSION_KEY, linked_version, save_to_library
 from workbench.ui.rating import rating_widgets
 from workbench.ui.recipe import open_from_image
 from workbench.ui.shared import duration, money, page, workbench
@@ -36,6 +37,7 @@ def _apply_pending_load(wb: Workbench) -> None:
     load: dict[str, Any] | None = st.session_state.pop(LOAD_KEY, None)
     if not load:
         return
+    st.session_state[VERSION_KEY] = load.get("library_version_id")
     model = wb.catalog.model(load["model"])
     st.session_state["b_model"] = model.id
     template_id = load.get("template_id") or "free-text"
@@ -305,6 +307,7 @@ def render() -> None:
         "size": params["size"],
         "seed": params["seed"] or None,
     }
+    request_data["library_version_id"] = linked_version(wb, request_data)
     with preview_col:
         st.markdown("**Prompt as written**")
         st.code(written or "(empty)", language=None, wrap_lines=True)
@@ -338,5 +341,6 @@ def render() -> None:
                     st.error(" ".join(exc.problems))
                 else:
                     st.session_state[LAST_KEY] = outcome.id
+        save_to_library(wb, request_data)
         if last := st.session_state.get(LAST_KEY):
             _show_result(wb, last)
