@@ -129,9 +129,11 @@ def seed_library(wb: Workbench, versions: int, linked: int) -> str:
             " v.model, v.prompt, m.tags, m.note, m.favourite FROM library_versions v"
             " JOIN library_marks m ON m.name = v.name WHERE v.version = 4"
         )
-        version_id = cur.execute(
+        newest = cur.execute(
             "SELECT id FROM library_versions WHERE name = 'kite-0' ORDER BY version DESC LIMIT 1"
-        ).fetchone()[0]
+        ).fetchone()
+        assert newest is not None  # the INSERT above made four versions of kite-0
+        version_id = newest[0]
         cur.execute(
             "UPDATE generations SET library_version_id = ? WHERE id IN (SELECT id FROM"
             " generations WHERE status = 'succeeded' ORDER BY id DESC LIMIT ?)",
