@@ -104,6 +104,9 @@ def test_verdict_rows_appear_only_when_there_are_votes(wb: Workbench) -> None:
     cells = [a for t, a in tags.tags if t == "td"]
     assert cells  # one row per criterion and measure, one cell per model
     assert "(12 votes)" in html  # the evidence count behind the label
+    text = "".join(tags.text)
+    assert "Trade-offs, as in the article" in text and "Quality ceiling" in text
+    assert "Iterative workflow: share of batches" in text  # each row's definition
 
 
 def test_failed_generations_are_listed_without_an_image(wb: Workbench) -> None:
@@ -147,3 +150,14 @@ def test_cli_report_for_a_run_and_ids(tmp_path: Path, monkeypatch, capsys) -> No
     assert html.count("<img ") == 2 and "Compare run" not in html  # a suite run, named as such
     assert cli.main(["report", "--run", "run_nope", "--out", str(out)]) == 1
     assert "No run run_nope" in capsys.readouterr().err
+
+
+def test_a_small_jpeg_is_embedded_as_it_is_and_a_large_one_is_scaled() -> None:
+    out = io.BytesIO()
+    Image.radial_gradient("L").resize((1200, 800)).convert("RGB").save(out, format="JPEG")
+    small = out.getvalue()
+    assert jpeg_preview(small) == (small, 1200, 800)
+    out = io.BytesIO()
+    Image.radial_gradient("L").resize((3200, 800)).convert("RGB").save(out, format="JPEG")
+    data, width, height = jpeg_preview(out.getvalue())
+    assert (width, height) == (1600, 400) and data != out.getvalue()
