@@ -223,7 +223,7 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
             "filter_choices_ms": timed(lambda: wb.log.choices(), repeat),
             "leaderboard_ms": timed(
                 lambda: (
-                    wb.measures.by_model(HistoryFilter(include_offline=False)),
+                    wb.performance.by_model(HistoryFilter(include_offline=False)),
                     wb.ratings.by_model(HistoryFilter(include_offline=False)),
                 ),
                 repeat,

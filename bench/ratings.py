@@ -37,7 +37,7 @@ from workbench.domain.catalog import load_catalog  # noqa: E402
 from workbench.services import leaderboard  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
 from workbench.stats.bradley_terry import SCALE, PairCounts, rate  # noqa: E402
-from workbench.store.votes import NewVote, VoteLog  # noqa: E402
+from workbench.store.votes import NewVote  # noqa: E402
 
 PAGE = ROOT / "workbench" / "ui" / "leaderboard.py"
 CATEGORIES = ["portrait", "landscape", "texture", "product", "text"]
@@ -86,7 +86,7 @@ def fill(wb: Workbench, left: list[str], right: list[str], winner: list[str]) ->
                 created_at=start + timedelta(seconds=i))
         for i, (a, b, w) in enumerate(zip(left, right, winner, strict=True))
     ]
-    VoteLog(wb.db).add_many(votes)
+    wb.votes.add_many(votes)
     with wb.db.cursor() as cur:
         cur.execute(
             """

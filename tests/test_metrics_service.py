@@ -28,8 +28,9 @@ from workbench.imaging import metrics as m
 from workbench.services import metrics as service
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.stats.ratings import t95
-from workbench.store.generations import NewGeneration, Outcome, filter_sql
-from workbench.store.metrics import MetricLog, metric_condition_sql, metric_value_sql
+from workbench.store.generations import NewGeneration, Outcome
+from workbench.store.metrics import MetricLog
+from workbench.store.queries import filter_sql, metric_condition_sql, metric_value_sql
 
 SIGN = 'A neon sign that says "OPEN 24 HOURS" above a diner door'
 

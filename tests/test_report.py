@@ -18,7 +18,7 @@ from workbench.imaging.preview import jpeg_preview
 from workbench.services.provenance import generation_ids
 from workbench.services.report import ReportError, build_report
 from workbench.services.workbench import Workbench
-from workbench.store.votes import NewVote, VoteLog
+from workbench.store.votes import NewVote
 
 HOSTILE = PROMPTS[1]
 
@@ -91,7 +91,7 @@ def test_verdict_rows_appear_only_when_there_are_votes(wb: Workbench) -> None:
     nano = [add_generation(wb, "nano-banana-2", f"p{i}") for i in range(12)]
     ids = [*flux, *nano]
     assert "Verdict" not in build_report(wb, ids).html
-    votes = VoteLog(wb.db)
+    votes = wb.votes
     for i, (a, b) in enumerate(zip(flux, nano, strict=True)):
         votes.add(NewVote(
             left_model="flux-2-pro", right_model="nano-banana-2", left_provider="bfl",

@@ -19,7 +19,7 @@ from workbench.services.leaderboard.tradeoffs import (
 )
 from workbench.services.workbench import Workbench
 from workbench.store.generations import NewGeneration, Outcome
-from workbench.store.votes import NewVote, VoteLog
+from workbench.store.votes import NewVote
 
 NB, FP = "nano-banana-2", "flux-2-pro"
 
@@ -119,7 +119,7 @@ def test_final_delivery_uses_the_production_categories_only(wb: Workbench) -> No
 
 
 def test_complex_prompts_show_overall_and_adherence_with_their_evidence(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     for i in range(12):
         a = add_generation(wb, NB, f"c{i}", category="complex")
         b = add_generation(wb, FP, f"c{i}", provider="bfl", category="complex")

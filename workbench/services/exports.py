@@ -26,7 +26,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.errors import InvalidInput
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
-from workbench.store.votes import NewVote, VoteLog, fingerprint, time_text
+from workbench.store.votes import NewVote, fingerprint, time_text
 
 BATTLE_WINNERS: dict[str, str] = {  # our winner -> arena layout
     "left": "model_a",
@@ -81,7 +81,7 @@ def battles_frame(
 ) -> pd.DataFrame:
     """Votes in the arena battle layout, oldest first."""
     f = f if f is not None else HistoryFilter(include_offline=False)
-    votes = VoteLog(wb.db).frame(f, criterion)
+    votes = wb.votes.frame(f, criterion)
     if votes.empty:
         return pd.DataFrame(columns=list(BATTLE_COLUMNS))
     created = pd.to_datetime(votes["created_at"])
@@ -290,7 +290,7 @@ def _vote(row: dict[str, str], rater: str) -> NewVote:
 def import_battles_csv(wb: Workbench, data: bytes, *, rater: str = IMPORT_RATER) -> ImportReport:
     """Check the whole file, then add its new votes in one transaction."""
     votes = parse_battles_csv(data, rater=rater)
-    log = VoteLog(wb.db)
+    log = wb.votes
     with wb.db.cursor():
         present = log.existing_fingerprints(v.fingerprint for v in votes if v.fingerprint)
         fresh = [v for v in votes if v.fingerprint not in present]

@@ -16,10 +16,12 @@ from workbench.providers.registry import build_provider
 from workbench.store.db import Database, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
-from workbench.store.measures import MeasureLog
+from workbench.store.performance import PerformanceLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
+from workbench.store.spending import SpendLedger
 from workbench.store.tradeoffs import TradeoffLog
+from workbench.store.votes import VoteLog
 
 if TYPE_CHECKING:
     from workbench.services.metrics.worker import MetricsWorker
@@ -48,8 +50,10 @@ class Workbench:
     def __post_init__(self) -> None:
         self.log = GenerationLog(self.db)
         self.ratings = RatingLog(self.db)
-        self.measures = MeasureLog(self.db)
+        self.performance = PerformanceLog(self.db)
         self.runs = RunLog(self.db)
+        self.votes = VoteLog(self.db)
+        self.spending = SpendLedger(self.db)
         self.tradeoffs = TradeoffLog(self.db)
 
     def succeeded(self, generation_id: str) -> None:

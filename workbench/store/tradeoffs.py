@@ -9,7 +9,7 @@ from typing import Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database
-from workbench.store.generations import filter_sql
+from workbench.store.queries import filter_sql
 
 # Each generation's stars on one criterion: the mean over raters of each rater's latest rating.
 _PER_GENERATION = (

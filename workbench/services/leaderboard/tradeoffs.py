@@ -37,7 +37,7 @@ from workbench.services.leaderboard.verdict import (
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS, BOOTSTRAP_SEED, BTResult, PairCounts
 from workbench.stats.ratings import StarSummary, summarise_stars
-from workbench.store.votes import OFFLINE, VoteLog, contestant
+from workbench.store.votes import OFFLINE, contestant
 
 PRODUCTION = ("product", "fashion", "architecture")
 GROUPS = {"final": PRODUCTION, "complex": ("complex",), "minimal": ("minimal",)}
@@ -196,7 +196,7 @@ def group_evidence(wb: Workbench, board: Leaderboard) -> dict[str, GroupEvidence
     filter leaves all its categories out. Three queries, whatever the number of groups."""
     groups = _groups(board.filter)
     votes: dict[str, dict[str, list[tuple[str, str, str, int]]]] = {k: {} for k in groups}
-    log = VoteLog(wb.db)
+    log = wb.votes
     for criterion in ROW_CRITERIA:
         for category, a, b, winner, n in log.pair_counts_by_category(board.filter, criterion):
             for key, categories in groups.items():
