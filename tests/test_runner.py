@@ -86,7 +86,8 @@ def _cells(n: int, model: str = "flux-2-pro", provider: str = "bfl") -> list[Cel
 
 
 def test_a_run_logs_every_cell_and_honours_the_concurrency_limit(settings: Settings) -> None:
-    provider = CountingProvider(delay_s=0.05)
+    # long enough that three sends overlap even when a loaded machine delays the run's writes
+    provider = CountingProvider(delay_s=0.4)
     wb = _bench(settings, provider)
     handle = start_run(wb, "matrix", "grid", _cells(12), RunSettings(concurrency={"bfl": 3}))
     assert {r["status"] for r in wb.log.run_cells(handle.run_id)} == {"queued"}
