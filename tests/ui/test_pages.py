@@ -268,3 +268,29 @@ def test_free_text_is_checked_and_its_ar_flag_becomes_the_parameter(
     assert any("does not take --ar 1:8" in e for e in _texts(at, "error"))
     assert at.button(key="b_generate").disabled
     assert not at.exception
+
+
+def test_history_rating_stays_on_its_generation_among_same_label_twins(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    """Two generations with the same second, model, status and prompt (a Matrix run with seeds
+    1 and 2): rating the second must neither move the view to the first nor rate the first."""
+    first, second = (
+        generate_sync(
+            seeded, GenerateRequest(model="flux-2-pro", prompt="A lake at dusk", seed=s)
+        ).id
+        for s in (1, 2)
+    )
+    with seeded.db.transaction() as con:  # the same second, as in a fast run
+        con.execute("UPDATE generations SET created_at = (SELECT min(created_at) FROM generations)")
+    at = _app(pages.history_page)
+    at.run()
+    at.selectbox(key="h_open").set_value(second).run()
+    assert at.subheader[0].value == f"Generation {second}"
+    at.feedback(key=f"rate_{second}_overall").set_value(3).run()
+    assert not at.exception
+    assert at.subheader[0].value == f"Generation {second}"
+    at.run()
+    assert at.subheader[0].value == f"Generation {second}"
+    assert seeded.ratings.latest_for(second) == {"overall": 4}
+    assert seeded.ratings.latest_for(first) == {}

@@ -27,6 +27,7 @@ from workbench.ui.rating import rating_widgets
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
 
 SELECTED_KEY = "history_selected"
+OPEN_KEY = "h_open"
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
 FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
 
@@ -158,8 +159,17 @@ def _table(rows: list[dict[str, Any]], metrics: tuple[str, ...]) -> None:
         },
     )
     selected = event.selection.rows if event else []
-    if selected:
-        st.session_state[SELECTED_KEY] = rows[selected[0]]["id"]
+    picked = rows[selected[0]]["id"] if selected else None
+    # A table selection persists across reruns: act only when it changes, so it does not pull
+    # the view back after the user opened another generation below.
+    if picked and picked != st.session_state.get("h_table_picked"):
+        _open(picked)
+    st.session_state["h_table_picked"] = picked
+
+
+def _open(generation_id: str) -> None:
+    """Opens a generation by id (never by its label): the select box below follows."""
+    st.session_state[SELECTED_KEY] = generation_id
 
 
 def _gallery(rows: list[dict[str, Any]]) -> None:
@@ -172,7 +182,7 @@ def _gallery(rows: list[dict[str, Any]]) -> None:
         with columns[i % 5]:
             st.image(row["thumbnail"], caption=f"{row['model']} · {row['prompt'][:60]}")
             if st.button("Details", key=f"h_open_{row['id']}"):
-                st.session_state[SELECTED_KEY] = row["id"]
+                _open(row["id"])
 
 
 def _detail(wb: Workbench, generation_id: str) -> None:
@@ -336,16 +346,10 @@ def render() -> None:
     with gallery_tab:
         _gallery(result.rows)
     ids = [r["id"] for r in result.rows]
-    labels = {
-        r["id"]: f"{r['created_at']:%Y-%m-%d %H:%M:%S} · {r['model']} · {r['status']} · "
-        f"{r['prompt'][:50]}"
-        for r in result.rows
-    }
-    current = st.session_state.get(SELECTED_KEY)
-    if current not in ids:
-        current = ids[0]
-    chosen = st.selectbox(
-        "Open generation", ids, index=ids.index(current), format_func=lambda i: labels[i]
-    )
-    st.session_state[SELECTED_KEY] = chosen
+    labels = {r["id"]: history_service.label(r) for r in result.rows}
+    # The widget's value is the id itself. A request from elsewhere (table, gallery, a grid
+    # cell on another page) wins once; otherwise the open generation stays open across reruns.
+    wanted = st.session_state.pop(SELECTED_KEY, None) or st.session_state.get(OPEN_KEY)
+    st.session_state[OPEN_KEY] = wanted if wanted in ids else ids[0]
+    chosen = st.selectbox("Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY)
     _detail(wb, chosen)
