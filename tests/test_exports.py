@@ -200,3 +200,51 @@ def test_board_tables_name_every_table_for_download(wb: Workbench) -> None:
         assert exports.table_parquet(frame)[:4] == b"PAR1"
         assert exports.table_csv(frame).startswith(b",".join(
             c.encode() for c in frame.columns[:1]))
+
+
+HOSTILE = ['=HYPERLINK("http://127.0.0.1:9/x","hi")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_csv_cells_that_a_spreadsheet_would_run_are_prefixed(text: str) -> None:
+    frame = pd.DataFrame({"prompt": [text, "a calm lake"], "score": [-1.5, 2.0]})
+    cells = pd.read_csv(io.BytesIO(exports.table_csv(frame)), keep_default_na=False)
+    assert cells["prompt"].tolist() == ["'" + text, "a calm lake"]
+    assert cells["score"].tolist() == [-1.5, 2.0]  # numbers stay numbers
+    # Parquet keeps the raw text
+    raw = pd.read_parquet(io.BytesIO(exports.table_parquet(frame)))
+    assert raw["prompt"].tolist() == [text, "a calm lake"]
+
+
+def test_a_formula_like_prompt_survives_export_and_import(wb: Workbench, tmp_path: Path) -> None:
+    prompts = ['=cmd|"/c calc"!A1', "'=already quoted", "-dash start"]
+    for prompt in prompts:
+        VoteLog(wb.db).add(
+            NewVote(
+                left_model="nano-banana-2",
+                right_model="flux-2-pro",
+                winner="left",
+                criterion="overall",
+                left_provider="gemini",
+                right_provider="bfl",
+                category="=1+1",
+                prompt=prompt,
+            )
+        )
+    data = exports.battles_csv(wb, HistoryFilter(include_offline=True))
+    text = data.decode()
+    assert "=cmd" not in text.replace("'=cmd", "")  # never a bare formula at a cell start
+    other = open_workbench(
+        load_settings(
+            env={"WORKBENCH_DATA_DIR": str(tmp_path / "other")}, secrets_file=tmp_path / "none.toml"
+        ),
+        idle_close_s=0,
+    )
+    try:
+        with other.db.cursor():
+            exports.import_battles_csv(other, data)
+            copied = VoteLog(other.db).frame(HistoryFilter())
+            assert sorted(copied["prompt"]) == sorted(prompts)
+            assert set(copied["category"]) == {"=1+1"}
+    finally:
+        other.close()

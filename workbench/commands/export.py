@@ -12,6 +12,7 @@ from typing import Any
 
 from workbench.commands import EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
 from workbench.commands._filters import add_filter_arguments, filter_from_args
+from workbench.domain.spreadsheet import neutralise
 
 FIELDS = (
     "id",
@@ -87,7 +88,7 @@ def run(args: Any) -> int:
                     writer = csv.DictWriter(handle, fieldnames=FIELDS)
                     writer.writeheader()
                     for row in _rows(wb, f):
-                        writer.writerow(row)
+                        writer.writerow({k: neutralise(v) for k, v in row.items()})
                         count += 1
                 else:
                     for row in _rows(wb, f):

@@ -1,5 +1,6 @@
 """Downloads and imports: votes as a battles CSV in the common arena layout, leaderboard
-tables as CSV and Parquet bytes, and a battles CSV read back in.
+tables as CSV and Parquet bytes, and a battles CSV read back in. CSV text cells are made
+safe for spreadsheets (no formula runs); Parquet keeps the raw text.
 
 The battle layout is the one arena tools re-score: `model_a` (shown left), `model_b`,
 `winner` in model_a / model_b / tie / tie (bothbad), plus criterion, category, prompt and the
@@ -22,6 +23,7 @@ import pandas as pd
 from workbench.domain.catalog import PROVIDERS
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
+from workbench.domain.spreadsheet import neutralise, restore
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
 from workbench.store.votes import NewVote, VoteLog, fingerprint, time_text
@@ -111,8 +113,14 @@ def battles_csv(
 
 
 def table_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV bytes of a table, for a download button."""
-    return frame.to_csv(index=False).encode("utf-8")
+    """UTF-8 CSV bytes of a table, for a download button. Text cells that a spreadsheet would
+    run as a formula are prefixed (see `workbench.domain.spreadsheet`)."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise)
+    # RFC 4180 line ends: the writer then quotes any cell holding a CR, which "\n" does not
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def table_parquet(frame: pd.DataFrame) -> bytes:
@@ -139,7 +147,8 @@ def board_tables(board: Leaderboard, verdict_models: list[str] | None = None
 
 # -- import ---------------------------------------------------------------------------------------
 def _clean(value: str | None) -> str:
-    return "" if value is None else value.strip()
+    # an export prefixed formula-like cells; reading it back removes exactly that prefix
+    return "" if value is None else restore(value.strip())
 
 
 def _bad_text(value: str) -> bool:

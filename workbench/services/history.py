@@ -80,6 +80,15 @@ def label(row: dict[str, Any]) -> str:
     )
 
 
+def failure_text(record: dict[str, Any]) -> str:
+    """Why an attempt has no image, in one line: "failed: timeout — no answer in 60 s". The
+    error kind is left out when it only repeats the status ("moderated: moderated — …")."""
+    status = record["status"]
+    kind = record.get("error_kind")
+    head = f"{status}: {kind}" if kind and kind != status else status
+    return f"{head} — {record.get('error_message') or 'no details'}"
+
+
 def choices(wb: Workbench) -> dict[str, list[str]]:
     return wb.log.choices()
 

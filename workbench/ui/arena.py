@@ -18,6 +18,7 @@ from workbench.services import history as history_service
 from workbench.services.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
 from workbench.services.workbench import Workbench
 from workbench.ui.shared import page, workbench
+from workbench.ui.text import plain
 
 PAIR_KEY = "arena_pair"
 REVEAL_KEY = "arena_reveal"
@@ -209,11 +210,11 @@ def render() -> None:
         f"Category: {_category_label(pair.category)}" if pair.category else None,
         f"{pair.votes_so_far} earlier votes on this criterion for these two models",
     ]
-    st.caption(" · ".join(f for f in facts if f))
+    st.caption(plain(" · ".join(f for f in facts if f)))
     # the choice sits above the images so buttons and the reveal stay in view
     if problems := st.session_state.get(ERROR_KEY):
         for problem in problems:
-            st.error(problem, icon=":material/error:")
+            st.error(plain(problem), icon=":material/error:")
         st.button("Next pair", key="a_next", shortcut=NEXT_SHORTCUT, on_click=_forget_pair)
     elif reveal is not None:
         _revealed(reveal)

@@ -22,6 +22,7 @@ from workbench.services.generation import (
 from workbench.services.workbench import Workbench
 from workbench.ui.rating import rating_widgets
 from workbench.ui.shared import duration, money, page, workbench
+from workbench.ui.text import plain
 
 LOAD_KEY = "builder_load"  # set by History's "open in builder"; applied before widgets exist
 LAST_KEY = "builder_last_generation"
@@ -186,14 +187,14 @@ def _show_checks(pv: Preview) -> None:
     for finding in findings:
         shown.add(finding.message)
         if finding.severity == "error":
-            st.error(finding.message, icon=":material/error:")
+            st.error(plain(finding.message), icon=":material/error:")
         elif finding.severity == "warning":
-            st.warning(finding.message, icon=":material/warning:")
+            st.warning(plain(finding.message), icon=":material/warning:")
         else:
-            st.caption(finding.message)
+            st.caption(plain(finding.message))
     for problem in pv.problems:
         if problem not in shown:
-            st.error(problem, icon=":material/error:")
+            st.error(plain(problem), icon=":material/error:")
 
 
 def _show_what_is_sent(pv: Preview) -> None:
@@ -223,7 +224,7 @@ def _show_result(wb: Workbench, generation_id: str) -> None:
             caption += " · offline sketch, no model"
         st.image(record["image_file"], caption=caption)
     else:
-        st.error(f"{record['status']}: {record.get('error_message') or 'no details'}")
+        st.error(plain(history_service.failure_text(record)))
     cols = st.columns(3)
     cols[0].metric("Status", record["status"])
     cols[1].metric("Latency", duration(record.get("latency_ms")))
@@ -302,7 +303,7 @@ def render() -> None:
         except InvalidRequest as exc:
             request = None
             for problem in exc.problems:
-                st.error(problem.replace("seed:", "Seed:"), icon=":material/error:")
+                st.error(plain(problem), icon=":material/error:")
         pv = preview(wb, request) if request else None
         if pv and not any(v.strip() for v in values.values()):
             st.info(
@@ -324,7 +325,7 @@ def render() -> None:
                 try:
                     outcome = generate_sync(wb, request)
                 except InvalidRequest as exc:
-                    st.error(" ".join(exc.problems))
+                    st.error(plain(" ".join(exc.problems)))
                 else:
                     st.session_state[LAST_KEY] = outcome.id
         if last := st.session_state.get(LAST_KEY):

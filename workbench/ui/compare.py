@@ -7,10 +7,11 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.services import grids
-from workbench.services.generation import GenerateRequest, preview
+from workbench.services.generation import SEED_PROBLEM, GenerateRequest, preview
 from workbench.services.workbench import Workbench
 from workbench.ui.run_panel import model_picker, progress_view, provider_pickers, start_panel
 from workbench.ui.shared import page, workbench
+from workbench.ui.text import plain
 
 RUN_KEY = "compare_run"
 
@@ -68,7 +69,7 @@ def render() -> None:
         if base_seed is not None and not 0 <= base_seed < 2**32:
             raise ValueError
     except ValueError:
-        st.error("The first seed must be a whole number from 0 to 4294967295.")
+        st.error(SEED_PROBLEM)
         return
 
     st.subheader("What each model receives")
@@ -92,11 +93,11 @@ def render() -> None:
             if pv.plan:
                 st.code(pv.plan.image_request.prompt, language=None, wrap_lines=True)
                 for warning in pv.plan.warnings:
-                    st.warning(warning, icon=":material/warning:")
+                    st.warning(plain(warning), icon=":material/warning:")
             else:
                 blocked = True
                 for problem in pv.problems:
-                    st.error(problem, icon=":material/error:")
+                    st.error(plain(problem), icon=":material/error:")
     if blocked:
         st.info("Fix the problems above to run the comparison.")
     else:

@@ -25,6 +25,7 @@ from workbench.services.workbench import Workbench
 from workbench.ui.builder import LOAD_KEY
 from workbench.ui.rating import rating_widgets
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
+from workbench.ui.text import plain
 
 SELECTED_KEY = "history_selected"
 OPEN_KEY = "h_open"
@@ -180,7 +181,7 @@ def _gallery(rows: list[dict[str, Any]]) -> None:
     columns = st.columns(5)
     for i, row in enumerate(with_images):
         with columns[i % 5]:
-            st.image(row["thumbnail"], caption=f"{row['model']} · {row['prompt'][:60]}")
+            st.image(row["thumbnail"], caption=plain(f"{row['model']} · {row['prompt'][:60]}"))
             if st.button("Details", key=f"h_open_{row['id']}"):
                 _open(row["id"])
 
@@ -200,15 +201,12 @@ def _detail(wb: Workbench, generation_id: str) -> None:
             except (OSError, ValueError) as exc:  # a missing, empty or corrupt file
                 st.error(f"The image file cannot be shown ({type(exc).__name__}).")
         else:
-            st.error(
-                f"{record['status']}: {record.get('error_kind') or ''} — "
-                f"{record.get('error_message') or 'no image'}"
-            )
+            st.error(plain(history_service.failure_text(record)))
         _measurements(wb, record)
     with facts_col:
         st.markdown(
-            f"**{record['model']}** via **{record['provider']}** "
-            f"(`{record.get('provider_model_id') or '–'}`) · {record['status']}"
+            f"**{plain(record['model'])}** via **{plain(record['provider'])}** "
+            f"({plain(record.get('provider_model_id') or '–')}) · {plain(record['status'])}"
         )
         st.markdown("**Prompt as sent**")
         st.code(record["prompt"], language=None, wrap_lines=True)
@@ -236,7 +234,7 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         }
         st.table(
             pd.DataFrame(
-                {"": list(facts.keys()), "value": [str(v) for v in facts.values()]}
+                {"": list(facts.keys()), "value": [plain(v) for v in facts.values()]}
             ).set_index("")
         )
         with st.expander("Slots and parameters as sent"):
@@ -260,15 +258,6 @@ def _detail(wb: Workbench, generation_id: str) -> None:
     if record["status"] == "succeeded":
         st.markdown("**Rate it**")
         rating_widgets(wb, generation_id, record.get("ratings", {}))
-
-
-_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|~$"})
-
-
-def plain(text: str) -> str:
-    """Text as written, not as Markdown: what OCR read may hold `*`, `_` or `$`, and labels
-    such as "Warmth (b*)" do."""
-    return text.translate(_MARKDOWN)
 
 
 def _measurement_lines(view: history_service.MeasurementView) -> None:

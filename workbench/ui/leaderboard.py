@@ -32,6 +32,7 @@ from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
 from workbench.ui.shared import date_bounds, page, workbench
+from workbench.ui.text import plain
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")
 PAIRED_METRICS = (
@@ -254,7 +255,7 @@ def _category_boards(wb: Workbench, board: Leaderboard, criterion: str, f: Histo
     st.markdown("**By category**")
     hidden = []
     for cb in boards:
-        label = _category_label(cb.category)
+        label = plain(_category_label(cb.category))
         if not cb.shown:
             hidden.append(f"{label} ({cb.result.total_votes} votes)")
             continue
@@ -502,7 +503,7 @@ def _exchange(
                 st.success(detail)
             else:
                 more = total - len(detail)
-                lines = "\n".join(f"- {p}" for p in detail)
+                lines = "\n".join(f"- {plain(p)}" for p in detail)
                 tail = f"\n- … and {more} more" if more > 0 else ""
                 st.error(
                     f"Nothing was imported: the file has {total} "

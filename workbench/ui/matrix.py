@@ -11,6 +11,7 @@ from workbench.services import runner as run_service
 from workbench.services.workbench import Workbench
 from workbench.ui.run_panel import model_picker, progress_view, provider_pickers, start_panel
 from workbench.ui.shared import money, page, workbench
+from workbench.ui.text import plain
 
 RUN_KEY = "matrix_run"
 AXIS_LABELS = {"prompt": "Prompt", "model": "Model", "seed": "Seed", "aspect_ratio": "Aspect ratio"}
@@ -66,7 +67,7 @@ def _runs(wb: Workbench) -> None:
                 handle = run_service.resume_run(wb, chosen)
             except run_service.RunRefused as exc:
                 for problem in exc.problems:
-                    st.error(problem)
+                    st.error(plain(problem))
             else:
                 run_service.launch(handle)
                 st.session_state[RUN_KEY] = chosen
@@ -105,8 +106,8 @@ def render() -> None:
         seeds = _seeds(seed_text)
     except ValueError:
         st.error(
-            "Seeds must be whole numbers from 0 to 4294967295, like 1,2,3 or 10-13 "
-            "(at most 100 in a range)."
+            "Seeds: whole numbers from 0 to 4294967295, like 1,2,3 or 10-13 "
+            "(at most 100 in a range), or empty for one random seed."
         )
         seeds = []
     axis_cols = st.columns(3)
@@ -120,7 +121,9 @@ def render() -> None:
     axis_cols[2].caption("Blocks (Z): " + ", ".join(AXIS_LABELS[a] for a in group_by))
     if rows == columns:
         st.error("Rows and columns need two different axes.")
-    elif not variants or not model_ids or not seeds:
+    elif not seeds:
+        pass  # the seed field is what is wrong, and its message is above
+    elif not variants or not model_ids:
         st.info("Write at least one prompt and choose at least one model.")
     else:
         providers = provider_pickers(wb, model_ids, "m")
@@ -130,7 +133,7 @@ def render() -> None:
         else:
             with st.expander("Prompt labels"):
                 for v in variants:
-                    st.markdown(f"**{v.label}** · {v.text}")
+                    st.markdown(f"**{plain(v.label)}** · {plain(v.text)}")
             run_id = start_panel(wb, "matrix", f"Matrix of {len(cells)}", cells, "m")
             if run_id:
                 st.session_state[RUN_KEY] = run_id

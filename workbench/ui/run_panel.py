@@ -13,6 +13,7 @@ from workbench.services import runner as run_service
 from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.shared import duration, money
+from workbench.ui.text import plain
 
 
 def model_picker(wb: Workbench, key: str) -> list[str]:
@@ -85,7 +86,7 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
         est = run_service.estimate(wb, cells, settings)
     except run_service.RunRefused as exc:
         for problem in exc.problems:
-            st.error(problem)
+            st.error(plain(problem))
         return None
     cols = st.columns(4)
     cols[0].metric("Images", est.images)
@@ -99,7 +100,7 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
         run_service.check_budget(est, settings)
     except run_service.RunRefused as exc:
         for problem in exc.problems:
-            st.error(problem)
+            st.error(plain(problem))
         return None
     if not st.button(f"Run {est.images} generations", type="primary", key=f"{key}_run"):
         return None
@@ -107,7 +108,7 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
         handle = run_service.start_run(wb, kind, name, cells, settings)
     except run_service.RunRefused as exc:
         for problem in exc.problems:
-            st.error(problem)
+            st.error(plain(problem))
         return None
     run_service.launch(handle)
     return handle.run_id
@@ -123,7 +124,7 @@ def _cell_view(cell: dict[str, Any]) -> None:
     elif cell["status"] in ("queued", "pending"):
         st.caption(f"⏳ {cell['status']}")
     else:
-        st.caption(f"{cell['status']}: {cell.get('error') or ''}"[:160])
+        st.caption(plain(f"{cell['status']}: {cell.get('error') or ''}"[:160]))
 
 
 def progress_view(
@@ -155,7 +156,7 @@ def progress_view(
                 ),
             )
             if p.stop_reason:
-                st.warning(p.stop_reason)
+                st.warning(plain(p.stop_reason))
             if not p.finished and st.button("Cancel run", key=f"{key}_cancel"):
                 live.cancel()
                 st.toast("Cancelling: nothing new is sent; running jobs finish and are logged.")
@@ -179,15 +180,17 @@ def _grid(grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[s
     for group, cells in groups.items():
         if others and len(groups) > 1:
             st.markdown(
-                "**" + " · ".join(f"{a}: {v}" for a, v in zip(others, group, strict=True)) + "**"
+                "**"
+                + plain(" · ".join(f"{a}: {v}" for a, v in zip(others, group, strict=True)))
+                + "**"
             )
         header = st.columns([1] + [3] * len(col_values))
         header[0].caption(f"{rows} \\ {columns}")
         for i, value in enumerate(col_values):
-            header[i + 1].markdown(f"**{value}**")
+            header[i + 1].markdown(f"**{plain(value)}**")
         for row_value in row_values:
             line = st.columns([1] + [3] * len(col_values))
-            line[0].markdown(f"**{row_value}**")
+            line[0].markdown(f"**{plain(row_value)}**")
             for i, col_value in enumerate(col_values):
                 match = [
                     c for c in cells if c.get(rows) == row_value and c.get(columns) == col_value
