@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.lock_holder import database_held
-from workbench.domain.filters import HistoryFilter
+from workbench.domain.filters import SORTS, HistoryFilter
 from workbench.store.db import Database, DatabaseLocked, StoreError
 from workbench.store.generations import GenerationLog, NewGeneration, Outcome
 from workbench.store.images import ImageStore, NotAnImage
@@ -299,3 +299,16 @@ def test_star_aggregates_agree_with_and_without_the_log_join(db: Database) -> No
     joined = ratings.by_model(HistoryFilter(include_offline=False, categories=("portrait",)))
     assert fast == joined
     assert {r["model"]: r["n"] for r in fast} == {"flux-2-pro": 3, "nano-banana-2": 3}
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_paging_loses_nothing_even_when_rows_share_a_second(db: Database, sort: str) -> None:
+    log = GenerationLog(db)
+    for i in range(10):
+        _add(log, f"p{i:02d}", f"prompt {i}")
+    with db.transaction() as cur:  # a fast run: every row in the same instant
+        cur.execute("UPDATE generations SET created_at = (SELECT min(created_at) FROM generations)")
+    f = HistoryFilter(sort=sort)
+    seen = [r["id"] for offset in (0, 4, 8) for r in log.page(f, limit=4, offset=offset)]
+    assert sorted(seen) == [f"p{i:02d}" for i in range(10)]  # all 10, each once
+    assert len(seen) == 10
