@@ -20,11 +20,11 @@ from workbench.services.generation import (
     preview,
 )
 from workbench.services.workbench import Workbench
+from workbench.ui.navigation import BUILDER_LOAD_KEY
 from workbench.ui.rating import rating_widgets
 from workbench.ui.shared import duration, money, page, workbench
 from workbench.ui.text import plain
 
-LOAD_KEY = "builder_load"  # set by History's "open in builder"; applied before widgets exist
 LAST_KEY = "builder_last_generation"
 
 
@@ -33,7 +33,7 @@ def slot_key(template: Template, slot_id: str) -> str:
 
 
 def _apply_pending_load(wb: Workbench) -> None:
-    load: dict[str, Any] | None = st.session_state.pop(LOAD_KEY, None)
+    load: dict[str, Any] | None = st.session_state.pop(BUILDER_LOAD_KEY, None)
     if not load:
         return
     model = wb.catalog.model(load["model"])

@@ -22,12 +22,12 @@ from workbench.domain.filters import (
 from workbench.imaging.metrics import SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
 from workbench.services.workbench import Workbench
-from workbench.ui.builder import LOAD_KEY
+from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
 from workbench.ui.text import plain
 
-SELECTED_KEY = "history_selected"
+SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
 FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
@@ -251,10 +251,7 @@ def _detail(wb: Workbench, generation_id: str) -> None:
             key="h_remix",
             help="Loads this prompt, its slots and parameters into the Build page.",
         ):
-            st.session_state[LOAD_KEY] = history_service.remix(record)
-            from workbench.ui.navigation import page_for  # the menu imports this module
-
-            st.switch_page(page_for("build"))
+            open_in_builder(history_service.remix(record))
     if record["status"] == "succeeded":
         st.markdown("**Rate it**")
         rating_widgets(wb, generation_id, record.get("ratings", {}))

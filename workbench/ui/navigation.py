@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 HOME = "build"
+# Hand-offs between pages, applied by the receiving page before its widgets exist.
+BUILDER_LOAD_KEY = "builder_load"  # a logged prompt to reopen on Build
+HISTORY_OPEN_KEY = "history_selected"  # a generation to open on History
 _PAGES = {
     "build": ("builder", "Build", ":material/construction:"),
     "compare": ("compare", "Compare", ":material/compare:"),
@@ -40,6 +44,18 @@ def page_for(name: str) -> StreamlitPage:
     Streamlit identifies a page by its URL path, so a fresh object equals the menu's."""
     module, title, icon = _PAGES[name]
     return st.Page(_renderer(module), title=title, icon=icon, url_path=name)
+
+
+def open_in_builder(load: dict[str, Any]) -> None:
+    """Reopens a prompt (model, template, slots, parameters) on the Build page."""
+    st.session_state[BUILDER_LOAD_KEY] = load
+    st.switch_page(page_for("build"))
+
+
+def open_in_history(generation_id: str) -> None:
+    """Shows one generation's detail (everything logged, its ratings) on the History page."""
+    st.session_state[HISTORY_OPEN_KEY] = generation_id
+    st.switch_page(page_for("history"))
 
 
 def _home() -> None:
