@@ -200,10 +200,15 @@ def test_idle_connection_is_released_for_other_processes(tmp_path: Path) -> None
 
 def test_image_store_refuses_bytes_that_are_not_an_image(tmp_path: Path) -> None:
     store = ImageStore(tmp_path)
-    with pytest.raises(NotAnImage):
+    with pytest.raises(NotAnImage) as html:
         store.put(b"<html>error</html>")
-    with pytest.raises(NotAnImage):
+    assert str(html.value) == (
+        "The provider returned data that is not an image (18 bytes, type HTML or XML text)."
+    )
+    with pytest.raises(NotAnImage) as cut:
         store.put(_png(noisy=True)[:3000])  # a download cut short
+    assert "(3,000 bytes, type PNG, cut short or damaged)" in str(cut.value)
+    assert "object at 0x" not in str(cut.value)
     with pytest.raises(NotAnImage):
         store.put(b"")
     first = store.put(_png())

@@ -65,7 +65,7 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     page.get_by_role("link", name="History").click()
     page.get_by_role("heading", name="History").wait_for()
     _settle(page)
-    page.get_by_text("1 generations match").wait_for()
+    page.get_by_text("1 generation matches").wait_for()
     page.get_by_role("heading", name="Generation gen_").wait_for()
     page.locator('[data-testid="stCode"]').filter(has_text=SEED_NANO).first.wait_for()
 

@@ -61,9 +61,13 @@ def _apply_pending_load(wb: Workbench) -> None:
 
 
 def _load_example(template: Template, index: int) -> None:
+    """Fills the slots with an example; an aspect ratio the user already chose is kept."""
     example = template.examples[index]
     for slot in template.slots:
-        st.session_state[slot_key(template, slot.id)] = example.slots.get(slot.id, "")
+        key = slot_key(template, slot.id)
+        if slot.kind == "aspect_ratio" and st.session_state.get(key):
+            continue
+        st.session_state[key] = example.slots.get(slot.id, "")
     if example.aspect_ratio:
         st.session_state["b_example_ar"] = example.aspect_ratio
 
@@ -148,7 +152,8 @@ def _parameters(model: ModelSpec, template: Template) -> dict[str, Any]:
     has_ar_slot = any(s.kind == "aspect_ratio" for s in template.slots)
     ar_key = f"b_ar_{model.id}"
     example_ar = st.session_state.pop("b_example_ar", None)
-    if example_ar in model.aspect_ratios:
+    chosen = st.session_state.get(ar_key) not in (None, model.default_aspect_ratio)
+    if example_ar in model.aspect_ratios and not chosen:
         st.session_state[ar_key] = example_ar
     if not has_ar_slot:
         if st.session_state.get(ar_key) not in model.aspect_ratios:
@@ -213,11 +218,28 @@ def _show_what_is_sent(pv: Preview) -> None:
     )
 
 
-def _show_result(wb: Workbench, generation_id: str) -> None:
+def _stale(record: dict[str, Any], request: GenerateRequest | None) -> str:
+    """Why a shown result is not the current prompt's, or "" when it is."""
+    if request is None:
+        return ""
+    if record["model"] != request.model:
+        return f"it came from {record['model']}, not the model chosen now"
+    if (record.get("prompt_written") or record["prompt"]) != request.prompt:
+        return "it came from an earlier prompt"
+    return ""
+
+
+def _show_result(wb: Workbench, generation_id: str, request: GenerateRequest | None) -> None:
     record = history_service.detail(wb, generation_id)
     if record is None:
         return
+    stale = _stale(record, request)
     st.subheader("Result")
+    if stale:
+        st.warning(
+            f"Previous result: {stale}. Generate again to see this prompt's result.",
+            icon=":material/history:",
+        )
     if record["status"] == "succeeded" and record.get("image_file"):
         caption = f"{record['model']} via {record['provider']}"
         if record["provider"] == OFFLINE:
@@ -225,14 +247,27 @@ def _show_result(wb: Workbench, generation_id: str) -> None:
         st.image(record["image_file"], caption=caption)
     else:
         st.error(plain(history_service.failure_text(record)))
-    cols = st.columns(3)
-    cols[0].metric("Status", record["status"])
-    cols[1].metric("Latency", duration(record.get("latency_ms")))
-    cols[2].metric("Cost", money(record.get("cost_usd"), record.get("cost_kind")))
+    # Side by side while they fit, wrapping below each other in a narrow column (1280 px
+    # screens), never cut to "succ…".
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Status", record["status"], width="content")
+        st.metric("Latency", duration(record.get("latency_ms")), width="content")
+        st.metric("Cost", money(record.get("cost_usd"), record.get("cost_kind")), width="content")
     st.caption(f"Logged as `{generation_id}`; find it again on the History page.")
     if record["status"] == "succeeded":
         with st.expander("Rate this image", expanded=False):
             rating_widgets(wb, generation_id, record.get("ratings", {}))
+
+
+def _why_not(pv: Preview | None, request_problems: list[str], values: dict[str, str]) -> str:
+    """The first reason Generate cannot run now, in words, or "" when it can."""
+    if pv is None:
+        return request_problems[0] if request_problems else "the request has a problem."
+    if pv.plan is not None:
+        return ""
+    if not any(v.strip() for v in values.values()):
+        return "the prompt is empty; fill in the slots or load an example."
+    return pv.problems[0] if pv.problems else "the prompt has a problem shown above."
 
 
 @page
@@ -298,10 +333,12 @@ def render() -> None:
     with preview_col:
         st.markdown("**Prompt as written**")
         st.code(written or "(empty)", language=None, wrap_lines=True)
+        request_problems: list[str] = []
         try:
             request: GenerateRequest | None = parse_request(request_data)
         except InvalidRequest as exc:
             request = None
+            request_problems = exc.problems
             for problem in exc.problems:
                 st.error(plain(problem), icon=":material/error:")
         pv = preview(wb, request) if request else None
@@ -313,15 +350,23 @@ def render() -> None:
         elif pv:
             _show_checks(pv)
             _show_what_is_sent(pv)
+        blocked = _why_not(pv, request_problems, values)
         clicked = st.button(
             "Generate",
             type="primary",
-            disabled=not (pv and pv.plan),
+            disabled=bool(blocked),
             key="b_generate",
-            use_container_width=True,
+            width="stretch",
         )
+        if blocked:
+            st.caption(plain(f"Generate is off: {blocked}"), help="Details are shown above.")
+        # One slot for the result: emptied while the next image is made, so an earlier
+        # result is never taken for the new one.
+        result = st.empty()
         if clicked and request is not None:
-            with st.spinner(f"Generating with {model.name} via {PROVIDER_LABELS[provider]}…"):
+            with result.container(), st.spinner(
+                f"Generating with {model.name} via {PROVIDER_LABELS[provider]}…"
+            ):
                 try:
                     outcome = generate_sync(wb, request)
                 except InvalidRequest as exc:
@@ -329,4 +374,5 @@ def render() -> None:
                 else:
                     st.session_state[LAST_KEY] = outcome.id
         if last := st.session_state.get(LAST_KEY):
-            _show_result(wb, last)
+            with result.container():
+                _show_result(wb, last, request)

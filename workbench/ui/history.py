@@ -25,7 +25,7 @@ from workbench.services.workbench import Workbench
 from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
-from workbench.ui.text import plain
+from workbench.ui.text import count, plain
 
 SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
@@ -320,7 +320,10 @@ def render() -> None:
     page_no = int(st.session_state.get("h_page", 1))
     result = history_service.load_page(wb, f, page_no)
     top = st.columns([2, 1])
-    top[0].caption(f"{result.total:,} generations match · page {result.page} of {result.pages}")
+    verb = "matches" if result.total == 1 else "match"
+    top[0].caption(
+        f"{count(result.total, 'generation')} {verb} · page {result.page} of {result.pages}"
+    )
     st.session_state["h_page"] = result.page
     top[1].number_input("Page", min_value=1, max_value=result.pages, step=1, key="h_page")
     if not result.rows:

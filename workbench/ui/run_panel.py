@@ -13,7 +13,7 @@ from workbench.services import runner as run_service
 from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.shared import duration, money
-from workbench.ui.text import plain
+from workbench.ui.text import count, plain
 
 
 def model_picker(wb: Workbench, key: str) -> list[str]:
@@ -102,7 +102,7 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
         for problem in exc.problems:
             st.error(plain(problem))
         return None
-    if not st.button(f"Run {est.images} generations", type="primary", key=f"{key}_run"):
+    if not st.button(f"Run {count(est.images, 'generation')}", type="primary", key=f"{key}_run"):
         return None
     try:
         handle = run_service.start_run(wb, kind, name, cells, settings)

@@ -19,3 +19,8 @@ _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|~$"})
 def plain(text: Any) -> str:
     """`text` as written, safe in any element that renders Markdown."""
     return str(text).translate(_MARKDOWN)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 generation", "3 generations" (thousands separated)."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
