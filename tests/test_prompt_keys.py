@@ -79,3 +79,28 @@ def test_suite_runs_record_entry_key_and_expected_text(tmp_path, monkeypatch, ca
         f'"{r["expected_text"]}"' in r["prompt"] or r["expected_text"] in r["prompt"]
         for r in text_rows
     )
+
+
+def test_a_pair_worded_differently_shows_the_shared_intent_not_either_text(wb: Workbench) -> None:
+    cells = grids.compare_cells(
+        wb,
+        {"nano-banana-2": "offline", "flux-2-pro": "offline"},
+        grids.Variant(label="P1", slots=SLOTS),
+        1,
+        3,
+    )
+    start_run(wb, "compare", "c", cells).run_sync()
+    pair = draw_pair(wb, "overall", HistoryFilter())
+    # the template wording would reveal the family: the intent is shown instead
+    assert dict(pair.intent) == {k.replace("_", " "): v for k, v in SLOTS.items()}
+    texts = {c.request.prompt for c in cells}
+    assert not any(text in "\n".join(v for _, v in pair.intent) for text in texts)
+
+
+def test_a_pair_given_the_same_text_shows_that_text(wb: Workbench) -> None:
+    from workbench.services.generation import GenerateRequest, generate_sync
+
+    for model in ("nano-banana-2", "flux-2-pro"):
+        generate_sync(wb, GenerateRequest(model=model, prompt="a fox in snow", seed=1))
+    pair = draw_pair(wb, "overall", HistoryFilter(include_offline=True))
+    assert pair.intent == () and pair.prompt == "a fox in snow"

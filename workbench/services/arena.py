@@ -111,6 +111,10 @@ class ArenaPair:
     is_repeat: bool
     repeat_of: int | None
     votes_so_far: int  # earlier votes on this criterion for the same two models
+    # When the two sides were sent different texts (each model's own template), the shared
+    # intent (slot, value) is shown instead of either text: a template's wording (a lens and
+    # lighting for FLUX, a narrative sentence for Nano Banana) would give the model away.
+    intent: tuple[tuple[str, str], ...] = ()
 
     def vote(self, winner: str, rater: str = "me") -> VoteInput:
         """The vote for this pair, ready for `record_vote`."""
@@ -225,6 +229,22 @@ def _why_empty(votes: VoteLog, f: HistoryFilter) -> str:
     )
 
 
+def shared_intent(
+    wb: Workbench, first: dict[str, Any], second: dict[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    """The slot values both sides were built from, when their texts differ; () when both
+    models received the same text (then that text is shown)."""
+    if first["prompt"] == second["prompt"]:
+        return ()
+    slots: dict[str, Any] = {}
+    for row in (first, second):
+        record = wb.log.get(row["id"]) or {}
+        for name, value in (record.get("slots") or {}).items():
+            if isinstance(value, str) and value.strip() and name != "aspect_ratio":
+                slots.setdefault(name, value.strip())
+    return tuple((name.replace("_", " "), value) for name, value in slots.items())
+
+
 def _shown(wb: Workbench, row: dict[str, Any]) -> Shown:
     thumb = row.get("thumb_path")
     return Shown(
@@ -259,6 +279,7 @@ def _repeat(
         criterion=criterion, prompt=a["prompt"], category=a.get("category") or b.get("category"),
         left=_shown(wb, a), right=_shown(wb, b), swapped=swapped, is_repeat=True,
         repeat_of=vote_id, votes_so_far=votes.votes_per_pair(f, criterion).get(pair_key, 0),
+        intent=shared_intent(wb, a, b),
     )
 
 
@@ -314,7 +335,7 @@ def _draw(
     return ArenaPair(
         criterion=criterion, prompt=a["prompt"], category=a.get("category") or b.get("category"),
         left=_shown(wb, left), right=_shown(wb, right), swapped=swapped, is_repeat=False,
-        repeat_of=None, votes_so_far=option.votes,
+        repeat_of=None, votes_so_far=option.votes, intent=shared_intent(wb, a, b),
     )
 
 

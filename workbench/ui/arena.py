@@ -204,8 +204,14 @@ def render() -> None:
     if pair is None:
         return
     reveal: Reveal | None = st.session_state.get(REVEAL_KEY)
-    st.markdown("**Prompt**")
-    st.code(pair.prompt, language=None, wrap_lines=True)
+    if pair.intent:
+        st.markdown("**Intent** (both models were given these; each worded them in its own "
+                    "template, hidden here because the wording would give the model away)")
+        st.code("\n".join(f"{name}: {value}" for name, value in pair.intent), language=None,
+                wrap_lines=True)
+    else:
+        st.markdown("**Prompt** (both models received this text)")
+        st.code(pair.prompt, language=None, wrap_lines=True)
     facts = [
         f"Category: {_category_label(pair.category)}" if pair.category else None,
         f"{pair.votes_so_far} earlier votes on this criterion for these two models",
