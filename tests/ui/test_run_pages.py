@@ -88,3 +88,41 @@ def test_matrix_bad_seed_range_is_a_message(data_dir: Path) -> None:
     # the message names the seed field, not prompts or models (issue 11.11)
     assert not any("Write at least one prompt" in i.value for i in at.info)
     assert not at.exception
+
+
+def test_grid_cells_pair_with_another_model_and_open_on_the_arena(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    from workbench.services import grids
+    from workbench.ui.navigation import ARENA_PAIR_KEY
+
+    at = AppTest.from_function(pages.compare_page, default_timeout=30)
+    at.run()
+    at.segmented_control(key="c_mode").set_value("Free text").run()
+    at.text_area(key="c_text").set_value("A kettle on a stove").run()
+    at.number_input(key="c_k").set_value(2).run()
+    at.text_input(key="c_seed").set_value("3").run()
+    at.button(key="c_run").click().run()
+    run_id = at.session_state["compare_run"]
+    _wait_for_run(run_id)
+    at.run()
+    grid = grids.run_grid(seeded, run_id)
+    pairs = grids.neighbours(grid)
+    by_id = {c["generation_id"]: c for c in grid}
+    assert len(pairs) == 4
+    for first, second in pairs.items():
+        a, b = by_id[first], by_id[second]
+        assert a["model"] != b["model"] and a["seed"] == b["seed"]  # same variation
+    assert {b.key for b in at.button if b.key.startswith("c_pair_")} == {
+        f"c_pair_{gid}" for gid in pairs
+    }
+    assert {b.key for b in at.button if b.key.startswith("c_open_")} == {
+        f"c_open_{gid}" for gid in by_id
+    }
+    first, second = next(iter(pairs.items()))
+    arena = AppTest.from_function(pages.arena_page, default_timeout=30)
+    arena.session_state[ARENA_PAIR_KEY] = (first, second)
+    arena.run()
+    assert not arena.exception
+    shown = arena.session_state["arena_pair"]
+    assert {shown.left.generation_id, shown.right.generation_id} == {first, second}

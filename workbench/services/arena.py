@@ -283,6 +283,32 @@ def _repeat(
     )
 
 
+def pair_of(
+    wb: Workbench, criterion: str, first_id: str, second_id: str, *,
+    rng: random.Random | None = None,
+) -> ArenaPair:
+    """The pair of two given images (neighbours in a run's grid), sides shuffled and names
+    hidden as in any draw. Raises `NoPairAvailable` when they cannot be judged as a pair."""
+    _check_criterion(criterion)
+    rows = [wb.log.get(first_id), wb.log.get(second_id)]
+    a, b = rows
+    if a is None or b is None or not a.get("image_path") or not b.get("image_path"):
+        raise NoPairAvailable("One of these two images is no longer in the log.")
+    if contestant(a["model"], a["provider"]) == contestant(b["model"], b["provider"]):
+        raise NoPairAvailable("Both images come from the same model; a vote needs two models.")
+    votes = VoteLog(wb.db)
+    f = _default_filter(None)
+    names = sorted((contestant(a["model"], a["provider"]), contestant(b["model"], b["provider"])))
+    swapped = (rng or random.Random()).random() < 0.5
+    left, right = (b, a) if swapped else (a, b)
+    return ArenaPair(
+        criterion=criterion, prompt=a["prompt"], category=a.get("category") or b.get("category"),
+        left=_shown(wb, left), right=_shown(wb, right), swapped=swapped, is_repeat=False,
+        repeat_of=None, votes_so_far=votes.votes_per_pair(f, criterion).get(tuple(names), 0),
+        intent=shared_intent(wb, a, b),
+    )
+
+
 def draw_pair(
     wb: Workbench, criterion: str, f: HistoryFilter | None = None, *, rater: str = "me",
     rng: random.Random | None = None, repeat_rate: float = REPEAT_RATE,

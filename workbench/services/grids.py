@@ -172,6 +172,29 @@ def run_grid(wb: Workbench, run_id: str) -> list[dict[str, Any]]:
                 "image_file": str(wb.images.absolute(image)) if image else None,
                 "thumb_file": str(wb.images.absolute(thumb)) if thumb else None,
                 "prompt": cell["request"]["prompt"],
+                "labels": dict(cell.get("labels", {})),
             }
         )
     return grid
+
+
+def neighbours(grid: list[dict[str, Any]]) -> dict[str, str]:
+    """For each succeeded cell, a succeeded cell of another model on the same prompt, seed and
+    aspect ratio (every label but the model equal): the pair to vote on from the grid."""
+    by_rest: dict[tuple, list[dict[str, Any]]] = {}
+    for cell in grid:
+        if cell["status"] != "succeeded" or not cell.get("generation_id"):
+            continue
+        labels = cell.get("labels", {})
+        rest = tuple(sorted((k, v) for k, v in labels.items() if k != "model"))
+        by_rest.setdefault(rest, []).append(cell)
+    found: dict[str, str] = {}
+    for cells in by_rest.values():
+        for cell in cells:
+            other = next(
+                (c for c in cells if c["labels"].get("model") != cell["labels"].get("model")),
+                None,
+            )
+            if other is not None:
+                found[cell["generation_id"]] = other["generation_id"]
+    return found

@@ -17,6 +17,7 @@ from workbench.services import arena as arena_service
 from workbench.services import history as history_service
 from workbench.services.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
 from workbench.services.workbench import Workbench
+from workbench.ui.navigation import ARENA_PAIR_KEY
 from workbench.ui.shared import page, workbench
 from workbench.ui.text import plain
 
@@ -128,6 +129,12 @@ def _draw(
     if st.session_state.get(DRAWN_FOR_KEY) != wanted:
         _forget_pair()
         st.session_state[DRAWN_FOR_KEY] = wanted
+    if requested := st.session_state.pop(ARENA_PAIR_KEY, None):  # "vote on this pair"
+        _forget_pair()
+        try:
+            st.session_state[PAIR_KEY] = arena_service.pair_of(wb, criterion, *requested)
+        except NoPairAvailable as exc:
+            st.warning(plain(str(exc)))
     pair: ArenaPair | None = st.session_state.get(PAIR_KEY)
     if pair is not None:
         return pair

@@ -14,6 +14,7 @@ from workbench.ui.shared import money, page, workbench
 from workbench.ui.text import plain
 
 RUN_KEY = "matrix_run"
+TOAST_KEY = "matrix_toast"
 AXIS_LABELS = {"prompt": "Prompt", "model": "Model", "seed": "Seed", "aspect_ratio": "Aspect ratio"}
 
 
@@ -71,13 +72,17 @@ def _runs(wb: Workbench) -> None:
             else:
                 run_service.launch(handle)
                 st.session_state[RUN_KEY] = chosen
-                st.toast(f"Resuming {chosen}: {len(handle.jobs)} missing cell(s).")
+                missing = len(handle.jobs)
+                st.session_state[TOAST_KEY] = f"Resuming {chosen}: {missing} missing cell(s)."
+                st.rerun()  # the grid above is drawn again, live, for the resumed cells
 
 
 @page
 def render() -> None:
     wb = workbench()
     st.title("Matrix")
+    if message := st.session_state.pop(TOAST_KEY, None):
+        st.toast(message)
     st.caption("Sweep prompt variants, models, seeds and aspect ratios; every cell is logged.")
     prompts_text = st.text_area(
         "Prompt variants (one per line; end a line with --ar W:H to fix its ratio)",

@@ -19,6 +19,7 @@ HOME = "build"
 # Hand-offs between pages, applied by the receiving page before its widgets exist.
 BUILDER_LOAD_KEY = "builder_load"  # a logged prompt to reopen on Build
 HISTORY_OPEN_KEY = "history_selected"  # a generation to open on History
+ARENA_PAIR_KEY = "arena_pair_request"  # two generation ids to judge on the Arena
 _PAGES = {
     "build": ("builder", "Build", ":material/construction:"),
     "compare": ("compare", "Compare", ":material/compare:"),
@@ -56,6 +57,12 @@ def open_in_history(generation_id: str) -> None:
     """Shows one generation's detail (everything logged, its ratings) on the History page."""
     st.session_state[HISTORY_OPEN_KEY] = generation_id
     st.switch_page(page_for("history"))
+
+
+def vote_on_pair(first_id: str, second_id: str) -> None:
+    """Opens the Arena on these two images (names hidden, sides shuffled)."""
+    st.session_state[ARENA_PAIR_KEY] = (first_id, second_id)
+    st.switch_page(page_for("arena"))
 
 
 def _home() -> None:

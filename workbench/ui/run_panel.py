@@ -12,6 +12,7 @@ from workbench.services import grids
 from workbench.services import runner as run_service
 from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
+from workbench.ui.navigation import open_in_history, vote_on_pair
 from workbench.ui.shared import duration, money
 from workbench.ui.text import count, plain
 
@@ -114,17 +115,31 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
     return handle.run_id
 
 
-def _cell_view(cell: dict[str, Any]) -> None:
+def _cell_view(cell: dict[str, Any], key: str, pair_with: str | None) -> None:
+    gid = cell.get("generation_id")
     if cell["status"] == "succeeded" and cell.get("thumb_file"):
         st.image(cell["thumb_file"])
         extra = " · reused" if cell.get("cost_kind") == "cached" else ""
         st.caption(
             f"{duration(cell['latency_ms'])} · {money(cell['cost_usd'], cell['cost_kind'])}{extra}"
         )
+        with st.container(horizontal=True, gap="small"):
+            if st.button(
+                "Details", key=f"{key}_open_{gid}", help="Everything logged; rate it there."
+            ):
+                open_in_history(gid)
+            if pair_with and st.button(
+                "Vote on this pair",
+                key=f"{key}_pair_{gid}",
+                help="Judge it blind against the same prompt by another model, on the Arena.",
+            ):
+                vote_on_pair(gid, pair_with)
     elif cell["status"] in ("queued", "pending"):
         st.caption(f"⏳ {cell['status']}")
     else:
-        st.caption(plain(f"{cell['status']}: {cell.get('error') or ''}"[:160]))
+        st.caption(plain(f"{cell['status']}: {cell.get('error') or 'no details'}"[:160]))
+        if gid and st.button("Details", key=f"{key}_open_{gid}"):
+            open_in_history(gid)
 
 
 def progress_view(
@@ -142,6 +157,10 @@ def progress_view(
     @st.fragment(run_every=1.0 if running else None)
     def _view() -> None:
         live = run_service.active(run_id)
+        if running and (live is None or live.progress.finished):
+            # Done: the whole page once more, so "Recent runs", the spend and "Spent today"
+            # show what happened without a reload (and this view stops refreshing).
+            st.rerun()
         grid = grids.run_grid(wb, run_id)
         if live is not None:
             p = live.progress
@@ -160,17 +179,20 @@ def progress_view(
             if not p.finished and st.button("Cancel run", key=f"{key}_cancel"):
                 live.cancel()
                 st.toast("Cancelling: nothing new is sent; running jobs finish and are logged.")
-        _grid(grid, rows, columns, group_by)
+        _grid(grid, rows, columns, group_by, key)
 
     _view()
 
 
-def _grid(grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[str, ...]) -> None:
+def _grid(
+    grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[str, ...], key: str
+) -> None:
     """Rows x columns of images, one block per combination of the `group_by` axes (the Z axis
     of an X/Y/Z plot); cells that share a row and column stack."""
     if not grid:
         st.info("This run has no cells.")
         return
+    pairs = grids.neighbours(grid)
     col_values = list(dict.fromkeys(c.get(columns, "") for c in grid))
     row_values = list(dict.fromkeys(c.get(rows, "") for c in grid))
     others = list(group_by)
@@ -197,4 +219,4 @@ def _grid(grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[s
                 ]
                 with line[i + 1]:
                     for cell in match:
-                        _cell_view(cell)
+                        _cell_view(cell, key, pairs.get(cell.get("generation_id") or ""))
