@@ -126,3 +126,54 @@ def test_grid_cells_pair_with_another_model_and_open_on_the_arena(
     assert not arena.exception
     shown = arena.session_state["arena_pair"]
     assert {shown.left.generation_id, shown.right.generation_id} == {first, second}
+
+
+def test_a_suite_on_compare_fills_the_run_with_categories_and_expected_text(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    from workbench.domain.suites import load_suite
+
+    at = AppTest.from_function(pages.compare_page, default_timeout=30)
+    at.run()
+    at.segmented_control(key="c_mode").set_value("Suite").run()
+    at.selectbox(key="c_suite").set_value("text").run()
+    at.number_input(key="c_k").set_value(1).run()
+    suite = load_suite("text")
+    assert at.metric[0].value == str(2 * len(suite.prompts))  # every prompt on both models
+    at.button(key="c_run").click().run()
+    run_id = at.session_state["compare_run"]
+    _wait_for_run(run_id)
+    rows = seeded.log.page(HistoryFilter(run_id=run_id), every_column=True)
+    assert {r["category"] for r in rows} == {"text"}
+    expected = {e.id: e.expected_text for e in suite.prompts}
+    by_key = {r["prompt_key"]: r["expected_text"] for r in rows}
+    assert by_key == {f"suite:text/{k}": v for k, v in expected.items()}
+    texts = {(r["model"], r["prompt_key"]): r["prompt"] for r in rows}
+    entry = suite.prompts[0]
+    for model in ("nano-banana-2", "flux-2-pro"):
+        family = seeded.catalog.model(model).family
+        assert texts[(model, f"suite:text/{entry.id}")].startswith(
+            entry.for_family(family).text.split(" --ar")[0][:20]
+        )
+
+
+def test_a_suite_fills_the_matrix_prompt_axis(data_dir: Path, seeded: Workbench) -> None:
+    at = AppTest.from_function(pages.matrix_page, default_timeout=30)
+    at.run()
+    at.selectbox(key="m_suite").set_value("portrait").run()
+    at.text_input(key="m_seeds").set_value("1").run()
+    assert at.metric[0].value == "12"  # 6 prompts x 2 models x 1 seed
+    at.button(key="m_run").click().run()
+    run_id = at.session_state["matrix_run"]
+    _wait_for_run(run_id)
+    rows = seeded.log.page(HistoryFilter(run_id=run_id), every_column=True)
+    assert len(rows) == 12 and {r["category"] for r in rows} == {"portrait"}
+
+
+def test_build_can_file_a_single_prompt_under_a_category(data_dir: Path, seeded: Workbench) -> None:
+    at = AppTest.from_function(pages.build_page, default_timeout=30)
+    at.run()
+    at.button(key="example_nano-banana-scene_0").click().run()
+    at.selectbox(key="b_category").set_value("portrait").run()
+    at.button(key="b_generate").click().run()
+    assert [r["category"] for r in seeded.log.page(HistoryFilter())] == ["portrait"]

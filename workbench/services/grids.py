@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.domain.catalog import ModelSpec
+from workbench.domain.suites import Suite
 from workbench.domain.templates import Slot
 from workbench.services.generation import GenerateRequest
 from workbench.services.runner import Cell
@@ -144,6 +145,49 @@ def matrix_cells(
                 key, _request(wb, model_id, providers[model_id], variant, seed, ratio, None), labels
             )
         )
+    return cells
+
+
+def suite_cells(
+    wb: Workbench,
+    suite: Suite,
+    providers: dict[str, str],
+    seeds: list[int | None],
+    aspect_ratio: str | None = None,
+) -> list[Cell]:
+    """Every prompt of a suite on each model, once per seed: each model receives the entry in
+    its own family's structure, and every cell carries the entry's category, expected text and
+    a shared prompt key (so the Leaderboard's "By category", text accuracy and the Arena see
+    one intent). The entry's own aspect ratio wins over `aspect_ratio`. The command line's
+    `run` and the Compare and Matrix pages build suite runs here."""
+    cells = []
+    for entry in suite.prompts:
+        for model_id, provider in providers.items():
+            sent = entry.for_family(wb.catalog.model(model_id).family)
+            for k, seed in enumerate(seeds or [None]):
+                cells.append(
+                    Cell(
+                        key=f"prompt={entry.id}|model={model_id}|v={k + 1}",
+                        request=GenerateRequest(
+                            model=model_id,
+                            provider=provider,
+                            prompt=sent.text,
+                            template_id=sent.template_id,
+                            slots=sent.slots,
+                            seed=seed,
+                            aspect_ratio=entry.aspect_ratio or aspect_ratio,
+                            category=entry.category,
+                            prompt_key=f"suite:{suite.id}/{entry.id}",
+                            expected_text=entry.expected_text,
+                        ),
+                        labels={
+                            "prompt": entry.id,
+                            "model": model_id,
+                            "variation": str(k + 1),
+                            "seed": "random" if seed is None else str(seed),
+                        },
+                    )
+                )
     return cells
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS, ModelSpec
+from workbench.domain.suites import CATEGORIES
 from workbench.domain.templates import Template
 from workbench.services import history as history_service
 from workbench.services import status as status_service
@@ -319,6 +320,14 @@ def render() -> None:
     with build_col:
         values = _slot_inputs(wb, model, template)
         params = _parameters(model, template)
+        category = st.selectbox(
+            "Category (optional)",
+            [None, *CATEGORIES],
+            key="b_category",
+            format_func=lambda c: "none" if c is None else CATEGORIES[c].label,
+            help="Files this image under one of the article's categories, so the "
+            "Leaderboard's \"By category\" counts it.",
+        )
     written = values.get("prompt", "") if template.id == "free-text" else template.assemble(values)
     request_data = {
         "model": model.id,
@@ -329,6 +338,7 @@ def render() -> None:
         "aspect_ratio": params.get("aspect_ratio"),
         "size": params["size"],
         "seed": params["seed"] or None,
+        "category": category,
     }
     with preview_col:
         st.markdown("**Prompt as written**")

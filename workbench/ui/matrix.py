@@ -9,7 +9,13 @@ import streamlit as st
 from workbench.services import grids
 from workbench.services import runner as run_service
 from workbench.services.workbench import Workbench
-from workbench.ui.run_panel import model_picker, progress_view, provider_pickers, start_panel
+from workbench.ui.run_panel import (
+    model_picker,
+    progress_view,
+    provider_pickers,
+    start_panel,
+    suite_picker,
+)
 from workbench.ui.shared import money, page, workbench
 from workbench.ui.text import plain
 
@@ -95,6 +101,9 @@ def render() -> None:
         for i, line in enumerate(prompts_text.splitlines())
         if line.strip()
     ]
+    suite = suite_picker("m") if not variants else None
+    if not variants:
+        st.caption("…or pick a suite above to fill the prompt axis with its prompts.")
     model_ids = model_picker(wb, "m")
     cols = st.columns(2)
     seed_text = cols[0].text_input(
@@ -128,11 +137,15 @@ def render() -> None:
         st.error("Rows and columns need two different axes.")
     elif not seeds:
         pass  # the seed field is what is wrong, and its message is above
-    elif not variants or not model_ids:
-        st.info("Write at least one prompt and choose at least one model.")
+    elif not (variants or suite) or not model_ids:
+        st.info("Write at least one prompt (or pick a suite) and choose at least one model.")
     else:
         providers = provider_pickers(wb, model_ids, "m")
-        cells = grids.matrix_cells(wb, variants, providers, seeds, list(ratios) or [None])
+        if suite is not None:
+            # a suite entry keeps its own aspect ratio; the first one picked fills the others
+            cells = grids.suite_cells(wb, suite, providers, seeds, ratios[0] if ratios else None)
+        else:
+            cells = grids.matrix_cells(wb, variants, providers, seeds, list(ratios) or [None])
         if len(cells) > 500:
             st.error(f"{len(cells)} cells is more than one run takes (500); narrow an axis.")
         else:

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
+from workbench.domain.suites import CATEGORIES, Suite, load_suites
 from workbench.services import grids
 from workbench.services import runner as run_service
 from workbench.services import status as status_service
@@ -26,6 +27,39 @@ def model_picker(wb: Workbench, key: str) -> list[str]:
         key=f"{key}_models",
         format_func=lambda i: wb.catalog.model(i).name,
     )
+
+
+def suite_picker(key: str) -> Suite | None:
+    """One of the article's test suites; its prompts fill the run, each with its category and
+    expected text (so "By category" and text accuracy fill from the app)."""
+    suites = load_suites()
+    chosen = st.selectbox(
+        "Suite",
+        list(suites),
+        index=None,
+        key=f"{key}_suite",
+        placeholder="Pick a suite…",
+        format_func=lambda i: f"{suites[i].name} ({len(suites[i].prompts)} prompts)",
+    )
+    if chosen is None:
+        return None
+    suite = suites[chosen]
+    st.caption(
+        plain(
+            "Categories: "
+            + ", ".join(CATEGORIES[c].label for c in suite.categories)
+            + ". Each model receives every prompt in its own template's structure."
+        )
+    )
+    with st.expander(f"The {len(suite.prompts)} prompts"):
+        st.dataframe(
+            [
+                {"id": e.id, "category": e.category, "expected text": e.expected_text or ""}
+                for e in suite.prompts
+            ],
+            hide_index=True,
+        )
+    return suite
 
 
 def provider_pickers(wb: Workbench, model_ids: list[str], key: str) -> dict[str, str]:
