@@ -177,3 +177,41 @@ def test_build_can_file_a_single_prompt_under_a_category(data_dir: Path, seeded:
     at.selectbox(key="b_category").set_value("portrait").run()
     at.button(key="b_generate").click().run()
     assert [r["category"] for r in seeded.log.page(HistoryFilter())] == ["portrait"]
+
+
+def test_a_big_run_needs_a_second_look_showing_its_estimate(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    at = AppTest.from_function(pages.matrix_page, default_timeout=30)
+    at.run()
+    prompts = [f"a kettle, take {i}" for i in range(25)]
+    at.text_area(key="m_prompts").set_value("\n".join(prompts[:13])).run()
+    at.text_input(key="m_seeds").set_value("1-2").run()
+    assert at.metric[0].value == "52"  # 13 x 2 models x 2 seeds: over 50 images
+    assert any(c.value.startswith("Spent today (UTC): ") for c in at.caption)
+    warning = next(w.value for w in at.warning if w.value.startswith("A big run"))
+    assert "52 images" in warning
+    assert at.button(key="m_run").disabled
+    confirm = next(c for c in at.checkbox if c.key.startswith("m_confirm_"))
+    confirm.check().run()
+    assert not at.button(key="m_run").disabled
+    # exactly 50 images runs without asking
+    at.text_area(key="m_prompts").set_value("\n".join(prompts))
+    at.text_input(key="m_seeds").set_value("1").run()
+    assert at.metric[0].value == "50"
+    assert not at.button(key="m_run").disabled
+    assert not any(w.value.startswith("A big run") for w in at.warning)
+    assert seeded.log.count(HistoryFilter()) == 0  # nothing sent by looking
+
+
+def test_a_run_over_the_dollar_threshold_asks_first() -> None:
+    from workbench.ui.run_panel import needs_confirmation
+
+    def est(images: int, cost: float) -> run_service.Estimate:
+        return run_service.Estimate(images, cost, 0, 1.0, 0.0)
+
+    assert not needs_confirmation(est(10, 1.00), 1.0)
+    assert needs_confirmation(est(10, 1.01), 1.0)
+    assert not needs_confirmation(est(50, 0.0), 1.0)
+    assert needs_confirmation(est(51, 0.0), 1.0)
+    assert needs_confirmation(est(10, 0.60), 0.5)  # the threshold is the user's

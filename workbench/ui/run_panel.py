@@ -17,6 +17,9 @@ from workbench.ui.navigation import open_in_history, vote_on_pair
 from workbench.ui.shared import duration, money
 from workbench.ui.text import count, plain
 
+CONFIRM_OVER_USD = 1.0
+CONFIRM_OVER_IMAGES = 50
+
 
 def model_picker(wb: Workbench, key: str) -> list[str]:
     """The models to run, Nano Banana 2 and FLUX.2 Pro to start with (the article's pair)."""
@@ -104,7 +107,18 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
             "parameters and seed) instead of paying again",
             key=f"{key}_cache",
         )
-    budget = st.number_input(
+        confirm_over = st.number_input(
+            "Ask before running over (USD)",
+            min_value=0.0,
+            value=CONFIRM_OVER_USD,
+            step=0.5,
+            key=f"{key}_confirm_over",
+            format="%.2f",
+            help=f"Runs estimated above this, or over {CONFIRM_OVER_IMAGES} images, need a "
+            "second look before they start.",
+        )
+    budget_col, today_col = st.columns([2, 1], vertical_alignment="bottom")
+    budget = budget_col.number_input(
         "Budget for this run (USD, 0 = no limit)",
         min_value=0.0,
         value=0.0,
@@ -123,21 +137,26 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
         for problem in exc.problems:
             st.error(plain(problem))
         return None
-    cols = st.columns(4)
+    today_col.caption(f"Spent today (UTC): {money(est.spent_today_usd)}")
+    cols = st.columns(3)
     cols[0].metric("Images", est.images)
     cost = money(est.cost_usd, "estimated") + (
         f" + {est.unpriced} unpriced" if est.unpriced else ""
     )
     cols[1].metric("Estimated cost", cost)
     cols[2].metric("Expected duration", duration(est.duration_s * 1000))
-    cols[3].metric("Spent today (UTC)", money(est.spent_today_usd))
     try:
         run_service.check_budget(est, settings)
     except run_service.RunRefused as exc:
         for problem in exc.problems:
             st.error(plain(problem))
         return None
-    if not st.button(f"Run {count(est.images, 'generation')}", type="primary", key=f"{key}_run"):
+    if not st.button(
+        f"Run {count(est.images, 'generation')}",
+        type="primary",
+        key=f"{key}_run",
+        disabled=not _confirmed(est, confirm_over, key),
+    ):
         return None
     try:
         handle = run_service.start_run(wb, kind, name, cells, settings)
@@ -147,6 +166,28 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
         return None
     run_service.launch(handle)
     return handle.run_id
+
+
+def needs_confirmation(est: run_service.Estimate, over_usd: float) -> bool:
+    """A run over `over_usd` (estimated) or over CONFIRM_OVER_IMAGES images asks first."""
+    return est.cost_usd > over_usd + 1e-9 or est.images > CONFIRM_OVER_IMAGES
+
+
+def _confirmed(est: run_service.Estimate, over_usd: float, key: str) -> bool:
+    if not needs_confirmation(est, over_usd):
+        return True
+    st.warning(
+        f"A big run: {count(est.images, 'image')}, estimated "
+        f"{money(est.cost_usd, 'estimated')}"
+        + (f" plus {est.unpriced} unpriced" if est.unpriced else "")
+        + f", about {duration(est.duration_s * 1000)}. Check the estimate before sending.",
+        icon=":material/payments:",
+    )
+    # keyed by the estimate: a confirmation does not carry over to a bigger run
+    return st.checkbox(
+        "I have checked the estimate; run it",
+        key=f"{key}_confirm_{est.images}_{est.cost_usd:.4f}",
+    )
 
 
 def _cell_view(cell: dict[str, Any], key: str, pair_with: str | None) -> None:
