@@ -5,6 +5,7 @@ measured, rate it, or reopen its prompt in the builder."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -20,6 +21,7 @@ from workbench.domain.filters import (
     HistoryFilter,
 )
 from workbench.imaging.metrics import SPECS, TEXT_ACCURACY
+from workbench.services import exports
 from workbench.services import history as history_service
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
@@ -246,6 +248,17 @@ def _detail(wb: Workbench, generation_id: str) -> None:
                 ),
                 language="json",
             )
+        if image := exports.image_file(wb, record):
+            st.download_button(
+                "Download image",
+                data=image.data,
+                file_name=image.name,
+                mime=image.mime,
+                key="h_dl_image",
+                on_click="ignore",
+                icon=":material/download:",
+                help="The file exactly as the provider sent it.",
+            )
         if st.button(
             "Open in builder",
             key="h_remix",
@@ -335,6 +348,16 @@ def render() -> None:
     with gallery_tab:
         _gallery(result.rows)
     ids = [r["id"] for r in result.rows]
+    st.download_button(
+        f"Download this page ({count(len(ids), 'generation')}) as ZIP",
+        data=partial(exports.images_zip, wb, ids),
+        file_name=f"generations-page-{result.page}.zip",
+        mime="application/zip",
+        key="h_dl_zip",
+        on_click="ignore",
+        icon=":material/folder_zip:",
+        help="Images as received, with manifest.csv and manifest.json of everything logged.",
+    )
     labels = {r["id"]: history_service.label(r) for r in result.rows}
     # The widget's value is the id itself. A request from elsewhere (table, gallery, a grid
     # cell on another page) wins once; otherwise the open generation stays open across reruns.

@@ -3,13 +3,14 @@ the live grid with progress, spend, ETA and cancel while it runs."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import streamlit as st
 
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.domain.suites import CATEGORIES, Suite, load_suites
-from workbench.services import grids
+from workbench.services import exports, grids
 from workbench.services import runner as run_service
 from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
@@ -168,6 +169,30 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
     return handle.run_id
 
 
+def _downloads(wb: Workbench, run_id: str, key: str) -> None:
+    zip_col, sheet_col = st.columns(2)
+    zip_col.download_button(
+        "Download the run as ZIP",
+        data=partial(exports.images_zip, wb, exports.run_ids(wb, run_id)),
+        file_name=f"{run_id}.zip",
+        mime="application/zip",
+        key=f"{key}_dl_zip",
+        on_click="ignore",
+        icon=":material/folder_zip:",
+        help="Images as received, with manifest.csv and manifest.json of every cell.",
+    )
+    sheet_col.download_button(
+        "Download a contact sheet (PNG)",
+        data=partial(exports.run_contact_sheet, wb, run_id),
+        file_name=f"{run_id}-contact-sheet.png",
+        mime="image/png",
+        key=f"{key}_dl_sheet",
+        on_click="ignore",
+        icon=":material/grid_on:",
+        help="The whole grid as one labelled picture.",
+    )
+
+
 def needs_confirmation(est: run_service.Estimate, over_usd: float) -> bool:
     """A run over `over_usd` (estimated) or over CONFIRM_OVER_IMAGES images asks first."""
     return est.cost_usd > over_usd + 1e-9 or est.images > CONFIRM_OVER_IMAGES
@@ -255,6 +280,8 @@ def progress_view(
                 live.cancel()
                 st.toast("Cancelling: nothing new is sent; running jobs finish and are logged.")
         _grid(grid, rows, columns, group_by, key)
+        if live is None or live.progress.finished:
+            _downloads(wb, run_id, key)
 
     _view()
 
