@@ -1,8 +1,5 @@
-"""Prompt Workbench: the Streamlit entrypoint. Only configuration and navigation live here."""
+"""Prompt Workbench: the Streamlit entrypoint of a source checkout (`workbench.ui.main`)."""
 
-import streamlit as st
+from workbench.ui.main import main
 
-from workbench.ui.navigation import all_pages
-
-st.set_page_config(page_title="Prompt Workbench", page_icon="🍌", layout="wide")
-st.navigation(all_pages()).run()
+main()

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv beside the project (once) and installs the given requirements file into it.
+# Creates .venv beside the project (once), installs the given pinned requirements file into it,
+# then the project itself (editable, so `.venv/bin/workbench` runs this checkout's code).
 # Used by app.sh and test.sh; safe to run again (pip skips what is already there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,3 +9,5 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+# --no-deps: the dependencies are the pinned ones just installed, not pyproject's ranges.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .

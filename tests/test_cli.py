@@ -1,4 +1,4 @@
-"""`python -m workbench generate`: exit codes, one-line errors, the --json shape, and the same
+"""`workbench generate`: exit codes, one-line errors, the --json shape, and the same
 code path as the app (rows in the log), offline and against a loopback provider fake."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python -m workbench run | history | export` with the offline renderer: exit codes, the
+"""`workbench run | history | export` with the offline renderer: exit codes, the
 summary table, budgets, resume, filters and export formats."""
 
 from __future__ import annotations

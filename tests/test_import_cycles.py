@@ -25,27 +25,53 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _import_nodes(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import, at any depth, except those only type checkers see (`if TYPE_CHECKING:`)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif _is_type_checking(node):
+            pending.extend(node.orelse)  # type: ignore[attr-defined]  # an ast.If
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _known(target: str, modules: set[str]) -> str:
+    while target and target not in modules:
+        target = target.rpartition(".")[0]
+    return target
+
+
 def _imports(path: Path, modules: set[str]) -> set[str]:
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _import_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
+            targets = [_known(alias.name, modules) for alias in node.names]
+        else:
             base = node.module or ""
             if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, *([base] if base else [])])
-            # `from pkg import mod` imports pkg.mod when that is a module
-            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
-        else:
-            continue
-        for target in targets:
-            while target and target not in modules:
-                target = target.rpartition(".")[0]
-            if target and target != name:
-                found.add(target)
+                parts = package.split(".")
+                base = ".".join([*parts[: len(parts) - node.level + 1], *([base] if base else [])])
+            # `from pkg import mod` imports the module pkg.mod; `from mod import name`, mod.
+            # A package's own __init__ running first is how Python imports, not a cycle.
+            targets = [
+                sub if (sub := f"{base}.{alias.name}") in modules else _known(base, modules)
+                for alias in node.names
+            ]
+        found.update(t for t in targets if t and t != name)
     return found
 
 

@@ -1,4 +1,4 @@
-"""The command line: `python -m workbench COMMAND ...`.
+"""The command line: `workbench COMMAND ...` (or `python -m workbench COMMAND ...`).
 
 Each command lives in its own module under `workbench/commands/` and exposes
 `register(subparsers)`, which adds its parser and sets `run=<function(args) -> exit code>`.
@@ -7,7 +7,8 @@ as the app; they import them inside `run`, so `--help` stays quick.
 
 Exit codes: 0 done; 1 the work ran and failed (a provider error, a moderated prompt);
 2 invalid input; 3 the data directory or database cannot be used (locked, unwritable);
-130 interrupted. Errors are one line on stderr, never a traceback.
+130 interrupted. Expected failures (`workbench.errors.WorkbenchError` and its subclasses) are one
+line on stderr; anything else is a bug and surfaces with its traceback and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-from workbench.commands import EXIT_INTERRUPTED, EXIT_USAGE, CommandError, one_line
+from workbench.commands import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_STORE,
+    EXIT_USAGE,
+    CommandError,
+    one_line,
+)
+from workbench.errors import InvalidInput, WorkbenchError
 
 COMMANDS: tuple[str, ...] = (
     "workbench.commands.generate",
@@ -26,11 +35,14 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.history",
     "workbench.commands.export",
     "workbench.commands.metrics",
+    "workbench.commands.app",
+    "workbench.commands.images",
+    "workbench.commands.report",
 )
 
 
-class UsageError(Exception):
-    pass
+class UsageError(InvalidInput):
+    """A command line argparse rejects."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m workbench",
+        prog="workbench",
         description="Prompt Workbench from the command line: the same services as the app.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -54,7 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown and not getattr(args, "passes_unknown_args", False):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.unknown_args = unknown
         return int(args.run(args))
     except UsageError as exc:
         print(f"error: {one_line(str(exc))} (see --help)", file=sys.stderr)
@@ -62,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"error: {one_line(exc.message)}", file=sys.stderr)
         return exc.exit_code
+    except WorkbenchError as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return _exit_code(exc)
     except BrokenPipeError:
         # The reader (`| head`) went away: stop quietly, as other command-line tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -70,3 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _exit_code(exc: WorkbenchError) -> int:
+    """The documented exit code for an expected failure no command turned into a CommandError."""
+    if isinstance(exc, InvalidInput):
+        return EXIT_USAGE
+    # Imported on this failure path only, so `--help` does not load DuckDB.
+    from workbench.store.db import StoreError
+
+    return EXIT_STORE if isinstance(exc, StoreError) else EXIT_FAILED

@@ -14,7 +14,17 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from workbench.errors import ConfigError
+
+
+def _project_root() -> Path:
+    """The source checkout when run from one; for an installed copy (in site-packages, where
+    nothing may be written) the working directory, as Streamlit does for its own secrets."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+
+
+PROJECT_ROOT = _project_root()
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
@@ -78,6 +88,16 @@ def _read_secrets_file(path: Path) -> Mapping[str, object]:
         return {}
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, secrets_file: Path | None = None
 ) -> Settings:
@@ -98,7 +118,7 @@ def load_settings(
         if env.get(var) or secrets.get(var)
     }
     data_dir = Path(env.get("WORKBENCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
-    lock_timeout = float(env.get("WORKBENCH_LOCK_TIMEOUT_S") or 10.0)
+    lock_timeout = _seconds(env, "WORKBENCH_LOCK_TIMEOUT_S", 10.0)
     return Settings(
         data_dir=data_dir,
         keys=keys,

@@ -1,8 +1,9 @@
 """Command-line commands, one module each, registered by `workbench.cli.COMMANDS`.
 
-Shared here: exit codes, `CommandError` (a one-line message and an exit code), and
-`opened_workbench`, which opens the data directory, turns store problems (locked database,
-unwritable folder) into a clear CommandError, and always closes the Workbench.
+Shared here: exit codes, `CommandError` (a `WorkbenchError` with a one-line message and an exit
+code), and `opened_workbench`, which opens the data directory, turns store problems (locked
+database, unwritable folder) and malformed settings into a clear CommandError, and always closes
+the Workbench.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+
+from workbench.errors import ConfigError, WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.services.workbench import Workbench
@@ -21,7 +24,7 @@ EXIT_STORE = 3
 EXIT_INTERRUPTED = 130
 
 
-class CommandError(Exception):
+class CommandError(WorkbenchError):
     def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.message = message
@@ -42,7 +45,7 @@ def opened_workbench() -> Iterator[Workbench]:
         wb = open_workbench(idle_close_s=0)
     except StoreError as exc:
         raise CommandError(str(exc), EXIT_STORE) from None
-    except ValueError as exc:  # a malformed setting such as WORKBENCH_LOCK_TIMEOUT_S
+    except ConfigError as exc:  # a malformed setting such as WORKBENCH_LOCK_TIMEOUT_S
         raise CommandError(f"Invalid setting: {exc}", EXIT_USAGE) from None
     try:
         yield wb

@@ -21,7 +21,7 @@ def measuring(wb: Any, wait_s: float) -> Iterator[None]:
         if not worker.wait_idle(timeout=wait_s):
             print(
                 f"note: {worker.pending} image measurement(s) still queued; "
-                "`python -m workbench metrics --recompute` finishes them",
+                "`workbench metrics --recompute` finishes them",
                 file=sys.stderr,
             )
         worker.close()

@@ -1,4 +1,4 @@
-"""`python -m workbench export`: the log (filtered like History) as CSV, JSON lines or Parquet,
+"""`workbench export`: the log (filtered like History) as CSV, JSON lines or Parquet,
 read from the database in pages so a large log never sits in memory at once. Keys are never in
 the log, so they cannot be in an export."""
 

@@ -1,4 +1,4 @@
-"""`python -m workbench generate`: one generation through `services.generation`, logged like
+"""`workbench generate`: one generation through `services.generation`, logged like
 any other, reported as one line (or one JSON object with --json)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python -m workbench history`: the log as a table (or JSON lines), filtered like the History
+"""`workbench history`: the log as a table (or JSON lines), filtered like the History
 page and paged in SQL."""
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""`python -m workbench metrics`: how many images are measured, or measure them.
+"""`workbench metrics`: how many images are measured, or measure them.
 
-    python -m workbench metrics                      # coverage per metric, version and status
-    python -m workbench metrics --recompute          # images lacking a current-version number
-    python -m workbench metrics --recompute --all    # every stored image again
-    python -m workbench metrics --recompute --no-text   # skip OCR (text accuracy)
+    workbench metrics                      # coverage per metric, version and status
+    workbench metrics --recompute          # images lacking a current-version number
+    workbench metrics --recompute --all    # every stored image again
+    workbench metrics --recompute --no-text   # skip OCR (text accuracy)
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _work(args: argparse.Namespace, wb: Workbench, out: TextIO, err: TextIO) -> 
         return EXIT_OK
     rows = metrics_service.metric_log(wb).coverage()
     if not rows:
-        out.write("No measurements yet. Run: python -m workbench metrics --recompute\n")
+        out.write("No measurements yet. Run: workbench metrics --recompute\n")
         return EXIT_OK
     out.write(f"{'metric':<18} {'version':>7} {'status':<8} {'images':>7}\n")
     for row in rows:

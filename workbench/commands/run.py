@@ -1,4 +1,4 @@
-"""`python -m workbench run`: a suite or a prompt file on several models, K variations each,
+"""`workbench run`: a suite or a prompt file on several models, K variations each,
 with a budget and per-provider concurrency; progress on the terminal and a summary table at the
 end. `--resume RUN_ID` finishes an interrupted or cancelled run, sending only missing cells.
 Ctrl-C cancels: nothing new is sent, running jobs finish and are logged."""

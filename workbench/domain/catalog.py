@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from workbench.errors import InvalidInput
+
 CATALOG_FILE = Path(__file__).parent / "data" / "catalog.toml"
 OFFLINE = "offline"
 PROVIDERS: tuple[str, ...] = ("gemini", "bfl", "replicate", "fal", OFFLINE)
@@ -148,7 +150,7 @@ class Catalog(_Strict):
         return tuple(m.id for m in self.models)
 
 
-class CatalogError(ValueError):
+class CatalogError(InvalidInput):
     """A model, provider or parameter the catalog does not know."""
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from workbench.errors import InvalidInput
+
 
 class ModelOptions(BaseModel):
     """A model that takes no options."""
@@ -44,7 +46,7 @@ OPTIONS_BY_MODEL: dict[str, type[ModelOptions]] = {
 }
 
 
-class InvalidOptions(ValueError):
+class InvalidOptions(InvalidInput):
     """Options a model does not take; `problems` are sentences for a person."""
 
     def __init__(self, problems: list[str]) -> None:

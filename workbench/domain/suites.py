@@ -59,6 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from workbench.domain.catalog import Family, load_catalog, parse_ratio
 from workbench.domain.prompt_checks import prepare, word_count
 from workbench.domain.templates import FREE_TEXT, TEMPLATES_DIR, Template, load_templates
+from workbench.errors import InvalidInput
 
 SUITES_DIR = TEMPLATES_DIR / "suites"
 FAMILIES: tuple[str, ...] = get_args(Family)
@@ -122,7 +123,7 @@ _QUOTE_PAIRS = (
 )
 
 
-class SuiteError(ValueError):
+class SuiteError(InvalidInput):
     """A suite file or entry that cannot be used; the message says where and why."""
 
 

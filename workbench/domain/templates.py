@@ -17,7 +17,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "prompt_templates"
+
+def _templates_dir() -> Path:
+    """`prompt_templates/`: at the top of a source checkout, where people edit it, or inside the
+    package (`workbench/prompt_templates/`) in an installed copy (see pyproject's package-dir)."""
+    here = Path(__file__).resolve()
+    installed = here.parents[1] / "prompt_templates"
+    return installed if installed.is_dir() else here.parents[2] / "prompt_templates"
+
+
+TEMPLATES_DIR = _templates_dir()
 FREE_TEXT = "free-text"
 
 # Words that already say where something is; the environment connector ("in") is not added.

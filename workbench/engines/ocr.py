@@ -22,6 +22,7 @@ from typing import Any
 
 from PIL import Image
 
+from workbench.errors import WorkbenchError
 from workbench.imaging.metrics import OCR_SIDE
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,11 @@ log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install rapidocr onnxruntime (both are in requirements.txt)"
 
 
-class OcrUnavailable(RuntimeError):
+class OcrUnavailable(WorkbenchError, RuntimeError):
     """The OCR package (or its runtime) is not installed or cannot start."""
 
 
-class OcrFailed(RuntimeError):
+class OcrFailed(WorkbenchError, RuntimeError):
     """The engine started but could not read this image."""
 
 

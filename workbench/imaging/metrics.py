@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from workbench.errors import WorkbenchError
+
 # -- names and versions ------------------------------------------------------------------------
 
 WARMTH = "warmth"
@@ -96,7 +98,7 @@ FAST_METRICS: tuple[str, ...] = tuple(n for n, s in SPECS.items() if not s.heavy
 VERSIONS: dict[str, int] = {name: spec.version for name, spec in SPECS.items()}
 
 
-class MeasurementError(Exception):
+class MeasurementError(WorkbenchError):
     """A measurement could not be made; the message says why, for a person."""
 
 

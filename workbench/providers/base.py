@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from workbench.domain.catalog import ModelSpec, Offer
+from workbench.errors import WorkbenchError
 
 ErrorKind = Literal[
     "auth",  # 401/403: the key is missing, wrong or lacks permission
@@ -64,7 +65,7 @@ class ImageResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-class ProviderError(Exception):
+class ProviderError(WorkbenchError):
     def __init__(
         self,
         kind: ErrorKind,

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from workbench.domain.catalog import CatalogError
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
+from workbench.errors import InvalidInput, WorkbenchError
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import outcome
 from workbench.store.generations import same_prompt_key
@@ -36,7 +37,7 @@ WINNER_LABELS: dict[str, str] = {
 }
 
 
-class InvalidVote(ValueError):
+class InvalidVote(InvalidInput):
     """The vote cannot be recorded; `problems` are sentences for a person."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -44,7 +45,7 @@ class InvalidVote(ValueError):
         self.problems = problems
 
 
-class NoPairAvailable(LookupError):
+class NoPairAvailable(WorkbenchError, LookupError):
     """Nothing to compare yet; the message says what is missing and what to do."""
 
 

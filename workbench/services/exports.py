@@ -28,6 +28,7 @@ from workbench.domain.catalog import PROVIDERS
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.spreadsheet import neutralise, restore
+from workbench.errors import InvalidInput
 from workbench.imaging.contact_sheet import Tile, contact_sheet
 from workbench.services import grids
 from workbench.services.leaderboard import Leaderboard
@@ -53,7 +54,7 @@ MAX_PROMPT = 200_000
 IMPORT_RATER = "imported"
 
 
-class ImportRejected(ValueError):
+class ImportRejected(InvalidInput):
     """The file was not imported; `problems` say what is wrong, row by row."""
 
     def __init__(self, problems: list[str], total: int | None = None) -> None:

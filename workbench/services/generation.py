@@ -21,6 +21,7 @@ from workbench.domain.ids import new_id
 from workbench.domain.model_options import InvalidOptions, validate_options
 from workbench.domain.prompt_checks import PreparedPrompt, lint
 from workbench.domain.templates import FREE_TEXT
+from workbench.errors import InvalidInput
 from workbench.providers.base import ImageRequest, Provider, ProviderError
 from workbench.redact import redact
 from workbench.services.workbench import Workbench
@@ -56,7 +57,7 @@ class GenerateRequest(BaseModel):
         return value.strip() or None if isinstance(value, str) else value
 
 
-class InvalidRequest(ValueError):
+class InvalidRequest(InvalidInput):
     """The request cannot be sent; `problems` are sentences for a person."""
 
     def __init__(self, problems: list[str], prepared: PreparedPrompt | None = None) -> None:

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
+from workbench.errors import InvalidInput
 from workbench.services.generation import (
     GenerateRequest,
     GenerationOutcome,
@@ -83,7 +84,7 @@ class Cell:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-class RunRefused(ValueError):
+class RunRefused(InvalidInput):
     """The run cannot start; `problems` say why, one sentence each."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.errors import InvalidInput
+
 WINNERS: tuple[str, ...] = ("left", "right", "tie", "both_bad")
 BASE = 1000.0
 SCALE = 400.0
@@ -47,7 +49,7 @@ BT_SCALE_EXPLAINED = (
 )
 
 
-class RatingInputError(ValueError):
+class RatingInputError(InvalidInput):
     """Votes or counts that cannot be rated (unknown winner, negative count, bad shape)."""
 
 

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import duckdb
 
+from workbench.errors import WorkbenchError
 from workbench.store.migrations import apply_migrations
 
 log = logging.getLogger(__name__)
 
 
-class StoreError(RuntimeError):
+class StoreError(WorkbenchError, RuntimeError):
     """The data directory or database cannot be used; the message says why and what to do."""
 
 

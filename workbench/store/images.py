@@ -18,6 +18,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from workbench.errors import InvalidInput
+
 THUMB_SIDE = 256
 _EXTENSIONS = {
     "PNG": ("png", "image/png"),
@@ -31,7 +33,7 @@ _EXTENSIONS = {
 _HELPER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="image-spool")
 
 
-class NotAnImage(ValueError):
+class NotAnImage(InvalidInput):
     pass
 
 

@@ -23,6 +23,7 @@ from workbench.services.generation import (
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import BUILDER_LOAD_KEY
 from workbench.ui.rating import rating_widgets
+from workbench.ui.recipe import open_from_image
 from workbench.ui.shared import duration, money, page, workbench
 from workbench.ui.text import plain
 
@@ -276,6 +277,7 @@ def render() -> None:
     wb = workbench()
     _apply_pending_load(wb)
     st.title("Build a prompt")
+    open_from_image(wb, BUILDER_LOAD_KEY)
     models = [m.id for m in wb.catalog.models]
     if st.session_state.get("b_model") not in models:
         st.session_state["b_model"] = "nano-banana-2"

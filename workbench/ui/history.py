@@ -26,6 +26,7 @@ from workbench.services import history as history_service
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
+from workbench.ui.report import report_download
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
 from workbench.ui.text import count, plain
 
@@ -358,6 +359,7 @@ def render() -> None:
         icon=":material/folder_zip:",
         help="Images as received, with manifest.csv and manifest.json of everything logged.",
     )
+    report_download(wb, ids=ids, key="h", title="Image report: a History selection")
     labels = {r["id"]: history_service.label(r) for r in result.rows}
     # The widget's value is the id itself. A request from elsewhere (table, gallery, a grid
     # cell on another page) wins once; otherwise the open generation stays open across reruns.

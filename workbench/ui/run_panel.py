@@ -15,6 +15,7 @@ from workbench.services import runner as run_service
 from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import open_in_history, vote_on_pair
+from workbench.ui.report import report_download
 from workbench.ui.shared import duration, money
 from workbench.ui.text import count, plain
 
@@ -284,6 +285,7 @@ def progress_view(
             _downloads(wb, run_id, key)
 
     _view()
+    report_download(wb, run_id=run_id, key=key)
 
 
 def _grid(

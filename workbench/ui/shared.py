@@ -1,5 +1,5 @@
 """What every page shares: the opened workbench (one per process), the guard that turns
-expected I/O problems into a readable message, and formatting of money and time."""
+expected failures (`WorkbenchError`) into a readable message, and formatting of money and time."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 
 import streamlit as st
 
+from workbench.errors import WorkbenchError
 from workbench.services.metrics import worker_for
 from workbench.services.runner import recover
-from workbench.services.workbench import StoreError, Workbench, open_workbench
+from workbench.services.workbench import Workbench, open_workbench
 
 
 @st.cache_resource(show_spinner=False)
@@ -26,23 +27,24 @@ def _workbench() -> Workbench:
 
 
 def workbench() -> Workbench:
-    """The opened data directory; on failure the page shows why and stops."""
+    """The opened data directory; on an expected failure the page shows why and stops."""
     try:
         return _workbench()
-    except StoreError as exc:
+    except WorkbenchError as exc:
         st.error(str(exc))
         st.stop()
         raise  # unreachable: st.stop raises
 
 
 def page(render: Callable[[], None]) -> Callable[[], None]:
-    """Wraps a page so a locked or unreadable database shows a message, not a traceback."""
+    """Wraps a page so an expected failure (a locked database, a provider refusal, input that
+    cannot be used) shows its message, not a traceback. Anything else is a bug and surfaces."""
 
     @functools.wraps(render)
     def wrapper() -> None:
         try:
             render()
-        except StoreError as exc:
+        except WorkbenchError as exc:
             st.error(str(exc))
 
     return wrapper

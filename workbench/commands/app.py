@@ -1,0 +1,38 @@
+"""`workbench app [STREAMLIT OPTIONS]`: starts the Streamlit app (`workbench/ui/main.py`).
+
+Every argument after `app` goes to `streamlit run` unchanged (`--server.port 8600`, say). The
+process becomes Streamlit's (exec), so Ctrl-C and exit codes are Streamlit's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "app",
+        help="start the app in the browser (options go to `streamlit run`)",
+        description="Start the Streamlit app. Options after `app` go to `streamlit run`, "
+        "e.g. `workbench app --server.port 8600`.",
+    )
+    # argparse's REMAINDER refuses a first argument that looks like an option (`--server.port`),
+    # so the CLI hands this command the arguments it does not know instead.
+    parser.set_defaults(run=run, passes_unknown_args=True)
+
+
+def streamlit_command(streamlit_args: list[str]) -> list[str]:
+    """The command line that runs the packaged app with this interpreter's Streamlit."""
+    from workbench.ui.main import SCRIPT
+
+    return [sys.executable, "-m", "streamlit", "run", str(SCRIPT), *streamlit_args]
+
+
+def run(args: argparse.Namespace) -> int:
+    command = streamlit_command(list(args.unknown_args))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)
+    return 0  # unreachable: exec replaces the process

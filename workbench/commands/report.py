@@ -1,0 +1,55 @@
+"""`python -m workbench report`: one self-contained HTML file for a run and/or generations, to
+send to someone (images embedded, no script, opens offline)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from workbench.commands import EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write an HTML report to send",
+        description="Write one self-contained HTML report: images, prompts as sent, model, "
+        "cost, time, ratings and, when there are votes, the verdict rows.",
+    )
+    parser.add_argument("--run", dest="run_id", help="every succeeded image of this run")
+    parser.add_argument(
+        "--id", dest="ids", action="append", default=[], metavar="GEN_ID",
+        help="one generation (repeat for more)",
+    )
+    parser.add_argument("--title", help="the report's heading")
+    parser.add_argument("--out", type=Path, required=True, help="the .html file to write")
+    parser.set_defaults(run=run)
+
+
+def run(args: Any) -> int:
+    from workbench.services import report
+    from workbench.services.provenance import generation_ids
+
+    if not args.run_id and not args.ids:
+        raise CommandError("give --run RUN_ID or --id GEN_ID", EXIT_USAGE)
+    with opened_workbench() as wb:
+        try:
+            title = args.title or (
+                report.run_title(wb, args.run_id) if args.run_id else "Image report"
+            )
+            ids = generation_ids(wb, run_id=args.run_id, ids=args.ids)
+            built = report.build_report(wb, ids, title)
+        except report.ReportError as exc:
+            raise CommandError(str(exc)) from None
+    try:
+        args.out.write_bytes(built.data)
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.out}: {exc.strerror}") from None
+    size_mb = len(built.data) / 1024 / 1024
+    print(
+        f"wrote {args.out}: {built.images} image(s) of {built.generations} generation(s), "
+        f"{size_mb:.1f} MB",
+        file=sys.stderr,
+    )
+    return EXIT_OK
