@@ -258,8 +258,8 @@ def test_an_image_downloads_byte_for_byte_as_received(wb: Workbench) -> None:
     record = wb.log.get(gid)
     image = exports.image_file(wb, record)
     assert image is not None and image.name == f"{gid}.png" and image.mime == "image/png"
-    assert image.data == wb.images.absolute(record["image_path"]).read_bytes()
-    assert image.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.read() == wb.images.absolute(record["image_path"]).read_bytes()
+    assert image.read()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_run_downloads_as_a_zip_with_a_manifest_and_a_contact_sheet(wb: Workbench) -> None:

@@ -344,11 +344,15 @@ _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "i
 
 @dataclass(frozen=True)
 class ImageFile:
-    """One stored image, as received from the provider, ready for a download button."""
+    """One stored image, as received from the provider, for a download button (`read` is
+    called only when the file is wanted)."""
 
     name: str
-    data: bytes
+    path: Path
     mime: str
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
 
 
 def image_file(wb: Workbench, record: dict[str, object]) -> ImageFile | None:
@@ -357,13 +361,11 @@ def image_file(wb: Workbench, record: dict[str, object]) -> ImageFile | None:
     if not relative:
         return None
     path = wb.images.absolute(str(relative))
-    try:
-        data = path.read_bytes()
-    except OSError:
+    if not path.is_file():
         return None
     mime = str(record.get("mime") or "")
     ext = _EXTENSIONS.get(mime) or path.suffix.lstrip(".") or "bin"
-    return ImageFile(name=f"{record['id']}.{ext}", data=data, mime=mime or "image/png")
+    return ImageFile(name=f"{record['id']}.{ext}", path=path, mime=mime or "image/png")
 
 
 def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
@@ -378,7 +380,7 @@ def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
                 continue
             image = image_file(wb, record)
             if image is not None:
-                archive.writestr(f"images/{image.name}", image.data)
+                archive.writestr(f"images/{image.name}", image.read())
             row = {k: record.get(k) for k in MANIFEST_FIELDS if k != "file"}
             rows.append({"file": f"images/{image.name}" if image else "", **row})
         frame = pd.DataFrame(rows, columns=list(MANIFEST_FIELDS))

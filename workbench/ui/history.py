@@ -252,7 +252,7 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         if image := exports.image_file(wb, record):
             st.download_button(
                 "Download image",
-                data=image.data,
+                data=image.read,
                 file_name=image.name,
                 mime=image.mime,
                 key="h_dl_image",
