@@ -35,7 +35,7 @@ def test_slot_intent_gets_one_key_across_families(wb: Workbench) -> None:
     assert other.prompt_key != variant.prompt_key
 
 
-def test_the_arena_pairs_images_of_one_intent_worded_differently(wb: Workbench) -> None:
+def _compare_one_intent(wb: Workbench) -> list:
     cells = grids.compare_cells(
         wb,
         {"nano-banana-2": "offline", "flux-2-pro": "offline"},
@@ -44,6 +44,11 @@ def test_the_arena_pairs_images_of_one_intent_worded_differently(wb: Workbench) 
         3,
     )
     start_run(wb, "compare", "c", cells).run_sync()
+    return cells
+
+
+def test_the_arena_pairs_images_of_one_intent_worded_differently(wb: Workbench) -> None:
+    _compare_one_intent(wb)
     pair = draw_pair(wb, "overall", HistoryFilter())
     assert pair.left.generation_id != pair.right.generation_id
 
@@ -82,14 +87,7 @@ def test_suite_runs_record_entry_key_and_expected_text(tmp_path, monkeypatch, ca
 
 
 def test_a_pair_worded_differently_shows_the_shared_intent_not_either_text(wb: Workbench) -> None:
-    cells = grids.compare_cells(
-        wb,
-        {"nano-banana-2": "offline", "flux-2-pro": "offline"},
-        grids.Variant(label="P1", slots=SLOTS),
-        1,
-        3,
-    )
-    start_run(wb, "compare", "c", cells).run_sync()
+    cells = _compare_one_intent(wb)
     pair = draw_pair(wb, "overall", HistoryFilter())
     # the template wording would reveal the family: the intent is shown instead
     assert dict(pair.intent) == {k.replace("_", " "): v for k, v in SLOTS.items()}

@@ -26,6 +26,7 @@ import pandas as pd
 
 from workbench.domain.catalog import PROVIDERS
 from workbench.domain.criteria import load_criteria
+from workbench.domain.export_fields import GENERATION_FIELDS
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.spreadsheet import neutralise, restore
 from workbench.errors import InvalidInput
@@ -313,32 +314,7 @@ def import_battles_csv(wb: Workbench, data: bytes, *, rater: str = IMPORT_RATER)
 
 
 # -- images out -----------------------------------------------------------------------------------
-MANIFEST_FIELDS = (
-    "file",
-    "id",
-    "run_id",
-    "cell",
-    "created_at",
-    "status",
-    "model",
-    "provider",
-    "provider_model_id",
-    "template_id",
-    "category",
-    "prompt",
-    "aspect_ratio",
-    "size",
-    "seed",
-    "seed_returned",
-    "width",
-    "height",
-    "latency_ms",
-    "cost_usd",
-    "cost_kind",
-    "error_kind",
-    "error_message",
-    "image_sha256",
-)
+MANIFEST_FIELDS = ("file", *GENERATION_FIELDS)
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
