@@ -25,8 +25,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,6 +41,9 @@ from workbench.domain.filters import HistoryFilter  # noqa: E402
 from workbench.imaging.metrics import FAST_METRICS, PHASH, TEXT_ACCURACY, VERSIONS  # noqa: E402
 from workbench.services import history as history_service  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
+
+if TYPE_CHECKING:
+    import duckdb
 
 MODELS = list(load_catalog().ids)
 RARE = "quokka"  # appears in 1 of every 2,000 prompts (0.05%)
@@ -144,7 +149,7 @@ def fill(wb: Workbench, rows: int) -> None:
         cur.execute("CHECKPOINT")
 
 
-def fill_metrics(cur) -> None:  # type: ignore[no-untyped-def]
+def fill_metrics(cur: duckdb.DuckDBPyConnection) -> None:
     """Synthetic measurements, as after `metrics --recompute`: one row per succeeded image and
     measure, a hash, and text accuracy for the text category."""
     insert = (
@@ -174,7 +179,7 @@ def fill_metrics(cur) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def timed(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def timed(fn: Callable[[], object], repeat: int) -> float:
     fn()
     samples = []
     for _ in range(repeat):
@@ -218,7 +223,7 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
             "filter_choices_ms": timed(lambda: wb.log.choices(), repeat),
             "leaderboard_ms": timed(
                 lambda: (
-                    wb.measures.by_model(HistoryFilter(include_offline=False)),
+                    wb.performance.by_model(HistoryFilter(include_offline=False)),
                     wb.ratings.by_model(HistoryFilter(include_offline=False)),
                 ),
                 repeat,

@@ -38,7 +38,7 @@ from workbench.services.provenance import image_with_provenance  # noqa: E402
 from workbench.services.report import build_report  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
 from workbench.store.generations import NewGeneration, Outcome  # noqa: E402
-from workbench.store.votes import NewVote, VoteLog  # noqa: E402
+from workbench.store.votes import NewVote  # noqa: E402
 
 PROMPT = (
     "A copper kettle on a weathered oak table, soft window light from the left, 85mm f/1.4, "
@@ -80,7 +80,7 @@ def seed_log(wb: Workbench) -> list[str]:
         ))
         wb.ratings.add(generation_id, "overall", 3 + i % 3)
         ids.append(generation_id)
-    votes = VoteLog(wb.db)
+    votes = wb.votes
     for i in range(40):
         votes.add(NewVote(
             left_model="flux-2-pro", right_model="nano-banana-2", left_provider="bfl",

@@ -20,7 +20,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,6 +31,9 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from workbench.imaging import metrics as m  # noqa: E402
+
+if TYPE_CHECKING:
+    from workbench.services.workbench import Workbench
 
 SIGNS = ("OPEN 24 HOURS", "JOE'S DINER", "FRESH BREAD", "NO PARKING", "CAFE 1962",
          "EXIT", "HOTEL CENTRAL", "SALE 50% OFF", "BOOKS & MAPS", "PHARMACY")
@@ -87,13 +92,13 @@ def bench_fast(repeat: int) -> dict[str, float]:
         image = scene(side, side)
         data = png(image)
         grey = m.detail_grey(image)
-        out[f"warmth_{side}_ms"] = timed_ms(lambda image=image: m.measure_warmth(image), repeat)
-        out[f"detail_{side}_ms"] = timed_ms(lambda image=image: m.measure_detail(image), repeat)
-        out[f"hash_{side}_ms"] = timed_ms(lambda image=image: m.measure_hash(image), repeat)
+        out[f"warmth_{side}_ms"] = timed_ms(partial(m.measure_warmth, image), repeat)
+        out[f"detail_{side}_ms"] = timed_ms(partial(m.measure_detail, image), repeat)
+        out[f"hash_{side}_ms"] = timed_ms(partial(m.measure_hash, image), repeat)
         out[f"hash_from_shared_grey_{side}_ms"] = timed_ms(
-            lambda image=image, grey=grey: m.measure_hash(image, grey), repeat)
-        out[f"fast_metrics_{side}_ms"] = timed_ms(lambda image=image: m.measure_fast(image), repeat)
-        out[f"png_decode_{side}_ms"] = timed_ms(lambda data=data: m.load_image(data), repeat)
+            partial(m.measure_hash, image, grey), repeat)
+        out[f"fast_metrics_{side}_ms"] = timed_ms(partial(m.measure_fast, image), repeat)
+        out[f"png_decode_{side}_ms"] = timed_ms(partial(m.load_image, data), repeat)
         print(f"{side}²: warmth {out[f'warmth_{side}_ms']:.1f} ms, detail "
               f"{out[f'detail_{side}_ms']:.1f} ms, hash {out[f'hash_{side}_ms']:.1f} ms "
               f"({out[f'hash_from_shared_grey_{side}_ms']:.1f} ms from the shared grey copy); "
@@ -128,7 +133,7 @@ def bench_ocr(repeat: int) -> dict[str, float]:
     return out
 
 
-def _seed(wb, count: int, side: int, start: int = 0) -> list[str]:  # type: ignore[no-untyped-def]
+def _seed(wb: Workbench, count: int, side: int, start: int = 0) -> list[str]:
     from workbench.domain.ids import new_id
     from workbench.store.generations import NewGeneration, Outcome
 

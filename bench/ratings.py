@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from workbench.domain.catalog import load_catalog  # noqa: E402
 from workbench.services import leaderboard  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
 from workbench.stats.bradley_terry import SCALE, PairCounts, rate  # noqa: E402
-from workbench.store.votes import NewVote, VoteLog  # noqa: E402
+from workbench.store.votes import NewVote  # noqa: E402
 
 PAGE = ROOT / "workbench" / "ui" / "leaderboard.py"
 CATEGORIES = ["portrait", "landscape", "texture", "product", "text"]
@@ -61,7 +62,7 @@ def simulate(k: int, n: int, seed: int = 1) -> tuple[list[str], list[str], list[
     return [names[i] for i in a], [names[i] for i in b], list(winner)
 
 
-def median_s(fn, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def median_s(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     """(first run, median of the following runs), in seconds."""
     started = time.perf_counter()
     fn()
@@ -85,7 +86,7 @@ def fill(wb: Workbench, left: list[str], right: list[str], winner: list[str]) ->
                 created_at=start + timedelta(seconds=i))
         for i, (a, b, w) in enumerate(zip(left, right, winner, strict=True))
     ]
-    VoteLog(wb.db).add_many(votes)
+    wb.votes.add_many(votes)
     with wb.db.cursor() as cur:
         cur.execute(
             """
@@ -179,7 +180,8 @@ def main() -> None:
     first, fit_s = median_s(fit_from_raw_votes, args.repeat)
     counts = PairCounts.from_votes(left, right, winner)
     _, fit_only_s = median_s(lambda: rate(counts), args.repeat)
-    order = [r.model for r in result.ranked]  # type: ignore[union-attr]
+    assert result is not None  # set by the timed runs of fit_from_raw_votes
+    order = [r.model for r in result.ranked]
     truth = model_names(args.models)  # listed strongest first
     print(f"fit + 100-round bootstrap, {args.models} models, {args.votes:,} votes: "
           f"{fit_s:.3f} s median (first run {first:.3f} s; {fit_only_s:.3f} s of it after "

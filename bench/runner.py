@@ -52,6 +52,7 @@ def start_fake(latency: float) -> tuple[subprocess.Popen, str]:
     code = FAKE.format(root=str(ROOT), key=KEY, latency=latency)
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdin is not None  # both are PIPEs
     url = proc.stdout.readline().strip()
     if not url.startswith("http://127.0.0.1"):
         proc.kill()
@@ -101,6 +102,7 @@ def main() -> None:
             print(f"concurrency {c:>2}: {wall:6.2f} s for {args.jobs} jobs, ideal {ideal:5.2f} s,"
                   f" ratio {wall / ideal:.3f}", flush=True)
     finally:
+        assert proc.stdin is not None  # a PIPE
         proc.stdin.close()
         proc.wait(timeout=10)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up the virtual environment (with test tools and Debian's chromium for the browser test),
-# checks the code with ruff and runs the whole test suite. Extra arguments go to pytest.
+# checks the code with ruff and mypy (settings in pyproject.toml) and runs the whole test suite.
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements-dev.txt
@@ -17,4 +18,5 @@ if [ ! -x "$chromium" ]; then
   fi
 fi
 .venv/bin/ruff check .
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

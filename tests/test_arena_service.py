@@ -21,7 +21,7 @@ from workbench.services.arena import (
     record_vote,
 )
 from workbench.services.workbench import Workbench
-from workbench.store.votes import OFFLINE_TAG, NewVote, VoteLog
+from workbench.store.votes import OFFLINE_TAG, NewVote
 
 MODELS = {"nano-banana-2": "gemini", "flux-2-pro": "bfl", "flux-2-max": "bfl"}
 
@@ -69,13 +69,13 @@ def test_sides_are_random_and_recorded(wb: Workbench) -> None:
     for p in draws:  # `swapped` says which one the draw moved: the alphabetically second model
         assert p.swapped == (model_of(wb, p.left.generation_id) == "nano-banana-2")
     reveal = record_vote(wb, draws[0].vote("left"))
-    assert VoteLog(wb.db).get(reveal.vote_id)["swapped"] == draws[0].swapped
+    assert wb.votes.get(reveal.vote_id)["swapped"] == draws[0].swapped
 
 
 def test_pairs_with_fewer_votes_are_drawn_more_often(wb: Workbench) -> None:
     fill(wb, prompts=2)
     rng = random.Random(2)
-    log = VoteLog(wb.db)
+    log = wb.votes
     log.add_many(
         NewVote(left_model="flux-2-max", right_model="flux-2-pro", winner="tie",
                 criterion="overall", left_provider="bfl", right_provider="bfl")
@@ -106,7 +106,7 @@ def test_a_voted_pair_comes_back_as_a_repeat_with_sides_reshuffled(wb: Workbench
     reveal = record_vote(wb, again.vote(same_image))
     assert reveal.is_repeat and reveal.agrees_with_first is True
     assert "matches" in reveal.text()
-    stored = VoteLog(wb.db).get(reveal.vote_id)
+    stored = wb.votes.get(reveal.vote_id)
     assert stored["is_repeat"] and stored["repeat_of"] == first_reveal.vote_id
     # once repeated, that vote is not offered again; a fresh pair is drawn instead
     third = draw_pair(wb, "overall", rng=rng, repeat_rate=1.0, skip_recent=0)
@@ -204,7 +204,7 @@ def test_votes_are_validated_at_the_edge(
     data = pair.vote("left").model_dump() | change
     with pytest.raises(InvalidVote, match=message):
         record_vote(wb, data)
-    assert VoteLog(wb.db).count(HistoryFilter()) == 0
+    assert wb.votes.count(HistoryFilter()) == 0
 
 
 def test_forged_votes_are_refused(wb: Workbench) -> None:
@@ -223,7 +223,7 @@ def test_forged_votes_are_refused(wb: Workbench) -> None:
     for ids, message in cases:
         with pytest.raises(InvalidVote, match=message):
             record_vote(wb, base | ids)
-    assert VoteLog(wb.db).count(HistoryFilter()) == 0
+    assert wb.votes.count(HistoryFilter()) == 0
 
 
 def test_a_pair_whose_image_was_deleted_before_the_vote_is_refused_clearly(

@@ -29,7 +29,7 @@ def _one_connection(wb: Workbench) -> Iterator[None]:
 
 
 def add_votes(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     when = datetime(2025, 6, 1, 12, 30, 15, 123456)
     for winner in ("left", "right", "tie", "both_bad"):
         log.add(NewVote(left_model="nano-banana-2", right_model="flux-2-pro", winner=winner,
@@ -65,7 +65,7 @@ def test_an_empty_export_still_has_the_header(wb: Workbench) -> None:
 def test_votes_for_deleted_generations_export(wb: Workbench) -> None:
     a = add_generation(wb, "nano-banana-2", "p")
     b = add_generation(wb, "flux-2-pro", "p", provider="bfl")
-    VoteLog(wb.db).add(NewVote(left_model="nano-banana-2", right_model="flux-2-pro",
+    wb.votes.add(NewVote(left_model="nano-banana-2", right_model="flux-2-pro",
                                winner="left", criterion="overall", left_generation_id=a,
                                right_generation_id=b, left_provider="gemini",
                                right_provider="bfl", prompt="p"))
@@ -92,7 +92,7 @@ def test_export_then_import_round_trips_and_a_second_import_adds_nothing(
         with other.db.cursor():
             report = exports.import_battles_csv(other, data)
             assert (report.imported, report.already_present) == (5, 0)
-            original = VoteLog(wb.db).frame(HistoryFilter())
+            original = wb.votes.frame(HistoryFilter())
             copied = VoteLog(other.db).frame(HistoryFilter())
             columns = ["left_model", "right_model", "winner", "criterion", "category", "prompt",
                        "left_provider", "right_provider", "rater", "created_at"]
@@ -110,7 +110,7 @@ def test_a_file_from_another_tool_imports_with_defaults(wb: Workbench) -> None:
         b"model-y,model-x,tie (bothbad),arena_user_2,1,True,1714557700\n"
     )
     assert exports.import_battles_csv(wb, data).imported == 2
-    votes = VoteLog(wb.db).frame(HistoryFilter())
+    votes = wb.votes.frame(HistoryFilter())
     assert list(votes["criterion"]) == ["overall", "overall"]
     assert list(votes["winner"]) == ["left", "both_bad"]
     assert list(votes["rater"]) == ["arena_user_1", "arena_user_2"]
@@ -144,7 +144,7 @@ def test_a_tampered_file_is_refused_with_what_is_wrong(
         exports.import_battles_csv(wb, content)
     assert expected in str(caught.value)
     assert str(caught.value).startswith("Nothing was imported.")
-    assert VoteLog(wb.db).count(HistoryFilter()) == 0
+    assert wb.votes.count(HistoryFilter()) == 0
 
 
 def test_one_bad_row_among_good_ones_imports_nothing_and_lists_every_problem(
@@ -158,7 +158,7 @@ def test_one_bad_row_among_good_ones_imports_nothing_and_lists_every_problem(
     assert problems[0].startswith("row 7: unknown winner")
     assert any(p.startswith("row 9: unknown criterion") for p in problems)
     assert any(p.startswith("row 9: time") for p in problems)
-    assert VoteLog(wb.db).count(HistoryFilter()) == 0
+    assert wb.votes.count(HistoryFilter()) == 0
 
 
 def test_a_long_list_of_problems_is_summarised(wb: Workbench) -> None:
@@ -171,7 +171,7 @@ def test_a_long_list_of_problems_is_summarised(wb: Workbench) -> None:
 
 def test_leaderboard_tables_as_csv_and_parquet(wb: Workbench) -> None:
     add_votes(wb)
-    log = VoteLog(wb.db)
+    log = wb.votes
     log.add_many(NewVote(left_model="nano-banana-2", right_model="flux-2-pro", winner="left",
                          criterion="overall", left_provider="gemini", right_provider="bfl")
                  for _ in range(12))
@@ -186,7 +186,7 @@ def test_leaderboard_tables_as_csv_and_parquet(wb: Workbench) -> None:
 
 
 def test_board_tables_name_every_table_for_download(wb: Workbench) -> None:
-    VoteLog(wb.db).add_many(
+    wb.votes.add_many(
         NewVote(left_model="nano-banana-2", right_model="flux-2-pro", winner=w,
                 criterion=c, left_provider="gemini", right_provider="bfl")
         for w in ("left", "right", "left") for c in ("overall", "skin_warmth")

@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import sysconfig
 import time
 import tomllib
 import urllib.request
@@ -90,9 +89,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     python = env_dir / "bin" / "python"
     purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     site = Path(_run([str(python), "-c", purelib]).stdout.strip())
-    # The dependencies come from this environment (appended after the venv's own site-packages,
-    # which is where the wheel goes, so the installed copy wins over anything found there).
-    (site / "borrowed-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # The dependencies come from this environment's site-packages folders (appended after the
+    # venv's own, which is where the wheel goes, so the installed copy wins over anything there;
+    # a .pth in those folders, such as an editable install of the checkout, is not processed).
+    borrowed = [p for p in sys.path if Path(p).name in {"site-packages", "dist-packages"}]
+    (site / "borrowed-dependencies.pth").write_text("\n".join(borrowed) + "\n")
     done = _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
                  "--no-deps", "--no-index", str(wheel)])
     assert done.returncode == 0, done.stderr

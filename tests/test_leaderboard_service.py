@@ -15,7 +15,7 @@ from workbench.domain.criteria import SCALE_EXPLAINED
 from workbench.services import leaderboard as lb
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BT_SCALE_EXPLAINED
-from workbench.store.votes import OFFLINE_TAG, NewVote, VoteLog
+from workbench.store.votes import OFFLINE_TAG, NewVote
 
 NB, FP, FM = "nano-banana-2", "flux-2-pro", "flux-2-max"
 PROVIDER = {NB: "gemini", FP: "bfl", FM: "bfl"}
@@ -31,7 +31,7 @@ def _one_connection(wb: Workbench) -> Iterator[None]:
 
 
 def votes(wb: Workbench, left: str, right: str, winner: str, n: int, **fields: object) -> None:
-    VoteLog(wb.db).add_many(
+    wb.votes.add_many(
         NewVote(left_model=left, right_model=right, winner=winner,
                 criterion=fields.get("criterion", "overall"),  # type: ignore[arg-type]
                 left_provider=fields.get("left_provider", PROVIDER.get(left)),  # type: ignore[arg-type]
@@ -259,7 +259,7 @@ def test_win_rate_and_vote_count_matrices(wb: Workbench) -> None:
 
 
 def test_consistency_reports_position_bias_and_repeat_agreement(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     base = {"left_model": NB, "right_model": FP, "criterion": "overall",
             "left_provider": "gemini", "right_provider": "bfl"}
     first = log.add(NewVote(winner="left", left_generation_id="g1", right_generation_id="g2",
@@ -279,7 +279,7 @@ def test_consistency_reports_position_bias_and_repeat_agreement(wb: Workbench) -
 def test_votes_for_deleted_generations_still_count(wb: Workbench) -> None:
     a = add_generation(wb, NB, "lighthouse")
     b = add_generation(wb, FP, "lighthouse", provider="bfl")
-    VoteLog(wb.db).add_many(
+    wb.votes.add_many(
         NewVote(left_model=NB, right_model=FP, winner="left", criterion="overall",
                 left_provider="gemini", right_provider="bfl", left_generation_id=a,
                 right_generation_id=b)

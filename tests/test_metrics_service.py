@@ -28,8 +28,9 @@ from workbench.imaging import metrics as m
 from workbench.services import metrics as service
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.stats.ratings import t95
-from workbench.store.generations import NewGeneration, Outcome, filter_sql
-from workbench.store.metrics import MetricLog, metric_condition_sql, metric_value_sql
+from workbench.store.generations import NewGeneration, Outcome
+from workbench.store.metrics import MetricLog
+from workbench.store.queries import filter_sql, metric_condition_sql, metric_value_sql
 
 SIGN = 'A neon sign that says "OPEN 24 HOURS" above a diner door'
 
@@ -411,6 +412,26 @@ def test_the_worker_survives_a_corrupt_file_and_is_one_per_workbench(wb: Workben
         worker.close()
     assert service.worker_for(wb) is not worker  # a closed worker is replaced
     service.worker_for(wb).close()
+
+
+def test_each_workbench_holds_its_own_worker_and_stops_it_on_close(tmp_path: Path) -> None:
+    def opened(name: str) -> Workbench:
+        env = {"WORKBENCH_DATA_DIR": str(tmp_path / name), "WORKBENCH_LOCK_TIMEOUT_S": "2"}
+        return open_workbench(load_settings(env=env, secrets_file=tmp_path / "none.toml"),
+                              idle_close_s=0)
+
+    first, second = opened("a"), opened("b")
+    try:
+        assert first.metrics_worker is None  # started on first use only
+        worker = service.worker_for(first)
+        assert first.metrics_worker is worker and worker.wb is first
+        other = service.worker_for(second)
+        assert second.metrics_worker is other and other is not worker
+    finally:
+        first.close()
+    assert worker.closed and not other.closed
+    second.close()
+    assert other.closed
 
 
 def test_recompute_in_background_reports_progress(wb: Workbench) -> None:

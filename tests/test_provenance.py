@@ -180,3 +180,33 @@ def test_garbage_and_truncated_files_are_refused_with_a_message() -> None:
     png = _image("PNG")
     with pytest.raises(ProvenanceError):
         read_metadata(png[: len(png) // 2])
+
+
+def test_a_providers_own_xmp_and_exif_do_not_hide_the_recipe() -> None:
+    """Provider JPEGs may carry XMP (e.g. content credentials) and EXIF of their own."""
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"  # Make
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 20, 30)).save(
+        out, format="JPEG", exif=exif.tobytes(),
+        xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>',
+    )
+    original = out.getvalue()
+    exported = embed(original, "a kite\nSeed: 1, Size: 32x32, Model: x", RECORD)
+    found = read_metadata(exported.data)
+    assert found.workbench == RECORD
+    assert found.parameters == "a kite\nSeed: 1, Size: 32x32, Model: x"
+    assert np.array_equal(_pixels(exported.data), _pixels(original))
+    with Image.open(io.BytesIO(exported.data)) as image:
+        assert image.getexif()[0x010F] == "Camera maker"  # theirs kept, not doubled
+
+
+def test_a_png_that_already_has_parameters_reads_back_ours() -> None:
+    info = PngInfo()
+    info.add_text("parameters", "someone else's prompt\nSteps: 20, Seed: 1, Size: 8x8")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="PNG", pnginfo=info)
+    exported = embed(out.getvalue(), "ours\nSeed: 2, Size: 8x8, Model: x", RECORD)
+    found = read_metadata(exported.data)
+    assert found.parameters == "ours\nSeed: 2, Size: 8x8, Model: x"
+    assert found.workbench == RECORD

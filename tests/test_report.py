@@ -18,7 +18,7 @@ from workbench.imaging.preview import jpeg_preview
 from workbench.services.provenance import generation_ids
 from workbench.services.report import ReportError, build_report
 from workbench.services.workbench import Workbench
-from workbench.store.votes import NewVote, VoteLog
+from workbench.store.votes import NewVote
 
 HOSTILE = PROMPTS[1]
 
@@ -91,7 +91,7 @@ def test_verdict_rows_appear_only_when_there_are_votes(wb: Workbench) -> None:
     nano = [add_generation(wb, "nano-banana-2", f"p{i}") for i in range(12)]
     ids = [*flux, *nano]
     assert "Verdict" not in build_report(wb, ids).html
-    votes = VoteLog(wb.db)
+    votes = wb.votes
     for i, (a, b) in enumerate(zip(flux, nano, strict=True)):
         votes.add(NewVote(
             left_model="flux-2-pro", right_model="nano-banana-2", left_provider="bfl",
@@ -104,6 +104,9 @@ def test_verdict_rows_appear_only_when_there_are_votes(wb: Workbench) -> None:
     cells = [a for t, a in tags.tags if t == "td"]
     assert cells  # one row per criterion and measure, one cell per model
     assert "(12 votes)" in html  # the evidence count behind the label
+    text = "".join(tags.text)
+    assert "Trade-offs, as in the article" in text and "Quality ceiling" in text
+    assert "Iterative workflow: share of batches" in text  # each row's definition
 
 
 def test_failed_generations_are_listed_without_an_image(wb: Workbench) -> None:
@@ -147,3 +150,14 @@ def test_cli_report_for_a_run_and_ids(tmp_path: Path, monkeypatch, capsys) -> No
     assert html.count("<img ") == 2 and "Compare run" not in html  # a suite run, named as such
     assert cli.main(["report", "--run", "run_nope", "--out", str(out)]) == 1
     assert "No run run_nope" in capsys.readouterr().err
+
+
+def test_a_small_jpeg_is_embedded_as_it_is_and_a_large_one_is_scaled() -> None:
+    out = io.BytesIO()
+    Image.radial_gradient("L").resize((1200, 800)).convert("RGB").save(out, format="JPEG")
+    small = out.getvalue()
+    assert jpeg_preview(small) == (small, 1200, 800)
+    out = io.BytesIO()
+    Image.radial_gradient("L").resize((3200, 800)).convert("RGB").save(out, format="JPEG")
+    data, width, height = jpeg_preview(out.getvalue())
+    assert (width, height) == (1600, 400) and data != out.getvalue()

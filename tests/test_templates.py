@@ -6,7 +6,8 @@ from pydantic import ValidationError
 from workbench.domain.catalog import load_catalog
 from workbench.domain.templates import load_templates, parse_template
 
-# Copied from ../shared/seed/ so that a data-file edit that breaks them fails here.
+# The seed article's two example prompts, verbatim, so that a data-file edit that breaks them
+# fails here.
 SEED_NANO = (
     "A woman reading on a sun-filled apartment balcony, late afternoon, warm and unhurried, "
     "photorealistic"

@@ -12,7 +12,7 @@ import pytest
 from tests.arena_data import add_generation, delete_generation
 from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import Workbench
-from workbench.store.votes import OFFLINE_TAG, NewVote, VoteLog, contestant, fingerprint
+from workbench.store.votes import OFFLINE_TAG, NewVote, contestant, fingerprint
 
 ALL = HistoryFilter()  # include_offline defaults to True in HistoryFilter
 REAL = HistoryFilter(include_offline=False)
@@ -38,11 +38,11 @@ def vote(left: str = "nano-banana-2", right: str = "flux-2-pro", winner: str = "
 
 def test_migration_creates_the_votes_table(wb: Workbench) -> None:
     assert "0003_votes" in wb.db.migrations_applied
-    assert VoteLog(wb.db).count(ALL) == 0
+    assert wb.votes.count(ALL) == 0
 
 
 def test_votes_are_appended_with_increasing_ids_and_a_fingerprint(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     first = log.add(vote(prompt="a red fox"))
     second = log.add(vote(winner="tie", prompt="a red fox"))
     assert second > first
@@ -70,7 +70,7 @@ def test_the_database_refuses_a_winner_outside_the_four(wb: Workbench) -> None:
 
 
 def test_add_many_inserts_all_or_nothing(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     assert log.add_many([vote(), vote(winner="right")]) == 2
     broken = NewVote(  # a NULL criterion only the database catches, after the first row
         left_model="a", right_model="b", winner="left", criterion=None,  # type: ignore[arg-type]
@@ -82,7 +82,7 @@ def test_add_many_inserts_all_or_nothing(wb: Workbench) -> None:
 
 
 def test_pair_counts_are_aggregated_per_criterion_and_side(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     log.add_many([vote(), vote(), vote(winner="right"), vote(criterion="skin_warmth")])
     rows = log.pair_counts(ALL)
     assert ("overall", "nano-banana-2", "flux-2-pro", "left", 2) in rows
@@ -94,7 +94,7 @@ def test_pair_counts_are_aggregated_per_criterion_and_side(wb: Workbench) -> Non
 def test_offline_sketches_compete_under_their_own_name_and_are_left_out_by_default(
     wb: Workbench,
 ) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     log.add(vote(left_provider="offline"))
     log.add(vote())
     rows = log.pair_counts(ALL, "overall")
@@ -104,7 +104,7 @@ def test_offline_sketches_compete_under_their_own_name_and_are_left_out_by_defau
 
 
 def test_filters_by_category_provider_models_text_and_date(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     log.add_many(
         [
             vote(category="portrait", prompt="A portrait of a sailor"),
@@ -125,7 +125,7 @@ def test_filters_by_category_provider_models_text_and_date(wb: Workbench) -> Non
 def test_votes_outlive_their_generations(wb: Workbench) -> None:
     left = add_generation(wb, "nano-banana-2", "a lighthouse")
     right = add_generation(wb, "flux-2-pro", "a lighthouse", provider="bfl")
-    log = VoteLog(wb.db)
+    log = wb.votes
     log.add(vote(left_generation_id=left, right_generation_id=right, prompt="a lighthouse"))
     delete_generation(wb, left)
     delete_generation(wb, right)
@@ -136,20 +136,20 @@ def test_votes_outlive_their_generations(wb: Workbench) -> None:
 
 
 def test_existing_fingerprints_finds_only_stored_votes(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     stored = log.get(log.add(vote()))["fingerprint"]
     assert log.existing_fingerprints([stored, "f" * 64]) == {stored}
     assert log.existing_fingerprints([]) == set()
 
 
 def test_winners_count_only_arena_votes(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     log.add_many([vote(), vote(), vote(winner="right"), vote(source="import")])
     assert log.winners(ALL) == {"left": 2, "right": 1}
 
 
 def test_repeat_candidates_skip_recent_and_already_repeated_votes(wb: Workbench) -> None:
-    log = VoteLog(wb.db)
+    log = wb.votes
     pairs = []
     for i in range(4):
         left = add_generation(wb, "nano-banana-2", f"prompt {i}")
@@ -176,7 +176,7 @@ def test_candidate_pairs_need_the_same_prompt_from_two_models(wb: Workbench) -> 
     add_generation(wb, "flux-2-max", "shared", provider="bfl", status="failed")
     add_generation(wb, "flux-2-max", "only one", provider="bfl")
     add_generation(wb, "nano-banana", "shared", provider="offline")
-    log = VoteLog(wb.db)
+    log = wb.votes
     assert log.candidate_pairs(REAL) == [("flux-2-pro", "nano-banana-2", 1)]
     with_sketches = log.candidate_pairs(ALL)
     assert ("flux-2-pro", "nano-banana" + OFFLINE_TAG, 1) in with_sketches

@@ -18,6 +18,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from workbench.commands import (
     EXIT_FAILED,
@@ -48,7 +49,7 @@ class UsageError(InvalidInput):
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and the caller decides the exit)."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
 

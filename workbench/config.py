@@ -1,4 +1,5 @@
-"""Settings: where data lives, which provider keys and base URLs are configured.
+"""Settings: where data lives, which provider keys and base URLs are configured, who is working
+(`WORKBENCH_USER`, else the OS user) and the shared daily spending caps.
 
 Keys come from the environment first, then `.streamlit/secrets.toml` (git-ignored). They are held
 as `SecretStr` so that a repr, a log line or a pydantic dump never shows them; code that needs the
@@ -7,12 +8,13 @@ raw value asks `Settings.key(provider)` at the moment it builds a request header
 
 from __future__ import annotations
 
+import getpass
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from workbench.errors import ConfigError
 
@@ -57,6 +59,9 @@ class Settings(BaseModel):
     key_sources: dict[str, str] = {}  # provider -> "VARIABLE (origin)", never the value
     base_urls: dict[str, str] = {}
     lock_timeout_s: float = 10.0
+    user: str = "me"  # who generates, rates and votes: WORKBENCH_USER, else the OS user
+    daily_budget_usd: float | None = Field(default=None, ge=0)  # shared by everyone
+    user_daily_budget_usd: float | None = Field(default=None, ge=0)  # per person
 
     @property
     def db_path(self) -> Path:
@@ -86,6 +91,29 @@ def _read_secrets_file(path: Path) -> Mapping[str, object]:
     except (OSError, tomllib.TOMLDecodeError):
         # A broken secrets file must not stop the app; the Status page shows no key instead.
         return {}
+
+
+def _user(env: Mapping[str, str]) -> str:
+    name = (env.get("WORKBENCH_USER") or "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "me"
+
+
+def _money(env: Mapping[str, str], name: str) -> float | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw.removeprefix("$"))
+    except ValueError:
+        raise ConfigError(f"{name} must be an amount in US dollars, such as 5 or 12.50") from None
+    if value < 0:
+        raise ConfigError(f"{name} cannot be negative")
+    return value
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
@@ -120,6 +148,9 @@ def load_settings(
     data_dir = Path(env.get("WORKBENCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
     lock_timeout = _seconds(env, "WORKBENCH_LOCK_TIMEOUT_S", 10.0)
     return Settings(
+        user=_user(env),
+        daily_budget_usd=_money(env, "WORKBENCH_DAILY_BUDGET_USD"),
+        user_daily_budget_usd=_money(env, "WORKBENCH_USER_DAILY_BUDGET_USD"),
         data_dir=data_dir,
         keys=keys,
         key_sources=sources,

@@ -153,6 +153,7 @@ class FakeServer:
     def url(self) -> str:
         assert self._server is not None, "start() the fake first"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's address (only AF_UNIX gives bytes)
         return f"http://{host}:{port}"
 
     # -- test controls -----------------------------------------------------------------------

@@ -13,7 +13,6 @@ from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
-from workbench.store.votes import VoteLog
 
 NAMES = ("nano-banana-2", "flux-2-pro", "Nano Banana 2", "FLUX.2 Pro")
 
@@ -46,7 +45,7 @@ def _open(at: AppTest) -> AppTest:
 
 
 def _votes(wb: Workbench) -> list[dict]:
-    frame = VoteLog(wb.db).frame(HistoryFilter())
+    frame = wb.votes.frame(HistoryFilter())
     return frame.to_dict("records")
 
 

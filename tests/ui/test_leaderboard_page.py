@@ -26,7 +26,7 @@ from workbench.services import metrics as metrics_service
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.leaderboard import FITS
 from workbench.services.workbench import Workbench
-from workbench.store.votes import NewVote, VoteLog
+from workbench.store.votes import NewVote
 
 MODELS = {"nano-banana-2": "gemini", "flux-2-pro": "bfl", "flux-2-max": "bfl"}
 NAMES = {"nano-banana-2": "Nano Banana 2", "flux-2-pro": "FLUX.2 Pro", "flux-2-max": "FLUX.2 Max"}
@@ -183,7 +183,7 @@ def test_filters_change_the_result(data_dir: Path, seeded: Workbench) -> None:
     assert everything == 90
     at.multiselect(key="lb_categories").set_value(["text"]).run()
     text_only = bt_votes()
-    in_text = VoteLog(seeded.db).count(HistoryFilter(categories=("text",)), "overall")
+    in_text = seeded.votes.count(HistoryFilter(categories=("text",)), "overall")
     assert text_only == in_text and 0 < text_only < everything
     # the measured columns follow the filter too: three text prompts each
     assert _table(at, MEASURED).loc["FLUX.2 Pro", "Failure rate"] == "0% of 3"
@@ -304,7 +304,7 @@ def test_downloads_send_the_votes_and_tables(
     assert name == "battles.csv" and len(battles) == 30
     assert list(battles.columns[:3]) == ["model_a", "model_b", "winner"]
     assert set(battles["winner"]) <= {"model_a", "model_b"}
-    stored = VoteLog(seeded.db).frame(HistoryFilter())
+    stored = seeded.votes.frame(HistoryFilter())
     assert list(battles["model_a"]) == list(stored["left_model"])
 
     name, data = _download(at, downloads, "lb_dl_csv")
@@ -335,7 +335,7 @@ def test_a_tampered_import_lists_problems_and_imports_nothing(
         "flux-2-pro,flux-2-pro,tie,overall" + "," * (columns - 3),  # a model against itself
         "nano-banana-2,flux-2-pro",  # a cut-off row
     ]) + "\n"
-    before = VoteLog(seeded.db).count(HistoryFilter())
+    before = seeded.votes.count(HistoryFilter())
     at.file_uploader(key="lb_import_file").set_value(("battles.csv", tampered.encode(),
                                                       "text/csv")).run()
     at.button(key="lb_import").click().run()
@@ -345,7 +345,7 @@ def test_a_tampered_import_lists_problems_and_imports_nothing(
     assert "row 2: unknown winner 'model_z'" in error
     assert "row 22: model_a and model_b are the same model (flux-2-pro)" in error
     assert "row 23: fewer fields than columns" in error
-    assert VoteLog(seeded.db).count(HistoryFilter()) == before
+    assert seeded.votes.count(HistoryFilter()) == before
 
     # the untouched file is all duplicates; a new vote is imported and counts at once
     fresh = exported.decode() + "nano-banana-2,flux-2-max,model_a,overall" + "," * (columns - 3)
@@ -354,13 +354,13 @@ def test_a_tampered_import_lists_problems_and_imports_nothing(
     at.button(key="lb_import").click().run()
     assert not at.error
     assert "Imported 1 of 21 votes. 20 were already in the database" in at.success[0].value
-    assert VoteLog(seeded.db).count(HistoryFilter()) == before + 1
+    assert seeded.votes.count(HistoryFilter()) == before + 1
     bt = _table(at, BT)
     assert int(bt["Votes"].sum()) == 2 * 21
 
 
 def test_a_vote_for_a_deleted_generation_still_counts(data_dir: Path, seeded: Workbench) -> None:
-    VoteLog(seeded.db).add_many(
+    seeded.votes.add_many(
         NewVote(left_model="flux-2-pro", right_model="nano-banana-2", winner="right",
                 criterion="overall", left_provider="bfl", right_provider="gemini",
                 left_generation_id="gen_gone", right_generation_id="gen_gone_too")

@@ -1,14 +1,14 @@
-"""`python -m workbench images`: copies of logged images with their recipe inside (A1111
+"""`workbench images`: copies of logged images with their recipe inside (A1111
 `parameters` and the `workbench` record), for a run and/or single generations. The stored
 originals are only read."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
-from workbench.commands import EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
+from workbench.commands import EXIT_OK, CommandError, opened_workbench
+from workbench.commands._selection import add_selection_arguments, require_selection
 
 
 def register(subparsers: Any) -> None:
@@ -18,20 +18,14 @@ def register(subparsers: Any) -> None:
         description="Write copies of logged images that carry their prompt and settings "
         "(PNG text chunks; JPEG XMP and EXIF UserComment).",
     )
-    parser.add_argument("--run", dest="run_id", help="every succeeded image of this run")
-    parser.add_argument(
-        "--id", dest="ids", action="append", default=[], metavar="GEN_ID",
-        help="one generation (repeat for more)",
-    )
-    parser.add_argument("--out", type=Path, required=True, help="folder to write into")
+    add_selection_arguments(parser, "folder to write into")
     parser.set_defaults(run=run)
 
 
 def run(args: Any) -> int:
     from workbench.services import provenance
 
-    if not args.run_id and not args.ids:
-        raise CommandError("give --run RUN_ID or --id GEN_ID", EXIT_USAGE)
+    require_selection(args)
     with opened_workbench() as wb:
         ids = provenance.generation_ids(wb, run_id=args.run_id, ids=args.ids)
         if not ids:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from workbench.commands import EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
@@ -37,7 +38,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _progress(stream: TextIO):  # type: ignore[no-untyped-def]
+def _progress(stream: TextIO) -> Callable[[int, int, str], None]:
     def report(done: int, total: int, what: str) -> None:
         if stream.isatty():
             stream.write(f"\r{done}/{total} {what[:60]:<60}")

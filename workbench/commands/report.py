@@ -1,13 +1,13 @@
-"""`python -m workbench report`: one self-contained HTML file for a run and/or generations, to
+"""`workbench report`: one self-contained HTML file for a run and/or generations, to
 send to someone (images embedded, no script, opens offline)."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
-from workbench.commands import EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
+from workbench.commands import EXIT_OK, CommandError, opened_workbench
+from workbench.commands._selection import add_selection_arguments, require_selection
 
 
 def register(subparsers: Any) -> None:
@@ -17,13 +17,8 @@ def register(subparsers: Any) -> None:
         description="Write one self-contained HTML report: images, prompts as sent, model, "
         "cost, time, ratings and, when there are votes, the verdict rows.",
     )
-    parser.add_argument("--run", dest="run_id", help="every succeeded image of this run")
-    parser.add_argument(
-        "--id", dest="ids", action="append", default=[], metavar="GEN_ID",
-        help="one generation (repeat for more)",
-    )
     parser.add_argument("--title", help="the report's heading")
-    parser.add_argument("--out", type=Path, required=True, help="the .html file to write")
+    add_selection_arguments(parser, "the .html file to write")
     parser.set_defaults(run=run)
 
 
@@ -31,8 +26,7 @@ def run(args: Any) -> int:
     from workbench.services import report
     from workbench.services.provenance import generation_ids
 
-    if not args.run_id and not args.ids:
-        raise CommandError("give --run RUN_ID or --id GEN_ID", EXIT_USAGE)
+    require_selection(args)
     with opened_workbench() as wb:
         try:
             title = args.title or (

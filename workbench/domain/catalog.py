@@ -12,7 +12,7 @@ import math
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -162,7 +162,7 @@ class UnknownProvider(CatalogError):
     pass
 
 
-def _with_offline(model: dict) -> dict:
+def _with_offline(model: dict[str, Any]) -> dict[str, Any]:
     offers = list(model.get("offers", []))
     if not any(o.get("provider") == OFFLINE for o in offers):
         offers.append(
@@ -176,7 +176,7 @@ def _with_offline(model: dict) -> dict:
     return {**model, "offers": offers}
 
 
-def parse_catalog(data: dict) -> Catalog:
+def parse_catalog(data: dict[str, Any]) -> Catalog:
     models = [_with_offline(m) for m in data.get("models", [])]
     return Catalog.model_validate({"models": models})
 

@@ -13,7 +13,7 @@ import re
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -201,7 +201,7 @@ def _split_flag(text: str) -> tuple[str, str]:
     return text[: match.start()], match.group(1)
 
 
-def parse_template(data: dict) -> Template:
+def parse_template(data: dict[str, Any]) -> Template:
     return Template.model_validate(data)
 
 

@@ -1,15 +1,16 @@
 """Provenance inside image files: how an exported image says how it was made, and reading it back.
 
 Writing (`embed`) never re-encodes pixels when it need not: PNG copies get text chunks inserted
-after `IHDR`, JPEG copies get APP1 segments inserted after the JFIF header. Other formats (WebP,
-GIF) are decoded once and saved as PNG. Two records go in:
+before the first `IDAT`, JPEG copies get APP1 segments inserted after the file's own APPn
+segments (both after what the file already carries, so a reader keeping the last record of a
+name finds ours). Other formats (WebP, GIF) are decoded once and saved as PNG. Two records go in:
 
 - `parameters`: the layout AUTOMATIC1111's web UI writes and its "PNG Info" tab reads
   (`modules/infotext_utils.py` in AUTOMATIC1111/stable-diffusion-webui): the prompt line(s), an
   optional "Negative prompt: …" line, then one line of `Key: value` pairs separated by ", ",
   a value holding ",", ":" or a newline being JSON-quoted. The reader treats the last line as
-  the pairs line only when it holds at least three pairs, so `format_parameters` always writes
-  three or more (only fields that are known: no "Steps" for hosted models).
+  the pairs line only when it holds at least three pairs, so exports write three or more
+  (Size, Model, Provider, and Seed when known; no "Steps" for hosted models).
 - `workbench`: one JSON object (generation id, model, provider, provider model id, prompt as
   sent, template, slots, seed, size, cost, parent).
 
@@ -37,6 +38,8 @@ from xml.sax.saxutils import unescape as xml_unescape
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
+from workbench.errors import InvalidInput
+
 PARAMETERS_KEY = "parameters"
 WORKBENCH_KEY = "workbench"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -53,7 +56,7 @@ _PAIR = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
-class ProvenanceError(ValueError):
+class ProvenanceError(InvalidInput):
     """An image that cannot be read for provenance (too large, corrupt, not an image)."""
 
 
@@ -102,14 +105,20 @@ def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _loads(text: str, kind: type) -> Any:
+    """`text` as JSON when it is valid JSON of `kind`, else None (never trusted as more)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, kind) else None
+
+
 def _unquote(value: str) -> str:
     if len(value) < 2 or value[0] != '"' or value[-1] != '"':
         return value
-    try:
-        loaded = json.loads(value)
-    except ValueError:
-        return value
-    return loaded if isinstance(loaded, str) else value
+    loaded = _loads(value, str)
+    return value if loaded is None else loaded
 
 
 def format_parameters(
@@ -162,10 +171,15 @@ def _png_text(key: str, text: str) -> bytes:
 def _embed_png(data: bytes, texts: dict[str, str]) -> bytes:
     if not data.startswith(PNG_SIGNATURE):
         raise ProvenanceError("not a PNG file")
-    (length,) = struct.unpack(">I", data[8:12])
-    end_of_ihdr = 8 + 12 + length  # signature, then IHDR: length, type, body, CRC
+    # Just before the first IDAT: after any text the file already holds, so a reader that keeps
+    # the last chunk of a name (Pillow does) finds ours, and before the image data, where
+    # readers look for text without decoding pixels.
+    at = 8
+    while at + 8 <= len(data) and data[at + 4:at + 8] != b"IDAT":
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        at += 12 + length  # length, type, body, CRC
     chunks = b"".join(_png_text(key, text) for key, text in texts.items())
-    return data[:end_of_ihdr] + chunks + data[end_of_ihdr:]
+    return data[:at] + chunks + data[at:]
 
 
 def _jpeg_segment(marker: int, payload: bytes) -> bytes:
@@ -205,11 +219,21 @@ def _embed_jpeg(data: bytes, parameters: str, record_json: str) -> bytes | None:
     segments = _jpeg_segment(0xE1, xmp)
     if not _jpeg_has_exif(data):  # one EXIF block per file: an existing one stays as it is
         segments = _jpeg_segment(0xE1, exif) + segments
-    at = 2  # after SOI; JFIF's APP0 must stay first (JFIF 1.02 §4), so skip it when present
-    if data[2:4] == b"\xff\xe0":
-        (length,) = struct.unpack(">H", data[4:6])
-        at = 4 + length
+    at = _after_app_segments(data)
     return data[:at] + segments + data[at:]
+
+
+def _after_app_segments(data: bytes) -> int:
+    """Where the SOI and the APPn/COM segments that follow it end. Ours go there: JFIF's APP0
+    stays first (JFIF 1.02 §4), and when a provider's JPEG has an XMP packet of its own, ours
+    comes after it, so a reader that keeps the last packet (Pillow does) finds ours."""
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF and (
+        0xE0 <= data[at + 1] <= 0xEF or data[at + 1] == 0xFE
+    ):
+        (length,) = struct.unpack(">H", data[at + 2:at + 4])
+        at += 2 + length
+    return at
 
 
 def _as_png(data: bytes) -> bytes:
@@ -255,13 +279,7 @@ def _xmp_field(xmp: str, name: str) -> str | None:
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    return _loads(text, dict) if text else None
 
 
 def read_metadata(data: bytes) -> Metadata:

@@ -59,11 +59,11 @@ import httpx
 from workbench.config import KEY_VARIABLES
 from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.redact import MASK
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 SubmitRule = Callable[[httpx.Response], bool]
-MASK = "[redacted]"
 _TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _CREDITS = re.compile(r"insufficient[_ ]?(credit|fund|balance)|out of credits|no credits", re.I)
 _DETAIL_LIMIT = 300

@@ -204,7 +204,7 @@ def pair_options(
     """Every model pair the arena can draw, with its votes so far on `criterion`."""
     _check_criterion(criterion)
     f = _default_filter(f)
-    votes = VoteLog(wb.db)
+    votes = wb.votes
     with wb.db.cursor():
         counts = votes.votes_per_pair(f, criterion)
         pairs = votes.candidate_pairs(f)
@@ -329,7 +329,7 @@ def _draw(
     wb: Workbench, criterion: str, f: HistoryFilter, rater: str, rng: random.Random,
     repeat_rate: float, avoid: frozenset[str] | set[str], skip_recent: int,
 ) -> ArenaPair:
-    votes = VoteLog(wb.db)
+    votes = wb.votes
     if repeat_rate > 0 and rng.random() < repeat_rate:
         pair = _repeat(wb, votes, f, criterion, rater, rng, skip_recent)
         if pair is not None:
@@ -406,7 +406,7 @@ def _record(wb: Workbench, vote: VoteInput) -> Reveal:
         problems.append("Both images come from the same model; the arena compares two models.")
     if same_prompt_key(left) != same_prompt_key(right):
         problems.append("The two images answer different prompts, so they cannot be compared.")
-    votes = VoteLog(wb.db)
+    votes = wb.votes
     first = None
     if vote.repeat_of is not None:
         first = votes.get(vote.repeat_of)

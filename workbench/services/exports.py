@@ -18,6 +18,7 @@ import io
 import json
 import math
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from workbench.imaging.contact_sheet import Tile, contact_sheet
 from workbench.services import grids
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
-from workbench.store.votes import NewVote, VoteLog, fingerprint, time_text
+from workbench.store.votes import NewVote, fingerprint, time_text
 
 BATTLE_WINNERS: dict[str, str] = {  # our winner -> arena layout
     "left": "model_a",
@@ -89,7 +90,7 @@ def battles_frame(
 ) -> pd.DataFrame:
     """Votes in the arena battle layout, oldest first."""
     f = f if f is not None else HistoryFilter(include_offline=False)
-    votes = VoteLog(wb.db).frame(f, criterion)
+    votes = wb.votes.frame(f, criterion)
     if votes.empty:
         return pd.DataFrame(columns=list(BATTLE_COLUMNS))
     created = pd.to_datetime(votes["created_at"])
@@ -163,7 +164,7 @@ def _bad_text(value: str) -> bool:
     return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value)
 
 
-def _parse_time(row: dict[str, str]) -> tuple[datetime | None, str, str | None]:
+def _parse_time(row: Mapping[str, str | None]) -> tuple[datetime | None, str, str | None]:
     """(naive UTC time or None, canonical text for the fingerprint, problem or None)."""
     text, stamp = _clean(row.get("time")), _clean(row.get("tstamp"))
     if text:
@@ -275,7 +276,7 @@ def _check_row(row: dict[str, str | None], criteria: set[str]) -> list[str]:
     repeat = _clean(row.get("is_repeat")).lower()
     if repeat not in ("", "true", "false", "0", "1"):
         problems.append(f"is_repeat '{repeat[:10]}' is not true or false")
-    _, _, time_problem = _parse_time(row)  # type: ignore[arg-type]
+    _, _, time_problem = _parse_time(row)
     if time_problem:
         problems.append(time_problem)
     return problems
@@ -305,7 +306,7 @@ def _vote(row: dict[str, str], rater: str) -> NewVote:
 def import_battles_csv(wb: Workbench, data: bytes, *, rater: str = IMPORT_RATER) -> ImportReport:
     """Check the whole file, then add its new votes in one transaction."""
     votes = parse_battles_csv(data, rater=rater)
-    log = VoteLog(wb.db)
+    log = wb.votes
     with wb.db.cursor():
         present = log.existing_fingerprints(v.fingerprint for v in votes if v.fingerprint)
         fresh = [v for v in votes if v.fingerprint not in present]

@@ -27,6 +27,7 @@ from workbench.redact import redact
 from workbench.services.workbench import Workbench
 from workbench.store.generations import NewGeneration, Outcome
 from workbench.store.images import NotAnImage, StoredImage
+from workbench.store.spending import Caps
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,10 @@ class InvalidRequest(InvalidInput):
         super().__init__("; ".join(problems))
         self.problems = problems
         self.prepared = prepared
+
+
+class DailyCapReached(InvalidRequest):
+    """Sending would pass a shared daily spending cap; nothing was sent or logged."""
 
 
 @dataclass(frozen=True)
@@ -272,11 +277,13 @@ async def execute(
     req = planned.request
     queued = generation_id is not None
     gid = generation_id or new_id("gen")
-    image_request = dataclasses.replace(
-        planned.image_request,
+
+    def submitted(rid: str | None) -> None:
         # Only an id is worth a write: the row already says the request may have gone out.
-        on_submitted=lambda rid: rid and wb.log.mark_submitted(gid, rid),
-    )
+        if rid:
+            wb.log.mark_submitted(gid, rid)
+
+    image_request = dataclasses.replace(planned.image_request, on_submitted=submitted)
     try:
         params = provider.wire_params(image_request)
     except ProviderError as exc:
@@ -284,6 +291,17 @@ async def execute(
         wire_error: ProviderError | None = exc
     else:
         wire_error = None
+    if reuse is None:
+        # Reserved in the database before the request leaves: the caps hold across processes.
+        refusal = await asyncio.to_thread(
+            wb.spending.reserve,
+            gid,
+            wb.settings.user,
+            planned.estimated_cost_usd or 0.0,
+            Caps(wb.settings.daily_budget_usd, wb.settings.user_daily_budget_usd),
+        )
+        if refusal:
+            raise DailyCapReached([refusal], planned.prepared)
     if queued:
         await asyncio.to_thread(wb.log.start, gid, params)
     else:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
+from workbench.errors import InvalidInput
 from workbench.imaging.provenance import embed, format_parameters
 from workbench.services.workbench import Workbench
 
@@ -19,7 +20,7 @@ RECORD_VERSION = 1
 RUN_PAGE = 1000
 
 
-class ExportError(ValueError):
+class ExportError(InvalidInput):
     """A generation that has no image to export (unknown id, failed, or its file is missing)."""
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from workbench.domain.catalog import CatalogError, ModelSpec
 from workbench.domain.prompt_checks import MAX_PROMPT_CHARS
+from workbench.errors import InvalidInput
 from workbench.imaging.provenance import ProvenanceError, parse_parameters, read_metadata
 from workbench.services.workbench import Workbench
 
@@ -28,7 +29,7 @@ NO_RECIPE = (
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-class RecipeError(ValueError):
+class RecipeError(InvalidInput):
     """An image whose recipe cannot be restored; the message says why, in a sentence."""
 
 

@@ -3,7 +3,8 @@
 Sources are lists of generation ids: a Compare or Matrix run (`generation_ids(run_id=...)`), a
 History selection, and later a lineage. The file holds every image as an embedded JPEG (long
 side ≤ 1600 px), the prompt as sent, model, provider, cost, latency, seed, size and the star
-ratings; when the models shown have arena votes, the verdict rows with their evidence counts.
+ratings; when the models shown have arena votes, the verdict rows and the article's trade-off
+rows with their evidence counts.
 
 It opens offline in any browser: no script, no external stylesheet, font or image, and a
 Content-Security-Policy that forbids loading anything but the embedded images. Every piece of
@@ -22,8 +23,10 @@ from typing import Any
 
 from workbench.domain.catalog import OFFLINE, CatalogError
 from workbench.domain.criteria import load_criteria
+from workbench.errors import InvalidInput
 from workbench.imaging.preview import jpeg_preview
 from workbench.services.leaderboard import VerdictTable, build_leaderboard, leaderboard_filter
+from workbench.services.leaderboard.tradeoffs import tradeoff_table
 from workbench.services.workbench import Workbench
 from workbench.store.votes import contestant
 
@@ -49,7 +52,10 @@ pre{white-space:pre-wrap;word-break:break-word;background:#f7f7f9;padding:.5rem;
 """
 
 
-class ReportError(ValueError):
+HEADINGS = ("Verdict from your votes and ratings", "Trade-offs, as in the article")
+
+
+class ReportError(InvalidInput):
     """Nothing to report (no generations chosen, or none of them is in the log)."""
 
 
@@ -128,35 +134,41 @@ def _card(wb: Workbench, record: dict[str, Any], preview: tuple[str, int, int] |
     )
 
 
-def _verdict(wb: Workbench, records: list[dict[str, Any]]) -> VerdictTable | None:
-    """The verdict rows for the models shown, when any of them has arena votes."""
+def _verdict(wb: Workbench, records: list[dict[str, Any]]) -> list[VerdictTable]:
+    """The verdict and trade-off tables for the models shown, when any of them has votes."""
     contestants = list(dict.fromkeys(
         contestant(r["model"], r["provider"] if r["provider"] == OFFLINE else None)
         for r in records if r.get("status") == "succeeded"
     ))
     if len(contestants) < 2:
-        return None
+        return []
     f = leaderboard_filter(
         models=sorted({r["model"] for r in records}),
         include_offline=any(r["provider"] == OFFLINE for r in records),
     )
     board = build_leaderboard(wb, f)
     if not any(board.counts.values()):
-        return None
-    return board.verdict(contestants)
+        return []
+    return [board.verdict(contestants), tradeoff_table(wb, board, contestants)]
 
 
-def _verdict_html(table: VerdictTable) -> str:
-    head = "".join(f"<th>{escape(n)}</th>" for n in ("Criterion", *table.names))
+def _table_html(table: VerdictTable, heading: str) -> str:
+    head = "".join(f"<th>{escape(n)}</th>" for n in (table.first_column, *table.names))
     body = "".join(
         f"<tr><th>{escape(label)}</th>"
         + "".join(f"<td>{escape(cell.text)}</td>" for cell in cells) + "</tr>"
         for label, cells in table.rows
     )
+    notes = "".join(
+        f"<li>{escape(label)}: {escape(text)}</li>" for label, text in table.definitions.items()
+    )
+    explanation = (
+        f'<ul class="note">{notes}</ul>' if notes
+        else f'<p class="note">{escape(table.explanation)}</p>'
+    )
     return (
-        "<h2>Verdict from your votes and ratings</h2>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f'<p class="note">{escape(table.explanation)}</p>'
+        f"<h2>{escape(heading)}</h2>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{explanation}"
     )
 
 
@@ -171,7 +183,7 @@ def build_report(wb: Workbench, ids: Sequence[str], title: str = "Image report")
         with ThreadPoolExecutor(max_workers=4) as pool:
             pending = pool.map(lambda r: _preview(wb, r), records)
             ratings = [wb.ratings.latest_for(r["id"]) for r in records]
-            verdict = _verdict(wb, records)
+            tables = _verdict(wb, records)
             previews = list(pending)
     labels = {c.id: c.label for c in load_criteria()}
     cards = "".join(
@@ -190,7 +202,7 @@ def build_report(wb: Workbench, ids: Sequence[str], title: str = "Image report")
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         f'<header><h1>{escape(title)}</h1><p class="meta">{escape(summary)}</p></header>'
-        f"{_verdict_html(verdict) if verdict is not None else ''}"
+        f"{''.join(_table_html(t, h) for t, h in zip(tables, HEADINGS, strict=False))}"
         f'<section class="grid">{cards}</section></body></html>'
     )
     return Report(html, images, len(records))

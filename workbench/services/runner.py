@@ -31,6 +31,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
 from workbench.errors import InvalidInput
 from workbench.services.generation import (
+    DailyCapReached,
     GenerateRequest,
     GenerationOutcome,
     InvalidRequest,
@@ -40,7 +41,7 @@ from workbench.services.generation import (
 )
 from workbench.services.workbench import Workbench
 
-# Simultaneous jobs per provider, from ../shared/providers.md: BFL allows 24 active tasks per
+# Simultaneous jobs per provider (sources in docs/providers.md): BFL allows 24 active tasks per
 # account; fal starts accounts at 2; Replicate allows 600 creates a minute; Gemini's limits
 # depend on the tier, so stay modest. The offline renderer is CPU-bound.
 DEFAULT_CONCURRENCY: dict[str, int] = {
@@ -130,7 +131,8 @@ class Progress:
 
 
 def _planned(wb: Workbench, cells: list[Cell]) -> list[Plan]:
-    problems, plans = [], []
+    problems: list[str] = []
+    plans: list[Plan] = []
     keys = Counter(c.key for c in cells)
     if dupes := [k for k, n in keys.items() if n > 1]:
         raise RunRefused([f"two cells share the key {dupes[0]!r}"])
@@ -164,7 +166,7 @@ def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = No
         if lane not in medians:  # measured latency of this provider's models, where logged
             medians[lane] = {
                 row["model"]: row["latency_median_ms"] / 1000
-                for row in wb.measures.by_model(HistoryFilter(providers=(lane,)))
+                for row in wb.performance.by_model(HistoryFilter(providers=(lane,)))
                 if row["latency_median_ms"]
             }
         typical = 0.05 if lane == "offline" else TYPICAL_SECONDS.get(p.model.id, 15.0)
@@ -227,28 +229,27 @@ class RunHandle:
         lanes: dict[str, list[tuple[str, Cell, Plan]]] = {}
         for job in self.jobs:
             lanes.setdefault(job[2].request.provider, []).append(job)
-        # The run holds the database for its whole length: per-write opens would cost more
-        # than the writes, and another process gets a clear "in use by" message meanwhile.
-        with self.wb.db.cursor():
-            await asyncio.gather(*(self._lane(name, jobs) for name, jobs in lanes.items()))
-            reason = self._stop_reason or (
-                "Cancelled by the user." if self._cancel.is_set() else None
-            )
-            if reason:
-                kind = "budget" if self._stop_reason else "cancelled"
-                skipped = self.wb.log.cancel_queued(self.run_id, reason, kind=kind)
-                with self._lock:
-                    self._progress.cancelled += skipped
-                    self._progress.stop_reason = reason
-            status = (
-                "cancelled"
-                if self._cancel.is_set()
-                else ("stopped" if self._stop_reason else "finished")
-            )
+        # Each write is its own short unit of work: other processes (the app, `history`, a
+        # second run) use the database between them instead of waiting for the run to end.
+        await asyncio.gather(*(self._lane(name, jobs) for name, jobs in lanes.items()))
+        reason = self._stop_reason or (
+            "Cancelled by the user." if self._cancel.is_set() else None
+        )
+        if reason:
+            kind = "budget" if self._stop_reason else "cancelled"
+            skipped = self.wb.log.cancel_queued(self.run_id, reason, kind=kind)
             with self._lock:
-                self._progress.finished = True
-                spent = self._progress.spent_usd
-            self.wb.runs.finish(self.run_id, status, round(spent, 6))
+                self._progress.cancelled += skipped
+                self._progress.stop_reason = reason
+        status = (
+            "cancelled"
+            if self._cancel.is_set()
+            else ("stopped" if self._stop_reason else "finished")
+        )
+        with self._lock:
+            self._progress.finished = True
+            spent = self._progress.spent_usd
+        self.wb.runs.finish(self.run_id, status, round(spent, 6))
         self._emit(None)
         return self.progress
 
@@ -289,31 +290,44 @@ class RunHandle:
     async def _one(self, gid: str, planned: Plan, provider: Any, limit: asyncio.Semaphore) -> None:
         reserved = planned.estimated_cost_usd or 0.0
         outcome: GenerationOutcome | None = None
+        refused = False
         try:
             cached = None
             if self.settings.allow_cache and planned.request_hash:
                 cached = self.wb.log.find_cached(planned.request_hash)
             outcome = await execute(self.wb, planned, provider, generation_id=gid, reuse=cached)
+        except DailyCapReached as exc:
+            # Nothing was sent; the cell stays queued and is cancelled with this reason.
+            refused = True
+            with self._lock:
+                self._stop_reason = self._stop_reason or f"Stopped sending: {exc.problems[0]}"
         finally:
             limit.release()
             with self._lock:
                 p = self._progress
                 self._reserved -= reserved
                 p.in_flight -= 1
-                p.done += 1
-                if outcome is None:
-                    p.failed += 1
-                else:
-                    p.spent_usd += outcome.cost_usd or 0.0
-                    if outcome.cached_from:
-                        p.cached += 1
-                    if outcome.status == "succeeded":
-                        p.succeeded += 1
-                    elif outcome.status == "moderated":
-                        p.moderated += 1
-                    else:
-                        p.failed += 1
-            self._emit(outcome)
+                if not refused:
+                    self._count(outcome)
+            if not refused:
+                self._emit(outcome)
+
+    def _count(self, outcome: GenerationOutcome | None) -> None:
+        """Called with `self._lock` held."""
+        p = self._progress
+        p.done += 1
+        if outcome is None:
+            p.failed += 1
+        else:
+            p.spent_usd += outcome.cost_usd or 0.0
+            if outcome.cached_from:
+                p.cached += 1
+            if outcome.status == "succeeded":
+                p.succeeded += 1
+            elif outcome.status == "moderated":
+                p.moderated += 1
+            else:
+                p.failed += 1
 
     def _emit(self, outcome: GenerationOutcome | None) -> None:
         if self.on_event is not None:
@@ -323,10 +337,11 @@ class RunHandle:
 def _queue(wb: Workbench, plans: list[Plan]) -> list[str]:
     """A `queued` row per planned cell, so the log shows the whole grid from the start."""
     ids = []
-    for planned in plans:
-        gid = new_id("gen")
-        wb.log.insert_pending(planned.row(gid, {}, status="queued"))
-        ids.append(gid)
+    with wb.db.cursor():  # one unit of work for the whole grid, not one per row
+        for planned in plans:
+            gid = new_id("gen")
+            wb.log.insert_pending(planned.row(gid, {}, status="queued"))
+            ids.append(gid)
     return ids
 
 

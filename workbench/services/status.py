@@ -23,6 +23,7 @@ class ProviderKey:
 @dataclass(frozen=True)
 class Status:
     data_dir: str
+    backend: str
     db_path: str
     db_bytes: int
     images_bytes: int
@@ -58,6 +59,7 @@ def _folder_bytes(wb: Workbench) -> int:
 def status(wb: Workbench) -> Status:
     return Status(
         data_dir=str(wb.settings.data_dir),
+        backend=wb.db.backend,
         db_path=str(wb.settings.db_path),
         db_bytes=wb.db.size_bytes(),
         images_bytes=_folder_bytes(wb),

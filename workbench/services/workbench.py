@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from workbench.config import Settings, load_settings
 from workbench.domain.catalog import Catalog, load_catalog
@@ -15,9 +16,15 @@ from workbench.providers.registry import build_provider
 from workbench.store.db import Database, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
-from workbench.store.measures import MeasureLog
+from workbench.store.performance import PerformanceLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
+from workbench.store.spending import SpendLedger
+from workbench.store.tradeoffs import TradeoffLog
+from workbench.store.votes import VoteLog
+
+if TYPE_CHECKING:
+    from workbench.services.metrics.worker import MetricsWorker
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 
@@ -37,12 +44,17 @@ class Workbench:
     on_success: list[Callable[[str], None]] = field(default_factory=list)
     # Called before the database closes (background workers stop and finish their job here).
     on_close: list[Callable[[], None]] = field(default_factory=list)
+    # This workbench's background measurer, started on first use by `metrics.worker_for`.
+    metrics_worker: MetricsWorker | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.log = GenerationLog(self.db)
         self.ratings = RatingLog(self.db)
-        self.measures = MeasureLog(self.db)
+        self.performance = PerformanceLog(self.db)
         self.runs = RunLog(self.db)
+        self.votes = VoteLog(self.db)
+        self.spending = SpendLedger(self.db)
+        self.tradeoffs = TradeoffLog(self.db)
 
     def succeeded(self, generation_id: str) -> None:
         for hook in self.on_success:

@@ -1,11 +1,12 @@
 """Bradley–Terry ratings from pairwise votes: the fit, bootstrap intervals, Rank(UB), the
 pairwise matrices behind the heatmaps, and the rater-consistency figures.
 
-Method (design.md §5, as LMArena rates): a win counts 1, a loss 0, a tie or "both bad" 0.5;
-P(A beats B) = 1 / (1 + 10^((R_B − R_A)/400)) with display score R = 1000 + 400·r, r in base-10
-logits. The maximum-likelihood r is only defined up to a shift, so the objective adds a tiny
-ridge (RIDGE/2 · Σr²): its optimum has mean r = 0 exactly (the likelihood's gradient sums to
-zero), and a model that never loses gets a large but finite score instead of infinity.
+Method (as LMArena rates; sources in docs/architecture.md): a win counts 1, a loss 0, a tie or
+"both bad" 0.5; P(A beats B) = 1 / (1 + 10^((R_B − R_A)/400)) with display score
+R = 1000 + 400·r, r in base-10 logits. The maximum-likelihood r is only defined up to a shift,
+so the objective adds a tiny ridge (RIDGE/2 · Σr²): its optimum has mean r = 0 exactly (the
+likelihood's gradient sums to zero), and a model that never loses gets a large but finite score
+instead of infinity.
 
 Votes are first aggregated into a win matrix (`PairCounts`), so the fit costs the same for
 50,000 votes as for 500. The bootstrap resamples votes with replacement by drawing multinomial
@@ -150,19 +151,22 @@ class PairCounts:
 
     @property
     def draws(self) -> np.ndarray:
-        return self.ties + self.both_bad
+        draws: np.ndarray = self.ties + self.both_bad
+        return draws
 
     @property
     def games(self) -> np.ndarray:
         """games[i, j]: votes between i and j (symmetric)."""
-        return self.wins + self.wins.T + self.draws
+        games: np.ndarray = self.wins + self.wins.T + self.draws
+        return games
 
     @property
     def total(self) -> int:
         return int(np.triu(self.games, 1).sum())
 
     def votes_per_model(self) -> np.ndarray:
-        return self.games.sum(axis=1)
+        votes: np.ndarray = self.games.sum(axis=1)
+        return votes
 
     def key(self) -> str:
         """A digest of the counts: equal votes give an equal key (for caching fits)."""
@@ -186,12 +190,14 @@ class PairCounts:
 # -- the fit --------------------------------------------------------------------------------------
 def _log_p(diff: np.ndarray) -> np.ndarray:
     """log P(i beats j) for r_i − r_j = diff (base-10 logits), without overflow."""
-    return -np.logaddexp(0.0, -LN10 * diff)
+    log_p: np.ndarray = -np.logaddexp(0.0, -LN10 * diff)
+    return log_p
 
 
 def _objective(r: np.ndarray, score: np.ndarray, ridge: float) -> np.ndarray:
     diff = r[:, :, None] - r[:, None, :]
-    return -(score * _log_p(diff)).sum(axis=(1, 2)) + 0.5 * ridge * (r * r).sum(axis=1)
+    value: np.ndarray = -(score * _log_p(diff)).sum(axis=(1, 2)) + 0.5 * ridge * (r * r).sum(axis=1)
+    return value
 
 
 def fit_batch(
@@ -236,17 +242,20 @@ def fit_batch(
         f = _objective(r, score, ridge) if ridge else fc
         if np.max(np.abs(t[:, None] * step)) < tol:
             break
-    return r - r.mean(axis=1, keepdims=True)
+    centred: np.ndarray = r - r.mean(axis=1, keepdims=True)
+    return centred
 
 
 def score_matrix(counts: PairCounts) -> np.ndarray:
-    return counts.wins + 0.5 * counts.draws
+    score: np.ndarray = counts.wins + 0.5 * counts.draws
+    return score
 
 
 def fit(counts: PairCounts, ridge: float = RIDGE) -> np.ndarray:
     """Display scores (1000 + 400·r) of the full data, in the order of `counts.models`."""
     r = fit_batch(score_matrix(counts)[None], ridge)[0]
-    return BASE + SCALE * r
+    scores: np.ndarray = BASE + SCALE * r
+    return scores
 
 
 def bootstrap(
@@ -337,7 +346,8 @@ def bt_verdict(win_probability: float) -> str:
 
 def win_probability(score_a: float, score_b: float) -> float:
     """P(A beats B) for display scores A and B."""
-    return 1.0 / (1.0 + 10.0 ** ((score_b - score_a) / SCALE))
+    odds: float = 10.0 ** ((score_b - score_a) / SCALE)  # float ** float is typed Any
+    return 1.0 / (1.0 + odds)
 
 
 def rank_ub(lower: Sequence[float], upper: Sequence[float]) -> list[int]:
@@ -403,10 +413,10 @@ def rate(
     lower, upper = np.minimum(lower, point), np.maximum(upper, point)
     sub_votes = sub.votes_per_model()
     enough = sub_votes >= min_votes
-    ranks = dict.fromkeys(range(len(sub.models)))
+    ranks: dict[int, int | None] = dict.fromkeys(range(len(sub.models)))
     idx = np.nonzero(enough)[0]
-    for i, rank in zip(idx, rank_ub(lower[idx], upper[idx]), strict=True):
-        ranks[int(i)] = rank
+    for position, rank in zip(idx, rank_ub(lower[idx], upper[idx]), strict=True):
+        ranks[int(position)] = rank
     k = len(sub.models)
     rows: list[ModelRating] = []
     for i in range(k):
@@ -499,10 +509,11 @@ class Proportion:
         return max(0.0, centre - half), min(1.0, centre + half)
 
     def text(self) -> str:
-        if not self.n:
+        interval, share = self.interval, self.share
+        if interval is None or share is None:  # no votes (n = 0)
             return "no data yet"
-        low, high = self.interval  # type: ignore[misc]
-        return f"{self.share:.0%} [{low:.0%}–{high:.0%}] of {self.n}"
+        low, high = interval
+        return f"{share:.0%} [{low:.0%}–{high:.0%}] of {self.n}"
 
 
 def position_bias(winners: Mapping[str, int]) -> Proportion:

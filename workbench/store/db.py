@@ -1,11 +1,13 @@
-"""The DuckDB connection: one per process, lent out as cursors, closed when idle.
+"""The DuckDB connection: opened for a unit of work, shared by the threads of one process as
+cursors, and handed to another process as soon as one waits.
 
-DuckDB lets one process hold a database file read-write and no other process open it at all.
-So the connection is opened on first use, shared by every thread of the process as separate
-cursors (one connection object used from two threads fails), and closed after `idle_close_s`
-without a lease, which lets the app and the command line take turns on one data directory.
-Opening waits up to `lock_timeout_s` for another process to let go, then raises
-`DatabaseLocked` naming the process that holds the file.
+DuckDB lets one process at a time open a database file, so workbench processes take turns
+(`store.file_lock`): a process opens the file when a unit of work starts (a page's queries, one
+write of a run) and closes it when no cursor is lent any more and either another process is
+waiting or `idle_close_s` has passed. Threads of one process that keep the file busy without a
+gap give way too once they have held it `max_hold_s` while someone waits. A reader therefore
+sees another process's committed rows at its next unit of work. Opening waits up to
+`lock_timeout_s` and then raises `DatabaseLocked` naming the holder.
 """
 
 from __future__ import annotations
@@ -17,14 +19,29 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from workbench.errors import WorkbenchError
-from workbench.store.migrations import apply_migrations
+from workbench.store.file_lock import FileTurn, LockTimeout
+from workbench.store.migrations import NewerSchema, apply_migrations
 
 log = logging.getLogger(__name__)
+
+# After giving the file to a waiting process, wait this long before asking for it again, so the
+# waiter (which polls every few ms) gets its turn instead of this process taking it straight back.
+GIVE_WAY_S = 0.01
+# How often an open connection checks whether another process waits.
+WATCH_S = 0.005
+# The longest a new unit of work waits for this process's other cursors to let the file go.
+DRAIN_WAIT_S = 1.0
+
+
+def utcnow() -> datetime:
+    """Now in UTC without a zone: every timestamp column is UTC wall time."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class StoreError(WorkbenchError, RuntimeError):
@@ -64,31 +81,78 @@ def _is_lock_error(exc: Exception) -> bool:
 
 class Database:
     def __init__(
-        self, path: Path, *, lock_timeout_s: float = 10.0, idle_close_s: float = 2.0
+        self,
+        path: Path,
+        *,
+        lock_timeout_s: float = 10.0,
+        idle_close_s: float = 2.0,
+        max_hold_s: float = 0.2,
     ) -> None:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
         self.idle_close_s = idle_close_s
-        self._guard = threading.Lock()
+        self.max_hold_s = max_hold_s
+        self._cond = threading.Condition()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._leases = 0
-        self._timer: threading.Timer | None = None
+        self._mine = threading.local()  # this thread's lease depth (nested cursors)
+        self._opened_at = 0.0
+        self._idle_since = 0.0
+        self._draining = False
+        self._gave_way_at = 0.0
+        self._watcher: threading.Thread | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._turn = FileTurn(self.path)
+            self._turn.others_waiting()  # creates the lock files: fails here if unwritable
         except OSError as exc:
             raise StoreError(
-                f"Cannot create the data directory {self.path.parent}: {exc.strerror}. "
+                f"Cannot use the data directory {self.path.parent}: {exc.strerror}. "
                 "Set WORKBENCH_DATA_DIR to a folder you can write to."
             ) from exc
+        # Migrations run inside one turn: a second process starting at the same moment waits
+        # for the file and then finds them applied.
         with self.cursor() as cur:
-            self.migrations_applied = apply_migrations(cur)
+            try:
+                self.migrations_applied = apply_migrations(cur)
+            except NewerSchema as exc:
+                raise StoreError(f"{exc} Database: {self.path}") from None
         # Close on interpreter exit so the file lock and WAL are released cleanly.
         atexit.register(self.close)
 
+    # -- opening and closing (called with self._cond held) --------------------------------------
     def _open(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.05
+        pause = self._gave_way_at + GIVE_WAY_S - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
         started = time.monotonic()
+        try:
+            self._turn.acquire(self.lock_timeout_s)
+        except LockTimeout as exc:
+            raise DatabaseLocked(self.path, exc.holder, exc.waited_s) from None
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot lock the database {self.path}: {exc.strerror}. "
+                "Set WORKBENCH_DATA_DIR to a folder you can write to."
+            ) from exc
+        try:
+            con = self._connect(started)
+        except BaseException:
+            self._turn.release()
+            raise
+        self._opened_at = time.monotonic()
+        if self._watcher is None:
+            self._watcher = threading.Thread(
+                target=self._watch, name=f"db-turn-{self.path.name}", daemon=True
+            )
+            self._watcher.start()
+        return con
+
+    def _connect(self, started: float) -> duckdb.DuckDBPyConnection:
+        # A process outside this protocol (an older workbench, the duckdb shell) may still hold
+        # the file: wait for it within the same time limit.
+        deadline = started + self.lock_timeout_s
+        delay = 0.05
         while True:
             try:
                 return duckdb.connect(str(self.path))
@@ -104,30 +168,81 @@ class Database:
             except duckdb.Error as exc:
                 raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
 
+    def _close_locked(self, *, giving_way: bool = False) -> bool:
+        if self._con is not None:
+            try:
+                self._con.close()
+            except duckdb.Error as exc:  # still busy: leave it to the process's end
+                log.warning("could not close %s: %s", self.path, exc)
+                self._draining = False
+                self._cond.notify_all()
+                return False
+            self._con = None
+        self._turn.release()
+        if giving_way:
+            self._gave_way_at = time.monotonic()
+        self._draining = False
+        self._cond.notify_all()
+        return True
+
+    def _watch(self) -> None:
+        """While the file is open: give it up when idle and another process waits (or after
+        `idle_close_s`), and stop lending new cursors when threads of this process have kept it
+        busy for `max_hold_s` while someone waits."""
+        while True:
+            time.sleep(WATCH_S)
+            with self._cond:
+                if self._con is None:
+                    self._watcher = None
+                    return
+                waiting = self._turn.others_waiting()
+                now = time.monotonic()
+                if self._leases == 0:
+                    if waiting or now - self._idle_since >= self.idle_close_s:
+                        self._close_locked(giving_way=waiting)
+                elif waiting and now - self._opened_at >= self.max_hold_s:
+                    self._draining = True
+
+    # -- lending ---------------------------------------------------------------------------------
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor for this thread; the connection stays open while any cursor is lent."""
-        with self._guard:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+        """A cursor for this thread; the file stays open while any cursor is lent."""
+        depth = getattr(self._mine, "depth", 0)
+        with self._cond:
+            if depth == 0:
+                # Another process is owed a turn: let the cursors already lent finish first.
+                # Bounded, because a lent cursor may itself wait for this thread's work.
+                give_up = time.monotonic() + DRAIN_WAIT_S
+                while self._draining and (left := give_up - time.monotonic()) > 0:
+                    self._cond.wait(left)
             if self._con is None:
                 self._con = self._open()
             self._leases += 1
-            cur = self._con.cursor()
+            self._mine.depth = depth + 1
+            try:
+                cur = self._con.cursor()
+            except BaseException:
+                self._release_lease()
+                raise
         try:
             yield cur
         finally:
             cur.close()
-            with self._guard:
-                self._leases -= 1
-                if self._leases == 0 and self._con is not None:
-                    if self.idle_close_s <= 0:
-                        self._close_locked()
-                    else:
-                        self._timer = threading.Timer(self.idle_close_s, self._close_if_idle)
-                        self._timer.daemon = True
-                        self._timer.start()
+            with self._cond:
+                self._release_lease()
+
+    def _release_lease(self) -> None:
+        self._leases -= 1
+        self._mine.depth -= 1
+        if self._leases:
+            return
+        self._idle_since = time.monotonic()
+        if self._draining:
+            self._close_locked(giving_way=True)
+        elif self.idle_close_s <= 0:
+            self._close_locked()
+        elif self._turn.others_waiting():
+            self._close_locked(giving_way=True)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -140,36 +255,27 @@ class Database:
                 raise
             cur.execute("COMMIT")
 
-    def _close_if_idle(self) -> None:
-        with self._guard:
-            if self._leases == 0:
-                self._close_locked()
-
-    def _close_locked(self) -> None:
-        if self._con is not None:
-            try:
-                self._con.close()
-            except duckdb.Error as exc:  # still busy: leave it to the process's end
-                log.warning("could not close %s: %s", self.path, exc)
-                return
-            self._con = None
-
     def close(self, wait_s: float = 10.0) -> None:
         """Close once no cursor is lent; wait up to `wait_s` for one still at work (closing
         under a running query aborts the process), then give up and leave it open."""
         deadline = time.monotonic() + wait_s
-        while True:
-            with self._guard:
-                if self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
-                if self._leases == 0:
-                    self._close_locked()
+        with self._cond:
+            while self._leases:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    log.warning("%s is still in use; not closing it", self.path)
                     return
-            if time.monotonic() >= deadline:
-                log.warning("%s is still in use; not closing it", self.path)
-                return
-            time.sleep(0.02)
+                self._cond.wait(min(remaining, 0.05))
+            if self._close_locked():
+                self._turn.close()
+
+    @property
+    def backend(self) -> str:
+        """What the Status page says about the database in use."""
+        return (
+            "embedded DuckDB file; workbench processes on this machine take turns on it, "
+            "one short unit of work at a time"
+        )
 
     @property
     def is_open(self) -> bool:

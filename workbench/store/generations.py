@@ -11,34 +11,22 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database
+from workbench.store.db import Database, utcnow
 from workbench.store.images import StoredImage
+from workbench.store.queries import filter_sql, order_sql
 
-_SORT_SQL = {
-    "newest": "g.created_at DESC, g.id DESC",
-    "oldest": "g.created_at ASC, g.id ASC",
-    "fastest": "g.latency_ms ASC NULLS LAST, g.created_at DESC, g.id DESC",
-    "slowest": "g.latency_ms DESC NULLS LAST, g.created_at DESC, g.id DESC",
-    "cheapest": "g.cost_usd ASC NULLS LAST, g.created_at DESC, g.id DESC",
-    "priciest": "g.cost_usd DESC NULLS LAST, g.created_at DESC, g.id DESC",
-}
 _LIST_COLUMNS = (
     "g.id, g.created_at, g.status, g.model, g.provider, g.template_id, g.prompt, g.aspect_ratio,"
     " g.size, g.seed, g.seed_returned, g.latency_ms, g.cost_usd, g.cost_kind, g.error_kind,"
     " g.error_message, g.image_sha256, g.width, g.height, g.category, g.run_id, i.thumb_path,"
     " i.path AS image_path"
 )
-
-
-# "The same prompt" for side-by-side comparisons: the intent's key when each model family got
-# its own wording (a suite entry, slots assembled per template), else the text as sent.
-PROMPT_KEY_SQL = "coalesce(g.prompt_key, g.prompt)"
 
 
 def same_prompt_key(record: dict[str, Any]) -> str:
@@ -55,10 +43,6 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -98,67 +82,6 @@ class Outcome:
     error_message: str | None = None
     image: StoredImage | None = None
     cached_from: str | None = None  # the generation whose image was reused (nothing was paid)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-
-    def any_of(column: str, values: tuple[str, ...]) -> None:
-        if values:
-            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-
-    any_of("g.model", f.models)
-    any_of("g.provider", f.providers)
-    any_of("g.template_id", f.templates)
-    any_of("g.status", f.statuses)
-    any_of("g.category", f.categories)
-    if f.run_id:
-        clauses.append("g.run_id = ?")
-        params.append(f.run_id)
-    if not f.include_offline:
-        clauses.append("g.provider <> 'offline'")
-    if f.start:
-        clauses.append("g.created_at >= ?")
-        params.append(f.start)
-    if f.end:
-        clauses.append("g.created_at < ?")
-        params.append(f.end)
-    if f.text:
-        clauses.append("g.prompt ILIKE ? ESCAPE '\\'")
-        params.append(f"%{_escape_like(f.text)}%")
-    if f.min_rating is not None:
-        clauses.append(
-            "g.id IN (SELECT generation_id FROM latest_ratings GROUP BY generation_id"
-            " HAVING avg(stars) >= ?)"
-        )
-        params.append(f.min_rating)
-    if f.metric is not None and f.metric_value is not None:
-        # imported here: store.metrics builds on this module
-        from workbench.store.metrics import metric_condition_sql
-
-        clause, extra = metric_condition_sql(f.metric, f.metric_op, f.metric_value)
-        clauses.append(clause)
-        params.extend(extra)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def order_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
-    """The ORDER BY of a page of the log (with its parameters; a sort by a measurement puts
-    images without that number last)."""
-    if f.sort_metric is None:
-        return _SORT_SQL[f.sort], []
-    from workbench.store.metrics import metric_value_sql
-
-    metric, highest_first = f.sort_metric
-    expr, params = metric_value_sql(metric)
-    direction = "DESC" if highest_first else "ASC"
-    return f"{expr} {direction} NULLS LAST, g.created_at DESC, g.id DESC", params
 
 
 class GenerationLog:
@@ -259,6 +182,17 @@ class GenerationLog:
                     outcome.cached_from,
                     generation_id,
                 ],
+            )
+            # The reservation against the daily caps becomes what was really paid: the
+            # provider's cost where known, nothing for an attempt that failed without one, and
+            # the estimate kept for a success whose price nobody reported.
+            paid = outcome.cost_usd
+            if paid is None and outcome.status != "succeeded":
+                paid = 0.0
+            cur.execute(
+                "UPDATE spend_reservations SET amount_usd = coalesce(?, amount_usd)"
+                " WHERE generation_id = ?",
+                [paid, generation_id],
             )
 
     def start(self, generation_id: str, params: dict[str, Any]) -> None:

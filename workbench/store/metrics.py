@@ -21,51 +21,21 @@ from workbench.domain.filters import HistoryFilter
 from workbench.imaging.metrics import (
     NEAR_DUPLICATE_DISTANCE,
     PHASH,
-    SPECS,
     TEXT_ACCURACY,
     VERSIONS,
     MetricResult,
 )
 from workbench.stats.ratings import t95
-from workbench.store.db import Database
-from workbench.store.generations import PROMPT_KEY_SQL, filter_sql, utcnow
+from workbench.store.db import Database, utcnow
+from workbench.store.queries import (
+    PROMPT_KEY_SQL,
+    filter_sql,
+    metric_version,
+)
 
-_OPERATORS = ("<", "<=", ">", ">=", "=", "<>")
 # What "the same prompt" means when models are compared: the intent's key where each family got
 # its own wording (suite entries, slots), else the text as sent.
 PAIR_KEY_SQL = PROMPT_KEY_SQL
-
-
-def _version(metric: str, version: int | None) -> int:
-    if metric not in SPECS:
-        raise KeyError(f"Unknown metric '{metric}'; known: {', '.join(SPECS)}")
-    return VERSIONS[metric] if version is None else int(version)
-
-
-def metric_condition_sql(
-    metric: str, op: str, threshold: float, version: int | None = None
-) -> tuple[str, list[Any]]:
-    """A WHERE clause on generations `g` for the History filters, e.g.
-    `metric_condition_sql("text_accuracy", "<", 1.0)`: append it to `filter_sql`'s clauses and
-    its parameters after theirs. Generations without that number do not match."""
-    if op not in _OPERATORS:
-        raise ValueError(f"unknown comparison '{op}'; use one of {' '.join(_OPERATORS)}")
-    clause = (
-        "g.id IN (SELECT generation_id FROM latest_metrics WHERE metric = ? AND version = ?"
-        f" AND status = 'ok' AND value {op} ?)"
-    )
-    return clause, [metric, _version(metric, version), float(threshold)]
-
-
-def metric_value_sql(metric: str, version: int | None = None) -> tuple[str, list[Any]]:
-    """A scalar expression for a generation `g`'s current value of `metric`, for a SELECT
-    column or an ORDER BY (`... ORDER BY {expr} DESC NULLS LAST`), with its parameters."""
-    expr = (
-        "(SELECT value FROM latest_metrics lm WHERE lm.generation_id = g.id AND lm.metric = ?"
-        " AND lm.version = ? AND lm.status = 'ok')"
-    )
-    return expr, [metric, _version(metric, version)]
-
 
 def _where(f: HistoryFilter | None, extra: Sequence[str], params: list[Any]) -> tuple[str, list]:
     base, base_params = filter_sql(f) if f is not None else ("", [])
@@ -189,7 +159,7 @@ class MetricLog:
         self, generation_id: str, metric: str, version: int | None = None
     ) -> list[float]:
         """Values of the other succeeded images of the same prompt text (any model)."""
-        versions = {metric: _version(metric, version)}
+        versions = {metric: metric_version(metric, version)}
         return self.prompt_peer_values(generation_id, versions).get(metric, [])
 
     # -- per model, paired on the prompt ----------------------------------------------------------
@@ -206,7 +176,7 @@ class MetricLog:
         t-interval (prompts are the independent units), next to its plain mean over all its
         measured images. Scene content cancels out in the difference; it does not in the mean.
         """
-        version = _version(metric, version)
+        version = metric_version(metric, version)
         where, params = _where(
             f, ["m.metric = ?", "m.version = ?", "m.status = 'ok'", "m.value IS NOT NULL",
                 "g.status = 'succeeded'"], [metric, version])
@@ -310,7 +280,7 @@ class MetricLog:
         the mean over raters of each rater's latest stars for `criterion`."""
         where, params = _where(
             f, ["m.metric = ?", "m.version = ?", "m.status = 'ok'", "m.value IS NOT NULL"],
-            [metric, _version(metric, version)])
+            [metric, metric_version(metric, version)])
         sql = (
             "WITH r AS (SELECT generation_id, avg(stars) AS stars, count(*) AS raters"
             " FROM latest_ratings WHERE criterion = ? GROUP BY generation_id)"

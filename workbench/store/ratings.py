@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database
-from workbench.store.generations import filter_sql, utcnow
+from workbench.store.db import Database, utcnow
+from workbench.store.queries import filter_sql
 
 _RATING_COLUMNS = {"models", "providers", "include_offline"}
 

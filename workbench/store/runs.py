@@ -7,8 +7,8 @@ import json
 import os
 from typing import Any
 
-from workbench.store.db import Database
-from workbench.store.generations import pid_alive, utcnow
+from workbench.store.db import Database, utcnow
+from workbench.store.generations import pid_alive
 
 
 class RunLog:

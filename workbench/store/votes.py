@@ -18,12 +18,12 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from workbench.domain.catalog import OFFLINE
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database
-from workbench.store.generations import PROMPT_KEY_SQL, filter_sql, utcnow
+from workbench.stats.bradley_terry import WINNERS
+from workbench.store.db import Database, utcnow
+from workbench.store.queries import PROMPT_KEY_SQL, filter_sql
 
-WINNERS = ("left", "right", "tie", "both_bad")
-OFFLINE = "offline"
 OFFLINE_TAG = " (offline sketch)"
 
 

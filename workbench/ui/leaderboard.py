@@ -37,6 +37,7 @@ from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
 from workbench.ui.shared import date_bounds, page, workbench
 from workbench.ui.text import plain
+from workbench.ui.tradeoffs import tradeoff_section
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")
 IMPORT_RESULT_KEY = "lb_import_result"
@@ -171,6 +172,7 @@ def _verdict(board: Leaderboard) -> list[str]:
     st.caption(verdict.explanation)
     with st.expander("Copy as Markdown"):
         st.code(verdict.markdown(), language="markdown")
+    tradeoff_section(board, picked)
     return picked
 
 

@@ -28,7 +28,7 @@ def render() -> None:
     cols[1].metric("Images on disk", _size(facts.images_bytes))
     cols[2].metric("Generations logged", f"{sum(facts.generations.values()):,}")
     st.markdown(f"**Data directory:** `{facts.data_dir}` (set `WORKBENCH_DATA_DIR` to move it)")
-    st.markdown(f"**Database:** `{facts.db_path}`")
+    st.markdown(f"**Database:** `{facts.db_path}` ({facts.backend})")
     st.markdown("**Migrations applied:** " + ", ".join(f"`{m}`" for m in facts.migrations))
     if facts.generations:
         st.caption(" · ".join(f"{k}: {v:,}" for k, v in sorted(facts.generations.items())))

@@ -30,7 +30,7 @@ from workbench.stats.bradley_terry import (
     repeat_agreement,
 )
 from workbench.stats.ratings import StarSummary, summarise_stars
-from workbench.store.votes import OFFLINE, OFFLINE_TAG, VoteLog, contestant
+from workbench.store.votes import OFFLINE, OFFLINE_TAG, contestant
 
 NO_CATEGORY = "(no category)"
 
@@ -93,7 +93,7 @@ def measured(wb: Workbench, f: HistoryFilter) -> dict[str, Measured]:
     for part, provider in ((real, None), (sketches, OFFLINE)):
         if part is None:
             continue
-        for row in wb.measures.by_model(part):
+        for row in wb.performance.by_model(part):
             name = contestant(row["model"], provider)
             out[name] = Measured(
                 model=name, attempts=int(row["attempts"]), succeeded=int(row["succeeded"]),
@@ -126,7 +126,7 @@ def stars(wb: Workbench, f: HistoryFilter) -> dict[tuple[str, str], StarSummary]
 # -- Bradley–Terry tables -------------------------------------------------------------------------
 def counts_by_criterion(wb: Workbench, f: HistoryFilter) -> dict[str, PairCounts]:
     grouped: dict[str, list[tuple[str, str, str, int]]] = {}
-    for criterion, a, b, winner, n in VoteLog(wb.db).pair_counts(f):
+    for criterion, a, b, winner, n in wb.votes.pair_counts(f):
         grouped.setdefault(criterion, []).append((a, b, winner, n))
     return {c: PairCounts.from_rows(rows) for c, rows in grouped.items()}
 
@@ -149,7 +149,7 @@ def category_boards(
     """The Bradley–Terry table of `criterion` for every category that has votes."""
     f = f if f is not None else leaderboard_filter()
     grouped: dict[str, list[tuple[str, str, str, int]]] = {}
-    for category, a, b, winner, n in VoteLog(wb.db).pair_counts_by_category(f, criterion):
+    for category, a, b, winner, n in wb.votes.pair_counts_by_category(f, criterion):
         grouped.setdefault(category or NO_CATEGORY, []).append((a, b, winner, n))
     return [
         CategoryBoard(category, FITS.rate(PairCounts.from_rows(rows), min_votes, rounds, seed))
@@ -174,7 +174,7 @@ def consistency(
     wb: Workbench, f: HistoryFilter | None = None, criterion: str | None = None
 ) -> Consistency:
     f = f if f is not None else leaderboard_filter()
-    votes = VoteLog(wb.db)
+    votes = wb.votes
     with wb.db.cursor():
         pairs = votes.repeats(f, criterion)
         winners = votes.winners(f, criterion)

@@ -31,9 +31,9 @@ def bt_frame(result: BTResult, names: dict[str, str] | None = None) -> pd.DataFr
                 "model": r.model,
                 "name": names.get(r.model, r.model),
                 "rank_ub": r.rank_ub,
-                "score": round(r.score) if shown else None,
-                "lower": round(r.lower) if shown else None,
-                "upper": round(r.upper) if shown else None,
+                "score": _rounded(r.score) if shown else None,
+                "lower": _rounded(r.lower) if shown else None,
+                "upper": _rounded(r.upper) if shown else None,
                 "votes": r.votes,
                 "wins": r.wins,
                 "losses": r.losses,
@@ -50,6 +50,11 @@ def bt_frame(result: BTResult, names: dict[str, str] | None = None) -> pd.DataFr
         frame[column] = frame[column].astype("Int64")
     frame["win_vs_field"] = frame["win_vs_field"].astype("Float64")
     return frame
+
+
+def _rounded(value: float | None) -> int | None:
+    # score, lower and upper are set together (None only without votes)
+    return None if value is None else round(value)
 
 
 def bt_text(result: BTResult, model: str) -> str:
@@ -138,11 +143,11 @@ def overview_numeric(board: Leaderboard) -> pd.DataFrame:
         for c in board.criteria:
             result = board.voted.get(c.id)
             r = result.rating(model) if result else None
-            ok = r is not None and r.enough
-            row[f"{c.id}_score"] = r.score if ok else None
-            row[f"{c.id}_lower"] = r.lower if ok else None
-            row[f"{c.id}_upper"] = r.upper if ok else None
-            row[f"{c.id}_rank_ub"] = r.rank_ub if ok else None
+            ranked = r if r is not None and r.enough else None
+            row[f"{c.id}_score"] = ranked.score if ranked is not None else None
+            row[f"{c.id}_lower"] = ranked.lower if ranked is not None else None
+            row[f"{c.id}_upper"] = ranked.upper if ranked is not None else None
+            row[f"{c.id}_rank_ub"] = ranked.rank_ub if ranked is not None else None
             row[f"{c.id}_votes"] = r.votes if r else 0
             s = board.stars.get((model, c.id))
             row[f"{c.id}_stars_mean"] = s.mean if s else None

@@ -24,7 +24,8 @@ VERDICT_EXPLAINED = (
     "evidence behind it (votes, ratings or images); \"not enough data\" means too little of it."
 )
 MEASURED_ROWS = (("speed", "Generation speed (median)"), ("cost", "Cost per image"))
-Source = Literal["votes", "stars", "measured", "batches", "none"]
+# "pair": two criteria in one cell, each with its own evidence already in the label.
+Source = Literal["votes", "stars", "measured", "batches", "pair", "none"]
 UNITS = {"votes": "votes", "stars": "ratings", "measured": "images", "batches": "batches"}
 
 
@@ -39,6 +40,8 @@ class VerdictCell:
     def text(self) -> str:
         if self.source == "none":
             return NOT_ENOUGH_DATA if not self.detail else f"{NOT_ENOUGH_DATA} ({self.detail})"
+        if self.source == "pair":
+            return self.label
         return f"{self.label} ({self.evidence} {UNITS[self.source]})"
 
 

@@ -1,4 +1,7 @@
-"""What the log measures per model without anyone rating: speed, cost and failure rates."""
+"""Performance per model, from the log alone: speed, cost and failure and moderation rates.
+
+(Automatic image measurements are `store.metrics`.)
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,10 @@ from typing import Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database
-from workbench.store.generations import filter_sql
+from workbench.store.queries import filter_sql
 
 
-class MeasureLog:
+class PerformanceLog:
     def __init__(self, db: Database) -> None:
         self.db = db
 

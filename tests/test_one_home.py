@@ -1,0 +1,49 @@
+"""One home for each fact: a module-level constant with the same name and the same literal value
+in two modules is a copy that will drift (as OFFLINE, WINNERS and MASK once did). Import it from
+its home instead. Same name with different values (each provider's own PENDING states) is fine."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "workbench"
+# Provider wire data that issue 12 point 1 moves into provider descriptors; drop it from here
+# once that lands.
+KNOWN = {"FLEX_OPTIONS"}
+
+
+def _constants(path: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id.isupper():
+                found[target.id] = ast.dump(value)
+    return found
+
+
+def test_no_constant_is_defined_twice_with_the_same_value() -> None:
+    homes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for name, value in _constants(path).items():
+            homes[(name, value)].append(path.relative_to(PACKAGE).as_posix())
+    copies = {name: paths for (name, _), paths in homes.items()
+              if len(paths) > 1 and name not in KNOWN}
+    assert copies == {}
+
+
+def test_the_facts_once_copied_have_one_home() -> None:
+    from workbench.domain.catalog import OFFLINE
+    from workbench.providers import http
+    from workbench.redact import MASK
+    from workbench.stats.bradley_terry import WINNERS
+    from workbench.store import votes
+
+    assert votes.OFFLINE is OFFLINE and votes.WINNERS is WINNERS and http.MASK is MASK

@@ -1,0 +1,93 @@
+"""Shared daily spending caps, reserved in the database before a request leaves: threads of one
+process, and two runs started at once in two processes whose estimates each fit the cap but
+together do not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.slow_gemini import slow_gemini
+from workbench.config import load_settings
+from workbench.domain.catalog import estimate_cost, load_catalog
+from workbench.store.db import Database
+from workbench.store.spending import Caps, SpendLedger
+
+
+@pytest.fixture
+def ledger(tmp_path: Path):
+    db = Database(tmp_path / "wb.duckdb", idle_close_s=0)
+    yield SpendLedger(db)
+    db.close()
+
+
+def test_concurrent_reservations_never_pass_the_shared_cap(ledger: SpendLedger) -> None:
+    refusals: list[str] = []
+
+    def reserve_five(worker: int) -> None:
+        for i in range(5):
+            why = ledger.reserve(f"g{worker}-{i}", f"p{worker}", 1.0, Caps(everyone_usd=12.0))
+            if why:
+                refusals.append(why)
+
+    threads = [threading.Thread(target=reserve_five, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ledger.spent_today("p0")[0] == 12.0  # exactly the cap: 12 of 40 fit, none more
+    assert len(refusals) == 40 - 12
+    assert "WORKBENCH_DAILY_BUDGET_USD" in refusals[0]
+
+
+def test_the_per_person_cap_counts_only_that_persons_spending(ledger: SpendLedger) -> None:
+    caps = Caps(per_person_usd=2.0)
+    assert ledger.reserve("a1", "ana", 1.5, caps) is None
+    assert ledger.reserve("b1", "ben", 1.5, caps) is None  # ben's spending is his own
+    refusal = ledger.reserve("a2", "ana", 0.6, caps)
+    assert refusal is not None and "ana" in refusal and "USER_DAILY" in refusal
+    assert ledger.reserve("a3", "ana", 0.5, caps) is None  # exactly at the cap is allowed
+    assert ledger.spent_today("ana") == (3.5, 2.0)
+
+
+def test_a_resumed_cell_is_not_reserved_twice(ledger: SpendLedger) -> None:
+    assert ledger.reserve("g1", "me", 1.0, Caps()) is None
+    assert ledger.reserve("g1", "me", 1.0, Caps(everyone_usd=1.5)) is None
+    assert ledger.spent_today("me") == (1.0, 1.0)
+
+
+def test_two_runs_started_at_once_share_the_daily_cap(tmp_path: Path) -> None:
+    per_image = estimate_cost(load_catalog().model("nano-banana-2"), "gemini", "16:9", "1K")
+    assert per_image
+    prompts_per_run = 6
+    cap = round(per_image * 8.5, 4)  # one run (6 images) fits, both (12) do not; 8 fit
+    with slow_gemini(
+        tmp_path / "data", delay_s=0.2, WORKBENCH_DAILY_BUDGET_USD=str(cap)
+    ) as (fake, env):
+        runs = []
+        for name in ("alpha", "beta"):
+            path = tmp_path / f"{name}.txt"
+            path.write_text("".join(f"{name} {i}\n" for i in range(prompts_per_run)))
+            runs.append(subprocess.Popen(
+                [sys.executable, "-m", "workbench", "run", str(path), "--models",
+                 "nano-banana-2", "--concurrency", "1", "--quiet"],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            ))
+        errors = [run.communicate(timeout=300)[1] for run in runs]
+        paid = fake.paid_submits
+    assert paid == 8, errors  # the cap held across both processes, and did not stop early
+    assert any("WORKBENCH_DAILY_BUDGET_USD" in err for err in errors), errors
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data")},
+                             secrets_file=tmp_path / "none")
+    db = Database(settings.db_path, idle_close_s=0)
+    with db.cursor() as cur:
+        statuses = dict(cur.execute(
+            "SELECT status, count(*) FROM generations GROUP BY status").fetchall())
+        reserved = cur.execute("SELECT count(*) FROM spend_reservations").fetchone()[0]
+    db.close()
+    assert statuses == {"succeeded": 8, "cancelled": 2 * prompts_per_run - 8}
+    assert reserved == 8

@@ -1,0 +1,270 @@
+"""Measuring stored images: one generation now (`measure_generation`), every old image again
+(`recompute`), what text an image should show (`expected_for`), how much of the log is measured
+(`coverage`) and whether OCR can run here (`ocr_note`).
+
+Measuring never raises to its caller: a missing, empty or corrupt file, or a bug in a measure,
+becomes a stored row with status 'error' and the reason; a missing OCR package becomes
+'skipped' with the command that installs it (and `recompute` retries skipped rows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.engines.ocr import INSTALL_HINT, OcrEngine, OcrFailed, OcrUnavailable, shared_engine
+from workbench.imaging import metrics as m
+from workbench.services.workbench import Workbench
+from workbench.store.metrics import MetricLog
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]  # (done, total, what is being done)
+EXPECTED_TEXT_KEY = "expected_text"
+
+
+def metric_log(wb: Workbench) -> MetricLog:
+    return MetricLog(wb.db)
+
+
+# -- what to measure ------------------------------------------------------------------------------
+
+def _explicit_text(record: dict[str, Any]) -> str | list[str] | None:
+    """An explicit expected text: a column of that name if the log has one (suite entries), else
+    the same key in the generation's params or slots."""
+    candidates = [record.get(EXPECTED_TEXT_KEY)]
+    for key in ("params", "slots"):
+        value = record.get(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = None
+        if isinstance(value, dict):
+            candidates.append(value.get(EXPECTED_TEXT_KEY))
+    for value in candidates:
+        if isinstance(value, str) and value.strip().startswith("["):
+            with contextlib.suppress(ValueError):
+                value = json.loads(value)
+        if isinstance(value, str) and value.strip():
+            return value
+        if isinstance(value, list) and any(isinstance(v, str) and v.strip() for v in value):
+            return [v for v in value if isinstance(v, str)]
+    return None
+
+
+def expected_for(record: dict[str, Any], override: str | Sequence[str] | None = None) -> list[str]:
+    """The text this generation's image should show: an override, an explicit expected text,
+    else quoted spans near a cue word in the prompt as sent."""
+    explicit = override if override is not None else _explicit_text(record)
+    return m.expected_texts(record.get("prompt") or "", explicit=explicit)
+
+
+def measurable(record: dict[str, Any] | None) -> bool:
+    """Whether a logged generation has a stored image to measure."""
+    return (
+        record is not None
+        and record.get("status") == "succeeded"
+        and bool(record.get("image_path"))
+    )
+
+
+# -- measuring one generation ---------------------------------------------------------------------
+
+def fast_results(wb: Workbench, record: dict[str, Any]) -> list[m.MetricResult]:
+    """Warmth, detail and hash of a generation's image; a failure is a result, never raised."""
+    try:
+        image = m.load_image(wb.images.absolute(record["image_path"]))
+        return m.measure_fast(image)
+    except m.MeasurementError as exc:
+        message = str(exc)
+    except Exception as exc:  # a bug in a measure must not take the worker down
+        log.exception("measuring %s failed unexpectedly", record.get("id"))
+        message = f"Unexpected error while measuring: {type(exc).__name__}: {exc}"
+    return [m.MetricResult.failed(name, message) for name in m.FAST_METRICS]
+
+
+def text_result(
+    wb: Workbench, record: dict[str, Any], expected: list[str], ocr: OcrEngine
+) -> m.MetricResult:
+    """Text accuracy of a generation's image against `expected`; a failure (or missing OCR) is
+    a result, never raised."""
+    asked = {"expected": expected}
+    try:
+        image = m.load_image(wb.images.absolute(record["image_path"]))
+        lines = ocr.read(image)
+    except OcrUnavailable as exc:
+        return m.MetricResult.failed(m.TEXT_ACCURACY, str(exc), skipped=True, detail=asked)
+    except (m.MeasurementError, OcrFailed) as exc:
+        return m.MetricResult.failed(m.TEXT_ACCURACY, str(exc), detail=asked)
+    except Exception as exc:
+        log.exception("OCR of %s failed unexpectedly", record.get("id"))
+        return m.MetricResult.failed(
+            m.TEXT_ACCURACY, f"Unexpected error while reading text: {type(exc).__name__}: {exc}",
+            detail=asked)
+    return m.measure_text(expected, [line.text for line in lines])
+
+
+def measure_generation(
+    wb: Workbench, generation_id: str, *, fast: bool = True, text: bool = True,
+    ocr: OcrEngine | None = None, expected_text: str | Sequence[str] | None = None,
+) -> list[m.MetricResult]:
+    """Measure one stored image now and record every result (errors included).
+
+    Returns what was recorded; an empty list when the generation has no stored image.
+    """
+    record = wb.log.get(generation_id)
+    if not measurable(record):
+        return []
+    assert record is not None
+    results: list[m.MetricResult] = []
+    if fast:
+        results.extend(fast_results(wb, record))
+    if text:
+        expected = expected_for(record, expected_text)
+        if expected:
+            results.append(text_result(wb, record, expected, ocr or shared_engine()))
+    metric_log(wb).record(generation_id, results)
+    return results
+
+
+# -- recompute for old images --------------------------------------------------------------------
+
+@dataclass
+class RecomputeReport:
+    candidates: int = 0
+    fast_done: int = 0
+    text_done: int = 0
+    errors: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (f"{self.fast_done} image(s) measured, {self.text_done} read for text, "
+                f"{self.errors} measurement error(s), {self.skipped} skipped")
+        return "; ".join([text, *self.notes])
+
+
+def _succeeded_records(wb: Workbench) -> list[dict[str, Any]]:
+    with wb.db.cursor() as cur:
+        cursor = cur.execute(
+            "SELECT g.*, i.path AS image_path FROM generations g"
+            " JOIN images i ON i.sha256 = g.image_sha256 WHERE g.status = 'succeeded'"
+            " ORDER BY g.created_at, g.id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def recompute(
+    wb: Workbench, *, only_missing: bool = True, progress: Progress | None = None,
+    ocr: OcrEngine | None = None, text: bool = True,
+) -> RecomputeReport:
+    """Measure stored images again: by default only those lacking a current-version number
+    (or whose OCR was skipped); with `only_missing=False`, all of them. Fast measures run for
+    every image first, then OCR, so the cheap numbers are all there early."""
+    records = _succeeded_records(wb)
+    measured = metric_log(wb).measured() if only_missing else {}
+    fast_todo: list[dict[str, Any]] = []
+    text_todo: list[tuple[dict[str, Any], list[str]]] = []
+    for record in records:
+        have = measured.get(record["id"], set())
+        if not only_missing or not set(m.FAST_METRICS) <= have:
+            fast_todo.append(record)
+        expected = expected_for(record) if text else []
+        if expected and (not only_missing or m.TEXT_ACCURACY not in have):
+            text_todo.append((record, expected))
+    report = RecomputeReport(candidates=len(records))
+    total = len(fast_todo) + len(text_todo)
+    done = 0
+    log_ = metric_log(wb)
+    for record in fast_todo:
+        results = fast_results(wb, record)
+        log_.record(record["id"], results)
+        report.fast_done += 1
+        report.errors += any(r.status == "error" for r in results)
+        done += 1
+        if progress:
+            progress(done, total, f"measured {record['id']}")
+    engine = ocr or shared_engine()
+    for record, expected in text_todo:
+        result = text_result(wb, record, expected, engine)
+        log_.record(record["id"], [result])
+        if result.status == "skipped":
+            report.skipped += 1
+        else:
+            report.text_done += 1
+            report.errors += result.status == "error"
+        done += 1
+        if progress:
+            progress(done, total, f"read text of {record['id']}")
+    if report.skipped and engine.unavailable_reason:
+        report.notes.append(engine.unavailable_reason)
+    return report
+
+
+# -- how much is measured, and whether OCR can run ------------------------------------------------
+
+OCR_PACKAGES = ("rapidocr", "onnxruntime")
+
+
+def ocr_note() -> str | None:
+    """Why text accuracy cannot be measured here, or None when OCR can run. Looks for the
+    packages without importing them: loading the engine costs ~440 MB and is left to the
+    background worker."""
+    reason = shared_engine().unavailable_reason
+    if reason:
+        return reason
+    missing = [name for name in OCR_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        return (
+            f"OCR is not installed ({', '.join(missing)} missing): text accuracy is skipped "
+            f"until it is. Install it with: {INSTALL_HINT}, then recompute (missing only)."
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    images: int  # succeeded generations (each has an image to measure)
+    measured: int  # with current fast measures
+    errors: int  # whose fast measures failed (missing, empty or corrupt file)
+    text_read: int
+    text_errors: int
+    text_skipped: int  # OCR missing when they were measured
+
+    @property
+    def unmeasured(self) -> int:
+        return max(0, self.images - self.measured - self.errors)
+
+    def sentence(self) -> str:
+        parts = [f"{self.measured:,} of {self.images:,} images measured"]
+        if self.errors:
+            parts.append(f"{self.errors:,} could not be measured")
+        if self.unmeasured:
+            parts.append(f"{self.unmeasured:,} not measured yet")
+        text = f"text read on {self.text_read:,}"
+        if self.text_errors:
+            text += f" ({self.text_errors:,} failed)"
+        if self.text_skipped:
+            text += f", skipped on {self.text_skipped:,} (no OCR)"
+        return " · ".join([*parts, text])
+
+
+def coverage(wb: Workbench) -> Coverage:
+    counts: dict[tuple[str, str], int] = {}
+    for row in metric_log(wb).coverage():
+        counts[(row["metric"], row["status"])] = int(row["n"])
+    # the hash is the one fast measure every measured image has exactly one row of
+    return Coverage(
+        images=wb.log.status_counts().get("succeeded", 0),
+        measured=counts.get((m.PHASH, "ok"), 0),
+        errors=counts.get((m.PHASH, "error"), 0),
+        text_read=counts.get((m.TEXT_ACCURACY, "ok"), 0),
+        text_errors=counts.get((m.TEXT_ACCURACY, "error"), 0),
+        text_skipped=counts.get((m.TEXT_ACCURACY, "skipped"), 0),
+    )

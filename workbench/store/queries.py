@@ -1,0 +1,115 @@
+"""The SQL that selects and orders generations: the History filters, the sort orders, and the
+clauses on stored image measurements they may use. Every other store module builds on these
+(the log, ratings, votes, measurements, performance), and this module imports none of them.
+
+User text never becomes SQL: each function returns a fragment with `?` placeholders plus the
+list of its parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.domain.filters import HistoryFilter
+from workbench.imaging.metrics import SPECS, VERSIONS
+
+# "The same prompt" for side-by-side comparisons: the intent's key when each model family got
+# its own wording (a suite entry, slots assembled per template), else the text as sent.
+PROMPT_KEY_SQL = "coalesce(g.prompt_key, g.prompt)"
+
+_SORT_SQL = {
+    "newest": "g.created_at DESC, g.id DESC",
+    "oldest": "g.created_at ASC, g.id ASC",
+    "fastest": "g.latency_ms ASC NULLS LAST, g.created_at DESC, g.id DESC",
+    "slowest": "g.latency_ms DESC NULLS LAST, g.created_at DESC, g.id DESC",
+    "cheapest": "g.cost_usd ASC NULLS LAST, g.created_at DESC, g.id DESC",
+    "priciest": "g.cost_usd DESC NULLS LAST, g.created_at DESC, g.id DESC",
+}
+_OPERATORS = ("<", "<=", ">", ">=", "=", "<>")
+
+
+def metric_version(metric: str, version: int | None) -> int:
+    if metric not in SPECS:
+        raise KeyError(f"Unknown metric '{metric}'; known: {', '.join(SPECS)}")
+    return VERSIONS[metric] if version is None else int(version)
+
+
+def metric_condition_sql(
+    metric: str, op: str, threshold: float, version: int | None = None
+) -> tuple[str, list[Any]]:
+    """A WHERE clause on generations `g` for the History filters, e.g.
+    `metric_condition_sql("text_accuracy", "<", 1.0)`: append it to `filter_sql`'s clauses and
+    its parameters after theirs. Generations without that number do not match."""
+    if op not in _OPERATORS:
+        raise ValueError(f"unknown comparison '{op}'; use one of {' '.join(_OPERATORS)}")
+    clause = (
+        "g.id IN (SELECT generation_id FROM latest_metrics WHERE metric = ? AND version = ?"
+        f" AND status = 'ok' AND value {op} ?)"
+    )
+    return clause, [metric, metric_version(metric, version), float(threshold)]
+
+
+def metric_value_sql(metric: str, version: int | None = None) -> tuple[str, list[Any]]:
+    """A scalar expression for a generation `g`'s current value of `metric`, for a SELECT
+    column or an ORDER BY (`... ORDER BY {expr} DESC NULLS LAST`), with its parameters."""
+    expr = (
+        "(SELECT value FROM latest_metrics lm WHERE lm.generation_id = g.id AND lm.metric = ?"
+        " AND lm.version = ? AND lm.status = 'ok')"
+    )
+    return expr, [metric, metric_version(metric, version)]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: tuple[str, ...]) -> None:
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+
+    any_of("g.model", f.models)
+    any_of("g.provider", f.providers)
+    any_of("g.template_id", f.templates)
+    any_of("g.status", f.statuses)
+    any_of("g.category", f.categories)
+    if f.run_id:
+        clauses.append("g.run_id = ?")
+        params.append(f.run_id)
+    if not f.include_offline:
+        clauses.append("g.provider <> 'offline'")
+    if f.start:
+        clauses.append("g.created_at >= ?")
+        params.append(f.start)
+    if f.end:
+        clauses.append("g.created_at < ?")
+        params.append(f.end)
+    if f.text:
+        clauses.append("g.prompt ILIKE ? ESCAPE '\\'")
+        params.append(f"%{_escape_like(f.text)}%")
+    if f.min_rating is not None:
+        clauses.append(
+            "g.id IN (SELECT generation_id FROM latest_ratings GROUP BY generation_id"
+            " HAVING avg(stars) >= ?)"
+        )
+        params.append(f.min_rating)
+    if f.metric is not None and f.metric_value is not None:
+        clause, extra = metric_condition_sql(f.metric, f.metric_op, f.metric_value)
+        clauses.append(clause)
+        params.extend(extra)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def order_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
+    """The ORDER BY of a page of the log (with its parameters; a sort by a measurement puts
+    images without that number last)."""
+    if f.sort_metric is None:
+        return _SORT_SQL[f.sort], []
+    metric, highest_first = f.sort_metric
+    expr, params = metric_value_sql(metric)
+    direction = "DESC" if highest_first else "ASC"
+    return f"{expr} {direction} NULLS LAST, g.created_at DESC, g.id DESC", params

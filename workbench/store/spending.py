@@ -1,0 +1,83 @@
+"""Money reserved against the shared daily caps (`WORKBENCH_DAILY_BUDGET_USD` for everyone,
+`WORKBENCH_USER_DAILY_BUDGET_USD` per person).
+
+`reserve` checks today's total and inserts the reservation in one transaction, and reservations
+of one database never run at the same time: inside a process a lock orders them, across
+processes the database turn does (`store.file_lock`: one process at a time has the file). So two
+runs started at once whose estimates each fit, but not together, cannot both send. `settle`
+replaces the estimate with what the attempt really cost when it ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+from workbench.store.db import Database, utcnow
+
+
+@dataclass(frozen=True)
+class Caps:
+    everyone_usd: float | None = None
+    per_person_usd: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.everyone_usd is not None or self.per_person_usd is not None
+
+
+class SpendLedger:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._serial = threading.Lock()
+
+    def reserve(
+        self, generation_id: str, person: str, amount_usd: float, caps: Caps
+    ) -> str | None:
+        """Reserve `amount_usd` for a request about to leave; return None, or why it may not
+        (nothing is reserved then)."""
+        now = utcnow()
+        day = now.date()
+        with self._serial, self.db.transaction() as cur:
+            # A resumed cell keeps its first reservation instead of adding a second one.
+            if cur.execute(
+                "SELECT 1 FROM spend_reservations WHERE generation_id = ?", [generation_id]
+            ).fetchone():
+                return None
+            if caps.any:
+                everyone, mine = self._spent(cur, day, person)
+                checks = (
+                    (caps.everyone_usd, everyone, "Today's shared spending cap",
+                     "WORKBENCH_DAILY_BUDGET_USD", "everyone has"),
+                    (caps.per_person_usd, mine, "Your daily spending cap",
+                     "WORKBENCH_USER_DAILY_BUDGET_USD", f"{person} has"),
+                )
+                for cap, spent, what, variable, who in checks:
+                    if cap is not None and spent + amount_usd > cap + 1e-9:
+                        return (
+                            f"{what} of ${cap:,.2f} ({variable}) would be passed: {who} "
+                            f"${spent:,.4f} spent or reserved today and this image is "
+                            f"estimated at ${amount_usd:,.4f}."
+                        )
+            cur.execute(
+                "INSERT INTO spend_reservations (generation_id, day, person, amount_usd,"
+                " created_at) VALUES (?, ?, ?, ?, ?)",
+                [generation_id, day, person, float(amount_usd), now],
+            )
+        return None
+
+    @staticmethod
+    def _spent(cur: object, day: date, person: str) -> tuple[float, float]:
+        row = cur.execute(  # type: ignore[attr-defined]
+            "SELECT coalesce(sum(amount_usd), 0),"
+            " coalesce(sum(CASE WHEN person = ? THEN amount_usd ELSE 0 END), 0)"
+            " FROM spend_reservations WHERE day = ?",
+            [person, day],
+        ).fetchone()
+        return float(row[0]), float(row[1])
+
+    def spent_today(self, person: str) -> tuple[float, float]:
+        """(everyone, this person): spent or reserved today, UTC."""
+        with self.db.cursor() as cur:
+            return self._spent(cur, utcnow().date(), person)

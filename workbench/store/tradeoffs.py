@@ -1,0 +1,87 @@
+"""Reads behind the article's trade-off rows: star histograms per model (for the quality
+ceiling) and batches of variations with their best rating, wait and cost (for the iterative
+workflow). Aggregated in SQL; standard SQL only (window functions, FILTER, percentile_cont)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from workbench.domain.filters import HistoryFilter
+from workbench.store.db import Database
+from workbench.store.queries import filter_sql
+
+# Each generation's stars on one criterion: the mean over raters of each rater's latest rating.
+_PER_GENERATION = (
+    "r AS (SELECT generation_id, avg(stars) AS stars FROM latest_ratings WHERE criterion = ?"
+    " GROUP BY generation_id)"
+)
+
+
+def _rows(cursor: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+class TradeoffLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def star_histogram(self, f: HistoryFilter, criterion: str) -> list[dict[str, Any]]:
+        """(model, sketch, stars, n): how many rated images of each model got each score."""
+        where, params = filter_sql(f)
+        sql = (
+            f"WITH {_PER_GENERATION}"
+            " SELECT g.model, g.provider = 'offline' AS sketch, r.stars, count(*) AS n"
+            f" FROM generations g JOIN r ON r.generation_id = g.id{where}"
+            " GROUP BY g.model, g.provider = 'offline', r.stars ORDER BY 1, 2, 3"
+        )
+        with self.db.cursor() as cur:
+            return _rows(cur.execute(sql, [criterion, *params]))
+
+    def star_sums_by_category(
+        self, f: HistoryFilter, criteria: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """(model, sketch, category, criterion, n, total, squares) of the latest ratings: sums
+        that add up exactly across categories (mean and spread of any group of them)."""
+        where, params = filter_sql(f)
+        among = f"r.criterion IN ({', '.join('?' for _ in criteria)})"
+        where = f"{where} AND {among}" if where else f" WHERE {among}"
+        sql = (
+            "SELECT g.model, g.provider = 'offline' AS sketch, g.category, r.criterion,"
+            " count(*) AS n, sum(r.stars) AS total, sum(r.stars * r.stars) AS squares"
+            f" FROM latest_ratings r JOIN generations g ON g.id = r.generation_id{where}"
+            " GROUP BY g.model, g.provider = 'offline', g.category, r.criterion"
+        )
+        with self.db.cursor() as cur:
+            return _rows(cur.execute(sql, [*params, *criteria]))
+
+    def batches(
+        self, f: HistoryFilter, criterion: str, size: int, good_stars: float
+    ) -> list[dict[str, Any]]:
+        """Per model: batches of `size` succeeded, rated variations (same run, model, provider
+        and prompt, in the order they were made), how many hold an image rated `good_stars` or
+        more, and the median wait (slowest image) and cost of a batch."""
+        where, params = filter_sql(f)
+        only = "g.run_id IS NOT NULL AND g.status = 'succeeded'"
+        where = f"{where} AND {only}" if where else f" WHERE {only}"
+        sql = (
+            f"WITH {_PER_GENERATION},"
+            " v AS (SELECT g.run_id, g.model, g.provider, g.prompt, g.latency_ms, g.cost_usd,"
+            "  r.stars, row_number() OVER (PARTITION BY g.run_id, g.model, g.provider, g.prompt"
+            "  ORDER BY g.created_at, g.id) AS rn"
+            f"  FROM generations g LEFT JOIN r ON r.generation_id = g.id{where}),"
+            " b AS (SELECT model, provider, count(*) AS images, count(stars) AS rated,"
+            "  max(stars) AS best, max(latency_ms) AS wait_ms, sum(cost_usd) AS dollars"
+            "  FROM v GROUP BY run_id, model, provider, prompt, floor((rn - 1) / ?))"
+            " SELECT model, provider = 'offline' AS sketch, count(*) AS batches,"
+            "  count(*) FILTER (WHERE best >= ?) AS good,"
+            "  percentile_cont(0.5) WITHIN GROUP (ORDER BY wait_ms) AS wait_median_ms,"
+            "  percentile_cont(0.5) WITHIN GROUP (ORDER BY dollars) AS dollars_median"
+            " FROM b WHERE images = ? AND rated = ?"
+            " GROUP BY model, provider = 'offline' ORDER BY 1, 2"
+        )
+        with self.db.cursor() as cur:
+            return _rows(cur.execute(
+                sql, [criterion, *params, float(size), good_stars, size, size]
+            ))
