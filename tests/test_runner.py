@@ -272,14 +272,15 @@ def test_cancel_stops_sending_at_concurrency_one(settings: Settings) -> None:
 
 
 def test_the_budget_counts_jobs_already_in_flight(settings: Settings) -> None:
-    # Estimates say $0.03 an image, the provider charges $0.06; 8 at once, budget $0.30.
-    # 8 go out (reserved 8 x 0.03 = 0.24). When the first ends, spent 0.06 + 7 in flight x 0.03
-    # + 0.03 = 0.30: the 9th fits. When the second ends, 0.12 + 0.21 + 0.03 > 0.30: stop.
+    # Estimates say e = $0.0307 an image (FLUX.2 Pro at 1 MP, BFL counting decimal megapixels),
+    # the provider charges $0.06; 8 at once, budget $0.31 (10 x e = 0.307 fits the plan).
+    # 8 go out (reserved 8e = 0.246). When the first ends, spent 0.06 + 7 in flight x e + e =
+    # 0.306: the 9th fits. When the second ends, 0.12 + 8e = 0.366 > 0.31: stop.
     # Counting only what was spent (forgetting jobs in flight) would send all 10.
     provider = StaggeredProvider(step_s=0.15, cost=0.06)
     wb = _bench(settings, provider)
     handle = start_run(
-        wb, "matrix", "b8", _cells(10), RunSettings(budget_usd=0.30, concurrency={"bfl": 8})
+        wb, "matrix", "b8", _cells(10), RunSettings(budget_usd=0.31, concurrency={"bfl": 8})
     )
     progress = handle.run_sync()
     assert provider.submits == 9

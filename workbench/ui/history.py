@@ -28,7 +28,7 @@ from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
 from workbench.ui.report import report_download
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
-from workbench.ui.text import plain
+from workbench.ui.text import count, plain
 
 SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
@@ -328,8 +328,8 @@ def _measurements(wb: Workbench, record: dict[str, Any]) -> None:
 def render() -> None:
     wb = workbench()
     st.title("History")
-    if (count := recovery.waiting(wb)) and st.button(
-        f"Fetch {count} interrupted job(s) from their providers",
+    if (waiting := recovery.waiting(wb)) and st.button(
+        f"Fetch {count(waiting, 'interrupted job')} from their providers",
         key="h_recover",
         help="Jobs a provider accepted before the workbench stopped: their images are fetched, "
         "nothing is sent again.",
