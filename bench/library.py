@@ -40,9 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from history import fill  # noqa: E402  (bench/history.py: the same 1M-row log)
 from PIL import Image  # noqa: E402
 
-from bench.history import fill  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
 from workbench.domain.ids import new_id  # noqa: E402
 from workbench.services import library  # noqa: E402
@@ -129,9 +129,9 @@ def seed_library(wb: Workbench, versions: int, linked: int) -> str:
             " v.model, v.prompt, m.tags, m.note, m.favourite FROM library_versions v"
             " JOIN library_marks m ON m.name = v.name WHERE v.version = 4"
         )
-        version_id = cur.execute(
-            "SELECT id FROM library_versions WHERE name = 'kite-0' ORDER BY version DESC LIMIT 1"
-        ).fetchone()[0]
+        head = cur.execute("SELECT version_id FROM library_heads WHERE name = 'kite-0'").fetchone()
+        assert head is not None
+        version_id = str(head[0])
         cur.execute(
             "UPDATE generations SET library_version_id = ? WHERE id IN (SELECT id FROM"
             " generations WHERE status = 'succeeded' ORDER BY id DESC LIMIT ?)",
