@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from workbench.providers.base import ImageRequest, ImageResult
+from workbench.providers.base import ImageRequest, ImageResult, ProviderDescriptor
 
 LONG_SIDE = 768  # sketches are small on purpose: they stand for an image, they are not one
 LABEL = "OFFLINE SKETCH - no model"
@@ -114,3 +114,13 @@ class OfflineProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="offline",
+    position=90,
+    label="Offline sketch (no model)",
+    adapter=OfflineProvider,
+    default_concurrency=4,  # CPU-bound
+    first_party=("https://localhost/",),
+)
