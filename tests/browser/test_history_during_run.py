@@ -23,7 +23,7 @@ def test_history_opened_while_a_run_writes_shows_that_runs_rows(  # type: ignore
     url, data_dir = app_server
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("".join(f"a lighthouse at dusk, study {i}\n" for i in range(PROMPTS)))
-    with slow_gemini(data_dir, delay_s=2.0) as (fake, env):
+    with slow_gemini(data_dir, delay_s=6.0) as (fake, env):
         run = subprocess.Popen(
             [sys.executable, "-m", "workbench", "run", str(prompts), "--models",
              "nano-banana-2", "--concurrency", "1", "--quiet"],
@@ -38,9 +38,9 @@ def test_history_opened_while_a_run_writes_shows_that_runs_rows(  # type: ignore
             page.get_by_role("link", name="History").click()
             page.get_by_role("heading", name="History").wait_for()
             page.get_by_text(f"{PROMPTS} generations match").wait_for(timeout=60_000)
+            assert run.poll() is None  # seen while the run was still writing
             page.get_by_role("heading", name="Generation gen_").wait_for(timeout=60_000)
             page.close()
-            assert run.poll() is None  # seen while the run was still writing
         finally:
             _out, err = run.communicate(timeout=300)
     assert run.returncode == 0, err

@@ -12,7 +12,7 @@ from tests.ui import pages
 from workbench.services import library
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
-from workbench.ui.builder import LOAD_KEY
+from workbench.ui.navigation import BUILDER_LOAD_KEY as LOAD_KEY
 
 TIMEOUT = 30
 KITE = "A red kite over dunes, late afternoon"

@@ -99,24 +99,27 @@ class HttpPolicy:
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpPolicy:
         """Defaults, with WORKBENCH_POLL_INTERVAL_S / WORKBENCH_DEADLINE_S /
         WORKBENCH_CONNECT_TIMEOUT_S / WORKBENCH_READ_TIMEOUT_S when set."""
-        env = os.environ if env is None else env
-        names = {
-            "poll_interval_s": "WORKBENCH_POLL_INTERVAL_S",
-            "deadline_s": "WORKBENCH_DEADLINE_S",
-            "connect_s": "WORKBENCH_CONNECT_TIMEOUT_S",
-            "read_s": "WORKBENCH_READ_TIMEOUT_S",
-        }
-        values: dict[str, float] = {}
-        for field_name, var in names.items():
-            raw = env.get(var)
-            if raw:
-                try:
-                    value = float(raw)
-                except ValueError:
-                    continue
-                if math.isfinite(value) and value >= 0:
-                    values[field_name] = value
-        return cls(**values)
+        source = os.environ if env is None else env
+
+        def seconds(var: str, default: float) -> float:
+            # A value that is unset, unparsable, infinite or negative keeps the default.
+            raw = source.get(var)
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                return default
+            return value if math.isfinite(value) and value >= 0 else default
+
+        # Named keywords, not `cls(**dict)`: the checker then sees each field get a float.
+        defaults = cls()
+        return cls(
+            poll_interval_s=seconds("WORKBENCH_POLL_INTERVAL_S", defaults.poll_interval_s),
+            deadline_s=seconds("WORKBENCH_DEADLINE_S", defaults.deadline_s),
+            connect_s=seconds("WORKBENCH_CONNECT_TIMEOUT_S", defaults.connect_s),
+            read_s=seconds("WORKBENCH_READ_TIMEOUT_S", defaults.read_s),
+        )
 
 
 @dataclass
@@ -257,13 +260,13 @@ def _detail_from(body: Any) -> str | None:
         return f"{where}: {body['msg']}" if where else body["msg"]
     fields = body.get("invalid_fields")
     if isinstance(fields, list) and fields:  # Replicate: 422 with invalid_fields[]
-        parts = [
+        described = [
             f"{f.get('field', '')}: {f.get('description', '')}".strip(": ")
             for f in fields
             if isinstance(f, dict)
         ]
-        if parts:
-            return "; ".join(parts)
+        if described:
+            return "; ".join(described)
     error = body.get("error")
     if isinstance(error, dict):  # Google: {"error": {"code", "message", "status"}}
         message = error.get("message")

@@ -46,6 +46,7 @@ from typing import Any
 
 from workbench.domain.catalog import accepts_ratio
 from workbench.providers.base import (
+    ErrorKind,
     ImageRequest,
     ImageResult,
     ProviderDescriptor,
@@ -199,7 +200,7 @@ class ReplicateProvider(HostedProvider):
             )
         error = " ".join(str(prediction.get("error") or "").split())[:300]
         if status == "failed":
-            kind = "moderated" if _SAFETY.search(error) else "server"
+            kind: ErrorKind = "moderated" if _SAFETY.search(error) else "server"
             raise ProviderError(
                 kind, "Replicate's prediction failed" + (f": {error}" if error else ".")
             )

@@ -218,7 +218,9 @@ class RunHandle:
             lanes.setdefault(job[2].request.provider, []).append(job)
         # Each write is its own short unit of work: other processes (the app, `history`, a
         # second run) use the database between them instead of waiting for the run to end.
-        await asyncio.gather(*(self._lane(name, jobs) for name, jobs in lanes.items()))
+        # While nobody waits, the file stays open between writes (reopening costs more).
+        with self.wb.db.kept_open():
+            await asyncio.gather(*(self._lane(name, jobs) for name, jobs in lanes.items()))
         reason = self._stop_reason or (
             "Cancelled by the user." if self._cancel.is_set() else None
         )

@@ -101,13 +101,20 @@ class Database:
         self._draining = False
         self._gave_way_at = 0.0
         self._watcher: threading.Thread | None = None
+        self._keep = 0  # units of work that asked to keep the file between them
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the data directory {self.path.parent}: {exc.strerror}. "
+                "Set WORKBENCH_DATA_DIR to a folder you can write to."
+            ) from exc
+        try:
             self._turn = FileTurn(self.path)
             self._turn.others_waiting()  # creates the lock files: fails here if unwritable
         except OSError as exc:
             raise StoreError(
-                f"Cannot use the data directory {self.path.parent}: {exc.strerror}. "
+                f"Cannot write in the data directory {self.path.parent}: {exc.strerror}. "
                 "Set WORKBENCH_DATA_DIR to a folder you can write to."
             ) from exc
         # Migrations run inside one turn: a second process starting at the same moment waits
@@ -198,7 +205,8 @@ class Database:
                 waiting = self._turn.others_waiting()
                 now = time.monotonic()
                 if self._leases == 0:
-                    if waiting or now - self._idle_since >= self.idle_close_s:
+                    idle_long = not self._keep and now - self._idle_since >= self.idle_close_s
+                    if waiting or idle_long:
                         self._close_locked(giving_way=waiting)
                 elif waiting and now - self._opened_at >= self.max_hold_s:
                     self._draining = True
@@ -239,10 +247,25 @@ class Database:
         self._idle_since = time.monotonic()
         if self._draining:
             self._close_locked(giving_way=True)
-        elif self.idle_close_s <= 0:
+        elif self.idle_close_s <= 0 and not self._keep:
             self._close_locked()
         elif self._turn.others_waiting():
             self._close_locked(giving_way=True)
+
+    @contextmanager
+    def kept_open(self) -> Iterator[None]:
+        """Between the units of work inside this block (a run's writes), keep the file open
+        while no other process waits, instead of paying to reopen it for each one; a waiting
+        process still gets it at the end of the current unit."""
+        with self._cond:
+            self._keep += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._keep -= 1
+                if not self._keep and not self._leases and self.idle_close_s <= 0:
+                    self._close_locked()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
