@@ -82,24 +82,24 @@ def run_show(args: Any) -> int:
         saved = library.resolve(wb, args.ref)
         marks = wb.library.marks(saved["name"])
         numbers = [v["version"] for v in wb.library.versions(saved["name"])]
-        figures = library.stats(wb, saved["id"])
+        measured = library.stats(wb, saved["id"])
     if args.json:
         out = {**{k: _clean(v) for k, v in saved.items()}, **marks, "versions": numbers,
-               "stats": figures}
+               "stats": measured}
         print(json.dumps(out))
         return EXIT_OK
     print(f"{saved['name']}@{saved['version']} (of {len(numbers)}) · {saved['id']}")
     print(f"model {saved['model']} · provider {saved.get('provider') or '-'} · template "
           f"{saved.get('template_id') or 'free-text'} · params {json.dumps(saved['params'])}")
-    if saved.get("slots"):
+    if saved.get("slots") and (saved.get("template_id") or "free-text") != "free-text":
         for slot, value in saved["slots"].items():
             print(f"  {slot}: {value}")
     print(f"prompt: {saved['prompt']}")
     if marks["tags"] or marks["note"] or marks["favourite"]:
         print(f"tags: {', '.join(marks['tags']) or '-'} · favourite: "
               f"{'yes' if marks['favourite'] else 'no'} · note: {marks['note'] or '-'}")
-    for row in library.side_by_side(wb, saved["id"], saved["id"]):
-        print(f"{row['figure']}: {row['left']}")
+    for figure, text in library.figures(measured).items():
+        print(f"{figure}: {text}")
     return EXIT_OK
 
 

@@ -196,33 +196,28 @@ def stats(wb: Workbench, version_id: str) -> dict[str, Any]:
     return wb.library.stats(version(wb, version_id)["id"])
 
 
+def _fmt(value: float | None, n: int, pattern: str) -> str:
+    return "–" if value is None else f"{pattern.format(value)} (n={n})"
+
+
+def figures(figs: dict[str, Any]) -> dict[str, str]:
+    """One version's figures (from `stats`) as text, each with its n, in display order."""
+    shown = {
+        "generations": f"{figs['generations']} ({figs['succeeded']} ok)",
+        "mean cost": _fmt(figs["mean_cost_usd"], figs["cost_n"], "${:.4f}"),
+        "mean latency": _fmt(figs["mean_latency_ms"], figs["latency_n"], "{:.0f} ms"),
+        "Arena win rate (overall)": _fmt(figs["arena_win_rate"], figs["arena_votes"], "{:.0%}"),
+    }
+    for criterion, star in sorted(figs["stars"].items()):
+        shown[f"mean stars: {criterion}"] = _fmt(star["mean"], star["n"], "{:.2f}★")
+    return shown
+
+
 def side_by_side(wb: Workbench, left_id: str, right_id: str) -> list[dict[str, Any]]:
     """Rows of (figure, left, right) with n, for two versions compared like promptfoo does."""
-    left, right = stats(wb, left_id), stats(wb, right_id)
-
-    def fmt(value: float | None, n: int, pattern: str) -> str:
-        return "–" if value is None else f"{pattern.format(value)} (n={n})"
-
-    rows = [
-        {"figure": "generations", "left": f"{left['generations']} ({left['succeeded']} ok)",
-         "right": f"{right['generations']} ({right['succeeded']} ok)"},
-        {"figure": "mean cost", "left": fmt(left["mean_cost_usd"], left["cost_n"], "${:.4f}"),
-         "right": fmt(right["mean_cost_usd"], right["cost_n"], "${:.4f}")},
-        {"figure": "mean latency",
-         "left": fmt(left["mean_latency_ms"], left["latency_n"], "{:.0f} ms"),
-         "right": fmt(right["mean_latency_ms"], right["latency_n"], "{:.0f} ms")},
-        {"figure": "Arena win rate (overall)",
-         "left": fmt(left["arena_win_rate"], left["arena_votes"], "{:.0%}"),
-         "right": fmt(right["arena_win_rate"], right["arena_votes"], "{:.0%}")},
-    ]
-    for criterion in sorted({*left["stars"], *right["stars"]}):
-        a, b = left["stars"].get(criterion), right["stars"].get(criterion)
-        rows.append({
-            "figure": f"mean stars: {criterion}",
-            "left": fmt(a and a["mean"], a["n"] if a else 0, "{:.2f}★"),
-            "right": fmt(b and b["mean"], b["n"] if b else 0, "{:.2f}★"),
-        })
-    return rows
+    left, right = figures(stats(wb, left_id)), figures(stats(wb, right_id))
+    names = [*left, *(k for k in right if k not in left)]
+    return [{"figure": k, "left": left.get(k, "–"), "right": right.get(k, "–")} for k in names]
 
 
 def produced(wb: Workbench, version_id: str, limit: int = 48) -> list[dict[str, Any]]:

@@ -28,7 +28,9 @@ def linked_version(wb: Workbench, request: dict[str, Any]) -> str | None:
 def save_to_library(wb: Workbench, request: dict[str, Any]) -> None:
     """A name box and a button under the builder: saves what it holds as the next version."""
     with st.expander("Save to library"):
-        name = st.text_input("Name", key="b_library_name", max_chars=library.NAME_MAX * 100,
+        # No max_chars: a widget that silently cut a pasted name would save under another
+        # name; the service says what is wrong instead.
+        name = st.text_input("Name", key="b_library_name",
                              help="Saving under an existing name adds a new version.")
         if not st.button("Save", key="b_library_save"):
             return
