@@ -42,7 +42,8 @@ class Workbench:
     provider_factory: ProviderFactory = field(default=build_provider)
     # Called with a generation id after its image is stored (the app and the command line
     # attach the metrics worker here); a hook must not block or raise.
-    on_success: list[Callable[[str], None]] = field(default_factory=list)
+    # a hook's return value is ignored (the metrics worker's submit returns whether it queued)
+    on_success: list[Callable[[str], object]] = field(default_factory=list)
     # Called before the database closes (background workers stop and finish their job here).
     on_close: list[Callable[[], None]] = field(default_factory=list)
     # This workbench's background measurer, started on first use by `metrics.worker_for`.

@@ -129,11 +129,20 @@ def _slot_inputs(wb: Workbench, model: ModelSpec, template: Template) -> dict[st
         label = slot.label + (" *" if slot.required else "")
         text_col, preset_col = st.columns([3, 2], vertical_alignment="bottom")
         with text_col:
-            common = {"key": key, "placeholder": slot.placeholder, "help": slot.help}
             if slot.multiline:  # a text area commits on Ctrl+Enter or when it loses focus
-                values[slot.id] = st.text_area(label, height=120, **common) or ""
+                values[slot.id] = (
+                    st.text_area(
+                        label, height=120, key=key, placeholder=slot.placeholder, help=slot.help
+                    )
+                    or ""
+                )
             else:  # one-line slots are checked while the user types
-                values[slot.id] = st.text_input(label, live="400ms", **common) or ""
+                values[slot.id] = (
+                    st.text_input(
+                        label, live="400ms", key=key, placeholder=slot.placeholder, help=slot.help
+                    )
+                    or ""
+                )
         if slot.presets:
             with preset_col:
                 source = f"preset_{template.id}_{slot.id}"

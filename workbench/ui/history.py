@@ -71,7 +71,9 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             max_chars=500,
             placeholder="words in the prompt as sent",
         )
-        dates = c6.date_input("Date range", value=(), key="h_dates", format="YYYY-MM-DD")
+        # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
+        # empty range at runtime (any sequence, same parsed value and widget id).
+        dates = c6.date_input("Date range", value=[], key="h_dates", format="YYYY-MM-DD")
         min_rating = c7.slider(
             "Minimum rating (mean stars)",
             0.0,
@@ -91,7 +93,9 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             help="Only images with this measurement that meet the condition, e.g. text "
             "accuracy below 1.0 (misspelled text).",
         )
-        op = c10.selectbox("is", list(METRIC_OPS), key="h_metric_op", format_func=OP_WORDS.get)
+        op = c10.selectbox(
+            "is", list(METRIC_OPS), key="h_metric_op", format_func=OP_WORDS.__getitem__
+        )
         value = c11.text_input(
             "Value",
             key="h_metric_value",

@@ -67,7 +67,9 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             key="lb_providers",
             format_func=lambda p: PROVIDER_LABELS.get(p, p),
         )
-        dates = c4.date_input("Date range", value=(), key="lb_dates", format="YYYY-MM-DD")
+        # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
+        # empty range at runtime (any sequence, same parsed value and widget id).
+        dates = c4.date_input("Date range", value=[], key="lb_dates", format="YYYY-MM-DD")
         include_offline = st.toggle(
             "Include offline sketches",
             value=False,

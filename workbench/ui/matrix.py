@@ -127,10 +127,10 @@ def render() -> None:
         seeds = []
     axis_cols = st.columns(3)
     rows = axis_cols[0].selectbox(
-        "Rows (Y)", list(AXIS_LABELS), index=0, key="m_rows", format_func=AXIS_LABELS.get
+        "Rows (Y)", list(AXIS_LABELS), index=0, key="m_rows", format_func=AXIS_LABELS.__getitem__
     )
     columns = axis_cols[1].selectbox(
-        "Columns (X)", list(AXIS_LABELS), index=1, key="m_cols", format_func=AXIS_LABELS.get
+        "Columns (X)", list(AXIS_LABELS), index=1, key="m_cols", format_func=AXIS_LABELS.__getitem__
     )
     group_by = tuple(a for a in AXIS_LABELS if a not in (rows, columns))
     axis_cols[2].caption("Blocks (Z): " + ", ".join(AXIS_LABELS[a] for a in group_by))

@@ -140,13 +140,13 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
             st.error(plain(problem))
         return None
     today_col.caption(f"Spent today (UTC): {money(est.spent_today_usd)}")
-    cols = st.columns(3)
-    cols[0].metric("Images", est.images)
+    metric_cols = st.columns(3)
+    metric_cols[0].metric("Images", est.images)
     cost = money(est.cost_usd, "estimated") + (
         f" + {est.unpriced} unpriced" if est.unpriced else ""
     )
-    cols[1].metric("Estimated cost", cost)
-    cols[2].metric("Expected duration", duration(est.duration_s * 1000))
+    metric_cols[1].metric("Estimated cost", cost)
+    metric_cols[2].metric("Expected duration", duration(est.duration_s * 1000))
     try:
         run_service.check_budget(est, settings)
     except run_service.RunRefused as exc:
@@ -217,7 +217,7 @@ def _confirmed(est: run_service.Estimate, over_usd: float, key: str) -> bool:
 
 
 def _cell_view(cell: dict[str, Any], key: str, pair_with: str | None) -> None:
-    gid = cell.get("generation_id")
+    gid: str | None = cell.get("generation_id")
     if cell["status"] == "succeeded" and cell.get("thumb_file"):
         st.image(cell["thumb_file"])
         extra = " · reused" if cell.get("cost_kind") == "cached" else ""
@@ -225,14 +225,19 @@ def _cell_view(cell: dict[str, Any], key: str, pair_with: str | None) -> None:
             f"{duration(cell['latency_ms'])} · {money(cell['cost_usd'], cell['cost_kind'])}{extra}"
         )
         with st.container(horizontal=True, gap="small"):
-            if st.button(
+            # a succeeded cell always has its generation id; without one there is nothing to open
+            if gid and st.button(
                 "Details", key=f"{key}_open_{gid}", help="Everything logged; rate it there."
             ):
                 open_in_history(gid)
-            if pair_with and st.button(
-                "Vote on this pair",
-                key=f"{key}_pair_{gid}",
-                help="Judge it blind against the same prompt by another model, on the Arena.",
+            if (
+                gid
+                and pair_with
+                and st.button(
+                    "Vote on this pair",
+                    key=f"{key}_pair_{gid}",
+                    help="Judge it blind against the same prompt by another model, on the Arena.",
+                )
             ):
                 vote_on_pair(gid, pair_with)
     elif cell["status"] in ("queued", "pending"):
