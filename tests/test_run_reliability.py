@@ -1,6 +1,7 @@
 """A 50-job run killed with SIGKILL halfway, against the loopback BFL fake: after restart every
-job is succeeded (with a readable image) or interrupted, none is missing, and resuming never
-submits a paid job twice."""
+job is succeeded (with a readable image) or interrupted, none is missing; resuming fetches the
+jobs BFL had accepted from BFL (not sent again), completes the never-sent cells on their own
+rows, and never submits a paid job twice."""
 
 from __future__ import annotations
 
@@ -93,6 +94,10 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
         accepted_unfinished = [
             c["cell"] for c in cells if c["status"] == "interrupted" and c["submitted_at"]
         ]
+        in_flight = {r["provider_request_id"]: r["cell"] for r in wb.log.resumable(run_id)}
+        assert in_flight, "the kill should leave jobs accepted by BFL and not yet finished"
+        polls_before = {job: fake.polls[job] for job in in_flight}
+        never_sent = [c["id"] for c in cells if c["submitted_at"] is None]
         wb.close()
 
         resume = _cli(["run", "--resume", run_id, "--quiet"], env)
@@ -104,11 +109,19 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
         # Cells whose request had started to go out when the process died are not resent
         # (the provider may have billed them), so at most 50 submits, each cell at most once.
         assert len(sent) == fake.paid_submits <= 50
+        # The jobs BFL had accepted were fetched from BFL: polled again, not submitted again.
+        assert all(fake.polls[job] > polls_before[job] for job in in_flight)
 
     wb = open_workbench(settings, idle_close_s=0)
     final = wb.log.run_cells(run_id)
     wb.close()
-    done = {c["cell"] for c in final if c["status"] == "succeeded"}
-    assert len(done) + len(accepted_unfinished) == 50
+    assert len(final) == 50  # the resumed cells completed their own rows: no second attempt
+    assert {c["id"] for c in final} >= set(never_sent)
+    done = [c["cell"] for c in final if c["status"] == "succeeded"]
+    assert len(done) == len(set(done))  # exactly one image per cell
+    assert set(in_flight.values()) <= set(done)  # the in-flight jobs' images are not lost
+    # Only a request cut off before BFL answered (no id to ask about) can stay interrupted.
+    lost = set(accepted_unfinished) - set(in_flight.values())
+    assert len(done) + len(lost) == 50
     assert len(done) <= len(sent)  # every image came from exactly one paid submit
     assert not {c["status"] for c in final} - {"succeeded", "interrupted"}

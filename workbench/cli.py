@@ -36,9 +36,11 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.history",
     "workbench.commands.export",
     "workbench.commands.metrics",
+    "workbench.commands.recover",
     "workbench.commands.app",
     "workbench.commands.images",
     "workbench.commands.report",
+    "workbench.commands.prompts",
 )
 
 

@@ -30,25 +30,12 @@ PROJECT_ROOT = _project_root()
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
-# provider -> environment variables that may hold its key, in order of preference
-KEY_VARIABLES: dict[str, tuple[str, ...]] = {
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    "bfl": ("BFL_API_KEY",),
-    "replicate": ("REPLICATE_API_TOKEN",),
-    "fal": ("FAL_KEY",),
-}
-BASE_URL_VARIABLES: dict[str, str] = {
-    "gemini": "GEMINI_BASE_URL",
-    "bfl": "BFL_BASE_URL",
-    "replicate": "REPLICATE_BASE_URL",
-    "fal": "FAL_QUEUE_BASE_URL",
-}
-DEFAULT_BASE_URLS: dict[str, str] = {
-    "gemini": "https://generativelanguage.googleapis.com",
-    "bfl": "https://api.bfl.ai",
-    "replicate": "https://api.replicate.com",
-    "fal": "https://queue.fal.run",
-}
+# Filled by the provider registry (workbench.providers.registry) from each adapter's descriptor:
+# provider -> environment variables that may hold its key, in order of preference; its
+# base-URL variable; its default base URL. Importing `workbench` runs the registry first.
+KEY_VARIABLES: dict[str, tuple[str, ...]] = {}
+BASE_URL_VARIABLES: dict[str, str] = {}
+DEFAULT_BASE_URLS: dict[str, str] = {}
 
 
 class Settings(BaseModel):

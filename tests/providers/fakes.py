@@ -8,6 +8,8 @@ submits, and plays faults queued per route ("submit", "poll", "result", "image")
     fake.fault("image", Fault(status=404))
 
 A queued fault is used once, by the next request on that route; `Fault(repeat=True)` stays.
+Error bodies are the shapes each provider documents (the source is named beside each one); the
+helpers `documented_*` build them for tests, so no test passes by matching an invented shape.
 URLs the fakes hand out (polling, status, result, image) use paths a client could not rebuild
 from the base URL, so following them "as given" is tested, not assumed. Also used by
 bench/providers.py, so it imports nothing from pytest.
@@ -105,6 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The default backlog of 5 reset connections when a run had 64 jobs in flight.
+    request_queue_size = 256
     fake: FakeServer
 
 
@@ -275,6 +279,7 @@ class FakeGemini(FakeServer):
         }
         self.answer: dict[str, Any] | None = None  # None: the default image answer
         self.image_tokens = 1120
+        self.thought_tokens = 200
         self.thought_image: bytes = png_bytes(16, 16, (0, 0, 255))
 
     def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
@@ -290,8 +295,14 @@ class FakeGemini(FakeServer):
         return request.headers.get("x-goog-api-key") == self.key
 
     def unauthorised(self) -> Reply:
-        return Reply(403, {"error": {"code": 403, "message": "API key not valid. Please pass a "
-                                     "valid API key.", "status": "PERMISSION_DENIED"}})
+        # A wrong key is HTTP 400 INVALID_ARGUMENT with ErrorInfo reason API_KEY_INVALID
+        # (bodies quoted in continuedev/continue#8516 and google/timesketch#3703).
+        return Reply(400, {"error": {
+            "code": 400, "message": "API key not valid. Please pass a valid API key.",
+            "status": "INVALID_ARGUMENT",
+            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                         "reason": "API_KEY_INVALID", "domain": "googleapis.com",
+                         "metadata": {"service": "generativelanguage.googleapis.com"}}]}})
 
     def _generate(self, request: Recorded) -> Reply:
         model_id = request.path[len("/v1beta/models/"):-len(":generateContent")]
@@ -304,6 +315,26 @@ class FakeGemini(FakeServer):
             return Reply(200, self.answer)
         job_id = self.next_id()
         return Reply(200, self.image_answer(self.image_for(job_id), job_id, model_id))
+
+    @staticmethod
+    def documented_429(delay_s: float = 48.8, *, per_day: bool = False) -> Fault:
+        """RESOURCE_EXHAUSTED with the wait in the body only: RetryInfo.retryDelay and "Please
+        retry in Ns." in the message, no Retry-After header (ai.google.dev rate-limits page;
+        google/rpc/error_details.proto). `per_day` names a per-day quota in QuotaFailure."""
+        quota = ("GenerateRequestsPerDayPerProjectPerModel" if per_day
+                 else "GenerateRequestsPerMinutePerProjectPerModel")
+        metric = ("generate_requests_per_model_per_day" if per_day
+                  else "generate_requests_per_model")
+        return Fault(429, {"error": {
+            "code": 429, "status": "RESOURCE_EXHAUSTED",
+            "message": f"You exceeded your current quota. Please retry in {delay_s}s.",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+                    {"quotaMetric": f"generativelanguage.googleapis.com/{metric}",
+                     "quotaId": quota, "quotaValue": "250"}]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                 "retryDelay": f"{int(delay_s)}s"},
+            ]}})
 
     def image_answer(self, image: bytes, response_id: str = "resp-1", model: str = "") -> dict:
         b64 = base64.b64encode(image).decode()
@@ -321,7 +352,8 @@ class FakeGemini(FakeServer):
             }],
             "usageMetadata": {
                 "promptTokenCount": 12, "candidatesTokenCount": self.image_tokens + 5,
-                "totalTokenCount": self.image_tokens + 17,
+                "thoughtsTokenCount": self.thought_tokens,
+                "totalTokenCount": self.image_tokens + 17 + self.thought_tokens,
                 "candidatesTokensDetails": [
                     {"modality": "TEXT", "tokenCount": 5},
                     {"modality": "IMAGE", "tokenCount": self.image_tokens},
@@ -343,6 +375,7 @@ class FakeBfl(FakeServer):
         self.pending_polls = 1
         self.final_status = "Ready"
         self.details: Any = None
+        self.error: str | None = None
         self.polls: dict[str, int] = defaultdict(int)
 
     def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
@@ -387,8 +420,12 @@ class FakeBfl(FakeServer):
             return Reply(200, {"id": job_id, "status": "Ready", "result": {
                 "sample": f"{self.url}/delivery/{job_id}.png?se=2026&sig=abc",
                 "prompt": "p", "seed": self.seed}})
-        return Reply(200, {"id": job_id, "status": self.final_status, "result": None,
-                           "details": self.details})
+        body = {"id": job_id, "status": self.final_status, "result": None,
+                "details": self.details}
+        if self.final_status == "Error" and self.error is not None:
+            # an errored task may carry `error` (black-forest-labs/skills error-handling.md)
+            body["error"] = self.error
+        return Reply(200, body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,10 +439,20 @@ class FakeReplicate(FakeServer):
         self.final_status = "succeeded"
         self.error: str | None = None
         self.polls: dict[str, int] = defaultdict(int)
+        self.cancelled: set[str] = set()
+
+    # black-forest-labs/flux-2-{pro,max,flex} input schema (replicate.com model API pages):
+    # aspect_ratio is an enum without 21:9 / 9:21; "custom" takes width/height 256-2048.
+    FLUX2_RATIOS = ("match_input_image", "custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4",
+                    "9:16", "3:4", "4:3")
 
     def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
         if method == "POST" and path.startswith("/v1/models/") and path.endswith("/predictions"):
             return "submit", self._submit
+        if method == "POST" and path.startswith("/poll-here/predictions/") and path.endswith(
+            "/cancel"
+        ):
+            return "cancel", self._cancel
         if method == "GET" and path.startswith("/poll-here/predictions/"):
             return "poll", self._poll
         if method == "GET" and path.startswith("/delivery/"):
@@ -433,11 +480,33 @@ class FakeReplicate(FakeServer):
                      "cancel": f"{self.url}/poll-here/predictions/{job_id}/cancel"},
         }
 
+    def documented_422(self, field: str, allowed: tuple[str, ...]) -> Reply:
+        """Replicate's answer to a value outside an enum: RFC 7807 problem details with
+        `invalid_fields` (replicate-python exceptions.py reads title/detail/status)."""
+        listed = ", ".join(f'"{a}"' for a in allowed)
+        description = f"{field} must be one of the following: {listed}"
+        return Reply(422, {
+            "title": "Input validation failed", "status": 422,
+            "detail": f"- input.{field}: {description}",
+            "invalid_fields": [{"type": "enum", "field": f"input.{field}",
+                                "description": description}],
+        })
+
     def _submit(self, request: Recorded) -> Reply:
+        model = request.path[len("/v1/models/"):-len("/predictions")]
+        given = request.json().get("input") or {}
+        flux2 = model.startswith("black-forest-labs/flux-2-") and not model.endswith("-dev")
+        if flux2:
+            if given.get("aspect_ratio") not in self.FLUX2_RATIOS:
+                return self.documented_422("aspect_ratio", self.FLUX2_RATIOS)
+            if given.get("aspect_ratio") == "custom":
+                for side in ("width", "height"):
+                    value = given.get(side)
+                    if not isinstance(value, int) or not 256 <= value <= 2048 or value % 32:
+                        return self.documented_422(side, ("256-2048, multiple of 32",))
         with self._lock:
             self.paid_submits += 1
         job_id = self.next_id()
-        model = request.path[len("/v1/models/"):-len("/predictions")]
         status = self.final_status if self.finish_in_submit else "starting"
         return Reply(201, self._prediction(job_id, model, status))
 
@@ -446,8 +515,17 @@ class FakeReplicate(FakeServer):
         with self._lock:
             self.polls[job_id] += 1
             count = self.polls[job_id]
+            cancelled = job_id in self.cancelled
         status = "processing" if count <= self.pending_polls else self.final_status
+        if cancelled:
+            status = "canceled"
         return Reply(200, self._prediction(job_id, "m", status))
+
+    def _cancel(self, request: Recorded) -> Reply:
+        job_id = request.path.split("/")[-2]
+        with self._lock:
+            self.cancelled.add(job_id)
+        return Reply(200, self._prediction(job_id, "m", "canceled"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,11 +536,17 @@ class FakeFal(FakeServer):
         super().__init__(key)
         self.pending_polls = 2
         self.final_status = "COMPLETED"
-        self.completed_error: tuple[str, str] | None = None  # (error, error_type)
+        # An infrastructure fault on the completed status, e.g. ("...", "runner_disconnected")
+        # (fal docs model-apis/errors list these error_type values).
+        self.completed_error: tuple[str, str] | None = None
+        self.blocked = False  # the content checker blocks the result (422 on response_url)
         self.nsfw = False
         self.polls: dict[str, int] = defaultdict(int)
+        self.cancelled: set[str] = set()
 
     def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
+        if method == "PUT" and path.startswith("/queue-x/") and path.endswith("/cancel"):
+            return "cancel", self._cancel
         if method == "GET" and path.startswith("/queue-x/") and path.endswith("/status"):
             return "poll", self._status
         if method == "GET" and path.startswith("/queue-x/"):
@@ -502,8 +586,31 @@ class FakeFal(FakeServer):
             body["error"], body["error_type"] = self.completed_error
         return Reply(200, body)
 
+    @staticmethod
+    def documented_ingress_503() -> Fault:
+        """A gateway error from fal's ingress: no x-fal-request-id header and an nginx page
+        (the case fal_client `_is_ingress_error` retries)."""
+        return Fault(503, "<html><head><title>503 Service Temporarily Unavailable</title></head>"
+                          "<body><center><h1>503 Service Temporarily Unavailable</h1></center>"
+                          "<hr><center>nginx</center></body></html>", content_type="text/html")
+
+    def _cancel(self, request: Recorded) -> Reply:
+        job_id = request.path.split("/")[-2]
+        with self._lock:
+            self.cancelled.add(job_id)
+        # fal answers 202 {"status": "CANCELLATION_REQUESTED"} (docs.fal.ai queue page)
+        return Reply(202, {"status": "CANCELLATION_REQUESTED"})
+
     def _result(self, request: Recorded) -> Reply:
         job_id = request.path.rsplit("/", 1)[-1]
+        if self.blocked:
+            # docs.fal.ai model-apis/request-errors: content_policy_violation, not retryable
+            return Reply(422, {"detail": [{
+                "loc": ["body", "prompt"], "type": "content_policy_violation",
+                "msg": "The content could not be processed because it contained material "
+                       "flagged by a content checker.",
+                "url": "https://docs.fal.ai/errors#content_policy_violation",
+                "ctx": {}, "input": "p"}]}, headers={"X-Fal-Retryable": "false"})
         return Reply(200, {
             "images": [{"url": f"{self.url}/files/{job_id}.png", "content_type": "image/png",
                         "file_name": "output.png", "width": 64, "height": 48}],

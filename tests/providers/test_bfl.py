@@ -107,3 +107,12 @@ def test_a_submit_answer_without_polling_url_is_not_guessed(make_harness) -> Non
     assert "polling_url" in row["error_message"]
     assert not h.fake.on("poll") and not h.fake.on("unknown")
     assert row["provider_request_id"] == "abc"
+
+
+def test_an_error_status_keeps_the_tasks_error_text(make_harness) -> None:
+    h = make_harness("bfl")
+    h.fake.final_status = "Error"
+    h.fake.error = "Generation failed: internal model error"
+    _, row = h.generate()
+    assert (row["status"], row["error_kind"]) == ("failed", "server")
+    assert "internal model error" in row["error_message"]

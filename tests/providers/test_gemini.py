@@ -116,19 +116,65 @@ def test_invalid_base64_is_malformed(make_harness) -> None:
 
 
 @pytest.mark.parametrize(
-    ("model", "size", "tokens", "cost", "kind"),
-    [("nano-banana-2", "4K", 2520, 0.1512, "known"),  # 2520 x $60/1M
-     ("nano-banana", "1K", 1290, 0.0387, "known"),  # 1290 x $30/1M
-     ("nano-banana-pro", "1K", 1120, 0.134, "estimated")],  # catalog price not confirmed
+    ("model", "size", "tokens", "cost"),
+    # 12 input, 200 thinking + 5 text, N image tokens, at the offer's three token prices
+    [("nano-banana-2", "4K", 2520, (12 * 0.5 + 205 * 3.0 + 2520 * 60.0) / 1e6),
+     ("nano-banana", "1K", 1290, (12 * 0.3 + 205 * 2.5 + 1290 * 30.0) / 1e6),
+     ("nano-banana-pro", "1K", 1120, (12 * 2.0 + 205 * 12.0 + 1120 * 120.0) / 1e6)],
 )
-def test_cost_comes_from_image_tokens_where_the_price_is_confirmed(
-    make_harness, model, size, tokens, cost, kind
-) -> None:
+def test_cost_counts_every_billed_token(make_harness, model, size, tokens, cost) -> None:
     h = make_harness("gemini")
     h.fake.image_tokens = tokens
     _, row = h.generate(model, size=size)
     assert row["status"] == "succeeded"
-    assert (row["cost_usd"], row["cost_kind"]) == (pytest.approx(cost), kind)
+    # the dollar prices per token are second-hand, so the cost is shown as an estimate
+    assert (row["cost_usd"], row["cost_kind"]) == (pytest.approx(cost, abs=1e-6), "estimated")
+
+
+def test_a_wrong_key_400_api_key_invalid_is_an_auth_failure(make_harness) -> None:
+    h = make_harness("gemini", key="sk-wrong-key-000", fake_key="sk-right-key-111")
+    _, row = h.generate()
+    assert (row["status"], row["error_kind"]) == ("failed", "auth")
+    assert "key is not valid" in row["error_message"] and "GEMINI_API_KEY" in row["error_message"]
+    assert len(h.fake.on("submit")) == 1
+
+
+def test_a_429_waits_what_retry_info_asks_without_a_header(make_harness) -> None:
+    h = make_harness("gemini", retry_after_max_s=60, deadline_s=120)
+    h.fake.fault("submit", h.fake.documented_429(48.8))
+    outcome, row = h.generate()
+    assert outcome.status == "succeeded", outcome.error
+    assert h.sleeps.waits == [48.0]  # RetryInfo.retryDelay "48s"
+    assert (row["retries"], row["retry_wait_s"]) == (1, 48.0)
+    assert outcome.retry_note == "Retried once, waited 48 s in all."
+
+
+def test_the_wait_in_the_message_text_is_read_when_retry_info_is_absent(make_harness) -> None:
+    h = make_harness("gemini")
+    body = h.fake.documented_429(7.5).body
+    body["error"]["details"] = []
+    h.fake.fault("submit", Fault(429, body))
+    outcome, _ = h.generate()
+    assert outcome.status == "succeeded", outcome.error
+    assert h.sleeps.waits == [7.5]
+
+
+def test_a_wait_past_the_deadline_is_not_waited(make_harness) -> None:
+    h = make_harness("gemini", deadline_s=5.0)
+    h.fake.fault("submit", h.fake.documented_429(9.0))
+    _, row = h.generate()
+    assert (row["status"], row["error_kind"]) == ("failed", "rate_limited")
+    assert "would pass the overall deadline" in row["error_message"]
+    assert h.sleeps.waits == [] and len(h.fake.on("submit")) == 1
+
+
+def test_a_daily_quota_fails_at_once_and_says_so(make_harness) -> None:
+    h = make_harness("gemini")
+    h.fake.fault("submit", h.fake.documented_429(30.0, per_day=True))
+    _, row = h.generate("nano-banana-pro")
+    assert (row["status"], row["error_kind"]) == ("failed", "quota_exhausted")
+    assert "Daily quota reached for Nano Banana Pro on Google Gemini API" in row["error_message"]
+    assert len(h.fake.on("submit")) == 1 and h.sleeps.waits == []
 
 
 def test_without_token_counts_the_catalog_estimate_is_recorded(make_harness) -> None:

@@ -103,16 +103,16 @@ def test_provider_detail_falls_back_to_short_text() -> None:
 
 # -- per-model options ---------------------------------------------------------------------
 def test_flex_options_are_validated_and_unset_ones_dropped() -> None:
-    assert validate_options("flux-2-flex", "FLUX.2 Flex", {"steps": 20}) == {"steps": 20}
+    assert validate_options("flex", "FLUX.2 Flex", {"steps": 20}) == {"steps": 20}
     with pytest.raises(InvalidOptions) as caught:
-        validate_options("flux-2-flex", "FLUX.2 Flex", {"steps": 80, "cfg": 2})
+        validate_options("flex", "FLUX.2 Flex", {"steps": 80, "cfg": 2})
     text = " ".join(caught.value.problems)
     assert "steps" in text and "'cfg'" in text and "guidance" in text
 
 
 def test_models_without_options_refuse_any() -> None:
     with pytest.raises(InvalidOptions, match="does not take the option 'raw'"):
-        validate_options("nano-banana-2", "Nano Banana 2", {"raw": True})
+        validate_options("", "Nano Banana 2", {"raw": True})
 
 
 def test_plan_turns_bad_options_into_problems(wb) -> None:
@@ -132,3 +132,22 @@ def test_plan_passes_valid_options_on(wb) -> None:
         "options": {"guidance": 4, "prompt_upsampling": None}})
     planned = generation.plan(wb, request)
     assert planned.image_request.options == {"guidance": 4.0}
+
+
+def test_a_fake_takes_64_connections_before_it_accepts_any() -> None:
+    """bench/runner.py at concurrency 64 lost jobs to resets with the default backlog of 5:
+    64 connections must all be taken while the server has not accepted one yet."""
+    import socket
+
+    from tests.providers.fakes import _Handler, _Server
+
+    server = _Server(("127.0.0.1", 0), _Handler)  # listening, not serving
+    opened: list[socket.socket] = []
+    try:
+        for _ in range(64):
+            opened.append(socket.create_connection(server.server_address[:2], timeout=2))
+    finally:
+        for sock in opened:
+            sock.close()
+        server.server_close()
+    assert len(opened) == 64

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.providers.fakes import Fault
+from workbench.services import generation
 
 
 def test_sync_mode_answer_needs_no_poll(make_harness) -> None:
@@ -83,10 +84,44 @@ def test_flux_2_dev_refuses_a_size_replicate_cannot_make(make_harness) -> None:
 
 def test_nano_banana_2_at_512_is_refused_before_sending(make_harness) -> None:
     h = make_harness("replicate")
-    _, row = h.generate("nano-banana-2", size="512")
+    with pytest.raises(generation.InvalidRequest) as refused:
+        h.generate("nano-banana-2", size="512")
+    assert "Replicate does not offer size 512" in str(refused.value)
+    assert "Google Gemini API, fal.ai" in str(refused.value)  # who can
+    assert not h.fake.requests
+
+
+def test_flux2_pro_at_21_9_goes_out_as_custom_width_and_height(make_harness) -> None:
+    h = make_harness("replicate")
+    outcome, row = h.generate("flux-2-pro", aspect_ratio="21:9", size="4MP")
+    assert outcome.status == "succeeded", outcome.error
+    sent = h.fake.on("submit")[0].json()["input"]
+    assert (sent["aspect_ratio"], sent["width"], sent["height"]) == ("custom", 2048, 864)
+    assert "resolution" not in sent
+    assert row["params"]["aspect_ratio"] == "custom"
+    # the estimate is priced at the size sent: 2048 x 864 = 1.6875 MP of 1024^2
+    assert row["cost_usd"] == pytest.approx(0.03 + 0.6875 * 0.015, abs=1e-6)
+    planned = generation.plan(h.wb, generation.parse_request(
+        {"model": "flux-2-pro", "provider": "replicate", "prompt": "a kite",
+         "aspect_ratio": "21:9", "size": "4MP"}))
+    assert any("custom size of 2048×864" in w for w in planned.warnings)  # the page says so
+
+
+def test_a_ratio_outside_replicates_enum_is_its_documented_422(make_harness) -> None:
+    """What the fake answers when a client sends 21:9 as is: invalid_fields, kept readable."""
+    h = make_harness("replicate")
+    h.fake.fault("submit", Fault(422, h.fake.documented_422("aspect_ratio", ("1:1",)).body))
+    _, row = h.generate("flux-2-pro")
     assert (row["status"], row["error_kind"]) == ("failed", "bad_request")
-    assert "1K, 2K, 4K" in row["error_message"]
-    assert not h.fake.on("submit")
+    assert 'input.aspect_ratio: aspect_ratio must be one of the following: "1:1"' in (
+        row["error_message"]
+    )
+
+
+def test_the_create_asks_replicate_to_cancel_after_the_deadline(make_harness) -> None:
+    h = make_harness("replicate", deadline_s=90)
+    h.generate("flux-2-pro")
+    assert h.fake.on("submit")[0].headers["cancel-after"] == "90s"
 
 
 def test_nano_banana_pro_sends_resolution_and_no_seed(make_harness) -> None:

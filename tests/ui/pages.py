@@ -47,3 +47,9 @@ def measurements_page() -> None:
     from workbench.ui import measurements
 
     measurements.render()
+
+
+def library_page() -> None:
+    from workbench.ui import library
+
+    library.render()

@@ -25,5 +25,5 @@ def test_unwritable_data_directory_is_explained(
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any(
-        "WORKBENCH_DATA_DIR" in e and "Cannot create the data directory" in e for e in errors
+        "WORKBENCH_DATA_DIR" in e and "Cannot use the data directory" in e for e in errors
     )

@@ -113,10 +113,13 @@ def run(args: argparse.Namespace) -> int:
                 f"succeeded {outcome.id}: {outcome.model} via {outcome.provider}, "
                 f"{(outcome.latency_ms or 0) / 1000:.1f} s, {cost} -> {outcome.image_path}"
             )
+            if outcome.retry_note:
+                print(outcome.retry_note)
         return EXIT_OK
+    retried = f" {outcome.retry_note}" if outcome.retry_note else ""
     print(
         f"error: generation {outcome.id} {outcome.status} ({outcome.error_kind}): "
-        f"{one_line(outcome.error or 'no reason given')}",
+        f"{one_line(outcome.error or 'no reason given')}{retried}",
         file=sys.stderr,
     )
     return EXIT_FAILED

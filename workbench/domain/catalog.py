@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,15 +21,13 @@ from workbench.errors import InvalidInput
 
 CATALOG_FILE = Path(__file__).parent / "data" / "catalog.toml"
 OFFLINE = "offline"
-PROVIDERS: tuple[str, ...] = ("gemini", "bfl", "replicate", "fal", OFFLINE)
-PROVIDER_LABELS: dict[str, str] = {
-    "gemini": "Google Gemini API",
-    "bfl": "Black Forest Labs API",
-    "replicate": "Replicate",
-    "fal": "fal.ai",
-    OFFLINE: "Offline sketch (no model)",
-}
+# Provider name -> label, filled by the provider registry from the adapters' descriptors (this
+# domain module imports no adapter; importing `workbench` runs the registry first).
+PROVIDER_LABELS: dict[str, str] = {}
 Family = Literal["nano-banana", "flux"]
+# How a model's request looks on the wire, whoever serves it; adapters branch on this, never on
+# a model id, so a new model of an existing shape is one catalog entry (docs/extending.md).
+Shape = Literal["nano-banana", "flux-2", "flux-2-dev", "flux-ultra"]
 
 
 class _Strict(BaseModel):
@@ -74,18 +73,61 @@ Price = Annotated[
 ]
 
 
-class Offer(_Strict):
-    """One provider serving one model."""
+class TokenPrices(_Strict):
+    """Dollars per million billed tokens, by price class (token-billed providers: Gemini)."""
 
-    provider: Literal["gemini", "bfl", "replicate", "fal", "offline"]
+    input: float = Field(ge=0)
+    text_output: float = Field(ge=0)  # answer text and thinking
+    image_output: float = Field(ge=0)
+
+
+class CustomSize(_Strict):
+    """Explicit width x height a provider takes for ratios its own list lacks."""
+
+    min_side: int = Field(gt=0)
+    max_side: int = Field(gt=0)
+    multiple: int = Field(default=16, gt=0)
+
+
+PriceConfidence = Literal["known", "estimated", "unknown"]
+
+
+class Offer(_Strict):
+    """One provider serving one model: its id there, what it accepts and what it costs."""
+
+    provider: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     model_id: str = Field(min_length=1)
     fallback_ids: tuple[str, ...] = ()
     accepts_seed: bool = True
     price: Price
     price_source: str = ""
-    price_confirmed: bool = True
-    # Token-billed providers (Gemini) report the image tokens charged; cost = tokens x this.
-    image_token_usd_per_million: float | None = Field(default=None, ge=0)
+    price_url: str = ""  # the page the price was read on (first-party when confirmed)
+    price_confirmed: bool = False
+    token_usd_per_million: TokenPrices | None = None
+    # What the provider accepts; empty = everything the model lists.
+    aspect_ratios: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    custom_size: CustomSize | None = None  # other ratios of the model go as width x height
+    megapixel_unit: Literal["binary", "decimal"] = "binary"  # 1 MP = 1024^2 or 10^6 pixels
+    pixel_multiple: int = Field(default=16, gt=0)  # width/height step when sent as pixels
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Offer:
+        if self.price_confirmed and not self.price_url.startswith("https://"):
+            raise ValueError(
+                f"{self.provider}/{self.model_id}: a confirmed price must name its first-party "
+                "page in price_url"
+            )
+        if not self.price_source.strip():
+            raise ValueError(f"{self.provider}/{self.model_id}: price_source must say where the "
+                             "price comes from (or why it is unknown)")
+        return self
+
+    @property
+    def price_confidence(self) -> PriceConfidence:
+        if isinstance(self.price, UnknownPrice):
+            return "unknown"
+        return "known" if self.price_confirmed else "estimated"
 
 
 class ModelSpec(_Strict):
@@ -99,7 +141,16 @@ class ModelSpec(_Strict):
     default_aspect_ratio: str
     sizes: tuple[str, ...] = Field(min_length=1)
     default_size: str
+    shape: Shape | None = None  # default: "nano-banana" or "flux-2" from the family
+    options: str = ""  # the option set it takes (model_options.OPTION_SETS), "" for none
+    typical_seconds: float = Field(default=15.0, gt=0)  # until the log has measurements
     offers: tuple[Offer, ...] = ()
+
+    @property
+    def wire_shape(self) -> Shape:
+        if self.shape is not None:
+            return self.shape
+        return "nano-banana" if self.family == "nano-banana" else "flux-2"
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
@@ -113,8 +164,13 @@ class ModelSpec(_Strict):
         if len(providers) != len(set(providers)):
             raise ValueError(f"{self.id}: a provider is listed twice")
         for offer in self.offers:
-            if isinstance(offer.price, PerSizePrice) and set(self.sizes) - set(offer.price.usd):
+            sizes = offer.sizes or self.sizes
+            if isinstance(offer.price, PerSizePrice) and set(sizes) - set(offer.price.usd):
                 raise ValueError(f"{self.id}/{offer.provider}: a size has no price")
+            if set(offer.aspect_ratios) - set(self.aspect_ratios):
+                raise ValueError(f"{self.id}/{offer.provider}: a ratio the model does not list")
+            if set(offer.sizes) - set(self.sizes):
+                raise ValueError(f"{self.id}/{offer.provider}: a size the model does not list")
         return self
 
     def offer(self, provider: str) -> Offer:
@@ -171,6 +227,8 @@ def _with_offline(model: dict[str, Any]) -> dict[str, Any]:
                 "model_id": "sketch",
                 "price": {"kind": "flat", "usd": 0.0},
                 "price_source": "local renderer, no model",
+                "price_url": "https://localhost/offline",
+                "price_confirmed": True,
             }
         )
     return {**model, "offers": offers}
@@ -221,8 +279,66 @@ def dimensions(ratio: str, size: str, multiple: int = 16) -> tuple[int, int]:
     return width, height
 
 
-def estimate_cost(model: ModelSpec, provider: str, aspect_ratio: str, size: str) -> float | None:
-    """Catalog price for one image, or None when no source gives one."""
+@dataclass(frozen=True)
+class WireSize:
+    """How an aspect ratio at a size tier goes to one provider."""
+
+    width: int
+    height: int
+    custom: bool  # sent as explicit width x height because the provider's ratio list lacks it
+
+
+def accepts_ratio(offer: Offer, ratio: str) -> bool:
+    return not offer.aspect_ratios or ratio in offer.aspect_ratios
+
+
+def ratios_for(model: ModelSpec, provider: str) -> tuple[str, ...]:
+    """The model's aspect ratios this provider can make: its own list, plus every other ratio
+    of the model when it takes an explicit width x height."""
     offer = model.offer(provider)
-    width, height = dimensions(aspect_ratio, size)
-    return offer.price.estimate(size, width * height / MEGAPIXEL)
+    if offer.custom_size is not None:
+        return model.aspect_ratios
+    return tuple(r for r in model.aspect_ratios if accepts_ratio(offer, r))
+
+
+def sizes_for(model: ModelSpec, provider: str) -> tuple[str, ...]:
+    offer = model.offer(provider)
+    return tuple(s for s in model.sizes if not offer.sizes or s in offer.sizes)
+
+
+def providers_for(model: ModelSpec, ratio: str, size: str) -> tuple[str, ...]:
+    return tuple(
+        p for p in model.providers if ratio in ratios_for(model, p) and size in sizes_for(model, p)
+    )
+
+
+def wire_size(model: ModelSpec, provider: str, ratio: str, size: str) -> WireSize:
+    """Width and height as sent: the tier's pixel budget at the ratio, in the provider's pixel
+    step; a custom size is kept within the provider's side limits, ratio preserved."""
+    offer = model.offer(provider)
+    custom = not accepts_ratio(offer, ratio) and offer.custom_size is not None
+    multiple = offer.custom_size.multiple if custom and offer.custom_size else offer.pixel_multiple
+    width, height = dimensions(ratio, size, multiple)
+    if custom and offer.custom_size is not None:
+        limits = offer.custom_size
+        shrink = min(1.0, limits.max_side / max(width, height))
+        width = _snap(width * shrink, multiple, limits.min_side, limits.max_side)
+        height = _snap(height * shrink, multiple, limits.min_side, limits.max_side)
+    return WireSize(width, height, custom)
+
+
+def _snap(value: float, multiple: int, low: int, high: int) -> int:
+    snapped = round(value / multiple) * multiple
+    return max(low, min(high // multiple * multiple, snapped))
+
+
+def megapixels_sent(offer: Offer, width: int, height: int) -> float:
+    """Megapixels in the provider's own unit (BFL counts 10^6 pixels, most count 1024^2)."""
+    return width * height / (1_000_000 if offer.megapixel_unit == "decimal" else MEGAPIXEL)
+
+
+def estimate_cost(model: ModelSpec, provider: str, aspect_ratio: str, size: str) -> float | None:
+    """Catalog price for one image at the size actually sent, or None when no source gives one."""
+    offer = model.offer(provider)
+    sent = wire_size(model, provider, aspect_ratio, size)
+    return offer.price.estimate(size, megapixels_sent(offer, sent.width, sent.height))

@@ -40,9 +40,10 @@ class Flux11UltraOptions(ModelOptions):
     raw: bool | None = Field(default=None, description="Less processed, more natural look.")
 
 
-OPTIONS_BY_MODEL: dict[str, type[ModelOptions]] = {
-    "flux-2-flex": Flux2FlexOptions,
-    "flux-1.1-pro-ultra": Flux11UltraOptions,
+# Option sets by name; a model names its set in the catalog (`options = "flex"`).
+OPTION_SETS: dict[str, type[ModelOptions]] = {
+    "flex": Flux2FlexOptions,
+    "ultra": Flux11UltraOptions,
 }
 
 
@@ -54,13 +55,13 @@ class InvalidOptions(InvalidInput):
         self.problems = problems
 
 
-def options_class(model_id: str) -> type[ModelOptions]:
-    return OPTIONS_BY_MODEL.get(model_id, ModelOptions)
+def options_class(option_set: str) -> type[ModelOptions]:
+    return OPTION_SETS.get(option_set, ModelOptions)
 
 
-def validate_options(model_id: str, model_name: str, options: dict[str, Any]) -> dict[str, Any]:
+def validate_options(option_set: str, model_name: str, options: dict[str, Any]) -> dict[str, Any]:
     """The options as they may be sent (unset ones dropped); InvalidOptions lists each problem."""
-    cls = options_class(model_id)
+    cls = options_class(option_set)
     try:
         parsed = cls.model_validate(options)
     except ValidationError as exc:

@@ -20,6 +20,7 @@ ErrorKind = Literal[
     "credits",  # 402 or a provider's "insufficient credits"
     "bad_request",  # 400/422: the provider rejected the parameters; its detail is kept
     "rate_limited",  # 429 after the bounded retries
+    "quota_exhausted",  # a per-day quota is used up: retrying soon cannot help
     "server",  # 5xx after the bounded retries
     "timeout",  # connect, read or overall deadline passed
     "connection",  # could not reach the provider
@@ -45,12 +46,15 @@ class ImageRequest:
     seed: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     # Called by a provider the moment its API has accepted the job (and may bill it), with the
-    # provider's request id: the log records it so that a resumed run never pays twice.
-    on_submitted: Callable[[str | None], None] | None = field(default=None, compare=False)
+    # provider's request id and the URL that reports on the job (None where there is none):
+    # the log records them so that a resumed run never pays twice and can fetch the result.
+    on_submitted: Callable[[str | None, str | None], None] | None = field(
+        default=None, compare=False
+    )
 
-    def submitted(self, provider_request_id: str | None) -> None:
+    def submitted(self, provider_request_id: str | None, resume_url: str | None = None) -> None:
         if self.on_submitted is not None:
-            self.on_submitted(provider_request_id)
+            self.on_submitted(provider_request_id, resume_url)
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,22 @@ class ImageResult:
     provider_model_id: str | None = None  # the id that answered (a fallback id, say)
     seed: int | None = None
     cost_usd: float | None = None  # what the provider says it charged; None = not reported
+    cost_confirmed: bool = True  # False: computed from reported usage x an unconfirmed price
     queue_ms: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    retries: int = 0  # calls sent again after a refusal or a dropped connection
+    retry_wait_s: float = 0.0  # total time waited before those retries
+
+
+@dataclass(frozen=True)
+class Resumable:
+    """A job a provider accepted before the workbench stopped: enough to fetch its result
+    again without sending anything (adapters that can, implement `recover(job)`)."""
+
+    provider_request_id: str
+    resume_url: str  # the status URL the provider gave, exactly as given
+    provider_model_id: str | None = None
+    seed: int | None = None
 
 
 class ProviderError(WorkbenchError):
@@ -83,10 +101,35 @@ class ProviderError(WorkbenchError):
         self.provider_request_id = provider_request_id
         self.cost_usd = cost_usd
         self.retryable = retryable
+        self.retries = 0  # set by the HTTP client: calls sent again before giving up
+        self.retry_wait_s = 0.0
 
     @property
     def status(self) -> Literal["moderated", "failed"]:
         return "moderated" if self.kind == "moderated" else "failed"
+
+
+@dataclass(frozen=True)
+class ProviderDescriptor:
+    """What the rest of the workbench knows about a provider, declared by its adapter module as
+    `DESCRIPTOR` and discovered by the registry: settings, the Status page, catalog validation
+    and the runner's defaults all derive from these."""
+
+    name: str  # as the catalog's offers and the log name it
+    label: str  # for people
+    adapter: type  # built with (key=, base_url=, policy=, sleep=), or () without key variables
+    key_variables: tuple[str, ...] = ()  # environment / secrets.toml names, preferred first
+    base_url_variable: str | None = None
+    default_base_url: str | None = None
+    default_concurrency: int = 4  # jobs in flight at once unless the user says otherwise
+    # Hosts (and path prefixes) whose pages are the provider's own: a price marked confirmed
+    # must cite one of them.
+    first_party: tuple[str, ...] = ()
+    position: int = 50  # where it is listed (pickers, the Status page): lower comes first
+
+    @property
+    def hosted(self) -> bool:
+        return bool(self.key_variables)
 
 
 @runtime_checkable

@@ -1,7 +1,8 @@
 """Black Forest Labs API adapter (FLUX.2 pro / max / flex, FLUX1.1 pro Ultra): submit, poll,
 download.
 
-Wire format from ../shared/providers.md §2: `POST {base}/v1/{model_id}` with the key in `x-key`;
+Wire format (docs/providers.md, "Black Forest Labs"; https://api.bfl.ai/openapi.json):
+`POST {base}/v1/{model_id}` with the key in `x-key`;
 the answer gives `id`, `polling_url` and `cost` (credits, 1 credit = $0.01). The client then
 GETs `polling_url` exactly as given (it names the cluster that took the job; it is never
 rebuilt) until the status is terminal, and downloads `result.sample` at once (it expires after
@@ -11,7 +12,9 @@ request); Ultra takes `aspect_ratio` (and `raw`) instead. Flex passes `steps`, `
 
 Statuses: `Pending` (and the progress names `Reasoning`, `Generating` seen in third-party
 clients) keep polling; `Ready` succeeds; `Request Moderated` / `Content Moderated` -> moderated;
-`Error` / `Failed` -> failed (server); `Task not found` -> failed (not_found); anything else ->
+`Error` / `Failed` -> failed (server), with the task's `error` text or `details` (an errored
+task may answer `{"status": "Error", "error": ...}`: black-forest-labs/skills
+references/error-handling.md); `Task not found` -> failed (not_found); anything else ->
 failed (malformed, "unknown status").
 
 Retries (never a second paid submit unless BFL did no work):
@@ -22,6 +25,14 @@ Retries (never a second paid submit unless BFL did no work):
 - polls and the image download are free and idempotent: 408/429/5xx and transport errors are
   retried with backoff within the overall deadline.
 
+Errors on calls (https://docs.bfl.ai/api_integration/integration_guidelines; skills
+error-handling.md): 401/403 -> auth; 402 -> credits; 422 (FastAPI `detail[]`) -> bad_request;
+429 (more than 24 active tasks) -> rate_limited; 5xx -> server.
+
+Deadline: BFL has no cancel endpoint, so a job given up at the deadline is recorded as
+"timed out (may be billed)". Sizes are counted in decimal megapixels (1024 x 1024 = 1.05 MP)
+and each side is at least 256 px (help.bfl.ai).
+
 Cost: the submit answer's `cost` when present (recorded on every later outcome, since BFL
 reports the charge when it accepts the task); otherwise None and the catalog estimate is used.
 """
@@ -31,7 +42,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.providers.base import (
+    ImageRequest,
+    ImageResult,
+    ProviderDescriptor,
+    ProviderError,
+    Resumable,
+)
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -39,7 +56,6 @@ from workbench.providers.http import (
     refused,
 )
 
-ULTRA = "flux-1.1-pro-ultra"
 PENDING = frozenset({"Pending", "Reasoning", "Generating"})
 MODERATED = {"Request Moderated": "the prompt", "Content Moderated": "the generated image"}
 FAILED = frozenset({"Error", "Failed"})
@@ -52,7 +68,7 @@ class BflProvider(HostedProvider):
 
     def _params(self, request: ImageRequest) -> dict[str, Any]:
         params: dict[str, Any] = {}
-        if request.model.id == ULTRA:
+        if request.model.wire_shape == "flux-ultra":
             params["aspect_ratio"] = request.aspect_ratio
             if "raw" in request.options:
                 params["raw"] = bool(request.options["raw"])
@@ -71,7 +87,7 @@ class BflProvider(HostedProvider):
         return {"endpoint": f"/v1/{request.offer.model_id}", **self._params(request)}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
-        job = Job()
+        job = Job(model_name=request.model.name)
         return await self._api.run(self._generate(request, job), job)
 
     async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
@@ -87,20 +103,42 @@ class BflProvider(HostedProvider):
         accepted = api.json(response, "the submit")
         job.request_id = _str(accepted.get("id"))
         job.cost_usd = _credits_to_usd(accepted.get("cost"))
-        mark_submitted(request, job.request_id)
         polling_url = _str(accepted.get("polling_url"))
+        mark_submitted(request, job.request_id, polling_url)
         if polling_url is None:
             raise api.malformed(
                 "the submit answer has no polling_url, and the workbench does not guess one."
             )
-        answer = await api.poll(
+        answer = await self._poll(polling_url)
+        return await self._outcome(answer, job, request.offer.model_id, request.seed)
+
+    async def recover(self, resumable: Resumable) -> ImageResult:
+        """The result of a task accepted before a crash: poll its polling_url; a sample link
+        lives 10 minutes (blackforest `responses.py`), after which it has expired."""
+        job = Job(request_id=resumable.provider_request_id)
+
+        async def fetch() -> ImageResult:
+            answer = await self._poll(resumable.resume_url)
+            return await self._outcome(
+                answer, job, resumable.provider_model_id, resumable.seed
+            )
+
+        return await self._api.run(fetch(), job)
+
+    async def _poll(self, polling_url: str) -> dict[str, Any]:
+        return await self._api.poll(
             polling_url,
-            headers=auth,
+            headers={"x-key": self._key},
             what="the status poll",
             is_terminal=lambda body: body.get("status") not in PENDING,
         )
+
+    async def _outcome(
+        self, answer: dict[str, Any], job: Job, model_id: str | None, seed_asked: int | None
+    ) -> ImageResult:
+        api = self._api
         status = answer.get("status")
-        details = _details(answer.get("details"))
+        details = _details(answer.get("error") or answer.get("details"))
         if status == "Ready":
             result = answer.get("result")
             sample = _str(result.get("sample")) if isinstance(result, dict) else None
@@ -112,8 +150,8 @@ class BflProvider(HostedProvider):
                 data=image.data,
                 mime=image.mime,
                 provider_request_id=job.request_id,
-                provider_model_id=request.offer.model_id,
-                seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else request.seed,
+                provider_model_id=model_id,
+                seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else seed_asked,
                 cost_usd=job.cost_usd,
             )
         if status in MODERATED:
@@ -130,6 +168,24 @@ class BflProvider(HostedProvider):
             )
         shown = repr(status)[:60]
         raise api.malformed(f"the task has an unknown status {shown}.")
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="bfl",
+    position=20,
+    label="Black Forest Labs API",
+    adapter=BflProvider,
+    key_variables=("BFL_API_KEY",),
+    base_url_variable="BFL_BASE_URL",
+    default_base_url="https://api.bfl.ai",
+    default_concurrency=24,  # 24 active tasks per account (help.bfl.ai concurrency article)
+    first_party=(
+        "https://bfl.ai/",
+        "https://docs.bfl.ai/",
+        "https://help.bfl.ai/",
+        "https://github.com/black-forest-labs/",
+    ),
+)
 
 
 def _credits_to_usd(cost: Any) -> float | None:

@@ -1,23 +1,31 @@
 """fal.ai adapter: the queue API for both families (FLUX.2 [dev] is `fal-ai/flux-2`).
 
-Wire format from ../shared/providers.md §4: `POST {base}/{app_id}` with `Authorization: Key`
-and the model input as the body; the answer gives `request_id`, `status_url` and
-`response_url`, which are followed exactly as given (never rebuilt: subpaths differ). The
-client polls `status_url` until `COMPLETED`, checks that the completed status carries no
-`error` (a COMPLETED run can still have failed), GETs `response_url` for the result JSON and
-downloads `images[0].url` without the key (fal CDN URLs are public; data URIs are decoded).
+Wire format (docs/providers.md, "fal.ai"; https://docs.fal.ai/model-apis/model-endpoints/queue
+and fal_client `client.py`): `POST {base}/{app_id}` with `Authorization: Key` and the model input
+as the body; the answer gives `request_id`, `status_url`, `response_url` and `cancel_url`, which
+are followed exactly as given (never rebuilt: subpaths differ). The client polls `status_url`
+until `COMPLETED`, GETs `response_url` for the result JSON and downloads `images[0].url`
+without the key (fal CDN URLs are public; data URIs are decoded).
 
-Statuses: `IN_QUEUE`, `IN_PROGRESS` keep polling; `COMPLETED` without error -> fetch the
-result; `COMPLETED` with `error` / `error_type` -> moderated when the type names a content
-policy, else failed (server) with fal's text; anything else -> failed (malformed). A result
-whose `has_nsfw_concepts` flags the image -> moderated (fal blanks such images).
+Error mapping (https://docs.fal.ai/model-apis/errors, .../request-errors; fal_client
+`_raise_for_status`): a content-policy block still reaches `COMPLETED`; fetching the result
+then answers 422 whose `detail[].type` is `content_policy_violation` (with `X-Fal-Retryable:
+false`) -> moderated. Other 422s -> bad_request with fal's detail. A `COMPLETED` status that
+carries `error` / `error_type` names an infrastructure fault (`request_timeout`,
+`runner_disconnected`, ...) -> server. `has_nsfw_concepts` flagging the image -> moderated
+(fal blanks such images). 401/403 -> auth, 402 or "insufficient credits" -> credits.
 
-Retries (never a second paid submit unless fal did no work):
+Retries (never a second paid submit unless fal cannot have received it), as fal_client's
+`_should_retry_response` / `_is_ingress_error` decide:
 - the connection could not be made: retried;
-- 408 / 429, and 502 / 503 / 504 answered by fal's ingress (no `x-fal-request-id` header): the
-  request was not queued, retried honouring Retry-After (fal's own client does the same);
-- any other 5xx, a read timeout or a dropped connection on the submit: NOT retried;
+- 408 / 429: the request was refused, retried honouring Retry-After;
+- 502 / 503 / 504 only when fal's ingress answered: no `x-fal-request-id` header AND an nginx
+  error body (fal's own heuristic); any other 5xx, a read timeout or a dropped connection on
+  the submit is NOT retried;
 - status polls, the result fetch and the download are idempotent: retried with backoff.
+
+Deadline: the submit carries `X-Fal-Request-Timeout` (seconds; fal_client `_headers.py`) so fal
+stops the request itself, and the workbench PUTs `cancel_url` when it gives up first.
 
 Inputs: Nano Banana apps take `aspect_ratio` and `resolution` (fal writes 512 as "0.5K");
 FLUX.2 apps take `image_size: {width, height}`; Ultra takes `aspect_ratio` and `raw`. The Flex
@@ -29,13 +37,20 @@ Cost: fal reports none per request, so the catalog estimate is recorded.
 
 from __future__ import annotations
 
-import re
+import json
+import math
 import time
 from typing import Any
 
 import httpx
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.providers.base import (
+    ImageRequest,
+    ImageResult,
+    ProviderDescriptor,
+    ProviderError,
+    Resumable,
+)
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -44,7 +59,6 @@ from workbench.providers.http import (
 )
 
 PENDING = frozenset({"IN_QUEUE", "IN_PROGRESS"})
-_POLICY_ERROR = re.compile(r"content_policy|nsfw|safety|moderat|unsafe", re.I)
 _INGRESS_RETRY = frozenset({502, 503, 504})
 FAL_RESOLUTION = {"512": "0.5K"}
 FLEX_OPTIONS = {
@@ -57,18 +71,47 @@ FLEX_OPTIONS = {
 def _retry_submit(response: httpx.Response) -> bool:
     if response.status_code in (408, 429):
         return True
-    return response.status_code in _INGRESS_RETRY and "x-fal-request-id" not in response.headers
+    return _ingress_error(response)
+
+
+def _ingress_error(response: httpx.Response) -> bool:
+    """fal_client's `_is_ingress_error`: a gateway answer that never reached a fal app."""
+    return (
+        response.status_code in _INGRESS_RETRY
+        and "x-fal-request-id" not in response.headers
+        and "nginx" in response.text.lower()
+    )
+
+
+def classify(response: httpx.Response, detail: str) -> ProviderError | None:
+    """fal's content-policy 422 (see the module docstring for sources)."""
+    if response.status_code != 422:
+        return None
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        return None
+    items = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return None
+    if any(isinstance(i, dict) and i.get("type") == "content_policy_violation" for i in items):
+        return ProviderError(
+            "moderated", f"fal's content policy blocked this request (HTTP 422): {detail}"
+        )
+    return None
 
 
 class FalProvider(HostedProvider):
     name = "fal"
+    classify = staticmethod(classify)
 
     def _input(self, request: ImageRequest) -> dict[str, Any]:
         model = request.model
         params: dict[str, Any] = {}
-        if model.family == "nano-banana" or model.id == "flux-1.1-pro-ultra":
+        shape = model.wire_shape
+        if shape in ("nano-banana", "flux-ultra"):
             params["aspect_ratio"] = request.aspect_ratio
-            if model.family == "nano-banana" and len(model.sizes) > 1:
+            if shape == "nano-banana" and len(model.sizes) > 1:
                 params["resolution"] = FAL_RESOLUTION.get(request.size, request.size)
             if "raw" in request.options:
                 params["raw"] = bool(request.options["raw"])
@@ -78,7 +121,7 @@ class FalProvider(HostedProvider):
             for name, wire in FLEX_OPTIONS.items():
                 if name in request.options:
                     params[wire] = request.options[name]
-            if model.id == "flux-2-dev":
+            if shape == "flux-2-dev":
                 params["num_images"] = 1
         if request.seed is not None:
             params["seed"] = request.seed
@@ -89,46 +132,94 @@ class FalProvider(HostedProvider):
         return {"app": request.offer.model_id, **self._input(request)}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
-        job = Job()
+        job = Job(model_name=request.model.name)
         return await self._api.run(self._generate(request, job), job)
 
     async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
         api = self._api
         auth = {"Authorization": f"Key {self._key}"}
+        timeout = max(2, math.ceil(self._policy.deadline_s))  # fal wants more than 1 s
         response = await api.submit(
             f"{self._base}/{request.offer.model_id}",
             json_body={"prompt": request.prompt, **self._input(request)},
-            headers={**auth, "Content-Type": "application/json"},
+            headers={
+                **auth,
+                "Content-Type": "application/json",
+                "X-Fal-Request-Timeout": str(timeout),
+            },
             retry_submit=_retry_submit,
         )
         job.submitted_at = time.perf_counter()
         queued = api.json(response, "the submit")
         job.request_id = _str(queued.get("request_id"))
-        mark_submitted(request, job.request_id)
         status_url, response_url = _str(queued.get("status_url")), _str(queued.get("response_url"))
+        cancel_url = _str(queued.get("cancel_url"))
+        if cancel_url is not None:
+
+            async def cancel() -> None:
+                await api.cancel("PUT", cancel_url, headers=auth)
+
+            job.cancel = cancel
+        mark_submitted(request, job.request_id, status_url)
         if status_url is None or response_url is None:
             raise api.malformed(
                 "the submit answer lacks status_url or response_url, and the workbench does "
                 "not guess them."
             )
 
+        status = await self._poll(status_url, job)
+        return await self._outcome(
+            status, response_url, job, request.offer.model_id, request.seed
+        )
+
+    async def recover(self, resumable: Resumable) -> ImageResult:
+        """The result of a request queued before a crash: poll its status_url, then fetch the
+        result at the status answer's `response_url` (fal's queue docs: the result lives at the
+        status URL without `/status`). fal keeps results and files for a while; a 404/410
+        means they have expired."""
+        job = Job(request_id=resumable.provider_request_id)
+
+        async def fetch() -> ImageResult:
+            status = await self._poll(resumable.resume_url, job)
+            given = _str(status.get("response_url"))
+            response_url = given or resumable.resume_url.removesuffix("/status")
+            return await self._outcome(
+                status, response_url, job, resumable.provider_model_id, resumable.seed
+            )
+
+        return await self._api.run(fetch(), job)
+
+    async def _poll(self, status_url: str, job: Job) -> dict[str, Any]:
         def is_terminal(body: dict[str, Any]) -> bool:
             if job.started_at is None and body.get("status") != "IN_QUEUE":
                 job.started_at = time.perf_counter()
             return body.get("status") not in PENDING
 
-        status = await api.poll(
-            status_url, headers=auth, is_terminal=is_terminal, what="the status poll"
+        return await self._api.poll(
+            status_url,
+            headers={"Authorization": f"Key {self._key}"},
+            is_terminal=is_terminal,
+            what="the status poll",
         )
+
+    async def _outcome(
+        self,
+        status: dict[str, Any],
+        response_url: str,
+        job: Job,
+        model_id: str | None,
+        seed_asked: int | None,
+    ) -> ImageResult:
+        api = self._api
+        auth = {"Authorization": f"Key {self._key}"}
         state = status.get("status")
         if state != "COMPLETED":
             raise api.malformed(f"the request has an unknown status {repr(state)[:60]}.")
         error, error_type = status.get("error"), status.get("error_type")
-        if error or error_type:
+        if error or error_type:  # fal documents these as infrastructure faults
             text = " ".join(str(error or error_type).split())[:300]
             typed = f" ({error_type})" if isinstance(error_type, str) and error_type else ""
-            kind = "moderated" if _POLICY_ERROR.search(f"{error_type} {error}") else "server"
-            raise ProviderError(kind, f"fal completed the request with an error{typed}: {text}")
+            raise ProviderError("server", f"fal completed the request with an error{typed}: {text}")
         result = api.json(await api.get(response_url, headers=auth), "the result")
         images = result.get("images")
         first = images[0] if isinstance(images, list) and images else None
@@ -147,10 +238,23 @@ class FalProvider(HostedProvider):
             data=image.data,
             mime=image.mime or (mime if isinstance(mime, str) else None),
             provider_request_id=job.request_id,
-            provider_model_id=request.offer.model_id,
-            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else request.seed,
+            provider_model_id=model_id,
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else seed_asked,
             queue_ms=elapsed_ms(job.submitted_at, job.started_at) if job.started_at else None,
         )
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="fal",
+    position=40,
+    label="fal.ai",
+    adapter=FalProvider,
+    key_variables=("FAL_KEY",),
+    base_url_variable="FAL_QUEUE_BASE_URL",
+    default_base_url="https://queue.fal.run",
+    default_concurrency=2,  # new accounts start at 2 (docs.fal.ai concurrency-limits)
+    first_party=("https://fal.ai/", "https://docs.fal.ai/"),
+)
 
 
 def _str(value: Any) -> str | None:

@@ -1,6 +1,6 @@
 """Google Gemini API adapter for the Nano Banana models: one synchronous `generateContent` call.
 
-Wire format from ../shared/providers.md §1: `POST {base}/v1beta/models/{id}:generateContent`
+Wire format (docs/providers.md, "Gemini"): `POST {base}/v1beta/models/{id}:generateContent`
 with the key in `x-goog-api-key`, aspect ratio and image size in
 `generationConfig.imageConfig` (size only for models with more than one size tier). The answer
 carries the image as base64 `inlineData`; "thinking" models may add interim images marked
@@ -17,13 +17,25 @@ Retries (never a second paid call unless Google did no work):
   generated (and billed) the image;
 - 400, 401/403, 402: never.
 
+Error mapping (https://ai.google.dev/gemini-api/docs/troubleshooting, the "api-errors" table;
+bodies follow google.rpc.Status with `details[]` from google/rpc/error_details.proto):
+- 400 INVALID_ARGUMENT with an `ErrorInfo` whose reason is `API_KEY_INVALID` -> auth (a wrong
+  key is a 400, not a 401/403; continuedev/continue#8516 quotes the body);
+- 403 PERMISSION_DENIED -> auth; 402 RESOURCE_EXHAUSTED (prepaid credits) -> credits;
+- 429 RESOURCE_EXHAUSTED -> rate_limited, waiting what `RetryInfo.retryDelay` (or the message,
+  "Please retry in 48.8s.") asks; with a `QuotaFailure` violation on a per-day quota ->
+  quota_exhausted at once ("daily quota reached for MODEL on Google Gemini API");
+- 400 otherwise -> bad_request; 404 NOT_FOUND -> the next fallback id; 500/503/504 -> server.
+
 Outcomes: `promptFeedback.blockReason` -> moderated; a finish reason in `MODERATED_REASONS`
 without an image -> moderated; any other answer without an image (NO_IMAGE, IMAGE_OTHER, ...)
 -> failed (`no_image`) with the reason and whatever text the model said.
 
-Cost: image tokens (`usageMetadata.candidatesTokensDetails`, modality IMAGE) x the catalog's
-`image_token_usd_per_million` when the catalog marks that price confirmed; otherwise None and
-the generation records the catalog estimate.
+Cost: every billed token count in `usageMetadata` x the offer's `token_usd_per_million`:
+`promptTokenCount` at the input price, `thoughtsTokenCount` and the TEXT part of
+`candidatesTokensDetails` at the text-output price, its IMAGE part at the image-output price
+(Gemini 3 image models bill thinking and input as well). The cost is marked estimated unless the
+catalog confirms the offer's price from a first-party source.
 """
 
 from __future__ import annotations
@@ -32,10 +44,14 @@ import base64
 import binascii
 from typing import Any
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+import httpx
+
+from workbench.providers.base import ImageRequest, ImageResult, ProviderDescriptor, ProviderError
 from workbench.providers.http import (
     HostedProvider,
     Job,
+    current_job,
+    google_details,
     mark_submitted,
     refused,
 )
@@ -53,8 +69,50 @@ MODERATED_REASONS = frozenset(
 _TEXT_LIMIT = 200
 
 
+def classify(response: httpx.Response, detail: str) -> ProviderError | None:
+    """Gemini's own error dialect (see the module docstring for sources)."""
+    details = google_details(response)
+    code = response.status_code
+    if code == 400 and any(d.get("reason") == "API_KEY_INVALID" for d in details):
+        return ProviderError(
+            "auth",
+            f"Google Gemini API says the key is not valid (HTTP 400 API_KEY_INVALID). Check your "
+            f"key for gemini: {_key_help()}.",
+        )
+    if code == 429 and any(_per_day(d) for d in details):
+        job = current_job()
+        model = job.model_name if job is not None and job.model_name else "this model"
+        said = f": {detail}" if detail else ""
+        return ProviderError(
+            "quota_exhausted",
+            f"Daily quota reached for {model} on Google Gemini API (HTTP 429){said}. "
+            "It resets at midnight Pacific time; retrying sooner will not help.",
+        )
+    return None
+
+
+def _per_day(detail: dict[str, Any]) -> bool:
+    if not str(detail.get("@type", "")).endswith("QuotaFailure"):
+        return False
+    violations = detail.get("violations")
+    for violation in violations if isinstance(violations, list) else []:
+        if not isinstance(violation, dict):
+            continue
+        names = f"{violation.get('quotaId', '')} {violation.get('quotaMetric', '')}".lower()
+        if "perday" in names or "per_day" in names:
+            return True
+    return False
+
+
+def _key_help() -> str:
+    from workbench.providers.http import key_help
+
+    return key_help("gemini")
+
+
 class GeminiProvider(HostedProvider):
     name = "gemini"
+    classify = staticmethod(classify)
 
     # -- what is sent ------------------------------------------------------------------------
     def _generation_config(self, request: ImageRequest) -> dict[str, Any]:
@@ -78,7 +136,7 @@ class GeminiProvider(HostedProvider):
 
     # -- the call ----------------------------------------------------------------------------
     async def generate(self, request: ImageRequest) -> ImageResult:
-        job = Job()
+        job = Job(model_name=request.model.name)
         return await self._api.run(self._generate(request, job), job)
 
     async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
@@ -159,9 +217,24 @@ class GeminiProvider(HostedProvider):
             provider_request_id=job.request_id,
             provider_model_id=model_id,
             seed=None,  # the Nano Banana models take no seed
-            cost_usd=_token_cost(request, usage),
-            meta={"finish_reason": finish, "image_tokens": _image_tokens(usage)},
+            cost_usd=token_cost(request, usage),
+            cost_confirmed=request.offer.price_confirmed,
+            meta={"finish_reason": finish, "tokens": billed_tokens(usage)},
         )
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="gemini",
+    position=10,
+    label="Google Gemini API",
+    adapter=GeminiProvider,
+    key_variables=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    base_url_variable="GEMINI_BASE_URL",
+    default_base_url="https://generativelanguage.googleapis.com",
+    # Limits depend on the account's tier (ai.google.dev rate-limits page): stay modest.
+    default_concurrency=4,
+    first_party=("https://ai.google.dev/", "https://cloud.google.com/"),
+)
 
 
 def _last_image(parts: list[dict[str, Any]]) -> tuple[str, str | None] | None:
@@ -182,25 +255,38 @@ def _model_text(parts: list[dict[str, Any]]) -> str:
     return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
 
 
-def _image_tokens(usage: Any) -> int | None:
+def billed_tokens(usage: Any) -> dict[str, int]:
+    """Billed token counts by price class: input, text (answer text and thinking), image."""
     if not isinstance(usage, dict):
-        return None
+        return {}
+
+    def count(value: Any) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+    tokens = {"input": count(usage.get("promptTokenCount")), "text": 0, "image": 0}
+    tokens["text"] += count(usage.get("thoughtsTokenCount"))
     details = usage.get("candidatesTokensDetails")
-    if not isinstance(details, list):
-        return None
-    tokens = [
-        d.get("tokenCount") for d in details if isinstance(d, dict) and d.get("modality") == "IMAGE"
-    ]
-    counts = [t for t in tokens if isinstance(t, int) and not isinstance(t, bool) and t >= 0]
-    return sum(counts) if counts else None
+    if isinstance(details, list):
+        for item in details:
+            if isinstance(item, dict):
+                kind = "image" if item.get("modality") == "IMAGE" else "text"
+                tokens[kind] += count(item.get("tokenCount"))
+    else:  # no per-modality split: all candidate tokens are image tokens for these models
+        tokens["image"] += count(usage.get("candidatesTokenCount"))
+    return tokens
 
 
-def _token_cost(request: ImageRequest, usage: Any) -> float | None:
-    per_million = request.offer.image_token_usd_per_million
-    tokens = _image_tokens(usage)
-    if per_million is None or tokens is None or not request.offer.price_confirmed:
+def token_cost(request: ImageRequest, usage: Any) -> float | None:
+    prices = request.offer.token_usd_per_million
+    tokens = billed_tokens(usage)
+    if prices is None or not tokens.get("image"):
         return None
-    return round(tokens * per_million / 1_000_000, 6)
+    total = (
+        tokens["input"] * prices.input
+        + tokens["text"] * prices.text_output
+        + tokens["image"] * prices.image_output
+    )
+    return round(total / 1_000_000, 6)
 
 
 def _str(value: Any) -> str | None:

@@ -48,7 +48,8 @@ import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, NoReturn
@@ -64,8 +65,15 @@ from workbench.redact import MASK
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 SubmitRule = Callable[[httpx.Response], bool]
+# An adapter's reading of its provider's own error dialect: a ProviderError for the answers it
+# recognises (with the kind its documentation gives them), None to use the shared table.
+Classifier = Callable[[httpx.Response, str], "ProviderError | None"]
 _TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _CREDITS = re.compile(r"insufficient[_ ]?(credit|fund|balance)|out of credits|no credits", re.I)
+# Google writes the wait into the message as well: "Please retry in 48.8s."
+_RETRY_IN_TEXT = re.compile(r"retry (?:in|after) (\d+(?:\.\d+)?)\s*(?:s\b|sec)", re.I)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")  # protobuf Duration in JSON: "48s", "0.5s"
+CANCEL_TIMEOUT_S = 5.0
 _DETAIL_LIMIT = 300
 
 
@@ -91,24 +99,27 @@ class HttpPolicy:
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpPolicy:
         """Defaults, with WORKBENCH_POLL_INTERVAL_S / WORKBENCH_DEADLINE_S /
         WORKBENCH_CONNECT_TIMEOUT_S / WORKBENCH_READ_TIMEOUT_S when set."""
-        env = os.environ if env is None else env
-        names = {
-            "poll_interval_s": "WORKBENCH_POLL_INTERVAL_S",
-            "deadline_s": "WORKBENCH_DEADLINE_S",
-            "connect_s": "WORKBENCH_CONNECT_TIMEOUT_S",
-            "read_s": "WORKBENCH_READ_TIMEOUT_S",
-        }
-        values: dict[str, float] = {}
-        for field_name, var in names.items():
-            raw = env.get(var)
-            if raw:
-                try:
-                    value = float(raw)
-                except ValueError:
-                    continue
-                if math.isfinite(value) and value >= 0:
-                    values[field_name] = value
-        return cls(**values)
+        source = os.environ if env is None else env
+
+        def seconds(var: str, default: float) -> float:
+            # A value that is unset, unparsable, infinite or negative keeps the default.
+            raw = source.get(var)
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                return default
+            return value if math.isfinite(value) and value >= 0 else default
+
+        # Named keywords, not `cls(**dict)`: the checker then sees each field get a float.
+        defaults = cls()
+        return cls(
+            poll_interval_s=seconds("WORKBENCH_POLL_INTERVAL_S", defaults.poll_interval_s),
+            deadline_s=seconds("WORKBENCH_DEADLINE_S", defaults.deadline_s),
+            connect_s=seconds("WORKBENCH_CONNECT_TIMEOUT_S", defaults.connect_s),
+            read_s=seconds("WORKBENCH_READ_TIMEOUT_S", defaults.read_s),
+        )
 
 
 @dataclass
@@ -119,6 +130,20 @@ class Job:
     cost_usd: float | None = None
     submitted_at: float | None = None  # perf_counter when the submit was accepted
     started_at: float | None = None  # perf_counter when the provider first said it was running
+    model_name: str = ""  # for messages ("daily quota reached for MODEL on PROVIDER")
+    retries: int = 0  # HTTP calls sent again (after a 429, a 503, a dropped poll...)
+    waited_s: float = 0.0  # total time spent waiting before those retries
+    deadline_at: float | None = None  # perf_counter at which `run` gives up
+    # Set by an adapter once the provider can cancel the job (Replicate urls.cancel, fal
+    # cancel_url): awaited when the deadline passes, so the job stops running (and billing).
+    cancel: Callable[[], Awaitable[None]] | None = None
+
+    def remaining_s(self) -> float | None:
+        return None if self.deadline_at is None else self.deadline_at - time.perf_counter()
+
+
+# The job of the generation running in this task: retries count and cap their waits on it.
+_CURRENT_JOB: ContextVar[Job | None] = ContextVar("workbench_current_job", default=None)
 
 
 @dataclass(frozen=True)
@@ -163,6 +188,49 @@ def retry_after_s(response: httpx.Response, now: datetime | None = None) -> floa
     return max(0.0, value)
 
 
+def current_job() -> Job | None:
+    """The job of the generation running in this task (for messages that name its model)."""
+    return _CURRENT_JOB.get()
+
+
+def body_wait_s(response: httpx.Response) -> float | None:
+    """Seconds a provider asks to wait inside its error body: Google's `google.rpc.RetryInfo`
+    detail (`retryDelay: "48s"`) or "Please retry in 48.8s." in the message
+    (https://ai.google.dev/gemini-api/docs/rate-limits; google/rpc/error_details.proto)."""
+    body = _json_or_none(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        for item in error.get("details") or []:
+            if isinstance(item, dict) and str(item.get("@type", "")).endswith("RetryInfo"):
+                match = _DURATION.match(str(item.get("retryDelay", "")))
+                if match:
+                    return float(match.group(1))
+    match = _RETRY_IN_TEXT.search(response.text or "")
+    return float(match.group(1)) if match else None
+
+
+def wait_hint_s(response: httpx.Response) -> float | None:
+    """The wait a refusal asks for, wherever the provider put it: the Retry-After header,
+    then the body (RetryInfo, message text). None when it names no wait."""
+    wait = retry_after_s(response)
+    return wait if wait is not None else body_wait_s(response)
+
+
+def google_details(response: httpx.Response) -> list[dict[str, Any]]:
+    """`error.details[]` of a Google API error body (ErrorInfo, RetryInfo, QuotaFailure, ...)."""
+    body = _json_or_none(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.text) if response.text else None
+    except ValueError:
+        return None
+
+
 def provider_detail(response: httpx.Response) -> str:
     """The provider's own explanation from an error body, whatever its dialect."""
     text = response.text
@@ -190,6 +258,15 @@ def _detail_from(body: Any) -> str | None:
         loc = body.get("loc")
         where = ".".join(str(p) for p in loc if p != "body") if isinstance(loc, list) else ""
         return f"{where}: {body['msg']}" if where else body["msg"]
+    fields = body.get("invalid_fields")
+    if isinstance(fields, list) and fields:  # Replicate: 422 with invalid_fields[]
+        described = [
+            f"{f.get('field', '')}: {f.get('description', '')}".strip(": ")
+            for f in fields
+            if isinstance(f, dict)
+        ]
+        if described:
+            return "; ".join(described)
     error = body.get("error")
     if isinstance(error, dict):  # Google: {"error": {"code", "message", "status"}}
         message = error.get("message")
@@ -221,12 +298,14 @@ class ApiClient:
         key: str,
         policy: HttpPolicy,
         sleep: Sleep | None = None,
+        classify: Classifier | None = None,
     ) -> None:
         self.provider = provider
         self.label = PROVIDER_LABELS.get(provider, provider)
         self.policy = policy
         self._key = key
         self._sleep = sleep or asyncio.sleep
+        self._classify = classify
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=policy.connect_s,
@@ -244,31 +323,59 @@ class ApiClient:
 
     # -- the whole generation ----------------------------------------------------------------
     async def run(self, work: Awaitable[ImageResult], job: Job) -> ImageResult:
-        """Await `work` within the overall deadline; errors leave with the job's id and cost."""
+        """Await `work` within the overall deadline; errors leave with the job's id, cost and
+        retries. At the deadline a job the provider can cancel is cancelled there."""
         deadline = self.policy.deadline_s
+        job.deadline_at = time.perf_counter() + deadline
+        token = _CURRENT_JOB.set(job)
         try:
             async with asyncio.timeout(deadline) as scope:
-                return await work
+                result = await work
+            return replace(result, retries=job.retries, retry_wait_s=round(job.waited_s, 3))
         except TimeoutError:
             if not scope.expired():
                 raise
-            where = f" (request {job.request_id})" if job.request_id else ""
-            raise ProviderError(
-                "timeout",
-                f"{self.label} did not finish within the overall deadline of {deadline:g} s"
-                f"{where}. The job may still complete on the provider's side.",
-                provider_request_id=job.request_id,
-                cost_usd=job.cost_usd,
-            ) from None
+            raise self._stamp(await self._deadline_error(job, deadline), job) from None
         except ProviderError as exc:
-            raise ProviderError(
-                exc.kind,
-                self.redact(exc.message),
-                status_code=exc.status_code,
-                provider_request_id=exc.provider_request_id or job.request_id,
-                cost_usd=exc.cost_usd if exc.cost_usd is not None else job.cost_usd,
-                retryable=exc.retryable,
-            ) from None
+            raise self._stamp(exc, job) from None
+        finally:
+            _CURRENT_JOB.reset(token)
+
+    async def _deadline_error(self, job: Job, deadline: float) -> ProviderError:
+        where = f" (request {job.request_id})" if job.request_id else ""
+        outcome = "may be billed"
+        if job.cancel is not None:
+            try:
+                async with asyncio.timeout(min(CANCEL_TIMEOUT_S, self.policy.connect_s + 1)):
+                    await job.cancel()
+                outcome = "cancelled at provider"
+            except (ProviderError, TimeoutError) as exc:
+                log.warning("could not cancel %s at %s: %s", job.request_id, self.provider, exc)
+        if outcome == "cancelled at provider":
+            after = "The provider stopped the job, so it should not be billed."
+        elif job.cancel is not None:
+            after = "The request to stop it failed; the job may complete and be billed."
+        else:
+            after = f"{self.label} cannot be told to stop it; the job may complete and be billed."
+        return ProviderError(
+            "timeout",
+            f"Timed out ({outcome}): {self.label} did not finish within the overall deadline "
+            f"of {deadline:g} s{where}. {after}",
+            provider_request_id=job.request_id,
+            cost_usd=job.cost_usd,
+        )
+
+    def _stamp(self, exc: ProviderError, job: Job) -> ProviderError:
+        stamped = ProviderError(
+            exc.kind,
+            self.redact(exc.message),
+            status_code=exc.status_code,
+            provider_request_id=exc.provider_request_id or job.request_id,
+            cost_usd=exc.cost_usd if exc.cost_usd is not None else job.cost_usd,
+            retryable=exc.retryable,
+        )
+        stamped.retries, stamped.retry_wait_s = job.retries, round(job.waited_s, 3)
+        return stamped
 
     # -- single calls ------------------------------------------------------------------------
     async def submit(
@@ -305,6 +412,19 @@ class ApiClient:
             retry_status=_transient,
             retry_transport=_always,
             attempts=self.policy.poll_attempts,
+        )
+
+    async def cancel(self, method: str, url: str, *, headers: Mapping[str, str]) -> None:
+        """Ask the provider to stop a job (one try: it runs when the deadline has passed)."""
+        self._check_url(url)
+        await self._send(
+            method,
+            url,
+            headers=headers,
+            json_body=None,
+            retry_status=_transient,
+            retry_transport=_never_sent,
+            attempts=1,
         )
 
     async def poll(
@@ -365,8 +485,8 @@ class ApiClient:
                     mime = response.headers.get("content-type")
                     return Downloaded(data, mime.split(";")[0].strip() if mime else None)
             except httpx.RequestError as exc:
-                if attempt < attempts and isinstance(exc, httpx.TransportError):
-                    await self._sleep(self._backoff(attempt))
+                retry = attempt < attempts and isinstance(exc, httpx.TransportError)
+                if retry and await self._pause(self._backoff(attempt)):
                     continue
                 if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
                     raise ProviderError(
@@ -412,6 +532,12 @@ class ApiClient:
         said = f": {detail}" if detail else "."
         tries = f" after {attempts} tries" if attempts > 1 else ""
         request_id = _request_id_header(response)
+        if self._classify is not None:
+            special = self._classify(response, detail)
+            if special is not None:
+                special.status_code = special.status_code or code
+                special.provider_request_id = special.provider_request_id or request_id
+                return special
         if code in (401, 403):
             return ProviderError(
                 "auth",
@@ -429,7 +555,7 @@ class ApiClient:
                 provider_request_id=request_id,
             )
         if code in (408, 429):
-            wait = retry_after_s(response)
+            wait = wait_hint_s(response)
             hint = f" It asked to wait {wait:g} s." if wait else ""
             return ProviderError(
                 "rate_limited",
@@ -492,25 +618,47 @@ class ApiClient:
                 )
             except httpx.RequestError as exc:
                 retry = isinstance(exc, httpx.TransportError) and retry_transport(exc)
-                if attempt < attempts and retry:
-                    await self._sleep(self._backoff(attempt))
+                if attempt < attempts and retry and await self._pause(self._backoff(attempt)):
                     continue
                 raise self._transport_error(exc, url, read_s=read_s) from None
             if response.status_code < 400:
                 return response
-            if attempt < attempts and retry_status(response):
+            if attempt < attempts and retry_status(response) and self._may_retry(response):
                 await self._wait_before_retry(response, attempt)
                 continue
             raise self.error_for(response, attempts=attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _may_retry(self, response: httpx.Response) -> bool:
+        """An adapter may know an answer will not clear by retrying (a per-day quota)."""
+        if self._classify is None:
+            return True
+        special = self._classify(response, self.redact(provider_detail(response)))
+        return special is None or special.retryable
+
     async def _wait_before_retry(self, response: httpx.Response, attempt: int) -> None:
-        wait = retry_after_s(response)
+        wait = wait_hint_s(response)
         if wait is None:
             wait = self._backoff(attempt)
         elif wait > self.policy.retry_after_max_s:
             raise self.error_for(response, attempts=attempt)
+        if not await self._pause(wait):
+            error = self.error_for(response, attempts=attempt)
+            error.message += f" Waiting {wait:g} s more would pass the overall deadline."
+            raise error
+
+    async def _pause(self, wait: float) -> bool:
+        """Wait before a retry and count it on the job; False (no wait) when the wait would
+        end past the overall deadline, so the caller gives up now instead of sleeping in vain."""
+        job = _CURRENT_JOB.get()
+        if job is not None:
+            remaining = job.remaining_s()
+            if remaining is not None and wait > 0 and wait >= remaining:
+                return False
+            job.retries += 1
+            job.waited_s += wait
         await self._sleep(wait)
+        return True
 
     def _backoff(self, attempt: int) -> float:
         return min(self.policy.backoff_s * 2 ** (attempt - 1), self.policy.backoff_max_s)
@@ -583,11 +731,14 @@ class ApiClient:
             raise self.malformed("an inline image was not valid base64.") from None
 
 
-def mark_submitted(request: ImageRequest, provider_request_id: str | None) -> None:
-    """Tell the log the job may now be billed (so a resumed run never sends it again). A
-    failure to record that must not lose an image already paid for, so it is only logged."""
+def mark_submitted(
+    request: ImageRequest, provider_request_id: str | None, resume_url: str | None = None
+) -> None:
+    """Tell the log the job may now be billed (so a resumed run never sends it again), with
+    the URL that finds the job again after a crash. A failure to record that must not lose an
+    image already paid for, so it is only logged."""
     try:
-        request.submitted(provider_request_id)
+        request.submitted(provider_request_id, resume_url)
     except Exception as exc:
         log.warning("could not record the submit of %s: %s", provider_request_id, exc)
 
@@ -634,6 +785,7 @@ class HostedProvider:
     policy and one `ApiClient`; subclasses set `name` and speak their API."""
 
     name = ""
+    classify: Classifier | None = None  # the adapter's reading of its provider's errors
 
     def __init__(
         self, *, key: str, base_url: str, policy: HttpPolicy, sleep: Sleep | None = None
@@ -641,7 +793,9 @@ class HostedProvider:
         self._key = key
         self._base = base_url.rstrip("/")
         self._policy = policy
-        self._api = ApiClient(self.name, key=key, policy=policy, sleep=sleep)
+        self._api = ApiClient(
+            self.name, key=key, policy=policy, sleep=sleep, classify=self.classify
+        )
 
     async def aclose(self) -> None:
         await self._api.aclose()

@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from workbench.providers.base import ImageRequest, ImageResult
+from workbench.providers.base import ImageRequest, ImageResult, ProviderDescriptor
 
 LONG_SIDE = 768  # sketches are small on purpose: they stand for an image, they are not one
 LABEL = "OFFLINE SKETCH - no model"
@@ -54,13 +54,16 @@ def render_sketch(prompt: str, seed: int, width: int, height: int, model_name: s
             draw.ellipse([x0, y0, x0 + r, y0 + r], fill=colour)
         else:
             draw.rectangle([x0, y0, x0 + r * 1.6, y0 + r], fill=colour)
-    small = ImageFont.load_default(size=max(12, w // 40))
-    big = ImageFont.load_default(size=max(14, w // 28))
-    draw.rectangle([0, 0, w, big.size + 16], fill=(20, 20, 20))
+    # Layout uses the sizes asked for, not `font.size`: without FreeType, load_default returns
+    # the bitmap ImageFont, which has no `.size` (with FreeType the two are equal).
+    small_size, big_size = max(12, w // 40), max(14, w // 28)
+    small = ImageFont.load_default(size=small_size)
+    big = ImageFont.load_default(size=big_size)
+    draw.rectangle([0, 0, w, big_size + 16], fill=(20, 20, 20))
     draw.text((10, 8), LABEL, fill=(245, 197, 24), font=big)
-    caption = textwrap.fill(prompt, width=max(20, w // (small.size // 2 + 1)))
+    caption = textwrap.fill(prompt, width=max(20, w // (small_size // 2 + 1)))
     lines = caption.splitlines()[:8]
-    line_h = small.size + 4
+    line_h = small_size + 4
     box_top = h - line_h * (len(lines) + 2)
     draw.rectangle([0, box_top, w, h], fill=(0, 0, 0))
     for i, line in enumerate(lines):
@@ -114,3 +117,13 @@ class OfflineProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="offline",
+    position=90,
+    label="Offline sketch (no model)",
+    adapter=OfflineProvider,
+    default_concurrency=4,  # CPU-bound
+    first_party=("https://localhost/",),
+)

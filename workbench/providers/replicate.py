@@ -1,6 +1,6 @@
 """Replicate adapter: predictions on official models (both families, FLUX.2 [dev] included).
 
-Wire format from ../shared/providers.md §3: `POST {base}/v1/models/{owner}/{name}/predictions`
+Wire format (docs/providers.md, "Replicate"): `POST {base}/v1/models/{owner}/{name}/predictions`
 with `Authorization: Bearer`, body `{"input": {...}}` and `Prefer: wait=N` (sync mode, at most
 60 s). When the answer is not finished yet (status `starting` / `processing` without output)
 the client polls `urls.get` exactly as given (never rebuilt) until the status is terminal or
@@ -16,18 +16,43 @@ Retries (never a second paid prediction unless Replicate did no work):
 - 5xx, a read timeout or a dropped connection on create: NOT retried, a prediction may exist;
 - polls and downloads are free and idempotent: retried with backoff within the deadline.
 
+Deadline: the create carries `Cancel-After` (the workbench's overall deadline): a prediction
+still running then is stopped by Replicate itself (`aborted` before it starts is not billed).
+If the workbench gives up first it POSTs `urls.cancel`
+(https://replicate.com/docs/topics/predictions/create-a-prediction; replicate-python
+`Prediction.cancel`).
+
+Error mapping (https://replicate.com/docs/reference/http; errors are RFC 7807 problem details,
+replicate-python `exceptions.ReplicateError`): 401 -> auth; 402 -> credits; 422 "Input
+validation failed" with `invalid_fields[]` (a value outside an enum, say) -> bad_request with
+each field's description; 429 -> rate_limited (Retry-After); 5xx -> server; a prediction
+`failed` whose error reads like a safety block (E005 "flagged as sensitive") -> moderated.
+
+Aspect ratios: FLUX.2 pro/max/flex list no 21:9 or 9:21; the catalog marks those offers with
+`custom_size`, and such a ratio goes as `aspect_ratio: "custom"` with `width`/`height`
+(256-2048 px, multiples of 32) instead of a 422.
+
 Cost: Replicate reports none per prediction, so the catalog estimate is recorded. The seed is
 read from the logs ("seed: N") when the model prints it, else the one asked for.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import datetime
 from typing import Any
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderError
+from workbench.domain.catalog import accepts_ratio
+from workbench.providers.base import (
+    ErrorKind,
+    ImageRequest,
+    ImageResult,
+    ProviderDescriptor,
+    ProviderError,
+    Resumable,
+)
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -51,7 +76,8 @@ class ReplicateProvider(HostedProvider):
         """The model's input without the prompt, in the names Replicate's schemas use."""
         model = request.model
         params: dict[str, Any] = {"aspect_ratio": request.aspect_ratio}
-        if model.family == "nano-banana":
+        shape = model.wire_shape
+        if shape == "nano-banana":
             if len(model.sizes) > 1:
                 if request.size not in NANO_RESOLUTIONS:
                     raise ProviderError(
@@ -62,10 +88,10 @@ class ReplicateProvider(HostedProvider):
                 params["resolution"] = request.size
             params["output_format"] = "png"
             return params
-        if model.id == "flux-1.1-pro-ultra":
+        if shape == "flux-ultra":
             if "raw" in request.options:
                 params["raw"] = bool(request.options["raw"])
-        elif model.id == "flux-2-dev":
+        elif shape == "flux-2-dev":
             if request.size != "1MP":  # other sizes need a custom width x height
                 low, high = DEV_SIDE
                 if not (low <= request.width <= high and low <= request.height <= high):
@@ -77,7 +103,10 @@ class ReplicateProvider(HostedProvider):
                     )
                 params.update(aspect_ratio="custom", width=request.width, height=request.height)
         else:
-            params["resolution"] = request.size.replace("MP", " MP")
+            if accepts_ratio(request.offer, request.aspect_ratio):
+                params["resolution"] = request.size.replace("MP", " MP")
+            else:  # the catalog routed this ratio to an explicit size
+                params.update(aspect_ratio="custom", width=request.width, height=request.height)
             for name in FLEX_OPTIONS:
                 if name in request.options:
                     params[name] = request.options[name]
@@ -90,13 +119,17 @@ class ReplicateProvider(HostedProvider):
         return {"model": request.offer.model_id, **self._input(request)}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
-        job = Job()
+        job = Job(model_name=request.model.name)
         return await self._api.run(self._generate(request, job), job)
 
     async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
         api = self._api
         auth = {"Authorization": f"Bearer {self._key}"}
-        headers = {**auth, "Content-Type": "application/json"}
+        headers = {
+            **auth,
+            "Content-Type": "application/json",
+            "Cancel-After": f"{max(5, math.ceil(self._policy.deadline_s))}s",
+        }
         wait = self._policy.replicate_wait_s
         if wait > 0:
             headers["Prefer"] = f"wait={wait}"
@@ -110,10 +143,17 @@ class ReplicateProvider(HostedProvider):
         job.submitted_at = time.perf_counter()
         prediction = api.json(response, "the prediction")
         job.request_id = _str(prediction.get("id"))
-        mark_submitted(request, job.request_id)
+        urls = prediction.get("urls")
+        get_url = _str(urls.get("get")) if isinstance(urls, dict) else None
+        cancel_url = _str(urls.get("cancel")) if isinstance(urls, dict) else None
+        if cancel_url is not None:
+
+            async def cancel() -> None:
+                await api.cancel("POST", cancel_url, headers=auth)
+
+            job.cancel = cancel
+        mark_submitted(request, job.request_id, get_url)
         if not _finished(prediction):
-            urls = prediction.get("urls")
-            get_url = _str(urls.get("get")) if isinstance(urls, dict) else None
             if get_url is None:
                 raise api.malformed(
                     "the unfinished prediction has no urls.get, and the workbench does not "
@@ -122,6 +162,30 @@ class ReplicateProvider(HostedProvider):
             prediction = await api.poll(
                 get_url, headers=auth, what="the prediction poll", is_terminal=_finished
             )
+        return await self._outcome(prediction, job, request.offer.model_id, request.seed)
+
+    async def recover(self, resumable: Resumable) -> ImageResult:
+        """The result of a prediction created before a crash: poll its urls.get; output files
+        are deleted after an hour (replicate.com docs, "output files"), then it has expired."""
+        job = Job(request_id=resumable.provider_request_id)
+
+        async def fetch() -> ImageResult:
+            prediction = await self._api.poll(
+                resumable.resume_url,
+                headers={"Authorization": f"Bearer {self._key}"},
+                what="the prediction poll",
+                is_terminal=_finished,
+            )
+            return await self._outcome(
+                prediction, job, resumable.provider_model_id, resumable.seed
+            )
+
+        return await self._api.run(fetch(), job)
+
+    async def _outcome(
+        self, prediction: dict[str, Any], job: Job, model_id: str | None, seed: int | None
+    ) -> ImageResult:
+        api = self._api
         status = prediction.get("status")
         output_url = _output_url(prediction.get("output"))
         if output_url is not None and status not in ("failed", "canceled", "aborted"):
@@ -130,13 +194,13 @@ class ReplicateProvider(HostedProvider):
                 data=image.data,
                 mime=image.mime,
                 provider_request_id=job.request_id,
-                provider_model_id=request.offer.model_id,
-                seed=_seed_from_logs(prediction.get("logs"), request.seed),
+                provider_model_id=model_id,
+                seed=_seed_from_logs(prediction.get("logs"), seed),
                 queue_ms=_queue_ms(prediction),
             )
         error = " ".join(str(prediction.get("error") or "").split())[:300]
         if status == "failed":
-            kind = "moderated" if _SAFETY.search(error) else "server"
+            kind: ErrorKind = "moderated" if _SAFETY.search(error) else "server"
             raise ProviderError(
                 kind, "Replicate's prediction failed" + (f": {error}" if error else ".")
             )
@@ -145,6 +209,19 @@ class ReplicateProvider(HostedProvider):
         if status == "succeeded":
             raise ProviderError("no_image", "Replicate's prediction succeeded without an output.")
         raise api.malformed(f"the prediction has an unknown status {repr(status)[:60]}.")
+
+
+DESCRIPTOR = ProviderDescriptor(
+    name="replicate",
+    position=30,
+    label="Replicate",
+    adapter=ReplicateProvider,
+    key_variables=("REPLICATE_API_TOKEN",),
+    base_url_variable="REPLICATE_BASE_URL",
+    default_base_url="https://api.replicate.com",
+    default_concurrency=8,  # 600 creates a minute allowed (replicate.com rate-limits page)
+    first_party=("https://replicate.com/",),
+)
 
 
 def _finished(prediction: dict[str, Any]) -> bool:

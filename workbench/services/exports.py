@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from workbench.domain.catalog import PROVIDERS
+from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
 from workbench.errors import InvalidInput
@@ -249,7 +249,7 @@ def _check_row(row: dict[str, str | None], criteria: set[str]) -> list[str]:
             problems.append(f"unknown criterion '{criterion[:40]}'")
     for side in ("provider_a", "provider_b"):
         provider = _clean(row.get(side))
-        if provider and provider not in PROVIDERS:
+        if provider and provider not in PROVIDER_LABELS:
             problems.append(f"unknown {side} '{provider[:40]}'")
     if len(_clean(row.get("prompt"))) > MAX_PROMPT:
         problems.append("the prompt is too long")

@@ -16,13 +16,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workbench.domain.catalog import CatalogError, ModelSpec, dimensions, estimate_cost
+from workbench.domain.catalog import (
+    CatalogError,
+    ModelSpec,
+    estimate_cost,
+    providers_for,
+    ratios_for,
+    sizes_for,
+    wire_size,
+)
 from workbench.domain.ids import new_id
 from workbench.domain.model_options import InvalidOptions, validate_options
 from workbench.domain.prompt_checks import PreparedPrompt, lint
 from workbench.domain.templates import FREE_TEXT
 from workbench.errors import InvalidInput
-from workbench.providers.base import ImageRequest, Provider, ProviderError
+from workbench.providers.base import ImageRequest, ImageResult, Provider, ProviderError
+from workbench.providers.registry import provider_label
 from workbench.redact import redact
 from workbench.services.workbench import Workbench
 from workbench.store.generations import NewGeneration, Outcome
@@ -51,6 +60,7 @@ class GenerateRequest(BaseModel):
     category: str | None = None
     prompt_key: str | None = Field(default=None, max_length=300)
     expected_text: str | None = Field(default=None, max_length=500)
+    library_version_id: str | None = Field(default=None, max_length=100)  # loaded from the library
 
     @field_validator("aspect_ratio", "size", "template_id", "category")
     @classmethod
@@ -80,6 +90,7 @@ class Plan:
     prepared: PreparedPrompt
     image_request: ImageRequest
     estimated_cost_usd: float | None
+    notes: tuple[str, ...] = ()  # how the request is adapted to the provider (custom size...)
 
     @property
     def request_hash(self) -> str | None:
@@ -128,11 +139,14 @@ class Plan:
             request_hash=self.request_hash,
             prompt_key=r.prompt_key,
             expected_text=r.expected_text,
+            library_version_id=r.library_version_id,
         )
 
     @property
     def warnings(self) -> list[str]:
-        return [f.message for f in self.prepared.findings if f.severity == "warning"]
+        return [f.message for f in self.prepared.findings if f.severity == "warning"] + list(
+            self.notes
+        )
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,16 @@ class GenerationOutcome:
     error: str | None
     seed: int | None
     cached_from: str | None = None
+    retries: int = 0
+    retry_wait_s: float = 0.0
+
+    @property
+    def retry_note(self) -> str | None:
+        """"Retried 2 times, waited 9 s in all." or None: shown by the CLI and the pages."""
+        if not self.retries:
+            return None
+        times = "once" if self.retries == 1 else f"{self.retries} times"
+        return f"Retried {times}, waited {self.retry_wait_s:g} s in all."
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -170,6 +194,8 @@ class GenerationOutcome:
             "width": self.width,
             "height": self.height,
             "cached_from": self.cached_from,
+            "retries": self.retries,
+            "retry_wait_s": self.retry_wait_s,
         }
 
 
@@ -207,14 +233,24 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
         problems.append(
             f"{model.name} does not take size {size}; it takes {', '.join(model.sizes)}."
         )
+    elif aspect_ratio in model.aspect_ratios:
+        problems.extend(_offer_problems(wb, model, request.provider, aspect_ratio, size))
     try:
-        options = validate_options(model.id, model.name, dict(request.options))
+        options = validate_options(model.options, model.name, dict(request.options))
     except InvalidOptions as exc:
         options = {}
         problems.extend(exc.problems)
     if problems:
         raise InvalidRequest(problems, prepared)
-    width, height = dimensions(aspect_ratio, size)
+    sent = wire_size(model, request.provider, aspect_ratio, size)
+    width, height = sent.width, sent.height
+    notes: tuple[str, ...] = ()
+    if sent.custom:
+        label = provider_label(request.provider)
+        notes = (
+            f"{label} has no {aspect_ratio} for {model.name}: it is sent as a custom size "
+            f"of {width}×{height} px.",
+        )
     image_request = ImageRequest(
         model=model,
         offer=offer,
@@ -232,7 +268,27 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
         prepared=prepared,
         image_request=image_request,
         estimated_cost_usd=estimate_cost(model, request.provider, aspect_ratio, size),
+        notes=notes,
     )
+
+
+def _offer_problems(
+    wb: Workbench, model: ModelSpec, provider: str, aspect_ratio: str, size: str
+) -> list[str]:
+    """What this provider cannot make of the model, naming the providers that can."""
+    what = []
+    if aspect_ratio not in ratios_for(model, provider):
+        what.append(f"aspect ratio {aspect_ratio}")
+    if size not in sizes_for(model, provider):
+        what.append(f"size {size}")
+    if not what:
+        return []
+    others = [provider_label(p) for p in providers_for(model, aspect_ratio, size)]
+    can = f" {', '.join(others)} can." if others else " No provider can."
+    return [
+        f"{provider_label(provider)} does not offer {' at '.join(what)} for {model.name}."
+        + can
+    ]
 
 
 @dataclass(frozen=True)
@@ -270,10 +326,10 @@ async def execute(
     queued = generation_id is not None
     gid = generation_id or new_id("gen")
 
-    def submitted(rid: str | None) -> None:
+    def submitted(rid: str | None, url: str | None) -> None:
         # Only an id is worth a write: the row already says the request may have gone out.
         if rid:
-            wb.log.mark_submitted(gid, rid)
+            wb.log.mark_submitted(gid, rid, url)
 
     image_request = dataclasses.replace(planned.image_request, on_submitted=submitted)
     try:
@@ -325,6 +381,8 @@ async def execute(
         error=outcome.error_message,
         seed=outcome.seed_returned if outcome.seed_returned is not None else req.seed,
         cached_from=outcome.cached_from,
+        retries=outcome.retries,
+        retry_wait_s=outcome.retry_wait_s,
     )
 
 
@@ -374,6 +432,8 @@ async def _attempt(
             provider_request_id=exc.provider_request_id,
             cost_usd=exc.cost_usd,
             cost_kind="known" if exc.cost_usd is not None else "unknown",
+            retries=getattr(exc, "retries", 0),
+            retry_wait_s=getattr(exc, "retry_wait_s", 0.0),
         )
     except NotAnImage as exc:
         return Outcome(
@@ -392,15 +452,27 @@ async def _attempt(
             error_kind="internal",
             error_message=redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings),
         )
+    return succeeded(result, stored, planned.estimated_cost_usd, latency_ms=elapsed())
+
+
+def succeeded(
+    result: ImageResult,
+    stored: StoredImage,
+    estimated_cost_usd: float | None,
+    *,
+    latency_ms: float | None = None,
+) -> Outcome:
+    """The log's outcome for an image a provider delivered: the provider's reported cost wins,
+    else the catalog estimate (marked as such)."""
     if result.cost_usd is not None:
-        cost, cost_kind = result.cost_usd, "known"
-    elif planned.estimated_cost_usd is not None:
-        cost, cost_kind = planned.estimated_cost_usd, "estimated"
+        cost, cost_kind = result.cost_usd, "known" if result.cost_confirmed else "estimated"
+    elif estimated_cost_usd is not None:
+        cost, cost_kind = estimated_cost_usd, "estimated"
     else:
         cost, cost_kind = None, "unknown"
     return Outcome(
         status="succeeded",
-        latency_ms=elapsed(),
+        latency_ms=latency_ms,
         queue_ms=result.queue_ms,
         cost_usd=cost,
         cost_kind=cost_kind,
@@ -408,6 +480,8 @@ async def _attempt(
         provider_request_id=result.provider_request_id,
         seed_returned=result.seed,
         image=stored,
+        retries=result.retries,
+        retry_wait_s=result.retry_wait_s,
     )
 
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.domain.catalog import ModelSpec
+from workbench.domain.catalog import ModelSpec, ratios_for
 from workbench.domain.templates import Slot
 from workbench.services.generation import GenerateRequest
 from workbench.services.runner import Cell
@@ -43,9 +43,17 @@ class Variant:
         return "intent:" + hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
-def common_aspect_ratios(wb: Workbench, model_ids: list[str]) -> list[str]:
-    """The aspect ratios every one of these models takes (none for no models)."""
-    sets = [set(wb.catalog.model(m).aspect_ratios) for m in model_ids]
+def common_aspect_ratios(
+    wb: Workbench, model_ids: list[str], providers: dict[str, str] | None = None
+) -> list[str]:
+    """The aspect ratios every one of these models takes on its chosen provider (any of its
+    providers when none is chosen yet); none for no models."""
+    sets = []
+    for model_id in model_ids:
+        model = wb.catalog.model(model_id)
+        chosen = (providers or {}).get(model_id)
+        names = [chosen] if chosen else list(model.providers)
+        sets.append({r for p in names for r in ratios_for(model, p)})
     return sorted(set.intersection(*sets)) if sets else []
 
 

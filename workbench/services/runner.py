@@ -8,9 +8,12 @@ limit. Before a cell is sent its estimated cost is reserved; a cell that would t
 reserved past the budget is not sent, and neither is anything after it: a budget is exceeded at
 most by the difference between estimates and what in-flight jobs really cost. Cancel stops
 sending: queued cells become `cancelled`, in-flight ones finish and are logged. If the process
-dies, `recover` turns its `pending`/`queued` rows into `interrupted`; `resume` then sends only
-the cells that have no result and were never sent: a cell whose request had started to go out
-may have been accepted and billed, so it is not sent again (History can resend it by hand).
+dies, `recover` turns its `pending`/`queued` rows into `interrupted`; `resume` first fetches
+from the providers the jobs they had accepted (services/recovery.py: their images are stored,
+nothing is sent again), then sends only the cells that have no result and were never sent, each
+on its own earlier row (so a crash of the workbench leaves no extra failed attempt). A cell whose
+request had started to go out without an answer may have been billed, so it is not sent again
+(History can resend it by hand).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
 from workbench.errors import InvalidInput
+from workbench.providers.registry import default_concurrency
 from workbench.services.generation import (
     DailyCapReached,
     GenerateRequest,
@@ -39,29 +43,11 @@ from workbench.services.generation import (
     execute,
     plan,
 )
+from workbench.services.recovery import recover_jobs_sync
 from workbench.services.workbench import Workbench
 
-# Simultaneous jobs per provider (sources in docs/providers.md): BFL allows 24 active tasks per
-# account; fal starts accounts at 2; Replicate allows 600 creates a minute; Gemini's limits
-# depend on the tier, so stay modest. The offline renderer is CPU-bound.
-DEFAULT_CONCURRENCY: dict[str, int] = {
-    "gemini": 4,
-    "bfl": 24,
-    "replicate": 8,
-    "fal": 2,
-    "offline": 4,
-}
-# Typical seconds per image when the log has no measurement yet (third-party p50s).
-TYPICAL_SECONDS: dict[str, float] = {
-    "nano-banana": 10,
-    "nano-banana-2": 13,
-    "nano-banana-pro": 22,
-    "flux-2-pro": 17,
-    "flux-2-max": 30,
-    "flux-2-flex": 20,
-    "flux-2-dev": 15,
-    "flux-1.1-pro-ultra": 12,
-}
+# Simultaneous jobs per provider, from each adapter's descriptor (with its source there).
+DEFAULT_CONCURRENCY: dict[str, int] = default_concurrency()
 DONE_STATUSES = ("succeeded", "moderated")
 
 
@@ -73,7 +59,8 @@ class RunSettings(BaseModel):
     allow_cache: bool = False
 
     def limit(self, provider: str) -> int:
-        return max(1, min(64, self.concurrency.get(provider, DEFAULT_CONCURRENCY.get(provider, 4))))
+        default = default_concurrency().get(provider, 4)  # providers discovered since import too
+        return max(1, min(64, self.concurrency.get(provider, default)))
 
 
 @dataclass(frozen=True)
@@ -169,7 +156,7 @@ def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = No
                 for row in wb.performance.by_model(HistoryFilter(providers=(lane,)))
                 if row["latency_median_ms"]
             }
-        typical = 0.05 if lane == "offline" else TYPICAL_SECONDS.get(p.model.id, 15.0)
+        typical = 0.05 if lane == "offline" else p.model.typical_seconds
         per_lane[lane] = per_lane.get(lane, 0.0) + medians[lane].get(p.model.id, typical)
     duration = max((total / settings.limit(lane) for lane, total in per_lane.items()), default=0.0)
     return Estimate(
@@ -336,11 +323,17 @@ class RunHandle:
             self.on_event(self.progress, outcome)
 
 
-def _queue(wb: Workbench, plans: list[Plan]) -> list[str]:
-    """A `queued` row per planned cell, so the log shows the whole grid from the start."""
+def _queue(wb: Workbench, plans: list[Plan], unsent: dict[str, str] | None = None) -> list[str]:
+    """A `queued` row per planned cell, so the log shows the whole grid from the start; a cell
+    with an earlier row that never left (`unsent`, by cell key) is queued on that row."""
     ids = []
     with wb.db.cursor():  # one unit of work for the whole grid, not one per row
         for planned in plans:
+            earlier = (unsent or {}).get(planned.request.cell or "")
+            if earlier is not None:
+                wb.log.requeue(earlier)
+                ids.append(earlier)
+                continue
             gid = new_id("gen")
             wb.log.insert_pending(planned.row(gid, {}, status="queued"))
             ids.append(gid)
@@ -413,6 +406,7 @@ def resume_run(
     if record is None:
         raise RunRefused([f"No run {run_id}."])
     recover(wb)
+    recover_jobs_sync(wb, run_id)
     spec = record["spec"]
     settings = settings or RunSettings.model_validate(spec.get("settings", {}))
     rows = wb.log.run_cells(run_id)
@@ -446,7 +440,12 @@ def resume_run(
             check_budget(remaining, settings.model_copy(update={"budget_usd": left}))
             settings = settings.model_copy(update={"budget_usd": left})
     wb.runs.reopen(run_id)
-    ids = _queue(wb, plans)
+    unsent = {  # the newest row per cell that never left: the resumed job completes it
+        r["cell"]: r["id"]
+        for r in rows
+        if r["submitted_at"] is None and r["status"] in ("interrupted", "cancelled", "queued")
+    }
+    ids = _queue(wb, plans, unsent)
     return RunHandle(wb, run_id, list(zip(ids, cells, plans, strict=True)), settings, on_event)
 
 

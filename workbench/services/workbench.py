@@ -16,6 +16,7 @@ from workbench.providers.registry import build_provider
 from workbench.store.db import Database, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
+from workbench.store.library import PromptLibrary
 from workbench.store.performance import PerformanceLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
@@ -55,6 +56,7 @@ class Workbench:
         self.votes = VoteLog(self.db)
         self.spending = SpendLedger(self.db)
         self.tradeoffs = TradeoffLog(self.db)
+        self.library = PromptLibrary(self.db)
 
     def succeeded(self, generation_id: str) -> None:
         for hook in self.on_success:

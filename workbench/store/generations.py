@@ -66,6 +66,7 @@ class NewGeneration:
     request_hash: str | None = None
     prompt_key: str | None = None  # ties one intent's wordings for different model families
     expected_text: str | None = None  # text the image must show, when the prompt says exactly
+    library_version_id: str | None = None  # the prompt-library version it was made from
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class Outcome:
     error_message: str | None = None
     image: StoredImage | None = None
     cached_from: str | None = None  # the generation whose image was reused (nothing was paid)
+    retries: int = 0  # calls sent again (after a 429, a dropped poll...) before this outcome
+    retry_wait_s: float = 0.0  # total time waited before those retries
 
 
 class GenerationLog:
@@ -96,8 +99,8 @@ class GenerationLog:
                 "INSERT INTO generations (id, run_id, cell, created_at, status, model, provider,"
                 " provider_model_id, template_id, slots, prompt_written, prompt, params,"
                 " aspect_ratio, size, seed, category, worker_pid, request_hash, prompt_key,"
-                " expected_text, submitted_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " expected_text, submitted_at, library_version_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     new.id,
                     new.run_id,
@@ -121,6 +124,7 @@ class GenerationLog:
                     new.prompt_key,
                     new.expected_text,
                     now if new.status == "pending" else None,  # about to be sent
+                    new.library_version_id,
                 ],
             )
 
@@ -163,7 +167,8 @@ class GenerationLog:
                 " provider_model_id = coalesce(?, provider_model_id),"
                 " provider_request_id = coalesce(?, provider_request_id),"
                 " seed_returned = ?, error_kind = ?, error_message = ?, image_sha256 = ?,"
-                " width = ?, height = ?, cached_from = ? WHERE id = ?",
+                " width = ?, height = ?, cached_from = ?, retries = ?, retry_wait_s = ?"
+                " WHERE id = ?",
                 [
                     outcome.status,
                     utcnow(),
@@ -180,6 +185,8 @@ class GenerationLog:
                     image.width if image else None,
                     image.height if image else None,
                     outcome.cached_from,
+                    outcome.retries,
+                    outcome.retry_wait_s,
                     generation_id,
                 ],
             )
@@ -207,13 +214,16 @@ class GenerationLog:
                 [json.dumps(params), os.getpid(), now, now, generation_id],
             )
 
-    def mark_submitted(self, generation_id: str, provider_request_id: str | None) -> None:
-        """The provider accepted the job: keep its id (for support, and to find it again)."""
+    def mark_submitted(
+        self, generation_id: str, provider_request_id: str | None, resume_url: str | None = None
+    ) -> None:
+        """The provider accepted the job: keep its id (for support) and the URL that reports
+        on it (to fetch the result after a crash)."""
         with self.db.cursor() as cur:
             cur.execute(
-                "UPDATE generations SET provider_request_id = coalesce(?, provider_request_id)"
-                " WHERE id = ?",
-                [provider_request_id, generation_id],
+                "UPDATE generations SET provider_request_id = coalesce(?, provider_request_id),"
+                " resume_url = coalesce(?, resume_url) WHERE id = ?",
+                [provider_request_id, resume_url, generation_id],
             )
 
     def cancel_queued(self, run_id: str, message: str, kind: str = "cancelled") -> int:
@@ -253,6 +263,42 @@ class GenerationLog:
                 [utcnow(), *known],
             ).fetchall()
         return len(rows)
+
+    def resumable(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Interrupted attempts a provider had accepted (an id and a status URL are known):
+        their results may still be fetched instead of lost."""
+        where = "" if run_id is None else " AND run_id = ?"
+        with self.db.cursor() as cur:
+            cursor = cur.execute(
+                "SELECT id, run_id, cell, model, provider, provider_model_id,"
+                " provider_request_id, resume_url, aspect_ratio, size, seed FROM generations"
+                " WHERE status = 'interrupted' AND error_kind = 'interrupted'"
+                " AND provider_request_id IS NOT NULL AND resume_url IS NOT NULL"
+                f"{where} ORDER BY created_at, id",
+                [] if run_id is None else [run_id],
+            )
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def mark_expired(self, generation_id: str, message: str) -> None:
+        """The provider no longer has this job's result: say so, and stop asking for it."""
+        with self.db.cursor() as cur:
+            cur.execute(
+                "UPDATE generations SET error_kind = 'expired', error_message = ?"
+                " WHERE id = ? AND status = 'interrupted'",
+                [message, generation_id],
+            )
+
+    def requeue(self, generation_id: str) -> None:
+        """A cell that never left (interrupted or cancelled before sending) is queued again on
+        its own row, so a resumed run completes it there instead of adding a second attempt."""
+        with self.db.cursor() as cur:
+            cur.execute(
+                "UPDATE generations SET status = 'queued', worker_pid = ?, finished_at = NULL,"
+                " error_kind = NULL, error_message = NULL"
+                " WHERE id = ? AND submitted_at IS NULL",
+                [os.getpid(), generation_id],
+            )
 
     def find_cached(self, request_hash: str) -> dict[str, Any] | None:
         """The newest succeeded attempt of an identical request, for "don't pay twice"."""

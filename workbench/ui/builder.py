@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS, ModelSpec
+from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS, ModelSpec, ratios_for, sizes_for
 from workbench.domain.templates import Template
 from workbench.services import history as history_service
 from workbench.services import status as status_service
@@ -20,6 +20,7 @@ from workbench.services.generation import (
     preview,
 )
 from workbench.services.workbench import Workbench
+from workbench.ui.library import VERSION_KEY, linked_version, save_to_library
 from workbench.ui.rating import rating_widgets
 from workbench.ui.recipe import open_from_image
 from workbench.ui.shared import duration, money, page, workbench
@@ -36,6 +37,7 @@ def _apply_pending_load(wb: Workbench) -> None:
     load: dict[str, Any] | None = st.session_state.pop(LOAD_KEY, None)
     if not load:
         return
+    st.session_state[VERSION_KEY] = load.get("library_version_id")
     model = wb.catalog.model(load["model"])
     st.session_state["b_model"] = model.id
     template_id = load.get("template_id") or "free-text"
@@ -142,29 +144,33 @@ def _slot_inputs(wb: Workbench, model: ModelSpec, template: Template) -> dict[st
     return values
 
 
-def _parameters(model: ModelSpec, template: Template) -> dict[str, Any]:
+def _parameters(model: ModelSpec, template: Template, provider: str) -> dict[str, Any]:
     cols = st.columns(3)
     params: dict[str, Any] = {}
     has_ar_slot = any(s.kind == "aspect_ratio" for s in template.slots)
     ar_key = f"b_ar_{model.id}"
+    ratios = ratios_for(model, provider)  # only what this provider can make
+    sizes = sizes_for(model, provider)
     example_ar = st.session_state.pop("b_example_ar", None)
-    if example_ar in model.aspect_ratios:
+    if example_ar in ratios:
         st.session_state[ar_key] = example_ar
     if not has_ar_slot:
-        if st.session_state.get(ar_key) not in model.aspect_ratios:
-            st.session_state[ar_key] = model.default_aspect_ratio
+        if st.session_state.get(ar_key) not in ratios:
+            st.session_state[ar_key] = (
+                model.default_aspect_ratio if model.default_aspect_ratio in ratios else ratios[0]
+            )
         params["aspect_ratio"] = cols[0].selectbox(
             "Aspect ratio",
-            list(model.aspect_ratios),
+            list(ratios),
             key=ar_key,
             help="Sent as the provider's aspect-ratio parameter. A --ar W:H in the text wins.",
         )
     size_key = f"b_size_{model.id}"
-    if st.session_state.get(size_key) not in model.sizes:
-        st.session_state[size_key] = model.default_size
+    if st.session_state.get(size_key) not in sizes:
+        st.session_state[size_key] = model.default_size if model.default_size in sizes else sizes[0]
     params["size"] = cols[1].selectbox(
         "Size",
-        list(model.sizes),
+        list(sizes),
         key=size_key,
         help="Nano Banana: image-size tier. FLUX: megapixels, turned into width x height.",
     )
@@ -209,8 +215,11 @@ def _show_what_is_sent(pv: Preview) -> None:
     st.caption(
         f"{req.offer.provider} · model id `{req.offer.model_id}` · aspect ratio "
         f"{req.aspect_ratio} · size {req.size} ({req.width}×{req.height}) · seed {seed} · "
-        f"estimated cost {money(pv.plan.estimated_cost_usd)}"
+        f"estimated cost {money(pv.plan.estimated_cost_usd, req.offer.price_confidence)}"
+        + (f" ({req.offer.price_source})" if req.offer.price_confidence != "known" else "")
     )
+    for note in pv.plan.notes:  # e.g. a ratio sent as a custom width x height
+        st.caption(note)
 
 
 def _show_result(wb: Workbench, generation_id: str) -> None:
@@ -229,6 +238,8 @@ def _show_result(wb: Workbench, generation_id: str) -> None:
     cols[0].metric("Status", record["status"])
     cols[1].metric("Latency", duration(record.get("latency_ms")))
     cols[2].metric("Cost", money(record.get("cost_usd"), record.get("cost_kind")))
+    if record.get("retries"):
+        st.caption(f"Retried {record['retries']}×, waited {record.get('retry_wait_s') or 0:g} s.")
     st.caption(f"Logged as `{generation_id}`; find it again on the History page.")
     if record["status"] == "succeeded":
         with st.expander("Rate this image", expanded=False):
@@ -284,7 +295,7 @@ def render() -> None:
     build_col, preview_col = st.columns([3, 2], gap="large")
     with build_col:
         values = _slot_inputs(wb, model, template)
-        params = _parameters(model, template)
+        params = _parameters(model, template, provider)
     written = values.get("prompt", "") if template.id == "free-text" else template.assemble(values)
     request_data = {
         "model": model.id,
@@ -296,6 +307,7 @@ def render() -> None:
         "size": params["size"],
         "seed": params["seed"] or None,
     }
+    request_data["library_version_id"] = linked_version(wb, request_data)
     with preview_col:
         st.markdown("**Prompt as written**")
         st.code(written or "(empty)", language=None, wrap_lines=True)
@@ -329,5 +341,6 @@ def render() -> None:
                     st.error(" ".join(exc.problems))
                 else:
                     st.session_state[LAST_KEY] = outcome.id
+        save_to_library(wb, request_data)
         if last := st.session_state.get(LAST_KEY):
             _show_result(wb, last)

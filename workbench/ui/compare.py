@@ -61,7 +61,7 @@ def render() -> None:
         placeholder="random",
         help="Variations use this seed, +1, +2 … where supported.",
     )
-    common = grids.common_aspect_ratios(wb, model_ids)
+    common = grids.common_aspect_ratios(wb, model_ids, providers)
     aspect = cols[2].selectbox("Aspect ratio", ["(each model's default)", *common], key="c_ar")
     try:
         base_seed = int(seed_text) if seed_text.strip() else None

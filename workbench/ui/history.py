@@ -21,6 +21,7 @@ from workbench.domain.filters import (
 )
 from workbench.imaging.metrics import SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
+from workbench.services import recovery
 from workbench.services.workbench import Workbench
 from workbench.ui.builder import LOAD_KEY
 from workbench.ui.rating import rating_widgets
@@ -319,6 +320,13 @@ def _measurements(wb: Workbench, record: dict[str, Any]) -> None:
 def render() -> None:
     wb = workbench()
     st.title("History")
+    if (count := recovery.waiting(wb)) and st.button(
+        f"Fetch {count} interrupted job(s) from their providers",
+        key="h_recover",
+        help="Jobs a provider accepted before the workbench stopped: their images are fetched, "
+        "nothing is sent again.",
+    ):
+        st.info(recovery.recover_jobs_sync(wb).summary())
     f = _filters(wb)
     if f is None:
         return

@@ -97,7 +97,8 @@ def render() -> None:
         placeholder="e.g. 1,2,3 or 10-13",
         help="Leave empty for one random seed.",
     )
-    common = grids.common_aspect_ratios(wb, model_ids)
+    providers = provider_pickers(wb, model_ids, "m")
+    common = grids.common_aspect_ratios(wb, model_ids, providers)  # what each provider makes
     ratios = cols[1].multiselect(
         "Aspect ratios", common, key="m_ratios", help="Leave empty for each model's default."
     )
@@ -123,7 +124,6 @@ def render() -> None:
     elif not variants or not model_ids or not seeds:
         st.info("Write at least one prompt and choose at least one model.")
     else:
-        providers = provider_pickers(wb, model_ids, "m")
         cells = grids.matrix_cells(wb, variants, providers, seeds, list(ratios) or [None])
         if len(cells) > 500:
             st.error(f"{len(cells)} cells is more than one run takes (500); narrow an axis.")

@@ -1,0 +1,154 @@
+"""Recovery instead of loss: jobs a provider accepted before the workbench stopped are fetched
+from the provider, never sent again.
+
+When the process dies mid-run its in-flight attempts become `interrupted`; those whose provider
+had already answered the submit have a request id and a status URL in the log. `recover_jobs`
+polls each of them at the provider (through the adapter's `recover`): a finished job's image is
+stored and the attempt becomes `succeeded` (or the real `moderated` / `failed` outcome), with its
+cost; a result the provider no longer keeps (BFL sample links live 10 minutes, Replicate output
+files an hour) is marked "expired at the provider". Nothing is sent twice: `recover` only reads.
+Called on resume, by `workbench recover` and from the History page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.domain.catalog import CatalogError, estimate_cost
+from workbench.providers.base import ImageResult, ProviderError, Resumable
+from workbench.redact import redact
+from workbench.services.generation import succeeded
+from workbench.services.workbench import Workbench
+from workbench.store.generations import Outcome
+from workbench.store.images import NotAnImage
+
+log = logging.getLogger(__name__)
+# Kinds that say the provider finished the job (with a real outcome to record).
+_FINISHED_BADLY = frozenset({"moderated", "server", "no_image"})
+_AT_ONCE = 8  # recoveries in flight per provider: polls are free but still count as requests
+
+
+@dataclass
+class RecoveryReport:
+    recovered: list[str] = field(default_factory=list)  # now succeeded, with their image
+    finished_badly: list[str] = field(default_factory=list)  # moderated / failed there
+    expired: list[str] = field(default_factory=list)  # the provider no longer has the result
+    still_open: list[str] = field(default_factory=list)  # could not be asked now; try later
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def checked(self) -> int:
+        return sum(map(len, (self.recovered, self.finished_badly, self.expired, self.still_open)))
+
+    def summary(self) -> str:
+        if not self.checked:
+            return "No interrupted job is waiting at a provider."
+        return (
+            f"Checked {self.checked} interrupted job(s) at their providers: "
+            f"{len(self.recovered)} recovered, {len(self.finished_badly)} finished without an "
+            f"image, {len(self.expired)} expired at the provider, {len(self.still_open)} left "
+            "to try later."
+        )
+
+
+async def recover_jobs(wb: Workbench, run_id: str | None = None) -> RecoveryReport:
+    rows = await asyncio.to_thread(wb.log.resumable, run_id)
+    report = RecoveryReport()
+    by_provider: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_provider.setdefault(row["provider"], []).append(row)
+    await asyncio.gather(*(_lane(wb, name, jobs, report) for name, jobs in by_provider.items()))
+    return report
+
+
+def waiting(wb: Workbench) -> int:
+    """How many interrupted attempts could still be fetched from their providers."""
+    return len(wb.log.resumable())
+
+
+def recover_jobs_sync(wb: Workbench, run_id: str | None = None) -> RecoveryReport:
+    """For callers without an event loop (the command line, a Streamlit rerun, a resume)."""
+    return asyncio.run(recover_jobs(wb, run_id))
+
+
+async def _lane(
+    wb: Workbench, name: str, rows: list[dict[str, Any]], report: RecoveryReport
+) -> None:
+    provider = wb.open_provider(name)
+    limit = asyncio.Semaphore(_AT_ONCE)
+    try:
+        fetch = getattr(provider, "recover", None)
+        if fetch is None:
+            report.still_open.extend(r["id"] for r in rows)
+            report.messages.append(f"{name} cannot fetch an earlier job's result.")
+            return
+
+        async def one(row: dict[str, Any]) -> None:
+            async with limit:
+                await _recover_one(wb, fetch, row, report)
+
+        await asyncio.gather(*(one(r) for r in rows))
+    finally:
+        await provider.aclose()
+
+
+async def _recover_one(
+    wb: Workbench, fetch: Any, row: dict[str, Any], report: RecoveryReport
+) -> None:
+    gid = row["id"]
+    resumable = Resumable(
+        provider_request_id=row["provider_request_id"],
+        resume_url=row["resume_url"],
+        provider_model_id=row["provider_model_id"],
+        seed=row["seed"],
+    )
+    try:
+        result: ImageResult = await fetch(resumable)
+        stored = await asyncio.to_thread(wb.images.put, result.data)
+    except ProviderError as exc:
+        message = redact(exc.message, wb.settings)
+        if exc.kind == "not_found":
+            await asyncio.to_thread(
+                wb.log.mark_expired,
+                gid,
+                f"Expired at the provider: the job finished, but its result can no longer be "
+                f"fetched ({message}). It was not sent again.",
+            )
+            report.expired.append(gid)
+        elif exc.kind in _FINISHED_BADLY:
+            outcome = Outcome(
+                status=exc.status,
+                error_kind=exc.kind,
+                error_message=message,
+                provider_request_id=exc.provider_request_id,
+                cost_usd=exc.cost_usd,
+                cost_kind="known" if exc.cost_usd is not None else "unknown",
+            )
+            await asyncio.to_thread(wb.log.complete, gid, outcome)
+            report.finished_badly.append(gid)
+        else:  # auth, connection, still running past the deadline...: ask again later
+            report.still_open.append(gid)
+            report.messages.append(f"{gid}: {message}")
+        return
+    except NotAnImage as exc:
+        outcome = Outcome(status="failed", error_kind="malformed", error_message=str(exc))
+        await asyncio.to_thread(wb.log.complete, gid, outcome)
+        report.finished_badly.append(gid)
+        return
+    outcome = succeeded(result, stored, _estimate(wb, row))
+    await asyncio.to_thread(wb.log.complete, gid, outcome)
+    wb.succeeded(gid)
+    report.recovered.append(gid)
+
+
+def _estimate(wb: Workbench, row: dict[str, Any]) -> float | None:
+    """The catalog estimate at the logged ratio and size (None when the catalog has no price,
+    or no longer knows the model)."""
+    try:
+        model = wb.catalog.model(row["model"])
+        return estimate_cost(model, row["provider"], row["aspect_ratio"], row["size"])
+    except (CatalogError, TypeError, KeyError):
+        return None

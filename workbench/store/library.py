@@ -1,0 +1,259 @@
+"""The prompt library: named prompts, each save a new append-only version; tags, a note and a
+favourite star per name (append-only marks, the newest wins); and per-version figures from the
+generations made from a version (`generations.library_version_id`).
+
+Versions and marks are append-only; `library_heads` (one row per name: its newest version and
+marks) is kept in step in the same transaction, so listing stays one small-table query however
+many versions exist. Portable SQL only (DuckDB and PostgreSQL): `?` parameters,
+`position(... IN ...)` instead of ILIKE, JSON kept as text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from workbench.domain.ids import new_id
+from workbench.store.db import Database, utcnow
+
+_VERSION_COLUMNS = (
+    "id, name, version, created_at, model, provider, template_id, slots, params, prompt"
+)
+_HEAD_COLUMNS = (
+    "h.version_id AS id, h.name, h.version, h.versions, h.saved_at, h.model, h.prompt, h.tags,"
+    " h.note, h.favourite"
+)
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    name: str
+    model: str
+    prompt: str
+    provider: str | None = None
+    template_id: str | None = None
+    slots: dict[str, str] | None = None
+    params: dict[str, Any] | None = None
+
+
+def _version(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    row["slots"] = json.loads(row["slots"]) if row.get("slots") else None
+    row["params"] = json.loads(row["params"]) if row.get("params") else {}
+    return row
+
+
+def _rows(cursor: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+class PromptLibrary:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writes -------------------------------------------------------------------------------
+    def save(self, new: NewVersion) -> dict[str, Any]:
+        """Append the next version of `new.name`; never touches an earlier version. Two saves
+        racing for the same number: the loser's insert breaks UNIQUE (name, version) and retries
+        with the next number."""
+        for _ in range(5):
+            version_id = new_id("pv")
+            try:
+                with self.db.transaction() as cur:
+                    found = cur.execute(
+                        "SELECT version FROM library_heads WHERE name = ?", [new.name]
+                    ).fetchone()
+                    number = int(found[0]) + 1 if found else 1
+                    now = utcnow()
+                    cur.execute(
+                        f"INSERT INTO library_versions ({_VERSION_COLUMNS})"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            version_id, new.name, number, now, new.model, new.provider,
+                            new.template_id,
+                            json.dumps(new.slots) if new.slots is not None else None,
+                            json.dumps(new.params or {}, sort_keys=True), new.prompt,
+                        ],
+                    )
+                    head = [version_id, number, number, now, new.model, new.prompt, new.name]
+                    if found:
+                        cur.execute(
+                            "UPDATE library_heads SET version_id = ?, version = ?, versions = ?,"
+                            " saved_at = ?, model = ?, prompt = ? WHERE name = ?",
+                            head,
+                        )
+                    else:
+                        cur.execute(
+                            "INSERT INTO library_heads (version_id, version, versions, saved_at,"
+                            " model, prompt, name, tags, note, favourite)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, '[]', '', false)",
+                            head,
+                        )
+            except (duckdb.ConstraintException, duckdb.TransactionException):
+                continue
+            return {"id": version_id, "name": new.name, "version": number}
+        raise RuntimeError(f"could not save {new.name!r}: too many saves at once, try again")
+
+    def mark(self, name: str, tags: list[str], note: str, favourite: bool) -> None:
+        tag_text = json.dumps(sorted(set(tags)))
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO library_marks (id, name, created_at, tags, note, favourite)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [new_id("pm"), name, utcnow(), tag_text, note, favourite],
+            )
+            cur.execute(
+                "UPDATE library_heads SET tags = ?, note = ?, favourite = ? WHERE name = ?",
+                [tag_text, note, favourite, name],
+            )
+
+    # -- reads --------------------------------------------------------------------------------
+    def get(self, version_id: str) -> dict[str, Any] | None:
+        with self.db.cursor() as cur:
+            rows = _rows(cur.execute(
+                f"SELECT {_VERSION_COLUMNS} FROM library_versions WHERE id = ?", [version_id]
+            ))
+        return _version(rows[0]) if rows else None
+
+    def find(self, name: str, version: int | None = None) -> dict[str, Any] | None:
+        """A version by name and number; the newest when `version` is None."""
+        sql = f"SELECT {_VERSION_COLUMNS} FROM library_versions WHERE name = ?"
+        params: list[Any] = [name]
+        if version is not None:
+            sql += " AND version = ?"
+            params.append(version)
+        with self.db.cursor() as cur:
+            rows = _rows(cur.execute(sql + " ORDER BY version DESC LIMIT 1", params))
+        return _version(rows[0]) if rows else None
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of one name, oldest first, each with its generation count."""
+        with self.db.cursor() as cur:
+            rows = _rows(cur.execute(
+                f"SELECT {_VERSION_COLUMNS} FROM library_versions WHERE name = ?"
+                " ORDER BY version",
+                [name],
+            ))
+        return [_version(r) for r in rows]
+
+    def marks(self, name: str) -> dict[str, Any]:
+        with self.db.cursor() as cur:
+            rows = _rows(cur.execute(
+                "SELECT tags, note, favourite FROM library_heads WHERE name = ?", [name]
+            ))
+        if not rows:
+            return {"tags": [], "note": "", "favourite": False}
+        return {**rows[0], "tags": json.loads(rows[0]["tags"])}
+
+    @staticmethod
+    def _search_sql(text: str, tag: str | None, favourites_only: bool) -> tuple[str, list[Any]]:
+        where, params = ["1 = 1"], []
+        if text.strip():
+            # A name or any version's text holds the words (case-insensitive, no wildcards).
+            where.append(
+                "(position(? IN lower(h.name)) > 0 OR h.name IN (SELECT name FROM"
+                " library_versions WHERE position(? IN lower(prompt)) > 0))"
+            )
+            params += [text.strip().lower()] * 2
+        if tag:
+            where.append("position(? IN h.tags) > 0")
+            params.append(json.dumps(tag))
+        if favourites_only:
+            where.append("h.favourite")
+        return " FROM library_heads h WHERE " + " AND ".join(where), params
+
+    def search(
+        self,
+        text: str = "",
+        tag: str | None = None,
+        favourites_only: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """One row per name (its newest version and marks), favourites first, then the most
+        recently saved; `total` on each row counts every match (one query for page and count)."""
+        sql, params = self._search_sql(text, tag, favourites_only)
+        with self.db.cursor() as cur:
+            rows = _rows(cur.execute(
+                f"SELECT {_HEAD_COLUMNS}, count(*) OVER () AS total{sql}"
+                " ORDER BY h.favourite DESC, h.saved_at DESC, h.name LIMIT ? OFFSET ?",
+                [*params, int(limit), int(offset)],
+            ))
+        for row in rows:
+            row["tags"] = json.loads(row["tags"])
+        return rows
+
+    def count(self, text: str = "", tag: str | None = None, favourites_only: bool = False) -> int:
+        sql, params = self._search_sql(text, tag, favourites_only)
+        with self.db.cursor() as cur:
+            found = cur.execute(f"SELECT count(*){sql}", params).fetchone()
+        return int(found[0]) if found else 0
+
+    def tags(self) -> list[str]:
+        with self.db.cursor() as cur:
+            rows = cur.execute("SELECT DISTINCT tags FROM library_heads").fetchall()
+        return sorted({t for (tags,) in rows for t in json.loads(tags)})
+
+    # -- what a version produced --------------------------------------------------------------
+    def generations(self, version_id: str, limit: int = 48) -> list[dict[str, Any]]:
+        with self.db.cursor() as cur:
+            return _rows(cur.execute(
+                "SELECT g.id, g.created_at, g.status, g.model, g.provider, g.cost_usd,"
+                " g.latency_ms, i.thumb_path FROM generations g"
+                " LEFT JOIN images i ON i.sha256 = g.image_sha256"
+                " WHERE g.library_version_id = ? ORDER BY g.created_at DESC LIMIT ?",
+                [version_id, int(limit)],
+            ))
+
+    def stats(self, version_id: str) -> dict[str, Any]:
+        """Counts, cost and latency of the version's generations; mean stars per criterion; the
+        Arena record of its images on `overall` (a win 1, a tie 1/2, a loss or both-bad 0;
+        votes between two images of this same version say nothing and are left out)."""
+        with self.db.cursor() as cur:
+            g = cur.execute(
+                "SELECT count(*),"
+                " sum(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END),"
+                " sum(cost_usd), count(cost_usd),"
+                " avg(CASE WHEN status = 'succeeded' THEN latency_ms END),"
+                " count(CASE WHEN status = 'succeeded' THEN latency_ms END)"
+                " FROM generations WHERE library_version_id = ?",
+                [version_id],
+            ).fetchone()
+            stars = cur.execute(
+                "SELECT r.criterion, count(*), avg(r.stars) FROM latest_ratings r"
+                " JOIN generations g ON g.id = r.generation_id"
+                " WHERE g.library_version_id = ? GROUP BY r.criterion ORDER BY r.criterion",
+                [version_id],
+            ).fetchall()
+            arena = cur.execute(
+                "WITH mine AS (SELECT id FROM generations WHERE library_version_id = ?),"
+                " sides AS (SELECT v.winner,"
+                "  CASE WHEN v.left_generation_id IN (SELECT id FROM mine) THEN 1 ELSE 0 END"
+                "   AS is_left,"
+                "  CASE WHEN v.right_generation_id IN (SELECT id FROM mine) THEN 1 ELSE 0 END"
+                "   AS is_right"
+                "  FROM votes v WHERE v.criterion = 'overall')"
+                " SELECT count(*), sum(CASE WHEN winner = 'tie' THEN 0.5"
+                "  WHEN winner = 'left' AND is_left = 1 THEN 1.0"
+                "  WHEN winner = 'right' AND is_right = 1 THEN 1.0 ELSE 0.0 END)"
+                " FROM sides WHERE is_left + is_right = 1",
+                [version_id],
+            ).fetchone()
+        n, succeeded, cost, n_cost, latency, n_latency = g if g else (0, 0, None, 0, None, 0)
+        votes, points = arena if arena else (0, None)
+        return {
+            "generations": int(n or 0),
+            "succeeded": int(succeeded or 0),
+            "cost_usd": float(cost) if cost is not None else None,
+            "cost_n": int(n_cost or 0),
+            "mean_cost_usd": float(cost) / n_cost if cost is not None and n_cost else None,
+            "mean_latency_ms": float(latency) if latency is not None else None,
+            "latency_n": int(n_latency or 0),
+            "stars": {c: {"n": int(k), "mean": float(m)} for c, k, m in stars},
+            "arena_votes": int(votes or 0),
+            "arena_win_rate": float(points) / votes if votes else None,
+        }
