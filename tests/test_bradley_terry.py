@@ -279,3 +279,28 @@ def test_the_rating_maths_is_domain_code_on_numpy_only() -> None:
     # The one project import allowed is the error root, which itself imports nothing.
     roots = {name.split(".")[0] for name in imported - {"workbench.errors"}}
     assert roots <= {"__future__", "hashlib", "math", "collections", "dataclasses", "numpy"}
+
+
+# -- boundaries (issue 11): each fails when its boundary moves -----------------------------------
+def test_exactly_min_votes_ranks_a_model_and_one_fewer_does_not() -> None:
+    rows = [("a", "b", "left", 30), ("b", "a", "left", 20)]
+    at_limit = rate(PairCounts.from_rows([*rows, ("c", "a", "left", 6), ("a", "c", "left", 4)]),
+                    min_votes=10)
+    assert at_limit.rating("c").enough and at_limit.rating("c").rank_ub is not None
+    below = rate(PairCounts.from_rows([*rows, ("c", "a", "left", 5), ("a", "c", "left", 4)]),
+                 min_votes=10)
+    assert not below.rating("c").enough and below.rating("c").rank_ub is None
+
+
+def test_on_tie_heavy_data_the_bootstrap_median_stays_near_the_fit() -> None:
+    counts = PairCounts.from_rows(
+        [("a", "b", "tie", 60), ("b", "c", "tie", 60), ("a", "c", "both_bad", 40),
+         ("a", "b", "left", 12), ("a", "b", "right", 4), ("b", "c", "left", 10),
+         ("c", "b", "left", 5), ("a", "c", "left", 8), ("c", "a", "left", 3)]
+    )
+    full = fit(counts)
+    median = np.median(bootstrap(counts, rounds=300, seed=5), axis=0)
+    assert full[0] > full[1] > full[2]
+    assert np.abs(median - full).max() < 3.0  # points on the 400-point scale
+    # and the spread is the fit's, not shrunk or stretched by how draws are resampled
+    assert (median[0] - median[2]) == pytest.approx(full[0] - full[2], rel=0.1)

@@ -215,3 +215,17 @@ def test_python_dash_m_workbench_against_a_fake_over_env_urls(tmp_path) -> None:
                             "--prompt", "x", "--aspect-ratio", "5:1"], env)
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_cli_csv_export_neutralises_formulas_and_parquet_keeps_them(
+    data_dir, capsys, tmp_path
+) -> None:
+    import pandas as pd
+
+    hostile = '=HYPERLINK("http://127.0.0.1:9","x") a kite'
+    assert cli.main(["generate", "--model", "nano-banana-2", "--prompt", hostile]) == 0
+    capsys.readouterr()
+    assert cli.main(["export", "--format", "csv", "--out", str(tmp_path / "g.csv")]) == 0
+    assert pd.read_csv(tmp_path / "g.csv")["prompt"].tolist() == ["'" + hostile]
+    assert cli.main(["export", "--format", "parquet", "--out", str(tmp_path / "g.parquet")]) == 0
+    assert pd.read_parquet(tmp_path / "g.parquet")["prompt"].tolist() == [hostile]

@@ -200,3 +200,103 @@ def test_board_tables_name_every_table_for_download(wb: Workbench) -> None:
         assert exports.table_parquet(frame)[:4] == b"PAR1"
         assert exports.table_csv(frame).startswith(b",".join(
             c.encode() for c in frame.columns[:1]))
+
+
+HOSTILE = ['=HYPERLINK("http://127.0.0.1:9/x","hi")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_csv_cells_that_a_spreadsheet_would_run_are_prefixed(text: str) -> None:
+    frame = pd.DataFrame({"prompt": [text, "a calm lake"], "score": [-1.5, 2.0]})
+    cells = pd.read_csv(io.BytesIO(exports.table_csv(frame)), keep_default_na=False)
+    assert cells["prompt"].tolist() == ["'" + text, "a calm lake"]
+    assert cells["score"].tolist() == [-1.5, 2.0]  # numbers stay numbers
+    # Parquet keeps the raw text
+    raw = pd.read_parquet(io.BytesIO(exports.table_parquet(frame)))
+    assert raw["prompt"].tolist() == [text, "a calm lake"]
+
+
+def test_a_formula_like_prompt_survives_export_and_import(wb: Workbench, tmp_path: Path) -> None:
+    prompts = ['=cmd|"/c calc"!A1', "'=already quoted", "-dash start"]
+    for prompt in prompts:
+        VoteLog(wb.db).add(
+            NewVote(
+                left_model="nano-banana-2",
+                right_model="flux-2-pro",
+                winner="left",
+                criterion="overall",
+                left_provider="gemini",
+                right_provider="bfl",
+                category="=1+1",
+                prompt=prompt,
+            )
+        )
+    data = exports.battles_csv(wb, HistoryFilter(include_offline=True))
+    text = data.decode()
+    assert "=cmd" not in text.replace("'=cmd", "")  # never a bare formula at a cell start
+    other = open_workbench(
+        load_settings(
+            env={"WORKBENCH_DATA_DIR": str(tmp_path / "other")}, secrets_file=tmp_path / "none.toml"
+        ),
+        idle_close_s=0,
+    )
+    try:
+        with other.db.cursor():
+            exports.import_battles_csv(other, data)
+            copied = VoteLog(other.db).frame(HistoryFilter())
+            assert sorted(copied["prompt"]) == sorted(prompts)
+            assert set(copied["category"]) == {"=1+1"}
+    finally:
+        other.close()
+
+
+# -- images out ---------------------------------------------------------------------------------
+def test_an_image_downloads_byte_for_byte_as_received(wb: Workbench) -> None:
+    from workbench.services.generation import GenerateRequest, generate_sync
+
+    gid = generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="A kettle", seed=1)).id
+    record = wb.log.get(gid)
+    image = exports.image_file(wb, record)
+    assert image is not None and image.name == f"{gid}.png" and image.mime == "image/png"
+    assert image.read() == wb.images.absolute(record["image_path"]).read_bytes()
+    assert image.read()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_run_downloads_as_a_zip_with_a_manifest_and_a_contact_sheet(wb: Workbench) -> None:
+    import json
+    import zipfile
+
+    from PIL import Image
+
+    from workbench.services import grids
+    from workbench.services.runner import start_run
+
+    cells = grids.compare_cells(
+        wb,
+        {"nano-banana-2": "offline", "flux-2-pro": "offline"},
+        grids.Variant(label="prompt", text="=HYPERLINK(\"http://127.0.0.1:9\")"),
+        2,
+        5,
+    )
+    handle = start_run(wb, "compare", "zip me", cells)
+    handle.run_sync()
+    ids = exports.run_ids(wb, handle.run_id)
+    assert len(ids) == 4
+    archive = zipfile.ZipFile(io.BytesIO(exports.images_zip(wb, ids)))
+    names = set(archive.namelist())
+    assert {"manifest.csv", "manifest.json"} <= names
+    assert {f"images/{gid}.png" for gid in ids} <= names
+    manifest = json.loads(archive.read("manifest.json"))
+    assert [m["id"] for m in manifest] == ids
+    assert manifest[0]["prompt"].startswith("=HYPERLINK")  # JSON keeps the raw text
+    table = pd.read_csv(io.BytesIO(archive.read("manifest.csv")))
+    assert table["prompt"].str.startswith("'=HYPERLINK").all()  # CSV is spreadsheet-safe
+    first = wb.log.get(ids[0])
+    assert archive.read(f"images/{ids[0]}.png") == wb.images.absolute(
+        first["image_path"]
+    ).read_bytes()
+
+    sheet = Image.open(io.BytesIO(exports.run_contact_sheet(wb, handle.run_id)))
+    assert sheet.format == "PNG"
+    # two model columns and two variation rows of 256 px tiles, with labels around them
+    assert sheet.width >= 2 * 256 and sheet.height >= 2 * 256

@@ -102,3 +102,14 @@ def test_a_100000_character_prompt_is_refused_with_its_length() -> None:
     prepared = prepare("a" * 100_000)
     assert not prepared.ok
     assert "100,000" in prepared.errors[0] and f"{MAX_PROMPT_CHARS:,}" in prepared.errors[0]
+
+
+def test_an_80_word_nano_banana_prompt_is_fine_and_81_words_warn() -> None:
+    assert "word-count" not in _ids(_lint(" ".join(["word"] * 80), "nano-banana-2"))
+    assert "word-count" in _ids(_lint(" ".join(["word"] * 81), "nano-banana-2"))
+
+
+def test_the_last_of_several_ar_flags_is_sent() -> None:
+    prepared = prepare("A misty forest --ar 16:9 at dawn --ar 1:1")
+    assert prepared.aspect_ratio == "1:1"
+    assert "--ar" not in prepared.text

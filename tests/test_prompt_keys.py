@@ -35,7 +35,7 @@ def test_slot_intent_gets_one_key_across_families(wb: Workbench) -> None:
     assert other.prompt_key != variant.prompt_key
 
 
-def test_the_arena_pairs_images_of_one_intent_worded_differently(wb: Workbench) -> None:
+def _compare_one_intent(wb: Workbench) -> list:
     cells = grids.compare_cells(
         wb,
         {"nano-banana-2": "offline", "flux-2-pro": "offline"},
@@ -44,6 +44,11 @@ def test_the_arena_pairs_images_of_one_intent_worded_differently(wb: Workbench) 
         3,
     )
     start_run(wb, "compare", "c", cells).run_sync()
+    return cells
+
+
+def test_the_arena_pairs_images_of_one_intent_worded_differently(wb: Workbench) -> None:
+    _compare_one_intent(wb)
     pair = draw_pair(wb, "overall", HistoryFilter())
     assert pair.left.generation_id != pair.right.generation_id
 
@@ -79,3 +84,21 @@ def test_suite_runs_record_entry_key_and_expected_text(tmp_path, monkeypatch, ca
         f'"{r["expected_text"]}"' in r["prompt"] or r["expected_text"] in r["prompt"]
         for r in text_rows
     )
+
+
+def test_a_pair_worded_differently_shows_the_shared_intent_not_either_text(wb: Workbench) -> None:
+    cells = _compare_one_intent(wb)
+    pair = draw_pair(wb, "overall", HistoryFilter())
+    # the template wording would reveal the family: the intent is shown instead
+    assert dict(pair.intent) == {k.replace("_", " "): v for k, v in SLOTS.items()}
+    texts = {c.request.prompt for c in cells}
+    assert not any(text in "\n".join(v for _, v in pair.intent) for text in texts)
+
+
+def test_a_pair_given_the_same_text_shows_that_text(wb: Workbench) -> None:
+    from workbench.services.generation import GenerateRequest, generate_sync
+
+    for model in ("nano-banana-2", "flux-2-pro"):
+        generate_sync(wb, GenerateRequest(model=model, prompt="a fox in snow", seed=1))
+    pair = draw_pair(wb, "overall", HistoryFilter(include_offline=True))
+    assert pair.intent == () and pair.prompt == "a fox in snow"

@@ -239,3 +239,103 @@ def test_recover_leaves_the_rows_of_a_living_process_alone(settings: Settings) -
     assert recover(wb) == (0, 0)  # this process owns them and is alive
     assert {r["status"] for r in wb.log.run_cells(handle.run_id)} == {"queued"}
     wb.close()
+
+
+# -- what users pay for: each of these fails when its behaviour is broken (issue 11) -------------
+
+
+class StaggeredProvider(CountingProvider):
+    """The k-th submit takes k x `step_s`: jobs finish one at a time, in order."""
+
+    def __init__(self, step_s: float, cost: float) -> None:
+        super().__init__(cost=cost)
+        self.step_s = step_s
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        self.delay_s = self.step_s * (self.submits + 1)
+        return await super().generate(request)
+
+
+def test_cancel_stops_sending_at_concurrency_one(settings: Settings) -> None:
+    provider = CountingProvider(delay_s=0.2)
+    wb = _bench(settings, provider)
+    handle = start_run(wb, "matrix", "c1", _cells(20), RunSettings(concurrency={"bfl": 1}))
+    thread = handle.start_in_thread()
+    assert provider.started.wait(10)
+    handle.cancel()  # while the first job is still running
+    thread.join(30)
+    statuses = [r["status"] for r in wb.log.run_cells(handle.run_id)]
+    assert provider.submits < 20
+    assert statuses.count("cancelled") >= 1
+    assert statuses.count("cancelled") == 20 - provider.submits
+    wb.close()
+
+
+def test_the_budget_counts_jobs_already_in_flight(settings: Settings) -> None:
+    # Estimates say $0.03 an image, the provider charges $0.06; 8 at once, budget $0.30.
+    # 8 go out (reserved 8 x 0.03 = 0.24). When the first ends, spent 0.06 + 7 in flight x 0.03
+    # + 0.03 = 0.30: the 9th fits. When the second ends, 0.12 + 0.21 + 0.03 > 0.30: stop.
+    # Counting only what was spent (forgetting jobs in flight) would send all 10.
+    provider = StaggeredProvider(step_s=0.15, cost=0.06)
+    wb = _bench(settings, provider)
+    handle = start_run(
+        wb, "matrix", "b8", _cells(10), RunSettings(budget_usd=0.30, concurrency={"bfl": 8})
+    )
+    progress = handle.run_sync()
+    assert provider.submits == 9
+    rows = wb.log.run_cells(handle.run_id)
+    assert [r["error_kind"] for r in rows if r["status"] == "cancelled"] == ["budget"]
+    assert "budget" in progress.stop_reason
+    wb.close()
+
+
+def test_the_reuse_key_includes_the_prompt(settings: Settings) -> None:
+    provider = CountingProvider(cost=0.03)
+    wb = _bench(settings, provider)
+    for prompt in ("A red kettle", "A blue bicycle"):
+        cell = Cell(
+            prompt,
+            GenerateRequest(
+                model="flux-2-pro", provider="bfl", prompt=prompt, seed=7, size="1MP"
+            ),
+        )
+        progress = start_run(wb, "matrix", prompt, [cell], RunSettings(allow_cache=True)).run_sync()
+        assert progress.cached == 0
+    assert provider.submits == 2
+    rows = wb.log.page(HistoryFilter())
+    assert len(rows) == 2 and all(r["cost_kind"] != "cached" for r in rows)
+    wb.close()
+
+
+class LeakingProvider(CountingProvider):
+    """A provider whose error message quotes the key it was given (some echo the request)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    async def generate(self, request: ImageRequest) -> ImageResult:
+        from workbench.providers.base import ProviderError
+
+        self.submits += 1
+        raise ProviderError("bad_request", f"invalid request for key {self.key}: bad seed")
+
+
+def test_a_provider_error_holding_the_key_is_stored_redacted(tmp_path: Any) -> None:
+    from workbench.config import load_settings
+    from workbench.services.generation import generate_sync
+
+    key = "bfl-secret-0123456789"
+    settings = load_settings(
+        env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "BFL_API_KEY": key},
+        secrets_file=tmp_path / "none.toml",
+    )
+    wb = _bench(settings, LeakingProvider(key))
+    outcome = generate_sync(
+        wb, GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle", seed=1)
+    )
+    row = wb.log.get(outcome.id)
+    assert row["status"] == "failed"
+    assert row["error_message"] == "invalid request for key [redacted]: bad seed"
+    assert key not in str(outcome.as_json())
+    wb.close()

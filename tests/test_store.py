@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.lock_holder import database_held, workbench_holding
-from workbench.domain.filters import HistoryFilter
+from workbench.domain.filters import SORTS, HistoryFilter
 from workbench.store.db import Database, DatabaseLocked, StoreError
 from workbench.store.generations import GenerationLog, NewGeneration, Outcome
 from workbench.store.images import ImageStore, NotAnImage
@@ -200,10 +200,15 @@ def test_idle_connection_is_released_for_other_processes(tmp_path: Path) -> None
 
 def test_image_store_refuses_bytes_that_are_not_an_image(tmp_path: Path) -> None:
     store = ImageStore(tmp_path)
-    with pytest.raises(NotAnImage):
+    with pytest.raises(NotAnImage) as html:
         store.put(b"<html>error</html>")
-    with pytest.raises(NotAnImage):
+    assert str(html.value) == (
+        "The provider returned data that is not an image (18 bytes, type HTML or XML text)."
+    )
+    with pytest.raises(NotAnImage) as cut:
         store.put(_png(noisy=True)[:3000])  # a download cut short
+    assert "(3,000 bytes, type PNG, cut short or damaged)" in str(cut.value)
+    assert "object at 0x" not in str(cut.value)
     with pytest.raises(NotAnImage):
         store.put(b"")
     first = store.put(_png())
@@ -309,6 +314,19 @@ def test_star_aggregates_agree_with_and_without_the_log_join(db: Database) -> No
             else:
                 assert b[key] == value, key
     assert {r["model"]: r["n"] for r in fast} == {"flux-2-pro": 3, "nano-banana-2": 3}
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_paging_loses_nothing_even_when_rows_share_a_second(db: Database, sort: str) -> None:
+    log = GenerationLog(db)
+    for i in range(10):
+        _add(log, f"p{i:02d}", f"prompt {i}")
+    with db.transaction() as cur:  # a fast run: every row in the same instant
+        cur.execute("UPDATE generations SET created_at = (SELECT min(created_at) FROM generations)")
+    f = HistoryFilter(sort=sort)
+    seen = [r["id"] for offset in (0, 4, 8) for r in log.page(f, limit=4, offset=offset)]
+    assert sorted(seen) == [f"p{i:02d}" for i in range(10)]  # all 10, each once
+    assert len(seen) == 10
 
 
 def test_an_idle_workbench_process_gives_the_file_to_another_at_once(tmp_path: Path) -> None:

@@ -111,3 +111,9 @@ def test_invalid_template_data_is_rejected(bad: dict) -> None:
     }
     with pytest.raises((ValidationError, ValueError)):
         parse_template({**base, **bad})
+
+
+def test_a_capitalised_environment_that_brings_its_preposition_gets_no_added_in() -> None:
+    nano = load_templates().get("nano-banana-scene")
+    text = nano.assemble({"subject": "A fox", "action": "sleeping", "environment": "Under a tree"})
+    assert text == "A fox sleeping Under a tree, photorealistic"

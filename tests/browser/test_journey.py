@@ -65,7 +65,7 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     page.get_by_role("link", name="History").click()
     page.get_by_role("heading", name="History").wait_for()
     _settle(page)
-    page.get_by_text("1 generations match").wait_for()
+    page.get_by_text("1 generation matches").wait_for()
     page.get_by_role("heading", name="Generation gen_").wait_for()
     page.locator('[data-testid="stCode"]').filter(has_text=SEED_NANO).first.wait_for()
 
@@ -90,4 +90,136 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     assert row.count() == 1
     assert "5.0 (n=1)" in row.inner_text()
     page.screenshot(path=str(ARTIFACTS / "journey-3-leaderboard.png"), full_page=True)
+    page.close()
+
+
+TITLES = {
+    "build": "Build a prompt",
+    "compare": "Compare models",
+    "matrix": "Matrix",
+    "history": "History",
+    "arena": "Arena",
+    "leaderboard": "Leaderboard",
+    "measurements": "Measurements",
+    "status": "Status",
+}
+# A tracking pixel, raw HTML and a script link: shown as text, none may make the browser fetch.
+HOSTILE = (
+    "![x](http://127.0.0.1:9/x.png) <img src=http://127.0.0.1:9/y.png> "
+    "[a](javascript:alert(1))"
+)
+
+
+def _heading(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("heading", name=name, exact=True).first.wait_for()
+    _settle(page)
+
+
+def test_every_page_has_its_own_url(app_server, browser) -> None:  # type: ignore[no-untyped-def]
+    url, _ = app_server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(60_000)
+    for name, title in TITLES.items():
+        page.goto(f"{url}/{name}")
+        _heading(page, title)
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.url.rstrip("/").endswith(f"/{name}")
+    page.goto(url)  # the bare address opens Build, at its own URL
+    _heading(page, TITLES["build"])
+    assert page.url.rstrip("/").endswith("/build")
+    page.close()
+
+
+def test_hostile_text_compare_arena_and_a_rating_that_stays(app_server, browser) -> None:  # type: ignore[no-untyped-def]
+    url, _ = app_server
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(60_000)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    # Build: the hostile text in a slot, generated.
+    page.goto(f"{url}/build")
+    _heading(page, TITLES["build"])
+    for label, value in {"Subject *": f"A fox {HOSTILE}", "Environment *": "in a barn"}.items():
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Tab")
+        _settle(page)
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_role("heading", name="Result").wait_for()
+    _settle(page)
+
+    # Compare: 2 models x 2 variations of a hostile free-text prompt.
+    page.get_by_role("link", name="Compare").click()
+    _heading(page, TITLES["compare"])
+    page.get_by_text("Free text", exact=True).click()
+    _settle(page)
+    prompt = page.get_by_label("Prompt (sent as written to every model)")
+    prompt.fill(f"{HOSTILE} a lighthouse at dusk")
+    prompt.press("Tab")
+    _settle(page)
+    variations = page.get_by_label("Variations per model")
+    variations.fill("2")
+    variations.press("Tab")
+    _settle(page)
+    page.get_by_role("button", name="Run 4 generations").click()
+    page.get_by_role("button", name="Download the run as ZIP").wait_for()  # the run is done
+    _settle(page)
+    assert page.locator('[data-testid="stImage"] img').count() >= 4
+    page.screenshot(path=str(ARTIFACTS / "journey-4-compare.png"), full_page=True)
+
+    # Matrix: the hostile text as a variant, its label list opened.
+    page.get_by_role("link", name="Matrix").click()
+    _heading(page, TITLES["matrix"])
+    variants = page.get_by_label("Prompt variants", exact=False)
+    variants.fill(HOSTILE)
+    variants.press("Tab")
+    _settle(page)
+    page.get_by_text("Prompt labels").click()
+    _settle(page)
+    page.get_by_text("![x](http://127.0.0.1:9/x.png)", exact=False).first.wait_for()  # as text
+
+    # Arena: a vote on a pair of the Compare run (offline sketches included).
+    page.get_by_role("link", name="Arena").click()
+    _heading(page, TITLES["arena"])
+    page.get_by_text("Include offline sketches").click()
+    _settle(page)
+    page.get_by_role("button", name="Left is better").click()
+    _settle(page)
+    page.get_by_text("you preferred").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "journey-5-arena.png"), full_page=True)
+
+    # History: open the second generation, rate it; the view stays on it.
+    page.get_by_role("link", name="History").click()
+    _heading(page, TITLES["history"])
+    page.get_by_role("tab", name="Gallery").click()
+    _settle(page)
+    heading = page.get_by_role("heading", name="Generation gen_").first
+    first_opened = heading.inner_text()
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Open generation").click()
+    page.get_by_role("option").nth(1).click()
+    page.wait_for_function(  # the detail below follows the choice
+        "old => ![...document.querySelectorAll('h2, h3')].some(h => h.innerText === old)",
+        arg=first_opened,
+    )
+    _settle(page)
+    opened = heading.inner_text()
+    assert opened != first_opened
+    page.locator('[data-testid="stFeedback"]').first.get_by_role(
+        "radio", name="4 out of 5 stars"
+    ).click()
+    page.get_by_text("Saved 4★ for overall.").wait_for()
+    _settle(page)
+    assert page.get_by_role("heading", name="Generation gen_").first.inner_text() == opened
+    page.screenshot(path=str(ARTIFACTS / "journey-6-history-rating.png"), full_page=True)
+
+    for name in ("leaderboard", "measurements", "status"):
+        page.get_by_role("link", name=TITLES[name]).click()
+        _heading(page, TITLES[name])
+
+    leaving = [
+        r for r in requests if not r.startswith((url, "data:", "blob:", "about:"))
+    ]
+    assert leaving == [], f"requests left the app: {leaving}"
+    assert not any("127.0.0.1:9" in r for r in requests)
     page.close()

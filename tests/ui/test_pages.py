@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
-from workbench.services.generation import GenerateRequest, generate_sync
+from workbench.services.generation import SEED_PROBLEM, GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 
 SEED_NANO = (
@@ -111,7 +111,7 @@ def test_history_page_filters_pages_and_opens_a_detail(data_dir: Path, seeded: W
     assert set(table["id"]) == set(ids)
     assert table["thumbnail"].str.startswith("data:image/jpeg;base64,").all()
     at.multiselect(key="h_models").set_value(["nano-banana-2"]).run()
-    assert "1 generations match" in at.caption[0].value
+    assert "1 generation matches" in at.caption[0].value
     assert at.subheader[0].value == f"Generation {ids[1]}"
     assert "A fox under a tree" in _texts(at, "code")
 
@@ -126,7 +126,8 @@ def test_history_text_filter_takes_hostile_text_literally(
     at.text_input(key="h_text").set_value(hostile).run()
     assert not at.exception
     expected = 1 if hostile == "50% OFF_" else 0
-    assert f"{expected} generations match" in at.caption[0].value
+    match = "1 generation matches" if expected == 1 else f"{expected} generations match"
+    assert match in at.caption[0].value
     assert seeded.log.count(HistoryFilter()) == 3
 
 
@@ -268,3 +269,78 @@ def test_free_text_is_checked_and_its_ar_flag_becomes_the_parameter(
     assert any("does not take --ar 1:8" in e for e in _texts(at, "error"))
     assert at.button(key="b_generate").disabled
     assert not at.exception
+
+
+def test_history_rating_stays_on_its_generation_among_same_label_twins(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    """Two generations with the same second, model, status and prompt (a Matrix run with seeds
+    1 and 2): rating the second must neither move the view to the first nor rate the first."""
+    first, second = (
+        generate_sync(
+            seeded, GenerateRequest(model="flux-2-pro", prompt="A lake at dusk", seed=s)
+        ).id
+        for s in (1, 2)
+    )
+    with seeded.db.transaction() as con:  # the same second, as in a fast run
+        con.execute("UPDATE generations SET created_at = (SELECT min(created_at) FROM generations)")
+    at = _app(pages.history_page)
+    at.run()
+    at.selectbox(key="h_open").set_value(second).run()
+    assert at.subheader[0].value == f"Generation {second}"
+    at.feedback(key=f"rate_{second}_overall").set_value(3).run()
+    assert not at.exception
+    assert at.subheader[0].value == f"Generation {second}"
+    at.run()
+    assert at.subheader[0].value == f"Generation {second}"
+    assert seeded.ratings.latest_for(second) == {"overall": 4}
+    assert seeded.ratings.latest_for(first) == {}
+
+
+def test_build_states_why_generate_is_off_beside_the_button(data_dir: Path) -> None:
+    at = _app(pages.build_page)
+    at.run()
+    assert at.button(key="b_generate").disabled
+    assert any(c.startswith("Generate is off: the prompt is empty") for c in _texts(at, "caption"))
+    at.button(key="example_nano-banana-scene_0").click().run()
+    at.text_input(key="b_seed").set_value("-5").run()
+    assert at.button(key="b_generate").disabled
+    assert f"Generate is off: {SEED_PROBLEM}" in _texts(at, "caption")
+    at.text_input(key="b_seed").set_value("").run()
+    assert not at.button(key="b_generate").disabled
+    assert not any(c.startswith("Generate is off") for c in _texts(at, "caption"))
+
+
+def test_seed_message_is_the_same_on_build_and_compare(data_dir: Path) -> None:
+    build = _app(pages.build_page)
+    build.run()
+    build.text_input(key="b_seed").set_value("abc").run()
+    compare = _app(pages.compare_page)
+    compare.run()
+    compare.text_input(key="c_seed").set_value("abc").run()
+    assert SEED_PROBLEM in _texts(build, "error")
+    assert SEED_PROBLEM in _texts(compare, "error")
+    assert not any("Input should" in e for e in _texts(build, "error"))
+
+
+def test_a_result_from_another_model_is_marked_previous(data_dir: Path, seeded: Workbench) -> None:
+    at = _app(pages.build_page)
+    at.run()
+    at.button(key="example_nano-banana-scene_0").click().run()
+    at.button(key="b_generate").click().run()
+    assert len(at.image) == 1
+    assert not any("Previous result" in w for w in _texts(at, "warning"))
+    at.selectbox(key="b_model").set_value("flux-2-pro").run()
+    warnings = _texts(at, "warning")
+    assert any(w.startswith("Previous result: it came from nano-banana-2") for w in warnings)
+
+
+def test_load_example_keeps_the_aspect_ratio_the_user_chose(data_dir: Path) -> None:
+    at = _app(pages.build_page)
+    at.run()
+    at.selectbox(key="b_model").set_value("flux-2-pro").run()
+    ar = "slot_flux-photographic_aspect_ratio"
+    at.selectbox(key=ar).set_value("21:9").run()
+    at.button(key="example_flux-photographic_0").click().run()
+    assert at.selectbox(key=ar).value == "21:9"
+    assert at.text_input(key="slot_flux-photographic_subject").value  # the example did load

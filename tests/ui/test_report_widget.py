@@ -12,7 +12,9 @@ from workbench.services.workbench import Workbench
 
 
 def _download_labels(at: AppTest) -> list[str]:
-    return [str(el.proto.label) for el in at.get("download_button")]
+    """The report's download buttons (the page has others: an image, a ZIP, a contact sheet)."""
+    labels = [str(el.proto.label) for el in at.get("download_button")]
+    return [label for label in labels if label.startswith("Download report")]
 
 
 def test_history_prepares_a_report_of_the_page_on_request(

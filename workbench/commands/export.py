@@ -12,36 +12,9 @@ from typing import Any
 
 from workbench.commands import EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
 from workbench.commands._filters import add_filter_arguments, filter_from_args
+from workbench.domain.export_fields import GENERATION_FIELDS as FIELDS
+from workbench.domain.spreadsheet import neutralise
 
-FIELDS = (
-    "id",
-    "run_id",
-    "cell",
-    "created_at",
-    "finished_at",
-    "status",
-    "model",
-    "provider",
-    "provider_model_id",
-    "provider_request_id",
-    "template_id",
-    "category",
-    "prompt",
-    "aspect_ratio",
-    "size",
-    "seed",
-    "seed_returned",
-    "width",
-    "height",
-    "latency_ms",
-    "cost_usd",
-    "cost_kind",
-    "error_kind",
-    "error_message",
-    "image_sha256",
-    "image_path",
-    "rating",
-)
 CHUNK = 5000
 
 
@@ -87,7 +60,7 @@ def run(args: Any) -> int:
                     writer = csv.DictWriter(handle, fieldnames=FIELDS)
                     writer.writeheader()
                     for row in _rows(wb, f):
-                        writer.writerow(row)
+                        writer.writerow({k: neutralise(v) for k, v in row.items()})
                         count += 1
                 else:
                     for row in _rows(wb, f):

@@ -86,8 +86,7 @@ def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str
 
 def _cells(wb: Any, args: Any) -> list[Any]:
     from workbench.domain.suites import SuiteError, load_suite
-    from workbench.services.generation import GenerateRequest
-    from workbench.services.runner import Cell
+    from workbench.services.grids import suite_cells
 
     if not args.suite:
         raise CommandError("Give a suite or prompt file, or --resume RUN_ID.", EXIT_USAGE)
@@ -101,32 +100,8 @@ def _cells(wb: Any, args: Any) -> list[Any]:
     if not 1 <= args.variations <= 16:
         raise CommandError("--variations must be from 1 to 16", EXIT_USAGE)
     providers = _providers(wb, model_ids, args.provider_for)
-    cells = []
-    for entry in suite.prompts:
-        for model_id in model_ids:
-            family = wb.catalog.model(model_id).family
-            sent = entry.for_family(family)
-            for k in range(args.variations):
-                seed = None if args.seed is None else args.seed + k
-                cells.append(
-                    Cell(
-                        key=f"prompt={entry.id}|model={model_id}|v={k + 1}",
-                        request=GenerateRequest(
-                            model=model_id,
-                            provider=providers[model_id],
-                            prompt=sent.text,
-                            template_id=sent.template_id,
-                            slots=sent.slots,
-                            seed=seed,
-                            aspect_ratio=entry.aspect_ratio,
-                            category=entry.category,
-                            prompt_key=f"suite:{suite.id}/{entry.id}",
-                            expected_text=entry.expected_text,
-                        ),
-                        labels={"prompt": entry.id, "model": model_id, "variation": str(k + 1)},
-                    )
-                )
-    return cells
+    seeds = [None if args.seed is None else args.seed + k for k in range(args.variations)]
+    return suite_cells(wb, suite, providers, seeds)
 
 
 def _eta(seconds: float | None) -> str:

@@ -112,6 +112,10 @@ class ArenaPair:
     is_repeat: bool
     repeat_of: int | None
     votes_so_far: int  # earlier votes on this criterion for the same two models
+    # When the two sides were sent different texts (each model's own template), the shared
+    # intent (slot, value) is shown instead of either text: a template's wording (a lens and
+    # lighting for FLUX, a narrative sentence for Nano Banana) would give the model away.
+    intent: tuple[tuple[str, str], ...] = ()
 
     def vote(self, winner: str, rater: str = "me") -> VoteInput:
         """The vote for this pair, ready for `record_vote`."""
@@ -226,6 +230,22 @@ def _why_empty(votes: VoteLog, f: HistoryFilter) -> str:
     )
 
 
+def shared_intent(
+    wb: Workbench, first: dict[str, Any], second: dict[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    """The slot values both sides were built from, when their texts differ; () when both
+    models received the same text (then that text is shown)."""
+    if first["prompt"] == second["prompt"]:
+        return ()
+    slots: dict[str, Any] = {}
+    for row in (first, second):
+        record = wb.log.get(row["id"]) or {}
+        for name, value in (record.get("slots") or {}).items():
+            if isinstance(value, str) and value.strip() and name != "aspect_ratio":
+                slots.setdefault(name, value.strip())
+    return tuple((name.replace("_", " "), value) for name, value in slots.items())
+
+
 def _shown(wb: Workbench, row: dict[str, Any]) -> Shown:
     thumb = row.get("thumb_path")
     return Shown(
@@ -260,6 +280,34 @@ def _repeat(
         criterion=criterion, prompt=a["prompt"], category=a.get("category") or b.get("category"),
         left=_shown(wb, a), right=_shown(wb, b), swapped=swapped, is_repeat=True,
         repeat_of=vote_id, votes_so_far=votes.votes_per_pair(f, criterion).get(pair_key, 0),
+        intent=shared_intent(wb, a, b),
+    )
+
+
+def pair_of(
+    wb: Workbench, criterion: str, first_id: str, second_id: str, *,
+    rng: random.Random | None = None,
+) -> ArenaPair:
+    """The pair of two given images (neighbours in a run's grid), sides shuffled and names
+    hidden as in any draw. Raises `NoPairAvailable` when they cannot be judged as a pair."""
+    _check_criterion(criterion)
+    rows = [wb.log.get(first_id), wb.log.get(second_id)]
+    a, b = rows
+    if a is None or b is None or not a.get("image_path") or not b.get("image_path"):
+        raise NoPairAvailable("One of these two images is no longer in the log.")
+    if contestant(a["model"], a["provider"]) == contestant(b["model"], b["provider"]):
+        raise NoPairAvailable("Both images come from the same model; a vote needs two models.")
+    f = _default_filter(None)
+    first, second = sorted(
+        (contestant(a["model"], a["provider"]), contestant(b["model"], b["provider"]))
+    )
+    swapped = (rng or random.Random()).random() < 0.5
+    left, right = (b, a) if swapped else (a, b)
+    return ArenaPair(
+        criterion=criterion, prompt=a["prompt"], category=a.get("category") or b.get("category"),
+        left=_shown(wb, left), right=_shown(wb, right), swapped=swapped, is_repeat=False,
+        repeat_of=None, votes_so_far=wb.votes.votes_per_pair(f, criterion).get((first, second), 0),
+        intent=shared_intent(wb, a, b),
     )
 
 
@@ -315,7 +363,7 @@ def _draw(
     return ArenaPair(
         criterion=criterion, prompt=a["prompt"], category=a.get("category") or b.get("category"),
         left=_shown(wb, left), right=_shown(wb, right), swapped=swapped, is_repeat=False,
-        repeat_of=None, votes_so_far=option.votes,
+        repeat_of=None, votes_so_far=option.votes, intent=shared_intent(wb, a, b),
     )
 
 

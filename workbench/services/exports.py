@@ -1,5 +1,7 @@
 """Downloads and imports: votes as a battles CSV in the common arena layout, leaderboard
-tables as CSV and Parquet bytes, and a battles CSV read back in.
+tables as CSV and Parquet bytes, a battles CSV read back in, and images out: one image as
+received, a selection or a run as a ZIP with a manifest, and a run's contact sheet. CSV text
+cells are made safe for spreadsheets (no formula runs); Parquet and JSON keep the raw text.
 
 The battle layout is the one arena tools re-score: `model_a` (shown left), `model_b`,
 `winner` in model_a / model_b / tie / tie (bothbad), plus criterion, category, prompt and the
@@ -13,17 +15,24 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 
 from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.domain.criteria import load_criteria
+from workbench.domain.export_fields import GENERATION_FIELDS
 from workbench.domain.filters import HistoryFilter
+from workbench.domain.spreadsheet import neutralise, restore
 from workbench.errors import InvalidInput
+from workbench.imaging.contact_sheet import Tile, contact_sheet
+from workbench.services import grids
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
 from workbench.store.votes import NewVote, fingerprint, time_text
@@ -113,8 +122,14 @@ def battles_csv(
 
 
 def table_csv(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV bytes of a table, for a download button."""
-    return frame.to_csv(index=False).encode("utf-8")
+    """UTF-8 CSV bytes of a table, for a download button. Text cells that a spreadsheet would
+    run as a formula are prefixed (see `workbench.domain.spreadsheet`)."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise)
+    # RFC 4180 line ends: the writer then quotes any cell holding a CR, which "\n" does not
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def table_parquet(frame: pd.DataFrame) -> bytes:
@@ -141,7 +156,8 @@ def board_tables(board: Leaderboard, verdict_models: list[str] | None = None
 
 # -- import ---------------------------------------------------------------------------------------
 def _clean(value: str | None) -> str:
-    return "" if value is None else value.strip()
+    # an export prefixed formula-like cells; reading it back removes exactly that prefix
+    return "" if value is None else restore(value.strip())
 
 
 def _bad_text(value: str) -> bool:
@@ -296,3 +312,83 @@ def import_battles_csv(wb: Workbench, data: bytes, *, rater: str = IMPORT_RATER)
         fresh = [v for v in votes if v.fingerprint not in present]
         log.add_many(fresh)
     return ImportReport(len(votes), len(fresh), len(votes) - len(fresh))
+
+
+# -- images out -----------------------------------------------------------------------------------
+MANIFEST_FIELDS = ("file", *GENERATION_FIELDS)
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One stored image, as received from the provider, for a download button (`read` is
+    called only when the file is wanted)."""
+
+    name: str
+    path: Path
+    mime: str
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+
+def image_file(wb: Workbench, record: dict[str, object]) -> ImageFile | None:
+    """The image of a logged generation, byte for byte as stored (what the provider sent)."""
+    relative = record.get("image_path")
+    if not relative:
+        return None
+    path = wb.images.absolute(str(relative))
+    if not path.is_file():
+        return None
+    mime = str(record.get("mime") or "")
+    ext = _EXTENSIONS.get(mime) or path.suffix.lstrip(".") or "bin"
+    return ImageFile(name=f"{record['id']}.{ext}", path=path, mime=mime or "image/png")
+
+
+def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
+    """A ZIP of these generations' images (as received) with `manifest.csv` (spreadsheet-safe)
+    and `manifest.json` (raw), one entry per generation; failed ones are listed without a file."""
+    rows: list[dict[str, object]] = []
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for generation_id in dict.fromkeys(generation_ids):
+            record = wb.log.get(generation_id)
+            if record is None:
+                continue
+            image = image_file(wb, record)
+            if image is not None:
+                archive.writestr(f"images/{image.name}", image.read())
+            row = {k: record.get(k) for k in MANIFEST_FIELDS if k != "file"}
+            rows.append({"file": f"images/{image.name}" if image else "", **row})
+        frame = pd.DataFrame(rows, columns=list(MANIFEST_FIELDS))
+        archive.writestr("manifest.csv", table_csv(frame))
+        archive.writestr("manifest.json", json.dumps(rows, indent=2, default=str))
+    return buffer.getvalue()
+
+
+def run_ids(wb: Workbench, run_id: str) -> list[str]:
+    """The newest attempt of every cell of a run, in the run's cell order."""
+    return [c["generation_id"] for c in grids.run_grid(wb, run_id) if c.get("generation_id")]
+
+
+def run_contact_sheet(wb: Workbench, run_id: str, columns: str = "model") -> bytes:
+    """One PNG of the run's grid: a column per `columns` value, a row per combination of the
+    other labels, each tile captioned with its status, seed and cost."""
+    run = wb.runs.get(run_id)
+    tiles = []
+    for cell in grids.run_grid(wb, run_id):
+        labels = cell.get("labels", {})
+        row = " · ".join(f"{k} {v}" for k, v in labels.items() if k != columns) or "–"
+        ok = cell["status"] == "succeeded"
+        cost = cell.get("cost_usd")
+        caption = cell["status"] + (f" · ${cost:.3f}" if ok and cost is not None else "")
+        tiles.append(
+            Tile(
+                row=row,
+                column=str(labels.get(columns, "")),
+                image=Path(cell["thumb_file"]) if ok and cell.get("thumb_file") else None,
+                caption=caption,
+            )
+        )
+    title = f"{run['name'] if run else run_id} · {run_id}"
+    return contact_sheet(tiles, title)

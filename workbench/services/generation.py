@@ -199,13 +199,21 @@ class GenerationOutcome:
         }
 
 
+SEED_PROBLEM = "Seed: a whole number from 0 to 4294967295, or empty for a random seed."
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(str(p) for p in error["loc"])
+    if where == "seed":  # one wording on every page, not the validator's ("Input should be…")
+        return SEED_PROBLEM
+    return f"{where or 'request'}: {error['msg']}"
+
+
 def parse_request(data: dict[str, Any]) -> GenerateRequest:
     try:
         return GenerateRequest.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(
-            [f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors()]
-        ) from None
+        raise InvalidRequest([_problem(e) for e in exc.errors()]) from None
 
 
 def plan(wb: Workbench, request: GenerateRequest) -> Plan:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.domain.catalog import ModelSpec, ratios_for
+from workbench.domain.suites import Suite
 from workbench.domain.templates import Slot
 from workbench.services.generation import GenerateRequest
 from workbench.services.runner import Cell
@@ -155,6 +156,49 @@ def matrix_cells(
     return cells
 
 
+def suite_cells(
+    wb: Workbench,
+    suite: Suite,
+    providers: dict[str, str],
+    seeds: list[int | None],
+    aspect_ratio: str | None = None,
+) -> list[Cell]:
+    """Every prompt of a suite on each model, once per seed: each model receives the entry in
+    its own family's structure, and every cell carries the entry's category, expected text and
+    a shared prompt key (so the Leaderboard's "By category", text accuracy and the Arena see
+    one intent). The entry's own aspect ratio wins over `aspect_ratio`. The command line's
+    `run` and the Compare and Matrix pages build suite runs here."""
+    cells = []
+    for entry in suite.prompts:
+        for model_id, provider in providers.items():
+            sent = entry.for_family(wb.catalog.model(model_id).family)
+            for k, seed in enumerate(seeds or [None]):
+                cells.append(
+                    Cell(
+                        key=f"prompt={entry.id}|model={model_id}|v={k + 1}",
+                        request=GenerateRequest(
+                            model=model_id,
+                            provider=provider,
+                            prompt=sent.text,
+                            template_id=sent.template_id,
+                            slots=sent.slots,
+                            seed=seed,
+                            aspect_ratio=entry.aspect_ratio or aspect_ratio,
+                            category=entry.category,
+                            prompt_key=f"suite:{suite.id}/{entry.id}",
+                            expected_text=entry.expected_text,
+                        ),
+                        labels={
+                            "prompt": entry.id,
+                            "model": model_id,
+                            "variation": str(k + 1),
+                            "seed": "random" if seed is None else str(seed),
+                        },
+                    )
+                )
+    return cells
+
+
 def run_grid(wb: Workbench, run_id: str) -> list[dict[str, Any]]:
     """One row per cell of the run: its labels and its newest attempt (status, image, cost)."""
     record = wb.runs.get(run_id)
@@ -180,6 +224,29 @@ def run_grid(wb: Workbench, run_id: str) -> list[dict[str, Any]]:
                 "image_file": str(wb.images.absolute(image)) if image else None,
                 "thumb_file": str(wb.images.absolute(thumb)) if thumb else None,
                 "prompt": cell["request"]["prompt"],
+                "labels": dict(cell.get("labels", {})),
             }
         )
     return grid
+
+
+def neighbours(grid: list[dict[str, Any]]) -> dict[str, str]:
+    """For each succeeded cell, a succeeded cell of another model on the same prompt, seed and
+    aspect ratio (every label but the model equal): the pair to vote on from the grid."""
+    by_rest: dict[tuple, list[dict[str, Any]]] = {}
+    for cell in grid:
+        if cell["status"] != "succeeded" or not cell.get("generation_id"):
+            continue
+        labels = cell.get("labels", {})
+        rest = tuple(sorted((k, v) for k, v in labels.items() if k != "model"))
+        by_rest.setdefault(rest, []).append(cell)
+    found: dict[str, str] = {}
+    for cells in by_rest.values():
+        for cell in cells:
+            other = next(
+                (c for c in cells if c["labels"].get("model") != cell["labels"].get("model")),
+                None,
+            )
+            if other is not None:
+                found[cell["generation_id"]] = other["generation_id"]
+    return found

@@ -63,6 +63,32 @@ def load_page(
     return HistoryPage(rows=rows, total=total, page=page, page_size=page_size)
 
 
+def short_id(generation_id: str) -> str:
+    """The last 6 characters of an id: enough to tell twins of one run apart in a label."""
+    return generation_id[-6:]
+
+
+def label(row: dict[str, Any]) -> str:
+    """A one-line name for a generation. Two attempts of one run can share the second, model,
+    status and prompt; the seed and a short id keep every label distinct (a select box that
+    shows equal labels can come back with the wrong one)."""
+    seed = row.get("seed")
+    return (
+        f"{row['created_at']:%Y-%m-%d %H:%M:%S} · {row['model']} · "
+        f"seed {'–' if seed is None else seed} · {row['status']} · {row['prompt'][:50]} · "
+        f"#{short_id(row['id'])}"
+    )
+
+
+def failure_text(record: dict[str, Any]) -> str:
+    """Why an attempt has no image, in one line: "failed: timeout — no answer in 60 s". The
+    error kind is left out when it only repeats the status ("moderated: moderated — …")."""
+    status = record["status"]
+    kind = record.get("error_kind")
+    head = f"{status}: {kind}" if kind and kind != status else status
+    return f"{head} — {record.get('error_message') or 'no details'}"
+
+
 def choices(wb: Workbench) -> dict[str, list[str]]:
     return wb.log.choices()
 

@@ -69,6 +69,26 @@ def _atomic_write(target: Path, data: bytes) -> None:
         raise
 
 
+_SIGNATURES = ((b"\x89PNG", "PNG"), (b"\xff\xd8", "JPEG"), (b"GIF8", "GIF"), (b"RIFF", "WebP"))
+
+
+def _kind_of(data: bytes) -> str:
+    """A plain guess at what bytes are, for a message: an image cut short, or text instead."""
+    for magic, name in _SIGNATURES:
+        if data.startswith(magic):
+            return f"{name}, cut short or damaged"
+    head = data[:512].lstrip()
+    if head.startswith(b"<"):
+        return "HTML or XML text"
+    if head.startswith((b"{", b"[")):
+        return "JSON text"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown binary data"
+    return "text"
+
+
 class ImageStore:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
@@ -95,7 +115,11 @@ class ImageStore:
                     buffer = io.BytesIO()
                     thumb.save(buffer, format="JPEG", quality=78)
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-                raise NotAnImage(f"The bytes received are not a readable image ({exc}).") from exc
+                # Pillow's own message names an `<_io.BytesIO object at 0x…>`: say what came.
+                raise NotAnImage(
+                    f"The provider returned data that is not an image ({len(data):,} bytes, "
+                    f"type {_kind_of(data)})."
+                ) from exc
         except BaseException:
             _discard(spooled)
             raise

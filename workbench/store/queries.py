@@ -20,10 +20,10 @@ PROMPT_KEY_SQL = "coalesce(g.prompt_key, g.prompt)"
 _SORT_SQL = {
     "newest": "g.created_at DESC, g.id DESC",
     "oldest": "g.created_at ASC, g.id ASC",
-    "fastest": "g.latency_ms ASC NULLS LAST, g.created_at DESC",
-    "slowest": "g.latency_ms DESC NULLS LAST, g.created_at DESC",
-    "cheapest": "g.cost_usd ASC NULLS LAST, g.created_at DESC",
-    "priciest": "g.cost_usd DESC NULLS LAST, g.created_at DESC",
+    "fastest": "g.latency_ms ASC NULLS LAST, g.created_at DESC, g.id DESC",
+    "slowest": "g.latency_ms DESC NULLS LAST, g.created_at DESC, g.id DESC",
+    "cheapest": "g.cost_usd ASC NULLS LAST, g.created_at DESC, g.id DESC",
+    "priciest": "g.cost_usd DESC NULLS LAST, g.created_at DESC, g.id DESC",
 }
 _OPERATORS = ("<", "<=", ">", ">=", "=", "<>")
 

@@ -17,7 +17,9 @@ from workbench.services import arena as arena_service
 from workbench.services import history as history_service
 from workbench.services.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
 from workbench.services.workbench import Workbench
+from workbench.ui.navigation import ARENA_PAIR_KEY
 from workbench.ui.shared import page, workbench
+from workbench.ui.text import plain
 
 PAIR_KEY = "arena_pair"
 REVEAL_KEY = "arena_reveal"
@@ -127,6 +129,12 @@ def _draw(
     if st.session_state.get(DRAWN_FOR_KEY) != wanted:
         _forget_pair()
         st.session_state[DRAWN_FOR_KEY] = wanted
+    if requested := st.session_state.pop(ARENA_PAIR_KEY, None):  # "vote on this pair"
+        _forget_pair()
+        try:
+            st.session_state[PAIR_KEY] = arena_service.pair_of(wb, criterion, *requested)
+        except NoPairAvailable as exc:
+            st.warning(plain(str(exc)))
     pair: ArenaPair | None = st.session_state.get(PAIR_KEY)
     if pair is not None:
         return pair
@@ -203,17 +211,23 @@ def render() -> None:
     if pair is None:
         return
     reveal: Reveal | None = st.session_state.get(REVEAL_KEY)
-    st.markdown("**Prompt**")
-    st.code(pair.prompt, language=None, wrap_lines=True)
+    if pair.intent:
+        st.markdown("**Intent** (both models were given these; each worded them in its own "
+                    "template, hidden here because the wording would give the model away)")
+        st.code("\n".join(f"{name}: {value}" for name, value in pair.intent), language=None,
+                wrap_lines=True)
+    else:
+        st.markdown("**Prompt** (both models received this text)")
+        st.code(pair.prompt, language=None, wrap_lines=True)
     facts = [
         f"Category: {_category_label(pair.category)}" if pair.category else None,
         f"{pair.votes_so_far} earlier votes on this criterion for these two models",
     ]
-    st.caption(" · ".join(f for f in facts if f))
+    st.caption(plain(" · ".join(f for f in facts if f)))
     # the choice sits above the images so buttons and the reveal stay in view
     if problems := st.session_state.get(ERROR_KEY):
         for problem in problems:
-            st.error(problem, icon=":material/error:")
+            st.error(plain(problem), icon=":material/error:")
         st.button("Next pair", key="a_next", shortcut=NEXT_SHORTCUT, on_click=_forget_pair)
     elif reveal is not None:
         _revealed(reveal)

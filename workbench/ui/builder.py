@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS, ModelSpec, ratios_for, sizes_for
+from workbench.domain.suites import CATEGORIES
 from workbench.domain.templates import Template
 from workbench.services import history as history_service
 from workbench.services import status as status_service
@@ -21,11 +22,12 @@ from workbench.services.generation import (
 )
 from workbench.services.workbench import Workbench
 from workbench.ui.library import VERSION_KEY, linked_version, save_to_library
+from workbench.ui.navigation import BUILDER_LOAD_KEY
 from workbench.ui.rating import rating_widgets
 from workbench.ui.recipe import open_from_image
 from workbench.ui.shared import duration, money, page, workbench
+from workbench.ui.text import plain
 
-LOAD_KEY = "builder_load"  # set by History's "open in builder"; applied before widgets exist
 LAST_KEY = "builder_last_generation"
 
 
@@ -34,7 +36,7 @@ def slot_key(template: Template, slot_id: str) -> str:
 
 
 def _apply_pending_load(wb: Workbench) -> None:
-    load: dict[str, Any] | None = st.session_state.pop(LOAD_KEY, None)
+    load: dict[str, Any] | None = st.session_state.pop(BUILDER_LOAD_KEY, None)
     if not load:
         return
     st.session_state[VERSION_KEY] = load.get("library_version_id")
@@ -63,9 +65,13 @@ def _apply_pending_load(wb: Workbench) -> None:
 
 
 def _load_example(template: Template, index: int) -> None:
+    """Fills the slots with an example; an aspect ratio the user already chose is kept."""
     example = template.examples[index]
     for slot in template.slots:
-        st.session_state[slot_key(template, slot.id)] = example.slots.get(slot.id, "")
+        key = slot_key(template, slot.id)
+        if slot.kind == "aspect_ratio" and st.session_state.get(key):
+            continue
+        st.session_state[key] = example.slots.get(slot.id, "")
     if example.aspect_ratio:
         st.session_state["b_example_ar"] = example.aspect_ratio
 
@@ -152,7 +158,8 @@ def _parameters(model: ModelSpec, template: Template, provider: str) -> dict[str
     ratios = ratios_for(model, provider)  # only what this provider can make
     sizes = sizes_for(model, provider)
     example_ar = st.session_state.pop("b_example_ar", None)
-    if example_ar in ratios:
+    chosen = st.session_state.get(ar_key) not in (None, model.default_aspect_ratio)
+    if example_ar in ratios and not chosen:
         st.session_state[ar_key] = example_ar
     if not has_ar_slot:
         if st.session_state.get(ar_key) not in ratios:
@@ -193,14 +200,14 @@ def _show_checks(pv: Preview) -> None:
     for finding in findings:
         shown.add(finding.message)
         if finding.severity == "error":
-            st.error(finding.message, icon=":material/error:")
+            st.error(plain(finding.message), icon=":material/error:")
         elif finding.severity == "warning":
-            st.warning(finding.message, icon=":material/warning:")
+            st.warning(plain(finding.message), icon=":material/warning:")
         else:
-            st.caption(finding.message)
+            st.caption(plain(finding.message))
     for problem in pv.problems:
         if problem not in shown:
-            st.error(problem, icon=":material/error:")
+            st.error(plain(problem), icon=":material/error:")
 
 
 def _show_what_is_sent(pv: Preview) -> None:
@@ -222,22 +229,41 @@ def _show_what_is_sent(pv: Preview) -> None:
         st.caption(note)
 
 
-def _show_result(wb: Workbench, generation_id: str) -> None:
+def _stale(record: dict[str, Any], request: GenerateRequest | None) -> str:
+    """Why a shown result is not the current prompt's, or "" when it is."""
+    if request is None:
+        return ""
+    if record["model"] != request.model:
+        return f"it came from {record['model']}, not the model chosen now"
+    if (record.get("prompt_written") or record["prompt"]) != request.prompt:
+        return "it came from an earlier prompt"
+    return ""
+
+
+def _show_result(wb: Workbench, generation_id: str, request: GenerateRequest | None) -> None:
     record = history_service.detail(wb, generation_id)
     if record is None:
         return
+    stale = _stale(record, request)
     st.subheader("Result")
+    if stale:
+        st.warning(
+            f"Previous result: {stale}. Generate again to see this prompt's result.",
+            icon=":material/history:",
+        )
     if record["status"] == "succeeded" and record.get("image_file"):
         caption = f"{record['model']} via {record['provider']}"
         if record["provider"] == OFFLINE:
             caption += " · offline sketch, no model"
         st.image(record["image_file"], caption=caption)
     else:
-        st.error(f"{record['status']}: {record.get('error_message') or 'no details'}")
-    cols = st.columns(3)
-    cols[0].metric("Status", record["status"])
-    cols[1].metric("Latency", duration(record.get("latency_ms")))
-    cols[2].metric("Cost", money(record.get("cost_usd"), record.get("cost_kind")))
+        st.error(plain(history_service.failure_text(record)))
+    # Side by side while they fit, wrapping below each other in a narrow column (1280 px
+    # screens), never cut to "succ…".
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Status", record["status"], width="content")
+        st.metric("Latency", duration(record.get("latency_ms")), width="content")
+        st.metric("Cost", money(record.get("cost_usd"), record.get("cost_kind")), width="content")
     if record.get("retries"):
         st.caption(f"Retried {record['retries']}×, waited {record.get('retry_wait_s') or 0:g} s.")
     st.caption(f"Logged as `{generation_id}`; find it again on the History page.")
@@ -246,12 +272,23 @@ def _show_result(wb: Workbench, generation_id: str) -> None:
             rating_widgets(wb, generation_id, record.get("ratings", {}))
 
 
+def _why_not(pv: Preview | None, request_problems: list[str], values: dict[str, str]) -> str:
+    """The first reason Generate cannot run now, in words, or "" when it can."""
+    if pv is None:
+        return request_problems[0] if request_problems else "the request has a problem."
+    if pv.plan is not None:
+        return ""
+    if not any(v.strip() for v in values.values()):
+        return "the prompt is empty; fill in the slots or load an example."
+    return pv.problems[0] if pv.problems else "the prompt has a problem shown above."
+
+
 @page
 def render() -> None:
     wb = workbench()
     _apply_pending_load(wb)
     st.title("Build a prompt")
-    open_from_image(wb, LOAD_KEY)
+    open_from_image(wb, BUILDER_LOAD_KEY)
     models = [m.id for m in wb.catalog.models]
     if st.session_state.get("b_model") not in models:
         st.session_state["b_model"] = "nano-banana-2"
@@ -296,6 +333,14 @@ def render() -> None:
     with build_col:
         values = _slot_inputs(wb, model, template)
         params = _parameters(model, template, provider)
+        category = st.selectbox(
+            "Category (optional)",
+            [None, *CATEGORIES],
+            key="b_category",
+            format_func=lambda c: "none" if c is None else CATEGORIES[c].label,
+            help="Files this image under one of the article's categories, so the "
+            "Leaderboard's \"By category\" counts it.",
+        )
     written = values.get("prompt", "") if template.id == "free-text" else template.assemble(values)
     request_data = {
         "model": model.id,
@@ -306,17 +351,20 @@ def render() -> None:
         "aspect_ratio": params.get("aspect_ratio"),
         "size": params["size"],
         "seed": params["seed"] or None,
+        "category": category,
     }
     request_data["library_version_id"] = linked_version(wb, request_data)
     with preview_col:
         st.markdown("**Prompt as written**")
         st.code(written or "(empty)", language=None, wrap_lines=True)
+        request_problems: list[str] = []
         try:
             request: GenerateRequest | None = parse_request(request_data)
         except InvalidRequest as exc:
             request = None
+            request_problems = exc.problems
             for problem in exc.problems:
-                st.error(problem.replace("seed:", "Seed:"), icon=":material/error:")
+                st.error(plain(problem), icon=":material/error:")
         pv = preview(wb, request) if request else None
         if pv and not any(v.strip() for v in values.values()):
             st.info(
@@ -326,21 +374,30 @@ def render() -> None:
         elif pv:
             _show_checks(pv)
             _show_what_is_sent(pv)
+        blocked = _why_not(pv, request_problems, values)
         clicked = st.button(
             "Generate",
             type="primary",
-            disabled=not (pv and pv.plan),
+            disabled=bool(blocked),
             key="b_generate",
-            use_container_width=True,
+            width="stretch",
         )
+        if blocked:
+            st.caption(plain(f"Generate is off: {blocked}"), help="Details are shown above.")
+        # One slot for the result: emptied while the next image is made, so an earlier
+        # result is never taken for the new one.
+        result = st.empty()
         if clicked and request is not None:
-            with st.spinner(f"Generating with {model.name} via {PROVIDER_LABELS[provider]}…"):
+            with result.container(), st.spinner(
+                f"Generating with {model.name} via {PROVIDER_LABELS[provider]}…"
+            ):
                 try:
                     outcome = generate_sync(wb, request)
                 except InvalidRequest as exc:
-                    st.error(" ".join(exc.problems))
+                    st.error(plain(" ".join(exc.problems)))
                 else:
                     st.session_state[LAST_KEY] = outcome.id
         save_to_library(wb, request_data)
         if last := st.session_state.get(LAST_KEY):
-            _show_result(wb, last)
+            with result.container():
+                _show_result(wb, last, request)

@@ -6,22 +6,36 @@ from __future__ import annotations
 
 import streamlit as st
 
+from workbench.domain.suites import Suite
 from workbench.services import grids
-from workbench.services.generation import GenerateRequest, preview
+from workbench.services.generation import SEED_PROBLEM, GenerateRequest, preview
 from workbench.services.workbench import Workbench
-from workbench.ui.run_panel import model_picker, progress_view, provider_pickers, start_panel
+from workbench.ui.run_panel import (
+    model_picker,
+    progress_view,
+    provider_pickers,
+    start_panel,
+    suite_picker,
+)
 from workbench.ui.shared import page, workbench
+from workbench.ui.text import plain
 
 RUN_KEY = "compare_run"
+ROWS_KEY = "compare_rows"
 
 
-def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant:
+def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None:
     mode = (
         st.segmented_control(
-            "Write the prompt as", ["Slots", "Free text"], default="Slots", key="c_mode"
+            "Write the prompt as",
+            ["Slots", "Free text", "Suite"],
+            default="Slots",
+            key="c_mode",
         )
         or "Slots"
     )
+    if mode == "Suite":
+        return suite_picker("c")
     if mode == "Free text":
         text = st.text_area(
             "Prompt (sent as written to every model)",
@@ -42,35 +56,15 @@ def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant:
     return grids.Variant(label="prompt", slots=slots)
 
 
-@page
-def render() -> None:
-    wb = workbench()
-    st.title("Compare models")
-    st.caption("Run the same idea through several models and judge them side by side.")
-    model_ids = model_picker(wb, "c")
-    if not model_ids:
-        st.info("Choose at least one model.")
-        return
-    providers = provider_pickers(wb, model_ids, "c")
-    variant = _intent(wb, model_ids)
-    cols = st.columns(3)
-    variations = int(cols[0].number_input("Variations per model", 1, 8, 3, key="c_k"))
-    seed_text = cols[1].text_input(
-        "First seed",
-        key="c_seed",
-        placeholder="random",
-        help="Variations use this seed, +1, +2 … where supported.",
-    )
-    common = grids.common_aspect_ratios(wb, model_ids, providers)
-    aspect = cols[2].selectbox("Aspect ratio", ["(each model's default)", *common], key="c_ar")
-    try:
-        base_seed = int(seed_text) if seed_text.strip() else None
-        if base_seed is not None and not 0 <= base_seed < 2**32:
-            raise ValueError
-    except ValueError:
-        st.error("The first seed must be a whole number from 0 to 4294967295.")
-        return
-
+def _compare_variant(
+    wb: Workbench,
+    model_ids: list[str],
+    providers: dict[str, str],
+    variant: grids.Variant,
+    variations: int,
+    base_seed: int | None,
+    aspect: str,
+) -> None:
     st.subheader("What each model receives")
     blocked = False
     text_cols = st.columns(len(model_ids))
@@ -92,11 +86,11 @@ def render() -> None:
             if pv.plan:
                 st.code(pv.plan.image_request.prompt, language=None, wrap_lines=True)
                 for warning in pv.plan.warnings:
-                    st.warning(warning, icon=":material/warning:")
+                    st.warning(plain(warning), icon=":material/warning:")
             else:
                 blocked = True
                 for problem in pv.problems:
-                    st.error(problem, icon=":material/error:")
+                    st.error(plain(problem), icon=":material/error:")
     if blocked:
         st.info("Fix the problems above to run the comparison.")
     else:
@@ -111,7 +105,53 @@ def render() -> None:
         run_id = start_panel(wb, "compare", f"Compare {', '.join(model_ids)}", cells, "c")
         if run_id:
             st.session_state[RUN_KEY] = run_id
+            st.session_state[ROWS_KEY] = "variation"
+
+
+@page
+def render() -> None:
+    wb = workbench()
+    st.title("Compare models")
+    st.caption("Run the same idea through several models and judge them side by side.")
+    model_ids = model_picker(wb, "c")
+    if not model_ids:
+        st.info("Choose at least one model.")
+        return
+    providers = provider_pickers(wb, model_ids, "c")
+    intent = _intent(wb, model_ids)
+    cols = st.columns(3)
+    variations = int(cols[0].number_input("Variations per model", 1, 8, 3, key="c_k"))
+    seed_text = cols[1].text_input(
+        "First seed",
+        key="c_seed",
+        placeholder="random",
+        help="Variations use this seed, +1, +2 … where supported.",
+    )
+    common = grids.common_aspect_ratios(wb, model_ids, providers)
+    aspect = cols[2].selectbox("Aspect ratio", ["(each model's default)", *common], key="c_ar")
+    try:
+        base_seed = int(seed_text) if seed_text.strip() else None
+        if base_seed is not None and not 0 <= base_seed < 2**32:
+            raise ValueError
+    except ValueError:
+        st.error(SEED_PROBLEM)
+        return
+
+    if intent is None:
+        st.info("Pick a suite to run its prompts on these models.")
+    elif isinstance(intent, Suite):
+        seeds = [None if base_seed is None else base_seed + k for k in range(variations)]
+        ratio = None if aspect.startswith("(") else aspect
+        cells = grids.suite_cells(wb, intent, providers, seeds, ratio)
+        name = f"Suite {intent.id} on {', '.join(model_ids)}"
+        run_id = start_panel(wb, "compare", name, cells, "c")
+        if run_id:
+            st.session_state[RUN_KEY] = run_id
+            st.session_state[ROWS_KEY] = "prompt"  # a suite: one row per prompt
+    else:
+        _compare_variant(wb, model_ids, providers, intent, variations, base_seed, aspect)
     if run_id := st.session_state.get(RUN_KEY):
         st.subheader("Results")
         st.caption(f"Run `{run_id}`: every cell is a logged generation (see History).")
-        progress_view(wb, run_id, rows="variation", columns="model", key="c")
+        rows = st.session_state.get(ROWS_KEY, "variation")
+        progress_view(wb, run_id, rows=rows, columns="model", key="c")

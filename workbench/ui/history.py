@@ -5,6 +5,7 @@ measured, rate it, or reopen its prompt in the builder."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -20,15 +21,17 @@ from workbench.domain.filters import (
     HistoryFilter,
 )
 from workbench.imaging.metrics import SPECS, TEXT_ACCURACY
+from workbench.services import exports, recovery
 from workbench.services import history as history_service
-from workbench.services import recovery
 from workbench.services.workbench import Workbench
-from workbench.ui.builder import LOAD_KEY
+from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
 from workbench.ui.report import report_download
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
+from workbench.ui.text import plain
 
-SELECTED_KEY = "history_selected"
+SELECTED_KEY = HISTORY_OPEN_KEY
+OPEN_KEY = "h_open"
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
 FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
 
@@ -160,8 +163,17 @@ def _table(rows: list[dict[str, Any]], metrics: tuple[str, ...]) -> None:
         },
     )
     selected = event.selection.rows if event else []
-    if selected:
-        st.session_state[SELECTED_KEY] = rows[selected[0]]["id"]
+    picked = rows[selected[0]]["id"] if selected else None
+    # A table selection persists across reruns: act only when it changes, so it does not pull
+    # the view back after the user opened another generation below.
+    if picked and picked != st.session_state.get("h_table_picked"):
+        _open(picked)
+    st.session_state["h_table_picked"] = picked
+
+
+def _open(generation_id: str) -> None:
+    """Opens a generation by id (never by its label): the select box below follows."""
+    st.session_state[SELECTED_KEY] = generation_id
 
 
 def _gallery(rows: list[dict[str, Any]]) -> None:
@@ -172,9 +184,9 @@ def _gallery(rows: list[dict[str, Any]]) -> None:
     columns = st.columns(5)
     for i, row in enumerate(with_images):
         with columns[i % 5]:
-            st.image(row["thumbnail"], caption=f"{row['model']} · {row['prompt'][:60]}")
+            st.image(row["thumbnail"], caption=plain(f"{row['model']} · {row['prompt'][:60]}"))
             if st.button("Details", key=f"h_open_{row['id']}"):
-                st.session_state[SELECTED_KEY] = row["id"]
+                _open(row["id"])
 
 
 def _detail(wb: Workbench, generation_id: str) -> None:
@@ -192,15 +204,12 @@ def _detail(wb: Workbench, generation_id: str) -> None:
             except (OSError, ValueError) as exc:  # a missing, empty or corrupt file
                 st.error(f"The image file cannot be shown ({type(exc).__name__}).")
         else:
-            st.error(
-                f"{record['status']}: {record.get('error_kind') or ''} — "
-                f"{record.get('error_message') or 'no image'}"
-            )
+            st.error(plain(history_service.failure_text(record)))
         _measurements(wb, record)
     with facts_col:
         st.markdown(
-            f"**{record['model']}** via **{record['provider']}** "
-            f"(`{record.get('provider_model_id') or '–'}`) · {record['status']}"
+            f"**{plain(record['model'])}** via **{plain(record['provider'])}** "
+            f"({plain(record.get('provider_model_id') or '–')}) · {plain(record['status'])}"
         )
         st.markdown("**Prompt as sent**")
         st.code(record["prompt"], language=None, wrap_lines=True)
@@ -228,7 +237,7 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         }
         st.table(
             pd.DataFrame(
-                {"": list(facts.keys()), "value": [str(v) for v in facts.values()]}
+                {"": list(facts.keys()), "value": [plain(v) for v in facts.values()]}
             ).set_index("")
         )
         with st.expander("Slots and parameters as sent"):
@@ -240,27 +249,26 @@ def _detail(wb: Workbench, generation_id: str) -> None:
                 ),
                 language="json",
             )
+        if image := exports.image_file(wb, record):
+            st.download_button(
+                "Download image",
+                data=image.read,
+                file_name=image.name,
+                mime=image.mime,
+                key="h_dl_image",
+                on_click="ignore",
+                icon=":material/download:",
+                help="The file exactly as the provider sent it.",
+            )
         if st.button(
             "Open in builder",
             key="h_remix",
             help="Loads this prompt, its slots and parameters into the Build page.",
         ):
-            st.session_state[LOAD_KEY] = history_service.remix(record)
-            from workbench.ui.navigation import page_for  # the menu imports this module
-
-            st.switch_page(page_for("build"))
+            open_in_builder(history_service.remix(record))
     if record["status"] == "succeeded":
         st.markdown("**Rate it**")
         rating_widgets(wb, generation_id, record.get("ratings", {}))
-
-
-_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|~$"})
-
-
-def plain(text: str) -> str:
-    """Text as written, not as Markdown: what OCR read may hold `*`, `_` or `$`, and labels
-    such as "Warmth (b*)" do."""
-    return text.translate(_MARKDOWN)
 
 
 def _measurement_lines(view: history_service.MeasurementView) -> None:
@@ -333,7 +341,10 @@ def render() -> None:
     page_no = int(st.session_state.get("h_page", 1))
     result = history_service.load_page(wb, f, page_no)
     top = st.columns([2, 1])
-    top[0].caption(f"{result.total:,} generations match · page {result.page} of {result.pages}")
+    verb = "matches" if result.total == 1 else "match"
+    top[0].caption(
+        f"{count(result.total, 'generation')} {verb} · page {result.page} of {result.pages}"
+    )
     st.session_state["h_page"] = result.page
     top[1].number_input("Page", min_value=1, max_value=result.pages, step=1, key="h_page")
     if not result.rows:
@@ -345,17 +356,21 @@ def render() -> None:
     with gallery_tab:
         _gallery(result.rows)
     ids = [r["id"] for r in result.rows]
-    report_download(wb, ids=ids, key="h", title="Image report: a History selection")
-    labels = {
-        r["id"]: f"{r['created_at']:%Y-%m-%d %H:%M:%S} · {r['model']} · {r['status']} · "
-        f"{r['prompt'][:50]}"
-        for r in result.rows
-    }
-    current = st.session_state.get(SELECTED_KEY)
-    if current not in ids:
-        current = ids[0]
-    chosen = st.selectbox(
-        "Open generation", ids, index=ids.index(current), format_func=lambda i: labels[i]
+    st.download_button(
+        f"Download this page ({count(len(ids), 'generation')}) as ZIP",
+        data=partial(exports.images_zip, wb, ids),
+        file_name=f"generations-page-{result.page}.zip",
+        mime="application/zip",
+        key="h_dl_zip",
+        on_click="ignore",
+        icon=":material/folder_zip:",
+        help="Images as received, with manifest.csv and manifest.json of everything logged.",
     )
-    st.session_state[SELECTED_KEY] = chosen
+    report_download(wb, ids=ids, key="h", title="Image report: a History selection")
+    labels = {r["id"]: history_service.label(r) for r in result.rows}
+    # The widget's value is the id itself. A request from elsewhere (table, gallery, a grid
+    # cell on another page) wins once; otherwise the open generation stays open across reruns.
+    wanted = st.session_state.pop(SELECTED_KEY, None) or st.session_state.get(OPEN_KEY)
+    st.session_state[OPEN_KEY] = wanted if wanted in ids else ids[0]
+    chosen = st.selectbox("Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY)
     _detail(wb, chosen)

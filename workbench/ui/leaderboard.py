@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
+from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.domain.criteria import SCALE_EXPLAINED
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.suites import CATEGORIES
@@ -27,22 +27,19 @@ from workbench.imaging import metrics as metric_specs
 from workbench.services import exports
 from workbench.services import history as history_service
 from workbench.services import leaderboard as lb_service
-from workbench.services import metrics as metrics_service
 from workbench.services.leaderboard import Leaderboard
+from workbench.services.leaderboard.measures import (
+    PAIRED_METRICS,
+    TEXT_ACCURACY_COLUMN,
+    metric_columns,
+)
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
 from workbench.ui.shared import date_bounds, page, workbench
+from workbench.ui.text import plain
 from workbench.ui.tradeoffs import tradeoff_section
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")
-PAIRED_METRICS = (
-    metric_specs.WARMTH,
-    metric_specs.WB_CAST,
-    metric_specs.DETAIL,
-    metric_specs.TEXT_ACCURACY,
-)
-TEXT_CATEGORY = "text"
-TEXT_ACCURACY_COLUMN = "Text accuracy (text prompts)"
 IMPORT_RESULT_KEY = "lb_import_result"
 VERDICT_KEY = "lb_verdict_models"
 MISSING = "—"
@@ -94,43 +91,6 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
 
 
 # -- the model x criterion tables -----------------------------------------------------------------
-def _parts(f: HistoryFilter) -> list[tuple[HistoryFilter, str]]:
-    """Real model output and, when chosen, offline sketches (tagged), measured apart so a
-    sketch never pairs with or counts as its model."""
-    parts = [(f.model_copy(update={"include_offline": False}), "")]
-    if f.include_offline and (not f.providers or OFFLINE in f.providers):
-        parts.append((f.model_copy(update={"providers": (OFFLINE,)}), lb_service.OFFLINE_TAG))
-    return parts
-
-
-def _accuracy_text(row: dict[str, Any]) -> str | None:
-    mean = row.get("mean")
-    if mean is None or pd.isna(mean):
-        return None
-    images = int(row["images"])
-    exact = row.get("exact_share")
-    exact_text = "" if exact is None or pd.isna(exact) else f" · {exact:.0%} exact"
-    if row.get("low") is None or row.get("high") is None:
-        return f"{mean:.0%}{exact_text} · {images} image{'s' if images != 1 else ''}"
-    return f"{mean:.0%} [{row['low']:.0%}–{row['high']:.0%}]{exact_text} · {images} images"
-
-
-def _metric_columns(wb: Workbench, f: HistoryFilter) -> dict[str, dict[str, str]]:
-    """Column title -> {contestant: cell text} for the automatic image measures."""
-    columns: dict[str, dict[str, str]] = {}
-    wants_text = not f.categories or TEXT_CATEGORY in f.categories
-    for part, tag in _parts(f):
-        for row in metrics_service.paired_columns(wb, part, PAIRED_METRICS):
-            columns.setdefault(f"{row['label']} vs others", {})[row["model"] + tag] = row["text"]
-        if wants_text:
-            text_f = part.model_copy(update={"categories": (TEXT_CATEGORY,)})
-            for row in metrics_service.text_accuracy(wb, text_f):
-                text = _accuracy_text(row)
-                if text is not None:
-                    columns.setdefault(TEXT_ACCURACY_COLUMN, {})[row["model"] + tag] = text
-    return columns
-
-
 def _scores_table(board: Leaderboard, overview: pd.DataFrame) -> None:
     scores = overview[[c for c in overview.columns if c not in MEASURE_COLUMNS]]
     if len(scores.columns) <= 1:
@@ -152,7 +112,7 @@ def _measured_table(
     wb: Workbench, board: Leaderboard, overview: pd.DataFrame, f: HistoryFilter
 ) -> None:
     measured = overview[["Model", *[c for c in MEASURE_COLUMNS if c in overview.columns]]].copy()
-    extra = _metric_columns(wb, f)
+    extra = metric_columns(wb, f)
     for title, cells in extra.items():
         measured[title] = [cells.get(m, MISSING) for m in board.models]
     st.table(measured.set_index("Model"))
@@ -256,7 +216,7 @@ def _category_boards(wb: Workbench, board: Leaderboard, criterion: str, f: Histo
     st.markdown("**By category**")
     hidden = []
     for cb in boards:
-        label = _category_label(cb.category)
+        label = plain(_category_label(cb.category))
         if not cb.shown:
             hidden.append(f"{label} ({cb.result.total_votes} votes)")
             continue
@@ -504,7 +464,7 @@ def _exchange(
                 st.success(detail)
             else:
                 more = total - len(detail)
-                lines = "\n".join(f"- {p}" for p in detail)
+                lines = "\n".join(f"- {plain(p)}" for p in detail)
                 tail = f"\n- … and {more} more" if more > 0 else ""
                 st.error(
                     f"Nothing was imported: the file has {total} "

@@ -12,6 +12,7 @@ import streamlit as st
 from workbench.domain.prompt_diff import DiffPart
 from workbench.services import library
 from workbench.services.workbench import Workbench
+from workbench.ui.navigation import open_in_builder
 from workbench.ui.shared import page, workbench
 
 VERSION_KEY = "b_library_version"  # the version the builder was opened from (or last saved as)
@@ -81,11 +82,7 @@ def _version(wb: Workbench, saved: dict[str, Any]) -> None:
         + f" · saved {saved['created_at']:%Y-%m-%d %H:%M} UTC"
     )
     if st.button("Open in builder", key="lib_open", type="primary"):
-        from workbench.ui.builder import LOAD_KEY  # the builder imports this module
-        from workbench.ui.navigation import page_for  # the menu imports this module
-
-        st.session_state[LOAD_KEY] = library.to_builder(saved)
-        st.switch_page(page_for("build"))
+        open_in_builder(library.to_builder(saved))
     produced = library.produced(wb, saved["id"])
     st.markdown(f"**Generations from this version** ({len(produced)} newest shown)")
     if produced:

@@ -9,10 +9,18 @@ import streamlit as st
 from workbench.services import grids
 from workbench.services import runner as run_service
 from workbench.services.workbench import Workbench
-from workbench.ui.run_panel import model_picker, progress_view, provider_pickers, start_panel
+from workbench.ui.run_panel import (
+    model_picker,
+    progress_view,
+    provider_pickers,
+    start_panel,
+    suite_picker,
+)
 from workbench.ui.shared import money, page, workbench
+from workbench.ui.text import plain
 
 RUN_KEY = "matrix_run"
+TOAST_KEY = "matrix_toast"
 AXIS_LABELS = {"prompt": "Prompt", "model": "Model", "seed": "Seed", "aspect_ratio": "Aspect ratio"}
 
 
@@ -66,17 +74,21 @@ def _runs(wb: Workbench) -> None:
                 handle = run_service.resume_run(wb, chosen)
             except run_service.RunRefused as exc:
                 for problem in exc.problems:
-                    st.error(problem)
+                    st.error(plain(problem))
             else:
                 run_service.launch(handle)
                 st.session_state[RUN_KEY] = chosen
-                st.toast(f"Resuming {chosen}: {len(handle.jobs)} missing cell(s).")
+                missing = len(handle.jobs)
+                st.session_state[TOAST_KEY] = f"Resuming {chosen}: {missing} missing cell(s)."
+                st.rerun()  # the grid above is drawn again, live, for the resumed cells
 
 
 @page
 def render() -> None:
     wb = workbench()
     st.title("Matrix")
+    if message := st.session_state.pop(TOAST_KEY, None):
+        st.toast(message)
     st.caption("Sweep prompt variants, models, seeds and aspect ratios; every cell is logged.")
     prompts_text = st.text_area(
         "Prompt variants (one per line; end a line with --ar W:H to fix its ratio)",
@@ -89,6 +101,9 @@ def render() -> None:
         for i, line in enumerate(prompts_text.splitlines())
         if line.strip()
     ]
+    suite = suite_picker("m") if not variants else None
+    if not variants:
+        st.caption("…or pick a suite above to fill the prompt axis with its prompts.")
     model_ids = model_picker(wb, "m")
     cols = st.columns(2)
     seed_text = cols[0].text_input(
@@ -106,8 +121,8 @@ def render() -> None:
         seeds = _seeds(seed_text)
     except ValueError:
         st.error(
-            "Seeds must be whole numbers from 0 to 4294967295, like 1,2,3 or 10-13 "
-            "(at most 100 in a range)."
+            "Seeds: whole numbers from 0 to 4294967295, like 1,2,3 or 10-13 "
+            "(at most 100 in a range), or empty for one random seed."
         )
         seeds = []
     axis_cols = st.columns(3)
@@ -121,16 +136,22 @@ def render() -> None:
     axis_cols[2].caption("Blocks (Z): " + ", ".join(AXIS_LABELS[a] for a in group_by))
     if rows == columns:
         st.error("Rows and columns need two different axes.")
-    elif not variants or not model_ids or not seeds:
-        st.info("Write at least one prompt and choose at least one model.")
+    elif not seeds:
+        pass  # the seed field is what is wrong, and its message is above
+    elif not (variants or suite) or not model_ids:
+        st.info("Write at least one prompt (or pick a suite) and choose at least one model.")
     else:
-        cells = grids.matrix_cells(wb, variants, providers, seeds, list(ratios) or [None])
+        if suite is not None:
+            # a suite entry keeps its own aspect ratio; the first one picked fills the others
+            cells = grids.suite_cells(wb, suite, providers, seeds, ratios[0] if ratios else None)
+        else:
+            cells = grids.matrix_cells(wb, variants, providers, seeds, list(ratios) or [None])
         if len(cells) > 500:
             st.error(f"{len(cells)} cells is more than one run takes (500); narrow an axis.")
         else:
             with st.expander("Prompt labels"):
                 for v in variants:
-                    st.markdown(f"**{v.label}** · {v.text}")
+                    st.markdown(f"**{plain(v.label)}** · {plain(v.text)}")
             run_id = start_panel(wb, "matrix", f"Matrix of {len(cells)}", cells, "m")
             if run_id:
                 st.session_state[RUN_KEY] = run_id

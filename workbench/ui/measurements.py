@@ -15,8 +15,8 @@ from workbench.services import history as history_service
 from workbench.services import metrics as measurement_service
 from workbench.services import metrics as metrics_service
 from workbench.services.workbench import Workbench
-from workbench.ui.history import plain
 from workbench.ui.shared import page, workbench
+from workbench.ui.text import plain
 
 MODES = {"Missing only": True, "All": False}
 MIN_POINTS = 3  # below this there is no correlation to draw

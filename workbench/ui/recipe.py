@@ -10,6 +10,7 @@ import streamlit as st
 from workbench.imaging.provenance import MAX_FILE_BYTES
 from workbench.services.recipes import RecipeError, recipe_from_image
 from workbench.services.workbench import Workbench
+from workbench.ui.text import plain
 
 NOTES_KEY = "b_recipe_notes"
 
@@ -20,7 +21,7 @@ def open_from_image(wb: Workbench, load_key: str) -> None:
     if notes is not None:
         st.success("Restored the prompt and settings from the image.")
         for note in notes:
-            st.info(note)
+            st.info(plain(note))  # notes quote the uploaded file's metadata
     with st.expander("Open from image"):
         upload = st.file_uploader(
             "An image made here, or by a tool that writes A1111 'parameters' (PNG or JPEG)",
@@ -35,7 +36,7 @@ def open_from_image(wb: Workbench, load_key: str) -> None:
         try:
             recipe = recipe_from_image(wb, upload.getvalue(), st.session_state.get("b_model", ""))
         except RecipeError as exc:
-            st.warning(str(exc))
+            st.warning(plain(str(exc)))
             return
     st.session_state[load_key] = recipe.load
     st.session_state[NOTES_KEY] = recipe.notes

@@ -3,17 +3,24 @@ the live grid with progress, spend, ETA and cancel while it runs."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import streamlit as st
 
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
-from workbench.services import grids
+from workbench.domain.suites import CATEGORIES, Suite, load_suites
+from workbench.services import exports, grids
 from workbench.services import runner as run_service
 from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
+from workbench.ui.navigation import open_in_history, vote_on_pair
 from workbench.ui.report import report_download
 from workbench.ui.shared import duration, money
+from workbench.ui.text import count, plain
+
+CONFIRM_OVER_USD = 1.0
+CONFIRM_OVER_IMAGES = 50
 
 
 def model_picker(wb: Workbench, key: str) -> list[str]:
@@ -25,6 +32,39 @@ def model_picker(wb: Workbench, key: str) -> list[str]:
         key=f"{key}_models",
         format_func=lambda i: wb.catalog.model(i).name,
     )
+
+
+def suite_picker(key: str) -> Suite | None:
+    """One of the article's test suites; its prompts fill the run, each with its category and
+    expected text (so "By category" and text accuracy fill from the app)."""
+    suites = load_suites()
+    chosen = st.selectbox(
+        "Suite",
+        list(suites),
+        index=None,
+        key=f"{key}_suite",
+        placeholder="Pick a suite…",
+        format_func=lambda i: f"{suites[i].name} ({len(suites[i].prompts)} prompts)",
+    )
+    if chosen is None:
+        return None
+    suite = suites[chosen]
+    st.caption(
+        plain(
+            "Categories: "
+            + ", ".join(CATEGORIES[c].label for c in suite.categories)
+            + ". Each model receives every prompt in its own template's structure."
+        )
+    )
+    with st.expander(f"The {len(suite.prompts)} prompts"):
+        st.dataframe(
+            [
+                {"id": e.id, "category": e.category, "expected text": e.expected_text or ""}
+                for e in suite.prompts
+            ],
+            hide_index=True,
+        )
+    return suite
 
 
 def provider_pickers(wb: Workbench, model_ids: list[str], key: str) -> dict[str, str]:
@@ -69,7 +109,18 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
             "parameters and seed) instead of paying again",
             key=f"{key}_cache",
         )
-    budget = st.number_input(
+        confirm_over = st.number_input(
+            "Ask before running over (USD)",
+            min_value=0.0,
+            value=CONFIRM_OVER_USD,
+            step=0.5,
+            key=f"{key}_confirm_over",
+            format="%.2f",
+            help=f"Runs estimated above this, or over {CONFIRM_OVER_IMAGES} images, need a "
+            "second look before they start.",
+        )
+    budget_col, today_col = st.columns([2, 1], vertical_alignment="bottom")
+    budget = budget_col.number_input(
         "Budget for this run (USD, 0 = no limit)",
         min_value=0.0,
         value=0.0,
@@ -86,45 +137,110 @@ def start_panel(wb: Workbench, kind: str, name: str, cells: list[Any], key: str)
         est = run_service.estimate(wb, cells, settings)
     except run_service.RunRefused as exc:
         for problem in exc.problems:
-            st.error(problem)
+            st.error(plain(problem))
         return None
-    cols = st.columns(4)
+    today_col.caption(f"Spent today (UTC): {money(est.spent_today_usd)}")
+    cols = st.columns(3)
     cols[0].metric("Images", est.images)
     cost = money(est.cost_usd, "estimated") + (
         f" + {est.unpriced} unpriced" if est.unpriced else ""
     )
     cols[1].metric("Estimated cost", cost)
     cols[2].metric("Expected duration", duration(est.duration_s * 1000))
-    cols[3].metric("Spent today (UTC)", money(est.spent_today_usd))
     try:
         run_service.check_budget(est, settings)
     except run_service.RunRefused as exc:
         for problem in exc.problems:
-            st.error(problem)
+            st.error(plain(problem))
         return None
-    if not st.button(f"Run {est.images} generations", type="primary", key=f"{key}_run"):
+    if not st.button(
+        f"Run {count(est.images, 'generation')}",
+        type="primary",
+        key=f"{key}_run",
+        disabled=not _confirmed(est, confirm_over, key),
+    ):
         return None
     try:
         handle = run_service.start_run(wb, kind, name, cells, settings)
     except run_service.RunRefused as exc:
         for problem in exc.problems:
-            st.error(problem)
+            st.error(plain(problem))
         return None
     run_service.launch(handle)
     return handle.run_id
 
 
-def _cell_view(cell: dict[str, Any]) -> None:
+def _downloads(wb: Workbench, run_id: str, key: str) -> None:
+    zip_col, sheet_col = st.columns(2)
+    zip_col.download_button(
+        "Download the run as ZIP",
+        data=partial(exports.images_zip, wb, exports.run_ids(wb, run_id)),
+        file_name=f"{run_id}.zip",
+        mime="application/zip",
+        key=f"{key}_dl_zip",
+        on_click="ignore",
+        icon=":material/folder_zip:",
+        help="Images as received, with manifest.csv and manifest.json of every cell.",
+    )
+    sheet_col.download_button(
+        "Download a contact sheet (PNG)",
+        data=partial(exports.run_contact_sheet, wb, run_id),
+        file_name=f"{run_id}-contact-sheet.png",
+        mime="image/png",
+        key=f"{key}_dl_sheet",
+        on_click="ignore",
+        icon=":material/grid_on:",
+        help="The whole grid as one labelled picture.",
+    )
+
+
+def needs_confirmation(est: run_service.Estimate, over_usd: float) -> bool:
+    """A run over `over_usd` (estimated) or over CONFIRM_OVER_IMAGES images asks first."""
+    return est.cost_usd > over_usd + 1e-9 or est.images > CONFIRM_OVER_IMAGES
+
+
+def _confirmed(est: run_service.Estimate, over_usd: float, key: str) -> bool:
+    if not needs_confirmation(est, over_usd):
+        return True
+    st.warning(
+        f"A big run: {count(est.images, 'image')}, estimated "
+        f"{money(est.cost_usd, 'estimated')}"
+        + (f" plus {est.unpriced} unpriced" if est.unpriced else "")
+        + f", about {duration(est.duration_s * 1000)}. Check the estimate before sending.",
+        icon=":material/payments:",
+    )
+    # keyed by the estimate: a confirmation does not carry over to a bigger run
+    return st.checkbox(
+        "I have checked the estimate; run it",
+        key=f"{key}_confirm_{est.images}_{est.cost_usd:.4f}",
+    )
+
+
+def _cell_view(cell: dict[str, Any], key: str, pair_with: str | None) -> None:
+    gid = cell.get("generation_id")
     if cell["status"] == "succeeded" and cell.get("thumb_file"):
         st.image(cell["thumb_file"])
         extra = " · reused" if cell.get("cost_kind") == "cached" else ""
         st.caption(
             f"{duration(cell['latency_ms'])} · {money(cell['cost_usd'], cell['cost_kind'])}{extra}"
         )
+        with st.container(horizontal=True, gap="small"):
+            if st.button(
+                "Details", key=f"{key}_open_{gid}", help="Everything logged; rate it there."
+            ):
+                open_in_history(gid)
+            if pair_with and st.button(
+                "Vote on this pair",
+                key=f"{key}_pair_{gid}",
+                help="Judge it blind against the same prompt by another model, on the Arena.",
+            ):
+                vote_on_pair(gid, pair_with)
     elif cell["status"] in ("queued", "pending"):
         st.caption(f"⏳ {cell['status']}")
     else:
-        st.caption(f"{cell['status']}: {cell.get('error') or ''}"[:160])
+        st.caption(plain(f"{cell['status']}: {cell.get('error') or 'no details'}"[:160]))
+        if gid and st.button("Details", key=f"{key}_open_{gid}"):
+            open_in_history(gid)
 
 
 def progress_view(
@@ -142,6 +258,10 @@ def progress_view(
     @st.fragment(run_every=1.0 if running else None)
     def _view() -> None:
         live = run_service.active(run_id)
+        if running and (live is None or live.progress.finished):
+            # Done: the whole page once more, so "Recent runs", the spend and "Spent today"
+            # show what happened without a reload (and this view stops refreshing).
+            st.rerun()
         grid = grids.run_grid(wb, run_id)
         if live is not None:
             p = live.progress
@@ -156,22 +276,27 @@ def progress_view(
                 ),
             )
             if p.stop_reason:
-                st.warning(p.stop_reason)
+                st.warning(plain(p.stop_reason))
             if not p.finished and st.button("Cancel run", key=f"{key}_cancel"):
                 live.cancel()
                 st.toast("Cancelling: nothing new is sent; running jobs finish and are logged.")
-        _grid(grid, rows, columns, group_by)
+        _grid(grid, rows, columns, group_by, key)
+        if live is None or live.progress.finished:
+            _downloads(wb, run_id, key)
 
     _view()
     report_download(wb, run_id=run_id, key=key)
 
 
-def _grid(grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[str, ...]) -> None:
+def _grid(
+    grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[str, ...], key: str
+) -> None:
     """Rows x columns of images, one block per combination of the `group_by` axes (the Z axis
     of an X/Y/Z plot); cells that share a row and column stack."""
     if not grid:
         st.info("This run has no cells.")
         return
+    pairs = grids.neighbours(grid)
     col_values = list(dict.fromkeys(c.get(columns, "") for c in grid))
     row_values = list(dict.fromkeys(c.get(rows, "") for c in grid))
     others = list(group_by)
@@ -181,19 +306,21 @@ def _grid(grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[s
     for group, cells in groups.items():
         if others and len(groups) > 1:
             st.markdown(
-                "**" + " · ".join(f"{a}: {v}" for a, v in zip(others, group, strict=True)) + "**"
+                "**"
+                + plain(" · ".join(f"{a}: {v}" for a, v in zip(others, group, strict=True)))
+                + "**"
             )
         header = st.columns([1] + [3] * len(col_values))
         header[0].caption(f"{rows} \\ {columns}")
         for i, value in enumerate(col_values):
-            header[i + 1].markdown(f"**{value}**")
+            header[i + 1].markdown(f"**{plain(value)}**")
         for row_value in row_values:
             line = st.columns([1] + [3] * len(col_values))
-            line[0].markdown(f"**{row_value}**")
+            line[0].markdown(f"**{plain(row_value)}**")
             for i, col_value in enumerate(col_values):
                 match = [
                     c for c in cells if c.get(rows) == row_value and c.get(columns) == col_value
                 ]
                 with line[i + 1]:
                     for cell in match:
-                        _cell_view(cell)
+                        _cell_view(cell, key, pairs.get(cell.get("generation_id") or ""))

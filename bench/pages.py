@@ -1,0 +1,134 @@
+"""How long each page takes to open in a real browser once the server is up.
+
+Starts `streamlit run app.py` on a free loopback port with a fresh data directory holding a
+small log (a Compare run of 2 models x 4 variations and a Matrix run of 8 cells, offline
+sketches), then for each page opens its URL in a new Chromium tab and times from navigation
+until the page's title is shown and Streamlit reports the run finished (the status widget is
+gone). It also times each page reached from the menu of an already open tab. Each figure is the
+median of several opens after one warm-up; the target is < 2.5 s.
+Needs Debian's chromium and Playwright (as the browser tests do). Last line: one JSON object.
+
+Usage: .venv/bin/python bench/pages.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser.test_journey import TITLES  # noqa: E402
+
+MENU = {name: name.capitalize() for name in TITLES}  # the menu's link text
+
+
+def _seed(data_dir: Path) -> None:
+    from workbench.config import load_settings
+    from workbench.services import grids
+    from workbench.services.runner import start_run
+    from workbench.services.workbench import open_workbench
+
+    wb = open_workbench(
+        load_settings(env={"WORKBENCH_DATA_DIR": str(data_dir)}, secrets_file=data_dir / "x"),
+        idle_close_s=0,
+    )
+    providers = {"nano-banana-2": "offline", "flux-2-pro": "offline"}
+    variant = grids.Variant(label="P1", text="a lighthouse at dusk, oil painting")
+    start_run(wb, "compare", "bench", grids.compare_cells(wb, providers, variant, 4, 1)).run_sync()
+    variants = [grids.Variant(label=f"P{i}", text=f"a kettle, take {i}") for i in (1, 2)]
+    cells = grids.matrix_cells(wb, variants, providers, [1, 2], [None])
+    start_run(wb, "matrix", "bench", cells).run_sync()
+    wb.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    import os
+    import socket
+    import subprocess
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+    _seed(data_dir)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+         str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        figures: dict[str, float] = {}
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for name, title in TITLES.items():
+                times = []
+                for i in range(args.repeat + 1):
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    page.set_default_timeout(60_000)
+                    start = time.perf_counter()
+                    page.goto(f"{url}/{name}")
+                    page.get_by_role("heading", name=title, exact=True).first.wait_for()
+                    page.wait_for_timeout(100)
+                    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
+                    elapsed = time.perf_counter() - start - 0.1
+                    page.close()
+                    if i:  # the first open warms caches
+                        times.append(elapsed)
+                figures[f"open_{name}_s"] = round(statistics.median(times), 3)
+                print(f"open {name:13s} {statistics.median(times):.3f} s", flush=True)
+            # the same pages from the menu of an open tab (no page load, one rerun each)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{url}/build")
+            page.get_by_role("heading", name=TITLES["build"], exact=True).first.wait_for()
+            nav: dict[str, list[float]] = {name: [] for name in TITLES}
+            for _ in range(args.repeat):
+                for name, title in TITLES.items():
+                    start = time.perf_counter()
+                    page.get_by_role("link", name=MENU[name], exact=True).click()
+                    page.get_by_role("heading", name=title, exact=True).first.wait_for()
+                    page.wait_for_timeout(100)
+                    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
+                    nav[name].append(time.perf_counter() - start - 0.1)
+            for name, times in nav.items():
+                figures[f"menu_{name}_s"] = round(statistics.median(times), 3)
+                print(f"menu {name:13s} {statistics.median(times):.3f} s", flush=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    result = dict(figures)
+    result["page_open_max_s"] = max(v for k, v in figures.items() if k.startswith("open_"))
+    result["page_menu_max_s"] = max(v for k, v in figures.items() if k.startswith("menu_"))
+    result["load_average_1min"] = round(os.getloadavg()[0], 2)  # a busy machine is slower
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
