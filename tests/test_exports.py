@@ -219,7 +219,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_prefixed(text: str) -> None:
 def test_a_formula_like_prompt_survives_export_and_import(wb: Workbench, tmp_path: Path) -> None:
     prompts = ['=cmd|"/c calc"!A1', "'=already quoted", "-dash start"]
     for prompt in prompts:
-        VoteLog(wb.db).add(
+        wb.votes.add(
             NewVote(
                 left_model="nano-banana-2",
                 right_model="flux-2-pro",

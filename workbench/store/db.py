@@ -106,7 +106,8 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(
-                f"Cannot create the data directory {self.path.parent}: {exc.strerror}. "
+                f"Cannot use the data directory {self.path.parent}: cannot create it "
+                f"({exc.strerror}). "
                 "Set WORKBENCH_DATA_DIR to a folder you can write to."
             ) from exc
         try:
@@ -114,7 +115,8 @@ class Database:
             self._turn.others_waiting()  # creates the lock files: fails here if unwritable
         except OSError as exc:
             raise StoreError(
-                f"Cannot write in the data directory {self.path.parent}: {exc.strerror}. "
+                f"Cannot use the data directory {self.path.parent}: cannot write its lock "
+                f"files ({exc.strerror}). "
                 "Set WORKBENCH_DATA_DIR to a folder you can write to."
             ) from exc
         # Migrations run inside one turn: a second process starting at the same moment waits
