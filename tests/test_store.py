@@ -11,7 +11,7 @@ import pytest
 
 from tests.lock_holder import database_held, workbench_holding
 from workbench.domain.filters import SORTS, HistoryFilter
-from workbench.store.db import Database, DatabaseLocked, StoreError
+from workbench.store.db import Database, DatabaseLocked, StoreError, one_row
 from workbench.store.generations import GenerationLog, NewGeneration, Outcome
 from workbench.store.images import ImageStore, NotAnImage
 from workbench.store.migrations import migration_files
@@ -391,3 +391,9 @@ def test_two_processes_starting_on_a_new_directory_migrate_once(tmp_path: Path) 
         names = [r[0] for r in cur.execute("SELECT name FROM _migrations").fetchall()]
     db.close()
     assert sorted(names) == [p.stem for p in migration_files()]  # each applied once
+
+
+def test_one_row_names_the_statement_when_the_database_returns_none() -> None:
+    assert one_row((3, 4), "a count") == (3, 4)
+    with pytest.raises(StoreError, match="no row for the vote count"):
+        one_row(None, "the vote count")

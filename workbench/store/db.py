@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -46,6 +47,16 @@ def utcnow() -> datetime:
 
 class StoreError(WorkbenchError, RuntimeError):
     """The data directory or database cannot be used; the message says why and what to do."""
+
+
+def one_row(row: tuple[Any, ...] | None, what: str) -> tuple[Any, ...]:
+    """The row of a statement that always yields exactly one (an aggregate without GROUP BY,
+    INSERT ... RETURNING): DuckDB's `fetchone()` is typed as possibly None, and None here would
+    mean the database broke that guarantee, so say which statement did rather than fail on
+    indexing None."""
+    if row is None:
+        raise StoreError(f"The database returned no row for {what}; expected exactly one.")
+    return row
 
 
 class DatabaseLocked(StoreError):

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database, utcnow
+from workbench.store.db import Database, one_row, utcnow
 from workbench.store.images import StoredImage
 from workbench.store.queries import filter_sql, order_sql
 
@@ -331,11 +331,11 @@ class GenerationLog:
 
     def spent_since(self, since: datetime) -> float:
         with self.db.cursor() as cur:
-            value = cur.execute(
+            row = cur.execute(
                 "SELECT coalesce(sum(cost_usd), 0) FROM generations WHERE created_at >= ?",
                 [since],
-            ).fetchone()[0]
-        return float(value)
+            ).fetchone()
+        return float(one_row(row, "the spend since a time")[0])
 
     # -- reads --------------------------------------------------------------------------------
     def page(
@@ -366,9 +366,8 @@ class GenerationLog:
     def count(self, f: HistoryFilter) -> int:
         where, params = filter_sql(f)
         with self.db.cursor() as cur:
-            return int(
-                cur.execute(f"SELECT count(*) FROM generations g{where}", params).fetchone()[0]
-            )
+            row = cur.execute(f"SELECT count(*) FROM generations g{where}", params).fetchone()
+        return int(one_row(row, "the generation count")[0])
 
     def get(self, generation_id: str) -> dict[str, Any] | None:
         with self.db.cursor() as cur:
@@ -399,7 +398,8 @@ class GenerationLog:
                 " FROM generations"
             ).fetchone()
         keys = ("models", "providers", "templates", "statuses", "categories")
-        return {k: list(v or []) for k, v in zip(keys, row, strict=True)}
+        values = one_row(row, "the generation filter options")
+        return {k: list(v or []) for k, v in zip(keys, values, strict=True)}
 
     def status_counts(self) -> dict[str, int]:
         with self.db.cursor() as cur:

@@ -14,7 +14,9 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
-from workbench.store.db import Database, utcnow
+import duckdb
+
+from workbench.store.db import Database, one_row, utcnow
 
 
 @dataclass(frozen=True)
@@ -68,14 +70,15 @@ class SpendLedger:
         return None
 
     @staticmethod
-    def _spent(cur: object, day: date, person: str) -> tuple[float, float]:
-        row = cur.execute(  # type: ignore[attr-defined]
+    def _spent(cur: duckdb.DuckDBPyConnection, day: date, person: str) -> tuple[float, float]:
+        row = cur.execute(
             "SELECT coalesce(sum(amount_usd), 0),"
             " coalesce(sum(CASE WHEN person = ? THEN amount_usd ELSE 0 END), 0)"
             " FROM spend_reservations WHERE day = ?",
             [person, day],
         ).fetchone()
-        return float(row[0]), float(row[1])
+        spent = one_row(row, "today's spend")
+        return float(spent[0]), float(spent[1])
 
     def spent_today(self, person: str) -> tuple[float, float]:
         """(everyone, this person): spent or reserved today, UTC."""

@@ -21,7 +21,7 @@ import pyarrow as pa
 from workbench.domain.catalog import OFFLINE
 from workbench.domain.filters import HistoryFilter
 from workbench.stats.bradley_terry import WINNERS
-from workbench.store.db import Database, utcnow
+from workbench.store.db import Database, one_row, utcnow
 from workbench.store.queries import PROMPT_KEY_SQL, filter_sql
 
 OFFLINE_TAG = " (offline sketch)"
@@ -185,7 +185,7 @@ class VoteLog:
                 f" {', '.join('?' for _ in _COLUMNS)}) RETURNING id",
                 [getattr(vote, name) for name in _COLUMNS],
             ).fetchone()
-        return int(row[0])
+        return int(one_row(row, "the new vote's id")[0])
 
     def add_many(self, votes: Iterable[NewVote]) -> int:
         """Insert many votes in one transaction (all or none); returns how many."""
@@ -219,7 +219,8 @@ class VoteLog:
     def count(self, f: HistoryFilter, criterion: str | None = None) -> int:
         where, params = vote_filter_sql(f, criterion)
         with self.db.cursor() as cur:
-            return int(cur.execute(f"SELECT count(*) FROM votes v{where}", params).fetchone()[0])
+            row = cur.execute(f"SELECT count(*) FROM votes v{where}", params).fetchone()
+        return int(one_row(row, "the vote count")[0])
 
     def existing_fingerprints(self, fingerprints: Iterable[str]) -> set[str]:
         wanted = pa.table({"fingerprint": pa.array(sorted(set(fingerprints)), pa.string())})
@@ -292,7 +293,7 @@ class VoteLog:
             f" FROM votes v JOIN votes o ON o.id = v.repeat_of{where} ORDER BY v.id"
         )
         with self.db.cursor() as cur:
-            return [tuple(r) for r in cur.execute(sql, params).fetchall()]  # type: ignore[misc]
+            return [tuple(r) for r in cur.execute(sql, params).fetchall()]
 
     def repeat_candidates(
         self, f: HistoryFilter, criterion: str, rater: str, *, skip_recent: int = 3
@@ -393,4 +394,5 @@ class VoteLog:
                 " list(DISTINCT rater ORDER BY rater) FROM votes"
             ).fetchone()
         keys = ("criteria", "categories", "raters")
-        return {k: list(v or []) for k, v in zip(keys, row, strict=True)}
+        values = one_row(row, "the vote filter options")
+        return {k: list(v or []) for k, v in zip(keys, values, strict=True)}
