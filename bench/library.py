@@ -34,7 +34,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.history import fill  # noqa: E402
+from bench.history import fill, timed  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
 from workbench.domain.ids import new_id  # noqa: E402
 from workbench.services import library  # noqa: E402
@@ -164,16 +163,6 @@ def seed_library(wb: Workbench, versions: int, linked: int) -> str:
     return version_id
 
 
-def timed_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(samples), 1)
-
-
 def library_figures(rows: int, versions: int, repeat: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(env={"WORKBENCH_DATA_DIR": tmp}, secrets_file=Path(tmp) / "x")
@@ -191,8 +180,8 @@ def library_figures(rows: int, versions: int, repeat: int) -> dict[str, float]:
                 wb.library.marks(name)
 
             return {
-                "library_page_ms": timed_ms(page_data, repeat),
-                "version_stats_ms": timed_ms(lambda: library.stats(wb, version_id), repeat),
+                "library_page_ms": timed(page_data, repeat),
+                "version_stats_ms": timed(lambda: library.stats(wb, version_id), repeat),
             }
         finally:
             wb.close()
