@@ -25,6 +25,27 @@ def _settle(page) -> None:  # type: ignore[no-untyped-def]
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
 
 
+def _choose_option(page, label: str, index: int) -> None:  # type: ignore[no-untyped-def]
+    """Open the selectbox called `label` and pick its option number `index`. A rerun that lands
+    while the list is open closes it again (seen on a busy CI machine), so open it until the
+    option shows, a few times at most."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
+    option = page.get_by_role("option").nth(index)
+    for _ in range(5):
+        box.get_by_role("combobox").click()
+        try:
+            option.wait_for(timeout=10_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            _settle(page)
+            continue
+        option.click()
+        return
+    raise AssertionError(f"the {label!r} list never showed option {index}")
+
+
 def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type: ignore[no-untyped-def]
     url, _data_dir = app_server
     ARTIFACTS.mkdir(exist_ok=True)
@@ -196,8 +217,7 @@ def test_hostile_text_compare_arena_and_a_rating_that_stays(app_server, browser)
     _settle(page)
     heading = page.get_by_role("heading", name="Generation gen_").first
     first_opened = heading.inner_text()
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Open generation").click()
-    page.get_by_role("option").nth(1).click()
+    _choose_option(page, "Open generation", 1)
     page.wait_for_function(  # the detail below follows the choice
         "old => ![...document.querySelectorAll('h2, h3')].some(h => h.innerText === old)",
         arg=first_opened,
