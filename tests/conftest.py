@@ -87,3 +87,26 @@ def wb(settings: Settings) -> Iterator[Workbench]:
     bench = open_workbench(settings, idle_close_s=0)
     yield bench
     bench.close()
+
+
+# After the last test, native libraries loaded by the suite (onnxruntime for OCR, DuckDB,
+# Playwright's driver) can abort the interpreter while it tears down their threads ("terminate
+# called without an active exception", exit 134) although every test passed. The command-line
+# processes the tests start exit normally; only this long-lived test process is affected. So the
+# session ends with pytest's own exit status once everything is reported and unconfigured.
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _EXIT_STATUS:
+        import os
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
