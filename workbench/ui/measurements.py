@@ -36,8 +36,10 @@ def _filters(wb: Workbench) -> HistoryFilter:
 
 def _recompute(wb: Workbench) -> None:
     st.subheader("Recompute measurements")
-    st.caption(measurement_service.coverage(wb).sentence())
+    # The state before the coverage: once the recompute thread is seen finished, every number
+    # it wrote is in the coverage read after it (the other order showed a stale count).
     state = measurement_service.recompute_state(wb)
+    st.caption(measurement_service.coverage(wb).sentence())
     left, right, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     mode = (
         left.segmented_control(
