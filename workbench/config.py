@@ -49,6 +49,16 @@ class Settings(BaseModel):
     user: str = "me"  # who generates, rates and votes: WORKBENCH_USER, else the OS user
     daily_budget_usd: float | None = Field(default=None, ge=0)  # shared by everyone
     user_daily_budget_usd: float | None = Field(default=None, ge=0)  # per person
+    # Team mode: WORKBENCH_DATABASE_URL (postgresql://user[:password]@host:port/db) keeps the
+    # log in PostgreSQL; the password is a secret like a key and is never shown.
+    database_url: SecretStr | None = None
+    # Behind an authenticating proxy: the request header that names the user (e.g.
+    # X-Forwarded-Email); set, a request without it is refused and the name cannot be changed.
+    trusted_user_header: str | None = None
+
+    @property
+    def team_mode(self) -> bool:
+        return self.database_url is not None
 
     @property
     def db_path(self) -> Path:
@@ -88,6 +98,13 @@ def _user(env: Mapping[str, str]) -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (some containers)
         return "me"
+
+
+def _secret(
+    env: Mapping[str, str], secrets: Mapping[str, object], name: str
+) -> SecretStr | None:
+    value = env.get(name) or secrets.get(name)
+    return SecretStr(value.strip()) if isinstance(value, str) and value.strip() else None
 
 
 def _money(env: Mapping[str, str], name: str) -> float | None:
@@ -143,4 +160,6 @@ def load_settings(
         key_sources=sources,
         base_urls=base_urls,
         lock_timeout_s=lock_timeout,
+        database_url=_secret(env, secrets, "WORKBENCH_DATABASE_URL"),
+        trusted_user_header=(env.get("WORKBENCH_TRUSTED_USER_HEADER") or "").strip() or None,
     )
