@@ -41,6 +41,22 @@ class HistoryFilter(BaseModel):
     metric: str | None = None
     metric_op: str = "<"
     metric_value: float | None = Field(default=None, allow_inf_nan=False)
+    # Whose ratings and votes count (empty: everyone's). Generations are not filtered by it.
+    raters: tuple[str, ...] = ()
+    # Finals: generations refined from a parent of another model family (a Nano Banana draft
+    # carried to FLUX, or the other way).
+    finals: bool = False
+    # One lineage: the whole tree this generation belongs to (the draft it started from and
+    # everything refined from that draft).
+    lineage: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator("raters")
+    @classmethod
+    def _clean_raters(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
+        if any(len(v) > 200 for v in cleaned):
+            raise ValueError("a rater name is at most 200 characters")
+        return cleaned
 
     @field_validator("text")
     @classmethod

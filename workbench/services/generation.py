@@ -66,8 +66,9 @@ class GenerateRequest(BaseModel):
     prompt_key: str | None = Field(default=None, max_length=300)
     expected_text: str | None = Field(default=None, max_length=500)
     library_version_id: str | None = Field(default=None, max_length=100)  # loaded from the library
-    parent_id: str | None = Field(default=None, max_length=100)  # the draft this refines
+    parent_id: str | None = Field(default=None, max_length=64)  # the generation it refines
     send_reference: bool = False  # send the parent's image as a reference image
+    created_by: str | None = Field(default=None, max_length=200)  # default: Settings.user
 
     @field_validator("aspect_ratio", "size", "template_id", "category")
     @classmethod
@@ -150,6 +151,7 @@ class Plan:
             expected_text=r.expected_text,
             library_version_id=r.library_version_id,
             parent_id=r.parent_id,
+            created_by=r.created_by,
         )
 
     @property
@@ -228,6 +230,10 @@ def parse_request(data: dict[str, Any]) -> GenerateRequest:
 
 def plan(wb: Workbench, request: GenerateRequest) -> Plan:
     """Validate against the catalog and templates; raise InvalidRequest with every problem."""
+    if request.created_by is None:
+        request = request.model_copy(update={"created_by": wb.settings.user})
+    if request.parent_id is not None and wb.log.get(request.parent_id) is None:
+        raise InvalidRequest([f"No generation {request.parent_id} to refine from."])
     try:
         model = wb.catalog.model(request.model)
         offer = model.offer(request.provider)
@@ -299,14 +305,12 @@ def _references(
 ) -> tuple[ReferenceImage, ...]:
     """The draft's image made ready for this offer, when asked to send it; a reason it cannot
     be sent goes to `problems`, so nothing is sent or paid."""
+    if not request.send_reference:
+        return ()
     if request.parent_id is None:
-        if request.send_reference:
-            problems.append("A reference image needs the draft it comes from (parent_id).")
+        problems.append("A reference image needs the draft it comes from (parent_id).")
         return ()
     try:
-        if not request.send_reference:
-            handoff.check_parent(wb, request.parent_id)
-            return ()
         return (handoff.reference_for(wb, request.parent_id, model, offer),)
     except InvalidInput as exc:
         problems.append(str(exc))

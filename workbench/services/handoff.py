@@ -93,10 +93,6 @@ def who(model: ModelSpec, offer: Offer) -> str:
     return f"{model.name} via {provider_label(offer.provider)}"
 
 
-def check_parent(wb: Workbench, parent_id: str) -> None:
-    _draft(wb, parent_id)
-
-
 def reference_for(
     wb: Workbench, parent_id: str, model: ModelSpec, offer: Offer
 ) -> ReferenceImage:
