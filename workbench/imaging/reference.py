@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from workbench.domain.catalog import ReferenceInput
+from workbench.domain.catalog import MEGAPIXEL, ReferenceInput
+from workbench.imaging import provenance
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_PIXELS = 100_000_000
-MEGAPIXEL = 1024 * 1024  # binary, as the catalog's size tiers
+# The same caps as "Open from image": no file over 50 MB, no image over 100 MP is opened.
+MAX_FILE_BYTES = provenance.MAX_FILE_BYTES
+MAX_PIXELS = provenance.MAX_PIXELS
 _PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 _MIME_OF = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
             "BMP": "image/bmp", "TIFF": "image/tiff", "MPO": "image/jpeg"}
