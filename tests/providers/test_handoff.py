@@ -146,7 +146,9 @@ def test_refine_load_opens_flux_with_shared_slots_and_the_production_slots_to_fi
                       aspect_ratio="16:9")
     load = handoff.refine_load(h.wb, draft.id, "flux-2-pro")
     assert (load["model"], load["template_id"]) == ("flux-2-pro", "flux-photographic")
-    assert load["slots"] == {"subject": "A woman reading", "environment": "in a park"}
+    assert load["slots"] == {
+        "subject": "A woman reading", "environment": "in a park", "aspect_ratio": "16:9",
+    }
     assert load["aspect_ratio"] == "16:9"
     refine = load["refine"]
     assert refine["parent_id"] == draft.id and refine["parent_model"] == "Nano Banana 2"

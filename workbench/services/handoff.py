@@ -66,15 +66,19 @@ def refine_load(wb: Workbench, generation_id: str, target_model: str) -> dict[st
         values = {"prompt": record.get("prompt_written") or record["prompt"]}
     target = wb.templates.get(model.default_template)
     mapping = map_slots(source, values, target)
+    slots = dict(mapping.slots)
+    ratio = record.get("aspect_ratio")
+    ratio = ratio if ratio in model.aspect_ratios else None
+    for slot in target.slots:  # FLUX writes the ratio as `--ar W:H`: keep the draft's
+        if slot.kind == "aspect_ratio" and ratio and not slots.get(slot.id):
+            slots[slot.id] = ratio
     thumb = record.get("thumb_path")
     return {
         "model": model.id,
         "template_id": target.id,
-        "slots": mapping.slots,
+        "slots": slots,
         "prompt": "",
-        "aspect_ratio": record.get("aspect_ratio")
-        if record.get("aspect_ratio") in model.aspect_ratios
-        else None,
+        "aspect_ratio": ratio,
         "refine": {
             "parent_id": record["id"],
             "parent_model": wb.catalog.model(record["model"]).name

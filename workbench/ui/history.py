@@ -26,6 +26,7 @@ from workbench.services import history as history_service
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
+from workbench.ui.refine import refine_action
 from workbench.ui.report import report_download
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
 from workbench.ui.text import count, plain
@@ -270,6 +271,8 @@ def _detail(wb: Workbench, generation_id: str) -> None:
             help="Loads this prompt, its slots and parameters into the Build page.",
         ):
             open_in_builder(history_service.remix(record))
+        if record["status"] == "succeeded":
+            refine_action(wb, generation_id, "h")
     if record["status"] == "succeeded":
         st.markdown("**Rate it**")
         rating_widgets(wb, generation_id, record.get("ratings", {}))
