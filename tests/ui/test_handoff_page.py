@@ -110,3 +110,47 @@ def test_a_matrix_cell_refines_on_the_chosen_model(data_dir: Path, seeded: Workb
     load = at.session_state[BUILDER_LOAD_KEY]
     assert (load["model"], load["refine"]["parent_id"]) == ("flux-2-max", cell["id"])
     assert load["slots"]["subject"] == "a lighthouse at dusk"  # free text -> FLUX subject
+
+
+def _refined(wb: Workbench, parent: str, model: str = "flux-2-pro") -> str:
+    outcome = generate_sync(wb, GenerateRequest(
+        model=model, provider="offline", prompt="A woman reading, 85mm f/1.4",
+        parent_id=parent, send_reference=True,
+    ))
+    assert outcome.status == "succeeded", outcome.error
+    return outcome.id
+
+
+def test_the_detail_view_shows_the_chain_and_its_links_open_the_lineage(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    draft = _draft(seeded)
+    final = _refined(seeded, draft)
+    _draft(seeded)  # another draft, not in this lineage
+    history = AppTest.from_function(pages.history_page, default_timeout=TIMEOUT)
+    history.session_state[HISTORY_OPEN_KEY] = final
+    history.run()
+    assert not history.exception
+    assert any("Lineage" in m.value for m in history.markdown)
+    captions = [c.value for c in history.caption]
+    assert "Nano Banana 2 · succeeded" in captions and "▶ FLUX.2 Pro · succeeded" in captions
+    history.button(key=f"h_chain_0_{draft}").click().run()
+    assert not history.exception
+    assert history.text_input(key="h_lineage").value == draft
+    assert history.selectbox(key="h_open").value == draft
+    assert set(history.selectbox(key="h_open").options) == {
+        history.selectbox(key="h_open").format_func(g) for g in (draft, final)
+    }
+
+
+def test_finals_only_keeps_refinements_across_families(data_dir: Path, seeded: Workbench) -> None:
+    draft = _draft(seeded)
+    final = _refined(seeded, draft)
+    _refined(seeded, draft, model="nano-banana-pro")  # same family: not a final
+    history = AppTest.from_function(pages.history_page, default_timeout=TIMEOUT)
+    history.run()
+    assert len(history.selectbox(key="h_open").options) == 3
+    history.checkbox(key="h_finals").check().run()
+    assert not history.exception
+    box = history.selectbox(key="h_open")
+    assert box.options == [box.format_func(final)]

@@ -125,3 +125,40 @@ def reference_for(
         return prepare_reference(data, offer.reference, who(model, offer))
     except ReferenceRefused as exc:
         raise InvalidInput(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One generation in a lineage chain, as the detail view shows it."""
+
+    id: str
+    model: str  # the model's name
+    status: str
+    thumb_file: str | None
+    current: bool = False
+
+
+def chain(wb: Workbench, generation_id: str) -> list[ChainLink]:
+    """The lineage through `generation_id`: ancestors from the first draft, the generation
+    itself, then its descendants (nearest first). Just the generation when it has neither."""
+    record = _draft(wb, generation_id)
+
+    def name(model_id: str) -> str:
+        return wb.catalog.model(model_id).name if model_id in wb.catalog.ids else model_id
+
+    def thumb(path: str | None) -> str | None:
+        return str(wb.images.absolute(path)) if path else None
+
+    up = [
+        ChainLink(n.id, name(n.model), n.status, thumb(n.thumb_path))
+        for n in reversed(wb.lineage.ancestors(generation_id))
+    ]
+    down = [
+        ChainLink(n.id, name(n.model), n.status, thumb(n.thumb_path))
+        for n in wb.lineage.descendants(generation_id)
+    ]
+    here = ChainLink(
+        record["id"], name(record["model"]), record["status"], thumb(record.get("thumb_path")),
+        current=True,
+    )
+    return [*up, here, *down]
