@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workbench.domain.catalog import (
+    OFFLINE,
     CatalogError,
     ModelSpec,
     Offer,
@@ -321,6 +322,8 @@ def _reference_note(model: ModelSpec, offer: Offer, ref: ReferenceImage, input_m
     what = f"The draft goes along as a reference image ({ref.width}×{ref.height} px"
     what += f"; {ref.converted})." if ref.converted else ")."
     label = provider_label(offer.provider)
+    if offer.provider == OFFLINE:  # costs nothing either way
+        return what
     if bills_input(offer):
         return (
             f"{what} The estimate counts its {input_mp:.2f} input megapixels: {label} bills "
