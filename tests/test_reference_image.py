@@ -53,8 +53,9 @@ def test_an_offer_whose_formats_cannot_be_written_refuses_with_the_formats_named
 
 def test_over_max_mp_is_downscaled_keeping_the_ratio_and_at_the_limit_is_not() -> None:
     spec = ReferenceInput(max_images=1, max_mp=1.0, source="test")
-    at_limit = _image((1024, 1024), "PNG")
-    assert prepare_reference(at_limit, spec, "X").data == at_limit
+    at_limit = _image((1024, 1024), "JPEG")
+    kept = prepare_reference(at_limit, spec, "X")
+    assert kept.data == at_limit and kept.converted == ""
     ref = prepare_reference(_image((2048, 1024), "PNG"), spec, "X")
     assert ref.width * ref.height <= 1024 * 1024
     assert ref.width / ref.height == pytest.approx(2.0, abs=0.01)

@@ -175,3 +175,15 @@ def test_the_estimate_counts_the_reference_images_input_megapixels(
         without.estimated_cost_usd + input_mp * 0.015, abs=1e-6
     )
     assert any("input megapixels" in note for note in with_ref.warnings)
+
+
+def test_an_image_made_from_a_reference_is_never_reused_for_one_without(make_harness) -> None:
+    # "reuse an identical earlier request" must not hand back the text-only image
+    h = make_harness("bfl")
+    draft, _ = _draft(h)
+    base = {"model": "flux-2-pro", "provider": "bfl", "prompt": REFINED, "seed": 7,
+            "parent_id": draft.id}
+    plain = generation.plan(h.wb, generation.parse_request(base))
+    with_ref = generation.plan(h.wb, generation.parse_request({**base, "send_reference": True}))
+    assert plain.request_hash and with_ref.request_hash
+    assert plain.request_hash != with_ref.request_hash
