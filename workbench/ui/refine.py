@@ -88,5 +88,5 @@ def refine_panel(model: ModelSpec, provider: str) -> dict[str, Any]:
 
 def to_fill(slot_id: str) -> bool:
     """Whether the builder highlights this slot as one the refined draft still needs."""
-    refine = st.session_state.get(REFINE_KEY)
-    return bool(refine) and slot_id in refine.get("to_fill", ())
+    refine: dict[str, Any] = st.session_state.get(REFINE_KEY) or {}
+    return slot_id in refine.get("to_fill", ())
