@@ -20,6 +20,7 @@ from workbench.domain.templates import FREE_TEXT, Template
 from workbench.errors import InvalidInput
 from workbench.imaging.reference import ReferenceImage, ReferenceRefused, prepare_reference
 from workbench.providers.registry import provider_label
+from workbench.services.provenance import stored_image
 from workbench.services.workbench import Workbench
 
 DEFAULT_TARGET = "flux-2-pro"  # the article: move to FLUX.2 Pro for final production
@@ -110,17 +111,7 @@ def reference_for(
             f"{who(model, offer)} takes no reference image. Untick \"Send the draft as "
             f"reference image\" or choose another provider.{can}"
         )
-    record = _draft(wb, parent_id)
-    if record.get("status") != "succeeded" or not record.get("image_path"):
-        raise DraftUnavailable(
-            f"Generation {parent_id} has no image to send as a reference ({record['status']})."
-        )
-    try:
-        data = wb.images.absolute(record["image_path"]).read_bytes()
-    except OSError as exc:
-        raise DraftUnavailable(
-            f"The image of generation {parent_id} cannot be read ({exc.strerror})."
-        ) from None
+    _, data = stored_image(wb, parent_id)  # ExportError (an InvalidInput) says what is wrong
     try:
         return prepare_reference(data, offer.reference, who(model, offer))
     except ReferenceRefused as exc:
