@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.arena_data import add_generation
-from workbench import cli, config
+from workbench import cli
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
 from workbench.imaging.specs import MetricResult
@@ -153,14 +153,6 @@ def test_a_corrupt_image_at_the_source_is_reported_not_copied(tmp_path: Path) ->
 
 
 # -- the command line ------------------------------------------------------------------------------
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(data))
-    monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "no-secrets.toml")
-    return data
-
-
 def test_the_command_copies_there_and_back(
     data_dir: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
