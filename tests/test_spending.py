@@ -14,15 +14,14 @@ import pytest
 from tests.slow_gemini import slow_gemini
 from workbench.config import load_settings
 from workbench.domain.catalog import estimate_cost, load_catalog
-from workbench.store.db import Database
+from workbench.services.workbench import Workbench
+from workbench.store.backend import open_database
 from workbench.store.spending import Caps, SpendLedger
 
 
 @pytest.fixture
-def ledger(tmp_path: Path):
-    db = Database(tmp_path / "wb.duckdb", idle_close_s=0)
-    yield SpendLedger(db)
-    db.close()
+def ledger(backend_wb: Workbench) -> SpendLedger:
+    return backend_wb.spending
 
 
 def test_concurrent_reservations_never_pass_the_shared_cap(ledger: SpendLedger) -> None:
@@ -60,13 +59,18 @@ def test_a_resumed_cell_is_not_reserved_twice(ledger: SpendLedger) -> None:
     assert ledger.spent_today("me") == (1.0, 1.0)
 
 
-def test_two_runs_started_at_once_share_the_daily_cap(tmp_path: Path) -> None:
+def test_two_runs_started_at_once_share_the_daily_cap(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    team = {}
+    if backend == "postgres":  # the cap holds across processes on the team server too
+        team["WORKBENCH_DATABASE_URL"] = request.getfixturevalue("pg_url")
     per_image = estimate_cost(load_catalog().model("nano-banana-2"), "gemini", "16:9", "1K")
     assert per_image
     prompts_per_run = 6
     cap = round(per_image * 8.5, 4)  # one run (6 images) fits, both (12) do not; 8 fit
     with slow_gemini(
-        tmp_path / "data", delay_s=0.2, WORKBENCH_DAILY_BUDGET_USD=str(cap)
+        tmp_path / "data", delay_s=0.2, WORKBENCH_DAILY_BUDGET_USD=str(cap), **team
     ) as (fake, env):
         runs = []
         for name in ("alpha", "beta"):
@@ -81,9 +85,9 @@ def test_two_runs_started_at_once_share_the_daily_cap(tmp_path: Path) -> None:
         paid = fake.paid_submits
     assert paid == 8, errors  # the cap held across both processes, and did not stop early
     assert any("WORKBENCH_DAILY_BUDGET_USD" in err for err in errors), errors
-    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data")},
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), **team},
                              secrets_file=tmp_path / "none")
-    db = Database(settings.db_path, idle_close_s=0)
+    db = open_database(settings, idle_close_s=0)
     with db.cursor() as cur:
         statuses = dict(cur.execute(
             "SELECT status, count(*) FROM generations GROUP BY status").fetchall())

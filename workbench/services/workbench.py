@@ -13,6 +13,7 @@ from workbench.domain.catalog import Catalog, load_catalog
 from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
+from workbench.store.backend import open_database
 from workbench.store.db import Database, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
@@ -26,6 +27,7 @@ from workbench.store.votes import VoteLog
 
 if TYPE_CHECKING:
     from workbench.services.metrics.worker import MetricsWorker
+    from workbench.store.postgres import PgDatabase
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 
@@ -37,7 +39,7 @@ class Workbench:
     settings: Settings
     catalog: Catalog
     templates: TemplateLibrary
-    db: Database
+    db: Database | PgDatabase  # the embedded file, or the team's PostgreSQL server
     images: ImageStore
     provider_factory: ProviderFactory = field(default=build_provider)
     # Called with a generation id after its image is stored (the app and the command line
@@ -86,9 +88,7 @@ def open_workbench(
     idle_close_s: float = 2.0,
 ) -> Workbench:
     settings = settings or load_settings()
-    db = Database(
-        settings.db_path, lock_timeout_s=settings.lock_timeout_s, idle_close_s=idle_close_s
-    )
+    db = open_database(settings, idle_close_s=idle_close_s)
     return Workbench(
         settings=settings,
         catalog=load_catalog(),

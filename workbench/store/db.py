@@ -91,6 +91,14 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 class Database:
+    dialect = "duckdb"
+    # What a write that raced another one raises (a retry may succeed); nothing here is lost to
+    # a dropped connection, there is none.
+    conflicts: tuple[type[Exception], ...] = (
+        duckdb.ConstraintException, duckdb.TransactionException,
+    )
+    transient: tuple[type[Exception], ...] = ()
+
     def __init__(
         self,
         path: Path,
@@ -304,6 +312,14 @@ class Database:
                 self._cond.wait(min(remaining, 0.05))
             if self._close_locked():
                 self._turn.close()
+
+    def exclusive(self, cur: Any, name: str) -> None:
+        """Inside a transaction: hold `name` until it ends. Nothing to do here, since one
+        process at a time has the file and a store module orders its own threads."""
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Sessions connected: an embedded file has none to list (processes take turns)."""
+        return []
 
     @property
     def backend(self) -> str:

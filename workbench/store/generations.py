@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database, one_row, utcnow
 from workbench.store.images import StoredImage
@@ -134,7 +132,7 @@ class GenerationLog:
             try:
                 self._complete(generation_id, outcome)
                 return
-            except (duckdb.ConstraintException, duckdb.TransactionException):
+            except self.db.conflicts:
                 # Two jobs stored the same image at the same moment: the other one's images
                 # row blocks this insert until it commits; then the retry only links to it.
                 if delay is None:
@@ -149,8 +147,8 @@ class GenerationLog:
                 # DuckDB (ON CONFLICT costs ~2 ms per row here), and this is on every success.
                 cur.execute(
                     "INSERT INTO images (sha256, path, thumb_path, mime, bytes, width, height)"
-                    " SELECT $1, $2, $3, $4, $5, $6, $7"
-                    " WHERE NOT EXISTS (SELECT 1 FROM images WHERE sha256 = $1)",
+                    " SELECT ?, ?, ?, ?, ?, ?, ?"
+                    " WHERE NOT EXISTS (SELECT 1 FROM images WHERE sha256 = ?)",
                     [
                         image.sha256,
                         image.path,
@@ -159,6 +157,7 @@ class GenerationLog:
                         image.bytes,
                         image.width,
                         image.height,
+                        image.sha256,
                     ],
                 )
             cur.execute(
@@ -391,11 +390,11 @@ class GenerationLog:
         """Distinct values for the filter widgets, from one scan."""
         with self.db.cursor() as cur:
             row = cur.execute(
-                "SELECT list(DISTINCT model ORDER BY model), list(DISTINCT provider ORDER BY"
-                " provider), list(DISTINCT template_id ORDER BY template_id) FILTER"
-                " (WHERE template_id IS NOT NULL), list(DISTINCT status ORDER BY status),"
-                " list(DISTINCT category ORDER BY category) FILTER (WHERE category IS NOT NULL)"
-                " FROM generations"
+                "SELECT array_agg(DISTINCT model ORDER BY model), array_agg(DISTINCT provider"
+                " ORDER BY provider), array_agg(DISTINCT template_id ORDER BY template_id)"
+                " FILTER (WHERE template_id IS NOT NULL), array_agg(DISTINCT status ORDER BY"
+                " status), array_agg(DISTINCT category ORDER BY category) FILTER (WHERE category"
+                " IS NOT NULL) FROM generations"
             ).fetchone()
         keys = ("models", "providers", "templates", "statuses", "categories")
         values = one_row(row, "the generation filter options")

@@ -14,8 +14,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
-
 from workbench.domain.ids import new_id
 from workbench.store.db import Database, utcnow
 
@@ -93,7 +91,7 @@ class PromptLibrary:
                             " VALUES (?, ?, ?, ?, ?, ?, ?, '[]', '', false)",
                             head,
                         )
-            except (duckdb.ConstraintException, duckdb.TransactionException):
+            except self.db.conflicts:
                 continue
             return {"id": version_id, "name": new.name, "version": number}
         raise RuntimeError(f"could not save {new.name!r}: too many saves at once, try again")

@@ -27,8 +27,8 @@ class PerformanceLog:
             " count(*) FILTER (WHERE g.status = 'failed') AS failed,"
             " count(*) FILTER (WHERE g.status = 'moderated') AS moderated,"
             # one sort per model for both quantiles
-            " quantile_cont(g.latency_ms, [0.5, 0.95]) FILTER (WHERE g.status = 'succeeded')"
-            "   AS latency_q,"
+            " percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY g.latency_ms)"
+            "   FILTER (WHERE g.status = 'succeeded') AS latency_q,"
             " avg(g.cost_usd) FILTER (WHERE g.status = 'succeeded') AS cost_per_image_usd,"
             " sum(g.cost_usd) AS cost_total_usd,"
             " bool_or(g.cost_kind = 'estimated') AS cost_has_estimates"

@@ -195,6 +195,14 @@ class VoteLog:
         table = pa.Table.from_pydict(
             {name: [getattr(v, name) for v in votes] for name in _COLUMNS}, schema=_ARROW_SCHEMA
         )
+        if self.db.dialect == "postgres":  # no Arrow scans there: one batch of rows
+            with self.db.transaction() as cur:
+                cur.executemany(
+                    f"INSERT INTO votes (id, {', '.join(_COLUMNS)}) VALUES"
+                    f" (nextval('votes_id_seq'), {', '.join('?' for _ in _COLUMNS)})",
+                    [[getattr(v, name) for name in _COLUMNS] for v in votes],
+                )
+            return len(votes)
         with self.db.transaction() as cur:
             cur.register("incoming_votes", table)
             try:
@@ -226,6 +234,13 @@ class VoteLog:
         wanted = pa.table({"fingerprint": pa.array(sorted(set(fingerprints)), pa.string())})
         if not wanted.num_rows:
             return set()
+        if self.db.dialect == "postgres":
+            with self.db.cursor() as cur:
+                rows = cur.execute(
+                    "SELECT DISTINCT fingerprint FROM votes WHERE fingerprint = ANY(?)",
+                    [wanted.column("fingerprint").to_pylist()],
+                ).fetchall()
+            return {r[0] for r in rows}
         with self.db.cursor() as cur:
             cur.register("wanted_fingerprints", wanted)
             try:
@@ -244,7 +259,7 @@ class VoteLog:
         where, params = vote_filter_sql(f, criterion)
         sql = (
             f"SELECT v.criterion, {_contestant_sql('left')} AS a, {_contestant_sql('right')} AS b,"
-            f" v.winner, count(*) FROM votes v{where} GROUP BY ALL ORDER BY ALL"
+            f" v.winner, count(*) FROM votes v{where} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
         )
         with self.db.cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
@@ -257,7 +272,8 @@ class VoteLog:
         where, params = vote_filter_sql(f, criterion)
         sql = (
             f"SELECT v.category, {_contestant_sql('left')} AS a, {_contestant_sql('right')} AS b,"
-            f" v.winner, count(*) FROM votes v{where} GROUP BY ALL ORDER BY ALL NULLS LAST"
+            f" v.winner, count(*) FROM votes v{where} GROUP BY 1, 2, 3, 4"
+            " ORDER BY 1 NULLS LAST, 2, 3, 4"
         )
         with self.db.cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
@@ -330,9 +346,9 @@ class VoteLog:
         where, params = self._candidates_where(f)
         sql = (
             f"WITH c AS (SELECT {PROMPT_KEY_SQL} AS prompt, {_GEN_CONTESTANT} AS who"
-            f" FROM generations g{where} GROUP BY ALL)"
+            f" FROM generations g{where} GROUP BY 1, 2)"
             " SELECT a.who, b.who, count(*) FROM c a JOIN c b"
-            " ON a.prompt = b.prompt AND a.who < b.who GROUP BY ALL ORDER BY ALL"
+            " ON a.prompt = b.prompt AND a.who < b.who GROUP BY 1, 2 ORDER BY 1, 2"
         )
         with self.db.cursor() as cur:
             return [(a, b, int(n)) for a, b, n in cur.execute(sql, params).fetchall()]
@@ -349,7 +365,7 @@ class VoteLog:
         where, params = self._candidates_where(f)
         sql = (
             f"WITH c AS (SELECT {PROMPT_KEY_SQL} AS prompt, {_GEN_CONTESTANT} AS who"
-            f" FROM generations g{where} GROUP BY ALL)"
+            f" FROM generations g{where} GROUP BY 1, 2)"
             " SELECT x.prompt FROM c x JOIN c y ON x.prompt = y.prompt"
             " WHERE x.who = ? AND y.who = ? ORDER BY x.prompt"
         )
@@ -389,9 +405,10 @@ class VoteLog:
         """Criteria, categories and raters that have votes (for filter widgets)."""
         with self.db.cursor() as cur:
             row = cur.execute(
-                "SELECT list(DISTINCT criterion ORDER BY criterion),"
-                " list(DISTINCT category ORDER BY category) FILTER (WHERE category IS NOT NULL),"
-                " list(DISTINCT rater ORDER BY rater) FROM votes"
+                "SELECT array_agg(DISTINCT criterion ORDER BY criterion),"
+                " array_agg(DISTINCT category ORDER BY category)"
+                " FILTER (WHERE category IS NOT NULL),"
+                " array_agg(DISTINCT rater ORDER BY rater) FROM votes"
             ).fetchone()
         keys = ("criteria", "categories", "raters")
         values = one_row(row, "the vote filter options")
