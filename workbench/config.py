@@ -126,6 +126,9 @@ class Settings(BaseModel):
     # Team mode: WORKBENCH_DATABASE_URL (postgresql://user[:password]@host:port/db) keeps the
     # log in PostgreSQL; the password is a secret like a key and is never shown.
     database_url: SecretStr | None = None
+    # Team mode: how long an outcome write waits for a server that went away before it is kept
+    # in the data directory's journal instead (WORKBENCH_DB_RECONNECT_S).
+    reconnect_s: float = Field(default=120.0, ge=0)
     # Behind an authenticating proxy: the request header that names the user (e.g.
     # X-Forwarded-Email); set, a request without it is refused and the name cannot be changed.
     trusted_user_header: str | None = None
@@ -245,5 +248,6 @@ def load_settings(
         base_urls=base_urls,
         lock_timeout_s=lock_timeout,
         database_url=database_url,
+        reconnect_s=_seconds(env, "WORKBENCH_DB_RECONNECT_S", 120.0),
         trusted_user_header=(env.get("WORKBENCH_TRUSTED_USER_HEADER") or "").strip() or None,
     )

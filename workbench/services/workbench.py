@@ -52,7 +52,9 @@ class Workbench:
     metrics_worker: MetricsWorker | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.log = GenerationLog(self.db)
+        self.log = GenerationLog(
+            self.db, data_dir=self.settings.data_dir, reconnect_s=self.settings.reconnect_s
+        )
         self.ratings = RatingLog(self.db)
         self.performance = PerformanceLog(self.db)
         self.runs = RunLog(self.db)
@@ -89,7 +91,7 @@ def open_workbench(
 ) -> Workbench:
     settings = settings or load_settings()
     db = open_database(settings, idle_close_s=idle_close_s)
-    return Workbench(
+    wb = Workbench(
         settings=settings,
         catalog=load_catalog(),
         templates=load_templates(),
@@ -97,3 +99,10 @@ def open_workbench(
         images=ImageStore(settings.data_dir),
         provider_factory=provider_factory,
     )
+    # Outcomes an earlier process kept while the team server was away are written now.
+    replayed = wb.log.replay_journal()
+    if replayed:
+        logging.getLogger(__name__).warning(
+            "wrote %d outcome(s) kept while the database was unreachable", replayed
+        )
+    return wb

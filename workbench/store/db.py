@@ -333,6 +333,10 @@ class Database:
     def is_open(self) -> bool:
         return self._con is not None
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     def size_bytes(self) -> int:
         total = 0
         for suffix in ("", ".wal"):

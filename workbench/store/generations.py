@@ -3,20 +3,28 @@
 Every statement is parameterised; filters are built as a list of `where` clauses plus a list of
 parameters, so user text never becomes SQL. Paging happens in SQL (LIMIT/OFFSET) and the count
 is a separate query, so no page ever loads the whole table.
+
+Team mode: the outcome of an attempt (it may have been paid) is never lost to a dropped
+connection. `complete` retries until the server answers again, for up to `reconnect_s`; past
+that it appends the outcome to the data directory's journal (`store.journal`), which
+`replay_journal` writes at the next start.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database, one_row, utcnow
 from workbench.store.images import StoredImage
+from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
 from workbench.store.queries import filter_sql, order_sql
 
 _LIST_COLUMNS = (
@@ -85,9 +93,17 @@ class Outcome:
     retry_wait_s: float = 0.0  # total time waited before those retries
 
 
+log = logging.getLogger(__name__)
+
+
 class GenerationLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, *, data_dir: Path | None = None, reconnect_s: float = 120.0
+    ) -> None:
         self.db = db
+        self.reconnect_s = reconnect_s
+        self.journal = OutcomeJournal(data_dir / JOURNAL_NAME) if data_dir is not None else None
+        self.journalled = 0  # outcomes this process had to keep in the journal
 
     # -- writes -------------------------------------------------------------------------------
     def insert_pending(self, new: NewGeneration) -> None:
@@ -127,6 +143,35 @@ class GenerationLog:
             )
 
     def complete(self, generation_id: str, outcome: Outcome) -> None:
+        """Write an attempt's outcome. If the server went away (team mode), wait for it for up
+        to `reconnect_s`, then keep the outcome in the journal rather than lose it."""
+        deadline = time.monotonic() + self.reconnect_s
+        while True:
+            try:
+                self._complete_racing(generation_id, outcome)
+                return
+            except self.db.transient as exc:
+                left = deadline - time.monotonic()
+                if left > 0 and self.db.wait_until_reachable(left):
+                    continue
+                if self.journal is None:
+                    raise
+                self.journal.append(generation_id, outcome)
+                self.journalled += 1
+                log.warning(
+                    "The database could not be reached for %.0f s (%s); the outcome of %s is "
+                    "kept in %s and written at the next start.",
+                    self.reconnect_s, type(exc).__name__, generation_id, self.journal.path,
+                )
+                return
+
+    def replay_journal(self) -> int:
+        """Write the outcomes an earlier process had to keep in the journal."""
+        if self.journal is None:
+            return 0
+        return self.journal.replay(self._complete_racing)
+
+    def _complete_racing(self, generation_id: str, outcome: Outcome) -> None:
         delays = (0.005, 0.02, 0.05, 0.1, 0.25, 0.5)
         for delay in (*delays, None):
             try:
@@ -217,13 +262,18 @@ class GenerationLog:
         self, generation_id: str, provider_request_id: str | None, resume_url: str | None = None
     ) -> None:
         """The provider accepted the job: keep its id (for support) and the URL that reports
-        on it (to fetch the result after a crash)."""
-        with self.db.cursor() as cur:
-            cur.execute(
-                "UPDATE generations SET provider_request_id = coalesce(?, provider_request_id),"
-                " resume_url = coalesce(?, resume_url) WHERE id = ?",
-                [provider_request_id, resume_url, generation_id],
-            )
+        on it (to fetch the result after a crash). Best effort when the team server is away:
+        the job goes on, and its outcome is written (or journalled) when it ends."""
+        try:
+            with self.db.cursor() as cur:
+                cur.execute(
+                    "UPDATE generations SET provider_request_id = coalesce(?,"
+                    " provider_request_id), resume_url = coalesce(?, resume_url) WHERE id = ?",
+                    [provider_request_id, resume_url, generation_id],
+                )
+        except self.db.transient as exc:
+            log.warning("could not record that %s was accepted: %s", generation_id,
+                        type(exc).__name__)
 
     def cancel_queued(self, run_id: str, message: str, kind: str = "cancelled") -> int:
         with self.db.cursor() as cur:

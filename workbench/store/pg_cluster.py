@@ -26,8 +26,11 @@ SECRET_ROLE = "secretive"
 SECRET_PASSWORD = "pw-Zq7-never-shown"  # a made-up test password; the tests look for it in output
 
 # Speed over durability: a test cluster thrown away at the end never needs to survive a power
-# cut, so it skips fsync, waiting for WAL flushes and full-page images.
-_FAST = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+# cut, so it skips fsync and full-page images; the operating system still holds every write, so
+# a killed server loses nothing. A cluster made to be killed (`crashable`) keeps waiting for the
+# WAL write at commit: with synchronous_commit=off the last commits die with the server.
+_FAST = "-c fsync=off -c full_page_writes=off"
+_NO_COMMIT_WAIT = "-c synchronous_commit=off"
 
 _HBA = f"""# written by workbench.store.pg_cluster
 local all all trust
@@ -51,8 +54,9 @@ def free_port() -> int:
 
 
 class PgCluster:
-    def __init__(self, *, max_connections: int = 200) -> None:
+    def __init__(self, *, max_connections: int = 200, crashable: bool = False) -> None:
         self.max_connections = max_connections
+        self.crashable = crashable
         self.root: Path | None = None
         self.port = 0
         self._running = False
@@ -98,6 +102,8 @@ class PgCluster:
         """Start (again) on the same port and data."""
         options = (f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1"
                    f" -c max_connections={self.max_connections} {_FAST}")
+        if not self.crashable:
+            options += f" {_NO_COMMIT_WAIT}"
         self._run([str(BIN_DIR / "pg_ctl"), "-D", str(self.data_dir), "-o", options,
                    "-l", str(self.log_file), "-w", "-t", "60", "start"])
         self._running = True

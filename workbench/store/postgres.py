@@ -298,6 +298,11 @@ class PgDatabase:
     def is_open(self) -> bool:
         return not self._closed
 
+    @property
+    def location(self) -> str:
+        """The server's URL without its password."""
+        return self.url.redacted
+
     def size_bytes(self) -> int:
         with self.cursor() as cur:
             row = cur.execute("SELECT pg_database_size(current_database())").fetchone()
