@@ -24,12 +24,14 @@ def add_generation(
     wb: Workbench, model: str, prompt: str, *, provider: str = "gemini",
     category: str | None = None, template_id: str | None = None, status: str = "succeeded",
     latency_ms: float | None = 1000.0, cost_usd: float | None = 0.04,
+    parent_id: str | None = None,
 ) -> str:
     generation_id = new_id("gen")
     wb.log.insert_pending(
         NewGeneration(
             id=generation_id, model=model, provider=provider, prompt=prompt,
             prompt_written=prompt, category=category, template_id=template_id,
+            parent_id=parent_id,
         )
     )
     image = wb.images.put(png(generation_id)) if status == "succeeded" else None

@@ -22,6 +22,12 @@ METRIC_SORTS: dict[str, tuple[str, bool]] = {
 SORTS = ("newest", "oldest", "fastest", "slowest", "cheapest", "priciest", *METRIC_SORTS)
 
 
+def _one_of(value: str, known: tuple[str, ...], what: str, separator: str = ", ") -> str:
+    if value not in known:
+        raise ValueError(f"unknown {what} '{value}'; use {separator.join(known)}")
+    return value
+
+
 class HistoryFilter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,6 +47,22 @@ class HistoryFilter(BaseModel):
     metric: str | None = None
     metric_op: str = "<"
     metric_value: float | None = Field(default=None, allow_inf_nan=False)
+    # Whose ratings and votes count (empty: everyone's). Generations are not filtered by it.
+    raters: tuple[str, ...] = ()
+    # Finals: generations refined from a parent of another model family (a Nano Banana draft
+    # carried to FLUX, or the other way).
+    finals: bool = False
+    # One lineage: the whole tree this generation belongs to (the draft it started from and
+    # everything refined from that draft).
+    lineage: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator("raters")
+    @classmethod
+    def _clean_raters(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
+        if any(len(v) > 200 for v in cleaned):
+            raise ValueError("a rater name is at most 200 characters")
+        return cleaned
 
     @field_validator("text")
     @classmethod
@@ -58,23 +80,17 @@ class HistoryFilter(BaseModel):
     @field_validator("sort")
     @classmethod
     def _known_sort(cls, value: str) -> str:
-        if value not in SORTS:
-            raise ValueError(f"unknown sort '{value}'; use {', '.join(SORTS)}")
-        return value
+        return _one_of(value, SORTS, "sort")
 
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str | None) -> str | None:
-        if value is not None and value not in METRICS:
-            raise ValueError(f"unknown measurement '{value}'; use {', '.join(METRICS)}")
-        return value
+        return None if value is None else _one_of(value, METRICS, "measurement")
 
     @field_validator("metric_op")
     @classmethod
     def _known_op(cls, value: str) -> str:
-        if value not in METRIC_OPS:
-            raise ValueError(f"unknown comparison '{value}'; use {' '.join(METRIC_OPS)}")
-        return value
+        return _one_of(value, METRIC_OPS, "comparison", " ")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> HistoryFilter:

@@ -61,6 +61,8 @@ class GenerateRequest(BaseModel):
     prompt_key: str | None = Field(default=None, max_length=300)
     expected_text: str | None = Field(default=None, max_length=500)
     library_version_id: str | None = Field(default=None, max_length=100)  # loaded from the library
+    parent_id: str | None = Field(default=None, max_length=64)  # the generation it refines
+    created_by: str | None = Field(default=None, max_length=200)  # default: Settings.user
 
     @field_validator("aspect_ratio", "size", "template_id", "category")
     @classmethod
@@ -140,6 +142,8 @@ class Plan:
             prompt_key=r.prompt_key,
             expected_text=r.expected_text,
             library_version_id=r.library_version_id,
+            parent_id=r.parent_id,
+            created_by=r.created_by,
         )
 
     @property
@@ -218,6 +222,10 @@ def parse_request(data: dict[str, Any]) -> GenerateRequest:
 
 def plan(wb: Workbench, request: GenerateRequest) -> Plan:
     """Validate against the catalog and templates; raise InvalidRequest with every problem."""
+    if request.created_by is None:
+        request = request.model_copy(update={"created_by": wb.settings.user})
+    if request.parent_id is not None and wb.log.get(request.parent_id) is None:
+        raise InvalidRequest([f"No generation {request.parent_id} to refine from."])
     try:
         model = wb.catalog.model(request.model)
         offer = model.offer(request.provider)

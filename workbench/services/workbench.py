@@ -18,6 +18,7 @@ from workbench.store.db import Database, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
 from workbench.store.library import PromptLibrary
+from workbench.store.lineage import LineageLog
 from workbench.store.performance import PerformanceLog
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
@@ -62,6 +63,7 @@ class Workbench:
         self.spending = SpendLedger(self.db)
         self.tradeoffs = TradeoffLog(self.db)
         self.library = PromptLibrary(self.db)
+        self.lineage = LineageLog(self.db)
 
     def succeeded(self, generation_id: str) -> None:
         for hook in self.on_success:

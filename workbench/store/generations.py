@@ -30,8 +30,8 @@ from workbench.store.queries import filter_sql, order_sql
 _LIST_COLUMNS = (
     "g.id, g.created_at, g.status, g.model, g.provider, g.template_id, g.prompt, g.aspect_ratio,"
     " g.size, g.seed, g.seed_returned, g.latency_ms, g.cost_usd, g.cost_kind, g.error_kind,"
-    " g.error_message, g.image_sha256, g.width, g.height, g.category, g.run_id, i.thumb_path,"
-    " i.path AS image_path"
+    " g.error_message, g.image_sha256, g.width, g.height, g.category, g.run_id, g.parent_id,"
+    " g.created_by, i.thumb_path, i.path AS image_path"
 )
 
 
@@ -73,6 +73,8 @@ class NewGeneration:
     prompt_key: str | None = None  # ties one intent's wordings for different model families
     expected_text: str | None = None  # text the image must show, when the prompt says exactly
     library_version_id: str | None = None  # the prompt-library version it was made from
+    parent_id: str | None = None  # the generation this one refines (lineage)
+    created_by: str | None = None  # who asked for it
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,9 @@ class GenerationLog:
                 "INSERT INTO generations (id, run_id, cell, created_at, status, model, provider,"
                 " provider_model_id, template_id, slots, prompt_written, prompt, params,"
                 " aspect_ratio, size, seed, category, worker_pid, request_hash, prompt_key,"
-                " expected_text, submitted_at, library_version_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " expected_text, submitted_at, library_version_id, parent_id, created_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?)",
                 [
                     new.id,
                     new.run_id,
@@ -139,6 +142,8 @@ class GenerationLog:
                     new.expected_text,
                     now if new.status == "pending" else None,  # about to be sent
                     new.library_version_id,
+                    new.parent_id,
+                    new.created_by,
                 ],
             )
 

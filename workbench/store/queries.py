@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.domain.catalog import load_catalog
 from workbench.domain.filters import HistoryFilter
 from workbench.imaging.metrics import SPECS, VERSIONS
 
@@ -59,6 +60,53 @@ def metric_value_sql(metric: str, version: int | None = None) -> tuple[str, list
     return expr, [metric, metric_version(metric, version)]
 
 
+def ratings_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
+    """The latest ratings that count under `f` (only the chosen raters' when it names any): a
+    relation to use in place of `latest_ratings`, with its parameters."""
+    if not f.raters:
+        return "latest_ratings", []
+    marks = ", ".join("?" for _ in f.raters)
+    return f"(SELECT * FROM latest_ratings WHERE rater IN ({marks}))", list(f.raters)
+
+
+def families() -> dict[str, tuple[str, ...]]:
+    """Model ids per family, from the catalog: the SQL compares families through them."""
+    found: dict[str, list[str]] = {}
+    for model in load_catalog().models:
+        found.setdefault(model.family, []).append(model.id)
+    return {family: tuple(ids) for family, ids in found.items()}
+
+
+def finals_sql() -> tuple[str, list[Any]]:
+    """Generations `g` whose parent belongs to another model family."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for ids in families().values():
+        marks = ", ".join("?" for _ in ids)
+        parts.append(f"(p.model IN ({marks}) AND g.model NOT IN ({marks}))")
+        params.extend([*ids, *ids])
+    clause = (
+        "g.parent_id IS NOT NULL AND EXISTS (SELECT 1 FROM generations p"
+        f" WHERE p.id = g.parent_id AND ({' OR '.join(parts)}))"
+    )
+    return clause, params
+
+
+# Every generation related to one by parent links (both directions): its ancestors walked up,
+# then everything descending from the root it reaches.
+LINEAGE_CTE = (
+    "WITH RECURSIVE up(id, parent_id, depth) AS ("
+    " SELECT id, parent_id, 0 FROM generations WHERE id = ?"
+    " UNION ALL SELECT p.id, p.parent_id, up.depth + 1 FROM generations p"
+    "  JOIN up ON p.id = up.parent_id WHERE up.depth < 100),"
+    " root AS (SELECT id FROM up ORDER BY depth DESC LIMIT 1),"
+    " down(id, depth) AS ("
+    " SELECT id, 0 FROM root"
+    " UNION ALL SELECT c.id, down.depth + 1 FROM generations c"
+    "  JOIN down ON c.parent_id = down.id WHERE down.depth < 100)"
+)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -92,11 +140,19 @@ def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
         clauses.append("g.prompt ILIKE ? ESCAPE '\\'")
         params.append(f"%{_escape_like(f.text)}%")
     if f.min_rating is not None:
+        source, source_params = ratings_sql(f)
         clauses.append(
-            "g.id IN (SELECT generation_id FROM latest_ratings GROUP BY generation_id"
+            f"g.id IN (SELECT generation_id FROM {source} lr GROUP BY generation_id"
             " HAVING avg(stars) >= ?)"
         )
-        params.append(f.min_rating)
+        params.extend([*source_params, f.min_rating])
+    if f.finals:
+        clause, extra = finals_sql()
+        clauses.append(clause)
+        params.extend(extra)
+    if f.lineage:
+        clauses.append(f"g.id IN ({LINEAGE_CTE} SELECT id FROM down)")
+        params.append(f.lineage)
     if f.metric is not None and f.metric_value is not None:
         clause, extra = metric_condition_sql(f.metric, f.metric_op, f.metric_value)
         clauses.append(clause)

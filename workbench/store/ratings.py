@@ -7,9 +7,9 @@ from typing import Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database, utcnow
-from workbench.store.queries import filter_sql
+from workbench.store.queries import filter_sql, ratings_sql
 
-_RATING_COLUMNS = {"models", "providers", "include_offline"}
+_RATING_COLUMNS = {"models", "providers", "include_offline", "raters"}
 
 
 def _needs_log(f: HistoryFilter) -> bool:
@@ -50,11 +50,12 @@ class RatingLog:
     def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
         """Per model and criterion: n, mean and sample standard deviation of the stars."""
         where, params = filter_sql(f)
+        ratings, rating_params = ratings_sql(f)
         # Filtered by model and provider only, the ratings (which carry both) suffice.
         source = (
-            "latest_ratings r JOIN generations g ON g.id = r.generation_id"
+            f"{ratings} r JOIN generations g ON g.id = r.generation_id"
             if _needs_log(f)
-            else "latest_ratings g"
+            else f"{ratings} g"
         )
         sql = (
             "SELECT g.model, criterion, count(*) AS n, avg(stars) AS mean,"
@@ -62,6 +63,14 @@ class RatingLog:
             f" FROM {source}{where} GROUP BY g.model, criterion ORDER BY g.model, criterion"
         )
         with self.db.cursor() as cur:
-            cursor = cur.execute(sql, params)
+            cursor = cur.execute(sql, [*rating_params, *params])
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def raters(self) -> list[str]:
+        """Everyone who has rated or voted, for the rater filter."""
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT rater FROM ratings UNION SELECT rater FROM votes ORDER BY rater"
+            ).fetchall()
+        return [row[0] for row in rows]

@@ -9,13 +9,18 @@ from typing import Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Database
-from workbench.store.queries import filter_sql
+from workbench.store.queries import filter_sql, finals_sql, ratings_sql
 
-# Each generation's stars on one criterion: the mean over raters of each rater's latest rating.
-_PER_GENERATION = (
-    "r AS (SELECT generation_id, avg(stars) AS stars FROM latest_ratings WHERE criterion = ?"
-    " GROUP BY generation_id)"
-)
+
+def _per_generation(f: HistoryFilter, criterion: str) -> tuple[str, list[Any]]:
+    """Each generation's stars on one criterion: the mean over the counted raters of each
+    rater's latest rating."""
+    ratings, params = ratings_sql(f)
+    return (
+        f"r AS (SELECT generation_id, avg(stars) AS stars FROM {ratings} lr WHERE criterion = ?"
+        " GROUP BY generation_id)",
+        [*params, criterion],
+    )
 
 
 def _rows(cursor: Any) -> list[dict[str, Any]]:
@@ -30,31 +35,37 @@ class TradeoffLog:
     def star_histogram(self, f: HistoryFilter, criterion: str) -> list[dict[str, Any]]:
         """(model, sketch, stars, n): how many rated images of each model got each score."""
         where, params = filter_sql(f)
+        per_generation, first = _per_generation(f, criterion)
         sql = (
-            f"WITH {_PER_GENERATION}"
+            f"WITH {per_generation}"
             " SELECT g.model, g.provider = 'offline' AS sketch, r.stars, count(*) AS n"
             f" FROM generations g JOIN r ON r.generation_id = g.id{where}"
             " GROUP BY g.model, g.provider = 'offline', r.stars ORDER BY 1, 2, 3"
         )
         with self.db.cursor() as cur:
-            return _rows(cur.execute(sql, [criterion, *params]))
+            return _rows(cur.execute(sql, [*first, *params]))
 
     def star_sums_by_category(
         self, f: HistoryFilter, criteria: Sequence[str]
     ) -> list[dict[str, Any]]:
-        """(model, sketch, category, criterion, n, total, squares) of the latest ratings: sums
-        that add up exactly across categories (mean and spread of any group of them)."""
+        """(model, sketch, category, criterion, final, n, total, squares) of the latest
+        ratings: sums that add up exactly across categories (mean and spread of any group of
+        them); `final` when the generation is a lineage final (its parent is of another
+        model family)."""
         where, params = filter_sql(f)
         among = f"r.criterion IN ({', '.join('?' for _ in criteria)})"
         where = f"{where} AND {among}" if where else f" WHERE {among}"
+        ratings, first = ratings_sql(f)
+        finals, finals_params = finals_sql()
         sql = (
             "SELECT g.model, g.provider = 'offline' AS sketch, g.category, r.criterion,"
+            f" coalesce({finals}, false) AS final,"
             " count(*) AS n, sum(r.stars) AS total, sum(r.stars * r.stars) AS squares"
-            f" FROM latest_ratings r JOIN generations g ON g.id = r.generation_id{where}"
-            " GROUP BY g.model, g.provider = 'offline', g.category, r.criterion"
+            f" FROM {ratings} r JOIN generations g ON g.id = r.generation_id{where}"
+            " GROUP BY 1, 2, 3, 4, 5"
         )
         with self.db.cursor() as cur:
-            return _rows(cur.execute(sql, [*params, *criteria]))
+            return _rows(cur.execute(sql, [*finals_params, *first, *params, *criteria]))
 
     def batches(
         self, f: HistoryFilter, criterion: str, size: int, good_stars: float
@@ -65,8 +76,9 @@ class TradeoffLog:
         where, params = filter_sql(f)
         only = "g.run_id IS NOT NULL AND g.status = 'succeeded'"
         where = f"{where} AND {only}" if where else f" WHERE {only}"
+        per_generation, first = _per_generation(f, criterion)
         sql = (
-            f"WITH {_PER_GENERATION},"
+            f"WITH {per_generation},"
             " v AS (SELECT g.run_id, g.model, g.provider, g.prompt, g.latency_ms, g.cost_usd,"
             "  r.stars, row_number() OVER (PARTITION BY g.run_id, g.model, g.provider, g.prompt"
             "  ORDER BY g.created_at, g.id) AS rn"
@@ -83,5 +95,5 @@ class TradeoffLog:
         )
         with self.db.cursor() as cur:
             return _rows(cur.execute(
-                sql, [criterion, *params, float(size), good_stars, size, size]
+                sql, [*first, *params, float(size), good_stars, size, size]
             ))

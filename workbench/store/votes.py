@@ -22,7 +22,7 @@ from workbench.domain.catalog import OFFLINE
 from workbench.domain.filters import HistoryFilter
 from workbench.stats.bradley_terry import WINNERS
 from workbench.store.db import Database, one_row, utcnow
-from workbench.store.queries import PROMPT_KEY_SQL, filter_sql
+from workbench.store.queries import PROMPT_KEY_SQL, filter_sql, finals_sql
 
 OFFLINE_TAG = " (offline sketch)"
 
@@ -134,6 +134,9 @@ def vote_filter_sql(
     if rater is not None:
         clauses.append("v.rater = ?")
         params.append(rater)
+    if f.raters:
+        clauses.append(f"v.rater IN ({marks(f.raters)})")
+        params.extend(f.raters)
     for column, values in (("model", f.models), ("provider", f.providers)):
         if values:
             clauses.append(
@@ -269,15 +272,27 @@ class VoteLog:
         self, f: HistoryFilter, criterion: str
     ) -> list[tuple[str | None, str, str, str, int]]:
         """(category, left contestant, right contestant, winner, votes) for one criterion."""
+        return [row[:5] for row in self.pair_counts_by_group(f, criterion)]
+
+    def pair_counts_by_group(
+        self, f: HistoryFilter, criterion: str
+    ) -> list[tuple[str | None, str, str, str, int, bool]]:
+        """(category, left contestant, right contestant, winner, votes, finals) for one
+        criterion; `finals` when both images are lineage finals (refined from a draft of
+        another model family)."""
         where, params = vote_filter_sql(f, criterion)
+        finals, finals_params = finals_sql()
+        is_final = f"SELECT g.id FROM generations g WHERE {finals}"
         sql = (
             f"SELECT v.category, {_contestant_sql('left')} AS a, {_contestant_sql('right')} AS b,"
-            f" v.winner, count(*) FROM votes v{where} GROUP BY 1, 2, 3, 4"
-            " ORDER BY 1 NULLS LAST, 2, 3, 4"
+            f" v.winner, count(*),"
+            f" coalesce(v.left_generation_id IN ({is_final})"
+            f"  AND v.right_generation_id IN ({is_final}), false) AS finals"
+            f" FROM votes v{where} GROUP BY 1, 2, 3, 4, 6 ORDER BY 1 NULLS LAST, 2, 3, 4, 6"
         )
         with self.db.cursor() as cur:
-            rows = cur.execute(sql, params).fetchall()
-        return [(c, a, b, w, int(n)) for c, a, b, w, n in rows]
+            rows = cur.execute(sql, [*finals_params, *finals_params, *params]).fetchall()
+        return [(c, a, b, w, int(n), bool(fin)) for c, a, b, w, n, fin in rows]
 
     def votes_per_pair(self, f: HistoryFilter, criterion: str) -> dict[tuple[str, str], int]:
         """Votes per unordered contestant pair (names sorted) for one criterion."""

@@ -11,7 +11,8 @@ cell and "not enough data" below the thresholds:
   (its slowest image: Compare sends the variations at once) and cost (the sum), as medians;
   at least `MIN_BATCHES` batches.
 - Final delivery quality: Overall (votes, else stars) on the production categories
-  (`PRODUCTION`). Next round, images that went to a final through lineage join them.
+  (`PRODUCTION`) and on lineage finals: images refined from a draft of another model family
+  (for votes, both images of the pair).
 - Complex / Minimal prompt handling: Overall and Prompt adherence (votes, else stars) on the
   suite categories `complex` and `minimal`.
 - Text in image: the criterion, as in the verdict table.
@@ -68,7 +69,8 @@ DEFINITIONS = {
     f"and prompt) holding at least one image rated {GOOD_STARS}★ or better, with a batch's "
     f"median wait (its slowest image) and cost (at least {MIN_BATCHES} batches).",
     "Final delivery quality": "Overall, from votes (else stars), on the production "
-    f"categories {', '.join(PRODUCTION)}.",
+    f"categories {', '.join(PRODUCTION)} and on finals (images refined from a draft made "
+    "with another model family).",
     "Complex prompt handling": "Overall, then Prompt adherence, from votes (else stars) on "
     "the 'complex' suite category.",
     "Minimal prompt handling": "Overall, then Prompt adherence, from votes (else stars) on "
@@ -198,15 +200,17 @@ def group_evidence(wb: Workbench, board: Leaderboard) -> dict[str, GroupEvidence
     votes: dict[str, dict[str, list[tuple[str, str, str, int]]]] = {k: {} for k in groups}
     log = wb.votes
     for criterion in ROW_CRITERIA:
-        for category, a, b, winner, n in log.pair_counts_by_category(board.filter, criterion):
+        for category, a, b, winner, n, finals in log.pair_counts_by_group(
+            board.filter, criterion
+        ):
             for key, categories in groups.items():
-                if category in categories:
+                if category in categories or (finals and key == "final" and categories):
                     votes[key].setdefault(criterion, []).append((a, b, winner, n))
     sums: dict[str, dict[tuple[str, str], list[tuple[int, float, float]]]] = {
         k: {} for k in groups}
     for row in wb.tradeoffs.star_sums_by_category(board.filter, ROW_CRITERIA):
         for key, categories in groups.items():
-            if row["category"] in categories:
+            if row["category"] in categories or (row["final"] and key == "final" and categories):
                 sums[key].setdefault((_split(row), row["criterion"]), []).append(
                     (int(row["n"]), float(row["total"]), float(row["squares"])))
     out: dict[str, GroupEvidence | None] = {}
