@@ -35,6 +35,16 @@ _LIST_COLUMNS = (
 )
 
 
+def _skip_scan(column: str) -> str:
+    """PostgreSQL: the sorted distinct non-NULL values of a generations column with an index,
+    found by asking the index for the next greater value until there is none."""
+    return (
+        f"ARRAY(WITH RECURSIVE s(v) AS (SELECT min({column}) FROM generations UNION ALL"
+        f" SELECT (SELECT min({column}) FROM generations WHERE {column} > s.v) FROM s"
+        " WHERE s.v IS NOT NULL) SELECT v FROM s WHERE v IS NOT NULL ORDER BY v)"
+    )
+
+
 def same_prompt_key(record: dict[str, Any]) -> str:
     return record.get("prompt_key") or record["prompt"]
 
@@ -442,7 +452,18 @@ class GenerationLog:
         return record
 
     def choices(self) -> dict[str, list[str]]:
-        """Distinct values for the filter widgets, from one scan."""
+        """Distinct values for the filter widgets: from one scan in DuckDB; on PostgreSQL by
+        skipping through each column's index (one probe per distinct value, not a scan of a
+        million rows)."""
+        if self.db.dialect == "postgres":
+            columns = ("model", "provider", "template_id", "status", "category")
+            with self.db.cursor() as cur:
+                row = cur.execute(
+                    "SELECT " + ", ".join(_skip_scan(c) for c in columns)
+                ).fetchone()
+            values = one_row(row, "the generation filter options")
+            keys = ("models", "providers", "templates", "statuses", "categories")
+            return {k: list(v or []) for k, v in zip(keys, values, strict=True)}
         with self.db.cursor() as cur:
             row = cur.execute(
                 "SELECT array_agg(DISTINCT model ORDER BY model), array_agg(DISTINCT provider"
