@@ -341,3 +341,45 @@ def test_outcomes_are_journalled_when_the_server_stays_away_and_replayed_at_the_
             again.close()
     finally:
         server.stop()
+
+
+# -- the Leaderboard's summary -------------------------------------------------------------------
+def test_the_leaderboard_summary_follows_every_write_and_matches_the_log(pg_url: str,
+                                                                        tmp_path: Path) -> None:
+    from datetime import date
+
+    wb = open_workbench(_settings(tmp_path, pg_url))
+    try:
+        log = wb.log
+        for i in range(60):
+            model = ("nano-banana-2", "flux-2-pro", "flux-2-max")[i % 3]
+            log.insert_pending(NewGeneration(
+                id=f"g{i}", model=model, provider="gemini" if i % 3 == 0 else "bfl",
+                prompt=f"p{i}", prompt_written=f"p{i}", category=("portrait", None)[i % 2]))
+            if i % 10 == 9:
+                continue  # still pending: not in the table
+            status = "failed" if i % 7 == 0 else "moderated" if i % 11 == 0 else "succeeded"
+            log.complete(f"g{i}", Outcome(
+                status=status, latency_ms=500.0 + 137.0 * i if status == "succeeded" else None,
+                cost_usd=0.04 if status == "succeeded" and i % 4 else None,
+                cost_kind="estimated" if i % 5 == 0 else "known"))
+        log.complete("g1", Outcome(status="failed", error_kind="server"))  # rewritten later
+        with wb.db.cursor() as cur:
+            cur.execute("DELETE FROM generations WHERE id = 'g2'")
+        for f in (HistoryFilter(), HistoryFilter(categories=("portrait",), include_offline=False)):
+            summary = wb.performance.by_model(f)
+            # a date bound the summary cannot answer: the same rows aggregated from the log
+            exact = wb.performance.by_model(f.model_copy(update={"date_from": date(2000, 1, 1)}))
+            assert [r["model"] for r in summary] == [r["model"] for r in exact]
+            for s, e in zip(summary, exact, strict=True):
+                for key in ("attempts", "succeeded", "failed", "moderated",
+                            "cost_has_estimates"):
+                    assert s[key] == e[key], (key, s, e)
+                for key in ("cost_total_usd", "cost_per_image_usd"):
+                    assert s[key] == pytest.approx(e[key], rel=1e-9), (key, s, e)
+                for key in ("latency_median_ms", "latency_p95_ms"):
+                    # each rank's value is its 2%-wide bucket's centre
+                    assert s[key] == pytest.approx(e[key], rel=0.01), (key, s, e)
+            assert sum(r["attempts"] for r in exact) > 20
+    finally:
+        wb.close()

@@ -22,3 +22,14 @@ CREATE INDEX ratings_latest ON ratings (generation_id, criterion, rater, created
 CREATE INDEX metrics_latest ON metrics (generation_id, metric, version, computed_at DESC, id DESC);
 -- Repeat votes point at their first vote.
 CREATE INDEX votes_repeat_of ON votes (repeat_of);
+-- Prompt text search (ILIKE '%words%', History's text filter) through trigrams, where the
+-- pg_trgm extension may be created (it ships with PostgreSQL and is trusted: a database owner
+-- may create it). Without it the text filter still works, by scanning.
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX generations_prompt_trgm ON generations USING gin (prompt gin_trgm_ops);
+EXCEPTION WHEN insufficient_privilege OR undefined_file OR undefined_object THEN
+    RAISE NOTICE 'pg_trgm is not available here: the text filter scans the log';
+END
+$$;
