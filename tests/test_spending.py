@@ -43,6 +43,38 @@ def test_concurrent_reservations_never_pass_the_shared_cap(ledger: SpendLedger) 
     assert "WORKBENCH_DAILY_BUDGET_USD" in refusals[0]
 
 
+def test_separate_connections_to_the_team_server_never_pass_the_shared_cap(pg_url: str) -> None:
+    """Eight workers, each with its own connection pool as separate processes would have: only
+    the server can order their reservations (a transaction-level advisory lock)."""
+    from workbench.config import parse_database_url
+    from workbench.store.postgres import PgDatabase
+
+    url = parse_database_url(pg_url)
+    databases = [PgDatabase(url) for _ in range(8)]
+    barrier = threading.Barrier(len(databases))
+    refusals: list[str] = []
+
+    def reserve_five(worker: int) -> None:
+        ledger = SpendLedger(databases[worker])
+        barrier.wait()
+        for i in range(5):
+            why = ledger.reserve(f"g{worker}-{i}", f"p{worker}", 1.0, Caps(everyone_usd=12.0))
+            if why:
+                refusals.append(why)
+
+    threads = [threading.Thread(target=reserve_five, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert SpendLedger(databases[0]).spent_today("p0")[0] == 12.0  # none over the cap
+        assert len(refusals) == 40 - 12
+    finally:
+        for db in databases:
+            db.close()
+
+
 def test_the_per_person_cap_counts_only_that_persons_spending(ledger: SpendLedger) -> None:
     caps = Caps(per_person_usd=2.0)
     assert ledger.reserve("a1", "ana", 1.5, caps) is None
