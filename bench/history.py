@@ -327,7 +327,8 @@ def pg_fill(wb: Workbench, rows: int) -> None:
         buffer = io.BytesIO()
         Image.new("RGB", (1024, 768), (i * 6, 120, 255 - i * 6)).save(buffer, format="PNG")
         images.append(wb.images.put(buffer.getvalue()))
-    url = wb.db.url  # type: ignore[union-attr]  # team mode: a PgDatabase
+    url = wb.settings.database  # team mode: the server's URL
+    assert url is not None
     with psycopg.connect(**url.connect_kwargs(), autocommit=True) as con, con.cursor() as cur:
         for img in images:
             cur.execute(
@@ -337,7 +338,7 @@ def pg_fill(wb: Workbench, rows: int) -> None:
                  img.height],
             )
         shas = [img.sha256 for img in images]
-        rated = []
+        rated: list[tuple[object, ...]] = []
         # A row trigger keeps the Leaderboard's summary (migration 0015): off for the bulk
         # load, then the summary is rebuilt from the log in one statement.
         cur.execute("ALTER TABLE generations DISABLE TRIGGER USER")

@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -72,8 +73,8 @@ class DatabaseUrl:
             f"?{query}" if query else ""
         )
 
-    def connect_kwargs(self) -> dict[str, str | int]:
-        kwargs: dict[str, str | int] = {
+    def connect_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
             "host": self.host, "port": self.port, "user": self.user, "dbname": self.dbname,
         }
         if self.password:

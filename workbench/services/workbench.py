@@ -14,7 +14,7 @@ from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
 from workbench.store.backend import open_database
-from workbench.store.db import Database, StoreError
+from workbench.store.db import Backend, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
 from workbench.store.library import PromptLibrary
@@ -28,7 +28,6 @@ from workbench.store.votes import VoteLog
 
 if TYPE_CHECKING:
     from workbench.services.metrics.worker import MetricsWorker
-    from workbench.store.postgres import PgDatabase
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 
@@ -40,7 +39,7 @@ class Workbench:
     settings: Settings
     catalog: Catalog
     templates: TemplateLibrary
-    db: Database | PgDatabase  # the embedded file, or the team's PostgreSQL server
+    db: Backend  # the embedded file, or the team's PostgreSQL server
     images: ImageStore
     provider_factory: ProviderFactory = field(default=build_provider)
     # Called with a generation id after its image is stored (the app and the command line

@@ -4,17 +4,11 @@ never learn which one they got; both answer the same calls (see `store.postgres`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from workbench.config import Settings
-from workbench.store.db import Database, StoreError
-
-if TYPE_CHECKING:
-    from workbench.store.postgres import PgDatabase
+from workbench.store.db import Backend, Database, StoreError
 
 
-
-def open_database(settings: Settings, *, idle_close_s: float = 2.0) -> Database | PgDatabase:
+def open_database(settings: Settings, *, idle_close_s: float = 2.0) -> Backend:
     url = settings.database
     if url is None:
         return Database(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database, one_row, utcnow
+from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.images import StoredImage
 from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
 from workbench.store.performance import summary_answers
@@ -111,7 +111,7 @@ log = logging.getLogger(__name__)
 
 class GenerationLog:
     def __init__(
-        self, db: Database, *, data_dir: Path | None = None, reconnect_s: float = 120.0
+        self, db: Backend, *, data_dir: Path | None = None, reconnect_s: float = 120.0
     ) -> None:
         self.db = db
         self.reconnect_s = reconnect_s

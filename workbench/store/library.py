@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.domain.ids import new_id
-from workbench.store.db import Database, utcnow
+from workbench.store.db import Backend, utcnow
 
 _VERSION_COLUMNS = (
     "id, name, version, created_at, model, provider, template_id, slots, params, prompt"
@@ -50,7 +50,7 @@ def _rows(cursor: Any) -> list[dict[str, Any]]:
 
 
 class PromptLibrary:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # -- writes -------------------------------------------------------------------------------
@@ -253,5 +253,5 @@ class PromptLibrary:
             "latency_n": int(n_latency or 0),
             "stars": {c: {"n": int(k), "mean": float(m)} for c, k, m in stars},
             "arena_votes": int(votes or 0),
-            "arena_win_rate": float(points) / votes if votes else None,
+            "arena_win_rate": float(points or 0) / votes if votes else None,
         }

@@ -26,7 +26,7 @@ from workbench.imaging.metrics import (
     MetricResult,
 )
 from workbench.stats.ratings import t95
-from workbench.store.db import Database, utcnow
+from workbench.store.db import Backend, utcnow
 from workbench.store.queries import (
     PROMPT_KEY_SQL,
     filter_sql,
@@ -67,7 +67,7 @@ def _interval(n: int, mean: float | None, sd: float | None) -> tuple[float | Non
 
 
 class MetricLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # -- writes ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database
+from workbench.store.db import Backend
 from workbench.store.queries import filter_sql
 
 _FINISHED = "g.status IN ('succeeded', 'failed', 'moderated')"
@@ -49,7 +49,7 @@ def _quantile(row: dict[str, Any], i: int) -> float | None:
 
 
 class PerformanceLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:

@@ -7,12 +7,12 @@ import json
 import os
 from typing import Any
 
-from workbench.store.db import Database, utcnow
+from workbench.store.db import Backend, utcnow
 from workbench.store.generations import pid_alive
 
 
 class RunLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def create(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from workbench.store.db import Database, one_row, utcnow
+from workbench.store.db import Backend, one_row, utcnow
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Caps:
 
 
 class SpendLedger:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
         self._serial = threading.Lock()
 

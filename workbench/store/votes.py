@@ -21,7 +21,7 @@ import pyarrow as pa
 from workbench.domain.catalog import OFFLINE
 from workbench.domain.filters import HistoryFilter
 from workbench.stats.bradley_terry import WINNERS
-from workbench.store.db import Database, one_row, utcnow
+from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.queries import PROMPT_KEY_SQL, filter_sql, finals_sql
 
 OFFLINE_TAG = " (offline sketch)"
@@ -176,7 +176,7 @@ def _and(where: str, clause: str) -> str:
 
 
 class VoteLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # -- writes -------------------------------------------------------------------------------
