@@ -405,3 +405,25 @@ def test_one_row_names_the_statement_when_the_database_returns_none() -> None:
     assert one_row((3, 4), "a count") == (3, 4)
     with pytest.raises(StoreError, match="no row for the vote count"):
         one_row(None, "the vote count")
+
+
+def test_only_this_machines_dead_workers_are_marked_interrupted(db: Database) -> None:
+    """A team database is shared by machines: a PID from another machine says nothing here."""
+    from workbench.store.generations import HOST
+    from workbench.store.runs import RunLog
+
+    log, runs = GenerationLog(db), RunLog(db)
+    dead = 2**22 + 12345  # above Linux's pid_max default: no such process
+    for gid, host in (("mine", HOST), ("theirs", "another-machine"), ("old", None)):
+        _add(log, gid, "a kite")
+        runs.create(f"run-{gid}", "suite", gid, {}, None)
+        with db.cursor() as cur:
+            cur.execute("UPDATE generations SET worker_pid = ?, worker_host = ? WHERE id = ?",
+                        [dead, host, gid])
+            cur.execute("UPDATE runs SET worker_pid = ?, worker_host = ? WHERE id = ?",
+                        [dead, host, f"run-{gid}"])
+    assert log.mark_interrupted() == 2
+    assert runs.mark_interrupted() == 2
+    assert {g: log.get(g)["status"] for g in ("mine", "theirs", "old")} == {
+        "mine": "interrupted", "theirs": "pending", "old": "interrupted"}
+    assert runs.get("run-theirs")["status"] == "running"

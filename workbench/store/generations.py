@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +49,13 @@ def _skip_scan(column: str) -> str:
 
 def same_prompt_key(record: dict[str, Any]) -> str:
     return record.get("prompt_key") or record["prompt"]
+
+
+# The machine this process runs on: with a team database, a worker's PID is only meaningful
+# together with it (migration 0016).
+HOST = socket.gethostname()
+# Rows this machine may judge by PID: its own, and rows from before hosts were recorded.
+MINE = "(worker_host IS NULL OR worker_host = ?)"
 
 
 def pid_alive(pid: int) -> bool:
@@ -126,9 +134,10 @@ class GenerationLog:
                 "INSERT INTO generations (id, run_id, cell, created_at, status, model, provider,"
                 " provider_model_id, template_id, slots, prompt_written, prompt, params,"
                 " aspect_ratio, size, seed, category, worker_pid, request_hash, prompt_key,"
-                " expected_text, submitted_at, library_version_id, parent_id, created_by)"
+                " expected_text, submitted_at, library_version_id, parent_id, created_by,"
+                " worker_host)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?)",
+                " ?, ?)",
                 [
                     new.id,
                     new.run_id,
@@ -155,6 +164,7 @@ class GenerationLog:
                     new.library_version_id,
                     new.parent_id,
                     new.created_by,
+                    HOST,
                 ],
             )
 
@@ -270,8 +280,8 @@ class GenerationLog:
         with self.db.cursor() as cur:
             cur.execute(
                 "UPDATE generations SET status = 'pending', params = ?, worker_pid = ?,"
-                " created_at = ?, submitted_at = ? WHERE id = ?",
-                [json.dumps(params), os.getpid(), now, now, generation_id],
+                " worker_host = ?, created_at = ?, submitted_at = ? WHERE id = ?",
+                [json.dumps(params), os.getpid(), HOST, now, now, generation_id],
             )
 
     def mark_submitted(
@@ -301,13 +311,14 @@ class GenerationLog:
         return len(rows)
 
     def mark_interrupted(self) -> int:
-        """Attempts left pending or queued by a process that is gone become `interrupted`."""
+        """Attempts left pending or queued by a process of this machine that is gone become
+        `interrupted` (another machine's PIDs cannot be checked from here)."""
         with self.db.cursor() as cur:
             workers = [
                 row[0]
                 for row in cur.execute(
                     "SELECT DISTINCT worker_pid FROM generations"
-                    " WHERE status IN ('pending', 'queued')"
+                    f" WHERE status IN ('pending', 'queued') AND {MINE}", [HOST]
                 ).fetchall()
             ]
             dead = [pid for pid in workers if pid is None or not pid_alive(pid)]
@@ -324,8 +335,8 @@ class GenerationLog:
                 " ELSE 'The workbench stopped while this request was with the provider; it was"
                 " not sent again, so it is not paid twice. Resend it from History if the"
                 " provider did no work.' END"
-                f" WHERE status IN ('pending', 'queued') AND ({clause}) RETURNING id",
-                [utcnow(), *known],
+                f" WHERE status IN ('pending', 'queued') AND {MINE} AND ({clause}) RETURNING id",
+                [utcnow(), HOST, *known],
             ).fetchall()
         return len(rows)
 
@@ -359,10 +370,10 @@ class GenerationLog:
         its own row, so a resumed run completes it there instead of adding a second attempt."""
         with self.db.cursor() as cur:
             cur.execute(
-                "UPDATE generations SET status = 'queued', worker_pid = ?, finished_at = NULL,"
-                " error_kind = NULL, error_message = NULL"
+                "UPDATE generations SET status = 'queued', worker_pid = ?, worker_host = ?,"
+                " finished_at = NULL, error_kind = NULL, error_message = NULL"
                 " WHERE id = ? AND submitted_at IS NULL",
-                [os.getpid(), generation_id],
+                [os.getpid(), HOST, generation_id],
             )
 
     def find_cached(self, request_hash: str) -> dict[str, Any] | None:
