@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,20 +25,29 @@ def ledger(backend_wb: Workbench) -> SpendLedger:
     return backend_wb.spending
 
 
-def test_concurrent_reservations_never_pass_the_shared_cap(ledger: SpendLedger) -> None:
-    refusals: list[str] = []
+def _reserve_five(ledger: SpendLedger, worker: int, refusals: list[str]) -> None:
+    """Five $1 reservations against a shared $12 cap; the refusals are collected."""
+    for i in range(5):
+        why = ledger.reserve(f"g{worker}-{i}", f"p{worker}", 1.0, Caps(everyone_usd=12.0))
+        if why:
+            refusals.append(why)
 
-    def reserve_five(worker: int) -> None:
-        for i in range(5):
-            why = ledger.reserve(f"g{worker}-{i}", f"p{worker}", 1.0, Caps(everyone_usd=12.0))
-            if why:
-                refusals.append(why)
 
-    threads = [threading.Thread(target=reserve_five, args=(w,)) for w in range(8)]
+def _eight_at_once(work: Callable[[int], None]) -> None:
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+
+
+def test_concurrent_reservations_never_pass_the_shared_cap(ledger: SpendLedger) -> None:
+    refusals: list[str] = []
+
+    def reserve_five(worker: int) -> None:
+        _reserve_five(ledger, worker, refusals)
+
+    _eight_at_once(reserve_five)
     assert ledger.spent_today("p0")[0] == 12.0  # exactly the cap: 12 of 40 fit, none more
     assert len(refusals) == 40 - 12
     assert "WORKBENCH_DAILY_BUDGET_USD" in refusals[0]
@@ -57,16 +67,9 @@ def test_separate_connections_to_the_team_server_never_pass_the_shared_cap(pg_ur
     def reserve_five(worker: int) -> None:
         ledger = SpendLedger(databases[worker])
         barrier.wait()
-        for i in range(5):
-            why = ledger.reserve(f"g{worker}-{i}", f"p{worker}", 1.0, Caps(everyone_usd=12.0))
-            if why:
-                refusals.append(why)
+        _reserve_five(ledger, worker, refusals)
 
-    threads = [threading.Thread(target=reserve_five, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _eight_at_once(reserve_five)
     try:
         assert SpendLedger(databases[0]).spent_today("p0")[0] == 12.0  # none over the cap
         assert len(refusals) == 40 - 12
