@@ -80,7 +80,7 @@ def test_the_url_is_shown_only_without_its_password() -> None:
 
 def test_placeholders_become_pyformat_outside_literals() -> None:
     assert to_pyformat("SELECT ? WHERE a LIKE '50%?' AND b = ? -- why?\n") == (
-        "SELECT %s WHERE a LIKE '50%%?' AND b = %s -- why?\n".replace("why?", "why?")
+        "SELECT %s WHERE a LIKE '50%%?' AND b = %s -- why?\n"
     )
     assert to_pyformat("SELECT 'it''s ?', \"odd?name\", ? % 2") == (
         "SELECT 'it''s ?', \"odd?name\", %s %% 2"

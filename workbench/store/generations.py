@@ -12,6 +12,7 @@ that it appends the outcome to the data directory's journal (`store.journal`), w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -182,7 +183,7 @@ class GenerationLog:
                     continue
                 if self.journal is None:
                     raise
-                self.journal.append(generation_id, outcome)
+                self.journal.append(generation_id, dataclasses.asdict(outcome))
                 self.journalled += 1
                 log.warning(
                     "The database could not be reached for %.0f s (%s); the outcome of %s is "
@@ -195,7 +196,13 @@ class GenerationLog:
         """Write the outcomes an earlier process had to keep in the journal."""
         if self.journal is None:
             return 0
-        return self.journal.replay(self._complete_racing)
+
+        def write(generation_id: str, fields: dict[str, Any]) -> None:
+            image = fields.pop("image", None)
+            outcome = Outcome(**fields, image=StoredImage(**image) if image else None)
+            self._complete_racing(generation_id, outcome)
+
+        return self.journal.replay(write)
 
     def _complete_racing(self, generation_id: str, outcome: Outcome) -> None:
         delays = (0.005, 0.02, 0.05, 0.1, 0.25, 0.5)

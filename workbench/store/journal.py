@@ -11,33 +11,23 @@ keeps the lines it could not write.
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from workbench.store.generations import Outcome
+from typing import Any
 
 JOURNAL_NAME = "pending-outcomes.jsonl"
 
 
-def _encode(generation_id: str, outcome: Outcome) -> str:
-    return json.dumps({"generation_id": generation_id, "outcome": dataclasses.asdict(outcome)})
+def _encode(generation_id: str, outcome: dict[str, Any]) -> str:
+    return json.dumps({"generation_id": generation_id, "outcome": outcome})
 
 
-def _decode(line: str) -> tuple[str, Outcome]:
-    from workbench.store.generations import Outcome
-    from workbench.store.images import StoredImage
-
+def _decode(line: str) -> tuple[str, dict[str, Any]]:
     record = json.loads(line)
-    fields: dict[str, Any] = dict(record["outcome"])
-    if fields.get("image") is not None:
-        fields["image"] = StoredImage(**fields["image"])
-    return str(record["generation_id"]), Outcome(**fields)
+    return str(record["generation_id"]), dict(record["outcome"])
 
 
 class OutcomeJournal:
@@ -49,7 +39,8 @@ class OutcomeJournal:
         fcntl.flock(fh, fcntl.LOCK_EX)
         return fh
 
-    def append(self, generation_id: str, outcome: Outcome) -> None:
+    def append(self, generation_id: str, outcome: dict[str, Any]) -> None:
+        """Keep one outcome (its fields as JSON-ready values)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._locked("a") as fh:
             fh.write(_encode(generation_id, outcome) + "\n")
@@ -61,7 +52,7 @@ class OutcomeJournal:
             return 0
         return sum(1 for line in self.path.read_text().splitlines() if line.strip())
 
-    def replay(self, write: Callable[[str, Outcome], None]) -> int:
+    def replay(self, write: Callable[[str, dict[str, Any]], None]) -> int:
         """Write every journalled outcome with `write`; return how many were written. A line
         whose write fails stays in the journal for the next start."""
         if not self.path.exists():

@@ -17,6 +17,7 @@ connection cut by a server restart is replaced at the next `cursor()` (the pool 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 import threading
@@ -142,7 +143,7 @@ def explain_connect_error(url: DatabaseUrl, exc: Exception) -> str:
     elif f'database "{url.dbname}" does not exist' in text:
         why = (f"it has no database '{url.dbname}'. Create it (createdb {url.dbname}) or fix "
                "the database name in WORKBENCH_DATABASE_URL")
-    elif "connection refused" in lowered or ("could not connect" in lowered and "refused" in text):
+    elif "connection refused" in lowered:
         why = "nothing listens there (connection refused). Is the server running?"
     elif "timeout" in lowered or "timed out" in lowered:
         why = ("no answer in time. Is the server running, and is this its port? A service "
@@ -209,6 +210,8 @@ class PgDatabase:
             name="workbench",
         )
         self._pool.open(wait=False)
+        # Closed on interpreter exit, so the pool's threads stop before the interpreter does.
+        atexit.register(self.close)
 
     @staticmethod
     def _configure(con: psycopg.Connection[Any]) -> None:
