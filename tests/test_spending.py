@@ -88,6 +88,17 @@ def test_the_per_person_cap_counts_only_that_persons_spending(ledger: SpendLedge
     assert ledger.spent_today("ana") == (3.5, 2.0)
 
 
+def test_the_cap_allows_exactly_its_amount_and_not_a_hundredth_of_a_cent_more(
+    ledger: SpendLedger,
+) -> None:
+    caps = Caps(everyone_usd=1.0)
+    assert ledger.reserve("c1", "ana", 0.6, caps) is None
+    assert ledger.reserve("c2", "ana", 0.4001, caps) is not None  # $1.0001 would pass the cap
+    assert ledger.reserve("c3", "ana", 0.4, caps) is None  # $1.00 exactly is allowed
+    assert ledger.reserve("c4", "ana", 0.0001, caps) is not None
+    assert ledger.spent_today("ana")[0] == pytest.approx(1.0)
+
+
 def test_a_resumed_cell_is_not_reserved_twice(ledger: SpendLedger) -> None:
     assert ledger.reserve("g1", "me", 1.0, Caps()) is None
     assert ledger.reserve("g1", "me", 1.0, Caps(everyone_usd=1.5)) is None
