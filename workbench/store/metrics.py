@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.imaging.metrics import (
+from workbench.imaging.specs import (
     NEAR_DUPLICATE_DISTANCE,
     PHASH,
     TEXT_ACCURACY,

@@ -13,16 +13,17 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from workbench.domain.catalog import OFFLINE
 from workbench.domain.filters import HistoryFilter
-from workbench.stats.bradley_terry import WINNERS
+from workbench.domain.outcomes import WINNERS
 from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.queries import PROMPT_KEY_SQL, filter_sql, finals_sql
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 OFFLINE_TAG = " (offline sketch)"
 
@@ -98,19 +99,24 @@ _COLUMNS = (
     "left_provider", "right_provider", "criterion", "category", "template_id", "prompt",
     "winner", "swapped", "rater", "is_repeat", "repeat_of", "source", "fingerprint",
 )
-_ARROW_SCHEMA = pa.schema(
-    [
-        ("created_at", pa.timestamp("us")),
-        *((name, pa.string()) for name in _COLUMNS[1:11]),
-        ("winner", pa.string()),
-        ("swapped", pa.bool_()),
-        ("rater", pa.string()),
-        ("is_repeat", pa.bool_()),
-        ("repeat_of", pa.int64()),
-        ("source", pa.string()),
-        ("fingerprint", pa.string()),
-    ]
-)
+def _arrow_schema() -> pa.Schema:
+    """The votes' Arrow layout for bulk inserts (pyarrow loads only when votes are imported,
+    so a command that lists the log starts quickly)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("created_at", pa.timestamp("us")),
+            *((name, pa.string()) for name in _COLUMNS[1:11]),
+            ("winner", pa.string()),
+            ("swapped", pa.bool_()),
+            ("rater", pa.string()),
+            ("is_repeat", pa.bool_()),
+            ("repeat_of", pa.int64()),
+            ("source", pa.string()),
+            ("fingerprint", pa.string()),
+        ]
+    )
 
 
 def vote_filter_sql(
@@ -195,8 +201,10 @@ class VoteLog:
         votes = [v.completed() for v in votes]
         if not votes:
             return 0
+        import pyarrow as pa
+
         table = pa.Table.from_pydict(
-            {name: [getattr(v, name) for v in votes] for name in _COLUMNS}, schema=_ARROW_SCHEMA
+            {name: [getattr(v, name) for v in votes] for name in _COLUMNS}, schema=_arrow_schema()
         )
         if self.db.dialect == "postgres":  # no Arrow scans there: one batch of rows
             with self.db.transaction() as cur:
@@ -234,6 +242,8 @@ class VoteLog:
         return int(one_row(row, "the vote count")[0])
 
     def existing_fingerprints(self, fingerprints: Iterable[str]) -> set[str]:
+        import pyarrow as pa
+
         wanted = pa.table({"fingerprint": pa.array(sorted(set(fingerprints)), pa.string())})
         if not wanted.num_rows:
             return set()
