@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Literal
+from typing import Literal, TypeVar
 
 from workbench.stats.bradley_terry import Proportion
 
 Level = Literal["nominal", "ordinal", "interval"]
+Rater = TypeVar("Rater", bound=Hashable)
 # Fewer units rated by two or more raters than this and α is not shown: with a handful of
 # units one disagreement swings it by tenths (Krippendorff 2011 recommends far more data
 # before relying on α; this only keeps an obviously meaningless number off the page).
@@ -75,7 +76,7 @@ def _difference(level: Level, values: Sequence[float], totals: Mapping[float, fl
 
 
 def krippendorff_alpha(
-    units: Iterable[Mapping[Hashable, float]], level: Level = "ordinal",
+    units: Iterable[Mapping[Rater, float]], level: Level = "ordinal",
     *, min_overlap: int = MIN_OVERLAP,
 ) -> Alpha:
     """α over units, each a mapping rater -> value (a rater with no value is simply absent).
