@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.stats.agreement import MIN_OVERLAP, krippendorff_alpha, pair_agreement
+from workbench.stats.agreement import (
+    MIN_OVERLAP,
+    agreement_from_tallies,
+    alpha_from_counts,
+    krippendorff_alpha,
+    pair_agreement,
+)
 from workbench.stats.bradley_terry import outcome
 
 _ = None
@@ -34,7 +40,7 @@ def test_alpha_matches_krippendorff_2011_worked_example(level: str, expected: fl
     result = krippendorff_alpha(UNITS, level)  # type: ignore[arg-type]
     assert result.alpha is not None
     assert round(result.alpha, 3) == expected
-    assert (result.units, result.values, result.raters) == (11, 40, 4)
+    assert (result.units, result.values) == (11, 40)
     assert result.text() == f"α = {result.alpha:.2f} (n = 11)"
 
 
@@ -109,4 +115,32 @@ def test_pair_agreement_counts_rater_pairs_on_shared_image_pairs() -> None:
     assert result.text().startswith("40% ")
     assert pair_agreement(decisions, min_overlap=4).text().startswith(
         "not enough overlap yet (n = 3"
+    )
+
+
+def test_alpha_from_grouped_value_counts_is_the_same() -> None:
+    """The database sends each unit's star counts, identical units grouped: the paper's 12 units
+    as 8 distinct shapes (units 3 and 4 both (3, 3, 3, 3), …), plus unit 12's single value."""
+    grouped: dict[tuple[tuple[float, int], ...], int] = {}
+    for unit in UNITS:
+        counts: dict[float, int] = {}
+        for value in unit.values():
+            counts[value] = counts.get(value, 0) + 1
+        key = tuple(sorted(counts.items()))
+        grouped[key] = grouped.get(key, 0) + 1
+    assert len(grouped) < len(UNITS)
+    result = alpha_from_counts(((dict(k), n) for k, n in grouped.items()), "ordinal")
+    assert result.alpha is not None and round(result.alpha, 3) == 0.815
+    assert (result.units, result.values) == (11, 40)
+
+
+def test_agreement_from_tallies_counts_rater_pairs() -> None:
+    # (raters, sum of squared outcome counts, items): two agreeing (2²=4), a 2-1 split of three
+    # raters (2²+1²=5: 1 agreeing pair of 3), a disagreeing two (1+1=2), and lone raters
+    result = agreement_from_tallies([(2, 4, 1), (3, 5, 1), (2, 2, 1), (1, 1, 4)], min_overlap=3)
+    assert (result.same.hits, result.same.n, result.pairs) == (2, 5, 3)
+    doubled = agreement_from_tallies([(2, 4, 2), (3, 5, 2), (2, 2, 2)])
+    assert (doubled.same.hits, doubled.same.n, doubled.pairs) == (4, 10, 6)
+    assert doubled.text() == (
+        f"{doubled.same.text()} rater-pairs decided the same way (n = 6 image pairs)"
     )

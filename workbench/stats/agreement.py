@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Literal, TypeVar
 
 from workbench.stats.bradley_terry import Proportion
@@ -42,7 +41,6 @@ class Alpha:
     alpha: float | None  # None: not enough overlap, or no variation to disagree about
     units: int  # pairable units: rated by two or more raters
     values: int  # pairable values (n.. in Krippendorff's notation)
-    raters: int  # distinct raters among the pairable values
     min_overlap: int = MIN_OVERLAP
 
     @property
@@ -82,29 +80,53 @@ def krippendorff_alpha(
     """α over units, each a mapping rater -> value (a rater with no value is simply absent).
 
     Units with fewer than two values are not pairable and are ignored, as in the paper."""
-    pairable = [dict(unit) for unit in units if len(unit) >= 2]
-    raters = {rater for unit in pairable for rater in unit}
+    counted: dict[tuple[tuple[float, int], ...], int] = {}
+    for unit in units:
+        tally: dict[float, int] = {}
+        for value in unit.values():
+            tally[value] = tally.get(value, 0) + 1
+        key = tuple(sorted(tally.items()))
+        counted[key] = counted.get(key, 0) + 1
+    return alpha_from_counts(
+        ((dict(key), same) for key, same in counted.items()), level, min_overlap=min_overlap
+    )
+
+
+def alpha_from_counts(
+    units: Iterable[tuple[Mapping[float, int], int]], level: Level = "ordinal",
+    *, min_overlap: int = MIN_OVERLAP,
+) -> Alpha:
+    """α from each unit's value counts (value -> how many raters gave it), each with the
+    number of units that have exactly those counts: identical units collapse, so a database
+    can send them grouped. Units with fewer than two values are ignored.
+
+    A unit u with m_u values adds n_uc · (n_uk − [c = k]) / (m_u − 1) to the coincidence
+    o_ck: every ordered pair of its values, each value pairing with the m_u − 1 others."""
     coincidences: dict[tuple[float, float], float] = {}
-    for unit in pairable:
-        values = list(unit.values())
-        weight = 1.0 / (len(values) - 1)  # each value pairs with the m_u - 1 others
-        for i, c in enumerate(values):
-            for j, k in enumerate(values):
-                if i != j:
-                    coincidences[c, k] = coincidences.get((c, k), 0.0) + weight
+    pairable = 0
+    for counts, same in units:
+        m = sum(counts.values())
+        if m < 2 or same <= 0:
+            continue
+        pairable += same
+        for c, n_c in counts.items():
+            for k, n_k in counts.items():
+                pairs = n_c * (n_k - (1 if c == k else 0))
+                if pairs:
+                    coincidences[c, k] = coincidences.get((c, k), 0.0) + same * pairs / (m - 1)
     totals: dict[float, float] = {}
     for (c, _k), o in coincidences.items():
         totals[c] = totals.get(c, 0.0) + o
     n = sum(totals.values())
-    if len(pairable) < min_overlap:
-        return Alpha(None, len(pairable), round(n), len(raters), min_overlap)
+    if pairable < min_overlap:
+        return Alpha(None, pairable, round(n), min_overlap)
     seen = sorted(totals)
     diff = _difference(level, seen, totals)
     observed = sum(o * diff[c, k] for (c, k), o in coincidences.items())
     expected = sum(totals[c] * totals[k] * diff[c, k] for c in seen for k in seen)
     # alpha = 1 - D_o / D_e with D_o = observed / n and D_e = expected / (n (n - 1))
     alpha = None if expected == 0 else 1.0 - (n - 1) * observed / expected
-    return Alpha(alpha, len(pairable), round(n), len(raters), min_overlap)
+    return Alpha(alpha, pairable, round(n), min_overlap)
 
 
 @dataclass(frozen=True)
@@ -136,17 +158,34 @@ def pair_agreement(
     An item is one image pair on one criterion, named the same whichever side each image was
     shown on; the outcome is side-independent too (`bradley_terry.outcome`). A rater's first
     decision on an item counts: later ones are repeats, which measure that rater's own
-    consistency, not agreement between people. Every two raters of an item are one
-    comparison."""
+    consistency, not agreement between people."""
     by_item: dict[Hashable, dict[Hashable, str]] = {}
     for item, rater, decided in decisions:
         by_item.setdefault(item, {}).setdefault(rater, decided)
-    hits = total = pairs = 0
+    tallies: dict[tuple[int, int], int] = {}
     for outcomes in by_item.values():
-        if len(outcomes) < 2:
+        per_outcome: dict[str, int] = {}
+        for decided in outcomes.values():
+            per_outcome[decided] = per_outcome.get(decided, 0) + 1
+        key = (len(outcomes), sum(n * n for n in per_outcome.values()))
+        tallies[key] = tallies.get(key, 0) + 1
+    return agreement_from_tallies(
+        ((m, squares, items) for (m, squares), items in tallies.items()), min_overlap=min_overlap
+    )
+
+
+def agreement_from_tallies(
+    tallies: Iterable[tuple[int, int, int]], *, min_overlap: int = MIN_OVERLAP
+) -> PairAgreement:
+    """Agreement from per-item tallies (m raters, Σ n_o² over the outcomes they chose, number of
+    items with that tally), as a database can send them grouped. Every two raters of an item
+    are one comparison, m(m − 1)/2 of them; the agreeing ones are Σ n_o(n_o − 1)/2, which is
+    (Σ n_o² − m)/2. Items judged by fewer than two raters are ignored."""
+    hits = total = pairs = 0
+    for m, squares, items in tallies:
+        if m < 2 or items <= 0:
             continue
-        pairs += 1
-        for first, second in combinations(outcomes.values(), 2):
-            total += 1
-            hits += first == second
+        pairs += items
+        total += items * m * (m - 1) // 2
+        hits += items * (squares - m) // 2
     return PairAgreement(Proportion(hits, total), pairs, min_overlap)

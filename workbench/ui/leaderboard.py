@@ -71,7 +71,7 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
         dates = c4.date_input("Date range", value=[], key="lb_dates", format="YYYY-MM-DD")
         chosen_raters = st.multiselect(
             "Raters",
-            lb_service.raters(wb),
+            lb_service.rater_names(wb),
             key="lb_raters",
             help="Count only these people's star ratings and arena votes (none chosen: "
             "everyone's). Generations, speed and cost are not filtered by it.",

@@ -43,7 +43,7 @@ from workbench.services.leaderboard.raters import (
     Agreement,
     agreement,
     consistency_by_rater,
-    raters,
+    rater_names,
 )
 from workbench.services.leaderboard.verdict import (
     MEASURED_ROWS,
@@ -59,5 +59,5 @@ __all__ = [
     "OFFLINE_TAG", "VERDICT_EXPLAINED", "Agreement", "CategoryBoard", "Consistency", "Leaderboard",
     "Measured", "VerdictCell", "VerdictTable", "agreement", "bt_frame", "bt_text",
     "build_leaderboard", "category_boards", "consistency", "consistency_by_rater",
-    "contestant_names", "leaderboard_filter", "measured", "pareto_front", "raters", "stars",
+    "contestant_names", "leaderboard_filter", "measured", "pareto_front", "rater_names", "stars",
 ]

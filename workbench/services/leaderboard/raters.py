@@ -1,7 +1,7 @@
 """What the log says about the people judging: who has rated or voted, each rater's own
 consistency in the arena, and how far different raters agree with each other.
 
-- `raters`: everyone with a rating or a vote, for the Leaderboard's rater filter.
+- `rater_names`: everyone with a rating or a vote, for the Leaderboard's rater filter.
 - `consistency_by_rater`: per rater, position bias and repeated pairs decided the same way (the
   figures `aggregates.consistency` gives for everyone, with the filter narrowed to one rater).
 - `agreement`: Krippendorff's α (ordinal: stars are ordered, their spacing is not known to be
@@ -9,8 +9,10 @@ consistency in the arena, and how far different raters agree with each other.
   more raters; and, for arena votes, the share of image pairs two raters decided the same way.
   The formulas are in `workbench.stats.agreement`.
 
-The two queries here read only units that two or more raters judged, so their size follows the
-overlap, not the whole log. Imported votes carry no image ids and cannot be matched to a pair.
+The two queries here count in the database and send back tallies grouped by shape (units with
+the same star counts, pairs with the same split of decisions), so what crosses to Python stays
+small however large the overlap; `workbench.stats.agreement` turns the tallies into figures.
+Imported votes carry no image ids and cannot be matched to a pair.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
 from workbench.services.leaderboard.aggregates import Consistency, consistency
 from workbench.services.workbench import Workbench
-from workbench.stats.agreement import Alpha, PairAgreement, krippendorff_alpha, pair_agreement
-from workbench.stats.bradley_terry import outcome
+from workbench.stats.agreement import (
+    Alpha,
+    PairAgreement,
+    agreement_from_tallies,
+    alpha_from_counts,
+)
 from workbench.store.queries import filter_sql, ratings_sql
 from workbench.store.votes import vote_filter_sql
 
+STARS = (1, 2, 3, 4, 5)  # the star scale ratings are validated against (services.ratings)
 
-def raters(wb: Workbench) -> list[str]:
+
+def rater_names(wb: Workbench) -> list[str]:
     """Everyone who has rated or voted, sorted."""
     return wb.ratings.raters()
 
@@ -36,7 +44,7 @@ def raters(wb: Workbench) -> list[str]:
 def consistency_by_rater(wb: Workbench, f: HistoryFilter) -> list[tuple[str, Consistency]]:
     """(rater, consistency) for each rater with arena votes in the selection (the chosen raters
     when the filter names some)."""
-    names = list(f.raters) or raters(wb)
+    names = list(f.raters) or rater_names(wb)
     out = []
     with wb.db.cursor():  # one connection for the whole table
         for name in names:
@@ -68,65 +76,71 @@ class Agreement:
         return rows
 
 
-def _rating_units(wb: Workbench, f: HistoryFilter) -> list[tuple[str, str, str, int]]:
-    """(criterion, generation id, rater, stars) of each rater's newest rating, for the
-    generations and criteria that two or more raters rated."""
+def _rating_units(wb: Workbench, f: HistoryFilter) -> dict[str, list[tuple[dict[float, int], int]]]:
+    """Per criterion, the star counts of each generation that two or more raters rated (each
+    rater's newest rating), grouped: (stars -> raters who gave them, generations alike)."""
     ratings, rating_params = ratings_sql(f)
     where, params = filter_sql(f)
+    counts = ", ".join(f"sum(CASE WHEN stars = {v} THEN 1 ELSE 0 END) AS s{v}" for v in STARS)
+    columns = ", ".join(f"s{v}" for v in STARS)
     sql = (
-        "WITH r AS (SELECT lr.criterion, lr.generation_id, lr.rater, lr.stars"
+        "WITH r AS (SELECT lr.criterion, lr.generation_id, lr.stars"
         f" FROM {ratings} lr JOIN generations g ON g.id = lr.generation_id{where}),"
-        " shared AS (SELECT criterion, generation_id FROM r GROUP BY criterion, generation_id"
-        " HAVING count(DISTINCT rater) >= 2)"
-        " SELECT r.criterion, r.generation_id, r.rater, r.stars FROM r"
-        " JOIN shared ON shared.criterion = r.criterion"
-        " AND shared.generation_id = r.generation_id"
+        # latest_ratings holds one row per generation, criterion and rater
+        f" u AS (SELECT criterion, {counts} FROM r GROUP BY criterion, generation_id"
+        " HAVING count(*) >= 2)"
+        f" SELECT criterion, {columns}, count(*) FROM u GROUP BY criterion, {columns}"
     )
     with wb.db.cursor() as cur:
         rows: list[Any] = cur.execute(sql, [*rating_params, *params]).fetchall()
-    return [(c, g, r, int(s)) for c, g, r, s in rows]
+    out: dict[str, list[tuple[dict[float, int], int]]] = {}
+    for criterion, *tally, same in rows:
+        values = {float(v): int(n) for v, n in zip(STARS, tally, strict=True) if n}
+        out.setdefault(criterion, []).append((values, int(same)))
+    return out
 
 
-def _vote_items(wb: Workbench, f: HistoryFilter) -> list[tuple[str, str, str, str, str]]:
-    """(criterion, rater, winner, left generation, right generation) of arena votes, oldest
-    first, on the image pairs (per criterion) that two or more raters judged."""
+def _vote_tallies(wb: Workbench, f: HistoryFilter) -> dict[str, list[tuple[int, int, int]]]:
+    """Per criterion, for the image pairs two or more raters judged in the arena: (raters,
+    Σ over outcomes of raters² choosing it, pairs alike), counting each rater's first vote."""
     where, params = vote_filter_sql(f)
     ids = "v.left_generation_id IS NOT NULL AND v.right_generation_id IS NOT NULL"
     where = f"{where} AND {ids}" if where else f" WHERE {ids}"
+    a = "least(v.left_generation_id, v.right_generation_id)"
+    b = "greatest(v.left_generation_id, v.right_generation_id)"
     sql = (
-        "WITH j AS (SELECT v.id, v.criterion, v.rater, v.winner, v.left_generation_id AS l,"
-        " v.right_generation_id AS r,"
-        " least(v.left_generation_id, v.right_generation_id) AS a,"
-        f" greatest(v.left_generation_id, v.right_generation_id) AS b FROM votes v{where}),"
-        " shared AS (SELECT criterion, a, b FROM j GROUP BY criterion, a, b"
-        " HAVING count(DISTINCT rater) >= 2)"
-        " SELECT j.criterion, j.rater, j.winner, j.l, j.r FROM j"
-        " JOIN shared ON shared.criterion = j.criterion AND shared.a = j.a AND shared.b = j.b"
-        " ORDER BY j.id"
+        # each rater's first vote on an image pair (ids grow with time)
+        f"WITH firsts AS (SELECT min(v.id) AS id FROM votes v{where}"
+        f" GROUP BY v.criterion, {a}, {b}, v.rater),"
+        # its outcome as `bradley_terry.outcome` names it: the winning image, or a draw
+        f" j AS (SELECT v.criterion, {a} AS a, {b} AS b,"
+        " CASE v.winner WHEN 'left' THEN v.left_generation_id"
+        " WHEN 'right' THEN v.right_generation_id ELSE 'draw' END AS decided"
+        " FROM votes v JOIN firsts ON firsts.id = v.id),"
+        " o AS (SELECT criterion, a, b, count(*) AS n FROM j GROUP BY criterion, a, b, decided),"
+        " i AS (SELECT criterion, sum(n) AS m, sum(n * n) AS squares FROM o"
+        " GROUP BY criterion, a, b HAVING sum(n) >= 2)"
+        " SELECT criterion, m, squares, count(*) FROM i GROUP BY criterion, m, squares"
     )
     with wb.db.cursor() as cur:
         rows: list[Any] = cur.execute(sql, params).fetchall()
-    return [(c, rater, w, left, right) for c, rater, w, left, right in rows]
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    for criterion, m, squares, items in rows:
+        out.setdefault(criterion, []).append((int(m), int(squares), int(items)))
+    return out
 
 
 def agreement(wb: Workbench, f: HistoryFilter) -> Agreement:
     """Inter-rater agreement in the selection, per criterion (see the module docstring)."""
     with wb.db.cursor():
-        rated = _rating_units(wb, f)
-        voted = _vote_items(wb, f)
-    units: dict[str, dict[str, dict[str, float]]] = {}
-    for criterion, generation_id, rater, stars in rated:
-        units.setdefault(criterion, {}).setdefault(generation_id, {})[rater] = float(stars)
-    decisions: dict[str, list[tuple[tuple[str, frozenset[str]], str, str]]] = {}
-    for criterion, rater, winner, left, right in voted:
-        item = (criterion, frozenset((left, right)))
-        decisions.setdefault(criterion, []).append((item, rater, outcome(winner, left, right)))
+        units = _rating_units(wb, f)
+        tallies = _vote_tallies(wb, f)
     labels = {c.id: c.label for c in load_criteria()}
-    for cid in [*units, *decisions]:
+    for cid in [*units, *tallies]:
         labels.setdefault(cid, cid)
     return Agreement(
-        stars={cid: krippendorff_alpha(per.values(), "ordinal") for cid, per in units.items()},
-        votes=pair_agreement(d for per in decisions.values() for d in per),
-        votes_by_criterion={cid: pair_agreement(per) for cid, per in decisions.items()},
+        stars={cid: alpha_from_counts(per, "ordinal") for cid, per in units.items()},
+        votes=agreement_from_tallies(t for per in tallies.values() for t in per),
+        votes_by_criterion={cid: agreement_from_tallies(per) for cid, per in tallies.items()},
         criterion_labels=labels,
     )
