@@ -83,6 +83,19 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data directory for the command line run in this process (`cli.main`): the
+    environment names it, and no secrets file of the checkout is read."""
+    from workbench import config
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(data))
+    monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT_S", "2")
+    monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "no-secrets.toml")
+    return data
+
+
+@pytest.fixture
 def wb(settings: Settings) -> Iterator[Workbench]:
     bench = open_workbench(settings, idle_close_s=0)
     yield bench

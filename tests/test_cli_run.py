@@ -11,19 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench import cli, config
+from workbench import cli
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import open_workbench
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(data))
-    monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT_S", "2")
-    monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "no-secrets.toml")
-    return data
 
 
 def _open(data: Path):  # type: ignore[no-untyped-def]

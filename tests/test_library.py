@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import cli, config
+from workbench import cli
 from workbench.domain.prompt_diff import DiffPart, as_text, word_diff
 from workbench.services import library
 from workbench.services.generation import GenerateRequest, generate_sync
@@ -209,14 +209,6 @@ def test_an_edited_builder_is_no_longer_the_version(wb: Workbench) -> None:
 
 
 # -- command line -----------------------------------------------------------------------------
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(data))
-    monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "no-secrets.toml")
-    return data
-
 
 def test_cli_save_list_show_diff(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["prompts", "save", "kite", "--model", "nano-banana-2", "--prompt", KITE]) == 0

@@ -12,7 +12,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from tests.library_data import offline_run
-from workbench import cli, config
+from workbench import cli
 from workbench.imaging.provenance import embed, parse_parameters, read_metadata
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.history import remix
@@ -157,16 +157,7 @@ def test_a_failed_generation_has_nothing_to_export(wb: Workbench) -> None:
 
 
 # -- the command line ------------------------------------------------------------------------------
-@pytest.fixture
-def cli_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(data))
-    monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT_S", "2")
-    monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "no-secrets.toml")
-    return data
-
-
-def test_cli_images_for_a_run_and_an_id(cli_data: Path, tmp_path: Path, capsys) -> None:
+def test_cli_images_for_a_run_and_an_id(data_dir: Path, tmp_path: Path, capsys) -> None:
     assert cli.main(["generate", "--model", "flux-2-pro", "--prompt", "a chair", "--json"]) == 0
     import json
 
@@ -185,7 +176,7 @@ def test_cli_images_for_a_run_and_an_id(cli_data: Path, tmp_path: Path, capsys) 
     assert all(read_metadata(f.read_bytes()).workbench for f in files)
 
 
-def test_cli_images_needs_a_run_or_an_id(cli_data: Path, tmp_path: Path, capsys) -> None:
+def test_cli_images_needs_a_run_or_an_id(data_dir: Path, tmp_path: Path, capsys) -> None:
     assert cli.main(["images", "--out", str(tmp_path)]) == 2
     assert "--run" in capsys.readouterr().err
     assert cli.main(["images", "--id", "gen_nope", "--out", str(tmp_path)]) == 1

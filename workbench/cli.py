@@ -41,6 +41,7 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.images",
     "workbench.commands.report",
     "workbench.commands.prompts",
+    "workbench.commands.db",
 )
 
 

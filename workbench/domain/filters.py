@@ -22,6 +22,12 @@ METRIC_SORTS: dict[str, tuple[str, bool]] = {
 SORTS = ("newest", "oldest", "fastest", "slowest", "cheapest", "priciest", *METRIC_SORTS)
 
 
+def _one_of(value: str, known: tuple[str, ...], what: str, separator: str = ", ") -> str:
+    if value not in known:
+        raise ValueError(f"unknown {what} '{value}'; use {separator.join(known)}")
+    return value
+
+
 class HistoryFilter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -74,23 +80,17 @@ class HistoryFilter(BaseModel):
     @field_validator("sort")
     @classmethod
     def _known_sort(cls, value: str) -> str:
-        if value not in SORTS:
-            raise ValueError(f"unknown sort '{value}'; use {', '.join(SORTS)}")
-        return value
+        return _one_of(value, SORTS, "sort")
 
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str | None) -> str | None:
-        if value is not None and value not in METRICS:
-            raise ValueError(f"unknown measurement '{value}'; use {', '.join(METRICS)}")
-        return value
+        return None if value is None else _one_of(value, METRICS, "measurement")
 
     @field_validator("metric_op")
     @classmethod
     def _known_op(cls, value: str) -> str:
-        if value not in METRIC_OPS:
-            raise ValueError(f"unknown comparison '{value}'; use {' '.join(METRIC_OPS)}")
-        return value
+        return _one_of(value, METRIC_OPS, "comparison", " ")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> HistoryFilter:

@@ -47,6 +47,10 @@ def _lower_priority(nice: int) -> None:
 _STOP = object()
 
 
+class _Closing(Exception):
+    """Raised inside a recompute's progress callback once the worker is closing."""
+
+
 @dataclass
 class WorkerStats:
     submitted: int = 0
@@ -177,9 +181,13 @@ class MetricsWorker:
 
                 def progress(done: int, total: int, _what: str) -> None:
                     self.recompute_progress = (done, total)
+                    if self._closed:
+                        raise _Closing  # stop between two images, not inside a query
                 try:
                     self.last_recompute = recompute(
                         self.wb, only_missing=only_missing, progress=progress, ocr=self.ocr)
+                except _Closing:
+                    pass
                 except Exception:
                     log.exception("recompute failed")
 
@@ -207,7 +215,10 @@ class MetricsWorker:
             for _ in range(count):
                 with contextlib.suppress(queue.Full):
                     lane.put(_STOP, timeout=timeout)
-        for thread in self._threads:
+        # A daemon thread still inside a database call when the interpreter finalises aborts
+        # the whole process (DuckDB's native code throws across the dying thread): wait for
+        # each to reach a point where it can stop.
+        for thread in [*self._threads, *([self._recompute] if self._recompute else [])]:
             thread.join(timeout)
 
 
