@@ -111,3 +111,17 @@ def test_history_ratings_record_the_session_user(data_dir: Path, seeded: Workben
     assert not at.exception
     assert seeded.ratings.latest_for(gid, "Ada") == {"overall": 3}
     assert seeded.ratings.latest_for(gid, seeded.settings.user) == {}
+
+
+def test_team_mode_without_a_proxy_warns_on_every_page(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Port 1 on loopback: nothing listens, whatever the store then makes of the URL.
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", "postgresql://team:s3cr3t-pw@127.0.0.1:1/wb")
+    at = _app()
+    at.run()
+    assert not at.exception
+    [warning] = [w.value for w in at.warning if "anyone who can reach this port" in w.value]
+    assert "WORKBENCH_TRUSTED_USER_HEADER" in warning
+    assert at.text_input(key=NAME_INPUT_KEY).value  # a typed name still works, with the warning
+    assert "s3cr3t-pw" not in str(at._tree)
