@@ -1,5 +1,6 @@
 """The main journey in real Chromium: build a Nano Banana 2 prompt, generate, see the image,
-find it in History, rate it, and see the rating on the Leaderboard."""
+find it in History, rate it, see the rating on the Leaderboard, then refine the draft on FLUX.2
+Pro and find both in one lineage."""
 
 from __future__ import annotations
 
@@ -111,6 +112,40 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     assert row.count() == 1
     assert "5.0 (n=1)" in row.inner_text()
     page.screenshot(path=str(ARTIFACTS / "journey-3-leaderboard.png"), full_page=True)
+
+    # Refine on FLUX.2 Pro: from the draft's detail to the builder, prefilled.
+    page.get_by_role("link", name="History").click()
+    page.get_by_role("heading", name="History").wait_for()
+    _settle(page)
+    page.get_by_role("button", name="Refine on FLUX.2 Pro").click()
+    page.get_by_role("heading", name="Build a prompt").wait_for()
+    _settle(page)
+    page.get_by_text("Refining", exact=False).first.wait_for()
+    subject = page.get_by_role("textbox", name="Subject, described in detail *")
+    assert subject.input_value() == "A woman reading"
+    assert page.get_by_role("checkbox", name="Send the draft as reference image").is_checked()
+    lighting = page.get_by_role("textbox", name="Precise lighting · to fill")
+    lighting.fill("soft window light from the left")
+    lighting.press("Tab")
+    page.locator('[data-testid="stCode"]').filter(
+        has_text="soft window light from the left").first.wait_for()
+    _settle(page)
+    page.get_by_text("The draft goes along as a reference image", exact=False).first.wait_for()
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_role("heading", name="Result").wait_for()
+    _settle(page)
+    page.get_by_text("flux-2-pro via offline").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "journey-7-refine.png"), full_page=True)
+
+    # History: the refinement opens first, with the draft in its lineage chain.
+    page.get_by_role("link", name="History").click()
+    page.get_by_role("heading", name="History").wait_for()
+    _settle(page)
+    page.get_by_text("2 generations match").wait_for()
+    page.get_by_text("Lineage (first draft → refinements)").wait_for()
+    page.get_by_text("▶ FLUX.2 Pro · succeeded").wait_for()
+    page.get_by_text("Nano Banana 2 · succeeded").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "journey-8-lineage.png"), full_page=True)
     page.close()
 
 

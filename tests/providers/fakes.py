@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
@@ -44,6 +44,29 @@ def png_bytes(
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def decode_image_value(value: Any, *, uri: bool) -> bytes:
+    """The image bytes in a reference field: a `data:<mime>;base64,` URI (RFC 2397) where the
+    provider takes a URI (`uri=True`), plain base64 where it takes base64. ValueError otherwise
+    (this fake serves no http URLs as inputs, and the workbench sends none)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("not a string")
+    if uri:
+        head, sep, payload = value.partition(",")
+        if not sep or not head.startswith("data:image/") or not head.endswith(";base64"):
+            raise ValueError("not a base64 data URI of an image")
+        value = payload
+    data = base64.b64decode(value, validate=True)
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
+    return data
+
+
+def fastapi_422(field: str, message: str) -> Reply:
+    """FastAPI's `HTTPValidationError` body (BFL's OpenAPI and fal's 422s use this shape)."""
+    return Reply(422, {"detail": [{"loc": ["body", field], "msg": message,
+                                   "type": "value_error"}]})
 
 
 def truncated(data: bytes) -> bytes:
@@ -125,6 +148,7 @@ class FakeServer:
         self.image: bytes = png_bytes()
         self.image_factory: Callable[[int], bytes] | None = None
         self.seed = 4242
+        self.references: list[bytes] = []  # reference images received, decoded, in order
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._server: _Server | None = None
@@ -261,6 +285,11 @@ class FakeServer:
         return Reply(200, self.image_for(job_id), content_type="image/png")
 
 
+def _pixels(data: bytes) -> int:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.width * image.height
+
+
 def _shutdown(handler: _Handler) -> None:
     with contextlib.suppress(OSError):
         handler.connection.shutdown(socket.SHUT_RDWR)
@@ -309,12 +338,44 @@ class FakeGemini(FakeServer):
         if model_id not in self.known_models:
             return Reply(404, {"error": {"code": 404, "message": f"models/{model_id} is not found"
                                          " for API version v1beta", "status": "NOT_FOUND"}})
+        refused = self._take_references(request.json())
+        if refused is not None:
+            return refused
         with self._lock:
             self.paid_submits += 1
         if self.answer is not None:
             return Reply(200, self.answer)
         job_id = self.next_id()
         return Reply(200, self.image_answer(self.image_for(job_id), job_id, model_id))
+
+    # Inline image parts: `inlineData` {mimeType, data (base64)} (python-genai Part / Blob;
+    # snake_case `inline_data` is accepted by the proto-JSON parser too). Supported image types:
+    # PNG, JPEG, WEBP, HEIC, HEIF (ai.google.dev image-understanding page).
+    INLINE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/heic", "image/heif")
+
+    def _take_references(self, body: dict[str, Any]) -> Reply | None:
+        parts = body["contents"][0]["parts"]
+        images = []
+        for part in parts:
+            blob = part.get("inlineData") or part.get("inline_data")
+            if blob is None:
+                continue
+            mime = blob.get("mimeType") or blob.get("mime_type")
+            if mime not in self.INLINE_TYPES:
+                return self._invalid(f"Unsupported MIME type: {mime}")
+            try:
+                images.append(decode_image_value(blob.get("data"), uri=False))
+            except ValueError:
+                return self._invalid("Invalid value at 'contents[0].parts.inline_data.data'")
+        with self._lock:
+            self.references.extend(images)
+        return None
+
+    @staticmethod
+    def _invalid(message: str) -> Reply:
+        # google.rpc.Status for a bad request (ai.google.dev troubleshooting: 400 INVALID_ARGUMENT)
+        return Reply(400, {"error": {"code": 400, "message": message,
+                                     "status": "INVALID_ARGUMENT"}})
 
     @staticmethod
     def documented_429(delay_s: float = 48.8, *, per_day: bool = False) -> Fault:
@@ -393,14 +454,34 @@ class FakeBfl(FakeServer):
     def unauthorised(self) -> Reply:
         return Reply(401, {"detail": "Invalid or missing API key"})
 
+    # Reference fields (api.bfl.ai/openapi.json): FLUX.2 `Flux2Inputs` input_image,
+    # input_image_2 ... input_image_8, "URL or base64"; Ultra `FluxUltraInput` image_prompt
+    # (base64).
+    FLUX2_FIELDS = ("input_image", *(f"input_image_{n}" for n in range(2, 9)))
+
     def _submit(self, request: Recorded) -> Reply:
+        body_in = request.json()
+        ultra = request.path.endswith("/flux-pro-1.1-ultra")
+        fields = ("image_prompt",) if ultra else self.FLUX2_FIELDS
+        images = []
+        for name in fields:
+            if body_in.get(name) is None:
+                continue
+            try:
+                images.append(decode_image_value(body_in[name], uri=False))
+            except ValueError:
+                return fastapi_422(name, "Invalid base64 image")
+        if ultra and any(k.startswith("input_image") for k in body_in):
+            return fastapi_422("input_image", "extra fields not permitted")
         with self._lock:
             self.paid_submits += 1
+            self.references.extend(images)
         job_id = self.next_id()
+        input_mp = sum(_pixels(data) for data in images) / 1_000_000  # BFL counts decimal MP
         body: dict[str, Any] = {
             "id": job_id,
             "polling_url": f"{self.url}/eu2-cluster/v1/get_result?id={job_id}&sig=q1w2",
-            "input_mp": 0.0, "output_mp": 1.0,
+            "input_mp": round(input_mp, 2), "output_mp": 1.0,
         }
         if self.cost_credits is not None:
             body["cost"] = self.cost_credits
@@ -504,11 +585,43 @@ class FakeReplicate(FakeServer):
                     value = given.get(side)
                     if not isinstance(value, int) or not 256 <= value <= 2048 or value % 32:
                         return self.documented_422(side, ("256-2048, multiple of 32",))
+        refused = self._take_references(model, given)
+        if refused is not None:
+            return refused
         with self._lock:
             self.paid_submits += 1
         job_id = self.next_id()
         status = self.final_status if self.finish_in_submit else "starting"
         return Reply(201, self._prediction(job_id, model, status))
+
+    # Reference inputs per model (replicate.com model API pages): google/nano-banana* take
+    # `image_input` (array of URIs, up to 14), black-forest-labs/flux-2-{pro,max} `input_images`
+    # (array, up to 8), flux-2-dev up to 4; a data URI stands in for a URL
+    # (replicate.com/docs/topics/predictions/input-files).
+    REFERENCE_LISTS: ClassVar[dict[str, tuple[str, int]]] = {
+        "google/nano-banana": ("image_input", 3),
+        "google/nano-banana-2": ("image_input", 14),
+        "google/nano-banana-pro": ("image_input", 14),
+        "black-forest-labs/flux-2-pro": ("input_images", 8),
+        "black-forest-labs/flux-2-max": ("input_images", 8),
+        "black-forest-labs/flux-2-flex": ("input_images", 10),
+        "black-forest-labs/flux-2-dev": ("input_images", 4),
+    }
+
+    def _take_references(self, model: str, given: dict[str, Any]) -> Reply | None:
+        field_name, most = self.REFERENCE_LISTS.get(model, ("", 0))
+        value = given.get(field_name) if field_name else None
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) > most:
+            return self.documented_422(field_name, (f"an array of at most {most} URIs",))
+        try:
+            images = [decode_image_value(v, uri=True) for v in value]
+        except ValueError:
+            return self.documented_422(field_name, ("URIs of images",))
+        with self._lock:
+            self.references.extend(images)
+        return None
 
     def _poll(self, request: Recorded) -> Reply:
         job_id = request.path.rsplit("/", 1)[-1]
@@ -561,8 +674,28 @@ class FakeFal(FakeServer):
         return request.headers.get("authorization") == f"Key {self.key}"
 
     def _submit(self, request: Recorded) -> Reply:
+        # Edit endpoints (`.../edit`) require `image_urls`, a list of URLs or data URIs (fal
+        # model pages nano-banana/edit, flux-2-pro/edit; fal.ai/docs fal-cdn on data URIs).
+        body_in = request.json()
+        images: list[bytes] = []
+        if request.path.endswith("/edit"):
+            urls = body_in.get("image_urls")
+            if not isinstance(urls, list) or not urls:
+                return fastapi_422("image_urls", "field required")
+            try:
+                images = [decode_image_value(u, uri=True) for u in urls]
+            except ValueError:
+                return fastapi_422("image_urls", "Could not load the image from the URL")
+        elif "image_urls" in body_in:
+            return fastapi_422("image_urls", "extra field: this endpoint takes no images")
+        if body_in.get("image_url") is not None:  # flux-pro/v1.1-ultra's image prompt
+            try:
+                images.append(decode_image_value(body_in["image_url"], uri=True))
+            except ValueError:
+                return fastapi_422("image_url", "Could not load the image from the URL")
         with self._lock:
             self.paid_submits += 1
+            self.references.extend(images)
         job_id = self.next_id()
         app = "/".join(request.path.strip("/").split("/")[:2])
         base = f"{self.url}/queue-x/{app}/requests/{job_id}"

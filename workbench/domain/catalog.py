@@ -38,7 +38,7 @@ class FlatPrice(_Strict):
     kind: Literal["flat"]
     usd: float = Field(ge=0)
 
-    def estimate(self, size: str, megapixels: float) -> float | None:
+    def estimate(self, size: str, megapixels: float, input_mp: float = 0.0) -> float | None:
         return self.usd
 
 
@@ -46,7 +46,7 @@ class PerSizePrice(_Strict):
     kind: Literal["per_size"]
     usd: dict[str, float]
 
-    def estimate(self, size: str, megapixels: float) -> float | None:
+    def estimate(self, size: str, megapixels: float, input_mp: float = 0.0) -> float | None:
         return self.usd.get(size)
 
 
@@ -55,16 +55,27 @@ class MegapixelPrice(_Strict):
     first_mp_usd: float = Field(ge=0)
     extra_mp_usd: float = Field(ge=0)
     round_up: bool = False
+    # Dollars per megapixel of reference images sent with the request, where the provider
+    # bills them (BFL FLUX.2: "input MP" at the extra-MP rate); None: input is not billed.
+    input_mp_usd: float | None = Field(default=None, ge=0)
 
-    def estimate(self, size: str, megapixels: float) -> float | None:
-        mp = math.ceil(megapixels - 1e-9) if self.round_up else megapixels
-        return round(self.first_mp_usd + max(mp - 1.0, 0.0) * self.extra_mp_usd, 6)
+    def _mp(self, megapixels: float) -> float:
+        return math.ceil(megapixels - 1e-9) if self.round_up else megapixels
+
+    def estimate(self, size: str, megapixels: float, input_mp: float = 0.0) -> float | None:
+        cost = self.first_mp_usd + max(self._mp(megapixels) - 1.0, 0.0) * self.extra_mp_usd
+        return round(cost + self.input_cost(input_mp), 6)
+
+    def input_cost(self, input_mp: float) -> float:
+        if self.input_mp_usd is None or input_mp <= 0:
+            return 0.0
+        return self._mp(input_mp) * self.input_mp_usd
 
 
 class UnknownPrice(_Strict):
     kind: Literal["unknown"]
 
-    def estimate(self, size: str, megapixels: float) -> float | None:
+    def estimate(self, size: str, megapixels: float, input_mp: float = 0.0) -> float | None:
         return None
 
 
@@ -90,6 +101,19 @@ class CustomSize(_Strict):
 
 
 PriceConfidence = Literal["known", "estimated", "unknown"]
+IMAGE_FORMATS = ("image/jpeg", "image/png", "image/webp")
+
+
+class ReferenceInput(_Strict):
+    """How one provider takes reference images for one model (docs/providers.md, "Reference
+    images"). An offer without it takes none, and says so before anything is sent."""
+
+    max_images: int = Field(ge=1)
+    formats: tuple[str, ...] = IMAGE_FORMATS  # MIME types it documents; others are converted
+    max_mp: float | None = Field(default=None, gt=0)  # larger images are downscaled to this
+    max_bytes: int | None = Field(default=None, gt=0)  # per image as sent; shrunk to fit
+    model_id: str = ""  # the endpoint that takes references when not the offer's (fal's /edit)
+    source: str = Field(min_length=1)  # where the field, count and limits are documented
 
 
 class Offer(_Strict):
@@ -110,6 +134,7 @@ class Offer(_Strict):
     custom_size: CustomSize | None = None  # other ratios of the model go as width x height
     megapixel_unit: Literal["binary", "decimal"] = "binary"  # 1 MP = 1024^2 or 10^6 pixels
     pixel_multiple: int = Field(default=16, gt=0)  # width/height step when sent as pixels
+    reference: ReferenceInput | None = None  # None: this offer takes no reference image
 
     @model_validator(mode="after")
     def _sourced(self) -> Offer:
@@ -229,6 +254,11 @@ def _with_offline(model: dict[str, Any]) -> dict[str, Any]:
                 "price_source": "local renderer, no model",
                 "price_url": "https://localhost/offline",
                 "price_confirmed": True,
+                "reference": {
+                    "max_images": 14,
+                    "max_mp": 4.0,
+                    "source": "local renderer: checks and records the reference, draws none of it",
+                },
             }
         )
     return {**model, "offers": offers}
@@ -337,8 +367,17 @@ def megapixels_sent(offer: Offer, width: int, height: int) -> float:
     return width * height / (1_000_000 if offer.megapixel_unit == "decimal" else MEGAPIXEL)
 
 
-def estimate_cost(model: ModelSpec, provider: str, aspect_ratio: str, size: str) -> float | None:
-    """Catalog price for one image at the size actually sent, or None when no source gives one."""
+def estimate_cost(
+    model: ModelSpec, provider: str, aspect_ratio: str, size: str, input_mp: float = 0.0
+) -> float | None:
+    """Catalog price for one image at the size actually sent, plus the reference images'
+    `input_mp` (in the offer's megapixel unit) where the provider bills input; None when no
+    source gives a price."""
     offer = model.offer(provider)
     sent = wire_size(model, provider, aspect_ratio, size)
-    return offer.price.estimate(size, megapixels_sent(offer, sent.width, sent.height))
+    return offer.price.estimate(size, megapixels_sent(offer, sent.width, sent.height), input_mp)
+
+
+def bills_input(offer: Offer) -> bool:
+    """Whether the offer's price counts the megapixels of reference images."""
+    return isinstance(offer.price, MegapixelPrice) and offer.price.input_mp_usd is not None

@@ -90,6 +90,11 @@ class Slot(_Strict):
     presets: tuple[str, ...] = ()
     multiline: bool = False
     multi: bool = False  # presets add to the text (a list of materials) instead of replacing it
+    # Refining a draft of another template here (domain/handoff.py): the draft's slots whose
+    # values fill this one, in order (default: the slot of the same id), and whether this slot,
+    # left empty, is highlighted as one to fill (the production details the draft lacks).
+    takes: tuple[str, ...] = ()
+    to_fill: bool = False
 
 
 class Check(_Strict):

@@ -8,12 +8,14 @@ a message a person understands. Messages never contain a key.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from workbench.domain.catalog import ModelSpec, Offer
 from workbench.errors import WorkbenchError
+from workbench.imaging.reference import ReferenceImage
 
 ErrorKind = Literal[
     "auth",  # 401/403: the key is missing, wrong or lacks permission
@@ -45,6 +47,8 @@ class ImageRequest:
     height: int
     seed: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # Reference images, already converted and sized for this offer (`imaging.reference`).
+    references: tuple[ReferenceImage, ...] = ()
     # Called by a provider the moment its API has accepted the job (and may bill it), with the
     # provider's request id and the URL that reports on the job (None where there is none):
     # the log records them so that a resumed run never pays twice and can fetch the result.
@@ -55,6 +59,48 @@ class ImageRequest:
     def submitted(self, provider_request_id: str | None, resume_url: str | None = None) -> None:
         if self.on_submitted is not None:
             self.on_submitted(provider_request_id, resume_url)
+
+    @property
+    def endpoint_id(self) -> str:
+        """The offer's model id, or the one that takes references when they go along (fal's
+        `/edit` endpoints)."""
+        spec = self.offer.reference
+        if self.references and spec is not None and spec.model_id:
+            return spec.model_id
+        return self.offer.model_id
+
+
+def reference_fields(request: ImageRequest, names: list[str]) -> dict[str, Any]:
+    """What `wire_params` logs about the reference images: each image's record (sha256, size,
+    format, never the bytes) and the wire field it goes in. Raises `ProviderError` (nothing is
+    sent) when the offer takes none, or fewer than were given."""
+    if not request.references:
+        return {}
+    spec = request.offer.reference
+    who = f"{request.model.name} via {request.offer.provider}"
+    if spec is None:
+        raise ProviderError("bad_request", f"{who} takes no reference image.")
+    if len(request.references) > min(spec.max_images, len(names)):
+        raise ProviderError(
+            "bad_request",
+            f"{who} takes at most {min(spec.max_images, len(names))} reference image(s); "
+            f"{len(request.references)} were given.",
+        )
+    return {
+        "reference_images": [
+            {**ref.record(), "field": name}
+            for ref, name in zip(request.references, names, strict=False)
+        ]
+    }
+
+
+def base64_of(ref: ReferenceImage) -> str:
+    return base64.b64encode(ref.data).decode("ascii")
+
+
+def data_uri(ref: ReferenceImage) -> str:
+    """RFC 2397 `data:<mime>;base64,<data>`, where a provider takes a URI."""
+    return f"data:{ref.mime};base64,{base64_of(ref)}"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,13 @@ rebuilt) until the status is terminal, and downloads `result.sample` at once (it
 request); Ultra takes `aspect_ratio` (and `raw`) instead. Flex passes `steps`, `guidance` and
 `prompt_upsampling` through.
 
+Reference images (https://api.bfl.ai/openapi.json, `Flux2Inputs` / `Flux2FlexInputs`:
+"input_image ... URL or base64", `input_image_2` ... `input_image_8`; `FluxUltraInput`:
+`image_prompt`, base64): FLUX.2 sends the first as `input_image`, the next as `input_image_2`
+and so on; Ultra sends one as `image_prompt`. Both as plain base64 (no `data:` prefix). BFL bills
+the input megapixels (the submit answer's `input_mp`; black-forest-labs/skills SKILL.md: "1 MP
+I2I" costs more than T2I).
+
 Statuses: `Pending` (and the progress names `Reasoning`, `Generating` seen in third-party
 clients) keep polling; `Ready` succeeds; `Request Moderated` / `Content Moderated` -> moderated;
 `Error` / `Failed` -> failed (server), with the task's `error` text or `details` (an errored
@@ -48,6 +55,8 @@ from workbench.providers.base import (
     ProviderDescriptor,
     ProviderError,
     Resumable,
+    base64_of,
+    reference_fields,
 )
 from workbench.providers.http import (
     HostedProvider,
@@ -61,6 +70,14 @@ MODERATED = {"Request Moderated": "the prompt", "Content Moderated": "the genera
 FAILED = frozenset({"Error", "Failed"})
 FLEX_OPTIONS = ("steps", "guidance", "prompt_upsampling")
 OUTPUT_FORMAT = "png"
+FLUX2_REFERENCE_FIELDS = ["input_image", *(f"input_image_{n}" for n in range(2, 9))]
+ULTRA_REFERENCE_FIELDS = ["image_prompt"]
+
+
+def _reference_names(request: ImageRequest) -> list[str]:
+    if request.model.wire_shape == "flux-ultra":
+        return ULTRA_REFERENCE_FIELDS
+    return FLUX2_REFERENCE_FIELDS
 
 
 class BflProvider(HostedProvider):
@@ -84,7 +101,15 @@ class BflProvider(HostedProvider):
         return params
 
     def wire_params(self, request: ImageRequest) -> dict[str, Any]:
-        return {"endpoint": f"/v1/{request.offer.model_id}", **self._params(request)}
+        return {
+            "endpoint": f"/v1/{request.offer.model_id}",
+            **self._params(request),
+            **reference_fields(request, _reference_names(request)),
+        }
+
+    def _references(self, request: ImageRequest) -> dict[str, str]:
+        names = _reference_names(request)
+        return {name: base64_of(ref) for name, ref in zip(names, request.references, strict=False)}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         job = Job(model_name=request.model.name)
@@ -95,7 +120,11 @@ class BflProvider(HostedProvider):
         auth = {"x-key": self._key}
         response = await api.submit(
             f"{self._base}/v1/{request.offer.model_id}",
-            json_body={"prompt": request.prompt, **self._params(request)},
+            json_body={
+                "prompt": request.prompt,
+                **self._params(request),
+                **self._references(request),
+            },
             headers={**auth, "Content-Type": "application/json"},
             retry_submit=refused(429, 503),
         )

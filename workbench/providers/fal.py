@@ -32,6 +32,13 @@ FLUX.2 apps take `image_size: {width, height}`; Ultra takes `aspect_ratio` and `
 option names on fal (`num_inference_steps`, `guidance_scale`, `enable_prompt_expansion`) follow
 FLUX.2 [dev]'s schema and are UNCONFIRMED for `fal-ai/flux-2-flex`.
 
+Reference images: Nano Banana and FLUX.2 apps take them on their edit endpoints (the catalog's
+`reference.model_id`, e.g. `fal-ai/flux-2-pro/edit`) as `image_urls`, a list (fal model pages
+`fal-ai/nano-banana-2/edit`, `fal-ai/flux-2-max/edit` llms.txt); FLUX1.1 Ultra takes one as
+`image_url` on its own endpoint. The workbench sends data URIs: "some models also accept data
+URIs (`data:image/png;base64,...`) for inline file content" (https://fal.ai/docs/documentation/
+model-apis/fal-cdn). fal counts input images in the price of the FLUX.2 edit endpoints.
+
 Cost: fal reports none per request, so the catalog estimate is recorded.
 """
 
@@ -50,6 +57,8 @@ from workbench.providers.base import (
     ProviderDescriptor,
     ProviderError,
     Resumable,
+    data_uri,
+    reference_fields,
 )
 from workbench.providers.http import (
     HostedProvider,
@@ -66,6 +75,12 @@ FLEX_OPTIONS = {
     "guidance": "guidance_scale",
     "prompt_upsampling": "enable_prompt_expansion",
 }
+
+
+def _reference_names(request: ImageRequest) -> list[str]:
+    if request.model.wire_shape == "flux-ultra":
+        return ["image_url"]
+    return [f"image_urls[{i}]" for i in range(max(len(request.references), 1))]
 
 
 def _retry_submit(response: httpx.Response) -> bool:
@@ -129,7 +144,19 @@ class FalProvider(HostedProvider):
         return params
 
     def wire_params(self, request: ImageRequest) -> dict[str, Any]:
-        return {"app": request.offer.model_id, **self._input(request)}
+        return {
+            "app": request.endpoint_id,
+            **self._input(request),
+            **reference_fields(request, _reference_names(request)),
+        }
+
+    def _references(self, request: ImageRequest) -> dict[str, Any]:
+        if not request.references:
+            return {}
+        uris = [data_uri(ref) for ref in request.references]
+        if request.model.wire_shape == "flux-ultra":
+            return {"image_url": uris[0]}
+        return {"image_urls": uris}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         job = Job(model_name=request.model.name)
@@ -140,8 +167,12 @@ class FalProvider(HostedProvider):
         auth = {"Authorization": f"Key {self._key}"}
         timeout = max(2, math.ceil(self._policy.deadline_s))  # fal wants more than 1 s
         response = await api.submit(
-            f"{self._base}/{request.offer.model_id}",
-            json_body={"prompt": request.prompt, **self._input(request)},
+            f"{self._base}/{request.endpoint_id}",
+            json_body={
+                "prompt": request.prompt,
+                **self._input(request),
+                **self._references(request),
+            },
             headers={
                 **auth,
                 "Content-Type": "application/json",

@@ -6,6 +6,14 @@ with the key in `x-goog-api-key`, aspect ratio and image size in
 carries the image as base64 `inlineData`; "thinking" models may add interim images marked
 `thought: true`, which are skipped, and the last remaining image part is taken.
 
+Reference images go as parts before the text part of the one user turn, each
+`{"inlineData": {"mimeType": ..., "data": <base64>}}` (python-genai `models.py` serialises
+`Part.inline_data` as `inlineData` / `mimeType`; https://ai.google.dev/gemini-api/docs/
+image-generation, "image editing": image and text parts together). Inline data is allowed while
+the whole request stays under 20 MB (https://ai.google.dev/gemini-api/docs/image-understanding);
+the catalog's `max_bytes` keeps each image well under that. Google bills them as input tokens,
+which `usageMetadata.promptTokenCount` reports and the cost below counts.
+
 Model ids: the catalog's stable id first, then its `fallback_ids` (the `-preview` ids) when the
 API answers 404 NOT_FOUND for an id (no work was done, so trying the next id is free).
 
@@ -46,7 +54,14 @@ from typing import Any
 
 import httpx
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderDescriptor, ProviderError
+from workbench.providers.base import (
+    ImageRequest,
+    ImageResult,
+    ProviderDescriptor,
+    ProviderError,
+    base64_of,
+    reference_fields,
+)
 from workbench.providers.http import (
     HostedProvider,
     Job,
@@ -122,15 +137,21 @@ class GeminiProvider(HostedProvider):
         return {"responseModalities": ["TEXT", "IMAGE"], "imageConfig": image_config}
 
     def wire_params(self, request: ImageRequest) -> dict[str, Any]:
+        names = [f"contents[0].parts[{i}].inlineData" for i in range(len(request.references))]
         return {
             "model_id": request.offer.model_id,
             "fallback_ids": list(request.offer.fallback_ids),
             "generationConfig": self._generation_config(request),
+            **reference_fields(request, names),
         }
 
     def _body(self, request: ImageRequest) -> dict[str, Any]:
+        images = [
+            {"inlineData": {"mimeType": ref.mime, "data": base64_of(ref)}}
+            for ref in request.references
+        ]
         return {
-            "contents": [{"role": "user", "parts": [{"text": request.prompt}]}],
+            "contents": [{"role": "user", "parts": [*images, {"text": request.prompt}]}],
             "generationConfig": self._generation_config(request),
         }
 

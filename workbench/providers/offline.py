@@ -17,7 +17,12 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from workbench.providers.base import ImageRequest, ImageResult, ProviderDescriptor
+from workbench.providers.base import (
+    ImageRequest,
+    ImageResult,
+    ProviderDescriptor,
+    reference_fields,
+)
 
 LONG_SIDE = 768  # sketches are small on purpose: they stand for an image, they are not one
 LABEL = "OFFLINE SKETCH - no model"
@@ -97,6 +102,9 @@ class OfflineProvider:
             "width": request.width,
             "height": request.height,
             "seed": request.seed,
+            **reference_fields(
+                request, [f"reference[{i}]" for i in range(len(request.references))]
+            ),
         }
 
     async def generate(self, request: ImageRequest) -> ImageResult:

@@ -32,6 +32,13 @@ Aspect ratios: FLUX.2 pro/max/flex list no 21:9 or 9:21; the catalog marks those
 `custom_size`, and such a ratio goes as `aspect_ratio: "custom"` with `width`/`height`
 (256-2048 px, multiples of 32) instead of a 422.
 
+Reference images go as URIs in the model's own input field (replicate.com model API pages):
+`image_input` (a list) for the Nano Banana models, `input_images` (a list) for FLUX.2 pro / max /
+flex / dev, `image_prompt` (one) for FLUX1.1 Ultra (third-party copies of its schema). The
+workbench sends data URIs, which Replicate accepts in place of a URL and recommends under 1 MB
+(https://replicate.com/docs/topics/predictions/input-files); the catalog's `max_bytes` keeps each
+image under that.
+
 Cost: Replicate reports none per prediction, so the catalog estimate is recorded. The seed is
 read from the logs ("seed: N") when the model prints it, else the one asked for.
 """
@@ -52,6 +59,8 @@ from workbench.providers.base import (
     ProviderDescriptor,
     ProviderError,
     Resumable,
+    data_uri,
+    reference_fields,
 )
 from workbench.providers.http import (
     HostedProvider,
@@ -67,6 +76,19 @@ _SEED_IN_LOGS = re.compile(r"\bseed\b\D{0,4}(\d{1,12})", re.I)
 NANO_RESOLUTIONS = ("1K", "2K", "4K")
 DEV_SIDE = (256, 1440)
 FLEX_OPTIONS = ("steps", "guidance", "prompt_upsampling")
+# The input field that takes reference images, per wire shape, and whether it is a list.
+REFERENCE_FIELD = {
+    "nano-banana": ("image_input", True),
+    "flux-2": ("input_images", True),
+    "flux-2-dev": ("input_images", True),
+    "flux-ultra": ("image_prompt", False),
+}
+
+
+def _reference_names(request: ImageRequest) -> list[str]:
+    name, is_list = REFERENCE_FIELD[request.model.wire_shape]
+    count = max(len(request.references), 1) if is_list else 1
+    return [f"{name}[{i}]" if is_list else name for i in range(count)]
 
 
 class ReplicateProvider(HostedProvider):
@@ -116,7 +138,18 @@ class ReplicateProvider(HostedProvider):
         return params
 
     def wire_params(self, request: ImageRequest) -> dict[str, Any]:
-        return {"model": request.offer.model_id, **self._input(request)}
+        return {
+            "model": request.offer.model_id,
+            **self._input(request),
+            **reference_fields(request, _reference_names(request)),
+        }
+
+    def _references(self, request: ImageRequest) -> dict[str, Any]:
+        if not request.references:
+            return {}
+        name, is_list = REFERENCE_FIELD[request.model.wire_shape]
+        uris = [data_uri(ref) for ref in request.references]
+        return {name: uris if is_list else uris[0]}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         job = Job(model_name=request.model.name)
@@ -135,7 +168,13 @@ class ReplicateProvider(HostedProvider):
             headers["Prefer"] = f"wait={wait}"
         response = await api.submit(
             f"{self._base}/v1/models/{request.offer.model_id}/predictions",
-            json_body={"input": {"prompt": request.prompt, **self._input(request)}},
+            json_body={
+                "input": {
+                    "prompt": request.prompt,
+                    **self._input(request),
+                    **self._references(request),
+                }
+            },
             headers=headers,
             retry_submit=refused(429),
             read_s=self._policy.sync_read_s if wait > 0 else None,

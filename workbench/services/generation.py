@@ -17,9 +17,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workbench.domain.catalog import (
+    OFFLINE,
     CatalogError,
     ModelSpec,
+    Offer,
+    bills_input,
     estimate_cost,
+    megapixels_sent,
     providers_for,
     ratios_for,
     sizes_for,
@@ -30,9 +34,11 @@ from workbench.domain.model_options import InvalidOptions, validate_options
 from workbench.domain.prompt_checks import PreparedPrompt, lint
 from workbench.domain.templates import FREE_TEXT
 from workbench.errors import InvalidInput
+from workbench.imaging.reference import ReferenceImage
 from workbench.providers.base import ImageRequest, ImageResult, Provider, ProviderError
 from workbench.providers.registry import provider_label
 from workbench.redact import redact
+from workbench.services import handoff
 from workbench.services.workbench import Workbench
 from workbench.store.generations import NewGeneration, Outcome
 from workbench.store.images import NotAnImage, StoredImage
@@ -62,6 +68,7 @@ class GenerateRequest(BaseModel):
     expected_text: str | None = Field(default=None, max_length=500)
     library_version_id: str | None = Field(default=None, max_length=100)  # loaded from the library
     parent_id: str | None = Field(default=None, max_length=64)  # the generation it refines
+    send_reference: bool = False  # send the parent's image as a reference image
     created_by: str | None = Field(default=None, max_length=200)  # default: Settings.user
 
     @field_validator("aspect_ratio", "size", "template_id", "category")
@@ -113,6 +120,8 @@ class Plan:
             r.seed,
             r.options,
         ]
+        if r.references:  # an image made from a reference is not the one made without
+            payload.append([ref.sha256 for ref in r.references])
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     def row(
@@ -256,6 +265,7 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
     except InvalidOptions as exc:
         options = {}
         problems.extend(exc.problems)
+    references = _references(wb, request, model, offer, problems)
     if problems:
         raise InvalidRequest(problems, prepared)
     sent = wire_size(model, request.provider, aspect_ratio, size)
@@ -267,6 +277,8 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
             f"{label} has no {aspect_ratio} for {model.name}: it is sent as a custom size "
             f"of {width}×{height} px.",
         )
+    input_mp = sum(megapixels_sent(offer, r.width, r.height) for r in references)
+    notes += tuple(_reference_note(model, offer, r, input_mp) for r in references)
     image_request = ImageRequest(
         model=model,
         offer=offer,
@@ -277,15 +289,52 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
         height=height,
         seed=request.seed,
         options=options,
+        references=references,
     )
     return Plan(
         request=request,
         model=model,
         prepared=prepared,
         image_request=image_request,
-        estimated_cost_usd=estimate_cost(model, request.provider, aspect_ratio, size),
+        estimated_cost_usd=estimate_cost(model, request.provider, aspect_ratio, size, input_mp),
         notes=notes,
     )
+
+
+def _references(
+    wb: Workbench, request: GenerateRequest, model: ModelSpec, offer: Offer, problems: list[str]
+) -> tuple[ReferenceImage, ...]:
+    """The draft's image made ready for this offer, when asked to send it; a reason it cannot
+    be sent goes to `problems`, so nothing is sent or paid."""
+    if not request.send_reference:
+        return ()
+    if request.parent_id is None:
+        problems.append("A reference image needs the draft it comes from (parent_id).")
+        return ()
+    try:
+        return (handoff.reference_for(wb, request.parent_id, model, offer),)
+    except InvalidInput as exc:
+        problems.append(str(exc))
+        return ()
+
+
+def _reference_note(model: ModelSpec, offer: Offer, ref: ReferenceImage, input_mp: float) -> str:
+    what = f"The draft goes along as a reference image ({ref.width}×{ref.height} px"
+    what += f"; {ref.converted})." if ref.converted else ")."
+    label = provider_label(offer.provider)
+    if offer.provider == OFFLINE:  # costs nothing either way
+        return what
+    if bills_input(offer):
+        return (
+            f"{what} The estimate counts its {input_mp:.2f} input megapixels: {label} bills "
+            f"input megapixels for {model.name}."
+        )
+    if offer.token_usd_per_million is not None:
+        return (
+            f"{what} {label} bills it as input tokens, which the logged cost counts and the "
+            "estimate leaves out."
+        )
+    return f"{what} {label}'s price for {model.name} does not count input images."
 
 
 def _offer_problems(

@@ -75,8 +75,8 @@ def parameters_text(record: dict[str, Any]) -> str:
     )
 
 
-def image_with_provenance(wb: Workbench, generation_id: str) -> ExportedImage:
-    """The image of one generation as a download: a copy with its recipe inside."""
+def stored_image(wb: Workbench, generation_id: str) -> tuple[dict[str, Any], bytes]:
+    """A generation's log row and its image exactly as stored; `ExportError` when it has none."""
     record = wb.log.get(generation_id)
     if record is None:
         raise ExportError(f"No generation {generation_id}.")
@@ -88,6 +88,12 @@ def image_with_provenance(wb: Workbench, generation_id: str) -> ExportedImage:
         raise ExportError(
             f"The image file of {generation_id} is missing from the data directory."
         ) from exc
+    return record, original
+
+
+def image_with_provenance(wb: Workbench, generation_id: str) -> ExportedImage:
+    """The image of one generation as a download: a copy with its recipe inside."""
+    record, original = stored_image(wb, generation_id)
     exported = embed(original, parameters_text(record), provenance_record(record))
     return ExportedImage(
         generation_id, exported.data, exported.mime, f"{generation_id}.{exported.extension}"

@@ -25,6 +25,7 @@ from workbench.ui.library import VERSION_KEY, linked_version, save_to_library
 from workbench.ui.navigation import BUILDER_LOAD_KEY
 from workbench.ui.rating import rating_widgets
 from workbench.ui.recipe import open_from_image
+from workbench.ui.refine import REFINE_KEY, refine_panel, to_fill
 from workbench.ui.shared import duration, money, page, workbench
 from workbench.ui.text import plain
 
@@ -40,6 +41,11 @@ def _apply_pending_load(wb: Workbench) -> None:
     if not load:
         return
     st.session_state[VERSION_KEY] = load.get("library_version_id")
+    # A refinement lasts until another prompt is loaded (or "Stop refining").
+    if load.get("refine"):
+        st.session_state[REFINE_KEY] = load["refine"]
+    else:
+        st.session_state.pop(REFINE_KEY, None)
     model = wb.catalog.model(load["model"])
     st.session_state["b_model"] = model.id
     template_id = load.get("template_id") or "free-text"
@@ -127,6 +133,8 @@ def _slot_inputs(wb: Workbench, model: ModelSpec, template: Template) -> dict[st
             )
             continue
         label = slot.label + (" *" if slot.required else "")
+        if to_fill(slot.id) and not (st.session_state.get(key) or "").strip():
+            label = f":orange[{slot.label} · to fill]"
         text_col, preset_col = st.columns([3, 2], vertical_alignment="bottom")
         with text_col:
             if slot.multiline:  # a text area commits on Ctrl+Enter or when it loses focus
@@ -311,6 +319,7 @@ def render() -> None:
     )
     st.caption(model.summary)
     provider = _provider_picker(wb, model)
+    lineage = refine_panel(model, provider)
 
     templates = wb.templates.for_family(model.family)
     template_key = f"b_template_{model.family}"
@@ -361,6 +370,7 @@ def render() -> None:
         "size": params["size"],
         "seed": params["seed"] or None,
         "category": category,
+        **lineage,
     }
     request_data["library_version_id"] = linked_version(wb, request_data)
     with preview_col:

@@ -21,17 +21,19 @@ from workbench.domain.filters import (
     HistoryFilter,
 )
 from workbench.imaging.metrics import SPECS, TEXT_ACCURACY
-from workbench.services import exports, recovery
+from workbench.services import exports, handoff, recovery
 from workbench.services import history as history_service
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
+from workbench.ui.refine import refine_action
 from workbench.ui.report import report_download
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
 from workbench.ui.text import count, plain
 
 SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
+LINEAGE_KEY = "h_lineage"
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
 FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
 
@@ -84,7 +86,7 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             help="0 shows everything, rated or not.",
         )
         sort = c8.selectbox("Sort", list(SORTS), key="h_sort", format_func=_sort_label)
-        c9, c10, c11, _ = st.columns(4)
+        c9, c10, c11, c12 = st.columns(4)
         metric = c9.selectbox(
             "Measurement",
             [None, *METRICS],
@@ -106,6 +108,19 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
         if metric and not value:
             c11.caption(f"Type a value to filter by {SPECS[metric].label.lower()}.")
             metric = None
+        finals = c12.checkbox(
+            "Finals only",
+            key="h_finals",
+            help="Generations refined from a draft made with the other model family.",
+        )
+        lineage = c12.text_input(
+            "This lineage",
+            key=LINEAGE_KEY,
+            max_chars=64,
+            placeholder="a generation id",
+            help="One lineage: the draft it started from and everything refined from it. "
+            "\"Show this lineage\" under a generation's chain fills it in.",
+        ).strip()
     date_from, date_to = date_bounds(dates)
     try:
         return HistoryFilter(
@@ -121,6 +136,8 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             metric=metric,
             metric_op=op,
             metric_value=value or None,
+            finals=finals,
+            lineage=lineage or None,
         )
     except ValidationError as exc:
         st.error("Filter not applied: " + _problems(exc))
@@ -193,6 +210,36 @@ def _gallery(rows: list[dict[str, Any]]) -> None:
                 _open(row["id"])
 
 
+def _show_lineage(generation_id: str) -> None:
+    """Filters History to one lineage and opens this generation in it (a chain link)."""
+    st.session_state[LINEAGE_KEY] = generation_id
+    st.session_state[SELECTED_KEY] = generation_id
+    st.session_state["h_page"] = 1
+
+
+def _lineage(wb: Workbench, generation_id: str) -> None:
+    links = handoff.chain(wb, generation_id)
+    if len(links) == 1:
+        return
+    st.markdown("**Lineage** (first draft → refinements)")
+    with st.container(horizontal=True, gap="small"):
+        for i, link in enumerate(links):
+            with st.container(width=120):
+                if link.thumb_file:
+                    st.image(link.thumb_file, width=110)
+                st.caption(plain(f"{'▶ ' if link.current else ''}{link.model} · {link.status}"))
+                st.button(
+                    "This one" if link.current else "Open",
+                    key=f"h_chain_{i}_{link.id}",
+                    disabled=link.current,
+                    on_click=_show_lineage,
+                    args=(link.id,),
+                    help=f"Open {link.id}, with History showing this lineage.",
+                )
+    st.button("Show this lineage", key="h_chain_filter", on_click=_show_lineage,
+              args=(generation_id,), help="Filters History to this lineage.")
+
+
 def _detail(wb: Workbench, generation_id: str) -> None:
     record = history_service.detail(wb, generation_id)
     if record is None:
@@ -209,6 +256,7 @@ def _detail(wb: Workbench, generation_id: str) -> None:
                 st.error(f"The image file cannot be shown ({type(exc).__name__}).")
         else:
             st.error(plain(history_service.failure_text(record)))
+        _lineage(wb, generation_id)
         _measurements(wb, record)
     with facts_col:
         st.markdown(
@@ -270,6 +318,8 @@ def _detail(wb: Workbench, generation_id: str) -> None:
             help="Loads this prompt, its slots and parameters into the Build page.",
         ):
             open_in_builder(history_service.remix(record))
+        if record["status"] == "succeeded":
+            refine_action(wb, generation_id, "h")
     if record["status"] == "succeeded":
         st.markdown("**Rate it**")
         rating_widgets(wb, generation_id, record.get("ratings", {}))

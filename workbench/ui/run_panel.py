@@ -15,6 +15,7 @@ from workbench.services import runner as run_service
 from workbench.services import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import open_in_history, vote_on_pair
+from workbench.ui.refine import refine_action
 from workbench.ui.report import report_download
 from workbench.ui.shared import duration, money
 from workbench.ui.text import count, plain
@@ -216,7 +217,9 @@ def _confirmed(est: run_service.Estimate, over_usd: float, key: str) -> bool:
     )
 
 
-def _cell_view(cell: dict[str, Any], key: str, pair_with: str | None) -> None:
+def _cell_view(
+    wb: Workbench, cell: dict[str, Any], key: str, pair_with: str | None
+) -> None:
     gid: str | None = cell.get("generation_id")
     if cell["status"] == "succeeded" and cell.get("thumb_file"):
         st.image(cell["thumb_file"])
@@ -240,6 +243,8 @@ def _cell_view(cell: dict[str, Any], key: str, pair_with: str | None) -> None:
                 )
             ):
                 vote_on_pair(gid, pair_with)
+            if gid:
+                refine_action(wb, gid, f"{key}_{gid}", compact=True)
     elif cell["status"] in ("queued", "pending"):
         st.caption(f"⏳ {cell['status']}")
     else:
@@ -285,7 +290,7 @@ def progress_view(
             if not p.finished and st.button("Cancel run", key=f"{key}_cancel"):
                 live.cancel()
                 st.toast("Cancelling: nothing new is sent; running jobs finish and are logged.")
-        _grid(grid, rows, columns, group_by, key)
+        _grid(wb, grid, rows, columns, group_by, key)
         if live is None or live.progress.finished:
             _downloads(wb, run_id, key)
 
@@ -294,7 +299,12 @@ def progress_view(
 
 
 def _grid(
-    grid: list[dict[str, Any]], rows: str, columns: str, group_by: tuple[str, ...], key: str
+    wb: Workbench,
+    grid: list[dict[str, Any]],
+    rows: str,
+    columns: str,
+    group_by: tuple[str, ...],
+    key: str,
 ) -> None:
     """Rows x columns of images, one block per combination of the `group_by` axes (the Z axis
     of an X/Y/Z plot); cells that share a row and column stack."""
@@ -328,4 +338,4 @@ def _grid(
                 ]
                 with line[i + 1]:
                     for cell in match:
-                        _cell_view(cell, key, pairs.get(cell.get("generation_id") or ""))
+                        _cell_view(wb, cell, key, pairs.get(cell.get("generation_id") or ""))
