@@ -133,3 +133,15 @@ def test_the_rater_filter_reaches_the_star_means(
     wb.ratings.add(gid, "overall", 1, rater="bob")
     board = lb_service.build_leaderboard(wb, lb_service.leaderboard_filter(raters=raters))
     assert board.stars[(NB, "overall")].mean == mean
+
+
+def test_a_filter_on_the_log_reaches_the_star_agreement(wb: Workbench) -> None:
+    """A category lives on the generation, not the rating: the log is joined for it."""
+    portrait = add_generation(wb, NB, "p", category="portrait")
+    text = add_generation(wb, NB, "q", category="text")
+    for gid in (portrait, text):
+        for rater, stars in (("ann", 2), ("bob", 4)):
+            wb.ratings.add(gid, "overall", stars, rater=rater)
+    assert lb_service.agreement(wb, EVERYONE).stars["overall"].units == 2
+    only_text = lb_service.leaderboard_filter(categories=["text"])
+    assert lb_service.agreement(wb, only_text).stars["overall"].units == 1

@@ -31,6 +31,7 @@ from workbench.stats.agreement import (
     alpha_from_counts,
 )
 from workbench.store.queries import filter_sql, ratings_sql
+from workbench.store.ratings import _needs_log as needs_log
 from workbench.store.votes import vote_filter_sql
 
 STARS = (1, 2, 3, 4, 5)  # the star scale ratings are validated against (services.ratings)
@@ -81,11 +82,17 @@ def _rating_units(wb: Workbench, f: HistoryFilter) -> dict[str, list[tuple[dict[
     rater's newest rating), grouped: (stars -> raters who gave them, generations alike)."""
     ratings, rating_params = ratings_sql(f)
     where, params = filter_sql(f)
+    # A filter on what a rating row carries itself (model, provider) needs no join with the
+    # log: the ratings then stand in for `g`, as in `RatingLog.by_model` (half the time at 1M).
+    source = (
+        f"{ratings} lr JOIN generations g ON g.id = lr.generation_id"
+        if needs_log(f)
+        else f"{ratings} g"
+    )
     counts = ", ".join(f"sum(CASE WHEN stars = {v} THEN 1 ELSE 0 END) AS s{v}" for v in STARS)
     columns = ", ".join(f"s{v}" for v in STARS)
     sql = (
-        "WITH r AS (SELECT lr.criterion, lr.generation_id, lr.stars"
-        f" FROM {ratings} lr JOIN generations g ON g.id = lr.generation_id{where}),"
+        f"WITH r AS (SELECT criterion, generation_id, stars FROM {source}{where}),"
         # latest_ratings holds one row per generation, criterion and rater
         f" u AS (SELECT criterion, {counts} FROM r GROUP BY criterion, generation_id"
         " HAVING count(*) >= 2)"
