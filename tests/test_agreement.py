@@ -119,19 +119,18 @@ def test_pair_agreement_counts_rater_pairs_on_shared_image_pairs() -> None:
 
 
 def test_alpha_from_grouped_value_counts_is_the_same() -> None:
-    """The database sends each unit's star counts, identical units grouped: the paper's 12 units
-    as 8 distinct shapes (units 3 and 4 both (3, 3, 3, 3), …), plus unit 12's single value."""
-    grouped: dict[tuple[tuple[float, int], ...], int] = {}
-    for unit in UNITS:
-        counts: dict[float, int] = {}
-        for value in unit.values():
-            counts[value] = counts.get(value, 0) + 1
-        key = tuple(sorted(counts.items()))
-        grouped[key] = grouped.get(key, 0) + 1
-    assert len(grouped) < len(UNITS)
-    result = alpha_from_counts(((dict(k), n) for k, n in grouped.items()), "ordinal")
-    assert result.alpha is not None and round(result.alpha, 3) == 0.815
-    assert (result.units, result.values) == (11, 40)
+    """The database sends each unit's star counts with identical units grouped: the paper's 12
+    units, read off the table by hand, are 10 shapes (units 3 and 4 are both four 3s, units 5
+    and 9 both four 2s; unit 12's single value is not pairable)."""
+    shapes = [
+        ({1: 3}, 1), ({2: 3, 3: 1}, 1), ({3: 4}, 2), ({2: 4}, 2), ({1: 1, 2: 1, 3: 1, 4: 1}, 1),
+        ({4: 4}, 1), ({1: 3, 2: 1}, 1), ({5: 3}, 1), ({1: 2}, 1), ({3: 1}, 1),
+    ]
+    grouped = [({float(v): n for v, n in counts.items()}, same) for counts, same in shapes]
+    for level, expected in (("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849)):
+        result = alpha_from_counts(grouped, level)  # type: ignore[arg-type]
+        assert result.alpha is not None and round(result.alpha, 3) == expected
+        assert (result.units, result.values) == (11, 40)
 
 
 def test_agreement_from_tallies_counts_rater_pairs() -> None:
