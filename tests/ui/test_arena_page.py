@@ -136,12 +136,15 @@ def test_the_session_user_and_the_category_filter_are_used(
     at.session_state[USER_KEY] = "Ada"  # as the sidebar's "Working as" sets it
     _open(at)
     assert any("Voting as Ada" in c.value for c in at.caption)
+    assert any(c.value.startswith("Your consistency (Ada") and "no decisive" in c.value
+               for c in at.caption)
     at.selectbox(key="a_category").set_value("text").run()
     assert at.session_state["arena_pair"].category == "text"
     at.button(key="a_right").click().run()
     [vote] = _votes(seeded)
     assert (vote["category"], vote["rater"]) == ("text", "Ada")
-    assert any(c.value.startswith("Your consistency (Ada") for c in at.caption)
+    assert any(c.value.startswith("Your consistency (Ada") and "won 0%" in c.value
+               for c in at.caption)  # her one decisive vote went to the right image
 
 
 def test_nothing_to_compare_says_to_run_compare_or_matrix(

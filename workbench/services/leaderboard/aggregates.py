@@ -166,7 +166,9 @@ class Consistency:
 
     def lines(self) -> list[str]:
         return [
-            f"Left image won {self.position.text()} decisive votes (50% means no position bias).",
+            f"Left image won {self.position.text()} decisive votes (50% means no position bias)."
+            if self.position.n
+            else "Left image won: no decisive (left or right) votes yet.",
             f"Repeated pairs judged the same way: {self.agreement.text()}.",
         ]
 
