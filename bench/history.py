@@ -12,7 +12,14 @@ real thumbnails for a handful of images) and times, with the same code the pages
   page's measurements, its detail view the first row's readings).
 Each figure is the median of several runs after one warm-up. Last line: one JSON object.
 
+`--backend postgres` times the same store calls in team mode (`pg_history_page_ms`,
+`pg_history_count_ms`, `pg_filter_choices_ms`, `pg_leaderboard_ms`, `pg_insert_ms`) on a
+PostgreSQL database bulk-loaded with COPY: a new database on the server of
+`WORKBENCH_DATABASE_URL` when it is set (dropped afterwards; the role needs CREATEDB), otherwise
+on a throwaway server started here (`workbench.store.pg_cluster`, as the tests do).
+
 Usage: .venv/bin/python bench/history.py [--rows 100000,1000000] [--repeat 7]
+       .venv/bin/python bench/history.py --backend postgres [--rows 1000000]
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,9 +56,17 @@ if TYPE_CHECKING:
 MODELS = list(load_catalog().ids)
 RARE = "quokka"  # appears in 1 of every 2,000 prompts (0.05%)
 START = date(2026, 1, 1)
+# The hardest page: one model, a 30-day range and a text matching fewer than 0.1% of rows.
+HARD = HistoryFilter(
+    models=("flux-2-pro",),
+    date_from=START + timedelta(days=100),
+    date_to=START + timedelta(days=130),
+    text=RARE,
+)
 
 
-def fill(wb: Workbench, rows: int) -> None:
+def store_images(wb: Workbench) -> list[str]:
+    """Forty real images (files and rows) for the synthetic log to point at; their hashes."""
     images = []
     for i in range(40):
         buffer = io.BytesIO()
@@ -63,6 +79,12 @@ def fill(wb: Workbench, rows: int) -> None:
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [img.sha256, img.path, img.thumb_path, img.mime, img.bytes, img.width, img.height],
             )
+    return [img.sha256 for img in images]
+
+
+def fill(wb: Workbench, rows: int) -> None:
+    store_images(wb)
+    with wb.db.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE shas AS SELECT row_number() OVER () - 1 AS k, sha256 FROM images"
         )
@@ -179,6 +201,12 @@ def fill_metrics(cur: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def leaderboard(wb: Workbench) -> object:
+    """The Leaderboard's aggregates: measured speed and cost, and the star table."""
+    real = HistoryFilter(include_offline=False)
+    return wb.performance.by_model(real), wb.ratings.by_model(real)
+
+
 def timed(fn: Callable[[], object], repeat: int) -> float:
     fn()
     samples = []
@@ -198,12 +226,7 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
         started = time.perf_counter()
         fill(wb, rows)
         fill_s = time.perf_counter() - started
-        hard = HistoryFilter(
-            models=("flux-2-pro",),
-            date_from=START + timedelta(days=100),
-            date_to=START + timedelta(days=130),
-            text=RARE,
-        )
+        hard = HARD
         matches = wb.log.count(HistoryFilter(text=RARE))
         typos = HistoryFilter(metric=TEXT_ACCURACY, metric_op="<", metric_value=1.0)
         first = history_service.detail(
@@ -221,13 +244,7 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
                 lambda: wb.log.page(HistoryFilter(), limit=50), repeat
             ),
             "filter_choices_ms": timed(lambda: wb.log.choices(), repeat),
-            "leaderboard_ms": timed(
-                lambda: (
-                    wb.performance.by_model(HistoryFilter(include_offline=False)),
-                    wb.ratings.by_model(HistoryFilter(include_offline=False)),
-                ),
-                repeat,
-            ),
+            "leaderboard_ms": timed(lambda: leaderboard(wb), repeat),
             "history_service_page_ms": timed(
                 lambda: history_service.load_page(wb, HistoryFilter()), repeat
             ),
@@ -270,11 +287,164 @@ def rerun_ms(data_dir: str, repeat: int) -> float:
     return round(statistics.median(samples), 1)
 
 
+CATEGORIES = [
+    "portrait", "landscape", "texture", "complex", "minimal", "text", "product", "fashion",
+    "architecture",
+]
+WORDS = [
+    "portrait", "landscape", "kettle", "harbour", "neon", "marble", "forest", "wool", "balcony",
+    "desert", "city", "fox", "studio", "linen", "steel", "dusk",
+]
+PG_COLUMNS = (
+    "id", "created_at", "finished_at", "status", "model", "provider", "provider_model_id",
+    "template_id", "prompt_written", "prompt", "params", "aspect_ratio", "size", "seed",
+    "seed_returned", "width", "height", "latency_ms", "cost_usd", "cost_kind", "error_kind",
+    "error_message", "image_sha256", "category",
+)
+
+
+def pg_rows(rows: int, shas: list[str]) -> Iterator[tuple[object, ...]]:
+    """The same synthetic log as `fill` makes in DuckDB SQL, row by row for COPY."""
+    step = 365 * 86400 // rows
+    start = datetime(START.year, START.month, START.day)
+    for i in range(rows):
+        prompt = (f"A {WORDS[i % 16]} beside a {WORDS[(i // 16) % 16]} at"
+                  f" {WORDS[(i // 256) % 16]}" + (f" with a {RARE}" if i % 2000 == 7 else "")
+                  + f", shot {i % 977} of a series, photorealistic")
+        status = "failed" if i % 20 == 0 else "moderated" if i % 97 == 0 else "succeeded"
+        created = start + timedelta(seconds=i * step)
+        yield (
+            f"gen_{i:09d}", created, created + timedelta(seconds=12), status, MODELS[i % 8],
+            "gemini" if i % 8 < 3 else "bfl", "model-id",
+            "free-text" if i % 3 == 0 else "flux-photographic", prompt, prompt,
+            '{"aspect_ratio": "16:9"}', "16:9", "1K", i, i, 1024, 768,
+            1000 + (i * 7919) % 20000, 0.03 + (i % 5) * 0.01, "estimated",
+            "server" if status == "failed" and i % 20 == 0 else None,
+            "The provider failed (500)." if i % 20 == 0 else None, shas[i % 40],
+            CATEGORIES[i % 9],
+        )
+
+
+def pg_fill(wb: Workbench, rows: int) -> None:
+    """Bulk-load `rows` generations (COPY), their images and 1 in 50 rated, then ANALYZE."""
+    import zlib
+
+    import psycopg
+
+    shas = store_images(wb)
+    url = wb.settings.database  # team mode: the server's URL
+    assert url is not None
+    with psycopg.connect(**url.connect_kwargs(), autocommit=True) as con, con.cursor() as cur:
+        rated: list[tuple[object, ...]] = []
+        # A row trigger keeps the Leaderboard's summary (migration 0015): off for the bulk
+        # load, then the summary is rebuilt from the log in one statement.
+        cur.execute("ALTER TABLE generations DISABLE TRIGGER USER")
+        with cur.copy(f"COPY generations ({', '.join(PG_COLUMNS)}) FROM STDIN") as copy:
+            for row in pg_rows(rows, shas):
+                copy.write_row(row)
+                gid = str(row[0])
+                if row[3] == "succeeded" and zlib.crc32(gid.encode()) % 50 == 0:
+                    rated.append((len(rated) + 1, gid, "overall",
+                                  1 + zlib.crc32(gid.encode()) // 50 % 5, "me", row[1],
+                                  row[4], row[5]))
+        with cur.copy("COPY ratings (id, generation_id, criterion, stars, rater, created_at,"
+                      " model, provider) FROM STDIN") as copy:
+            for rating in rated:
+                copy.write_row(rating)
+        cur.execute("ALTER TABLE generations ENABLE TRIGGER USER")
+        cur.execute("SELECT generation_summary_rebuild()")
+        cur.execute("SELECT setval('ratings_id_seq', %s)", [len(rated) + 1])
+        cur.execute("VACUUM ANALYZE")
+
+
+def measure_pg(rows: int, repeat: int) -> dict[str, float]:
+    from workbench.domain.ids import new_id
+    from workbench.store.generations import NewGeneration
+
+    with tempfile.TemporaryDirectory() as tmp, pg_database() as url:
+        settings = load_settings(
+            env={"WORKBENCH_DATA_DIR": tmp, "WORKBENCH_DATABASE_URL": url},
+            secrets_file=Path(tmp) / "none.toml",
+        )
+        wb = open_workbench(settings)
+        started = time.perf_counter()
+        pg_fill(wb, rows)
+        fill_s = time.perf_counter() - started
+        hard = HARD
+
+        def insert() -> None:
+            wb.log.insert_pending(NewGeneration(
+                id=new_id("gen"), model="flux-2-pro", provider="bfl", prompt="a bench kite",
+                prompt_written="a bench kite", params={"seed": 1}, seed=1))
+
+        figures = {
+            "rows": rows,
+            "fill_s": round(fill_s, 1),
+            "pg_history_page_ms": timed(lambda: wb.log.page(hard, limit=50), repeat),
+            "pg_history_count_ms": timed(lambda: wb.log.count(hard), repeat),
+            "pg_history_page_unfiltered_ms": timed(
+                lambda: wb.log.page(HistoryFilter(), limit=50), repeat),
+            "pg_history_count_unfiltered_ms": timed(
+                lambda: wb.log.count(HistoryFilter()), repeat),
+            "pg_filter_choices_ms": timed(lambda: wb.log.choices(), repeat),
+            "pg_leaderboard_ms": timed(lambda: leaderboard(wb), repeat),
+            "pg_insert_ms": timed(insert, max(repeat, 25)),
+        }
+        wb.close()
+        return figures
+
+
+@contextmanager
+def pg_database() -> Iterator[str]:
+    """A new, empty database: on WORKBENCH_DATABASE_URL's server, or on a throwaway one."""
+    import psycopg
+
+    from workbench.config import parse_database_url
+    from workbench.store.pg_cluster import PgCluster
+
+    name = f"wb_bench_{os.getpid()}"
+    given = os.environ.get("WORKBENCH_DATABASE_URL")
+    if not given:
+        cluster = PgCluster().start()
+        try:
+            yield cluster.create_database(name)
+        finally:
+            cluster.stop()
+        return
+    url = parse_database_url(given)
+    with psycopg.connect(**url.connect_kwargs(), autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    target = url.redacted.split("?")[0].rsplit("/", 1)[0].replace(":***@", "@") + f"/{name}"
+    if url.password:  # the redacted form has no password; put it back for this process only
+        target = target.replace(f"{url.user}@", f"{url.user}:{url.password}@", 1)
+    try:
+        yield target
+    finally:
+        with psycopg.connect(**url.connect_kwargs(), autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main_pg(rows: list[int], repeat: int) -> None:
+    results = {}
+    for n in rows:
+        figures = measure_pg(n, repeat)
+        results[n] = figures
+        print(f"{n:>9,} rows: " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
+    biggest = results[max(results)]
+    print(json.dumps({"rows": max(results), **{k: v for k, v in biggest.items()
+                                               if k.startswith("pg_")}}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="100000,1000000")
+    parser.add_argument("--rows", default=None)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--backend", choices=("duckdb", "postgres"), default="duckdb")
     args = parser.parse_args()
+    if args.backend == "postgres":
+        main_pg([int(r) for r in (args.rows or "1000000").split(",")], args.repeat)
+        return
+    args.rows = args.rows or "100000,1000000"
     results = {}
     for rows in (int(r) for r in args.rows.split(",")):
         figures = measure(rows, args.repeat)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import pg_server as pg_server_module
 from workbench.config import BASE_URL_VARIABLES, KEY_VARIABLES, Settings, load_settings
 from workbench.services.workbench import Workbench, open_workbench
+from workbench.store.pg_cluster import PgCluster
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -98,6 +100,42 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def wb(settings: Settings) -> Iterator[Workbench]:
     bench = open_workbench(settings, idle_close_s=0)
+    yield bench
+    bench.close()
+
+
+# -- both backends ---------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgCluster]:
+    """The session's throwaway PostgreSQL server, started on first use (tests/pg_server.py)."""
+    yield pg_server_module.cluster()
+    pg_server_module.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgCluster) -> str:
+    """A fresh, empty database on the session's server."""
+    return pg_server_module.fresh_database()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Parametrises a store test over the embedded file and the team server."""
+    return str(request.param)
+
+
+@pytest.fixture
+def backend_settings(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    env = {"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "WORKBENCH_LOCK_TIMEOUT_S": "5"}
+    if backend == "postgres":
+        env["WORKBENCH_DATABASE_URL"] = request.getfixturevalue("pg_url")
+    return load_settings(env=env, secrets_file=tmp_path / "no-secrets.toml")
+
+
+@pytest.fixture
+def backend_wb(backend_settings: Settings) -> Iterator[Workbench]:
+    """A workbench on each backend in turn."""
+    bench = open_workbench(backend_settings, idle_close_s=0)
     yield bench
     bench.close()
 

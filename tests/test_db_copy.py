@@ -180,3 +180,55 @@ def test_the_command_refuses_bad_places(data_dir: Path, tmp_path: Path, capsys) 
     assert cli.main(["db", "copy", "--from", str(tmp_path / "nowhere")]) == 2
     assert "no history" in capsys.readouterr().err
     assert not (tmp_path / "nowhere").exists()  # nothing created by looking
+
+
+# -- with the team's PostgreSQL server ---------------------------------------------------------
+def test_local_to_postgres_to_a_new_local_copy_round_trips(
+    data_dir: Path, tmp_path: Path, pg_url: str, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wb = _open(data_dir)
+    ids = _fill(wb)
+    before = _counts(wb)
+    image = wb.log.get(ids["final"])["image_path"]
+    wb.close()
+    team_images = tmp_path / "team-images"
+
+    assert cli.main(["db", "copy", "--to", pg_url, "--images-dir", str(team_images)]) == 0
+    out = capsys.readouterr().out
+    assert "All rows and checksums match." in out and "images: 2 copied" in out
+    assert (team_images / image).read_bytes() == (data_dir / image).read_bytes()
+    assert cli.main(["db", "copy", "--to", pg_url, "--images-dir", str(team_images)]) == 0
+    assert "images: 0 copied, 2 already there" in capsys.readouterr().out  # nothing doubles
+
+    fresh = tmp_path / "fresh"
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(fresh))
+    assert cli.main(["db", "copy", "--from", pg_url, "--images-dir", str(team_images)]) == 0
+    first = {line.split()[0]: line.split()[1:6] for line in out.splitlines()
+             if line.split() and line.split()[0] in dbcopy.transfer.tables()}
+    back = capsys.readouterr().out
+    again = {line.split()[0]: line.split()[1:6] for line in back.splitlines()
+             if line.split() and line.split()[0] in dbcopy.transfer.tables()}
+    # the same rows and checksums on the way out and on the way back
+    assert {t: v[3] for t, v in first.items()} == {t: v[3] for t, v in again.items()}
+    copy = _open(fresh)
+    try:
+        assert _counts(copy) == before
+        assert copy.log.get(ids["final"])["parent_id"] == ids["draft"]
+    finally:
+        copy.close()
+    assert (fresh / image).read_bytes() == (data_dir / image).read_bytes()
+
+
+def test_a_bad_team_url_is_refused_without_showing_its_password(data_dir: Path, capsys) -> None:
+    _open(data_dir).close()  # a history to copy from
+    assert cli.main(["db", "copy", "--to", "mysql://ann:s3cret-pw@db:3306/x"]) == 2
+    err = capsys.readouterr().err
+    assert "postgresql://" in err and "s3cret-pw" not in err
+    import socket
+
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert cli.main(["db", "copy", "--to", f"postgresql://ann:s3cret-pw@127.0.0.1:{port}/x"]) == 3
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "s3cret-pw" not in err

@@ -17,6 +17,12 @@ from workbench.store.votes import NewVote
 NB, FP, FX = "nano-banana-2", "flux-2-pro", "flux-2-max"
 
 
+@pytest.fixture
+def wb(backend_wb: Workbench) -> Workbench:
+    """Every test here runs on the DuckDB file and on PostgreSQL."""
+    return backend_wb
+
+
 def _chain(wb: Workbench) -> tuple[str, str, str, str]:
     """A Nano Banana draft, its FLUX.2 Pro refinement, a Max refinement of that, and a second
     Nano Banana try from the same draft."""

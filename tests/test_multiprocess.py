@@ -1,7 +1,8 @@
-"""Several workbench processes on one embedded data directory at once: two `run` commands and a
-`history` loop. Every job is logged exactly once, nobody fails with "in use", and the reader sees
-the runs' rows while they are still running. The runs talk to a loopback fake of the Gemini API
-that answers each request after half a second, so they last long enough to overlap."""
+"""Several workbench processes on one data directory at once, on the embedded file and in team
+mode on the session's PostgreSQL server: two `run` commands and a `history` loop. Every job is
+logged exactly once, nobody fails with "in use", and the reader sees the runs' rows while they
+are still running. The runs talk to a loopback fake of the Gemini API that answers each request
+after half a second, so they last long enough to overlap."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.slow_gemini import slow_gemini
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import open_workbench
+from workbench.store.backend import open_database
 from workbench.store.db import Database
 
 PROMPTS_PER_RUN = 12
@@ -66,14 +70,26 @@ def _run_two_and_read(tmp_path: Path, env: dict[str, str]) -> list[int]:
     return seen_mid_run
 
 
-def test_two_runs_and_a_history_loop_share_one_data_directory(tmp_path: Path) -> None:
+def _team(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    if backend == "duckdb":
+        return {}
+    return {"WORKBENCH_DATABASE_URL": request.getfixturevalue("pg_url")}
+
+
+def test_two_runs_and_a_history_loop_share_one_data_directory(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
-    with slow_gemini(data, delay_s=0.5) as (fake, env):
+    team = _team(backend, request)
+    # On the server runs never wait for a turn on the file and end sooner: slower answers keep
+    # them going long enough for a few `history` listings (each a fresh Python process).
+    with slow_gemini(data, delay_s=1.5 if team else 0.5, **team) as (fake, env):
         seen_mid_run = _run_two_and_read(tmp_path, env)
         assert fake.paid_submits == 2 * PROMPTS_PER_RUN  # nothing sent twice
 
     wb = open_workbench(
-        load_settings(env={"WORKBENCH_DATA_DIR": str(data)}, secrets_file=tmp_path / "none"),
+        load_settings(env={"WORKBENCH_DATA_DIR": str(data), **team},
+                      secrets_file=tmp_path / "none"),
         idle_close_s=0,
     )
     try:
@@ -89,9 +105,14 @@ def test_two_runs_and_a_history_loop_share_one_data_directory(tmp_path: Path) ->
 
 WRITER = """
 import sys
+from workbench.config import parse_database_url
 from workbench.store.db import Database
 from workbench.store.generations import GenerationLog, NewGeneration
-log = GenerationLog(Database(sys.argv[1], idle_close_s=0))
+from workbench.store.postgres import PgDatabase
+where = sys.argv[1]
+db = (PgDatabase(parse_database_url(where)) if where.startswith("postgresql:")
+      else Database(where, idle_close_s=0))
+log = GenerationLog(db)
 for i in range(int(sys.argv[3])):
     log.insert_pending(NewGeneration(id=f"{sys.argv[2]}-{i}", model="flux-2-pro",
                                      provider="offline", prompt="p", prompt_written="p"))
@@ -99,8 +120,11 @@ for i in range(int(sys.argv[3])):
 """
 
 
-def test_a_writer_killed_mid_write_loses_nothing_another_wrote(tmp_path: Path) -> None:
-    path = tmp_path / "shared.duckdb"
+def test_a_writer_killed_mid_write_loses_nothing_another_wrote(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    team = _team(backend, request)
+    path = team.get("WORKBENCH_DATABASE_URL") or tmp_path / "shared.duckdb"
 
     def writer(name: str, n: int) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -118,7 +142,9 @@ def test_a_writer_killed_mid_write_loses_nothing_another_wrote(tmp_path: Path) -
     victim.wait()
     survivor.communicate(timeout=120)
     assert survivor.returncode == 0
-    db = Database(path, lock_timeout_s=5, idle_close_s=0)
+    db = open_database(load_settings(
+        env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), **team}, secrets_file=tmp_path / "no"
+    ), idle_close_s=0) if team else Database(path, lock_timeout_s=5, idle_close_s=0)
     with db.cursor() as cur:
         survived = cur.execute(
             "SELECT count(*) FROM generations WHERE id LIKE 'survivor-%'"

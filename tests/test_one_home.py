@@ -41,9 +41,9 @@ def test_no_constant_is_defined_twice_with_the_same_value() -> None:
 
 def test_the_facts_once_copied_have_one_home() -> None:
     from workbench.domain.catalog import OFFLINE
+    from workbench.domain.outcomes import WINNERS
     from workbench.providers import http
     from workbench.redact import MASK
-    from workbench.stats.bradley_terry import WINNERS
     from workbench.store import votes
 
     assert votes.OFFLINE is OFFLINE and votes.WINNERS is WINNERS and http.MASK is MASK

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,34 +15,67 @@ import pytest
 from tests.slow_gemini import slow_gemini
 from workbench.config import load_settings
 from workbench.domain.catalog import estimate_cost, load_catalog
-from workbench.store.db import Database
+from workbench.services.workbench import Workbench
+from workbench.store.backend import open_database
 from workbench.store.spending import Caps, SpendLedger
 
 
 @pytest.fixture
-def ledger(tmp_path: Path):
-    db = Database(tmp_path / "wb.duckdb", idle_close_s=0)
-    yield SpendLedger(db)
-    db.close()
+def ledger(backend_wb: Workbench) -> SpendLedger:
+    return backend_wb.spending
+
+
+def _reserve_five(ledger: SpendLedger, worker: int, refusals: list[str]) -> None:
+    """Five $1 reservations against a shared $12 cap; the refusals are collected."""
+    for i in range(5):
+        why = ledger.reserve(f"g{worker}-{i}", f"p{worker}", 1.0, Caps(everyone_usd=12.0))
+        if why:
+            refusals.append(why)
+
+
+def _eight_at_once(work: Callable[[int], None]) -> None:
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def test_concurrent_reservations_never_pass_the_shared_cap(ledger: SpendLedger) -> None:
     refusals: list[str] = []
 
     def reserve_five(worker: int) -> None:
-        for i in range(5):
-            why = ledger.reserve(f"g{worker}-{i}", f"p{worker}", 1.0, Caps(everyone_usd=12.0))
-            if why:
-                refusals.append(why)
+        _reserve_five(ledger, worker, refusals)
 
-    threads = [threading.Thread(target=reserve_five, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _eight_at_once(reserve_five)
     assert ledger.spent_today("p0")[0] == 12.0  # exactly the cap: 12 of 40 fit, none more
     assert len(refusals) == 40 - 12
     assert "WORKBENCH_DAILY_BUDGET_USD" in refusals[0]
+
+
+def test_separate_connections_to_the_team_server_never_pass_the_shared_cap(pg_url: str) -> None:
+    """Eight workers, each with its own connection pool as separate processes would have: only
+    the server can order their reservations (a transaction-level advisory lock)."""
+    from workbench.config import parse_database_url
+    from workbench.store.postgres import PgDatabase
+
+    url = parse_database_url(pg_url)
+    databases = [PgDatabase(url) for _ in range(8)]
+    barrier = threading.Barrier(len(databases))
+    refusals: list[str] = []
+
+    def reserve_five(worker: int) -> None:
+        ledger = SpendLedger(databases[worker])
+        barrier.wait()
+        _reserve_five(ledger, worker, refusals)
+
+    _eight_at_once(reserve_five)
+    try:
+        assert SpendLedger(databases[0]).spent_today("p0")[0] == 12.0  # none over the cap
+        assert len(refusals) == 40 - 12
+    finally:
+        for db in databases:
+            db.close()
 
 
 def test_the_per_person_cap_counts_only_that_persons_spending(ledger: SpendLedger) -> None:
@@ -54,19 +88,35 @@ def test_the_per_person_cap_counts_only_that_persons_spending(ledger: SpendLedge
     assert ledger.spent_today("ana") == (3.5, 2.0)
 
 
+def test_the_cap_allows_exactly_its_amount_and_not_a_hundredth_of_a_cent_more(
+    ledger: SpendLedger,
+) -> None:
+    caps = Caps(everyone_usd=1.0)
+    assert ledger.reserve("c1", "ana", 0.6, caps) is None
+    assert ledger.reserve("c2", "ana", 0.4001, caps) is not None  # $1.0001 would pass the cap
+    assert ledger.reserve("c3", "ana", 0.4, caps) is None  # $1.00 exactly is allowed
+    assert ledger.reserve("c4", "ana", 0.0001, caps) is not None
+    assert ledger.spent_today("ana")[0] == pytest.approx(1.0)
+
+
 def test_a_resumed_cell_is_not_reserved_twice(ledger: SpendLedger) -> None:
     assert ledger.reserve("g1", "me", 1.0, Caps()) is None
     assert ledger.reserve("g1", "me", 1.0, Caps(everyone_usd=1.5)) is None
     assert ledger.spent_today("me") == (1.0, 1.0)
 
 
-def test_two_runs_started_at_once_share_the_daily_cap(tmp_path: Path) -> None:
+def test_two_runs_started_at_once_share_the_daily_cap(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    team = {}
+    if backend == "postgres":  # the cap holds across processes on the team server too
+        team["WORKBENCH_DATABASE_URL"] = request.getfixturevalue("pg_url")
     per_image = estimate_cost(load_catalog().model("nano-banana-2"), "gemini", "16:9", "1K")
     assert per_image
     prompts_per_run = 6
     cap = round(per_image * 8.5, 4)  # one run (6 images) fits, both (12) do not; 8 fit
     with slow_gemini(
-        tmp_path / "data", delay_s=0.2, WORKBENCH_DAILY_BUDGET_USD=str(cap)
+        tmp_path / "data", delay_s=0.2, WORKBENCH_DAILY_BUDGET_USD=str(cap), **team
     ) as (fake, env):
         runs = []
         for name in ("alpha", "beta"):
@@ -81,9 +131,9 @@ def test_two_runs_started_at_once_share_the_daily_cap(tmp_path: Path) -> None:
         paid = fake.paid_submits
     assert paid == 8, errors  # the cap held across both processes, and did not stop early
     assert any("WORKBENCH_DAILY_BUDGET_USD" in err for err in errors), errors
-    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data")},
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), **team},
                              secrets_file=tmp_path / "none")
-    db = Database(settings.db_path, idle_close_s=0)
+    db = open_database(settings, idle_close_s=0)
     with db.cursor() as cur:
         statuses = dict(cur.execute(
             "SELECT status, count(*) FROM generations GROUP BY status").fetchall())

@@ -1,5 +1,7 @@
-"""The DuckDB store on temporary databases: migrations, the log's round trip, filters with
-hostile text, paging, append-only ratings, and two processes on one file."""
+"""The store on temporary databases, on both backends where the behaviour is the store's (the
+`db` fixture runs each test on a DuckDB file and on a fresh PostgreSQL database): migrations,
+the log's round trip, filters with hostile text, paging, append-only ratings. Embedded-only:
+two processes on one file (file turns, locks). Team-mode faults: tests/test_store_postgres.py."""
 
 import subprocess
 import sys
@@ -10,17 +12,22 @@ from pathlib import Path
 import pytest
 
 from tests.lock_holder import database_held, workbench_holding
+from workbench.config import parse_database_url
 from workbench.domain.filters import SORTS, HistoryFilter
 from workbench.store.db import Database, DatabaseLocked, StoreError, one_row
 from workbench.store.generations import GenerationLog, NewGeneration, Outcome
 from workbench.store.images import ImageStore, NotAnImage
 from workbench.store.migrations import migration_files
+from workbench.store.postgres import PgDatabase
 from workbench.store.ratings import RatingLog
 
 
 @pytest.fixture
-def db(tmp_path: Path):
-    database = Database(tmp_path / "wb.duckdb", lock_timeout_s=1, idle_close_s=0)
+def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
+    if backend == "duckdb":
+        database = Database(tmp_path / "wb.duckdb", lock_timeout_s=1, idle_close_s=0)
+    else:
+        database = PgDatabase(parse_database_url(request.getfixturevalue("pg_url")))
     yield database
     database.close()
 
@@ -38,12 +45,13 @@ def _add(log: GenerationLog, gid: str, prompt: str, model: str = "nano-banana-2"
     )
 
 
-def test_a_blank_database_gets_every_migration_once(tmp_path: Path) -> None:
-    first = Database(tmp_path / "a.duckdb", idle_close_s=0)
+def test_a_blank_database_gets_every_migration_once(db: Database) -> None:
     expected = [p.stem for p in migration_files()]
-    assert first.migrations_applied == expected
-    first.close()
-    again = Database(tmp_path / "a.duckdb", idle_close_s=0)
+    assert db.migrations_applied == expected
+    db.close()
+    again = (
+        Database(db.path, idle_close_s=0) if isinstance(db, Database) else PgDatabase(db.url)
+    )
     assert again.migrations_applied == expected
     with again.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(expected)
@@ -397,3 +405,25 @@ def test_one_row_names_the_statement_when_the_database_returns_none() -> None:
     assert one_row((3, 4), "a count") == (3, 4)
     with pytest.raises(StoreError, match="no row for the vote count"):
         one_row(None, "the vote count")
+
+
+def test_only_this_machines_dead_workers_are_marked_interrupted(db: Database) -> None:
+    """A team database is shared by machines: a PID from another machine says nothing here."""
+    from workbench.store.generations import HOST
+    from workbench.store.runs import RunLog
+
+    log, runs = GenerationLog(db), RunLog(db)
+    dead = 2**22 + 12345  # above Linux's pid_max default: no such process
+    for gid, host in (("mine", HOST), ("theirs", "another-machine"), ("old", None)):
+        _add(log, gid, "a kite")
+        runs.create(f"run-{gid}", "suite", gid, {}, None)
+        with db.cursor() as cur:
+            cur.execute("UPDATE generations SET worker_pid = ?, worker_host = ? WHERE id = ?",
+                        [dead, host, gid])
+            cur.execute("UPDATE runs SET worker_pid = ?, worker_host = ? WHERE id = ?",
+                        [dead, host, f"run-{gid}"])
+    assert log.mark_interrupted() == 2
+    assert runs.mark_interrupted() == 2
+    assert {g: log.get(g)["status"] for g in ("mine", "theirs", "old")} == {
+        "mine": "interrupted", "theirs": "pending", "old": "interrupted"}
+    assert runs.get("run-theirs")["status"] == "running"

@@ -6,13 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 
-import duckdb
 import pytest
 
 from tests.arena_data import add_generation, delete_generation
 from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import Workbench
 from workbench.store.votes import OFFLINE_TAG, NewVote, contestant, fingerprint
+
+
+@pytest.fixture
+def wb(backend_wb: Workbench) -> Workbench:
+    """Every test here runs on the DuckDB file and on PostgreSQL."""
+    return backend_wb
+
 
 ALL = HistoryFilter()  # include_offline defaults to True in HistoryFilter
 REAL = HistoryFilter(include_offline=False)
@@ -61,7 +67,7 @@ def test_an_unknown_winner_is_refused_before_the_database(wb: Workbench) -> None
 
 
 def test_the_database_refuses_a_winner_outside_the_four(wb: Workbench) -> None:
-    with wb.db.cursor() as cur, pytest.raises(duckdb.ConstraintException):
+    with wb.db.cursor() as cur, pytest.raises(wb.db.conflicts):
         cur.execute(
             "INSERT INTO votes (id, created_at, left_model, right_model, criterion, winner,"
             " fingerprint) VALUES (nextval('votes_id_seq'), now(), 'a', 'b', 'overall',"
@@ -76,7 +82,7 @@ def test_add_many_inserts_all_or_nothing(wb: Workbench) -> None:
         left_model="a", right_model="b", winner="left", criterion=None,  # type: ignore[arg-type]
         fingerprint="f",
     )
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(wb.db.conflicts):
         log.add_many([vote(), broken])
     assert log.count(ALL) == 2
 

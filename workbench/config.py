@@ -12,7 +12,10 @@ import getpass
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -38,6 +41,78 @@ BASE_URL_VARIABLES: dict[str, str] = {}
 DEFAULT_BASE_URLS: dict[str, str] = {}
 
 
+URL_SHAPE = "postgresql://user[:password]@host[:port]/database"
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """A parsed `WORKBENCH_DATABASE_URL`. `redacted` (the URL without its password) is the only
+    form ever shown; the password reaches the driver through `connect_kwargs` and nothing else.
+    The repr leaves the password out as well."""
+
+    user: str
+    host: str
+    port: int
+    dbname: str
+    password: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # ?sslmode=require&... passed to libpq as given
+
+    def __repr__(self) -> str:
+        return f"DatabaseUrl({self.redacted!r})"
+
+    @property
+    def where(self) -> str:
+        """host:port, for messages."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def redacted(self) -> str:
+        secret = ":***" if self.password else ""
+        query = "&".join(f"{k}={v}" for k, v in self.options if "password" not in k.lower())
+        return f"postgresql://{self.user}{secret}@{self.where}/{self.dbname}" + (
+            f"?{query}" if query else ""
+        )
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "host": self.host, "port": self.port, "user": self.user, "dbname": self.dbname,
+        }
+        if self.password:
+            kwargs["password"] = self.password
+        kwargs.update(dict(self.options))
+        return kwargs
+
+
+def parse_database_url(text: str) -> DatabaseUrl:
+    """`postgresql://user[:password]@host[:port]/database[?libpq options]`; anything else is a
+    `ConfigError` whose message never repeats the text (it may hold a password)."""
+
+    def bad(why: str) -> ConfigError:
+        return ConfigError(f"WORKBENCH_DATABASE_URL is not usable: {why}. Expected {URL_SHAPE}.")
+
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port or 5432
+    except ValueError:
+        raise bad("its host or port cannot be read") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise bad("it must start with postgresql://")
+    if not parts.hostname:
+        raise bad("it names no host")
+    if not parts.username:
+        raise bad("it names no user")
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname or "/" in dbname:
+        raise bad("it names no database (the part after the last /)")
+    if parts.fragment:
+        raise bad("it has a #fragment")
+    options = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    return DatabaseUrl(
+        user=unquote(parts.username), host=parts.hostname, port=port, dbname=dbname,
+        password=unquote(parts.password) if parts.password else None, options=options,
+    )
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -52,6 +127,9 @@ class Settings(BaseModel):
     # Team mode: WORKBENCH_DATABASE_URL (postgresql://user[:password]@host:port/db) keeps the
     # log in PostgreSQL; the password is a secret like a key and is never shown.
     database_url: SecretStr | None = None
+    # Team mode: how long an outcome write waits for a server that went away before it is kept
+    # in the data directory's journal instead (WORKBENCH_DB_RECONNECT_S).
+    reconnect_s: float = Field(default=120.0, ge=0)
     # Behind an authenticating proxy: the request header that names the user (e.g.
     # X-Forwarded-Email); set, a request without it is refused and the name cannot be changed.
     trusted_user_header: str | None = None
@@ -59,6 +137,13 @@ class Settings(BaseModel):
     @property
     def team_mode(self) -> bool:
         return self.database_url is not None
+
+    @property
+    def database(self) -> DatabaseUrl | None:
+        """The team database, parsed (a malformed URL is refused when settings load)."""
+        if self.database_url is None:
+            return None
+        return parse_database_url(self.database_url.get_secret_value())
 
     @property
     def db_path(self) -> Path:
@@ -151,6 +236,9 @@ def load_settings(
     }
     data_dir = Path(env.get("WORKBENCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
     lock_timeout = _seconds(env, "WORKBENCH_LOCK_TIMEOUT_S", 10.0)
+    database_url = _secret(env, secrets, "WORKBENCH_DATABASE_URL")
+    if database_url is not None:
+        parse_database_url(database_url.get_secret_value())  # refuse a malformed one now
     return Settings(
         user=_user(env),
         daily_budget_usd=_money(env, "WORKBENCH_DAILY_BUDGET_USD"),
@@ -160,6 +248,7 @@ def load_settings(
         key_sources=sources,
         base_urls=base_urls,
         lock_timeout_s=lock_timeout,
-        database_url=_secret(env, secrets, "WORKBENCH_DATABASE_URL"),
+        database_url=database_url,
+        reconnect_s=_seconds(env, "WORKBENCH_DB_RECONNECT_S", 120.0),
         trusted_user_header=(env.get("WORKBENCH_TRUSTED_USER_HEADER") or "").strip() or None,
     )

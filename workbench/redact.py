@@ -1,4 +1,5 @@
-"""Keeps keys out of anything stored or shown: every error message passes through `redact`."""
+"""Keeps keys and the team database password out of anything stored or shown: every error
+message passes through `redact`."""
 
 from __future__ import annotations
 
@@ -12,4 +13,7 @@ def redact(text: str, settings: Settings) -> str:
         secret = settings.key(provider)
         if secret and len(secret) >= 4:
             text = text.replace(secret, MASK)
+    database = settings.database  # team mode: the database password is a secret too
+    if database is not None and database.password and len(database.password) >= 4:
+        text = text.replace(database.password, MASK)
     return text

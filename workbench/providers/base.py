@@ -11,11 +11,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from workbench.domain.catalog import ModelSpec, Offer
 from workbench.errors import WorkbenchError
-from workbench.imaging.reference import ReferenceImage
+
+if TYPE_CHECKING:
+    # Only a type here: importing it loads Pillow, which listing the log never needs.
+    from workbench.imaging.reference import ReferenceImage
 
 ErrorKind = Literal[
     "auth",  # 401/403: the key is missing, wrong or lacks permission

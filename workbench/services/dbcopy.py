@@ -14,11 +14,15 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from workbench.config import Settings
-from workbench.errors import InvalidInput
+from workbench.config import DatabaseUrl, Settings, parse_database_url
+from workbench.errors import ConfigError, InvalidInput
 from workbench.store import transfer
-from workbench.store.db import Database
+from workbench.store.db import Backend, Database
+
+if TYPE_CHECKING:
+    from workbench.store.postgres import PgDatabase
 
 DB_FILE = "workbench.duckdb"
 
@@ -33,7 +37,7 @@ class Place:
 
     label: str  # shown to the user: a path, or a URL without its password
     images_root: Path  # the data directory image paths are relative to
-    open: Callable[[], Database]
+    open: Callable[[], Backend]
     exists: Callable[[], bool]  # whether there is a history to copy from
     identity: str  # two places with the same identity are the same history
 
@@ -98,26 +102,47 @@ def directory_place(data_dir: Path, *, lock_timeout_s: float = 10.0) -> Place:
     )
 
 
+def team_place(url: DatabaseUrl, images_root: Path, *, connect_timeout_s: float = 10.0) -> Place:
+    def open_team() -> PgDatabase:
+        from workbench.store.postgres import PgDatabase  # psycopg loads only for a team copy
+
+        return PgDatabase(url, connect_timeout_s=connect_timeout_s)
+
+    return Place(
+        label=url.redacted,
+        images_root=images_root.expanduser(),
+        open=open_team,
+        exists=lambda: True,  # opening it says clearly when it is not there
+        identity=f"postgresql://{url.where}/{url.dbname}",
+    )
+
+
 def place_of(settings: Settings) -> Place:
-    """This process's own history."""
+    """This process's own history: the team database in team mode, else the data directory."""
+    url = settings.database
+    if url is not None:
+        return team_place(url, settings.data_dir, connect_timeout_s=settings.lock_timeout_s)
     return directory_place(settings.data_dir, lock_timeout_s=settings.lock_timeout_s)
 
 
-def parse_place(spec: str, images_root: Path | None, *, lock_timeout_s: float = 10.0) -> Place:
+def parse_place(spec: str, images_root: Path, *, lock_timeout_s: float = 10.0) -> Place:
     """A side given on the command line: a data directory, or a database URL whose images
     live in `images_root`."""
     spec = spec.strip()
     if not spec:
         raise BadTarget("Give a data directory or a postgresql:// URL.")
     if "://" in spec:
-        raise BadTarget(
-            "Only data directories can be copied in this version; a database URL "
-            f"({spec.split('://', 1)[0]}://…) is not supported here."
-        )
+        try:
+            url = parse_database_url(spec)
+        except ConfigError as exc:  # its message never repeats the URL (it may hold a password)
+            raise BadTarget(str(exc).replace("WORKBENCH_DATABASE_URL", "The URL")) from None
+        return team_place(url, images_root, connect_timeout_s=lock_timeout_s)
     return directory_place(Path(spec), lock_timeout_s=lock_timeout_s)
 
 
-def _copy_images(source: Place, target: Place, db: Database, report: CopyReport) -> None:
+def _copy_images(
+    source: Place, target: Place, db: Backend, report: CopyReport
+) -> None:
     if source.images_root.resolve() == target.images_root.resolve():
         return
     for sha, path, thumb in transfer.image_paths(db):

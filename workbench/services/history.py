@@ -8,12 +8,15 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.imaging import metrics as m
-from workbench.services import metrics as metrics_service
+from workbench.imaging import specs as m
 from workbench.services.workbench import Workbench
+from workbench.store.metrics import MetricLog
+
+if TYPE_CHECKING:  # the measuring code loads numpy: imported where a detail view needs it
+    from workbench.services import metrics as metrics_service
 
 PAGE_SIZE = 50
 # Measurements shown as table columns; a metric the filter or the sort names joins them.
@@ -57,7 +60,7 @@ def load_page(
         for row in rows:
             row["thumbnail"] = wb.images.thumb_data_uri(row.get("thumb_path"))
     wanted = table_metrics(f) if metrics is None else tuple(metrics)
-    values = metrics_service.metric_log(wb).values_for([r["id"] for r in rows], wanted)
+    values = MetricLog(wb.db).values_for([r["id"] for r in rows], wanted)
     for row in rows:
         row["measures"] = values.get(row["id"], {})
     return HistoryPage(rows=rows, total=total, page=page, page_size=page_size)
@@ -166,6 +169,8 @@ def measurements(wb: Workbench, record: dict[str, Any]) -> MeasurementView | Non
     measured yet; None when there is no image to measure."""
     if record.get("status") != "succeeded" or not record.get("image_path"):
         return None
+    from workbench.services import metrics as metrics_service  # numpy, only for the detail
+
     readings = metrics_service.readings(wb, record["id"])
     have = {r.metric for r in readings}
     waiting = []
@@ -183,4 +188,6 @@ def measurements(wb: Workbench, record: dict[str, Any]) -> MeasurementView | Non
 
 def measure_in_background(wb: Workbench, generation_id: str) -> bool:
     """Queue one generation's measurements; False when the queue is full."""
+    from workbench.services import metrics as metrics_service
+
     return metrics_service.worker_for(wb).submit(generation_id)

@@ -1,9 +1,12 @@
-"""The Status page's facts: where data lives, how big it is, which migrations ran, which
-provider keys are present (by variable name, never the value)."""
+"""The Status page's facts: where data lives, which database backend holds the log (in team mode
+the server's URL without its password) and how big it is, which migrations ran, the sessions
+connected (team mode: each process names itself `workbench <command>`), which provider keys are
+present (by variable name, never the value)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.config import KEY_VARIABLES
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
@@ -30,6 +33,9 @@ class Status:
     migrations: list[str]
     generations: dict[str, int]
     keys: list[ProviderKey]
+    team_mode: bool = False
+    # application_name, user_name, client, backend_start, state of each connected session
+    sessions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def provider_keys(wb: Workbench) -> list[ProviderKey]:
@@ -60,12 +66,14 @@ def status(wb: Workbench) -> Status:
     return Status(
         data_dir=str(wb.settings.data_dir),
         backend=wb.db.backend,
-        db_path=str(wb.settings.db_path),
+        db_path=wb.db.location,  # in team mode the server's URL, never with the password
         db_bytes=wb.db.size_bytes(),
         images_bytes=_folder_bytes(wb),
         migrations=wb.db.migrations_applied,
         generations=wb.log.status_counts(),
         keys=provider_keys(wb),
+        team_mode=wb.settings.team_mode,
+        sessions=wb.db.sessions(),
     )
 
 

@@ -13,7 +13,8 @@ from workbench.domain.catalog import Catalog, load_catalog
 from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
-from workbench.store.db import Database, StoreError
+from workbench.store.backend import open_database
+from workbench.store.db import Backend, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
 from workbench.store.library import PromptLibrary
@@ -38,7 +39,7 @@ class Workbench:
     settings: Settings
     catalog: Catalog
     templates: TemplateLibrary
-    db: Database
+    db: Backend  # the embedded file, or the team's PostgreSQL server
     images: ImageStore
     provider_factory: ProviderFactory = field(default=build_provider)
     # Called with a generation id after its image is stored (the app and the command line
@@ -51,7 +52,9 @@ class Workbench:
     metrics_worker: MetricsWorker | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.log = GenerationLog(self.db)
+        self.log = GenerationLog(
+            self.db, data_dir=self.settings.data_dir, reconnect_s=self.settings.reconnect_s
+        )
         self.ratings = RatingLog(self.db)
         self.performance = PerformanceLog(self.db)
         self.runs = RunLog(self.db)
@@ -88,10 +91,8 @@ def open_workbench(
     idle_close_s: float = 2.0,
 ) -> Workbench:
     settings = settings or load_settings()
-    db = Database(
-        settings.db_path, lock_timeout_s=settings.lock_timeout_s, idle_close_s=idle_close_s
-    )
-    return Workbench(
+    db = open_database(settings, idle_close_s=idle_close_s)
+    wb = Workbench(
         settings=settings,
         catalog=load_catalog(),
         templates=load_templates(),
@@ -99,3 +100,10 @@ def open_workbench(
         images=ImageStore(settings.data_dir),
         provider_factory=provider_factory,
     )
+    # Outcomes an earlier process kept while the team server was away are written now.
+    replayed = wb.log.replay_journal()
+    if replayed:
+        logging.getLogger(__name__).warning(
+            "wrote %d outcome(s) kept while the database was unreachable", replayed
+        )
+    return wb

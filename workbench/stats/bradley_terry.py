@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.domain.outcomes import WINNERS
 from workbench.errors import InvalidInput
 
-WINNERS: tuple[str, ...] = ("left", "right", "tie", "both_bad")
 BASE = 1000.0
 SCALE = 400.0
 LN10 = math.log(10.0)

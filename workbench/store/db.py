@@ -18,10 +18,10 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -43,6 +43,31 @@ DRAIN_WAIT_S = 1.0
 def utcnow() -> datetime:
     """Now in UTC without a zone: every timestamp column is UTC wall time."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Backend(Protocol):
+    """What the store modules and services use of a database, on either backend: the embedded
+    `Database` here, or `store.postgres.PgDatabase` in team mode."""
+
+    dialect: str  # "duckdb" | "postgres": for the few statements that differ
+    conflicts: tuple[type[Exception], ...]  # a write that raced another one (may be retried)
+    transient: tuple[type[Exception], ...]  # the server went away (retry once it is back)
+    migrations_applied: list[str]
+
+    def cursor(self) -> AbstractContextManager[Any]: ...
+    def transaction(self) -> AbstractContextManager[Any]: ...
+    def kept_open(self) -> AbstractContextManager[None]: ...
+    def exclusive(self, cur: Any, name: str) -> None: ...
+    def wait_until_reachable(self, deadline_s: float) -> bool: ...
+    def sessions(self) -> list[dict[str, Any]]: ...
+    def size_bytes(self) -> int: ...
+    def close(self, wait_s: float = 10.0) -> None: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def is_open(self) -> bool: ...
 
 
 class StoreError(WorkbenchError, RuntimeError):
@@ -91,6 +116,14 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 class Database:
+    dialect = "duckdb"
+    # What a write that raced another one raises (a retry may succeed); nothing here is lost to
+    # a dropped connection, there is none.
+    conflicts: tuple[type[Exception], ...] = (
+        duckdb.ConstraintException, duckdb.TransactionException,
+    )
+    transient: tuple[type[Exception], ...] = ()
+
     def __init__(
         self,
         path: Path,
@@ -305,6 +338,18 @@ class Database:
             if self._close_locked():
                 self._turn.close()
 
+    def exclusive(self, cur: Any, name: str) -> None:
+        """Inside a transaction: hold `name` until it ends. Nothing to do here, since one
+        process at a time has the file and a store module orders its own threads."""
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Sessions connected: an embedded file has none to list (processes take turns)."""
+        return []
+
+    def wait_until_reachable(self, deadline_s: float) -> bool:
+        """A file is always there (the protocol's answer for a server that went away)."""
+        return True
+
     @property
     def backend(self) -> str:
         """What the Status page says about the database in use."""
@@ -316,6 +361,10 @@ class Database:
     @property
     def is_open(self) -> bool:
         return self._con is not None
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def size_bytes(self) -> int:
         total = 0

@@ -3,22 +3,31 @@
 Every statement is parameterised; filters are built as a list of `where` clauses plus a list of
 parameters, so user text never becomes SQL. Paging happens in SQL (LIMIT/OFFSET) and the count
 is a separate query, so no page ever loads the whole table.
+
+Team mode: the outcome of an attempt (it may have been paid) is never lost to a dropped
+connection. `complete` retries until the server answers again, for up to `reconnect_s`; past
+that it appends the outcome to the data directory's journal (`store.journal`), which
+`replay_journal` writes at the next start.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database, one_row, utcnow
+from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.images import StoredImage
+from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
+from workbench.store.performance import summary_answers
 from workbench.store.queries import filter_sql, order_sql
 
 _LIST_COLUMNS = (
@@ -29,8 +38,25 @@ _LIST_COLUMNS = (
 )
 
 
+def _skip_scan(column: str) -> str:
+    """PostgreSQL: the sorted distinct non-NULL values of a generations column with an index,
+    found by asking the index for the next greater value until there is none."""
+    return (
+        f"ARRAY(WITH RECURSIVE s(v) AS (SELECT min({column}) FROM generations UNION ALL"
+        f" SELECT (SELECT min({column}) FROM generations WHERE {column} > s.v) FROM s"
+        " WHERE s.v IS NOT NULL) SELECT v FROM s WHERE v IS NOT NULL ORDER BY v)"
+    )
+
+
 def same_prompt_key(record: dict[str, Any]) -> str:
     return record.get("prompt_key") or record["prompt"]
+
+
+# The machine this process runs on: with a team database, a worker's PID is only meaningful
+# together with it (migration 0016).
+HOST = socket.gethostname()
+# Rows this machine may judge by PID: its own, and rows from before hosts were recorded.
+MINE = "(worker_host IS NULL OR worker_host = ?)"
 
 
 def pid_alive(pid: int) -> bool:
@@ -89,9 +115,17 @@ class Outcome:
     retry_wait_s: float = 0.0  # total time waited before those retries
 
 
+log = logging.getLogger(__name__)
+
+
 class GenerationLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Backend, *, data_dir: Path | None = None, reconnect_s: float = 120.0
+    ) -> None:
         self.db = db
+        self.reconnect_s = reconnect_s
+        self.journal = OutcomeJournal(data_dir / JOURNAL_NAME) if data_dir is not None else None
+        self.journalled = 0  # outcomes this process had to keep in the journal
 
     # -- writes -------------------------------------------------------------------------------
     def insert_pending(self, new: NewGeneration) -> None:
@@ -101,9 +135,10 @@ class GenerationLog:
                 "INSERT INTO generations (id, run_id, cell, created_at, status, model, provider,"
                 " provider_model_id, template_id, slots, prompt_written, prompt, params,"
                 " aspect_ratio, size, seed, category, worker_pid, request_hash, prompt_key,"
-                " expected_text, submitted_at, library_version_id, parent_id, created_by)"
+                " expected_text, submitted_at, library_version_id, parent_id, created_by,"
+                " worker_host)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?)",
+                " ?, ?)",
                 [
                     new.id,
                     new.run_id,
@@ -130,16 +165,52 @@ class GenerationLog:
                     new.library_version_id,
                     new.parent_id,
                     new.created_by,
+                    HOST,
                 ],
             )
 
     def complete(self, generation_id: str, outcome: Outcome) -> None:
+        """Write an attempt's outcome. If the server went away (team mode), wait for it for up
+        to `reconnect_s`, then keep the outcome in the journal rather than lose it."""
+        deadline = time.monotonic() + self.reconnect_s
+        while True:
+            try:
+                self._complete_racing(generation_id, outcome)
+                return
+            except self.db.transient as exc:
+                left = deadline - time.monotonic()
+                if left > 0 and self.db.wait_until_reachable(left):
+                    continue
+                if self.journal is None:
+                    raise
+                self.journal.append(generation_id, dataclasses.asdict(outcome))
+                self.journalled += 1
+                log.warning(
+                    "The database could not be reached for %.0f s (%s); the outcome of %s is "
+                    "kept in %s and written at the next start.",
+                    self.reconnect_s, type(exc).__name__, generation_id, self.journal.path,
+                )
+                return
+
+    def replay_journal(self) -> int:
+        """Write the outcomes an earlier process had to keep in the journal."""
+        if self.journal is None:
+            return 0
+
+        def write(generation_id: str, fields: dict[str, Any]) -> None:
+            image = fields.pop("image", None)
+            outcome = Outcome(**fields, image=StoredImage(**image) if image else None)
+            self._complete_racing(generation_id, outcome)
+
+        return self.journal.replay(write)
+
+    def _complete_racing(self, generation_id: str, outcome: Outcome) -> None:
         delays = (0.005, 0.02, 0.05, 0.1, 0.25, 0.5)
         for delay in (*delays, None):
             try:
                 self._complete(generation_id, outcome)
                 return
-            except (duckdb.ConstraintException, duckdb.TransactionException):
+            except self.db.conflicts:
                 # Two jobs stored the same image at the same moment: the other one's images
                 # row blocks this insert until it commits; then the retry only links to it.
                 if delay is None:
@@ -154,8 +225,8 @@ class GenerationLog:
                 # DuckDB (ON CONFLICT costs ~2 ms per row here), and this is on every success.
                 cur.execute(
                     "INSERT INTO images (sha256, path, thumb_path, mime, bytes, width, height)"
-                    " SELECT $1, $2, $3, $4, $5, $6, $7"
-                    " WHERE NOT EXISTS (SELECT 1 FROM images WHERE sha256 = $1)",
+                    " SELECT ?, ?, ?, ?, ?, ?, ?"
+                    " WHERE NOT EXISTS (SELECT 1 FROM images WHERE sha256 = ?)",
                     [
                         image.sha256,
                         image.path,
@@ -164,6 +235,7 @@ class GenerationLog:
                         image.bytes,
                         image.width,
                         image.height,
+                        image.sha256,
                     ],
                 )
             cur.execute(
@@ -215,21 +287,26 @@ class GenerationLog:
         with self.db.cursor() as cur:
             cur.execute(
                 "UPDATE generations SET status = 'pending', params = ?, worker_pid = ?,"
-                " created_at = ?, submitted_at = ? WHERE id = ?",
-                [json.dumps(params), os.getpid(), now, now, generation_id],
+                " worker_host = ?, created_at = ?, submitted_at = ? WHERE id = ?",
+                [json.dumps(params), os.getpid(), HOST, now, now, generation_id],
             )
 
     def mark_submitted(
         self, generation_id: str, provider_request_id: str | None, resume_url: str | None = None
     ) -> None:
         """The provider accepted the job: keep its id (for support) and the URL that reports
-        on it (to fetch the result after a crash)."""
-        with self.db.cursor() as cur:
-            cur.execute(
-                "UPDATE generations SET provider_request_id = coalesce(?, provider_request_id),"
-                " resume_url = coalesce(?, resume_url) WHERE id = ?",
-                [provider_request_id, resume_url, generation_id],
-            )
+        on it (to fetch the result after a crash). Best effort when the team server is away:
+        the job goes on, and its outcome is written (or journalled) when it ends."""
+        try:
+            with self.db.cursor() as cur:
+                cur.execute(
+                    "UPDATE generations SET provider_request_id = coalesce(?,"
+                    " provider_request_id), resume_url = coalesce(?, resume_url) WHERE id = ?",
+                    [provider_request_id, resume_url, generation_id],
+                )
+        except self.db.transient as exc:
+            log.warning("could not record that %s was accepted: %s", generation_id,
+                        type(exc).__name__)
 
     def cancel_queued(self, run_id: str, message: str, kind: str = "cancelled") -> int:
         with self.db.cursor() as cur:
@@ -241,13 +318,14 @@ class GenerationLog:
         return len(rows)
 
     def mark_interrupted(self) -> int:
-        """Attempts left pending or queued by a process that is gone become `interrupted`."""
+        """Attempts left pending or queued by a process of this machine that is gone become
+        `interrupted` (another machine's PIDs cannot be checked from here)."""
         with self.db.cursor() as cur:
             workers = [
                 row[0]
                 for row in cur.execute(
                     "SELECT DISTINCT worker_pid FROM generations"
-                    " WHERE status IN ('pending', 'queued')"
+                    f" WHERE status IN ('pending', 'queued') AND {MINE}", [HOST]
                 ).fetchall()
             ]
             dead = [pid for pid in workers if pid is None or not pid_alive(pid)]
@@ -264,8 +342,8 @@ class GenerationLog:
                 " ELSE 'The workbench stopped while this request was with the provider; it was"
                 " not sent again, so it is not paid twice. Resend it from History if the"
                 " provider did no work.' END"
-                f" WHERE status IN ('pending', 'queued') AND ({clause}) RETURNING id",
-                [utcnow(), *known],
+                f" WHERE status IN ('pending', 'queued') AND {MINE} AND ({clause}) RETURNING id",
+                [utcnow(), HOST, *known],
             ).fetchall()
         return len(rows)
 
@@ -299,10 +377,10 @@ class GenerationLog:
         its own row, so a resumed run completes it there instead of adding a second attempt."""
         with self.db.cursor() as cur:
             cur.execute(
-                "UPDATE generations SET status = 'queued', worker_pid = ?, finished_at = NULL,"
-                " error_kind = NULL, error_message = NULL"
+                "UPDATE generations SET status = 'queued', worker_pid = ?, worker_host = ?,"
+                " finished_at = NULL, error_kind = NULL, error_message = NULL"
                 " WHERE id = ? AND submitted_at IS NULL",
-                [os.getpid(), generation_id],
+                [os.getpid(), HOST, generation_id],
             )
 
     def find_cached(self, request_hash: str) -> dict[str, Any] | None:
@@ -370,8 +448,14 @@ class GenerationLog:
 
     def count(self, f: HistoryFilter) -> int:
         where, params = filter_sql(f)
+        # PostgreSQL counts a million rows slowly; a filter on the summary's columns only (the
+        # History page's default) is answered from it, exactly (see store.performance).
+        table = "generations"
+        if self.db.dialect == "postgres" and summary_answers(f):
+            table = "generation_summary"
+        sql = "SELECT coalesce(sum(n), 0)" if table != "generations" else "SELECT count(*)"
         with self.db.cursor() as cur:
-            row = cur.execute(f"SELECT count(*) FROM generations g{where}", params).fetchone()
+            row = cur.execute(f"{sql} FROM {table} g{where}", params).fetchone()
         return int(one_row(row, "the generation count")[0])
 
     def get(self, generation_id: str) -> dict[str, Any] | None:
@@ -393,14 +477,25 @@ class GenerationLog:
         return record
 
     def choices(self) -> dict[str, list[str]]:
-        """Distinct values for the filter widgets, from one scan."""
+        """Distinct values for the filter widgets: from one scan in DuckDB; on PostgreSQL by
+        skipping through each column's index (one probe per distinct value, not a scan of a
+        million rows)."""
+        if self.db.dialect == "postgres":
+            columns = ("model", "provider", "template_id", "status", "category")
+            with self.db.cursor() as cur:
+                row = cur.execute(
+                    "SELECT " + ", ".join(_skip_scan(c) for c in columns)
+                ).fetchone()
+            values = one_row(row, "the generation filter options")
+            keys = ("models", "providers", "templates", "statuses", "categories")
+            return {k: list(v or []) for k, v in zip(keys, values, strict=True)}
         with self.db.cursor() as cur:
             row = cur.execute(
-                "SELECT list(DISTINCT model ORDER BY model), list(DISTINCT provider ORDER BY"
-                " provider), list(DISTINCT template_id ORDER BY template_id) FILTER"
-                " (WHERE template_id IS NOT NULL), list(DISTINCT status ORDER BY status),"
-                " list(DISTINCT category ORDER BY category) FILTER (WHERE category IS NOT NULL)"
-                " FROM generations"
+                "SELECT array_agg(DISTINCT model ORDER BY model), array_agg(DISTINCT provider"
+                " ORDER BY provider), array_agg(DISTINCT template_id ORDER BY template_id)"
+                " FILTER (WHERE template_id IS NOT NULL), array_agg(DISTINCT status ORDER BY"
+                " status), array_agg(DISTINCT category ORDER BY category) FILTER (WHERE category"
+                " IS NOT NULL) FROM generations"
             ).fetchone()
         keys = ("models", "providers", "templates", "statuses", "categories")
         values = one_row(row, "the generation filter options")

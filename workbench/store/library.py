@@ -14,10 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
-
 from workbench.domain.ids import new_id
-from workbench.store.db import Database, utcnow
+from workbench.store.db import Backend, utcnow
 
 _VERSION_COLUMNS = (
     "id, name, version, created_at, model, provider, template_id, slots, params, prompt"
@@ -52,7 +50,7 @@ def _rows(cursor: Any) -> list[dict[str, Any]]:
 
 
 class PromptLibrary:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # -- writes -------------------------------------------------------------------------------
@@ -93,7 +91,7 @@ class PromptLibrary:
                             " VALUES (?, ?, ?, ?, ?, ?, ?, '[]', '', false)",
                             head,
                         )
-            except (duckdb.ConstraintException, duckdb.TransactionException):
+            except self.db.conflicts:
                 continue
             return {"id": version_id, "name": new.name, "version": number}
         raise RuntimeError(f"could not save {new.name!r}: too many saves at once, try again")
@@ -255,5 +253,5 @@ class PromptLibrary:
             "latency_n": int(n_latency or 0),
             "stars": {c: {"n": int(k), "mean": float(m)} for c, k, m in stars},
             "arena_votes": int(votes or 0),
-            "arena_win_rate": float(points) / votes if votes else None,
+            "arena_win_rate": float(points or 0) / votes if votes else None,
         }

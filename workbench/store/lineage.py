@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from workbench.store.db import Database
+from workbench.store.db import Backend
 
 MAX_DEPTH = 100
 
@@ -35,7 +35,7 @@ class LineageNode:
 
 
 class LineageLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def parent_of(self, generation_id: str) -> str | None:

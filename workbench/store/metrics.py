@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.imaging.metrics import (
+from workbench.imaging.specs import (
     NEAR_DUPLICATE_DISTANCE,
     PHASH,
     TEXT_ACCURACY,
@@ -26,7 +26,7 @@ from workbench.imaging.metrics import (
     MetricResult,
 )
 from workbench.stats.ratings import t95
-from workbench.store.db import Database, utcnow
+from workbench.store.db import Backend, utcnow
 from workbench.store.queries import (
     PROMPT_KEY_SQL,
     filter_sql,
@@ -36,6 +36,16 @@ from workbench.store.queries import (
 # What "the same prompt" means when models are compared: the intent's key where each family got
 # its own wording (suite entries, slots), else the text as sent.
 PAIR_KEY_SQL = PROMPT_KEY_SQL
+
+# A stored perceptual hash (hex text in the metric's JSON detail) as 64 bits, and the number of
+# bits two of them differ in, per backend.
+_HASH_SQL = {
+    "duckdb": ("('0x' || json_extract_string(m.detail, '$.hash'))::UBIGINT",
+               "bit_count(xor(a.bits, b.bits))"),
+    "postgres": ("('x' || lpad(m.detail::json ->> 'hash', 16, '0'))::bit(64)",
+                 "bit_count(a.bits # b.bits)"),
+}
+
 
 def _where(f: HistoryFilter | None, extra: Sequence[str], params: list[Any]) -> tuple[str, list]:
     base, base_params = filter_sql(f) if f is not None else ("", [])
@@ -57,7 +67,7 @@ def _interval(n: int, mean: float | None, sd: float | None) -> tuple[float | Non
 
 
 class MetricLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # -- writes ---------------------------------------------------------------------------------
@@ -195,7 +205,8 @@ class MetricLog:
             " paired AS (SELECT category, model, count(*) AS prompts, avg(diff) AS mean_diff,"
             "  stddev_samp(diff) AS sd_diff FROM pairs GROUP BY category, model),"
             " raw AS (SELECT category, model, count(*) AS images, avg(value) AS mean,"
-            "  median(value) AS median FROM v GROUP BY category, model)"
+            "  percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median"
+            "  FROM v GROUP BY category, model)"
             " SELECT raw.category, raw.model, raw.images, raw.mean, raw.median,"
             "  coalesce(paired.prompts, 0) AS prompts, paired.mean_diff, paired.sd_diff"
             " FROM raw LEFT JOIN paired USING (category, model)"
@@ -257,15 +268,16 @@ class MetricLog:
             only = " AND (a.id = ? OR b.id = ?)"
             extra = [generation_id, generation_id]
         where, params = _where(f, clauses, clause_params)
+        bits, distance = _HASH_SQL[self.db.dialect]
         sql = (
             "WITH h AS ("
             " SELECT g.id, g.model, g.prompt, coalesce(g.seed_returned, g.seed) AS seed,"
-            "  ('0x' || json_extract_string(m.detail, '$.hash'))::UBIGINT AS bits"
+            f"  {bits} AS bits"
             f" FROM latest_metrics m JOIN generations g ON g.id = m.generation_id{where})"
             " SELECT a.id AS generation_a, b.id AS generation_b, a.model, a.prompt,"
-            "  a.seed AS seed_a, b.seed AS seed_b, bit_count(xor(a.bits, b.bits)) AS distance"
+            f"  a.seed AS seed_a, b.seed AS seed_b, {distance} AS distance"
             " FROM h a JOIN h b ON a.model = b.model AND a.prompt = b.prompt AND a.id < b.id"
-            " WHERE bit_count(xor(a.bits, b.bits)) <= ?"
+            f" WHERE {distance} <= ?"
             "  AND (a.seed IS NULL OR b.seed IS NULL OR a.seed <> b.seed)"
             f"{only} ORDER BY distance, a.id, b.id"
         )
@@ -299,7 +311,7 @@ class MetricLog:
         params = [x for m, v in versions.items() for x in (m, v)]
         with self.db.cursor() as cur:
             rows = cur.execute(
-                f"SELECT generation_id, list(metric) FROM latest_metrics WHERE ({pairs})"
+                f"SELECT generation_id, array_agg(metric) FROM latest_metrics WHERE ({pairs})"
                 " AND status <> 'skipped' GROUP BY generation_id", params).fetchall()
         return {gid: set(ms) for gid, ms in rows}
 
@@ -310,4 +322,5 @@ class MetricLog:
         with self.db.cursor() as cur:
             return _rows(cur.execute(
                 f"SELECT metric, version, status, count(*) AS n FROM latest_metrics"
-                f" WHERE ({pairs}) GROUP BY ALL ORDER BY metric, status", params))
+                f" WHERE ({pairs}) GROUP BY metric, version, status ORDER BY metric, status",
+                params))

@@ -1,25 +1,62 @@
 """Performance per model, from the log alone: speed, cost and failure and moderation rates.
 
 (Automatic image measurements are `store.metrics`.)
+
+On PostgreSQL (team mode) a filter on model, provider, status, category, template and sketches
+only is answered from `generation_summary`, which a trigger keeps in step with the log
+(migration 0015): counts and costs are exact; the latency median and 95th percentile are the
+centre of the 2%-wide bucket holding each rank, interpolated like `percentile_cont` (within
+1% of the exact value). Any other filter
+(dates, text, ratings, run, lineage, measurements) aggregates the log itself, as DuckDB always
+does.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database
+from workbench.store.db import Backend
 from workbench.store.queries import filter_sql
+
+_FINISHED = "g.status IN ('succeeded', 'failed', 'moderated')"
+# What generation_summary is keyed by: a filter on these alone can be answered from it.
+_SUMMARY_FIELDS = ("models", "providers", "templates", "statuses", "categories", "include_offline")
+BUCKET_BASE = 1.02  # generation_latency_bucket in migrations/postgres/0015_model_summary.sql
+_QUANTILES = (0.5, 0.95)
+
+
+def summary_answers(f: HistoryFilter) -> bool:
+    """Whether the filter's WHERE clause uses only the summary's columns."""
+    plain = HistoryFilter(**{name: getattr(f, name) for name in _SUMMARY_FIELDS})
+    return filter_sql(plain) == filter_sql(f)
+
+
+def bucket_value(bucket: int | None) -> float | None:
+    """The latency a bucket stands for: its geometric centre (0 for below 1 ms)."""
+    if bucket is None:
+        return None
+    return 0.0 if bucket < 0 else float(BUCKET_BASE ** (bucket + 0.5))
+
+
+def _quantile(row: dict[str, Any], i: int) -> float | None:
+    low, high = bucket_value(row[f"lo{i}"]), bucket_value(row[f"hi{i}"])
+    if low is None or high is None:
+        return None
+    position = _QUANTILES[i] * (int(row["measured"]) - 1)
+    return low + (position - math.floor(position)) * (high - low)
 
 
 class PerformanceLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
+        if self.db.dialect == "postgres" and summary_answers(f):
+            return self._from_summary(f)
         where, params = filter_sql(f)
-        finished = "g.status IN ('succeeded', 'failed', 'moderated')"
-        where = f"{where} AND {finished}" if where else f" WHERE {finished}"
+        where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
         sql = (
             "SELECT g.model,"
             " count(*) AS attempts,"
@@ -27,8 +64,8 @@ class PerformanceLog:
             " count(*) FILTER (WHERE g.status = 'failed') AS failed,"
             " count(*) FILTER (WHERE g.status = 'moderated') AS moderated,"
             # one sort per model for both quantiles
-            " quantile_cont(g.latency_ms, [0.5, 0.95]) FILTER (WHERE g.status = 'succeeded')"
-            "   AS latency_q,"
+            " percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY g.latency_ms)"
+            "   FILTER (WHERE g.status = 'succeeded') AS latency_q,"
             " avg(g.cost_usd) FILTER (WHERE g.status = 'succeeded') AS cost_per_image_usd,"
             " sum(g.cost_usd) AS cost_total_usd,"
             " bool_or(g.cost_kind = 'estimated') AS cost_has_estimates"
@@ -42,3 +79,56 @@ class PerformanceLog:
             quantiles = row.pop("latency_q") or [None, None]
             row["latency_median_ms"], row["latency_p95_ms"] = quantiles
         return rows
+
+    def _from_summary(self, f: HistoryFilter) -> list[dict[str, Any]]:
+        where, params = filter_sql(f)
+        where = f"{where} AND {_FINISHED} AND g.n > 0" if where else (
+            f" WHERE {_FINISHED} AND g.n > 0")
+        ok = "g.status = 'succeeded'"
+        # For each quantile, the buckets holding the two ranks around its position (n - 1) * q,
+        # interpolated between as percentile_cont does.
+        picks = ", ".join(
+            f"min(b) FILTER (WHERE before + c > floor({q} * (total - 1))) AS lo{i},"
+            f" min(b) FILTER (WHERE before + c > ceil({q} * (total - 1))) AS hi{i}"
+            for i, q in enumerate(_QUANTILES)
+        )
+        sql = (
+            f"WITH s AS (SELECT * FROM generation_summary g{where}),"
+            " t AS (SELECT g.model, sum(n) AS attempts,"
+            f"  coalesce(sum(n) FILTER (WHERE {ok}), 0) AS succeeded,"
+            "  coalesce(sum(n) FILTER (WHERE g.status = 'failed'), 0) AS failed,"
+            "  coalesce(sum(n) FILTER (WHERE g.status = 'moderated'), 0) AS moderated,"
+            f"  sum(cost_sum) FILTER (WHERE {ok}) AS ok_cost,"
+            f"  sum(cost_n) FILTER (WHERE {ok}) AS ok_cost_n,"
+            "  sum(cost_sum) AS cost_sum, sum(cost_n) AS cost_n,"
+            "  bool_or(g.cost_kind = 'estimated') AS cost_has_estimates"
+            "  FROM s g GROUP BY g.model),"
+            " h AS (SELECT g.model, latency_bucket AS b, sum(n) AS c FROM s g"
+            f"  WHERE {ok} AND latency_bucket IS NOT NULL GROUP BY g.model, latency_bucket),"
+            " cum AS (SELECT model, b, c,"
+            "  sum(c) OVER (PARTITION BY model ORDER BY b) - c AS before,"
+            "  sum(c) OVER (PARTITION BY model) AS total FROM h),"
+            f" q AS (SELECT model, max(total) AS measured, {picks} FROM cum GROUP BY model)"
+            " SELECT * FROM t LEFT JOIN q USING (model) ORDER BY t.model"
+        )
+        with self.db.cursor() as cur:
+            cursor = cur.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return [
+            {
+                "model": r["model"],
+                "attempts": int(r["attempts"]),
+                "succeeded": int(r["succeeded"]),
+                "failed": int(r["failed"]),
+                "moderated": int(r["moderated"]),
+                "cost_per_image_usd": (
+                    float(r["ok_cost"]) / int(r["ok_cost_n"]) if r["ok_cost_n"] else None
+                ),
+                "cost_total_usd": float(r["cost_sum"]) if r["cost_n"] else None,
+                "cost_has_estimates": r["cost_has_estimates"],
+                "latency_median_ms": _quantile(r, 0),
+                "latency_p95_ms": _quantile(r, 1),
+            }
+            for r in found
+        ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from workbench.domain.catalog import load_catalog
 from workbench.domain.filters import HistoryFilter
-from workbench.imaging.metrics import SPECS, VERSIONS
+from workbench.imaging.specs import SPECS, VERSIONS
 
 # "The same prompt" for side-by-side comparisons: the intent's key when each model family got
 # its own wording (a suite entry, slots assembled per template), else the text as sent.

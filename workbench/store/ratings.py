@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database, utcnow
+from workbench.store.db import Backend, utcnow
 from workbench.store.queries import filter_sql, ratings_sql
 
 _RATING_COLUMNS = {"models", "providers", "include_offline", "raters"}
@@ -23,7 +23,7 @@ def _needs_log(f: HistoryFilter) -> bool:
 
 
 class RatingLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def add(self, generation_id: str, criterion: str, stars: int, rater: str = "me") -> None:

@@ -7,12 +7,12 @@ import json
 import os
 from typing import Any
 
-from workbench.store.db import Database, utcnow
-from workbench.store.generations import pid_alive
+from workbench.store.db import Backend, utcnow
+from workbench.store.generations import HOST, MINE, pid_alive
 
 
 class RunLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def create(
@@ -21,16 +21,16 @@ class RunLog:
         with self.db.cursor() as cur:
             cur.execute(
                 "INSERT INTO runs (id, kind, name, spec, budget_usd, status, created_at,"
-                " worker_pid) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-                [run_id, kind, name, json.dumps(spec), budget_usd, utcnow(), os.getpid()],
+                " worker_pid, worker_host) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                [run_id, kind, name, json.dumps(spec), budget_usd, utcnow(), os.getpid(), HOST],
             )
 
     def reopen(self, run_id: str) -> None:
         with self.db.cursor() as cur:
             cur.execute(
-                "UPDATE runs SET status = 'running', finished_at = NULL, worker_pid = ?"
-                " WHERE id = ?",
-                [os.getpid(), run_id],
+                "UPDATE runs SET status = 'running', finished_at = NULL, worker_pid = ?,"
+                " worker_host = ? WHERE id = ?",
+                [os.getpid(), HOST, run_id],
             )
 
     def finish(self, run_id: str, status: str, spent_usd: float) -> None:
@@ -65,10 +65,10 @@ class RunLog:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def mark_interrupted(self) -> int:
-        """Runs whose process is gone are `interrupted` (resumable)."""
+        """Runs whose process (on this machine) is gone are `interrupted` (resumable)."""
         with self.db.cursor() as cur:
             rows = cur.execute(
-                "SELECT id, worker_pid FROM runs WHERE status = 'running'"
+                f"SELECT id, worker_pid FROM runs WHERE status = 'running' AND {MINE}", [HOST]
             ).fetchall()
             dead = [rid for rid, pid in rows if pid is None or not pid_alive(pid)]
             for rid in dead:

@@ -3,7 +3,8 @@
 
 `reserve` checks today's total and inserts the reservation in one transaction, and reservations
 of one database never run at the same time: inside a process a lock orders them, across
-processes the database turn does (`store.file_lock`: one process at a time has the file). So two
+processes the database turn does (`store.file_lock`: one process at a time has the file), and on
+a PostgreSQL server a transaction-level advisory lock (`db.exclusive`). So two
 runs started at once whose estimates each fit, but not together, cannot both send. `settle`
 replaces the estimate with what the attempt really cost when it ends.
 """
@@ -13,10 +14,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-import duckdb
-
-from workbench.store.db import Database, one_row, utcnow
+from workbench.store.db import Backend, one_row, utcnow
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Caps:
 
 
 class SpendLedger:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
         self._serial = threading.Lock()
 
@@ -42,6 +42,8 @@ class SpendLedger:
         now = utcnow()
         day = now.date()
         with self._serial, self.db.transaction() as cur:
+            # Across processes on a server (team mode) the transaction holds the spending lock.
+            self.db.exclusive(cur, "spending")
             # A resumed cell keeps its first reservation instead of adding a second one.
             if cur.execute(
                 "SELECT 1 FROM spend_reservations WHERE generation_id = ?", [generation_id]
@@ -70,7 +72,7 @@ class SpendLedger:
         return None
 
     @staticmethod
-    def _spent(cur: duckdb.DuckDBPyConnection, day: date, person: str) -> tuple[float, float]:
+    def _spent(cur: Any, day: date, person: str) -> tuple[float, float]:
         row = cur.execute(
             "SELECT coalesce(sum(amount_usd), 0),"
             " coalesce(sum(CASE WHEN person = ? THEN amount_usd ELSE 0 END), 0)"

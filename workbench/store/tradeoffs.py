@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Database
+from workbench.store.db import Backend
 from workbench.store.queries import filter_sql, finals_sql, ratings_sql
 
 
@@ -29,7 +29,7 @@ def _rows(cursor: Any) -> list[dict[str, Any]]:
 
 
 class TradeoffLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def star_histogram(self, f: HistoryFilter, criterion: str) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from workbench.store.db import Database, StoreError
+from workbench.store.db import Backend, StoreError
 
 # (table, key columns) for tables keyed by the workbench's own ids, in copy order.
 KEYED: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -103,7 +103,7 @@ class TableReport:
 class Side:
     """One database of a copy: reads a table in batches, writes rows."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def columns(self, table: str) -> list[str]:
@@ -275,7 +275,7 @@ def copy_numbered(
     )
 
 
-def copy_all(source: Database, target: Database) -> list[TableReport]:
+def copy_all(source: Backend, target: Backend) -> list[TableReport]:
     """Copy every table; one report per table, in copy order."""
     a, b = Side(source), Side(target)
     # Many short units of work on each side: keep both files open between them while no
@@ -286,7 +286,7 @@ def copy_all(source: Database, target: Database) -> list[TableReport]:
     return reports
 
 
-def image_paths(db: Database) -> list[tuple[str, str, str]]:
+def image_paths(db: Backend) -> list[tuple[str, str, str]]:
     """(sha256, path, thumb_path) of every stored image, relative to its data directory."""
     with db.cursor() as cur:
         rows = cur.execute("SELECT sha256, path, thumb_path FROM images ORDER BY sha256").fetchall()

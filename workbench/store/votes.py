@@ -13,16 +13,17 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from workbench.domain.catalog import OFFLINE
 from workbench.domain.filters import HistoryFilter
-from workbench.stats.bradley_terry import WINNERS
-from workbench.store.db import Database, one_row, utcnow
+from workbench.domain.outcomes import WINNERS
+from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.queries import PROMPT_KEY_SQL, filter_sql, finals_sql
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 OFFLINE_TAG = " (offline sketch)"
 
@@ -98,19 +99,24 @@ _COLUMNS = (
     "left_provider", "right_provider", "criterion", "category", "template_id", "prompt",
     "winner", "swapped", "rater", "is_repeat", "repeat_of", "source", "fingerprint",
 )
-_ARROW_SCHEMA = pa.schema(
-    [
-        ("created_at", pa.timestamp("us")),
-        *((name, pa.string()) for name in _COLUMNS[1:11]),
-        ("winner", pa.string()),
-        ("swapped", pa.bool_()),
-        ("rater", pa.string()),
-        ("is_repeat", pa.bool_()),
-        ("repeat_of", pa.int64()),
-        ("source", pa.string()),
-        ("fingerprint", pa.string()),
-    ]
-)
+def _arrow_schema() -> pa.Schema:
+    """The votes' Arrow layout for bulk inserts (pyarrow loads only when votes are imported,
+    so a command that lists the log starts quickly)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("created_at", pa.timestamp("us")),
+            *((name, pa.string()) for name in _COLUMNS[1:11]),
+            ("winner", pa.string()),
+            ("swapped", pa.bool_()),
+            ("rater", pa.string()),
+            ("is_repeat", pa.bool_()),
+            ("repeat_of", pa.int64()),
+            ("source", pa.string()),
+            ("fingerprint", pa.string()),
+        ]
+    )
 
 
 def vote_filter_sql(
@@ -176,7 +182,7 @@ def _and(where: str, clause: str) -> str:
 
 
 class VoteLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # -- writes -------------------------------------------------------------------------------
@@ -195,9 +201,19 @@ class VoteLog:
         votes = [v.completed() for v in votes]
         if not votes:
             return 0
+        import pyarrow as pa
+
         table = pa.Table.from_pydict(
-            {name: [getattr(v, name) for v in votes] for name in _COLUMNS}, schema=_ARROW_SCHEMA
+            {name: [getattr(v, name) for v in votes] for name in _COLUMNS}, schema=_arrow_schema()
         )
+        if self.db.dialect == "postgres":  # no Arrow scans there: one batch of rows
+            with self.db.transaction() as cur:
+                cur.executemany(
+                    f"INSERT INTO votes (id, {', '.join(_COLUMNS)}) VALUES"
+                    f" (nextval('votes_id_seq'), {', '.join('?' for _ in _COLUMNS)})",
+                    [[getattr(v, name) for name in _COLUMNS] for v in votes],
+                )
+            return len(votes)
         with self.db.transaction() as cur:
             cur.register("incoming_votes", table)
             try:
@@ -226,9 +242,18 @@ class VoteLog:
         return int(one_row(row, "the vote count")[0])
 
     def existing_fingerprints(self, fingerprints: Iterable[str]) -> set[str]:
+        import pyarrow as pa
+
         wanted = pa.table({"fingerprint": pa.array(sorted(set(fingerprints)), pa.string())})
         if not wanted.num_rows:
             return set()
+        if self.db.dialect == "postgres":
+            with self.db.cursor() as cur:
+                rows = cur.execute(
+                    "SELECT DISTINCT fingerprint FROM votes WHERE fingerprint = ANY(?)",
+                    [wanted.column("fingerprint").to_pylist()],
+                ).fetchall()
+            return {r[0] for r in rows}
         with self.db.cursor() as cur:
             cur.register("wanted_fingerprints", wanted)
             try:
@@ -247,7 +272,7 @@ class VoteLog:
         where, params = vote_filter_sql(f, criterion)
         sql = (
             f"SELECT v.criterion, {_contestant_sql('left')} AS a, {_contestant_sql('right')} AS b,"
-            f" v.winner, count(*) FROM votes v{where} GROUP BY ALL ORDER BY ALL"
+            f" v.winner, count(*) FROM votes v{where} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
         )
         with self.db.cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
@@ -273,7 +298,7 @@ class VoteLog:
             f" v.winner, count(*),"
             f" coalesce(v.left_generation_id IN ({is_final})"
             f"  AND v.right_generation_id IN ({is_final}), false) AS finals"
-            f" FROM votes v{where} GROUP BY ALL ORDER BY ALL NULLS LAST"
+            f" FROM votes v{where} GROUP BY 1, 2, 3, 4, 6 ORDER BY 1 NULLS LAST, 2, 3, 4, 6"
         )
         with self.db.cursor() as cur:
             rows = cur.execute(sql, [*finals_params, *finals_params, *params]).fetchall()
@@ -346,9 +371,9 @@ class VoteLog:
         where, params = self._candidates_where(f)
         sql = (
             f"WITH c AS (SELECT {PROMPT_KEY_SQL} AS prompt, {_GEN_CONTESTANT} AS who"
-            f" FROM generations g{where} GROUP BY ALL)"
+            f" FROM generations g{where} GROUP BY 1, 2)"
             " SELECT a.who, b.who, count(*) FROM c a JOIN c b"
-            " ON a.prompt = b.prompt AND a.who < b.who GROUP BY ALL ORDER BY ALL"
+            " ON a.prompt = b.prompt AND a.who < b.who GROUP BY 1, 2 ORDER BY 1, 2"
         )
         with self.db.cursor() as cur:
             return [(a, b, int(n)) for a, b, n in cur.execute(sql, params).fetchall()]
@@ -365,7 +390,7 @@ class VoteLog:
         where, params = self._candidates_where(f)
         sql = (
             f"WITH c AS (SELECT {PROMPT_KEY_SQL} AS prompt, {_GEN_CONTESTANT} AS who"
-            f" FROM generations g{where} GROUP BY ALL)"
+            f" FROM generations g{where} GROUP BY 1, 2)"
             " SELECT x.prompt FROM c x JOIN c y ON x.prompt = y.prompt"
             " WHERE x.who = ? AND y.who = ? ORDER BY x.prompt"
         )
@@ -405,9 +430,10 @@ class VoteLog:
         """Criteria, categories and raters that have votes (for filter widgets)."""
         with self.db.cursor() as cur:
             row = cur.execute(
-                "SELECT list(DISTINCT criterion ORDER BY criterion),"
-                " list(DISTINCT category ORDER BY category) FILTER (WHERE category IS NOT NULL),"
-                " list(DISTINCT rater ORDER BY rater) FROM votes"
+                "SELECT array_agg(DISTINCT criterion ORDER BY criterion),"
+                " array_agg(DISTINCT category ORDER BY category)"
+                " FILTER (WHERE category IS NOT NULL),"
+                " array_agg(DISTINCT rater ORDER BY rater) FROM votes"
             ).fetchone()
         keys = ("criteria", "categories", "raters")
         values = one_row(row, "the vote filter options")

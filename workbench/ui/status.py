@@ -33,6 +33,10 @@ def render() -> None:
     st.markdown("**Migrations applied:** " + ", ".join(f"`{m}`" for m in facts.migrations))
     if facts.generations:
         st.caption(" · ".join(f"{k}: {v:,}" for k, v in sorted(facts.generations.items())))
+    if facts.team_mode:
+        st.subheader(f"Sessions connected ({len(facts.sessions)})")
+        st.dataframe(pd.DataFrame(facts.sessions), hide_index=True, key="status_sessions")
+        st.caption("Each workbench process names itself `workbench <command>` on the server.")
     st.subheader("Provider keys")
     st.dataframe(
         pd.DataFrame(
