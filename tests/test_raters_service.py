@@ -1,5 +1,6 @@
 """Raters on the Leaderboard (`services.leaderboard.raters`): inter-rater agreement read from a
-real log, per-rater consistency, and the rater filter reaching the star means.
+real log (the DuckDB file and PostgreSQL), per-rater consistency, and the rater filter reaching
+the star means.
 
 The star data is Krippendorff's (2011) worked example (see tests/test_agreement.py) written as
 ratings: units are generations, observers are raters, so the figure read back from the
@@ -18,6 +19,12 @@ from workbench.store.votes import NewVote
 
 NB, FP = "nano-banana-2", "flux-2-pro"
 EVERYONE = lb_service.leaderboard_filter()
+
+
+@pytest.fixture
+def wb(backend_wb: Workbench) -> Workbench:
+    """Every test on both backends: the agreement queries are written for each of them."""
+    return backend_wb
 
 
 def _paper_ratings(wb: Workbench) -> list[str]:
