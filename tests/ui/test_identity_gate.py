@@ -14,6 +14,7 @@ from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
+from workbench.ui import main as main_module
 from workbench.ui.identity import NAME_INPUT_KEY
 from workbench.ui.shared import USER_KEY
 
@@ -78,9 +79,13 @@ def test_without_the_trusted_header_the_request_sees_only_the_refusal(
 ) -> None:
     generate_sync(seeded, GenerateRequest(model="nano-banana-2", prompt="secret lighthouse"))
     monkeypatch.setenv("WORKBENCH_TRUSTED_USER_HEADER", "X-Forwarded-Email")
+    menus: list[object] = []
+    real_pages = main_module.all_pages
+    monkeypatch.setattr(main_module, "all_pages", lambda: menus.append(1) or real_pages())
     at = _app()
     at.run()
     assert not at.exception
+    assert menus == []  # the gate stopped the script before the menu and any page existed
     assert [t.value for t in at.title] == ["Sign-in required"]
     [error] = at.error
     assert "X-Forwarded-Email" in error.value
