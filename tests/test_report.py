@@ -80,7 +80,7 @@ def test_user_text_is_escaped_and_shown_literally(wb: Workbench) -> None:
 def test_costs_latency_and_star_ratings_are_shown(wb: Workbench) -> None:
     gen = add_generation(wb, "flux-2-pro", "a copper kettle", provider="bfl", cost_usd=0.03,
                          latency_ms=4200.0)
-    wb.ratings.add(gen, "overall", 4)
+    wb.ratings.add(gen, "overall", 4, rater=wb.settings.user)  # the reader's own stars
     text = "".join(_parse(build_report(wb, [gen]).html).text)
     assert "★★★★☆ 4" in text and "Overall" in text
     assert "$0.03" in text and "4.2 s" in text and "FLUX.2 Pro" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -36,11 +37,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    data_dir = tmp_path_factory.mktemp("browser-data")
+@contextlib.contextmanager
+def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real `streamlit run app.py` on a free loopback port, keyless (the offline renderer),
+    with `extra_env` added to its environment; yields its URL once it answers."""
     port = _free_port()
-    env = {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir), **(extra_env or {})}
     for names in KEY_VARIABLES.values():  # the journey runs keyless, on the offline renderer
         for name in names:
             env.pop(name, None)
@@ -78,13 +80,22 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
                 server.kill()
                 raise RuntimeError((data_dir / "server.log").read_text()) from None
             time.sleep(0.2)
-    yield url, data_dir
-    server.terminate()
     try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    with start_app(data_dir) as url:
+        yield url, data_dir
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
+from workbench.ui.shared import USER_KEY
 
 NAMES = ("nano-banana-2", "flux-2-pro", "Nano Banana 2", "FLUX.2 Pro")
 
@@ -95,7 +96,7 @@ def test_each_kind_of_vote_is_recorded_on_the_chosen_criterion(
     assert not at.exception
     [vote] = _votes(seeded)
     assert (vote["winner"], vote["criterion"], vote["category"]) == (winner, criterion, "portrait")
-    assert vote["rater"] == "me"
+    assert vote["rater"] == seeded.settings.user  # WORKBENCH_USER, else the OS user
     expected = {"left": "you preferred", "right": "you preferred", "tie": "you called it a tie",
                 "both_bad": "you found both bad"}[winner]
     assert expected in at.success[0].value
@@ -126,18 +127,24 @@ def test_skip_records_nothing_and_shows_another_pair(data_dir: Path, seeded: Wor
     assert "a_left" in [b.key for b in at.button]
 
 
-def test_the_rater_name_and_the_category_filter_are_used(
+def test_the_session_user_and_the_category_filter_are_used(
     data_dir: Path, seeded: Workbench
 ) -> None:
     _sketches(seeded, prompts=2, category="portrait")
     _sketches(seeded, prompts=2, category="text")
-    at = _open(_app())
+    at = _app()
+    at.session_state[USER_KEY] = "Ada"  # as the sidebar's "Working as" sets it
+    _open(at)
+    assert any("Voting as Ada" in c.value for c in at.caption)
+    assert any(c.value.startswith("Your consistency (Ada") and "no decisive" in c.value
+               for c in at.caption)
     at.selectbox(key="a_category").set_value("text").run()
     assert at.session_state["arena_pair"].category == "text"
-    at.text_input(key="a_rater").set_value("Ada").run()
     at.button(key="a_right").click().run()
     [vote] = _votes(seeded)
     assert (vote["category"], vote["rater"]) == ("text", "Ada")
+    assert any(c.value.startswith("Your consistency (Ada") and "won 0%" in c.value
+               for c in at.caption)  # her one decisive vote went to the right image
 
 
 def test_nothing_to_compare_says_to_run_compare_or_matrix(

@@ -372,3 +372,45 @@ def test_a_vote_for_a_deleted_generation_still_counts(data_dir: Path, seeded: Wo
     bt = _table(at, BT)
     assert list(bt["Model"]) == ["Nano Banana 2", "FLUX.2 Pro"]
     _no_nan(at)
+
+
+def test_rater_filter_consistency_per_rater_and_agreement(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    _arena_data(seeded, prompts=6, votes=0)
+    nano = seeded.log.page(HistoryFilter(models=("nano-banana-2",)))
+    # ann and bob rate the same six images, bob one star lower each time except once
+    for row, (ann, bob) in zip(nano, [(5, 4), (4, 3), (3, 2), (2, 1), (5, 4), (1, 1)],
+                               strict=True):
+        seeded.ratings.add(row["id"], "overall", ann, rater="ann")
+        seeded.ratings.add(row["id"], "overall", bob, rater="bob")
+    pair = arena.draw_pair(seeded, "overall", rng=random.Random(1), repeat_rate=0)
+    first = arena.record_vote(seeded, pair.vote("left", rater="ann"))
+    arena.record_vote(seeded, pair.vote("left", rater="bob"))
+    again = arena.draw_pair(seeded, "overall", rater="ann", rng=random.Random(2), repeat_rate=1,
+                            skip_recent=0)
+    assert again.repeat_of == first.vote_id
+    arena.record_vote(seeded, again.vote("tie", rater="ann"))
+    at = _app()
+    at.run()
+    assert not at.exception
+    shown = _all_text(at)
+    assert "Repeated pairs judged the same way" in shown
+    per_rater = _table(at, "Repeated pairs judged the same way")
+    assert list(per_rater.index) == ["ann", "bob"]
+    assert per_rater.loc["ann", "Repeated pairs judged the same way"].endswith(" of 1")
+    assert per_rater.loc["bob", "Repeated pairs judged the same way"] == "no data yet"
+    agreement = _table(at, "Stars: Krippendorff's α (ordinal)")
+    alpha_cell = agreement.loc["Overall", "Stars: Krippendorff's α (ordinal)"]
+    assert re.fullmatch(r"α = 0\.\d\d \(n = 6\)", alpha_cell), alpha_cell
+    assert agreement.loc["Overall", "Votes: same decision"].startswith(
+        "not enough overlap yet (n = 1")
+    # everyone's stars: 35 over 12 ratings; then only bob's (15 over 6), only ann's (20 over 6)
+    assert _table(at, SCORES).loc["Nano Banana 2", "Overall (stars)"].startswith("2.92 ")
+    at.multiselect(key="lb_raters").set_value(["ann"]).run()
+    assert _table(at, SCORES).loc["Nano Banana 2", "Overall (stars)"].startswith("3.33 ")
+    at.multiselect(key="lb_raters").set_value(["bob"]).run()
+    assert not at.exception
+    assert _table(at, SCORES).loc["Nano Banana 2", "Overall (stars)"].startswith("2.50 ")
+    assert "Not enough overlap yet" in _all_text(at)  # one rater cannot disagree
+    _no_nan(at)

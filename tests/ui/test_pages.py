@@ -139,7 +139,7 @@ def test_history_rating_is_saved_and_the_latest_wins(data_dir: Path, seeded: Wor
     at.feedback(key=f"rate_{newest}_overall").set_value(3).run()
     at.feedback(key=f"rate_{newest}_overall").set_value(4).run()
     assert not at.exception
-    assert seeded.ratings.latest_for(newest) == {"overall": 5}
+    assert seeded.ratings.latest_for(newest, seeded.settings.user) == {"overall": 5}
 
 
 def test_open_in_builder_carries_the_prompt_over(data_dir: Path, seeded: Workbench) -> None:
@@ -293,8 +293,8 @@ def test_history_rating_stays_on_its_generation_among_same_label_twins(
     assert at.subheader[0].value == f"Generation {second}"
     at.run()
     assert at.subheader[0].value == f"Generation {second}"
-    assert seeded.ratings.latest_for(second) == {"overall": 4}
-    assert seeded.ratings.latest_for(first) == {}
+    assert seeded.ratings.latest_for(second, seeded.settings.user) == {"overall": 4}
+    assert seeded.ratings.latest_for(first, seeded.settings.user) == {}
 
 
 def test_build_states_why_generate_is_off_beside_the_button(data_dir: Path) -> None:

@@ -59,7 +59,7 @@ class VoteInput(BaseModel):
     criterion: str
     winner: Winner
     swapped: bool = False
-    rater: str = Field(default="me", min_length=1, max_length=80)
+    rater: str | None = Field(default=None, min_length=1, max_length=80)  # None: Settings.user
     repeat_of: int | None = Field(default=None, ge=1)
 
     @field_validator("criterion")
@@ -72,7 +72,9 @@ class VoteInput(BaseModel):
 
     @field_validator("rater")
     @classmethod
-    def _clean_rater(cls, value: str) -> str:
+    def _clean_rater(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = " ".join(value.split())
         if not value:
             raise ValueError("the rater name is blank")
@@ -117,7 +119,7 @@ class ArenaPair:
     # lighting for FLUX, a narrative sentence for Nano Banana) would give the model away.
     intent: tuple[tuple[str, str], ...] = ()
 
-    def vote(self, winner: str, rater: str = "me") -> VoteInput:
+    def vote(self, winner: str, rater: str | None = None) -> VoteInput:
         """The vote for this pair, ready for `record_vote`."""
         return parse_vote(
             {
@@ -180,11 +182,13 @@ class Reveal:
 def arena_filter(
     *, categories: tuple[str, ...] = (), templates: tuple[str, ...] = (),
     providers: tuple[str, ...] = (), include_offline: bool = False,
+    raters: tuple[str, ...] = (),
 ) -> HistoryFilter:
-    """The arena's default filter: offline sketches out unless asked for."""
+    """The arena's default filter: offline sketches out unless asked for; `raters` limits the
+    votes read (for one person's consistency), never the images drawn."""
     return HistoryFilter(
         categories=categories, templates=templates, providers=providers,
-        include_offline=include_offline,
+        include_offline=include_offline, raters=raters,
     )
 
 
@@ -312,17 +316,19 @@ def pair_of(
 
 
 def draw_pair(
-    wb: Workbench, criterion: str, f: HistoryFilter | None = None, *, rater: str = "me",
+    wb: Workbench, criterion: str, f: HistoryFilter | None = None, *, rater: str | None = None,
     rng: random.Random | None = None, repeat_rate: float = REPEAT_RATE,
     avoid: frozenset[str] | set[str] = frozenset(), skip_recent: int = SKIP_RECENT,
 ) -> ArenaPair:
     """The next pair to judge. Raises `NoPairAvailable` (with the reason) when there is none.
 
-    `avoid` holds generation ids just shown (after a skip): another pair is preferred."""
+    `avoid` holds generation ids just shown (after a skip): another pair is preferred. Repeats
+    (for consistency) come from `rater`'s own votes, by default the workbench's user."""
     _check_criterion(criterion)
     # one connection for the whole draw: it runs several small queries
     with wb.db.cursor():
-        return _draw(wb, criterion, _default_filter(f), rater, rng or random.Random(),
+        return _draw(wb, criterion, _default_filter(f), rater or wb.settings.user,
+                     rng or random.Random(),
                      repeat_rate, avoid, skip_recent)
 
 
@@ -426,7 +432,7 @@ def _record(wb: Workbench, vote: VoteInput) -> Reveal:
             right_provider=right["provider"],
             category=left.get("category") or right.get("category"),
             template_id=left.get("template_id") or right.get("template_id"),
-            prompt=left["prompt"], swapped=vote.swapped, rater=vote.rater,
+            prompt=left["prompt"], swapped=vote.swapped, rater=vote.rater or wb.settings.user,
             is_repeat=first is not None, repeat_of=vote.repeat_of,
         )
     )

@@ -102,7 +102,7 @@ def detail(wb: Workbench, generation_id: str) -> dict[str, Any] | None:
         return None
     if record.get("image_path"):
         record["image_file"] = str(wb.images.absolute(record["image_path"]))
-    record["ratings"] = wb.ratings.latest_for(generation_id)
+    record["ratings"] = wb.ratings.latest_for(generation_id, wb.settings.user)
     return record
 
 

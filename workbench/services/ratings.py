@@ -1,4 +1,6 @@
-"""Star ratings: validate and record one (append-only; the newest per criterion counts)."""
+"""Star ratings: validate and record one (append-only; the newest per criterion and rater
+counts). The rater is the workbench's user (`Settings.user`: in the app, the session's) unless
+the input names one."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ class RatingInput(BaseModel):
     generation_id: str = Field(min_length=1)
     criterion: str
     stars: int = Field(ge=1, le=5)
-    rater: str = Field(default="me", min_length=1, max_length=80)
+    rater: str | None = Field(default=None, min_length=1, max_length=80)  # None: Settings.user
 
     @field_validator("criterion")
     @classmethod
@@ -26,4 +28,5 @@ class RatingInput(BaseModel):
 
 
 def rate(wb: Workbench, rating: RatingInput) -> None:
-    wb.ratings.add(rating.generation_id, rating.criterion, rating.stars, rating.rater)
+    rater = rating.rater or wb.settings.user
+    wb.ratings.add(rating.generation_id, rating.criterion, rating.stars, rater)

@@ -182,7 +182,7 @@ def build_report(wb: Workbench, ids: Sequence[str], title: str = "Image report")
         # while this one reads the ratings and the votes.
         with ThreadPoolExecutor(max_workers=4) as pool:
             pending = pool.map(lambda r: _preview(wb, r), records)
-            ratings = [wb.ratings.latest_for(r["id"]) for r in records]
+            ratings = [wb.ratings.latest_for(r["id"], wb.settings.user) for r in records]
             tables = _verdict(wb, records)
             previews = list(pending)
     labels = {c.id: c.label for c in load_criteria()}

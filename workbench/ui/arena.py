@@ -3,6 +3,8 @@ shuffled by the arena service; the user votes (buttons or keys), then sees who m
 
 The page keeps the pair it is showing in the session (so a rerun never swaps it under the
 user's eyes) and draws a new one after a vote, a skip, or a change of criterion or filter.
+Votes record the session's user (the sidebar's "Working as", or the signing-in proxy's name);
+the page ends with that user's own consistency on repeated pairs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from workbench.domain.criteria import load_criteria
 from workbench.domain.suites import CATEGORIES
 from workbench.services import arena as arena_service
 from workbench.services import history as history_service
+from workbench.services import leaderboard as lb_service
 from workbench.services.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import ARENA_PAIR_KEY
@@ -63,12 +66,12 @@ def _forget_pair() -> None:
     st.session_state.pop(ERROR_KEY, None)
 
 
-def _vote(wb: Workbench, winner: str, rater: str) -> None:
+def _vote(wb: Workbench, winner: str) -> None:
     pair: ArenaPair | None = st.session_state.get(PAIR_KEY)
     if pair is None or st.session_state.get(REVEAL_KEY) is not None:
         return  # a stale click (keyboard repeat) after the vote was already taken
     try:
-        reveal = arena_service.record_vote(wb, pair.vote(winner, rater=rater or "me"))
+        reveal = arena_service.record_vote(wb, pair.vote(winner, rater=wb.settings.user))
     except InvalidVote as exc:
         st.session_state[ERROR_KEY] = exc.problems
         return
@@ -88,9 +91,9 @@ def _skip() -> None:
     _forget_pair()
 
 
-def _controls(wb: Workbench) -> tuple[str, tuple[str, ...], bool, str]:
+def _controls(wb: Workbench) -> tuple[str, tuple[str, ...], bool]:
     criteria = {c.id: c for c in load_criteria()}
-    cols = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+    cols = st.columns([2, 2, 1], vertical_alignment="bottom")
     criterion = cols[0].selectbox(
         "Judge on",
         list(criteria),
@@ -111,19 +114,15 @@ def _controls(wb: Workbench) -> tuple[str, tuple[str, ...], bool, str]:
         key="a_offline",
         help="Sketches are drawn locally, not by the model; they compete under their own name.",
     )
-    rater = cols[3].text_input(
-        "Rater",
-        value="me",
-        key="a_rater",
-        max_chars=80,
-        help="Your name, so consistency is measured per person.",
+    st.caption(
+        f"{criteria[criterion].help} Voting as {plain(wb.settings.user)} (change it in the "
+        "sidebar where allowed)."
     )
-    st.caption(criteria[criterion].help)
-    return criterion, ((category,) if category else ()), include_offline, rater.strip()
+    return criterion, ((category,) if category else ()), include_offline
 
 
 def _draw(
-    wb: Workbench, criterion: str, categories: tuple[str, ...], include_offline: bool, rater: str
+    wb: Workbench, criterion: str, categories: tuple[str, ...], include_offline: bool
 ) -> ArenaPair | None:
     wanted = (criterion, categories, include_offline)
     if st.session_state.get(DRAWN_FOR_KEY) != wanted:
@@ -144,7 +143,7 @@ def _draw(
             wb,
             criterion,
             f,
-            rater=rater or "me",
+            rater=wb.settings.user,
             avoid=frozenset(st.session_state.get(AVOID_KEY, [])),
         )
     except NoPairAvailable as exc:
@@ -160,7 +159,7 @@ def _side(column: Any, title: str, shown: Any, name: str | None) -> None:
         st.image(shown.image_path, caption=name, width="stretch")
 
 
-def _buttons(wb: Workbench, rater: str) -> None:
+def _buttons(wb: Workbench) -> None:
     cols = st.columns(len(VOTES) + 1)
     for col, (winner, key, label, shortcut) in zip(cols, VOTES, strict=False):
         col.button(
@@ -168,7 +167,7 @@ def _buttons(wb: Workbench, rater: str) -> None:
             key=key,
             shortcut=shortcut,
             on_click=_vote,
-            args=(wb, winner, rater),
+            args=(wb, winner),
             type="primary" if winner in ("left", "right") else "secondary",
             width="stretch",
         )
@@ -206,8 +205,8 @@ def render() -> None:
         "Blind pairwise votes: the same prompt by two different models, names hidden until you "
         "vote. The votes feed the Leaderboard's Bradley–Terry scores."
     )
-    criterion, categories, include_offline, rater = _controls(wb)
-    pair = _draw(wb, criterion, categories, include_offline, rater)
+    criterion, categories, include_offline = _controls(wb)
+    pair = _draw(wb, criterion, categories, include_offline)
     if pair is None:
         return
     reveal: Reveal | None = st.session_state.get(REVEAL_KEY)
@@ -232,9 +231,23 @@ def render() -> None:
     elif reveal is not None:
         _revealed(reveal)
     else:
-        _buttons(wb, rater)
+        _buttons(wb)
     left_col, right_col = st.columns(2, gap="medium")
     _side(left_col, "Left", pair.left, reveal.left_name if reveal else None)
     _side(right_col, "Right", pair.right, reveal.right_name if reveal else None)
     if count := st.session_state.get(COUNT_KEY):
         st.caption(f"{count} vote{'s' if count != 1 else ''} this session.")
+    _own_consistency(wb, categories, include_offline)
+
+
+def _own_consistency(wb: Workbench, categories: tuple[str, ...], include_offline: bool) -> None:
+    """This user's consistency over every criterion of the selection: position bias and how
+    often a repeated pair got the same outcome as its first showing."""
+    f = arena_service.arena_filter(
+        categories=categories, include_offline=include_offline, raters=(wb.settings.user,)
+    )
+    mine = lb_service.consistency(wb, f)
+    st.caption(
+        plain(f"Your consistency ({wb.settings.user}, all criteria): ")
+        + " ".join(plain(line) for line in mine.lines())
+    )

@@ -1,20 +1,19 @@
 """The Leaderboard page: models against criteria from the user's own data.
 
-Widgets in (category, template, provider, date range, offline sketches), one board from
+Widgets in (category, template, provider, date range, raters, offline sketches), one board from
 `services.leaderboard` out: Bradley–Terry scores from arena votes with intervals and Rank(UB),
 star means with n and interval, what the log measured, automatic image measures, the seed
-article's verdict table for chosen models, charts (score against cost and speed with the
-Pareto frontier, win-rate and vote-count heatmaps), rater consistency, downloads and the
-import of a battles CSV. Every cell is text formatted here or by the service, so a missing
-number reads as a word, never as NaN.
+article's verdict table for chosen models and the Bradley–Terry table per criterion. Every cell
+is text formatted here or by the service, so a missing number reads as a word, never as NaN.
+The rest lives beside the page: charts in `leaderboard_charts`, rater consistency and
+inter-rater agreement in `leaderboard_raters`, downloads and the battles import in
+`leaderboard_transfer`.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
@@ -24,7 +23,6 @@ from workbench.domain.criteria import SCALE_EXPLAINED
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.suites import CATEGORIES
 from workbench.imaging import metrics as metric_specs
-from workbench.services import exports
 from workbench.services import history as history_service
 from workbench.services import leaderboard as lb_service
 from workbench.services.leaderboard import Leaderboard
@@ -35,15 +33,16 @@ from workbench.services.leaderboard.measures import (
 )
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
+from workbench.ui.leaderboard_charts import heatmaps, score_charts
+from workbench.ui.leaderboard_raters import rater_section
+from workbench.ui.leaderboard_transfer import exchange
 from workbench.ui.shared import date_bounds, page, workbench
 from workbench.ui.text import plain
 from workbench.ui.tradeoffs import tradeoff_section
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")
-IMPORT_RESULT_KEY = "lb_import_result"
 VERDICT_KEY = "lb_verdict_models"
 MISSING = "—"
-INK = "#9aa0a6"  # chart text and whiskers: readable on the dark and the light theme
 
 
 # -- filters --------------------------------------------------------------------------------------
@@ -70,6 +69,13 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
         dates = c4.date_input("Date range", value=[], key="lb_dates", format="YYYY-MM-DD")
+        chosen_raters = st.multiselect(
+            "Raters",
+            lb_service.rater_names(wb),
+            key="lb_raters",
+            help="Count only these people's star ratings and arena votes (none chosen: "
+            "everyone's). Generations, speed and cost are not filtered by it.",
+        )
         include_offline = st.toggle(
             "Include offline sketches",
             value=False,
@@ -86,6 +92,7 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             date_from=date_from,
             date_to=date_to,
             include_offline=include_offline,
+            raters=chosen_raters,
         )
     except ValidationError as exc:
         st.error("Filter not applied: " + "; ".join(e["msg"] for e in exc.errors()))
@@ -230,142 +237,6 @@ def _category_boards(wb: Workbench, board: Leaderboard, criterion: str, f: Histo
         )
 
 
-def _score_chart(data: pd.DataFrame, x_field: str, x_title: str, y_title: str) -> alt.Chart:
-    x = alt.X(x_field, title=x_title, scale=alt.Scale(zero=False))
-    y = alt.Y("score", title=y_title, scale=alt.Scale(zero=False))
-    base = alt.Chart(data)
-    tooltip = [
-        alt.Tooltip("name", title="Model"),
-        alt.Tooltip("score", format=".3~f"),
-        alt.Tooltip("lower", format=".3~f"),
-        alt.Tooltip("upper", format=".3~f"),
-        alt.Tooltip("evidence", title="Evidence"),
-        alt.Tooltip(x_field, title=x_title),
-    ]
-    whiskers = base.mark_rule(color=INK, opacity=0.7).encode(x=x, y="lower", y2="upper")
-    points = (
-        base.transform_calculate(where="datum.on_frontier ? 'on the frontier' : 'dominated'")
-        .mark_circle(size=110, opacity=1)
-        .encode(
-            x=x,
-            y=y,
-            tooltip=tooltip,
-            color=alt.Color(
-                "where:N",
-                title="Pareto frontier",
-                scale=alt.Scale(
-                    domain=["on the frontier", "dominated"], range=["#d62728", "#7f7f7f"]
-                ),
-            ),
-        )
-    )
-    names = base.mark_text(align="left", dx=8, dy=-6, color=INK).encode(x=x, y=y, text="name")
-    frontier = (
-        alt.Chart(data[data["on_frontier"]])
-        .mark_line(interpolate="step-after", strokeDash=[5, 3], color="#d62728")
-        .encode(x=x, y=y, order=alt.Order(x_field))
-    )
-    return (whiskers + frontier + points + names).properties(height=320)
-
-
-def _score_charts(board: Leaderboard, criterion: str) -> None:
-    label = board.criterion_label(criterion)
-    source = (
-        st.segmented_control(
-            "Score from",
-            ["votes", "stars"],
-            default="votes",
-            key="lb_score_source",
-            format_func=lambda s: {"votes": "Arena votes", "stars": "Star ratings"}[s],
-        )
-        or "votes"
-    )
-    y_title = f"{label} ({'Bradley–Terry score' if source == 'votes' else 'mean stars'})"
-    cols = st.columns(2)
-    charts = (
-        ("cost", "cost_per_image_usd", "Cost per image (USD)"),
-        ("latency", "latency_median_s", "Median generation time (s)"),
-    )
-    for col, (measure, field, title) in zip(cols, charts, strict=True):
-        data = board.score_vs(criterion, measure, source)  # type: ignore[arg-type]
-        with col:
-            if data.empty:
-                st.caption(
-                    f"{title}: no model has both enough {source} on {label} and a recorded "
-                    f"{'cost' if measure == 'cost' else 'time'} in this selection."
-                )
-                continue
-            st.altair_chart(_score_chart(data, field, title, y_title), key=f"lb_chart_{measure}")
-    st.caption(
-        "Red points are the Pareto frontier: no other model is at least as cheap (or fast) and "
-        "at least as good. Whiskers are 95% intervals."
-    )
-
-
-def _heatmap(
-    data: pd.DataFrame, value: str, title: str, fmt: str, scale: alt.Scale, dark_when: str
-) -> alt.Chart:
-    base = alt.Chart(data).encode(
-        x=alt.X("model_b:N", title="against (column)", axis=alt.Axis(labelAngle=-30)),
-        y=alt.Y("model_a:N", title="model (row)"),
-    )
-    cells = base.mark_rect().encode(
-        color=alt.Color(f"{value}:Q", title=title, scale=scale),
-        tooltip=[
-            alt.Tooltip("model_a", title="model"),
-            alt.Tooltip("model_b", title="against"),
-            alt.Tooltip(value, format=fmt),
-            alt.Tooltip("votes", title="votes"),
-        ],
-    )
-    text = base.mark_text(fontSize=13).encode(
-        text=alt.Text(f"{value}:Q", format=fmt),
-        color=alt.condition(dark_when, alt.value("white"), alt.value("black")),
-    )
-    return (cells + text).properties(height=alt.Step(40), width=alt.Step(90))
-
-
-def _heatmaps(board: Leaderboard, criterion: str) -> None:
-    rates = board.win_rate_frame(criterion)
-    counts = board.vote_count_frame(criterion)
-    if rates.empty:
-        st.caption("Heatmaps appear once two models have votes against each other.")
-        return
-    cols = st.columns(2)
-    with cols[0]:
-        st.markdown("**Win rate** (row's share of points against column; ties count half)")
-        st.altair_chart(
-            _heatmap(
-                rates,
-                "win_rate",
-                "win rate",
-                ".0%",
-                alt.Scale(domain=[0, 1], scheme="redblue"),
-                "datum.win_rate < 0.2 || datum.win_rate > 0.8",
-            ),
-            key="lb_heat_rates",
-        )
-    with cols[1]:
-        st.markdown("**Votes** between each two models")
-        st.altair_chart(
-            _heatmap(
-                counts,
-                "votes",
-                "votes",
-                "d",
-                alt.Scale(scheme="blues", domainMin=0),
-                f"datum.votes > {0.6 * max(1, int(counts['votes'].max()))}",
-            ),
-            key="lb_heat_votes",
-        )
-
-
-def _consistency(wb: Workbench, f: HistoryFilter) -> None:
-    st.markdown("**Rater consistency** (all criteria in this selection)")
-    figures = lb_service.consistency(wb, f)
-    st.markdown("\n".join(f"- {line}" for line in figures.lines()))
-
-
 def _criterion(wb: Workbench, board: Leaderboard, f: HistoryFilter) -> None:
     st.subheader("Arena scores by criterion")
     ids = [c.id for c in board.criteria]
@@ -385,93 +256,8 @@ def _criterion(wb: Workbench, board: Leaderboard, f: HistoryFilter) -> None:
         st.caption("Vote on the Arena page to rank models on this criterion.")
     _category_boards(wb, board, criterion, f)
     st.markdown("**Score against cost and speed**")
-    _score_charts(board, criterion)
-    _heatmaps(board, criterion)
-    _consistency(wb, f)
-
-
-# -- export and import ----------------------------------------------------------------------------
-def _import(wb: Workbench) -> None:
-    upload = st.session_state.get("lb_import_file")
-    if upload is None:
-        return
-    try:
-        report = exports.import_battles_csv(wb, upload.getvalue())
-    except exports.ImportRejected as exc:
-        st.session_state[IMPORT_RESULT_KEY] = ("rejected", exc.problems, exc.total)
-    else:
-        st.session_state[IMPORT_RESULT_KEY] = ("imported", report.text(), 0)
-
-
-def _exchange(
-    wb: Workbench, board: Leaderboard, f: HistoryFilter, verdict_models: list[str]
-) -> None:
-    st.subheader("Export and import")
-    left, right = st.columns(2, gap="large")
-    with left:
-        st.markdown("**Download**")
-        st.download_button(
-            "Votes (battles CSV)",
-            data=partial(exports.battles_csv, wb, f),
-            file_name="battles.csv",
-            mime="text/csv",
-            key="lb_dl_battles",
-            on_click="ignore",
-            icon=":material/download:",
-            help="Every vote in this selection in the common arena battle layout (model_a, "
-            "model_b, winner, criterion, category, prompt, time), for other rating tools.",
-        )
-        tables = exports.board_tables(board, verdict_models)
-        name = st.selectbox("Leaderboard table", list(tables), key="lb_table")
-        frame = tables[name]
-        c1, c2 = st.columns(2)
-        c1.download_button(
-            "CSV",
-            data=partial(exports.table_csv, frame),
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            key="lb_dl_csv",
-            on_click="ignore",
-            icon=":material/download:",
-        )
-        c2.download_button(
-            "Parquet",
-            data=partial(exports.table_parquet, frame),
-            file_name=f"{name}.parquet",
-            mime="application/vnd.apache.parquet",
-            key="lb_dl_parquet",
-            on_click="ignore",
-            icon=":material/download:",
-        )
-    with right:
-        st.markdown("**Import votes**")
-        upload = st.file_uploader(
-            "A battles CSV (model_a, model_b, winner; criterion, category, prompt, time optional)",
-            type=["csv"],
-            key="lb_import_file",
-            max_upload_size=exports.MAX_IMPORT_BYTES // (1024 * 1024),
-        )
-        st.button(
-            "Import",
-            key="lb_import",
-            disabled=upload is None,
-            on_click=_import,
-            args=(wb,),
-            help="All or nothing: a file with any problem imports nothing.",
-        )
-        result = st.session_state.pop(IMPORT_RESULT_KEY, None)
-        if result is not None:
-            kind, detail, total = result
-            if kind == "imported":
-                st.success(detail)
-            else:
-                more = total - len(detail)
-                lines = "\n".join(f"- {plain(p)}" for p in detail)
-                tail = f"\n- … and {more} more" if more > 0 else ""
-                st.error(
-                    f"Nothing was imported: the file has {total} "
-                    f"problem{'s' if total != 1 else ''}.\n{lines}{tail}"
-                )
+    score_charts(board, criterion)
+    heatmaps(board, criterion)
 
 
 @page
@@ -505,4 +291,5 @@ def render() -> None:
         _measured_table(wb, board, overview, f)
         verdict_models = _verdict(board)
         _criterion(wb, board, f)
-    _exchange(wb, board, f, verdict_models)
+        rater_section(wb, f)
+    exchange(wb, board, f, verdict_models)

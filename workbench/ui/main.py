@@ -1,7 +1,9 @@
-"""The Streamlit script inside the package: page configuration and navigation only.
+"""The Streamlit script inside the package: page configuration, the identity gate and navigation.
 
 `streamlit run app.py` (a source checkout) and `workbench app` (any install) both run `main()`:
 Streamlit executes the script anew on every rerun, so the work is a function call, not an import.
+The gate (`ui/identity.py`) runs before the menu exists, so a refused request sees no page at
+all; each page's `workbench()` checks the identity again before it reads any data.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from workbench.ui.identity import gate
 from workbench.ui.navigation import all_pages
 
 SCRIPT = Path(__file__).resolve()
@@ -17,6 +20,8 @@ SCRIPT = Path(__file__).resolve()
 
 def main() -> None:
     st.set_page_config(page_title="Prompt Workbench", page_icon="🍌", layout="wide")
+    if not gate():
+        return
     st.navigation(all_pages()).run()
 
 

@@ -1,8 +1,11 @@
-"""What every page shares: the opened workbench (one per process), the guard that turns
-expected failures (`WorkbenchError`) into a readable message, and formatting of money and time."""
+"""What every page shares: the opened workbench (one per process) as seen by this session's user,
+who that user is (`identity`: the trusted proxy header, the name chosen in the sidebar, or the
+settings), the guard that turns expected failures (`WorkbenchError`) into a readable message,
+and formatting of money and time."""
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from datetime import date
@@ -10,7 +13,9 @@ from typing import Any
 
 import streamlit as st
 
+from workbench.config import Settings
 from workbench.errors import WorkbenchError
+from workbench.services.identity import Identity, Refusal, who
 from workbench.services.metrics import worker_for
 from workbench.services.runner import recover
 from workbench.services.workbench import Workbench, open_workbench
@@ -26,14 +31,47 @@ def _workbench() -> Workbench:
     return wb
 
 
+USER_KEY = "workbench_user"  # the name chosen in the sidebar, for this browser session
+
+
+def identity(settings: Settings) -> Identity | Refusal:
+    """Who this request is: the trusted proxy header, else the name chosen this session, else
+    `Settings.user` (`services.identity.who` decides)."""
+    return who(settings, st.context.headers, st.session_state.get(USER_KEY))
+
+
+def refuse(refusal: Refusal) -> None:
+    """The refusal page: its title and message, nothing else (no menu, no data)."""
+    st.title(refusal.title)
+    st.error(refusal.message, icon=":material/lock:")
+    st.stop()
+
+
+def _as_user(wb: Workbench, name: str) -> Workbench:
+    """The process's workbench as this session's user sees it: the same database, images and
+    background worker, with `settings.user` naming who generates, rates and votes (sessions of
+    different people share one process, so the shared object is never changed)."""
+    if wb.settings.user == name:
+        return wb
+    view = copy.copy(wb)
+    view.settings = wb.settings.model_copy(update={"user": name})
+    return view
+
+
 def workbench() -> Workbench:
-    """The opened data directory; on an expected failure the page shows why and stops."""
+    """The opened data directory, as this session's user; on an expected failure the page shows
+    why and stops, and a request that may not come in sees the refusal and no data."""
     try:
-        return _workbench()
+        wb = _workbench()
     except WorkbenchError as exc:
         st.error(str(exc))
         st.stop()
         raise  # unreachable: st.stop raises
+    found = identity(wb.settings)
+    if isinstance(found, Refusal):
+        refuse(found)
+        raise AssertionError("unreachable: st.stop raises")
+    return _as_user(wb, found.name)
 
 
 def page(render: Callable[[], None]) -> Callable[[], None]:

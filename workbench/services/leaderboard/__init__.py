@@ -9,11 +9,13 @@ For a filter (category, template, provider, date range; offline sketches out unl
   evidence behind each cell, and `VERDICT_EXPLAINED` saying how labels map to scores;
 - chart data: score against cost per image and median latency with the Pareto frontier,
   pairwise win rates and vote counts;
-- rater consistency: position bias and agreement on repeated pairs.
+- rater consistency: position bias and agreement on repeated pairs, for everyone and per
+  rater; inter-rater agreement (Krippendorff's α over stars, same decisions on shared pairs).
 
 One module per subject: `fits` (the fit cache), `aggregates` (what is read from the log),
 `verdict` (the article's table), `frames` (tables and chart data), `board` (the Leaderboard and
-`build_leaderboard`). This package re-exports their public names, so callers import from
+`build_leaderboard`), `raters` (who judged, per-rater consistency, inter-rater agreement).
+This package re-exports their public names, so callers import from
 `workbench.services.leaderboard` as before.
 
 Fits are cached on a digest of the aggregated vote counts (plus the settings of the fit), so a
@@ -37,6 +39,12 @@ from workbench.services.leaderboard.aggregates import (
 from workbench.services.leaderboard.board import Leaderboard, build_leaderboard
 from workbench.services.leaderboard.fits import FIT_CACHE_SIZE, FITS
 from workbench.services.leaderboard.frames import bt_frame, bt_text, pareto_front
+from workbench.services.leaderboard.raters import (
+    Agreement,
+    agreement,
+    consistency_by_rater,
+    rater_names,
+)
 from workbench.services.leaderboard.verdict import (
     MEASURED_ROWS,
     NOT_ENOUGH_DATA,
@@ -48,7 +56,8 @@ from workbench.store.votes import OFFLINE, OFFLINE_TAG
 
 __all__ = [
     "FITS", "FIT_CACHE_SIZE", "MEASURED_ROWS", "NOT_ENOUGH_DATA", "NO_CATEGORY", "OFFLINE",
-    "OFFLINE_TAG", "VERDICT_EXPLAINED", "CategoryBoard", "Consistency", "Leaderboard", "Measured",
-    "VerdictCell", "VerdictTable", "bt_frame", "bt_text", "build_leaderboard", "category_boards",
-    "consistency", "contestant_names", "leaderboard_filter", "measured", "pareto_front", "stars",
+    "OFFLINE_TAG", "VERDICT_EXPLAINED", "Agreement", "CategoryBoard", "Consistency", "Leaderboard",
+    "Measured", "VerdictCell", "VerdictTable", "agreement", "bt_frame", "bt_text",
+    "build_leaderboard", "category_boards", "consistency", "consistency_by_rater",
+    "contestant_names", "leaderboard_filter", "measured", "pareto_front", "rater_names", "stars",
 ]

@@ -39,13 +39,14 @@ NO_CATEGORY = "(no category)"
 def leaderboard_filter(
     *, categories: Sequence[str] = (), templates: Sequence[str] = (),
     providers: Sequence[str] = (), models: Sequence[str] = (), date_from: date | None = None,
-    date_to: date | None = None, include_offline: bool = False,
+    date_to: date | None = None, include_offline: bool = False, raters: Sequence[str] = (),
 ) -> HistoryFilter:
-    """The Leaderboard's filter; unlike the History page, offline sketches are out by default."""
+    """The Leaderboard's filter; unlike the History page, offline sketches are out by default.
+    `raters` limits the ratings and votes that count to those people's (empty: everyone's)."""
     return HistoryFilter(
         categories=tuple(categories), templates=tuple(templates), providers=tuple(providers),
         models=tuple(models), date_from=date_from, date_to=date_to,
-        include_offline=include_offline,
+        include_offline=include_offline, raters=tuple(raters),
     )
 
 
@@ -165,7 +166,9 @@ class Consistency:
 
     def lines(self) -> list[str]:
         return [
-            f"Left image won {self.position.text()} decisive votes (50% means no position bias).",
+            f"Left image won {self.position.text()} decisive votes (50% means no position bias)."
+            if self.position.n
+            else "Left image won: no decisive (left or right) votes yet.",
             f"Repeated pairs judged the same way: {self.agreement.text()}.",
         ]
 
