@@ -12,7 +12,7 @@ from workbench.store.queries import filter_sql, ratings_sql
 _RATING_COLUMNS = {"models", "providers", "include_offline", "raters"}
 
 
-def _needs_log(f: HistoryFilter) -> bool:
+def needs_log(f: HistoryFilter) -> bool:
     """Whether the filter names anything a rating row does not carry."""
     defaults = HistoryFilter()
     return any(
@@ -54,7 +54,7 @@ class RatingLog:
         # Filtered by model and provider only, the ratings (which carry both) suffice.
         source = (
             f"{ratings} r JOIN generations g ON g.id = r.generation_id"
-            if _needs_log(f)
+            if needs_log(f)
             else f"{ratings} g"
         )
         sql = (

@@ -18,7 +18,6 @@ Imported votes carry no image ids and cannot be matched to a pair.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
@@ -30,9 +29,7 @@ from workbench.stats.agreement import (
     agreement_from_tallies,
     alpha_from_counts,
 )
-from workbench.store.queries import filter_sql, ratings_sql
-from workbench.store.ratings import _needs_log as needs_log
-from workbench.store.votes import vote_filter_sql
+from workbench.store.agreement import AgreementLog
 
 STARS = (1, 2, 3, 4, 5)  # the star scale ratings are validated against (services.ratings)
 
@@ -77,71 +74,11 @@ class Agreement:
         return rows
 
 
-def _rating_units(wb: Workbench, f: HistoryFilter) -> dict[str, list[tuple[dict[float, int], int]]]:
-    """Per criterion, the star counts of each generation that two or more raters rated (each
-    rater's newest rating), grouped: (stars -> raters who gave them, generations alike)."""
-    ratings, rating_params = ratings_sql(f)
-    where, params = filter_sql(f)
-    # A filter on what a rating row carries itself (model, provider) needs no join with the
-    # log: the ratings then stand in for `g`, as in `RatingLog.by_model` (half the time at 1M).
-    source = (
-        f"{ratings} lr JOIN generations g ON g.id = lr.generation_id"
-        if needs_log(f)
-        else f"{ratings} g"
-    )
-    counts = ", ".join(f"sum(CASE WHEN stars = {v} THEN 1 ELSE 0 END) AS s{v}" for v in STARS)
-    columns = ", ".join(f"s{v}" for v in STARS)
-    sql = (
-        f"WITH r AS (SELECT criterion, generation_id, stars FROM {source}{where}),"
-        # latest_ratings holds one row per generation, criterion and rater
-        f" u AS (SELECT criterion, {counts} FROM r GROUP BY criterion, generation_id"
-        " HAVING count(*) >= 2)"
-        f" SELECT criterion, {columns}, count(*) FROM u GROUP BY criterion, {columns}"
-    )
-    with wb.db.cursor() as cur:
-        rows: list[Any] = cur.execute(sql, [*rating_params, *params]).fetchall()
-    out: dict[str, list[tuple[dict[float, int], int]]] = {}
-    for criterion, *tally, same in rows:
-        values = {float(v): int(n) for v, n in zip(STARS, tally, strict=True) if n}
-        out.setdefault(criterion, []).append((values, int(same)))
-    return out
-
-
-def _vote_tallies(wb: Workbench, f: HistoryFilter) -> dict[str, list[tuple[int, int, int]]]:
-    """Per criterion, for the image pairs two or more raters judged in the arena: (raters,
-    Σ over outcomes of raters² choosing it, pairs alike), counting each rater's first vote."""
-    where, params = vote_filter_sql(f)
-    ids = "v.left_generation_id IS NOT NULL AND v.right_generation_id IS NOT NULL"
-    where = f"{where} AND {ids}" if where else f" WHERE {ids}"
-    a = "least(v.left_generation_id, v.right_generation_id)"
-    b = "greatest(v.left_generation_id, v.right_generation_id)"
-    sql = (
-        # each rater's first vote on an image pair (ids grow with time)
-        f"WITH firsts AS (SELECT min(v.id) AS id FROM votes v{where}"
-        f" GROUP BY v.criterion, {a}, {b}, v.rater),"
-        # its outcome as `bradley_terry.outcome` names it: the winning image, or a draw
-        f" j AS (SELECT v.criterion, {a} AS a, {b} AS b,"
-        " CASE v.winner WHEN 'left' THEN v.left_generation_id"
-        " WHEN 'right' THEN v.right_generation_id ELSE 'draw' END AS decided"
-        " FROM votes v JOIN firsts ON firsts.id = v.id),"
-        " o AS (SELECT criterion, a, b, count(*) AS n FROM j GROUP BY criterion, a, b, decided),"
-        " i AS (SELECT criterion, sum(n) AS m, sum(n * n) AS squares FROM o"
-        " GROUP BY criterion, a, b HAVING sum(n) >= 2)"
-        " SELECT criterion, m, squares, count(*) FROM i GROUP BY criterion, m, squares"
-    )
-    with wb.db.cursor() as cur:
-        rows: list[Any] = cur.execute(sql, params).fetchall()
-    out: dict[str, list[tuple[int, int, int]]] = {}
-    for criterion, m, squares, items in rows:
-        out.setdefault(criterion, []).append((int(m), int(squares), int(items)))
-    return out
-
-
 def agreement(wb: Workbench, f: HistoryFilter) -> Agreement:
     """Inter-rater agreement in the selection, per criterion (see the module docstring)."""
     with wb.db.cursor():
-        units = _rating_units(wb, f)
-        tallies = _vote_tallies(wb, f)
+        units = AgreementLog(wb.db).star_units(f, STARS)
+        tallies = AgreementLog(wb.db).vote_tallies(f)
     labels = {c.id: c.label for c in load_criteria()}
     for cid in [*units, *tallies]:
         labels.setdefault(cid, cid)
