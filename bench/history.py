@@ -199,12 +199,6 @@ def fill_metrics(cur: duckdb.DuckDBPyConnection) -> None:
         ),
         [TEXT_ACCURACY, VERSIONS[TEXT_ACCURACY]],
     )
-    # what `MetricLog.record` keeps beside the rows, for the filter and the sort
-    cur.execute(
-        "INSERT INTO current_metrics (generation_id, metric, version, status, value,"
-        " computed_at) SELECT generation_id, metric, version, status, value, computed_at"
-        " FROM latest_metrics"
-    )
 
 
 def leaderboard(wb: Workbench) -> object:

@@ -66,14 +66,6 @@ def _interval(n: int, mean: float | None, sd: float | None) -> tuple[float | Non
     return mean - half, mean + half
 
 
-# The newest recorded measurement replaces the current one (standard SQL upsert, both backends).
-_UPSERT_CURRENT = (
-    "INSERT INTO current_metrics (generation_id, metric, version, status, value, computed_at)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (generation_id, metric, version) DO UPDATE SET"
-    " status = excluded.status, value = excluded.value, computed_at = excluded.computed_at"
-)
-
-
 class MetricLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
@@ -95,18 +87,7 @@ class MetricLog:
                 " error, computed_at) VALUES (nextval('metrics_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            cur.executemany(_UPSERT_CURRENT, [[r[0], r[1], r[2], r[3], r[4], r[7]] for r in rows])
         return len(rows)
-
-    def refresh_current(self) -> None:
-        """Rebuild `current_metrics` from the measurement rows (after rows were copied in)."""
-        with self.db.transaction() as cur:
-            cur.execute("DELETE FROM current_metrics")
-            cur.execute(
-                "INSERT INTO current_metrics (generation_id, metric, version, status, value,"
-                " computed_at) SELECT generation_id, metric, version, status, value, computed_at"
-                " FROM latest_metrics"
-            )
 
     # -- one generation ---------------------------------------------------------------------------
     def for_generation(

@@ -44,7 +44,7 @@ def metric_condition_sql(
     if op not in _OPERATORS:
         raise ValueError(f"unknown comparison '{op}'; use one of {' '.join(_OPERATORS)}")
     clause = (
-        "g.id IN (SELECT generation_id FROM current_metrics WHERE metric = ? AND version = ?"
+        "g.id IN (SELECT generation_id FROM latest_metrics WHERE metric = ? AND version = ?"
         f" AND status = 'ok' AND value {op} ?)"
     )
     return clause, [metric, metric_version(metric, version), float(threshold)]
@@ -54,7 +54,7 @@ def metric_value_sql(metric: str, version: int | None = None) -> tuple[str, list
     """A scalar expression for a generation `g`'s current value of `metric`, for a SELECT
     column or an ORDER BY (`... ORDER BY {expr} DESC NULLS LAST`), with its parameters."""
     expr = (
-        "(SELECT value FROM current_metrics lm WHERE lm.generation_id = g.id AND lm.metric = ?"
+        "(SELECT value FROM latest_metrics lm WHERE lm.generation_id = g.id AND lm.metric = ?"
         " AND lm.version = ? AND lm.status = 'ok')"
     )
     return expr, [metric, metric_version(metric, version)]

@@ -26,7 +26,6 @@ from datetime import date, datetime
 from typing import Any
 
 from workbench.store.db import Backend, StoreError
-from workbench.store.metrics import MetricLog
 
 # (table, key columns) for tables keyed by the workbench's own ids, in copy order.
 KEYED: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -44,9 +43,8 @@ NUMBERED: tuple[tuple[str, str, str | None], ...] = (
     ("votes", "votes_id_seq", "repeat_of"),
     ("metrics", "metrics_id_seq", None),
 )
-# Bookkeeping of each database itself, never copied; `current_metrics` is rebuilt from the
-# measurement rows on the target, and the PostgreSQL summary follows its own triggers.
-NOT_COPIED = ("_migrations", "current_metrics", "generation_summary")
+# Bookkeeping of each database itself, never copied.
+NOT_COPIED = ("_migrations",)
 BATCH = 2000
 
 
@@ -285,8 +283,6 @@ def copy_all(source: Backend, target: Backend) -> list[TableReport]:
     with source.kept_open(), target.kept_open():
         reports = [copy_keyed(a, b, table, key) for table, key in KEYED]
         reports += [copy_numbered(a, b, t, seq, link) for t, seq, link in NUMBERED]
-        if any(r.table == "metrics" and r.copied for r in reports):
-            MetricLog(target).refresh_current()  # derived from the rows just copied
     return reports
 
 
