@@ -10,8 +10,8 @@ from typing import Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend
-from workbench.store.queries import filter_sql, ratings_sql
-from workbench.store.ratings import needs_log
+from workbench.store.queries import filter_sql
+from workbench.store.ratings import rated_source
 from workbench.store.votes import vote_filter_sql
 
 
@@ -24,15 +24,8 @@ class AgreementLog:
     ) -> dict[str, list[tuple[dict[float, int], int]]]:
         """Per criterion, the star counts of each generation that two or more raters rated (each
         rater's newest rating), grouped: (stars -> raters who gave them, generations alike)."""
-        ratings, rating_params = ratings_sql(f)
+        source, rating_params = rated_source(f)
         where, params = filter_sql(f)
-        # A filter on what a rating row carries itself (model, provider) needs no join with the
-        # log: the ratings then stand in for `g`, as in `RatingLog.by_model` (half the time at 1M).
-        source = (
-            f"{ratings} lr JOIN generations g ON g.id = lr.generation_id"
-            if needs_log(f)
-            else f"{ratings} g"
-        )
         # `stars` is the fixed scale (integers from code), so it may shape the SQL
         counts = ", ".join(
             f"sum(CASE WHEN stars = {int(v)} THEN 1 ELSE 0 END) AS s{int(v)}" for v in stars
