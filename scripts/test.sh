@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Sets up the virtual environment (with test tools and Debian's chromium for the browser test),
+# Sets up the virtual environment (with test tools, Debian's chromium and PostgreSQL 15),
 # checks the code with ruff and mypy (settings in pyproject.toml) and runs the whole test suite.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements-dev.txt
-chromium="${WORKBENCH_CHROMIUM:-/usr/bin/chromium}"
-if [ ! -x "$chromium" ]; then
-  echo "Installing Debian's chromium for the browser test…"
+# Debian packages the tests start for real: chromium (browser tests) and PostgreSQL 15 (team-mode
+# tests run a throwaway server as the `postgres` user).
+install_debian() {
+  echo "Installing Debian's $1 for the tests…"
   if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"
   elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1"
   else
-    echo "chromium is missing and cannot be installed without root: apt-get install chromium" >&2
+    echo "$1 is missing and cannot be installed without root: apt-get install $1" >&2
     exit 1
   fi
+}
+[ -x "${WORKBENCH_CHROMIUM:-/usr/bin/chromium}" ] || install_debian chromium
+if [ "${WORKBENCH_SKIP_POSTGRES:-0}" != "1" ] && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  install_debian postgresql
 fi
 .venv/bin/ruff check .
 .venv/bin/mypy
