@@ -69,7 +69,15 @@ def gate() -> bool:
     if isinstance(found, Refusal):
         refuse(found)
         return False
-    _sidebar(found)
     if found.warning:
         st.warning(found.warning, icon=":material/warning:")
     return True
+
+
+def name_box() -> None:
+    """The sidebar's "Working as" box, drawn after the page: a widget drawn in the entry script
+    before the page lost the page's own widget states when a page rerun raced the first one
+    (the Build page fell back to its first model while slots were being typed)."""
+    found = identity(load_settings())
+    if isinstance(found, Identity):
+        _sidebar(found)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from workbench.ui.identity import gate
+from workbench.ui.identity import gate, name_box
 from workbench.ui.navigation import all_pages
 
 SCRIPT = Path(__file__).resolve()
@@ -22,7 +22,10 @@ def main() -> None:
     st.set_page_config(page_title="Prompt Workbench", page_icon="🍌", layout="wide")
     if not gate():
         return
-    st.navigation(all_pages()).run()
+    try:
+        st.navigation(all_pages()).run()
+    finally:  # also when a page stops early (a database that cannot be reached)
+        name_box()
 
 
 if __name__ == "__main__":
