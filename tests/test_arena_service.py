@@ -42,7 +42,7 @@ def fill(wb: Workbench, prompts: int = 3, models: dict[str, str] = MODELS) -> No
 
 
 def model_of(wb: Workbench, generation_id: str) -> str:
-    return wb.log.get(generation_id)["model"]
+    return wb.log.get(generation_id).model
 
 
 def test_a_pair_shows_the_same_prompt_from_two_different_models_without_names(
@@ -51,8 +51,8 @@ def test_a_pair_shows_the_same_prompt_from_two_different_models_without_names(
     fill(wb)
     pair = draw_pair(wb, "overall", rng=random.Random(1), repeat_rate=0)
     left, right = wb.log.get(pair.left.generation_id), wb.log.get(pair.right.generation_id)
-    assert left["prompt"] == right["prompt"] == pair.prompt
-    assert left["model"] != right["model"]
+    assert left.prompt == right.prompt == pair.prompt
+    assert left.model != right.model
     assert pair.category == "portrait" and not pair.is_repeat
     assert pair.left.image_path.endswith(".png") and pair.left.thumb_path.endswith(".jpg")
     # blind: nothing the page receives names a model

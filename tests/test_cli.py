@@ -16,6 +16,7 @@ from tests.providers.fakes import FakeBfl, FakeReplicate, png_bytes
 from workbench import cli, config
 from workbench.config import load_settings
 from workbench.services.workbench import open_workbench
+from workbench.store.records import Generation
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON_FIELDS = {"id", "status", "model", "provider", "image_path", "cost_usd", "latency_ms",
@@ -41,7 +42,7 @@ def bfl(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBfl]:
         yield fake
 
 
-def _row(data: Path, generation_id: str) -> dict:
+def _row(data: Path, generation_id: str) -> Generation:
     settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data)},
                              secrets_file=data / "none.toml")
     wb = open_workbench(settings, idle_close_s=0)
@@ -64,7 +65,7 @@ def test_offline_generation_prints_one_json_object(data_dir, capsys) -> None:
         "succeeded", "nano-banana-2", "offline")
     assert Path(report["image_path"]).is_file() and report["error"] is None
     assert report["cost_usd"] == 0.0 and report["latency_ms"] > 0
-    assert _row(data_dir, report["id"])["seed"] == 12
+    assert _row(data_dir, report["id"]).seed == 12
 
 
 def test_success_without_json_is_one_line(data_dir, capsys) -> None:
@@ -87,7 +88,7 @@ def test_a_provider_behind_a_fake_runs_through_the_real_client(data_dir, bfl, ca
     assert Path(report["image_path"]).read_bytes() == bfl.image
     assert bfl.paid_submits == 1
     row = _row(data_dir, report["id"])
-    assert row["provider_request_id"] == "job-0001-7f3a" and row["seed_returned"] == bfl.seed
+    assert row.provider_request_id == "job-0001-7f3a" and row.seed_returned == bfl.seed
 
 
 def test_a_provider_failure_exits_1_with_one_line(data_dir, bfl, capsys) -> None:
@@ -109,7 +110,7 @@ def test_a_missing_key_exits_1_and_says_what_to_set(data_dir, capsys) -> None:
     report = json.loads(out)
     assert (report["status"], report["error_kind"]) == ("failed", "config")
     assert "GEMINI_API_KEY" in report["error"] and "GEMINI_API_KEY" in err
-    assert _row(data_dir, report["id"])["status"] == "failed"  # the attempt is logged
+    assert _row(data_dir, report["id"]).status == "failed"  # the attempt is logged
 
 
 @pytest.mark.parametrize(

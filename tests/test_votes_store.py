@@ -188,4 +188,4 @@ def test_candidate_pairs_need_the_same_prompt_from_two_models(wb: Workbench) -> 
     assert ("flux-2-pro", "nano-banana" + OFFLINE_TAG, 1) in with_sketches
     assert log.shared_prompts(REAL, "flux-2-pro", "nano-banana-2") == ["shared"]
     rows = log.candidate_generations(REAL, "shared", "flux-2-pro")
-    assert len(rows) == 1 and rows[0]["image_path"].startswith("images/")
+    assert len(rows) == 1 and rows[0].image_path.startswith("images/")
