@@ -91,7 +91,7 @@ def test_a_history_moves_whole_and_twice_doubles_nothing(tmp_path: Path) -> None
         first = copy.votes.get(int(repeat[0]["repeat_of"]))
         assert first["left_generation_id"] == ids["draft"]  # the link still finds its vote
         version = copy.library.find("kettle")
-        assert version is not None and version["version"] == 1
+        assert version is not None and version.version == 1
         assert copy.library.marks("kettle")["note"] == "for the client"
     finally:
         copy.close()
