@@ -28,7 +28,7 @@ from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.images import StoredImage
 from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
 from workbench.store.performance import summary_answers
-from workbench.store.queries import filter_sql, order_sql
+from workbench.store.queries import filter_sql, order_sql, sort_bound_clause, sort_bound_sql
 from workbench.store.records import (
     CachedImage,
     Generation,
@@ -37,6 +37,7 @@ from workbench.store.records import (
     RunCell,
     first_record,
     records,
+    select_list,
 )
 
 _LIST_COLUMNS = (
@@ -45,6 +46,9 @@ _LIST_COLUMNS = (
     " g.error_message, g.image_sha256, g.width, g.height, g.category, g.run_id, g.parent_id,"
     " g.created_by, i.thumb_path, i.path AS image_path"
 )
+# Every column a `Generation` reads, by name: `g.*` would also bring the log's derived
+# measurement columns (store.metric_columns), which are not part of a generation's record.
+_GENERATION_COLUMNS = select_list(Generation, "g")
 # A generation's image as `Generation` names it.
 _IMAGE_COLUMNS = "i.path AS image_path, i.thumb_path, i.mime, i.bytes AS image_bytes"
 
@@ -127,6 +131,25 @@ class Outcome:
 
 
 log = logging.getLogger(__name__)
+
+
+def _page_sql(where: str, order: str, columns: str) -> str:
+    # Pick the page first; join images and ratings for its rows only. The page's latest
+    # ratings are picked from its own rows: the `latest_ratings` view ranks every rating first
+    # (a filter on it is not pushed below its window), about 15 ms more at 20,000 ratings.
+    return (
+        "WITH g AS (SELECT g.* FROM generations g"
+        f"{where} ORDER BY {order} LIMIT ? OFFSET ?),"
+        " r AS (SELECT generation_id, avg(stars) AS rating FROM ("
+        "  SELECT DISTINCT ON (generation_id, criterion, rater) generation_id, stars"
+        "  FROM ratings WHERE generation_id IN (SELECT id FROM g)"
+        "  ORDER BY generation_id, criterion, rater, created_at DESC, id DESC) latest"
+        "  GROUP BY generation_id)"
+        f" SELECT {columns}, r.rating FROM g"
+        " LEFT JOIN images i ON i.sha256 = g.image_sha256"
+        " LEFT JOIN r ON r.generation_id = g.id"
+        f" ORDER BY {order}"
+    )
 
 
 class GenerationLog:
@@ -443,21 +466,17 @@ class GenerationLog:
         """One page of the log; `every_column` gives every logged column (for exports)."""
         where, params = filter_sql(f)
         order, order_params = order_sql(f)
-        columns = f"g.*, {_IMAGE_COLUMNS}" if every_column else _LIST_COLUMNS
-        # Pick the page first; join images and ratings for its rows only.
-        sql = (
-            "WITH g AS (SELECT g.* FROM generations g"
-            f"{where} ORDER BY {order} LIMIT ? OFFSET ?),"
-            " r AS (SELECT generation_id, avg(stars) AS rating FROM latest_ratings"
-            "  WHERE generation_id IN (SELECT id FROM g) GROUP BY generation_id)"
-            f" SELECT {columns}, r.rating FROM g"
-            " LEFT JOIN images i ON i.sha256 = g.image_sha256"
-            " LEFT JOIN r ON r.generation_id = g.id"
-            f" ORDER BY {order}"
-        )
+        columns = f"{_GENERATION_COLUMNS}, {_IMAGE_COLUMNS}" if every_column else _LIST_COLUMNS
         with self.db.cursor() as cur:
+            bound = sort_bound_sql(f, where, params, int(limit) + int(offset))
+            value = cur.execute(*bound).fetchone() if bound else None
+            if value is not None and value[0] is not None:
+                clause, extra = sort_bound_clause(f, value[0])
+                where = f"{where} AND {clause}" if where else f" WHERE {clause}"
+                params = [*params, *extra]
             cursor = cur.execute(
-                sql, [*params, *order_params, int(limit), int(offset), *order_params]
+                _page_sql(where, order, columns),
+                [*params, *order_params, int(limit), int(offset), *order_params],
             )
             if every_column:
                 return records(Generation, cursor)
@@ -478,7 +497,7 @@ class GenerationLog:
     def get(self, generation_id: str) -> Generation | None:
         with self.db.cursor() as cur:
             cursor = cur.execute(
-                f"SELECT g.*, {_IMAGE_COLUMNS}"
+                f"SELECT {_GENERATION_COLUMNS}, {_IMAGE_COLUMNS}"
                 " FROM generations g LEFT JOIN images i ON i.sha256 = g.image_sha256"
                 " WHERE g.id = ?",
                 [generation_id],
@@ -489,7 +508,7 @@ class GenerationLog:
         """Every succeeded attempt with a stored image, oldest first (to measure them again)."""
         with self.db.cursor() as cur:
             cursor = cur.execute(
-                f"SELECT g.*, {_IMAGE_COLUMNS} FROM generations g"
+                f"SELECT {_GENERATION_COLUMNS}, {_IMAGE_COLUMNS} FROM generations g"
                 " JOIN images i ON i.sha256 = g.image_sha256 WHERE g.status = 'succeeded'"
                 " ORDER BY g.created_at, g.id"
             )

@@ -1,11 +1,12 @@
-"""Typed records for the rows the store's reads return most (generations, run cells, runs),
-and the one helper that builds them from a cursor.
+"""Typed records for the rows the store's reads return most (generations, run cells, runs, the
+prompt library), and the one helper that builds them from a cursor.
 
 A record names each column it carries as a field of the column's Python type; JSON text
-columns (`slots`, `params`, `spec`) are decoded once, here. `records`/`first_record` map a
-cursor's column names onto fields, so a column a record lacks fails loudly (TypeError) rather
-than vanish: a new column is one field here (tests/test_records.py compares the fields with
-each table on both backends).
+columns (`slots`, `params`, `spec`, `tags`) are decoded once, here. `records`/`first_record`
+map a cursor's column names onto fields, so a selected column a record lacks fails loudly
+(TypeError) rather than vanish. Reads of a whole generation select the record's own columns
+(`select_list`), so the log's derived measurement columns stay out. A new column is one field
+here: tests/test_records.py compares the fields with each table on both backends.
 """
 
 from __future__ import annotations
@@ -52,8 +53,15 @@ def first_record(cls: type[R], cursor: Any) -> R | None:
     return _build(cls, [d[0] for d in cursor.description], row)
 
 
-def field_names(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+def columns_of(cls: type[Any]) -> tuple[str, ...]:
+    """The table columns a record carries: its fields, less the ones it names `EXTRA`."""
+    extra = getattr(cls, "EXTRA", ())
+    return tuple(f.name for f in fields(cls) if f.name not in extra)
+
+
+def select_list(cls: type[Any], alias: str) -> str:
+    """`alias.column, ...` for every table column of the record (a SELECT's list)."""
+    return ", ".join(f"{alias}.{name}" for name in columns_of(cls))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
