@@ -230,3 +230,28 @@ def test_cli_csv_export_neutralises_formulas_and_parquet_keeps_them(
     assert pd.read_csv(tmp_path / "g.csv")["prompt"].tolist() == ["'" + hostile]
     assert cli.main(["export", "--format", "parquet", "--out", str(tmp_path / "g.parquet")]) == 0
     assert pd.read_parquet(tmp_path / "g.parquet")["prompt"].tolist() == [hostile]
+
+
+def test_cli_export_writes_each_field_of_a_generation_and_its_mean_stars(data_dir, capsys) -> None:
+    from workbench.domain.export_fields import GENERATION_FIELDS
+
+    for prompt in ("a red kite over dunes", "a blue kite"):
+        assert cli.main(["generate", "--model", "nano-banana-2", "--prompt", prompt,
+                         "--seed", "5", "--json"]) == 0
+    rated, unrated = (json.loads(line)["id"] for line in capsys.readouterr().out.splitlines())
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data_dir)},
+                             secrets_file=data_dir / "none.toml")
+    wb = open_workbench(settings, idle_close_s=0)
+    try:
+        wb.ratings.add(rated, "overall", 4)
+        wb.ratings.add(rated, "detail", 5)
+    finally:
+        wb.close()
+    assert cli.main(["export", "--format", "jsonl"]) == 0
+    rows = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    for gid, stars in ((rated, 4.5), (unrated, None)):
+        record = _row(data_dir, gid)
+        assert list(rows[gid]) == list(GENERATION_FIELDS)  # every field, in this order
+        expected = {k: getattr(record, k) for k in GENERATION_FIELDS if k != "rating"}
+        assert rows[gid] == json.loads(json.dumps({**expected, "rating": stars}, default=str))
+        assert rows[gid]["image_path"] and rows[gid]["seed"] == 5

@@ -14,6 +14,7 @@ import pytest
 from workbench import cli
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
+from workbench.services import grids
 from workbench.services.workbench import open_workbench
 
 
@@ -114,9 +115,14 @@ def test_resume_runs_only_the_missing_cells(data_dir: Path, tmp_path: Path, caps
     assert cli.main(["run", "--resume", run_id, "--quiet"]) == 0
     wb = _open(data_dir)
     cells = wb.log.run_cells(run_id)
+    grid = {c["key"]: c for c in grids.run_grid(wb, run_id)}
     wb.close()
     assert len(cells) == 3  # two from the first run, one resent
-    assert [c.status for c in cells if c.cell == first.cell] == ["failed", "succeeded"]
+    resent = [c for c in cells if c.cell == first.cell]
+    assert [c.status for c in resent] == ["failed", "succeeded"]
+    # the run's grid shows each cell's newest attempt
+    assert len(grid) == 2 and grid[first.cell]["generation_id"] == resent[1].id
+    assert {c["status"] for c in grid.values()} == {"succeeded"}
 
 
 def _seed(data_dir: Path) -> None:
