@@ -69,7 +69,7 @@ def test_sides_are_random_and_recorded(wb: Workbench) -> None:
     for p in draws:  # `swapped` says which one the draw moved: the alphabetically second model
         assert p.swapped == (model_of(wb, p.left.generation_id) == "nano-banana-2")
     reveal = record_vote(wb, draws[0].vote("left"))
-    assert wb.votes.get(reveal.vote_id)["swapped"] == draws[0].swapped
+    assert wb.votes.get(reveal.vote_id).swapped == draws[0].swapped
 
 
 def test_pairs_with_fewer_votes_are_drawn_more_often(wb: Workbench) -> None:
@@ -107,7 +107,7 @@ def test_a_voted_pair_comes_back_as_a_repeat_with_sides_reshuffled(wb: Workbench
     assert reveal.is_repeat and reveal.agrees_with_first is True
     assert "matches" in reveal.text()
     stored = wb.votes.get(reveal.vote_id)
-    assert stored["is_repeat"] and stored["repeat_of"] == first_reveal.vote_id
+    assert stored.is_repeat and stored.repeat_of == first_reveal.vote_id
     # once repeated, that vote is not offered again; a fresh pair is drawn instead
     third = draw_pair(wb, "overall", rng=rng, repeat_rate=1.0, skip_recent=0)
     assert not third.is_repeat

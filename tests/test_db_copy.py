@@ -89,7 +89,7 @@ def test_a_history_moves_whole_and_twice_doubles_nothing(tmp_path: Path) -> None
         repeat = [v for v in copy.votes.frame(HistoryFilter()).to_dict("records")
                   if v["is_repeat"]]
         first = copy.votes.get(int(repeat[0]["repeat_of"]))
-        assert first["left_generation_id"] == ids["draft"]  # the link still finds its vote
+        assert first.left_generation_id == ids["draft"]  # the link still finds its vote
         version = copy.library.find("kettle")
         assert version is not None and version.version == 1
         assert copy.library.marks("kettle")["note"] == "for the client"
@@ -117,7 +117,7 @@ def test_a_target_with_other_peoples_rows_keeps_them(tmp_path: Path) -> None:
         assert both.ratings.latest_for(theirs["final"], "ann") == {"overall": 5}
         repeats = [v for v in both.votes.frame(HistoryFilter()).to_dict("records")
                    if v["is_repeat"]]
-        firsts = {both.votes.get(int(v["repeat_of"]))["prompt"] for v in repeats}
+        firsts = {both.votes.get(int(v["repeat_of"])).prompt for v in repeats}
         assert firsts == {"a kettle-mine", "a kettle-theirs"}  # each repeat keeps its own first
     finally:
         both.close()

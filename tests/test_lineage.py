@@ -101,10 +101,10 @@ def test_ratings_and_votes_narrow_to_the_chosen_raters(wb: Workbench) -> None:
         wb.votes.add(NewVote(left_model=NB, right_model=FP, left_provider="gemini",
                              right_provider="bfl", left_generation_id=a, right_generation_id=b,
                              winner=winner, criterion="overall", prompt="p", rater=rater))
-    everyone = {(r["model"], r["n"], r["mean"]) for r in wb.ratings.by_model(HistoryFilter())}
+    everyone = {(r.model, r.n, r.mean) for r in wb.ratings.by_model(HistoryFilter())}
     assert everyone == {(NB, 2, 3.0), (FP, 1, 2.0)}
     ann = wb.ratings.by_model(HistoryFilter(raters=("ann",)))
-    assert [(r["model"], r["n"], r["mean"]) for r in ann] == [(NB, 1, 5.0)]
+    assert [(r.model, r.n, r.mean) for r in ann] == [(NB, 1, 5.0)]
     assert wb.votes.count(HistoryFilter()) == 3
     assert wb.votes.count(HistoryFilter(raters=("bob",))) == 2
     assert wb.votes.winners(HistoryFilter(raters=("ann",))) == {"left": 1}

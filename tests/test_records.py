@@ -11,7 +11,14 @@ from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import Workbench
 from workbench.store.generations import NewGeneration, Outcome
 from workbench.store.metric_columns import is_derived
-from workbench.store.records import Generation, LibraryVersion, Run, first_record, records
+from workbench.store.records import (
+    Generation,
+    LibraryVersion,
+    Run,
+    Vote,
+    first_record,
+    records,
+)
 
 
 def _columns(wb: Workbench, table: str) -> list[str]:
@@ -38,6 +45,10 @@ def test_run_has_a_field_for_every_column_of_runs(backend_wb: Workbench) -> None
 
 def test_library_version_has_a_field_for_every_column(backend_wb: Workbench) -> None:
     assert sorted(_fields(LibraryVersion)) == sorted(_columns(backend_wb, "library_versions"))
+
+
+def test_vote_has_a_field_for_every_column_of_votes(backend_wb: Workbench) -> None:
+    assert sorted(_fields(Vote)) == sorted(_columns(backend_wb, "votes"))
 
 
 def test_a_generation_reads_back_typed_with_its_json_decoded(backend_wb: Workbench) -> None:

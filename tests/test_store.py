@@ -6,6 +6,7 @@ two processes on one file (file turns, locks). Team-mode faults: tests/test_stor
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -314,14 +315,14 @@ def test_star_aggregates_agree_with_and_without_the_log_join(db: Database) -> No
     # the same rows; sd may differ in its last bits (DuckDB sums in parallel, in any order), and
     # rounding both sides can still split such a pair across a rounding boundary: compare within
     # a relative tolerance instead
-    assert [r.keys() for r in fast] == [r.keys() for r in joined]
-    for a, b in zip(fast, joined, strict=True):
+    assert len(fast) == len(joined)
+    for a, b in zip(map(asdict, fast), map(asdict, joined), strict=True):
         for key, value in a.items():
             if isinstance(value, float):
                 assert b[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
             else:
                 assert b[key] == value, key
-    assert {r["model"]: r["n"] for r in fast} == {"flux-2-pro": 3, "nano-banana-2": 3}
+    assert {r.model: r.n for r in fast} == {"flux-2-pro": 3, "nano-banana-2": 3}
 
 
 @pytest.mark.parametrize("sort", list(SORTS))

@@ -424,9 +424,9 @@ def _record(wb: Workbench, vote: VoteInput) -> Reveal:
     if vote.repeat_of is not None:
         first = votes.get(vote.repeat_of)
         same_pair = first is not None and {
-            first["left_generation_id"], first["right_generation_id"]
+            first.left_generation_id, first.right_generation_id
         } == {vote.left_generation_id, vote.right_generation_id}
-        if first is None or not same_pair or first["criterion"] != vote.criterion:
+        if first is None or not same_pair or first.criterion != vote.criterion:
             problems.append("The vote it repeats is not a vote on this pair and criterion.")
     if problems:
         raise InvalidVote(problems)
@@ -444,8 +444,10 @@ def _record(wb: Workbench, vote: VoteInput) -> Reveal:
     )
     agrees = None
     if first is not None:
-        agrees = outcome(first["winner"], first["left_generation_id"],
-                         first["right_generation_id"]) == outcome(
+        # the same pair as this vote's (checked above), so both of its sides are known
+        assert first.left_generation_id is not None and first.right_generation_id is not None
+        agrees = outcome(first.winner, first.left_generation_id,
+                         first.right_generation_id) == outcome(
             vote.winner, vote.left_generation_id, vote.right_generation_id)
     return Reveal(
         vote_id=vote_id, winner=vote.winner, criterion=vote.criterion,

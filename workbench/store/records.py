@@ -318,3 +318,44 @@ class LibraryGeneration:
     cost_usd: float | None
     latency_ms: float | None
     thumb_path: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vote:
+    """A votes row (every column, in table order)."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    id: int
+    created_at: datetime
+    left_generation_id: str | None
+    right_generation_id: str | None
+    left_model: str
+    right_model: str
+    left_provider: str | None
+    right_provider: str | None
+    criterion: str
+    category: str | None
+    template_id: str | None
+    prompt: str | None
+    winner: str
+    swapped: bool
+    rater: str
+    is_repeat: bool
+    repeat_of: int | None
+    source: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StarsByModel:
+    """The latest stars of one model on one criterion: how many, their mean and sample
+    standard deviation (None below two ratings; avg and stddev are Decimal on PostgreSQL)."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    model: str
+    criterion: str
+    n: int
+    mean: float | Decimal
+    sd: float | Decimal | None

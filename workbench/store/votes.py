@@ -20,7 +20,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.domain.outcomes import WINNERS
 from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.queries import PROMPT_KEY_SQL, filter_sql, finals_sql
-from workbench.store.records import ArenaCandidate, records
+from workbench.store.records import ArenaCandidate, Vote, first_record, records
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -227,14 +227,10 @@ class VoteLog:
         return len(votes)
 
     # -- reads --------------------------------------------------------------------------------
-    def get(self, vote_id: int) -> dict[str, Any] | None:
+    def get(self, vote_id: int) -> Vote | None:
         with self.db.cursor() as cur:
             cursor = cur.execute("SELECT * FROM votes WHERE id = ?", [int(vote_id)])
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            names = [d[0] for d in cursor.description]
-        return dict(zip(names, row, strict=True))
+            return first_record(Vote, cursor)
 
     def count(self, f: HistoryFilter, criterion: str | None = None) -> int:
         where, params = vote_filter_sql(f, criterion)
