@@ -49,6 +49,7 @@ from workbench.domain.filters import HistoryFilter  # noqa: E402
 from workbench.imaging.metrics import FAST_METRICS, PHASH, TEXT_ACCURACY, VERSIONS  # noqa: E402
 from workbench.services import history as history_service  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
+from workbench.store import metric_columns  # noqa: E402
 
 if TYPE_CHECKING:
     import duckdb
@@ -168,6 +169,8 @@ def fill(wb: Workbench, rows: int) -> None:
             " WHERE status = 'succeeded' AND hash(id) % 50 = 0"
         )
         fill_metrics(cur)
+        # Readings inserted in bulk here; MetricLog.record sets the log's copies one by one.
+        metric_columns.refresh(cur)
         cur.execute("CHECKPOINT")
 
 

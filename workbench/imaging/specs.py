@@ -40,6 +40,7 @@ class MetricSpec:
     unit: str
     explain: str
     heavy: bool = False  # needs OCR: runs on its own lane, may be skipped
+    numeric: bool = True  # its reading is a number (a hash is kept in the detail instead)
 
 
 SPECS: dict[str, MetricSpec] = {
@@ -60,7 +61,7 @@ SPECS: dict[str, MetricSpec] = {
         MetricSpec(DETAIL_LAPLACIAN, DETAIL_VERSION, "Detail (Laplacian variance)", "",
                    "Variance of the Laplacian at 1024 px long side; noise inflates it."),
         MetricSpec(PHASH, PHASH_VERSION, "Perceptual hash", "",
-                   "64-bit DCT hash; images <= 8 bits apart are near-duplicates."),
+                   "64-bit DCT hash; images <= 8 bits apart are near-duplicates.", numeric=False),
         MetricSpec(TEXT_ACCURACY, TEXT_VERSION, "Text accuracy", "",
                    "1 - character error rate of the text the prompt asked for, against what "
                    "OCR read (case and spaces ignored).", heavy=True),

@@ -28,7 +28,7 @@ from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.images import StoredImage
 from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
 from workbench.store.performance import summary_answers
-from workbench.store.queries import filter_sql, order_sql
+from workbench.store.queries import filter_sql, order_sql, sort_bound_clause, sort_bound_sql
 
 _LIST_COLUMNS = (
     "g.id, g.created_at, g.status, g.model, g.provider, g.template_id, g.prompt, g.aspect_ratio,"
@@ -116,6 +116,25 @@ class Outcome:
 
 
 log = logging.getLogger(__name__)
+
+
+def _page_sql(where: str, order: str, columns: str) -> str:
+    # Pick the page first; join images and ratings for its rows only. The page's latest
+    # ratings are picked from its own rows: the `latest_ratings` view ranks every rating first
+    # (a filter on it is not pushed below its window), about 15 ms more at 20,000 ratings.
+    return (
+        "WITH g AS (SELECT g.* FROM generations g"
+        f"{where} ORDER BY {order} LIMIT ? OFFSET ?),"
+        " r AS (SELECT generation_id, avg(stars) AS rating FROM ("
+        "  SELECT DISTINCT ON (generation_id, criterion, rater) generation_id, stars"
+        "  FROM ratings WHERE generation_id IN (SELECT id FROM g)"
+        "  ORDER BY generation_id, criterion, rater, created_at DESC, id DESC) latest"
+        "  GROUP BY generation_id)"
+        f" SELECT {columns}, r.rating FROM g"
+        " LEFT JOIN images i ON i.sha256 = g.image_sha256"
+        " LEFT JOIN r ON r.generation_id = g.id"
+        f" ORDER BY {order}"
+    )
 
 
 class GenerationLog:
@@ -428,20 +447,16 @@ class GenerationLog:
         where, params = filter_sql(f)
         order, order_params = order_sql(f)
         columns = "g.*, i.thumb_path, i.path AS image_path" if every_column else _LIST_COLUMNS
-        # Pick the page first; join images and ratings for its rows only.
-        sql = (
-            "WITH g AS (SELECT g.* FROM generations g"
-            f"{where} ORDER BY {order} LIMIT ? OFFSET ?),"
-            " r AS (SELECT generation_id, avg(stars) AS rating FROM latest_ratings"
-            "  WHERE generation_id IN (SELECT id FROM g) GROUP BY generation_id)"
-            f" SELECT {columns}, r.rating FROM g"
-            " LEFT JOIN images i ON i.sha256 = g.image_sha256"
-            " LEFT JOIN r ON r.generation_id = g.id"
-            f" ORDER BY {order}"
-        )
         with self.db.cursor() as cur:
+            bound = sort_bound_sql(f, where, params, int(limit) + int(offset))
+            value = cur.execute(*bound).fetchone() if bound else None
+            if value is not None and value[0] is not None:
+                clause, extra = sort_bound_clause(f, value[0])
+                where = f"{where} AND {clause}" if where else f" WHERE {clause}"
+                params = [*params, *extra]
             cursor = cur.execute(
-                sql, [*params, *order_params, int(limit), int(offset), *order_params]
+                _page_sql(where, order, columns),
+                [*params, *order_params, int(limit), int(offset), *order_params],
             )
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from workbench.imaging.specs import (
     MetricResult,
 )
 from workbench.stats.ratings import t95
+from workbench.store import metric_columns
 from workbench.store.db import Backend, utcnow
 from workbench.store.queries import (
     PROMPT_KEY_SQL,
@@ -72,22 +74,45 @@ class MetricLog:
 
     # -- writes ---------------------------------------------------------------------------------
     def record(self, generation_id: str, results: Iterable[MetricResult]) -> int:
+        readings = list(results)
+        values = [
+            None if r.value is None or not math.isfinite(r.value) else float(r.value)
+            for r in readings
+        ]
         rows = [
-            [generation_id, r.name, int(r.version), r.status,
-             None if r.value is None or not math.isfinite(r.value) else float(r.value),
+            [generation_id, r.name, int(r.version), r.status, value,
              json.dumps(r.detail, ensure_ascii=False, default=str) if r.detail else None,
              r.error, utcnow()]
-            for r in results
+            for r, value in zip(readings, values, strict=True)
         ]
         if not rows:
             return 0
-        with self.db.transaction() as cur:
-            cur.executemany(
-                "INSERT INTO metrics (id, generation_id, metric, version, status, value, detail,"
-                " error, computed_at) VALUES (nextval('metrics_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-        return len(rows)
+        # The log's copy of the current values moves in the same transaction as the readings.
+        sets = metric_columns.assignments(readings, values)
+        delays = (0.005, 0.02, 0.05, 0.1, 0.25)
+        for delay in (*delays, None):
+            try:
+                with self.db.transaction() as cur:
+                    cur.executemany(
+                        "INSERT INTO metrics (id, generation_id, metric, version, status, value,"
+                        " detail, error, computed_at)"
+                        " VALUES (nextval('metrics_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                    if sets:
+                        cur.execute(
+                            "UPDATE generations SET "
+                            + ", ".join(f"{name} = ?" for name, _ in sets) + " WHERE id = ?",
+                            [*(value for _, value in sets), generation_id],
+                        )
+                return len(rows)
+            except self.db.conflicts:
+                # Two measurements of one image at once (the worker and a recompute) both
+                # update its row of the log: DuckDB refuses the second; it is redone whole.
+                if delay is None:
+                    raise
+                time.sleep(delay)
+        raise AssertionError("unreachable")
 
     # -- one generation ---------------------------------------------------------------------------
     def for_generation(

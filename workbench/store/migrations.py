@@ -10,6 +10,9 @@ PostgreSQL runs the same files, except where a file holds DuckDB-only SQL (`QUAL
 it there, so the ledger names are identical on both backends. On PostgreSQL every missing
 migration runs in one transaction under `pg_advisory_xact_lock`: two processes starting at once
 do not both apply; the second waits, then finds the ledger complete.
+
+After the files, the same turn (or lock) adds the log's columns of current measurement values
+that this version's metrics need (`metric_columns.ensure`): derived data, not schema history.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+
+from workbench.store import metric_columns
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # pg_advisory_xact_lock key of the migrations (any constant; "wbmig" in ASCII).
@@ -80,6 +85,7 @@ def apply_migrations(
                 if path.stem not in done:
                     cur.execute(migration_sql(path, dialect))
                     cur.execute("INSERT INTO _migrations (name) VALUES (?)", [path.stem])
+            metric_columns.ensure(cur, dialect)
             applied = _applied(cur)
         except BaseException:
             cur.execute("ROLLBACK")
@@ -98,4 +104,11 @@ def apply_migrations(
             cur.execute("ROLLBACK")
             raise
         cur.execute("COMMIT")
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        metric_columns.ensure(cur, dialect)
+    except Exception:
+        cur.execute("ROLLBACK")
+        raise
+    cur.execute("COMMIT")
     return _applied(cur)

@@ -26,6 +26,8 @@ from datetime import date, datetime
 from typing import Any
 
 from workbench.store.db import Backend, StoreError
+from workbench.store.metric_columns import is_derived
+from workbench.store.metric_columns import refresh as refresh_metric_columns
 
 # (table, key columns) for tables keyed by the workbench's own ids, in copy order.
 KEYED: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -114,7 +116,9 @@ class Side:
                 " ORDER BY ordinal_position",
                 [table],
             ).fetchall()
-        return [r[0] for r in rows]
+        # The log's copies of measurement values are derived from the readings: not copied,
+        # rebuilt on the target once its readings are in (copy_all).
+        return [r[0] for r in rows if not (table == "generations" and is_derived(r[0]))]
 
     def rows(self, table: str, columns: Sequence[str], order: str) -> Iterator[tuple[Any, ...]]:
         """Every row, ordered by the single column `order` (read a batch at a time, each after
@@ -283,6 +287,9 @@ def copy_all(source: Backend, target: Backend) -> list[TableReport]:
     with source.kept_open(), target.kept_open():
         reports = [copy_keyed(a, b, table, key) for table, key in KEYED]
         reports += [copy_numbered(a, b, t, seq, link) for t, seq, link in NUMBERED]
+        if any(r.copied for r in reports):
+            with target.transaction() as cur:
+                refresh_metric_columns(cur)
     return reports
 
 
