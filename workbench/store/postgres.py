@@ -306,6 +306,10 @@ class PgDatabase:
         """The server's URL without its password."""
         return self.url.redacted
 
+    def write_stamp(self) -> tuple[Any, ...] | None:
+        """None: a server tells no cheap "changed since" (store.memo remembers nothing here)."""
+        return None
+
     def size_bytes(self) -> int:
         with self.cursor() as cur:
             row = cur.execute("SELECT pg_database_size(current_database())").fetchone()
