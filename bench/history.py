@@ -15,8 +15,8 @@ real thumbnails for a handful of images) and times, with the same code the pages
 Each figure is the median of several runs after one warm-up. Last line: one JSON object.
 
 `--backend postgres` times the same store calls in team mode (`pg_history_page_ms`,
-`pg_history_count_ms`, `pg_filter_choices_ms`, `pg_leaderboard_ms`, `pg_insert_ms`) on a
-PostgreSQL database bulk-loaded with COPY: a new database on the server of
+`pg_history_count_ms`, `pg_filter_choices_ms`, `pg_leaderboard_ms` and its `_cold` twin,
+`pg_insert_ms`) on a PostgreSQL database bulk-loaded with COPY: a new database on the server of
 `WORKBENCH_DATABASE_URL` when it is set (dropped afterwards; the role needs CREATEDB), otherwise
 on a throwaway server started here (`workbench.store.pg_cluster`, as the tests do).
 
@@ -399,6 +399,7 @@ def measure_pg(rows: int, repeat: int) -> dict[str, float]:
                 lambda: wb.log.count(HistoryFilter()), repeat),
             "pg_filter_choices_ms": timed(lambda: wb.log.choices(), repeat),
             "pg_leaderboard_ms": timed(lambda: leaderboard(wb), repeat),
+            "pg_leaderboard_cold_ms": timed(lambda: leaderboard(wb, cold=True), repeat),
             "pg_insert_ms": timed(insert, max(repeat, 25)),
         }
         wb.close()

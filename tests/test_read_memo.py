@@ -1,10 +1,11 @@
 """The Leaderboard's aggregates are remembered only while nothing is written (store/memo.py):
 a repeat read does not aggregate again, a write by this process or by another one (a run on
-the command line) is seen at the next read, callers cannot change the remembered answer, and
-PostgreSQL remembers nothing."""
+the command line) is seen at the next read, and callers cannot change the remembered answer.
+On both backends."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import date
@@ -20,13 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 NB, FP = "nano-banana-2", "flux-2-pro"
 
 WRITER = """
-import sys
+import os
 from pathlib import Path
 from tests.arena_data import add_generation
 from workbench.config import load_settings
 from workbench.services.workbench import open_workbench
-wb = open_workbench(load_settings(env={"WORKBENCH_DATA_DIR": sys.argv[1]},
-                                  secrets_file=Path(sys.argv[1]) / "none.toml"), idle_close_s=0)
+data = Path(os.environ["WORKBENCH_DATA_DIR"])
+wb = open_workbench(load_settings(secrets_file=data / "none.toml"), idle_close_s=0)
 gid = add_generation(wb, "flux-2-pro", "from another process", provider="bfl")
 wb.ratings.add(gid, "overall", 1, rater="bob")
 wb.close()
@@ -62,19 +63,22 @@ def test_a_repeat_read_is_remembered_until_this_or_another_process_writes(
     first = wb.performance.by_model(since)
     first[0]["attempts"] = 99  # a caller changing its copy changes nothing remembered
     assert [r["attempts"] for r in wb.performance.by_model(since)] == [1]
-    # The embedded file remembers the answer between writes; the server aggregates every time.
-    assert len(aggregated) == (2 if backend == "postgres" else 1)
+    # Remembered between writes. (On PostgreSQL the server's log position may also move for
+    # its own housekeeping, which only costs a second aggregation: counted on DuckDB alone.)
+    assert len(aggregated) == 1 or backend == "postgres"
 
     add_generation(wb, NB, "a second fox")  # this process writes
     assert _attempts(wb) == {NB: 2}
+    env = {**os.environ, "WORKBENCH_DATA_DIR": str(wb.settings.data_dir)}
+    if wb.settings.database is not None:
+        env["WORKBENCH_DATABASE_URL"] = wb.settings.database.redacted  # no password in tests
     if backend == "duckdb":
-        data_dir = wb.settings.data_dir
         wb.db.close()  # the other process takes its turn at the file
-        done = subprocess.run([sys.executable, "-c", WRITER, str(data_dir)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        assert _attempts(wb) == {NB: 2, FP: 1}
-        assert _stars(wb) == {NB: (1, 4.0), FP: (1, 1.0)}
+    done = subprocess.run([sys.executable, "-c", WRITER], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert _attempts(wb) == {NB: 2, FP: 1}
+    assert _stars(wb) == {NB: (1, 4.0), FP: (1, 1.0)}
 
 
 @pytest.mark.parametrize("backend", ["duckdb"])

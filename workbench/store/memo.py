@@ -5,12 +5,13 @@ Why: the Leaderboard page reruns on every click, and at a million generations it
 speed and cost table takes 50-110 ms to aggregate on DuckDB (an exact median and p95 per model
 need every latency). Between two writes the answer cannot change, so it is computed once.
 
-When the database has changed is told by the backend (`Backend.write_stamp`): on the embedded
-file, the size and modification time of the database file and its write-ahead log, which every
-commit of any process changes. The stamp is read while this process holds the file, so no other
-process can commit between the stamp and the query; a write by another thread of this process
-in between only makes the answer look older than it is, and the next read computes it again.
-PostgreSQL gives no such stamp (its summary table answers fast instead): nothing is remembered.
+When the database has changed is told by the backend (`Backend.write_stamp`), read before the
+query. On the embedded file it is the size and modification time of the database file and its
+write-ahead log, which every commit of any process changes; it is read while this process holds
+the file, so no other process can commit until the query is done. On PostgreSQL it is the
+server's write-ahead log position, which every commit that wrote moves. Either way a commit
+between the stamp and the query only makes the answer look older than it is: the next read
+sees another stamp and computes it again. Nothing is ever answered from before a write.
 """
 
 from __future__ import annotations
