@@ -64,10 +64,13 @@ def _columns_of(cur: Any, table: str) -> set[str]:
 
 
 def _fill(cur: Any, metric: str, name: str) -> None:
+    # Only rows whose copy differs from the readings are written: on PostgreSQL every updated
+    # row is a new row version, and a copy into a team database must not rewrite the log.
     cur.execute(
-        f"UPDATE generations SET {name} = lm.value FROM latest_metrics lm"
-        " WHERE lm.generation_id = generations.id AND lm.metric = ? AND lm.version = ?"
-        " AND lm.status = 'ok' AND lm.value IS NOT NULL",
+        f"UPDATE generations SET {name} = lm.v FROM (SELECT generation_id,"
+        " CASE WHEN status = 'ok' THEN value END AS v FROM latest_metrics"
+        " WHERE metric = ? AND version = ?) lm"
+        f" WHERE lm.generation_id = generations.id AND generations.{name} IS DISTINCT FROM lm.v",
         [metric, VERSIONS[metric]],
     )
 
@@ -90,9 +93,9 @@ def ensure(cur: Any, dialect: str, applied: set[str]) -> list[str]:
 
 
 def refresh(cur: Any) -> None:
-    """Rebuild every current column from `latest_metrics` (after `db copy` brought readings)."""
+    """Bring every current column in line with `latest_metrics` (after `db copy` brought
+    readings); rows already in line are not touched."""
     for metric, name in current().items():
-        cur.execute(f"UPDATE generations SET {name} = NULL WHERE {name} IS NOT NULL")
         _fill(cur, metric, name)
 
 
