@@ -6,7 +6,8 @@ that answers each request after `--delay` seconds; meanwhile the `history` comma
 loop. Each history figure is the command's wall time end to end (a fresh Python process:
 interpreter start and imports included), so `history_idle_*` gives the same command with no run
 going, for comparison. Between two commands the bench also opens the data directory itself the way
-a command does (wait for the turn, open, a 50-row page and its count, close) and times that
+a command does (wait for the turn, open, a 50-row page and its count, close; the file kept
+between those units as a command keeps it) and times that
 (`history_query_*`): the part of the command the database is responsible for, without the
 interpreter's start and imports. At the end the log must hold each of the 60 prompts exactly
 once.
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.slow_gemini import slow_gemini  # noqa: E402
+from workbench.commands import COMMAND_IDLE_CLOSE_S  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
 from workbench.domain.filters import HistoryFilter  # noqa: E402
 from workbench.services.workbench import open_workbench  # noqa: E402
@@ -54,7 +56,7 @@ def _query(data: Path, tmp: str) -> float:
     started = time.perf_counter()
     wb = open_workbench(
         load_settings(env={"WORKBENCH_DATA_DIR": str(data)}, secrets_file=Path(tmp) / "x"),
-        idle_close_s=0,
+        idle_close_s=COMMAND_IDLE_CLOSE_S,
     )
     try:
         with wb.db.cursor():

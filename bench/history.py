@@ -4,7 +4,9 @@ Fills temporary databases with 100,000 and 1,000,000 synthetic generations (made
 real thumbnails for a handful of images) and times, with the same code the pages call:
 - the filtered page: one model, a 30-day range and a prompt-text filter that matches fewer than
   0.1% of rows (the hardest case for text search);
-- its count; the filter choices; the leaderboard aggregates (measured + star ratings);
+- its count; the filter choices; the leaderboard aggregates (measured + star ratings):
+  `leaderboard_ms` for a rerun with nothing written since (the store's memo answers), and
+  `leaderboard_cold_ms` aggregating again, as the first rerun after a write does;
 - with every succeeded image measured (7 numbers and a hash each, text accuracy on the text
   category): a page and count filtered by a measurement (text accuracy below 1.0), a page
   sorted by one (warmth, highest first), and one generation's plain-language readings;
@@ -13,8 +15,8 @@ real thumbnails for a handful of images) and times, with the same code the pages
 Each figure is the median of several runs after one warm-up. Last line: one JSON object.
 
 `--backend postgres` times the same store calls in team mode (`pg_history_page_ms`,
-`pg_history_count_ms`, `pg_filter_choices_ms`, `pg_leaderboard_ms`, `pg_insert_ms`) on a
-PostgreSQL database bulk-loaded with COPY: a new database on the server of
+`pg_history_count_ms`, `pg_filter_choices_ms`, `pg_leaderboard_ms` and its `_cold` twin,
+`pg_insert_ms`) on a PostgreSQL database bulk-loaded with COPY: a new database on the server of
 `WORKBENCH_DATABASE_URL` when it is set (dropped afterwards; the role needs CREATEDB), otherwise
 on a throwaway server started here (`workbench.store.pg_cluster`, as the tests do).
 
@@ -204,8 +206,13 @@ def fill_metrics(cur: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def leaderboard(wb: Workbench) -> object:
-    """The Leaderboard's aggregates: measured speed and cost, and the star table."""
+def leaderboard(wb: Workbench, cold: bool = False) -> object:
+    """The Leaderboard's aggregates: measured speed and cost, and the star table. A rerun with
+    nothing written since is answered from the store's memo; `cold` aggregates again, as the
+    first rerun after a write does."""
+    if cold:
+        wb.performance.memo.forget()
+        wb.ratings.memo.forget()
     real = HistoryFilter(include_offline=False)
     return wb.performance.by_model(real), wb.ratings.by_model(real)
 
@@ -248,6 +255,7 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
             ),
             "filter_choices_ms": timed(lambda: wb.log.choices(), repeat),
             "leaderboard_ms": timed(lambda: leaderboard(wb), repeat),
+            "leaderboard_cold_ms": timed(lambda: leaderboard(wb, cold=True), repeat),
             "history_service_page_ms": timed(
                 lambda: history_service.load_page(wb, HistoryFilter()), repeat
             ),
@@ -393,6 +401,7 @@ def measure_pg(rows: int, repeat: int) -> dict[str, float]:
                 lambda: wb.log.count(HistoryFilter()), repeat),
             "pg_filter_choices_ms": timed(lambda: wb.log.choices(), repeat),
             "pg_leaderboard_ms": timed(lambda: leaderboard(wb), repeat),
+            "pg_leaderboard_cold_ms": timed(lambda: leaderboard(wb, cold=True), repeat),
             "pg_insert_ms": timed(insert, max(repeat, 25)),
         }
         wb.close()
@@ -463,6 +472,7 @@ def main() -> None:
         "history_count_ms": biggest["history_count_ms"],
         "filter_choices_ms": biggest["filter_choices_ms"],
         "leaderboard_ms": biggest["leaderboard_ms"],
+        "leaderboard_cold_ms": biggest["leaderboard_cold_ms"],
         "history_page_unfiltered_ms": biggest["history_page_unfiltered_ms"],
         "history_rerun_100k_ms": smallest.get("history_rerun_ms"),
         "metric_filter_page_ms": biggest["metric_filter_page_ms"],

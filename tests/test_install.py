@@ -12,12 +12,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.request
 import venv
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_server import free_port, stop, wait_healthy
 from workbench.config import KEY_VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,15 +164,9 @@ def test_the_installed_copy_finds_its_data_files(installed: tuple[Path, Path, Pa
     assert Path(found["data_dir"]) == work.resolve() / "data"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_workbench_app_starts_the_streamlit_server(installed: tuple[Path, Path, Path]) -> None:
     _, env_dir, work = installed
-    port = _free_port()
+    port = free_port()
     env = {**_env(work), "WORKBENCH_DATA_DIR": str(work / "app-data")}
     server = subprocess.Popen(
         [str(env_dir / "bin" / "workbench"), "app", "--server.port", str(port),
@@ -183,20 +175,7 @@ def test_workbench_app_starts_the_streamlit_server(installed: tuple[Path, Path, 
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        healthy = False
-        while time.monotonic() < deadline and server.poll() is None and not healthy:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                            timeout=2) as answer:
-                    healthy = answer.status == 200
-            except OSError:
-                time.sleep(0.3)
+        healthy = wait_healthy(server, port, 30)
         assert healthy, server.stdout.read() if server.poll() is not None else "no answer"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)

@@ -134,14 +134,18 @@ def test_db_copy_rebuilds_the_columns_from_the_readings(tmp_path: Path) -> None:
     source, target = local("source"), local("target")
     try:
         gid = add_generation(source, NB, "a fox")
+        broken = add_generation(source, NB, "a fox, later unreadable")
         MetricLog(source.db).record(gid, [_warmth(4.0)])
+        MetricLog(source.db).record(broken, [_warmth(6.0)])
         assert all(r.ok for r in copy_all(source.db, target.db))
-        assert _column(target, gid) == 4.0
+        assert _column(target, gid) == 4.0 and _column(target, broken) == 6.0
         # Measured again on the source after the first copy: the second copy brings the new
-        # reading, the target's copy of the value follows it, and nothing counts as a mismatch.
+        # readings, the target's copies follow them (a failed newest reading: no number), and
+        # nothing counts as a mismatch.
         MetricLog(source.db).record(gid, [_warmth(9.0)])
+        MetricLog(source.db).record(broken, [_warmth(None)])
         assert all(r.ok for r in copy_all(source.db, target.db))
-        assert _column(target, gid) == 9.0
+        assert _column(target, gid) == 9.0 and _column(target, broken) is None
         assert _ids(target, HistoryFilter(metric=WARMTH, metric_op=">", metric_value=5.0)) == [gid]
     finally:
         source.close()

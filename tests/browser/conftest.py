@@ -5,16 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.app_server import free_port, stop, wait_healthy
 from workbench.config import KEY_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,17 +29,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """A real `streamlit run app.py` on a free loopback port, keyless (the offline renderer),
     with `extra_env` added to its environment; yields its URL once it answers."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir), **(extra_env or {})}
     for names in KEY_VARIABLES.values():  # the journey runs keyless, on the offline renderer
         for name in names:
@@ -68,26 +60,13 @@ def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterat
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError((data_dir / "server.log").read_text()) from None
-            time.sleep(0.2)
+    if not wait_healthy(server, port, 60):
+        server.kill()
+        raise RuntimeError((data_dir / "server.log").read_text())
     try:
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         log.close()
 
 

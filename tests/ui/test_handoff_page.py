@@ -49,6 +49,9 @@ def test_history_detail_refine_opens_the_builder_prefilled(
     build.run()
     assert not build.exception
     assert build.selectbox(key="b_model").value == "flux-2-pro"
+    # Our own Markdown renders (bold, italics); only the values in it are escaped.
+    refining = next(m.value for m in build.markdown if "Refining" in m.value)
+    assert refining.startswith(f"**Refining** generation `{draft}`") and "\\*" not in refining
     assert build.radio(key="b_template_flux").value == "flux-photographic"
     assert build.text_input(key="slot_flux-photographic_subject").value == "A woman reading"
     assert (build.text_input(key="slot_flux-photographic_environment").value

@@ -1,6 +1,9 @@
 """`workbench db copy --to TARGET | --from SOURCE`: move a history between this data directory
 (or team database) and another one. Idempotent; ends with row counts and checksums per table
-and exits non-zero when the copy does not match its source."""
+and exits non-zero when the copy does not match its source.
+
+`workbench db rename-rater OLD NEW`: give the ratings and votes recorded under one name to
+another (`me`, from before names were recorded, to the person it was)."""
 
 from __future__ import annotations
 
@@ -39,6 +42,36 @@ def register(subparsers: Any) -> None:
         "(default: this one's)",
     )
     copy.set_defaults(run=run)
+    rename = actions.add_parser(
+        "rename-rater",
+        help="give one name's ratings and votes to another",
+        description=(
+            "Record every rating and vote made under OLD as NEW's. Ratings and votes made "
+            "before names were recorded say 'me': rename them to the person who made them "
+            "(before copying a local history into a team database, too), so one person does "
+            "not count as two raters. Stars and winners are unchanged."
+        ),
+    )
+    rename.add_argument("old", metavar="OLD", help="the name recorded now, e.g. me")
+    rename.add_argument("new", metavar="NEW", help="the name to record instead")
+    rename.set_defaults(run=run_rename)
+
+
+def run_rename(args: Any) -> int:
+    from workbench.commands import opened_workbench
+    from workbench.services.identity import InvalidName, rename_rater
+
+    with opened_workbench() as wb:
+        try:
+            done = rename_rater(wb, args.old, args.new)
+        except InvalidName as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from None
+    print(
+        f"Renamed rater '{args.old.strip()}' to '{args.new.strip()}': "
+        f"{done.ratings:,} rating{'' if done.ratings == 1 else 's'}, "
+        f"{done.votes:,} vote{'' if done.votes == 1 else 's'}."
+    )
+    return EXIT_OK
 
 
 def run(args: Any) -> int:

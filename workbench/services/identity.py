@@ -12,17 +12,23 @@ directly:
   `Identity.warning` says that anyone who can reach the port can spend the team's keys and read
   its history.
 
-The name is what every generation, rating and vote made in the app records.
+The name is what every generation, rating and vote made in the app records;
+`rename_rater` gives the ratings and votes recorded under one name (`me`, from before names
+were recorded) to another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from workbench.config import Settings
 from workbench.errors import InvalidInput
+from workbench.store.attribution import Renamed
+
+if TYPE_CHECKING:
+    from workbench.services.workbench import Workbench
 
 MAX_NAME = 64
 TEAM_WARNING = (
@@ -114,3 +120,11 @@ def who(settings: Settings, headers: Mapping[str, str], chosen: str | None) -> I
             f"WORKBENCH_USER cannot be used as a name: {exc} Set it to 1–{MAX_NAME} printable "
             "characters, or unset it to use the operating-system user, and restart.",
         )
+
+
+def rename_rater(wb: Workbench, old: str, new: str) -> Renamed:
+    """Give every rating and vote recorded under `old` to `new` (both validated as names)."""
+    old, new = validate_name(old), validate_name(new)
+    if old == new:
+        raise InvalidName(f"'{old}' is already the name: nothing to rename.")
+    return wb.attribution.rename_rater(old, new)

@@ -13,6 +13,7 @@ from workbench.domain.catalog import Catalog, load_catalog
 from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
+from workbench.store.attribution import Attribution
 from workbench.store.backend import open_database
 from workbench.store.db import Backend, StoreError
 from workbench.store.generations import GenerationLog
@@ -63,6 +64,7 @@ class Workbench:
         self.tradeoffs = TradeoffLog(self.db)
         self.library = PromptLibrary(self.db)
         self.lineage = LineageLog(self.db)
+        self.attribution = Attribution(self.db)
 
     def succeeded(self, generation_id: str) -> None:
         for hook in self.on_success:

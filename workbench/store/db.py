@@ -61,6 +61,7 @@ class Backend(Protocol):
     def wait_until_reachable(self, deadline_s: float) -> bool: ...
     def sessions(self) -> list[dict[str, Any]]: ...
     def size_bytes(self) -> int: ...
+    def write_stamp(self) -> tuple[Any, ...] | None: ...
     def close(self, wait_s: float = 10.0) -> None: ...
     @property
     def backend(self) -> str: ...
@@ -373,3 +374,16 @@ class Database:
             if candidate.exists():
                 total += candidate.stat().st_size
         return total
+
+    def write_stamp(self) -> tuple[Any, ...] | None:
+        """What changes whenever any process commits: the size and modification time of the
+        database file and of its write-ahead log (store.memo)."""
+        stamp: list[Any] = []
+        for suffix in ("", ".wal"):
+            try:
+                found = Path(str(self.path) + suffix).stat()
+            except FileNotFoundError:
+                stamp.append(None)
+            else:
+                stamp.append((found.st_size, found.st_mtime_ns))
+        return tuple(stamp)

@@ -75,17 +75,20 @@ class MetricLog:
     # -- writes ---------------------------------------------------------------------------------
     def record(self, generation_id: str, results: Iterable[MetricResult]) -> int:
         readings = list(results)
+        values = [
+            None if r.value is None or not math.isfinite(r.value) else float(r.value)
+            for r in readings
+        ]
         rows = [
-            [generation_id, r.name, int(r.version), r.status,
-             None if r.value is None or not math.isfinite(r.value) else float(r.value),
+            [generation_id, r.name, int(r.version), r.status, value,
              json.dumps(r.detail, ensure_ascii=False, default=str) if r.detail else None,
              r.error, utcnow()]
-            for r in readings
+            for r, value in zip(readings, values, strict=True)
         ]
         if not rows:
             return 0
         # The log's copy of the current values moves in the same transaction as the readings.
-        sets = metric_columns.assignments(readings, (row[4] for row in rows))
+        sets = metric_columns.assignments(readings, values)
         delays = (0.005, 0.02, 0.05, 0.1, 0.25)
         for delay in (*delays, None):
             try:

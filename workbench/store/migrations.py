@@ -85,8 +85,8 @@ def apply_migrations(
                 if path.stem not in done:
                     cur.execute(migration_sql(path, dialect))
                     cur.execute("INSERT INTO _migrations (name) VALUES (?)", [path.stem])
-            metric_columns.ensure(cur, dialect)
             applied = _applied(cur)
+            metric_columns.ensure(cur, dialect, set(applied))
         except BaseException:
             cur.execute("ROLLBACK")
             raise
@@ -104,11 +104,12 @@ def apply_migrations(
             cur.execute("ROLLBACK")
             raise
         cur.execute("COMMIT")
+    applied = _applied(cur)
     cur.execute("BEGIN TRANSACTION")
     try:
-        metric_columns.ensure(cur, dialect)
+        metric_columns.ensure(cur, dialect, set(applied))
     except Exception:
         cur.execute("ROLLBACK")
         raise
     cur.execute("COMMIT")
-    return _applied(cur)
+    return applied

@@ -18,6 +18,7 @@ from typing import Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend
+from workbench.store.memo import ReadMemo
 from workbench.store.queries import filter_sql
 
 _FINISHED = "g.status IN ('succeeded', 'failed', 'moderated')"
@@ -51,10 +52,14 @@ def _quantile(row: dict[str, Any], i: int) -> float | None:
 class PerformanceLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
+        self.memo = ReadMemo(db)
 
     def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
         if self.db.dialect == "postgres" and summary_answers(f):
             return self._from_summary(f)
+        return self.memo.read(("performance", f.model_dump_json()), lambda: self._from_log(f))
+
+    def _from_log(self, f: HistoryFilter) -> list[dict[str, Any]]:
         where, params = filter_sql(f)
         where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
         sql = (

@@ -306,6 +306,18 @@ class PgDatabase:
         """The server's URL without its password."""
         return self.url.redacted
 
+    def write_stamp(self) -> tuple[Any, ...] | None:
+        """The server's write-ahead log position (store.memo): every commit that wrote anything
+        moves it. So do writes to the server's other databases and vacuuming, so it says "maybe
+        changed" more often than needed, never less. Any role may read it; a standby cannot
+        (None: nothing is remembered there)."""
+        try:
+            with self.cursor() as cur:
+                row = cur.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        except psycopg.errors.ObjectNotInPrerequisiteState:  # "recovery is in progress"
+            return None
+        return (row[0],) if row else None
+
     def size_bytes(self) -> int:
         with self.cursor() as cur:
             row = cur.execute("SELECT pg_database_size(current_database())").fetchone()

@@ -7,6 +7,7 @@ from typing import Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend, utcnow
+from workbench.store.memo import ReadMemo
 from workbench.store.queries import filter_sql, ratings_sql
 from workbench.store.records import StarsByModel, records
 
@@ -37,6 +38,7 @@ def rated_source(f: HistoryFilter) -> tuple[str, list[Any]]:
 class RatingLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
+        self.memo = ReadMemo(db)
 
     def add(self, generation_id: str, criterion: str, stars: int, rater: str = "me") -> None:
         with self.db.cursor() as cur:
@@ -61,6 +63,9 @@ class RatingLog:
 
     def by_model(self, f: HistoryFilter) -> list[StarsByModel]:
         """Per model and criterion: n, mean and sample standard deviation of the stars."""
+        return self.memo.read(("stars", f.model_dump_json()), lambda: self._by_model(f))
+
+    def _by_model(self, f: HistoryFilter) -> list[StarsByModel]:
         where, params = filter_sql(f)
         source, rating_params = rated_source(f)
         sql = (

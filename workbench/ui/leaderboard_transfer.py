@@ -52,25 +52,20 @@ def exchange(
         tables = exports.board_tables(board, verdict_models)
         name = st.selectbox("Leaderboard table", list(tables), key="lb_table")
         frame = tables[name]
-        c1, c2 = st.columns(2)
-        c1.download_button(
-            "CSV",
-            data=partial(exports.table_csv, frame),
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            key="lb_dl_csv",
-            on_click="ignore",
-            icon=":material/download:",
+        formats = (
+            ("CSV", exports.table_csv, "csv", "text/csv"),
+            ("Parquet", exports.table_parquet, "parquet", "application/vnd.apache.parquet"),
         )
-        c2.download_button(
-            "Parquet",
-            data=partial(exports.table_parquet, frame),
-            file_name=f"{name}.parquet",
-            mime="application/vnd.apache.parquet",
-            key="lb_dl_parquet",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+        for column, (label, make, ext, mime) in zip(st.columns(2), formats, strict=True):
+            column.download_button(
+                label,
+                data=partial(make, frame),
+                file_name=f"{name}.{ext}",
+                mime=mime,
+                key=f"lb_dl_{ext}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
     with right:
         st.markdown("**Import votes**")
         upload = st.file_uploader(

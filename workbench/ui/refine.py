@@ -51,11 +51,12 @@ def refine_panel(model: ModelSpec, provider: str) -> dict[str, Any]:
         if refine.get("thumb_file"):
             image_col.image(refine["thumb_file"])
         text_col.markdown(
-            plain(
-                f"**Refining** generation `{refine['parent_id']}` ({refine['parent_model']}) "
-                f"on {model.name}. The slots both templates share are filled in; the ones "
-                "marked *to fill* are the details the draft lacks."
-            )
+            # Markdown of our own around the values; only the values are escaped (an id is
+            # shown as code, where escapes would show).
+            f"**Refining** generation `{refine['parent_id'].replace('`', '')}` "
+            f"({plain(refine['parent_model'])}) on {plain(model.name)}. The slots both "
+            "templates share are filled in; the ones marked *to fill* are the details the "
+            "draft lacks."
         )
         if refine.get("left_behind"):
             text_col.caption(
