@@ -91,3 +91,15 @@ def test_each_filter_is_remembered_apart(backend_wb: Workbench) -> None:
                  for r in wb.performance.by_model(HistoryFilter(categories=("portrait",)))}
     assert everyone == {NB: 1, FP: 1} and portraits == {NB: 1}
     assert _attempts(wb) == everyone
+
+
+def test_filter_choices_follow_every_write(backend_wb: Workbench) -> None:
+    wb = backend_wb
+    add_generation(wb, NB, "a fox", category="portrait")
+    assert wb.log.choices()["models"] == [NB]
+    mine = wb.log.choices()
+    mine["models"].append("not-a-model")  # a caller's copy
+    assert wb.log.choices()["models"] == [NB]
+    add_generation(wb, FP, "a fox", provider="bfl", category="product")
+    found = wb.log.choices()
+    assert found["models"] == [FP, NB] and found["categories"] == ["portrait", "product"]

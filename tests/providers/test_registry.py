@@ -12,8 +12,9 @@ import pytest
 from tests.providers.conftest import KEY
 from workbench.config import load_settings
 from workbench.domain.model_options import InvalidOptions, validate_options
+from workbench.providers.answers import provider_detail, retry_after_s
 from workbench.providers.base import ProviderError
-from workbench.providers.http import HttpPolicy, provider_detail, retry_after_s
+from workbench.providers.http import HttpPolicy
 from workbench.providers.registry import build_provider
 from workbench.services import generation
 from workbench.services.generation import InvalidRequest

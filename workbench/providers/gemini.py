@@ -54,6 +54,7 @@ from typing import Any
 
 import httpx
 
+from workbench.providers.answers import google_details
 from workbench.providers.base import (
     ImageRequest,
     ImageResult,
@@ -66,7 +67,6 @@ from workbench.providers.http import (
     HostedProvider,
     Job,
     current_job,
-    google_details,
     mark_submitted,
     refused,
 )

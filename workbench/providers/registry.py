@@ -22,7 +22,7 @@ from workbench.domain.catalog import Catalog
 from workbench.providers.base import Provider, ProviderDescriptor, ProviderError
 from workbench.providers.http import HttpPolicy, Sleep, key_help
 
-_NOT_ADAPTERS = frozenset({"base", "http", "registry"})
+_NOT_ADAPTERS = frozenset({"answers", "base", "http", "registry"})
 _DESCRIPTORS: dict[str, ProviderDescriptor] = {}
 
 

@@ -27,6 +27,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.images import StoredImage
 from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
+from workbench.store.memo import ReadMemo
 from workbench.store.performance import summary_answers
 from workbench.store.queries import filter_sql, order_sql, sort_bound_clause, sort_bound_sql
 from workbench.store.records import (
@@ -157,6 +158,7 @@ class GenerationLog:
         self, db: Backend, *, data_dir: Path | None = None, reconnect_s: float = 120.0
     ) -> None:
         self.db = db
+        self.memo = ReadMemo(db)
         self.reconnect_s = reconnect_s
         self.journal = OutcomeJournal(data_dir / JOURNAL_NAME) if data_dir is not None else None
         self.journalled = 0  # outcomes this process had to keep in the journal
@@ -517,7 +519,11 @@ class GenerationLog:
     def choices(self) -> dict[str, list[str]]:
         """Distinct values for the filter widgets: from one scan in DuckDB; on PostgreSQL by
         skipping through each column's index (one probe per distinct value, not a scan of a
-        million rows)."""
+        million rows). Remembered while nothing is written (store.memo): every History rerun
+        asks."""
+        return self.memo.read("choices", self._choices)
+
+    def _choices(self) -> dict[str, list[str]]:
         if self.db.dialect == "postgres":
             columns = ("model", "provider", "template_id", "status", "category")
             with self.db.cursor() as cur:

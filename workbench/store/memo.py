@@ -9,9 +9,10 @@ When the database has changed is told by the backend (`Backend.write_stamp`), re
 query. On the embedded file it is the size and modification time of the database file and its
 write-ahead log, which every commit of any process changes; it is read while this process holds
 the file, so no other process can commit until the query is done. On PostgreSQL it is the
-server's write-ahead log position, which every commit that wrote moves. Either way a commit
-between the stamp and the query only makes the answer look older than it is: the next read
-sees another stamp and computes it again. Nothing is ever answered from before a write.
+server's write-ahead log insert position, which every write moves before its commit returns.
+Either way a commit between the stamp and the query only makes the answer look older than it
+is: the next read sees another stamp and computes it again. Nothing is ever answered from
+before a write.
 """
 
 from __future__ import annotations

@@ -307,13 +307,15 @@ class PgDatabase:
         return self.url.redacted
 
     def write_stamp(self) -> tuple[Any, ...] | None:
-        """The server's write-ahead log position (store.memo): every commit that wrote anything
-        moves it. So do writes to the server's other databases and vacuuming, so it says "maybe
-        changed" more often than needed, never less. Any role may read it; a standby cannot
-        (None: nothing is remembered there)."""
+        """The server's write-ahead log insert position (store.memo): every write moves it
+        before its commit returns. (Not `pg_current_wal_lsn()`, the position written out so
+        far: with `synchronous_commit = off` a commit returns before that moves.) Writes to the
+        server's other databases and vacuuming move it too, so it says "maybe changed" more
+        often than needed, never less. Any role may read it; a standby cannot (None: nothing
+        is remembered there)."""
         try:
             with self.cursor() as cur:
-                row = cur.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+                row = cur.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
         except psycopg.errors.ObjectNotInPrerequisiteState:  # "recovery is in progress"
             return None
         return (row[0],) if row else None
