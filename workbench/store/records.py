@@ -1,5 +1,5 @@
-"""Typed records for the rows the store's reads return most (generations, run cells, runs, the
-prompt library), and the one helper that builds them from a cursor.
+"""Typed records for the rows the store's reads return most (generations, run cells, runs,
+votes, star aggregates, the prompt library), and the one helper that builds them from a cursor.
 
 A record names each column it carries as a field of the column's Python type; JSON text
 columns (`slots`, `params`, `spec`, `tags`) are decoded once, here. `records`/`first_record`
