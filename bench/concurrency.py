@@ -125,7 +125,7 @@ def main() -> None:
         rows = wb.log.page(HistoryFilter(), limit=10 * args.prompts)
         wb.close()
         expected = {f"{name} prompt {i}" for name in NAMES for i in range(args.prompts)}
-        succeeded = [r["prompt"] for r in rows if r["status"] == "succeeded"]
+        succeeded = [r.prompt for r in rows if r.status == "succeeded"]
         summary = {
             "jobs": len(expected),
             "history_calls_during_runs": len(during),

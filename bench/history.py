@@ -248,9 +248,9 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
         matches = wb.log.count(HistoryFilter(text=RARE))
         typos = HistoryFilter(metric=TEXT_ACCURACY, metric_op="<", metric_value=1.0)
         first = history_service.detail(
-            wb, wb.log.page(HistoryFilter(statuses=("succeeded",)), limit=1)[0]["id"]
+            wb, wb.log.page(HistoryFilter(statuses=("succeeded",)), limit=1)[0].id
         )
-        assert first is not None and first["status"] == "succeeded"
+        assert first is not None and first.record.status == "succeeded"
         assert 0 < matches < rows * 0.001, matches
         figures = {
             "rows": rows,
@@ -273,7 +273,9 @@ def measure(rows: int, repeat: int) -> dict[str, float]:
             "metric_sort_page_ms": timed(
                 lambda: wb.log.page(HistoryFilter(sort="warmth_high"), limit=50), repeat
             ),
-            "detail_readings_ms": timed(lambda: history_service.measurements(wb, first), repeat),
+            "detail_readings_ms": timed(
+                lambda: history_service.measurements(wb, first.record), repeat
+            ),
         }
         if rows <= 100_000:
             wb.close()

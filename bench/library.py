@@ -175,7 +175,7 @@ def library_figures(rows: int, versions: int, repeat: int) -> dict[str, float]:
             def page_data() -> None:
                 wb.library.tags()
                 found = library.browse(wb)
-                name = found.rows[0]["name"]
+                name = found.rows[0].name
                 wb.library.versions(name)
                 wb.library.marks(name)
 

@@ -42,7 +42,7 @@ def fill(wb: Workbench, prompts: int = 3, models: dict[str, str] = MODELS) -> No
 
 
 def model_of(wb: Workbench, generation_id: str) -> str:
-    return wb.log.get(generation_id)["model"]
+    return wb.log.get(generation_id).model
 
 
 def test_a_pair_shows_the_same_prompt_from_two_different_models_without_names(
@@ -51,8 +51,8 @@ def test_a_pair_shows_the_same_prompt_from_two_different_models_without_names(
     fill(wb)
     pair = draw_pair(wb, "overall", rng=random.Random(1), repeat_rate=0)
     left, right = wb.log.get(pair.left.generation_id), wb.log.get(pair.right.generation_id)
-    assert left["prompt"] == right["prompt"] == pair.prompt
-    assert left["model"] != right["model"]
+    assert left.prompt == right.prompt == pair.prompt
+    assert left.model != right.model
     assert pair.category == "portrait" and not pair.is_repeat
     assert pair.left.image_path.endswith(".png") and pair.left.thumb_path.endswith(".jpg")
     # blind: nothing the page receives names a model
@@ -69,7 +69,7 @@ def test_sides_are_random_and_recorded(wb: Workbench) -> None:
     for p in draws:  # `swapped` says which one the draw moved: the alphabetically second model
         assert p.swapped == (model_of(wb, p.left.generation_id) == "nano-banana-2")
     reveal = record_vote(wb, draws[0].vote("left"))
-    assert wb.votes.get(reveal.vote_id)["swapped"] == draws[0].swapped
+    assert wb.votes.get(reveal.vote_id).swapped == draws[0].swapped
 
 
 def test_pairs_with_fewer_votes_are_drawn_more_often(wb: Workbench) -> None:
@@ -107,7 +107,7 @@ def test_a_voted_pair_comes_back_as_a_repeat_with_sides_reshuffled(wb: Workbench
     assert reveal.is_repeat and reveal.agrees_with_first is True
     assert "matches" in reveal.text()
     stored = wb.votes.get(reveal.vote_id)
-    assert stored["is_repeat"] and stored["repeat_of"] == first_reveal.vote_id
+    assert stored.is_repeat and stored.repeat_of == first_reveal.vote_id
     # once repeated, that vote is not offered again; a fresh pair is drawn instead
     third = draw_pair(wb, "overall", rng=rng, repeat_rate=1.0, skip_recent=0)
     assert not third.is_repeat

@@ -16,6 +16,7 @@ from tests.providers.fakes import FakeBfl, FakeReplicate, png_bytes
 from workbench import cli, config
 from workbench.config import load_settings
 from workbench.services.workbench import open_workbench
+from workbench.store.records import Generation
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON_FIELDS = {"id", "status", "model", "provider", "image_path", "cost_usd", "latency_ms",
@@ -41,7 +42,7 @@ def bfl(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBfl]:
         yield fake
 
 
-def _row(data: Path, generation_id: str) -> dict:
+def _row(data: Path, generation_id: str) -> Generation:
     settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data)},
                              secrets_file=data / "none.toml")
     wb = open_workbench(settings, idle_close_s=0)
@@ -64,7 +65,7 @@ def test_offline_generation_prints_one_json_object(data_dir, capsys) -> None:
         "succeeded", "nano-banana-2", "offline")
     assert Path(report["image_path"]).is_file() and report["error"] is None
     assert report["cost_usd"] == 0.0 and report["latency_ms"] > 0
-    assert _row(data_dir, report["id"])["seed"] == 12
+    assert _row(data_dir, report["id"]).seed == 12
 
 
 def test_success_without_json_is_one_line(data_dir, capsys) -> None:
@@ -87,7 +88,7 @@ def test_a_provider_behind_a_fake_runs_through_the_real_client(data_dir, bfl, ca
     assert Path(report["image_path"]).read_bytes() == bfl.image
     assert bfl.paid_submits == 1
     row = _row(data_dir, report["id"])
-    assert row["provider_request_id"] == "job-0001-7f3a" and row["seed_returned"] == bfl.seed
+    assert row.provider_request_id == "job-0001-7f3a" and row.seed_returned == bfl.seed
 
 
 def test_a_provider_failure_exits_1_with_one_line(data_dir, bfl, capsys) -> None:
@@ -109,7 +110,7 @@ def test_a_missing_key_exits_1_and_says_what_to_set(data_dir, capsys) -> None:
     report = json.loads(out)
     assert (report["status"], report["error_kind"]) == ("failed", "config")
     assert "GEMINI_API_KEY" in report["error"] and "GEMINI_API_KEY" in err
-    assert _row(data_dir, report["id"])["status"] == "failed"  # the attempt is logged
+    assert _row(data_dir, report["id"]).status == "failed"  # the attempt is logged
 
 
 @pytest.mark.parametrize(
@@ -229,3 +230,28 @@ def test_cli_csv_export_neutralises_formulas_and_parquet_keeps_them(
     assert pd.read_csv(tmp_path / "g.csv")["prompt"].tolist() == ["'" + hostile]
     assert cli.main(["export", "--format", "parquet", "--out", str(tmp_path / "g.parquet")]) == 0
     assert pd.read_parquet(tmp_path / "g.parquet")["prompt"].tolist() == [hostile]
+
+
+def test_cli_export_writes_each_field_of_a_generation_and_its_mean_stars(data_dir, capsys) -> None:
+    from workbench.domain.export_fields import GENERATION_FIELDS
+
+    for prompt in ("a red kite over dunes", "a blue kite"):
+        assert cli.main(["generate", "--model", "nano-banana-2", "--prompt", prompt,
+                         "--seed", "5", "--json"]) == 0
+    rated, unrated = (json.loads(line)["id"] for line in capsys.readouterr().out.splitlines())
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data_dir)},
+                             secrets_file=data_dir / "none.toml")
+    wb = open_workbench(settings, idle_close_s=0)
+    try:
+        wb.ratings.add(rated, "overall", 4)
+        wb.ratings.add(rated, "detail", 5)
+    finally:
+        wb.close()
+    assert cli.main(["export", "--format", "jsonl"]) == 0
+    rows = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    for gid, stars in ((rated, 4.5), (unrated, None)):
+        record = _row(data_dir, gid)
+        assert list(rows[gid]) == list(GENERATION_FIELDS)  # every field, in this order
+        expected = {k: getattr(record, k) for k in GENERATION_FIELDS if k != "rating"}
+        assert rows[gid] == json.loads(json.dumps({**expected, "rating": stars}, default=str))
+        assert rows[gid]["image_path"] and rows[gid]["seed"] == 5

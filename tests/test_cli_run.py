@@ -14,6 +14,7 @@ import pytest
 from workbench import cli
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
+from workbench.services import grids
 from workbench.services.workbench import open_workbench
 
 
@@ -49,9 +50,9 @@ def test_run_a_prompt_file_and_print_a_summary(data_dir: Path, tmp_path: Path, c
     wb = _open(data_dir)
     rows = wb.log.page(HistoryFilter(), limit=100)
     wb.close()
-    assert len(rows) == 8 and {r["status"] for r in rows} == {"succeeded"}
-    assert {r["aspect_ratio"] for r in rows if "lighthouse" in r["prompt"]} == {"3:2"}
-    assert sorted({r["seed"] for r in rows}) == [5, 6]
+    assert len(rows) == 8 and {r.status for r in rows} == {"succeeded"}
+    assert {r.aspect_ratio for r in rows if "lighthouse" in r.prompt} == {"3:2"}
+    assert sorted({r.seed for r in rows}) == [5, 6]
 
 
 def test_run_a_shipped_suite_keeps_each_prompts_category(data_dir: Path, capsys) -> None:
@@ -108,15 +109,20 @@ def test_resume_runs_only_the_missing_cells(data_dir: Path, tmp_path: Path, caps
     wb = _open(data_dir)
     first = wb.log.run_cells(run_id)[0]
     with wb.db.cursor() as cur:  # as if that attempt had failed
-        cur.execute("UPDATE generations SET status = 'failed' WHERE id = ?", [first["id"]])
+        cur.execute("UPDATE generations SET status = 'failed' WHERE id = ?", [first.id])
         cur.execute("UPDATE runs SET status = 'stopped' WHERE id = ?", [run_id])
     wb.close()
     assert cli.main(["run", "--resume", run_id, "--quiet"]) == 0
     wb = _open(data_dir)
     cells = wb.log.run_cells(run_id)
+    grid = {c["key"]: c for c in grids.run_grid(wb, run_id)}
     wb.close()
     assert len(cells) == 3  # two from the first run, one resent
-    assert [c["status"] for c in cells if c["cell"] == first["cell"]] == ["failed", "succeeded"]
+    resent = [c for c in cells if c.cell == first.cell]
+    assert [c.status for c in resent] == ["failed", "succeeded"]
+    # the run's grid shows each cell's newest attempt
+    assert len(grid) == 2 and grid[first.cell]["generation_id"] == resent[1].id
+    assert {c["status"] for c in grid.values()} == {"succeeded"}
 
 
 def _seed(data_dir: Path) -> None:

@@ -66,7 +66,7 @@ def test_a_history_moves_whole_and_twice_doubles_nothing(tmp_path: Path) -> None
     wb = _open(here)
     ids = _fill(wb)
     before = _counts(wb)
-    image = wb.log.get(ids["final"])["image_path"]
+    image = wb.log.get(ids["final"]).image_path
     wb.close()
 
     report = dbcopy.copy(dbcopy.directory_place(here), dbcopy.directory_place(there))
@@ -84,14 +84,14 @@ def test_a_history_moves_whole_and_twice_doubles_nothing(tmp_path: Path) -> None
     try:
         assert _counts(copy) == before
         assert copy.log.count(HistoryFilter()) == 3
-        assert copy.log.get(ids["final"])["parent_id"] == ids["draft"]
+        assert copy.log.get(ids["final"]).parent_id == ids["draft"]
         assert copy.ratings.latest_for(ids["final"], "bob") == {"overall": 4}
         repeat = [v for v in copy.votes.frame(HistoryFilter()).to_dict("records")
                   if v["is_repeat"]]
         first = copy.votes.get(int(repeat[0]["repeat_of"]))
-        assert first["left_generation_id"] == ids["draft"]  # the link still finds its vote
+        assert first.left_generation_id == ids["draft"]  # the link still finds its vote
         version = copy.library.find("kettle")
-        assert version is not None and version["version"] == 1
+        assert version is not None and version.version == 1
         assert copy.library.marks("kettle")["note"] == "for the client"
     finally:
         copy.close()
@@ -117,7 +117,7 @@ def test_a_target_with_other_peoples_rows_keeps_them(tmp_path: Path) -> None:
         assert both.ratings.latest_for(theirs["final"], "ann") == {"overall": 5}
         repeats = [v for v in both.votes.frame(HistoryFilter()).to_dict("records")
                    if v["is_repeat"]]
-        firsts = {both.votes.get(int(v["repeat_of"]))["prompt"] for v in repeats}
+        firsts = {both.votes.get(int(v["repeat_of"])).prompt for v in repeats}
         assert firsts == {"a kettle-mine", "a kettle-theirs"}  # each repeat keeps its own first
     finally:
         both.close()
@@ -144,7 +144,7 @@ def test_a_corrupt_image_at_the_source_is_reported_not_copied(tmp_path: Path) ->
     here, there = tmp_path / "here", tmp_path / "there"
     wb = _open(here)
     ids = _fill(wb)
-    image = wb.log.get(ids["final"])["image_path"]
+    image = wb.log.get(ids["final"]).image_path
     wb.close()
     (here / image).write_bytes(b"not the image")
     report = dbcopy.copy(dbcopy.directory_place(here), dbcopy.directory_place(there))
@@ -189,7 +189,7 @@ def test_local_to_postgres_to_a_new_local_copy_round_trips(
     wb = _open(data_dir)
     ids = _fill(wb)
     before = _counts(wb)
-    image = wb.log.get(ids["final"])["image_path"]
+    image = wb.log.get(ids["final"]).image_path
     wb.close()
     team_images = tmp_path / "team-images"
 
@@ -213,7 +213,7 @@ def test_local_to_postgres_to_a_new_local_copy_round_trips(
     copy = _open(fresh)
     try:
         assert _counts(copy) == before
-        assert copy.log.get(ids["final"])["parent_id"] == ids["draft"]
+        assert copy.log.get(ids["final"]).parent_id == ids["draft"]
     finally:
         copy.close()
     assert (fresh / image).read_bytes() == (data_dir / image).read_bytes()

@@ -258,7 +258,7 @@ def test_an_image_downloads_byte_for_byte_as_received(wb: Workbench) -> None:
     record = wb.log.get(gid)
     image = exports.image_file(wb, record)
     assert image is not None and image.name == f"{gid}.png" and image.mime == "image/png"
-    assert image.read() == wb.images.absolute(record["image_path"]).read_bytes()
+    assert image.read() == wb.images.absolute(record.image_path).read_bytes()
     assert image.read()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -293,7 +293,7 @@ def test_a_run_downloads_as_a_zip_with_a_manifest_and_a_contact_sheet(wb: Workbe
     assert table["prompt"].str.startswith("'=HYPERLINK").all()  # CSV is spreadsheet-safe
     first = wb.log.get(ids[0])
     assert archive.read(f"images/{ids[0]}.png") == wb.images.absolute(
-        first["image_path"]
+        first.image_path
     ).read_bytes()
 
     sheet = Image.open(io.BytesIO(exports.run_contact_sheet(wb, handle.run_id)))

@@ -42,7 +42,7 @@ class ScriptedProvider:
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         rows = self._wb_ref[0].log.page(HistoryFilter(), limit=1)
-        self.seen_status = rows[0]["status"] if rows else None
+        self.seen_status = rows[0].status if rows else None
         await asyncio.sleep(0)
         if isinstance(self._outcome, BaseException):
             raise self._outcome
@@ -82,20 +82,20 @@ def test_offline_generation_logs_everything(wb: Workbench) -> None:
     )
     assert outcome.status == "succeeded"
     row = wb.log.get(outcome.id)
-    assert row["prompt"] == SEED_NANO  # the --ar flag left the text...
-    assert row["prompt_written"].endswith("--ar 16:9")
-    assert row["aspect_ratio"] == "16:9"  # ...and became the parameter
-    assert row["params"]["aspect_ratio"] == "16:9" and row["params"]["seed"] == 11
-    assert (row["provider"], row["provider_model_id"], row["template_id"]) == (
+    assert row.prompt == SEED_NANO  # the --ar flag left the text...
+    assert row.prompt_written.endswith("--ar 16:9")
+    assert row.aspect_ratio == "16:9"  # ...and became the parameter
+    assert row.params["aspect_ratio"] == "16:9" and row.params["seed"] == 11
+    assert (row.provider, row.provider_model_id, row.template_id) == (
         "offline",
         "sketch",
         "nano-banana-scene",
     )
-    assert row["slots"] == SLOTS
-    assert row["cost_usd"] == 0 and row["cost_kind"] == "known"
-    assert row["latency_ms"] > 0 and row["seed_returned"] == 11
+    assert row.slots == SLOTS
+    assert row.cost_usd == 0 and row.cost_kind == "known"
+    assert row.latency_ms > 0 and row.seed_returned == 11
     with Image.open(outcome.image_path) as image:
-        assert image.size == (row["width"], row["height"])
+        assert image.size == (row.width, row.height)
 
 
 def test_offline_sketch_is_deterministic_for_prompt_and_seed(wb: Workbench) -> None:
@@ -117,8 +117,8 @@ def test_the_row_is_pending_while_the_provider_works(settings: Settings) -> None
     )
     assert provider.seen_status == "pending"
     row = wb.log.get(outcome.id)
-    assert (row["status"], row["cost_usd"], row["cost_kind"]) == ("succeeded", 0.03, "known")
-    assert row["provider_request_id"] == "task-1" and row["seed_returned"] == 9
+    assert (row.status, row.cost_usd, row.cost_kind) == ("succeeded", 0.03, "known")
+    assert row.provider_request_id == "task-1" and row.seed_returned == 9
     wb.close()
 
 
@@ -153,8 +153,8 @@ def test_provider_errors_are_recorded(
         wb, GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle")
     )
     row = wb.log.get(outcome.id)
-    assert (row["status"], row["error_kind"], row["error_message"]) == (status, kind, error.message)
-    assert row["finished_at"] is not None
+    assert (row.status, row.error_kind, row.error_message) == (status, kind, error.message)
+    assert row.finished_at is not None
     wb.close()
 
 
@@ -174,8 +174,8 @@ def test_a_bug_in_a_provider_still_completes_the_row(settings: Settings) -> None
         wb, GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle")
     )
     row = wb.log.get(outcome.id)
-    assert (row["status"], row["error_kind"]) == ("failed", "internal")
-    assert "RuntimeError: boom" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "internal")
+    assert "RuntimeError: boom" in row.error_message
     wb.close()
 
 
@@ -184,7 +184,7 @@ def test_a_provider_without_a_key_is_logged_as_a_failed_attempt(wb: Workbench) -
         wb, GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle")
     )
     assert outcome.status == "failed" and outcome.error_kind == "config"
-    assert wb.log.get(outcome.id)["status"] == "failed"
+    assert wb.log.get(outcome.id).status == "failed"
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,15 @@ from workbench.domain.prompt_diff import DiffPart, as_text, word_diff
 from workbench.services import library
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
+from workbench.store.records import LibraryVersion
 from workbench.store.votes import NewVote
 
 KITE = "A red kite over dunes, late afternoon"
 
 
-def _save(wb: Workbench, name: str = "kite", prompt: str = KITE, **extra: object) -> dict:
+def _save(
+    wb: Workbench, name: str = "kite", prompt: str = KITE, **extra: object
+) -> LibraryVersion:
     return library.save(wb, {"name": name, "model": "nano-banana-2", "provider": "offline",
                              "template_id": "free-text", "slots": {"prompt": prompt},
                              "prompt": prompt, "aspect_ratio": "1:1", **extra})
@@ -28,13 +31,13 @@ def _save(wb: Workbench, name: str = "kite", prompt: str = KITE, **extra: object
 def test_each_save_is_a_new_version_and_never_overwrites(wb: Workbench) -> None:
     first = _save(wb)
     second = _save(wb, prompt="A blue kite over dunes at dusk", seed=7)
-    assert (first["version"], second["version"]) == (1, 2)
-    assert first["id"] != second["id"]
+    assert (first.version, second.version) == (1, 2)
+    assert first.id != second.id
     v1, v2 = wb.library.versions("kite")
-    assert v1["prompt"] == KITE and v1["params"] == {"aspect_ratio": "1:1"}
-    assert v2["prompt"] == "A blue kite over dunes at dusk" and v2["params"]["seed"] == 7
-    assert library.resolve(wb, "kite")["version"] == 2
-    assert library.resolve(wb, "kite@1")["prompt"] == KITE
+    assert v1.prompt == KITE and v1.params == {"aspect_ratio": "1:1"}
+    assert v2.prompt == "A blue kite over dunes at dusk" and v2.params["seed"] == 7
+    assert library.resolve(wb, "kite").version == 2
+    assert library.resolve(wb, "kite@1").prompt == KITE
     with pytest.raises(library.LibraryError, match="No version 3"):
         library.resolve(wb, "kite@3")
 
@@ -42,16 +45,16 @@ def test_each_save_is_a_new_version_and_never_overwrites(wb: Workbench) -> None:
 def test_saving_the_same_text_again_still_appends(wb: Workbench) -> None:
     _save(wb)
     _save(wb)
-    assert [v["version"] for v in wb.library.versions("kite")] == [1, 2]
+    assert [v.version for v in wb.library.versions("kite")] == [1, 2]
 
 
 def test_round_trip_to_the_builder(wb: Workbench) -> None:
-    saved = library.resolve(wb, _save(wb, seed=3)["name"])
+    saved = library.resolve(wb, _save(wb, seed=3).name)
     load = library.to_builder(saved)
     assert load == {
         "model": "nano-banana-2", "provider": "offline", "template_id": "free-text",
         "slots": {"prompt": KITE}, "prompt": KITE, "aspect_ratio": "1:1", "size": None,
-        "seed": 3, "library_version_id": saved["id"],
+        "seed": 3, "library_version_id": saved.id,
     }
 
 
@@ -68,7 +71,7 @@ def test_word_diff() -> None:
 def test_diff_between_two_saved_versions(wb: Workbench) -> None:
     a = _save(wb)
     b = _save(wb, prompt="A red kite over white dunes, late afternoon")
-    assert as_text(library.diff(wb, a["id"], b["id"])) == (
+    assert as_text(library.diff(wb, a.id, b.id)) == (
         "A red kite over {+white+} dunes, late afternoon"
     )
 
@@ -90,11 +93,11 @@ def test_bad_names_are_refused_and_lose_nothing(wb: Workbench, name: str, messag
     with pytest.raises(library.LibraryError, match=message):
         _save(wb, name=name)
     assert wb.library.count() == 1
-    assert library.resolve(wb, "kite")["id"] == kept["id"]
+    assert library.resolve(wb, "kite").id == kept.id
 
 
 def test_a_name_at_the_limit_is_kept(wb: Workbench) -> None:
-    assert _save(wb, name="n" * library.NAME_MAX)["version"] == 1
+    assert _save(wb, name="n" * library.NAME_MAX).version == 1
     with pytest.raises(library.LibraryError):
         _save(wb, name="n" * (library.NAME_MAX + 1))
 
@@ -117,15 +120,15 @@ def test_marks_latest_wins_and_search_by_name_tag_and_text(wb: Workbench) -> Non
     assert wb.library.marks("kite") == {"tags": ["beach"], "note": "keeper", "favourite": True}
     assert wb.library.tags() == ["beach"]
 
-    names = [r["name"] for r in library.browse(wb).rows]
+    names = [r.name for r in library.browse(wb).rows]
     assert names == ["kite", "kettle"]  # favourites first
-    assert [r["name"] for r in library.browse(wb, text="KETT").rows] == ["kettle"]
+    assert [r.name for r in library.browse(wb, text="KETT").rows] == ["kettle"]
     # Text of an older version still finds the name; the row shows its newest version.
     found = library.browse(wb, text="window light").rows
-    assert [(r["name"], r["version"], r["versions"]) for r in found] == [("kettle", 2, 2)]
-    assert [r["name"] for r in library.browse(wb, tag="beach").rows] == ["kite"]
+    assert [(r.name, r.version, r.versions) for r in found] == [("kettle", 2, 2)]
+    assert [r.name for r in library.browse(wb, tag="beach").rows] == ["kite"]
     assert library.browse(wb, tag="draft").rows == []  # the older mark no longer counts
-    assert [r["name"] for r in library.browse(wb, favourites_only=True).rows] == ["kite"]
+    assert [r.name for r in library.browse(wb, favourites_only=True).rows] == ["kite"]
     assert library.browse(wb, text="100%_").total == 0  # no wildcards
 
 
@@ -143,7 +146,7 @@ def test_paging_at_the_boundary(wb: Workbench) -> None:
     first = library.browse(wb, page_size=4)
     second = library.browse(wb, page=2, page_size=4)
     assert (first.total, first.pages, len(first.rows), len(second.rows)) == (5, 2, 4, 1)
-    assert {r["name"] for r in first.rows + second.rows} == {f"p{i}" for i in range(5)}
+    assert {r.name for r in first.rows + second.rows} == {f"p{i}" for i in range(5)}
     assert library.browse(wb, page_size=5).pages == 1
     assert library.browse(wb, page=9, page_size=4).page == 2
 
@@ -158,12 +161,12 @@ def _generate(wb: Workbench, version_id: str | None, prompt: str = KITE, seed: i
 
 
 def test_generations_are_linked_to_their_version_and_counted(wb: Workbench) -> None:
-    v1 = _save(wb)["id"]
-    v2 = _save(wb, prompt="A blue kite")["id"]
+    v1 = _save(wb).id
+    v2 = _save(wb, prompt="A blue kite").id
     mine = [_generate(wb, v1, seed=s) for s in (1, 2, 3)]
     other = _generate(wb, v2, "A blue kite")
     _generate(wb, None, seed=9)  # not from the library
-    assert {g["id"] for g in wb.library.generations(v1)} == set(mine)
+    assert {g.id for g in wb.library.generations(v1)} == set(mine)
     wb.ratings.add(mine[0], "overall", 5)
     wb.ratings.add(mine[1], "overall", 2)
     wb.ratings.add(mine[1], "overall", 4)  # the newest rating counts
@@ -202,9 +205,9 @@ def test_generations_are_linked_to_their_version_and_counted(wb: Workbench) -> N
 def test_an_edited_builder_is_no_longer_the_version(wb: Workbench) -> None:
     saved = _save(wb)
     request = {"model": "nano-banana-2", "template_id": "free-text", "prompt": KITE}
-    assert library.still_matches(wb, saved["id"], request) == saved["id"]
-    assert library.still_matches(wb, saved["id"], {**request, "prompt": KITE + "!"}) is None
-    assert library.still_matches(wb, saved["id"], {**request, "model": "flux-2-pro"}) is None
+    assert library.still_matches(wb, saved.id, request) == saved.id
+    assert library.still_matches(wb, saved.id, {**request, "prompt": KITE + "!"}) is None
+    assert library.still_matches(wb, saved.id, {**request, "model": "flux-2-pro"}) is None
     assert library.still_matches(wb, None, request) is None
 
 

@@ -56,7 +56,7 @@ def test_a_hand_written_cycle_ends(wb: Workbench) -> None:
 
 def test_finals_are_refinements_from_another_family(wb: Workbench) -> None:
     _draft, final, _polish, _retry = _chain(wb)
-    found = {r["id"] for r in wb.log.page(HistoryFilter(finals=True))}
+    found = {r.id for r in wb.log.page(HistoryFilter(finals=True))}
     # polish's parent is FLUX too, retry's parent is Nano Banana too: not finals
     assert found == {final}
     assert wb.log.count(HistoryFilter(finals=True)) == 1
@@ -67,7 +67,7 @@ def test_one_lineage_is_the_whole_tree(wb: Workbench) -> None:
     other = add_generation(wb, NB, "another draft")
     add_generation(wb, FP, "its final", provider="bfl", parent_id=other)
     for member in (draft, polish, retry):
-        found = {r["id"] for r in wb.log.page(HistoryFilter(lineage=member))}
+        found = {r.id for r in wb.log.page(HistoryFilter(lineage=member))}
         assert found == {draft, final, polish, retry}
     assert wb.log.count(HistoryFilter(lineage=other)) == 2
 
@@ -78,10 +78,10 @@ def test_a_refinement_records_its_parent_and_who_asked(wb: Workbench) -> None:
         wb, GenerateRequest(model=FP, prompt="a fox, 85mm", seed=1, parent_id=draft.id)
     )
     row = wb.log.get(refined.id)
-    assert row["parent_id"] == draft.id
-    assert row["created_by"] == wb.settings.user
+    assert row.parent_id == draft.id
+    assert row.created_by == wb.settings.user
     named = generate_sync(wb, GenerateRequest(model=NB, prompt="x", seed=2, created_by="ann"))
-    assert wb.log.get(named.id)["created_by"] == "ann"
+    assert wb.log.get(named.id).created_by == "ann"
 
 
 def test_refining_a_generation_that_does_not_exist_is_refused(wb: Workbench) -> None:
@@ -101,10 +101,10 @@ def test_ratings_and_votes_narrow_to_the_chosen_raters(wb: Workbench) -> None:
         wb.votes.add(NewVote(left_model=NB, right_model=FP, left_provider="gemini",
                              right_provider="bfl", left_generation_id=a, right_generation_id=b,
                              winner=winner, criterion="overall", prompt="p", rater=rater))
-    everyone = {(r["model"], r["n"], r["mean"]) for r in wb.ratings.by_model(HistoryFilter())}
+    everyone = {(r.model, r.n, r.mean) for r in wb.ratings.by_model(HistoryFilter())}
     assert everyone == {(NB, 2, 3.0), (FP, 1, 2.0)}
     ann = wb.ratings.by_model(HistoryFilter(raters=("ann",)))
-    assert [(r["model"], r["n"], r["mean"]) for r in ann] == [(NB, 1, 5.0)]
+    assert [(r.model, r.n, r.mean) for r in ann] == [(NB, 1, 5.0)]
     assert wb.votes.count(HistoryFilter()) == 3
     assert wb.votes.count(HistoryFilter(raters=("bob",))) == 2
     assert wb.votes.winners(HistoryFilter(raters=("ann",))) == {"left": 1}

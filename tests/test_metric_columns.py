@@ -35,7 +35,7 @@ def _warmth(value: float | None) -> MetricResult:
 
 
 def _ids(wb: Workbench, f: HistoryFilter, *, limit: int = 50, offset: int = 0) -> list[str]:
-    return [r["id"] for r in wb.log.page(f, limit=limit, offset=offset)]
+    return [r.id for r in wb.log.page(f, limit=limit, offset=offset)]
 
 
 def _column(wb: Workbench, generation_id: str) -> float | None:
@@ -85,11 +85,11 @@ def test_paging_a_measurement_sort_gives_the_whole_order_once(wb: Workbench) -> 
         if value is not None:
             metrics.record(gid, [_warmth(value)])
         made.append(gid)
-    rows = {r["id"]: r for r in wb.log.page(HistoryFilter(), limit=100)}
+    rows = {r.id: r for r in wb.log.page(HistoryFilter(), limit=100)}
     value_of = {gid: _column(wb, gid) for gid in made}
 
     def key(gid: str, highest: bool) -> tuple:
-        created: datetime = rows[gid]["created_at"]
+        created: datetime = rows[gid].created_at
         v = value_of[gid]
         # value (NULLS LAST), then newest first, then id descending: the store's order
         return (v is None, -(v or 0) if highest else (v or 0), -created.timestamp(), [

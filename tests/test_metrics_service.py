@@ -117,7 +117,7 @@ def test_zero_size_and_corrupt_image_files_are_recorded_as_measurement_errors(
     empty = add(wb, scene(128, 1), prompt=SIGN)
     corrupt = add(wb, scene(128, 2))
     for gid, data in ((empty, b""), (corrupt, b"\x89PNG\r\n\x1a\n not really")):
-        path = wb.images.absolute(wb.log.get(gid)["image_path"])
+        path = wb.images.absolute(wb.log.get(gid).image_path)
         path.write_bytes(data)
     ocr = FakeOcr("OPEN 24 HOURS")
     results = service.measure_generation(wb, empty, ocr=ocr.engine())
@@ -397,7 +397,7 @@ def test_recompute_measures_what_is_missing_or_everything(wb: Workbench) -> None
 
 def test_the_worker_survives_a_corrupt_file_and_is_one_per_workbench(wb: Workbench) -> None:
     broken = add(wb, scene(128, 5))
-    wb.images.absolute(wb.log.get(broken)["image_path"]).write_bytes(b"")
+    wb.images.absolute(wb.log.get(broken).image_path).write_bytes(b"")
     fine = add(wb, scene(128, 6))
     worker = service.worker_for(wb)
     assert service.worker_for(wb) is worker

@@ -97,8 +97,8 @@ def test_two_runs_and_a_history_loop_share_one_data_directory(
     finally:
         wb.close()
     expected = sorted(f"{name} kite number {i}" for name in NAMES for i in range(PROMPTS_PER_RUN))
-    assert sorted(r["prompt"] for r in rows) == expected  # every job once: none lost or doubled
-    assert {r["status"] for r in rows} == {"succeeded"}
+    assert sorted(r.prompt for r in rows) == expected  # every job once: none lost or doubled
+    assert {r.status for r in rows} == {"succeeded"}
     # the reader saw rows of runs still in progress, not only the end state
     assert any(0 < n < 2 * PROMPTS_PER_RUN for n in seen_mid_run), seen_mid_run
 

@@ -75,13 +75,13 @@ def test_suite_runs_record_entry_key_and_expected_text(tmp_path, monkeypatch, ca
     monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "none.toml")
     assert cli.main(["run", "quick", "--models", "flux-2-pro", "--quiet"]) == 0
     wb = open_workbench(load_settings(), idle_close_s=0)
-    rows = [wb.log.get(r["id"]) for r in wb.log.page(HistoryFilter(), limit=100)]
+    rows = [wb.log.get(r.id) for r in wb.log.page(HistoryFilter(), limit=100)]
     wb.close()
-    assert all(r["prompt_key"].startswith("suite:quick/") for r in rows)
-    text_rows = [r for r in rows if r["category"] == "text"]
-    assert text_rows and all(r["expected_text"] for r in text_rows)
+    assert all(r.prompt_key.startswith("suite:quick/") for r in rows)
+    text_rows = [r for r in rows if r.category == "text"]
+    assert text_rows and all(r.expected_text for r in text_rows)
     assert all(
-        f'"{r["expected_text"]}"' in r["prompt"] or r["expected_text"] in r["prompt"]
+        f'"{r.expected_text}"' in r.prompt or r.expected_text in r.prompt
         for r in text_rows
     )
 

@@ -39,7 +39,7 @@ def _attempts(wb: Workbench) -> dict[str, int]:
 
 
 def _stars(wb: Workbench) -> dict[str, tuple[int, float]]:
-    return {r["model"]: (r["n"], r["mean"]) for r in wb.ratings.by_model(HistoryFilter())}
+    return {r.model: (r.n, r.mean) for r in wb.ratings.by_model(HistoryFilter())}
 
 
 def test_a_repeat_read_is_remembered_until_this_or_another_process_writes(

@@ -46,11 +46,11 @@ def test_old_ratings_and_votes_become_the_persons(wb: Workbench) -> None:
     assert wb.ratings.raters() == ["ann", "bob"]
     assert wb.ratings.latest_for(a, rater="ann") == {"overall": 4}
     ann = wb.ratings.by_model(HistoryFilter(raters=("ann",)))
-    assert [(r["model"], r["n"], r["mean"]) for r in ann] == [(FP, 1, 2.0), (NB, 1, 4.0)]
+    assert [(r.model, r.n, r.mean) for r in ann] == [(FP, 1, 2.0), (NB, 1, 4.0)]
     assert wb.votes.count(HistoryFilter(raters=("ann",))) == 1
     assert wb.votes.count(HistoryFilter(raters=("bob",))) == 1
     # Stars and winners are unchanged: the same averages over everyone.
-    everyone = {(r["model"], r["n"], r["mean"]) for r in wb.ratings.by_model(HistoryFilter())}
+    everyone = {(r.model, r.n, r.mean) for r in wb.ratings.by_model(HistoryFilter())}
     assert everyone == {(NB, 1, 4.0), (FP, 2, 3.5)}
 
 

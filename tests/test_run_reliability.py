@@ -85,19 +85,19 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
         recover(wb)
         cells = wb.log.run_cells(run_id)
         assert len(cells) == 50  # none missing
-        assert {c["status"] for c in cells} <= {"succeeded", "interrupted"}
-        succeeded = [c for c in cells if c["status"] == "succeeded"]
+        assert {c.status for c in cells} <= {"succeeded", "interrupted"}
+        succeeded = [c for c in cells if c.status == "succeeded"]
         assert succeeded
         for cell in succeeded:
-            with Image.open(wb.images.absolute(cell["image_path"])) as image:
+            with Image.open(wb.images.absolute(cell.image_path)) as image:
                 image.load()
         accepted_unfinished = [
-            c["cell"] for c in cells if c["status"] == "interrupted" and c["submitted_at"]
+            c.cell for c in cells if c.status == "interrupted" and c.submitted_at
         ]
-        in_flight = {r["provider_request_id"]: r["cell"] for r in wb.log.resumable(run_id)}
+        in_flight = {r.provider_request_id: r.cell for r in wb.log.resumable(run_id)}
         assert in_flight, "the kill should leave jobs accepted by BFL and not yet finished"
         polls_before = {job: fake.polls[job] for job in in_flight}
-        never_sent = [c["id"] for c in cells if c["submitted_at"] is None]
+        never_sent = [c.id for c in cells if c.submitted_at is None]
         wb.close()
 
         resume = _cli(["run", "--resume", run_id, "--quiet"], env)
@@ -116,12 +116,12 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     final = wb.log.run_cells(run_id)
     wb.close()
     assert len(final) == 50  # the resumed cells completed their own rows: no second attempt
-    assert {c["id"] for c in final} >= set(never_sent)
-    done = [c["cell"] for c in final if c["status"] == "succeeded"]
+    assert {c.id for c in final} >= set(never_sent)
+    done = [c.cell for c in final if c.status == "succeeded"]
     assert len(done) == len(set(done))  # exactly one image per cell
     assert set(in_flight.values()) <= set(done)  # the in-flight jobs' images are not lost
     # Only a request cut off before BFL answered (no id to ask about) can stay interrupted.
     lost = set(accepted_unfinished) - set(in_flight.values())
     assert len(done) + len(lost) == 50
     assert len(done) <= len(sent)  # every image came from exactly one paid submit
-    assert not {c["status"] for c in final} - {"succeeded", "interrupted"}
+    assert not {c.status for c in final} - {"succeeded", "interrupted"}

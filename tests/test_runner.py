@@ -90,14 +90,14 @@ def test_a_run_logs_every_cell_and_honours_the_concurrency_limit(settings: Setti
     provider = CountingProvider(delay_s=0.4)
     wb = _bench(settings, provider)
     handle = start_run(wb, "matrix", "grid", _cells(12), RunSettings(concurrency={"bfl": 3}))
-    assert {r["status"] for r in wb.log.run_cells(handle.run_id)} == {"queued"}
+    assert {r.status for r in wb.log.run_cells(handle.run_id)} == {"queued"}
     progress = handle.run_sync()
     assert (progress.succeeded, progress.done, provider.submits) == (12, 12, 12)
     assert provider.peak == 3
     rows = wb.log.run_cells(handle.run_id)
-    assert {r["status"] for r in rows} == {"succeeded"}
-    assert sorted(r["cell"] for r in rows) == sorted(c.key for c in _cells(12))
-    assert wb.runs.get(handle.run_id)["status"] == "finished"
+    assert {r.status for r in rows} == {"succeeded"}
+    assert sorted(r.cell for r in rows) == sorted(c.key for c in _cells(12))
+    assert wb.runs.get(handle.run_id).status == "finished"
     wb.close()
 
 
@@ -144,9 +144,9 @@ def test_sending_stops_when_actual_costs_reach_the_budget(settings: Settings) ->
     assert progress.spent_usd <= 0.31 + 2 * 0.06  # at most the jobs already in flight over
     assert provider.submits < 10
     rows = wb.log.run_cells(handle.run_id)
-    stopped = [r for r in rows if r["status"] == "cancelled"]
+    stopped = [r for r in rows if r.status == "cancelled"]
     assert len(stopped) == 10 - provider.submits
-    assert {r["error_kind"] for r in stopped} == {"budget"}
+    assert {r.error_kind for r in stopped} == {"budget"}
     assert "budget" in progress.stop_reason
     wb.close()
 
@@ -159,11 +159,11 @@ def test_cancel_leaves_nothing_pending_and_finishes_what_is_in_flight(settings: 
     assert provider.started.wait(10)
     handle.cancel()
     thread.join(30)
-    statuses = [r["status"] for r in wb.log.run_cells(handle.run_id)]
+    statuses = [r.status for r in wb.log.run_cells(handle.run_id)]
     assert "pending" not in statuses and "queued" not in statuses
     assert statuses.count("succeeded") == provider.submits >= 1
     assert statuses.count("cancelled") == 20 - provider.submits
-    assert wb.runs.get(handle.run_id)["status"] == "cancelled"
+    assert wb.runs.get(handle.run_id).status == "cancelled"
     wb.close()
 
 
@@ -176,7 +176,7 @@ def test_identical_requests_reuse_the_earlier_image_only_when_allowed(settings: 
     progress = again.run_sync()
     assert provider.submits == 3 and progress.cached == 3 and progress.spent_usd == 0
     rows = wb.log.page(HistoryFilter(run_id=again.run_id))
-    assert all(r["cost_usd"] == 0 and r["cost_kind"] == "cached" for r in rows)
+    assert all(r.cost_usd == 0 and r.cost_kind == "cached" for r in rows)
     start_run(wb, "matrix", "no reuse", _cells(3)).run_sync()
     assert provider.submits == 6
     wb.close()
@@ -199,7 +199,7 @@ def test_resume_sends_only_missing_cells_and_never_a_submitted_one(settings: Set
     provider = CountingProvider()
     wb = _bench(settings, provider)
     handle = start_run(wb, "matrix", "crashy", _cells(6))
-    rows = {r["cell"]: r["id"] for r in wb.log.run_cells(handle.run_id)}
+    rows = {r.cell: r.id for r in wb.log.run_cells(handle.run_id)}
     # What a crash leaves behind: two done, one accepted by the provider, the rest queued,
     # all owned by a process that no longer exists.
     done_cells = ["flux-2-pro|seed=0", "flux-2-pro|seed=1"]
@@ -218,18 +218,18 @@ def test_resume_sends_only_missing_cells_and_never_a_submitted_one(settings: Set
         )
         cur.execute("UPDATE runs SET worker_pid = 999999999 WHERE id = ?", [handle.run_id])
     assert recover(wb) == (4, 1)
-    statuses = {r["cell"]: r["status"] for r in wb.log.run_cells(handle.run_id)}
+    statuses = {r.cell: r.status for r in wb.log.run_cells(handle.run_id)}
     assert statuses["flux-2-pro|seed=2"] == "interrupted"
     resumed = resume_run(wb, handle.run_id)
     assert sorted(c.key for _, c, _ in resumed.jobs) == [f"flux-2-pro|seed={i}" for i in (3, 4, 5)]
     resumed.run_sync()
     assert provider.submits == 3
     final = wb.log.run_cells(handle.run_id)
-    assert {r["cell"] for r in final if r["status"] == "succeeded"} == (
+    assert {r.cell for r in final if r.status == "succeeded"} == (
         set(done_cells) | {f"flux-2-pro|seed={i}" for i in (3, 4, 5)}
     )
     interrupted = wb.log.get(rows["flux-2-pro|seed=2"])
-    assert "not paid twice" in interrupted["error_message"]
+    assert "not paid twice" in interrupted.error_message
     wb.close()
 
 
@@ -237,7 +237,7 @@ def test_recover_leaves_the_rows_of_a_living_process_alone(settings: Settings) -
     wb = _bench(settings, CountingProvider())
     handle = start_run(wb, "matrix", "live", _cells(2))
     assert recover(wb) == (0, 0)  # this process owns them and is alive
-    assert {r["status"] for r in wb.log.run_cells(handle.run_id)} == {"queued"}
+    assert {r.status for r in wb.log.run_cells(handle.run_id)} == {"queued"}
     wb.close()
 
 
@@ -264,7 +264,7 @@ def test_cancel_stops_sending_at_concurrency_one(settings: Settings) -> None:
     assert provider.started.wait(10)
     handle.cancel()  # while the first job is still running
     thread.join(30)
-    statuses = [r["status"] for r in wb.log.run_cells(handle.run_id)]
+    statuses = [r.status for r in wb.log.run_cells(handle.run_id)]
     assert provider.submits < 20
     assert statuses.count("cancelled") >= 1
     assert statuses.count("cancelled") == 20 - provider.submits
@@ -285,7 +285,7 @@ def test_the_budget_counts_jobs_already_in_flight(settings: Settings) -> None:
     progress = handle.run_sync()
     assert provider.submits == 9
     rows = wb.log.run_cells(handle.run_id)
-    assert [r["error_kind"] for r in rows if r["status"] == "cancelled"] == ["budget"]
+    assert [r.error_kind for r in rows if r.status == "cancelled"] == ["budget"]
     assert "budget" in progress.stop_reason
     wb.close()
 
@@ -304,7 +304,7 @@ def test_the_reuse_key_includes_the_prompt(settings: Settings) -> None:
         assert progress.cached == 0
     assert provider.submits == 2
     rows = wb.log.page(HistoryFilter())
-    assert len(rows) == 2 and all(r["cost_kind"] != "cached" for r in rows)
+    assert len(rows) == 2 and all(r.cost_kind != "cached" for r in rows)
     wb.close()
 
 
@@ -336,7 +336,7 @@ def test_a_provider_error_holding_the_key_is_stored_redacted(tmp_path: Any) -> N
         wb, GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle", seed=1)
     )
     row = wb.log.get(outcome.id)
-    assert row["status"] == "failed"
-    assert row["error_message"] == "invalid request for key [redacted]: bad seed"
+    assert row.status == "failed"
+    assert row.error_message == "invalid request for key [redacted]: bad seed"
     assert key not in str(outcome.as_json())
     wb.close()

@@ -6,6 +6,7 @@ two processes on one file (file turns, locks). Team-mode faults: tests/test_stor
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def test_pending_then_completed_round_trip(db: Database, tmp_path: Path) -> None
         seed=3,
         template_id="nano-banana-scene",
     )
-    assert log.get("g1")["status"] == "pending"
+    assert log.get("g1").status == "pending"
     image = ImageStore(tmp_path).put(_png())
     log.complete(
         "g1",
@@ -86,12 +87,12 @@ def test_pending_then_completed_round_trip(db: Database, tmp_path: Path) -> None
         ),
     )
     row = log.get("g1")
-    assert row["status"] == "succeeded" and row["finished_at"] is not None
-    assert row["slots"] == {"subject": "A red kettle"}
-    assert row["params"] == {"aspect_ratio": "1:1", "seed": 3}
-    assert (row["width"], row["height"], row["image_path"]) == (8, 6, image.path)
-    assert row["cost_kind"] == "estimated" and row["latency_ms"] == 12.5
-    assert (tmp_path / row["thumb_path"]).exists()
+    assert row.status == "succeeded" and row.finished_at is not None
+    assert row.slots == {"subject": "A red kettle"}
+    assert row.params == {"aspect_ratio": "1:1", "seed": 3}
+    assert (row.width, row.height, row.image_path) == (8, 6, image.path)
+    assert row.cost_kind == "estimated" and row.latency_ms == 12.5
+    assert (tmp_path / row.thumb_path).exists()
 
 
 def test_failed_attempt_keeps_its_error(db: Database) -> None:
@@ -99,7 +100,7 @@ def test_failed_attempt_keeps_its_error(db: Database) -> None:
     _add(log, "g1", "x")
     log.complete("g1", Outcome(status="failed", error_kind="auth", error_message="check your key"))
     row = log.get("g1")
-    assert (row["status"], row["error_kind"], row["error_message"]) == (
+    assert (row.status, row.error_kind, row.error_message) == (
         "failed",
         "auth",
         "check your key",
@@ -114,7 +115,7 @@ def test_hostile_filter_text_is_only_ever_a_literal(db: Database, hostile: str) 
     _add(log, "plain", "A quiet harbour at dawn")
     _add(log, "match", f"Sign reads {hostile} in neon")
     rows = log.page(HistoryFilter(text=hostile))
-    assert [r["id"] for r in rows] == ["match"]
+    assert [r.id for r in rows] == ["match"]
     assert log.count(HistoryFilter(text=hostile)) == 1
     assert log.count(HistoryFilter()) == 2  # the table is still there
 
@@ -135,7 +136,7 @@ def test_filters_combine_and_paging_happens_in_sql(db: Database) -> None:
     assert total == len([i for i in range(30) if i % 3 and i % 2])
     first = log.page(f, limit=4, offset=0)
     second = log.page(f, limit=4, offset=4)
-    assert len(first) == 4 and not {r["id"] for r in first} & {r["id"] for r in second}
+    assert len(first) == 4 and not {r.id for r in first} & {r.id for r in second}
     assert log.count(HistoryFilter(include_offline=False)) == 15
     today = date.today()
     assert (
@@ -160,7 +161,7 @@ def test_ratings_are_append_only_and_the_latest_wins(db: Database) -> None:
     assert ratings.latest_for("g1") == {"overall": 5}
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM ratings").fetchone()[0] == 3
-    assert [r["id"] for r in log.page(HistoryFilter(min_rating=4))] == ["g1"]
+    assert [r.id for r in log.page(HistoryFilter(min_rating=4))] == ["g1"]
     with pytest.raises(KeyError):
         ratings.add("missing", "overall", 4)
 
@@ -264,7 +265,7 @@ def test_two_attempts_storing_the_same_image_at_once_both_complete(
     for t in threads:
         t.join(30)
     assert not errors
-    assert {log.get(gid)["status"] for gid in ids} == {"succeeded"}
+    assert {log.get(gid).status for gid in ids} == {"succeeded"}
     with db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM images").fetchone()[0] == 1
 
@@ -314,14 +315,14 @@ def test_star_aggregates_agree_with_and_without_the_log_join(db: Database) -> No
     # the same rows; sd may differ in its last bits (DuckDB sums in parallel, in any order), and
     # rounding both sides can still split such a pair across a rounding boundary: compare within
     # a relative tolerance instead
-    assert [r.keys() for r in fast] == [r.keys() for r in joined]
-    for a, b in zip(fast, joined, strict=True):
+    assert len(fast) == len(joined)
+    for a, b in zip(map(asdict, fast), map(asdict, joined), strict=True):
         for key, value in a.items():
             if isinstance(value, float):
                 assert b[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
             else:
                 assert b[key] == value, key
-    assert {r["model"]: r["n"] for r in fast} == {"flux-2-pro": 3, "nano-banana-2": 3}
+    assert {r.model: r.n for r in fast} == {"flux-2-pro": 3, "nano-banana-2": 3}
 
 
 @pytest.mark.parametrize("sort", list(SORTS))
@@ -332,7 +333,7 @@ def test_paging_loses_nothing_even_when_rows_share_a_second(db: Database, sort: 
     with db.transaction() as cur:  # a fast run: every row in the same instant
         cur.execute("UPDATE generations SET created_at = (SELECT min(created_at) FROM generations)")
     f = HistoryFilter(sort=sort)
-    seen = [r["id"] for offset in (0, 4, 8) for r in log.page(f, limit=4, offset=offset)]
+    seen = [r.id for offset in (0, 4, 8) for r in log.page(f, limit=4, offset=offset)]
     assert sorted(seen) == [f"p{i:02d}" for i in range(10)]  # all 10, each once
     assert len(seen) == 10
 
@@ -424,6 +425,6 @@ def test_only_this_machines_dead_workers_are_marked_interrupted(db: Database) ->
                         [dead, host, f"run-{gid}"])
     assert log.mark_interrupted() == 2
     assert runs.mark_interrupted() == 2
-    assert {g: log.get(g)["status"] for g in ("mine", "theirs", "old")} == {
+    assert {g: log.get(g).status for g in ("mine", "theirs", "old")} == {
         "mine": "interrupted", "theirs": "pending", "old": "interrupted"}
-    assert runs.get("run-theirs")["status"] == "running"
+    assert runs.get("run-theirs").status == "running"

@@ -306,9 +306,9 @@ def test_outcomes_written_while_the_server_restarts_are_kept(tmp_path: Path) -> 
         server.resume()
         writer.join(60)
         assert not writer.is_alive()
-        rows = {r["id"]: r for r in wb.log.page(HistoryFilter(), limit=10)}
-        assert {g: rows[g]["status"] for g in ids} == dict.fromkeys(ids, "succeeded")
-        assert [rows[g]["cost_usd"] for g in ids] == [0.039] * 3
+        rows = {r.id: r for r in wb.log.page(HistoryFilter(), limit=10)}
+        assert {g: rows[g].status for g in ids} == dict.fromkeys(ids, "succeeded")
+        assert [rows[g].cost_usd for g in ids] == [0.039] * 3
         assert wb.log.journalled == 0
         assert not (tmp_path / "data" / JOURNAL_NAME).exists()
         wb.close()
@@ -335,9 +335,9 @@ def test_outcomes_are_journalled_when_the_server_stays_away_and_replayed_at_the_
         server.resume()
         again = open_workbench(settings)  # the next start replays the journal
         try:
-            rows = {r["id"]: r for r in again.log.page(HistoryFilter(), limit=10)}
-            assert {g: rows[g]["status"] for g in ids} == dict.fromkeys(ids, "succeeded")
-            assert rows[ids[0]]["cost_usd"] == 0.039
+            rows = {r.id: r for r in again.log.page(HistoryFilter(), limit=10)}
+            assert {g: rows[g].status for g in ids} == dict.fromkeys(ids, "succeeded")
+            assert rows[ids[0]].cost_usd == 0.039
             assert not journal.exists()
         finally:
             again.close()

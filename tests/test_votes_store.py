@@ -53,10 +53,10 @@ def test_votes_are_appended_with_increasing_ids_and_a_fingerprint(wb: Workbench)
     second = log.add(vote(winner="tie", prompt="a red fox"))
     assert second > first
     row = log.get(first)
-    assert row["winner"] == "left" and row["source"] == "arena" and row["rater"] == "me"
-    assert row["fingerprint"] == fingerprint(
+    assert row.winner == "left" and row.source == "arena" and row.rater == "me"
+    assert row.fingerprint == fingerprint(
         "nano-banana-2", "flux-2-pro", "left", "overall", "me",
-        row["created_at"].isoformat(timespec="microseconds"), "a red fox",
+        row.created_at.isoformat(timespec="microseconds"), "a red fox",
     )
     assert log.get(999_999) is None
 
@@ -143,7 +143,7 @@ def test_votes_outlive_their_generations(wb: Workbench) -> None:
 
 def test_existing_fingerprints_finds_only_stored_votes(wb: Workbench) -> None:
     log = wb.votes
-    stored = log.get(log.add(vote()))["fingerprint"]
+    stored = log.get(log.add(vote())).fingerprint
     assert log.existing_fingerprints([stored, "f" * 64]) == {stored}
     assert log.existing_fingerprints([]) == set()
 
@@ -164,15 +164,15 @@ def test_repeat_candidates_skip_recent_and_already_repeated_votes(wb: Workbench)
                                   prompt=f"prompt {i}")))
     assert [c[0] for c in log.repeat_candidates(REAL, "overall", "me", skip_recent=2)] == pairs[:2]
     first = log.get(pairs[0])
-    log.add(vote(left_generation_id=first["right_generation_id"],
-                 right_generation_id=first["left_generation_id"], is_repeat=True,
+    log.add(vote(left_generation_id=first.right_generation_id,
+                 right_generation_id=first.left_generation_id, is_repeat=True,
                  repeat_of=pairs[0], prompt="prompt 0"))
     remaining = [c[0] for c in log.repeat_candidates(REAL, "overall", "me", skip_recent=0)]
     assert remaining == pairs[1:]
     assert log.repeat_candidates(REAL, "overall", "someone else", skip_recent=0) == []
     assert log.repeats(REAL) == [
-        ("left", first["left_generation_id"], first["right_generation_id"], "left",
-         first["right_generation_id"], first["left_generation_id"])
+        ("left", first.left_generation_id, first.right_generation_id, "left",
+         first.right_generation_id, first.left_generation_id)
     ]
 
 
@@ -188,4 +188,4 @@ def test_candidate_pairs_need_the_same_prompt_from_two_models(wb: Workbench) -> 
     assert ("flux-2-pro", "nano-banana" + OFFLINE_TAG, 1) in with_sketches
     assert log.shared_prompts(REAL, "flux-2-pro", "nano-banana-2") == ["shared"]
     rows = log.candidate_generations(REAL, "shared", "flux-2-pro")
-    assert len(rows) == 1 and rows[0]["image_path"].startswith("images/")
+    assert len(rows) == 1 and rows[0].image_path.startswith("images/")

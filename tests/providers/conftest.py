@@ -19,6 +19,7 @@ from workbench.providers.registry import build_provider
 from workbench.services import generation
 from workbench.services.generation import GenerationOutcome
 from workbench.services.workbench import Workbench, open_workbench
+from workbench.store.records import Generation
 
 # Recognisable, so the leak test can search for it anywhere.
 KEY = "sk-CANARY-7Q9xZ2-do-not-log"
@@ -54,7 +55,9 @@ class Harness:
     wb: Workbench
     sleeps: Sleeps
 
-    def generate(self, model: str | None = None, **fields: Any) -> tuple[GenerationOutcome, dict]:
+    def generate(
+        self, model: str | None = None, **fields: Any
+    ) -> tuple[GenerationOutcome, Generation]:
         request = generation.parse_request({
             "model": model or DEFAULT_MODEL[self.provider], "provider": self.provider,
             "prompt": fields.pop("prompt", "A lighthouse on a cliff at dusk, 35mm, soft light"),

@@ -20,7 +20,7 @@ def test_flux2_sends_width_and_height_in_multiples_of_16(make_harness) -> None:
     assert body["seed"] == 99 and body["prompt"].startswith("A lighthouse")
     assert "aspect_ratio" not in body
     assert call.headers["x-key"] == h.fake.key
-    assert row["params"]["width"] == body["width"] and "prompt" not in row["params"]
+    assert row.params["width"] == body["width"] and "prompt" not in row.params
 
 
 def test_ultra_takes_an_aspect_ratio_and_raw_instead_of_pixels(make_harness) -> None:
@@ -40,23 +40,23 @@ def test_flex_passes_steps_guidance_and_upsampling(make_harness) -> None:
     assert outcome.status == "succeeded", outcome.error
     body = h.fake.on("submit")[0].json()
     assert {k: body[k] for k in options} == options
-    assert row["params"]["steps"] == 28
+    assert row.params["steps"] == 28
 
 
 def test_without_a_reported_cost_the_catalog_estimate_is_used(make_harness) -> None:
     h = make_harness("bfl")
     h.fake.cost_credits = None
     _, row = h.generate("flux-2-pro", size="1MP")
-    assert row["status"] == "succeeded"
-    assert row["cost_kind"] == "estimated"
-    assert row["cost_usd"] == pytest.approx(0.03, abs=0.002)
+    assert row.status == "succeeded"
+    assert row.cost_kind == "estimated"
+    assert row.cost_usd == pytest.approx(0.03, abs=0.002)
 
 
 def test_the_reported_cost_in_credits_wins(make_harness) -> None:
     h = make_harness("bfl")
     h.fake.cost_credits = 4.5
     _, row = h.generate("flux-2-pro", size="2MP")
-    assert (row["cost_usd"], row["cost_kind"]) == (pytest.approx(0.045), "known")
+    assert (row.cost_usd, row.cost_kind) == (pytest.approx(0.045), "known")
 
 
 @pytest.mark.parametrize(
@@ -68,17 +68,17 @@ def test_moderation_statuses_become_moderated(make_harness, status, what) -> Non
     h.fake.final_status = status
     h.fake.details = {"Moderation Reasons": ["Derivative Works Filter"]}
     outcome, row = h.generate()
-    assert (outcome.status, row["error_kind"]) == ("moderated", "moderated")
-    assert what in row["error_message"] and status in row["error_message"]
-    assert "Derivative Works Filter" in row["error_message"]
+    assert (outcome.status, row.error_kind) == ("moderated", "moderated")
+    assert what in row.error_message and status in row.error_message
+    assert "Derivative Works Filter" in row.error_message
 
 
 def test_moderated_rows_keep_the_task_id_and_reported_cost(make_harness) -> None:
     h = make_harness("bfl")
     h.fake.final_status = "Content Moderated"
     _, row = h.generate()
-    assert row["provider_request_id"] == "job-0001-7f3a"
-    assert (row["cost_usd"], row["cost_kind"]) == (pytest.approx(0.03), "known")
+    assert row.provider_request_id == "job-0001-7f3a"
+    assert (row.cost_usd, row.cost_kind) == (pytest.approx(0.03), "known")
 
 
 @pytest.mark.parametrize(("status", "kind"), [("Error", "server"), ("Task not found", "not_found")])
@@ -86,8 +86,8 @@ def test_error_statuses_fail(make_harness, status, kind) -> None:
     h = make_harness("bfl")
     h.fake.final_status = status
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", kind)
-    assert status in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", kind)
+    assert status in row.error_message
 
 
 def test_pending_polls_continue_until_ready(make_harness) -> None:
@@ -103,10 +103,10 @@ def test_a_submit_answer_without_polling_url_is_not_guessed(make_harness) -> Non
     h = make_harness("bfl")
     h.fake.fault("submit", Fault(200, {"id": "abc", "cost": 3.0}))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "malformed")
-    assert "polling_url" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "malformed")
+    assert "polling_url" in row.error_message
     assert not h.fake.on("poll") and not h.fake.on("unknown")
-    assert row["provider_request_id"] == "abc"
+    assert row.provider_request_id == "abc"
 
 
 def test_an_error_status_keeps_the_tasks_error_text(make_harness) -> None:
@@ -114,5 +114,5 @@ def test_an_error_status_keeps_the_tasks_error_text(make_harness) -> None:
     h.fake.final_status = "Error"
     h.fake.error = "Generation failed: internal model error"
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "server")
-    assert "internal model error" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "server")
+    assert "internal model error" in row.error_message

@@ -33,27 +33,27 @@ def test_success_stores_the_image_and_records_the_attempt(make_harness, provider
     outcome, row = h.generate(seed=7 if provider != "gemini" else None)
 
     assert outcome.status == "succeeded", outcome.error
-    stored = h.wb.images.absolute(row["image_path"]).read_bytes()
+    stored = h.wb.images.absolute(row.image_path).read_bytes()
     assert stored == h.fake.image
-    assert row["image_sha256"] == hashlib.sha256(h.fake.image).hexdigest()
-    assert (row["width"], row["height"]) == (80, 40)
-    assert row["provider_request_id"]
-    assert row["error_kind"] is None and row["error_message"] is None
-    assert row["latency_ms"] > 0
+    assert row.image_sha256 == hashlib.sha256(h.fake.image).hexdigest()
+    assert (row.width, row.height) == (80, 40)
+    assert row.provider_request_id
+    assert row.error_kind is None and row.error_message is None
+    assert row.latency_ms > 0
     assert h.fake.paid_submits == 1
-    model = load_catalog().model(row["model"])
+    model = load_catalog().model(row.model)
     if provider == "gemini":
         # every billed token: 12 input x $0.50 + (200 thinking + 5 text) x $3 + 1120 image x $60
         # per 1M; the dollar prices are second-hand, so the cost is an estimate
-        assert (row["cost_usd"], row["cost_kind"]) == (pytest.approx(0.067821), "estimated")
-        assert row["seed_returned"] is None
+        assert (row.cost_usd, row.cost_kind) == (pytest.approx(0.067821), "estimated")
+        assert row.seed_returned is None
     elif provider == "bfl":  # 3 credits from the submit answer
-        assert (row["cost_usd"], row["cost_kind"]) == (pytest.approx(0.03), "known")
-        assert row["seed_returned"] == h.fake.seed
+        assert (row.cost_usd, row.cost_kind) == (pytest.approx(0.03), "known")
+        assert row.seed_returned == h.fake.seed
     else:
-        expected = estimate_cost(model, provider, row["aspect_ratio"], row["size"])
-        assert (row["cost_usd"], row["cost_kind"]) == (pytest.approx(expected), "estimated")
-        assert row["seed_returned"] == h.fake.seed
+        expected = estimate_cost(model, provider, row.aspect_ratio, row.size)
+        assert (row.cost_usd, row.cost_kind) == (pytest.approx(expected), "estimated")
+        assert row.seed_returned == h.fake.seed
 
 
 @pytest.mark.parametrize("provider", HOSTED)
@@ -63,8 +63,8 @@ def test_wrong_key_is_an_auth_failure_that_names_the_variable_not_the_key(
     h = make_harness(provider, key=KEY + "-wrong", fake_key=KEY)
     _, row = h.generate()
 
-    assert (row["status"], row["error_kind"]) == ("failed", "auth")
-    message = row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "auth")
+    message = row.error_message
     assert f"check your key for {provider}" in message.lower()
     assert KEY_VARIABLES[provider][0] in message
     assert KEY not in message and "wrong" not in message
@@ -76,7 +76,7 @@ def test_a_400_saying_insufficient_credits_is_the_credits_kind(make_harness, pro
     h = make_harness(provider)
     h.fake.fault("submit", Fault(400, {"detail": "Insufficient credits"}))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "credits")
+    assert (row.status, row.error_kind) == ("failed", "credits")
     assert len(h.fake.on("submit")) == 1
 
 
@@ -85,8 +85,8 @@ def test_no_credits_is_reported_as_such(make_harness, provider) -> None:
     h = make_harness(provider)
     h.fake.fault("submit", Fault(402, {"detail": "Insufficient credits: balance 0.00"}))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "credits")
-    assert "no credits" in row["error_message"] and "balance 0.00" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "credits")
+    assert "no credits" in row.error_message and "balance 0.00" in row.error_message
     assert len(h.fake.on("submit")) == 1
 
 
@@ -96,9 +96,9 @@ def test_rejected_parameters_keep_the_providers_own_detail(make_harness, provide
     h.fake.fault("submit", Fault(422, {"detail": [
         {"loc": ["body", "width"], "msg": "Input should be a multiple of 16", "type": "x"}]}))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "bad_request")
-    assert "width: Input should be a multiple of 16" in row["error_message"]
-    assert "HTTP 422" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "bad_request")
+    assert "width: Input should be a multiple of 16" in row.error_message
+    assert "HTTP 422" in row.error_message
     assert len(h.fake.on("submit")) == 1
 
 
@@ -120,9 +120,9 @@ def test_429_retries_are_bounded(make_harness, provider) -> None:
     h.fake.fault("submit", Fault(429, {"detail": "Slow down"}, headers={"Retry-After": "1"},
                                  repeat=True))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "rate_limited")
+    assert (row.status, row.error_kind) == ("failed", "rate_limited")
     assert len(h.fake.on("submit")) == 3
-    assert "after 3 tries" in row["error_message"] and "Slow down" in row["error_message"]
+    assert "after 3 tries" in row.error_message and "Slow down" in row.error_message
 
 
 @pytest.mark.parametrize("provider", HOSTED)
@@ -130,8 +130,8 @@ def test_retry_after_beyond_the_cap_is_reported_not_waited(make_harness, provide
     h = make_harness(provider, retry_after_max_s=5.0)
     h.fake.fault("submit", Fault(429, {"detail": "quota"}, headers={"Retry-After": "3600"}))
     _, row = h.generate()
-    assert row["error_kind"] == "rate_limited"
-    assert "3600" in row["error_message"]
+    assert row.error_kind == "rate_limited"
+    assert "3600" in row.error_message
     assert len(h.fake.on("submit")) == 1 and h.sleeps.waits == []
 
 
@@ -140,8 +140,8 @@ def test_a_500_on_the_paid_submit_is_never_sent_twice(make_harness, provider) ->
     h = make_harness(provider)
     h.fake.fault("submit", Fault(500, {"detail": "internal error"}))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "server")
-    assert "HTTP 500" in row["error_message"] and "internal error" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "server")
+    assert "HTTP 500" in row.error_message and "internal error" in row.error_message
     assert len(h.fake.on("submit")) == 1
 
 
@@ -160,7 +160,7 @@ def test_a_503_refusal_is_retried_only_where_it_means_no_work(
         assert outcome.status == "succeeded", outcome.error
         assert len(h.fake.on("submit")) == 2
     else:
-        assert row["error_kind"] == "server"
+        assert row.error_kind == "server"
         assert len(h.fake.on("submit")) == 1
 
 
@@ -169,7 +169,7 @@ def test_fal_does_not_retry_a_503_once_fal_has_queued_the_request(make_harness) 
     h.fake.fault("submit", Fault(503, {"detail": "runner gone"},
                                  headers={"x-fal-request-id": "req-1"}))
     _, row = h.generate()
-    assert row["error_kind"] == "server"
+    assert row.error_kind == "server"
     assert len(h.fake.on("submit")) == 1
 
 
@@ -178,8 +178,8 @@ def test_a_slow_submit_hits_the_read_timeout_and_is_not_repeated(make_harness, p
     h = make_harness(provider, read_s=0.3, sync_read_s=0.3)
     h.fake.fault("submit", Fault(delay_s=1.0, passthrough=True))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "timeout")
-    assert "0.3 s" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "timeout")
+    assert "0.3 s" in row.error_message
     assert len(h.fake.on("submit")) == 1
 
 
@@ -188,7 +188,7 @@ def test_a_connection_dropped_after_sending_is_not_resubmitted(make_harness, pro
     h = make_harness(provider)
     h.fake.fault("submit", Fault(drop=True))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "connection")
+    assert (row.status, row.error_kind) == ("failed", "connection")
     assert len(h.fake.on("submit")) == 1
 
 
@@ -199,8 +199,8 @@ def test_an_unreachable_provider_is_a_connection_failure(make_harness, provider)
         port = probe.getsockname()[1]
     h = make_harness(provider, base_url=f"http://127.0.0.1:{port}")
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "connection")
-    assert f"127.0.0.1:{port}" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "connection")
+    assert f"127.0.0.1:{port}" in row.error_message
     assert len(h.sleeps.calls) == 2  # three tries (two backoffs): the request never left
 
 
@@ -209,8 +209,8 @@ def test_a_submit_answer_that_is_not_json_fails_cleanly(make_harness, provider) 
     h = make_harness(provider)
     h.fake.fault("submit", Fault(200, "<html>Bad gateway</html>", content_type="text/html"))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "malformed")
-    assert "not JSON" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "malformed")
+    assert "not JSON" in row.error_message
     assert len(h.fake.on("submit")) == 1
 
 
@@ -223,14 +223,14 @@ def test_an_overall_deadline_stops_a_job_that_never_ends(make_harness, provider)
         _async_flow(h)
         h.fake.pending_polls = 10**9
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "timeout")
-    assert "overall deadline of 0.3 s" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "timeout")
+    assert "overall deadline of 0.3 s" in row.error_message
     assert h.fake.paid_submits <= 1 and len(h.fake.on("submit")) == 1
     if provider != "gemini":
-        assert row["provider_request_id"]  # the job is known, so the row says which
+        assert row.provider_request_id  # the job is known, so the row says which
         assert len(h.fake.on("poll")) > 1
     if provider == "bfl":
-        assert (row["cost_usd"], row["cost_kind"]) == (pytest.approx(0.03), "known")
+        assert (row.cost_usd, row.cost_kind) == (pytest.approx(0.03), "known")
 
 
 @pytest.mark.parametrize(
@@ -245,14 +245,14 @@ def test_at_the_deadline_the_job_is_cancelled_at_the_provider(
     _async_flow(h)
     h.fake.pending_polls = 10**9  # the fake never finishes
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "timeout")
-    assert row["error_message"].startswith(f"Timed out ({outcome})")
+    assert (row.status, row.error_kind) == ("failed", "timeout")
+    assert row.error_message.startswith(f"Timed out ({outcome})")
     cancels = h.fake.on("cancel")
     if method is None:  # BFL has no cancel endpoint
         assert not cancels
     else:
         (cancel,) = cancels
-        assert cancel.method == method and row["provider_request_id"] in cancel.path
+        assert cancel.method == method and row.provider_request_id in cancel.path
         assert KEY in " ".join(cancel.headers.values())
     assert h.fake.paid_submits == 1
 
@@ -284,8 +284,8 @@ def test_a_poll_that_answers_garbage_fails_the_attempt(make_harness, provider) -
     _async_flow(h)
     h.fake.fault("poll", Fault(200, "{not json", content_type="application/json", repeat=True))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "malformed")
-    assert row["provider_request_id"]
+    assert (row.status, row.error_kind) == ("failed", "malformed")
+    assert row.provider_request_id
     assert len(h.fake.on("submit")) == 1
 
 
@@ -298,8 +298,8 @@ def test_an_unknown_status_fails_instead_of_polling_forever(make_harness, provid
     _async_flow(h)
     h.fake.final_status = status
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "malformed")
-    assert "unknown status" in row["error_message"] and status in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "malformed")
+    assert "unknown status" in row.error_message and status in row.error_message
 
 
 @pytest.mark.parametrize("provider", POLLING)
@@ -307,13 +307,13 @@ def test_an_expired_image_url_is_not_found(make_harness, provider) -> None:
     h = make_harness(provider)
     h.fake.fault("image", Fault(404, "expired", repeat=True))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "not_found")
-    assert "gone (HTTP 404)" in row["error_message"]
-    assert row["provider_request_id"]
+    assert (row.status, row.error_kind) == ("failed", "not_found")
+    assert "gone (HTTP 404)" in row.error_message
+    assert row.provider_request_id
     assert len(h.fake.on("image")) == 1  # a 404 will not come back
     assert h.fake.paid_submits == 1
     if provider == "bfl":
-        assert row["cost_kind"] == "known"
+        assert row.cost_kind == "known"
 
 
 @pytest.mark.parametrize("provider", HOSTED)
@@ -321,9 +321,9 @@ def test_truncated_image_bytes_fail_and_are_not_stored(make_harness, provider) -
     h = make_harness(provider)
     h.fake.image = truncated(png_bytes(200, 200))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "malformed")
-    assert "not an image (" in row["error_message"] and "object at 0x" not in row["error_message"]
-    assert row["image_sha256"] is None
+    assert (row.status, row.error_kind) == ("failed", "malformed")
+    assert "not an image (" in row.error_message and "object at 0x" not in row.error_message
+    assert row.image_sha256 is None
     assert not list((h.wb.settings.data_dir / "images").rglob("*.png"))
 
 
@@ -334,8 +334,8 @@ def test_a_download_cut_off_mid_body_is_retried_then_fails(make_harness, provide
     h.fake.fault("image", Fault(200, h.fake.image, content_type="image/png", cut=True,
                                 repeat=True))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "malformed")
-    assert "cut off" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "malformed")
+    assert "cut off" in row.error_message
     assert len(h.fake.on("image")) == 3
     assert h.fake.paid_submits == 1
 

@@ -113,7 +113,7 @@ def test_a_new_provider_is_one_module_plus_a_catalog_entry(throwaway, tmp_path: 
             assert outcome.status == "succeeded", outcome.error
             assert (outcome.cost_usd, outcome.cost_kind) == (0.01, "estimated")  # not reported
             row = wb.log.get(outcome.id)
-            assert row["provider_request_id"] == "job-0001-7f3a"
+            assert row.provider_request_id == "job-0001-7f3a"
             keys = {k.provider: k for k in status.provider_keys(wb)}
             assert keys["throwaway"].present and keys["throwaway"].label == "Throwaway Images"
             assert RunSettings().limit("throwaway") == 3

@@ -20,17 +20,17 @@ def test_queue_flow_uses_the_returned_urls(make_harness) -> None:
         "/queue-x/fal-ai/flux-2-pro/requests/job-0001-7f3a/status"] * 3
     assert [r.path for r in h.fake.on("result")] == [
         "/queue-x/fal-ai/flux-2-pro/requests/job-0001-7f3a"]
-    assert row["provider_request_id"] == "job-0001-7f3a"
-    assert row["queue_ms"] is not None
+    assert row.provider_request_id == "job-0001-7f3a"
+    assert row.queue_ms is not None
 
 
 def test_completed_with_an_infrastructure_error_is_a_server_failure(make_harness) -> None:
     h = make_harness("fal")
     h.fake.completed_error = ("Runner disconnected", "runner_disconnected")
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "server")
-    assert "Runner disconnected" in row["error_message"]
-    assert "runner_disconnected" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "server")
+    assert "Runner disconnected" in row.error_message
+    assert "runner_disconnected" in row.error_message
     assert not h.fake.on("result"), "a failed run's result must not be fetched"
 
 
@@ -38,8 +38,8 @@ def test_a_content_policy_422_on_the_result_is_moderated(make_harness) -> None:
     h = make_harness("fal")
     h.fake.blocked = True
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("moderated", "moderated")
-    assert "content policy" in row["error_message"] and "flagged" in row["error_message"]
+    assert (row.status, row.error_kind) == ("moderated", "moderated")
+    assert "content policy" in row.error_message and "flagged" in row.error_message
     assert len(h.fake.on("result")) == 1 and h.fake.paid_submits == 1
 
 
@@ -48,14 +48,14 @@ def test_another_422_stays_a_bad_request(make_harness) -> None:
     h.fake.fault("result", Fault(422, {"detail": [
         {"loc": ["body", "image_size"], "msg": "too large", "type": "value_error"}]}))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "bad_request")
+    assert (row.status, row.error_kind) == ("failed", "bad_request")
 
 
 def test_nsfw_flag_is_moderated(make_harness) -> None:
     h = make_harness("fal")
     h.fake.nsfw = True
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("moderated", "moderated")
+    assert (row.status, row.error_kind) == ("moderated", "moderated")
     assert not h.fake.on("image")
 
 
@@ -64,8 +64,8 @@ def test_result_errors_keep_fals_detail(make_harness) -> None:
     h.fake.fault("result", Fault(422, {"detail": [{"loc": ["body", "prompt"],
                                                    "msg": "Prompt too long", "type": "x"}]}))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "bad_request")
-    assert "prompt: Prompt too long" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "bad_request")
+    assert "prompt: Prompt too long" in row.error_message
 
 
 def test_nano_banana_2_at_512_is_sent_as_half_k(make_harness) -> None:
@@ -81,8 +81,8 @@ def test_flux_2_dev_uses_the_flux_2_app_at_a_quoted_per_mp_estimate(make_harness
     h = make_harness("fal")
     _, row = h.generate("flux-2-dev", size="1MP", aspect_ratio="1:1")
     assert h.fake.on("submit")[0].path == "/fal-ai/flux-2"
-    assert (row["status"], row["cost_kind"]) == ("succeeded", "estimated")
-    assert row["cost_usd"] == pytest.approx(0.012)
+    assert (row.status, row.cost_kind) == ("succeeded", "estimated")
+    assert row.cost_usd == pytest.approx(0.012)
 
 
 def test_ultra_uses_aspect_ratio_and_raw(make_harness) -> None:
@@ -92,7 +92,7 @@ def test_ultra_uses_aspect_ratio_and_raw(make_harness) -> None:
     assert h.fake.on("submit")[0].path == "/fal-ai/flux-pro/v1.1-ultra"
     assert (body["aspect_ratio"], body["raw"]) == ("21:9", False)
     assert "image_size" not in body
-    assert row["status"] == "succeeded"
+    assert row.status == "succeeded"
 
 
 def test_an_ingress_503_is_retried_once_fal_did_not_queue(make_harness) -> None:
@@ -110,7 +110,7 @@ def test_a_gateway_error_without_the_nginx_page_is_not_resent(make_harness) -> N
     h = make_harness("fal")
     h.fake.fault("submit", Fault(502, {"detail": "upstream error"}))
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "server")
+    assert (row.status, row.error_kind) == ("failed", "server")
     assert len(h.fake.on("submit")) == 1
 
 

@@ -24,7 +24,7 @@ def _draft(h: Any, **fields: Any) -> tuple[Any, bytes]:
     """A Nano Banana 2 draft made by the offline renderer (no key), and its stored bytes."""
     outcome, row = h.generate("nano-banana-2", provider="offline", **fields)
     assert outcome.status == "succeeded", outcome.error
-    data = h.wb.images.absolute(row["image_path"]).read_bytes()
+    data = h.wb.images.absolute(row.image_path).read_bytes()
     return outcome, data
 
 
@@ -64,10 +64,10 @@ def test_a_refined_draft_goes_in_the_providers_documented_field_and_records_its_
         parts = call.json()["contents"][0]["parts"]
         assert parts[0]["inlineData"]["mimeType"] == "image/png"
         assert parts[-1] == {"text": REFINED}
-    assert row["parent_id"] == draft.id
-    (recorded,) = row["params"]["reference_images"]
+    assert row.parent_id == draft.id
+    (recorded,) = row.params["reference_images"]
     assert recorded["sha256"] == hashlib.sha256(stored).hexdigest()
-    assert "data" not in recorded and "base64" not in str(row["params"])
+    assert "data" not in recorded and "base64" not in str(row.params)
     assert [n.id for n in h.wb.lineage.descendants(draft.id)] == [outcome.id]
 
 
@@ -77,7 +77,7 @@ def test_without_send_reference_only_the_parent_is_recorded(make_harness) -> Non
     _, row = h.generate("flux-2-pro", prompt=REFINED, parent_id=draft.id)
     body = h.fake.on("submit")[0].json()
     assert not [k for k in body if k.startswith("input_image")]
-    assert row["parent_id"] == draft.id and "reference_images" not in row["params"]
+    assert row.parent_id == draft.id and "reference_images" not in row.params
 
 
 def test_an_offer_without_reference_images_says_so_before_sending(make_harness) -> None:
@@ -94,9 +94,9 @@ def test_an_offer_without_reference_images_says_so_before_sending(make_harness) 
 def test_an_unreadable_draft_image_is_refused_and_nothing_is_sent(make_harness) -> None:
     h = make_harness("bfl")
     _, row = h.generate("nano-banana-2", provider="offline")
-    h.wb.images.absolute(row["image_path"]).write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    h.wb.images.absolute(row.image_path).write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(InvalidRequest) as refused:
-        h.generate("flux-2-pro", prompt=REFINED, parent_id=row["id"], send_reference=True)
+        h.generate("flux-2-pro", prompt=REFINED, parent_id=row.id, send_reference=True)
     assert "not a readable image" in str(refused.value) and "Nothing was sent" in str(
         refused.value
     )
@@ -116,7 +116,7 @@ def test_a_format_the_provider_does_not_list_is_converted_before_sending(make_ha
     assert sent.startswith("data:image/png;base64,")
     with Image.open(io.BytesIO(h.fake.references[-1])) as received:
         assert received.format == "PNG" and received.size == (300, 200)
-    assert row["params"]["reference_images"][0]["converted"] == "converted from GIF to PNG"
+    assert row.params["reference_images"][0]["converted"] == "converted from GIF to PNG"
 
 
 def test_a_draft_over_the_data_uri_limit_is_shrunk_to_fit(make_harness) -> None:
@@ -130,7 +130,7 @@ def test_a_draft_over_the_data_uri_limit_is_shrunk_to_fit(make_harness) -> None:
     outcome, row = h.generate("flux-2-pro", prompt=REFINED, parent_id=draft.id,
                               send_reference=True)
     assert outcome.status == "succeeded", outcome.error
-    recorded = row["params"]["reference_images"][0]
+    recorded = row.params["reference_images"][0]
     assert recorded["bytes"] <= 1_000_000 and recorded["mime"] == "image/jpeg"
     assert len(h.fake.references[-1]) == recorded["bytes"]
 

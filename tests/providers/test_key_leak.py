@@ -4,6 +4,7 @@ stdout/stderr, the log records (httpx and httpcore at DEBUG) or the messages ret
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -36,7 +37,7 @@ def test_the_key_is_nowhere_after_success_and_failures(
     assert "[redacted]" in outcomes[1].error  # the echo was there, and was masked
 
     shown = json.dumps([o.as_json() for o in outcomes]) + json.dumps(
-        [row for _, row in results], default=str
+        [dataclasses.asdict(row) for _, row in results], default=str
     )
     assert KEY not in shown
 

@@ -45,9 +45,9 @@ def test_an_accepted_job_is_fetched_not_resent(make_harness, provider) -> None:
     report = recover_jobs_sync(h.wb)
     assert report.recovered == [gid]
     row = h.wb.log.get(gid)
-    assert row["status"] == "succeeded" and row["error_kind"] is None
-    assert h.wb.images.absolute(row["image_path"]).read_bytes() == h.fake.image
-    assert row["cost_kind"] == "estimated" and row["cost_usd"] > 0
+    assert row.status == "succeeded" and row.error_kind is None
+    assert h.wb.images.absolute(row.image_path).read_bytes() == h.fake.image
+    assert row.cost_kind == "estimated" and row.cost_usd > 0
     assert not h.fake.on("submit") and h.fake.on("poll")
     assert recover_jobs_sync(h.wb).checked == 0  # done once, never asked again
 
@@ -60,8 +60,8 @@ def test_a_result_gone_at_the_provider_is_marked_expired(make_harness, provider)
     report = recover_jobs_sync(h.wb)
     assert report.expired == [gid]
     row = h.wb.log.get(gid)
-    assert (row["status"], row["error_kind"]) == ("interrupted", "expired")
-    assert row["error_message"].startswith("Expired at the provider")
+    assert (row.status, row.error_kind) == ("interrupted", "expired")
+    assert row.error_message.startswith("Expired at the provider")
     assert not h.fake.on("submit")
     assert recover_jobs_sync(h.wb).checked == 0
 
@@ -71,7 +71,7 @@ def test_a_moderated_job_records_its_real_outcome(make_harness) -> None:
     gid = _interrupted(h, "job-0044-7f3a", _urls(h, "job-0044-7f3a"))
     h.fake.blocked = True
     assert recover_jobs_sync(h.wb).finished_badly == [gid]
-    assert h.wb.log.get(gid)["status"] == "moderated"
+    assert h.wb.log.get(gid).status == "moderated"
 
 
 def test_the_recover_command_reports_what_it_did(make_harness, capsys, monkeypatch) -> None:

@@ -42,8 +42,8 @@ def test_a_keyless_attempt_is_logged_as_failed(wb) -> None:
         {"model": "flux-2-pro", "provider": "bfl", "prompt": "a red chair, studio light"})
     outcome = generation.generate_sync(wb, request)
     row = wb.log.get(outcome.id)
-    assert (row["status"], row["error_kind"]) == ("failed", "config")
-    assert "BFL_API_KEY" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "config")
+    assert "BFL_API_KEY" in row.error_message
 
 
 def test_unknown_provider_is_a_config_error(tmp_path) -> None:

@@ -20,8 +20,8 @@ def test_sync_mode_answer_needs_no_poll(make_harness) -> None:
     assert body["input"]["resolution"] == "1 MP" and body["input"]["seed"] == 5
     assert body["input"]["aspect_ratio"] == "16:9"
     assert not h.fake.on("poll")
-    assert row["provider_request_id"] == "job-0001-7f3a"
-    assert row["queue_ms"] == pytest.approx(250.0)
+    assert row.provider_request_id == "job-0001-7f3a"
+    assert row.queue_ms == pytest.approx(250.0)
 
 
 def test_an_unfinished_sync_answer_falls_back_to_polling_urls_get(make_harness) -> None:
@@ -50,8 +50,8 @@ def test_a_failed_prediction_is_moderated_or_failed_by_its_error(
     h.fake.final_status = "failed"
     h.fake.error = error
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == (status, kind)
-    assert error[:20] in row["error_message"]
+    assert (row.status, row.error_kind) == (status, kind)
+    assert error[:20] in row.error_message
 
 
 def test_a_canceled_prediction_fails(make_harness) -> None:
@@ -59,8 +59,8 @@ def test_a_canceled_prediction_fails(make_harness) -> None:
     h.fake.finish_in_submit = False
     h.fake.final_status = "canceled"
     _, row = h.generate()
-    assert (row["status"], row["error_kind"]) == ("failed", "server")
-    assert "canceled" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "server")
+    assert "canceled" in row.error_message
 
 
 def test_flux_2_dev_is_served_and_its_cost_is_unknown(make_harness) -> None:
@@ -71,14 +71,14 @@ def test_flux_2_dev_is_served_and_its_cost_is_unknown(make_harness) -> None:
     assert call.path == "/v1/models/black-forest-labs/flux-2-dev/predictions"
     assert call.json()["input"]["aspect_ratio"] == "custom"
     assert call.json()["input"]["width"] == 720  # 0.5 MP square in multiples of 16
-    assert (row["cost_usd"], row["cost_kind"]) == (None, "unknown")
+    assert (row.cost_usd, row.cost_kind) == (None, "unknown")
 
 
 def test_flux_2_dev_refuses_a_size_replicate_cannot_make(make_harness) -> None:
     h = make_harness("replicate")
     _, row = h.generate("flux-2-dev", size="2MP", aspect_ratio="16:9")
-    assert (row["status"], row["error_kind"]) == ("failed", "bad_request")
-    assert "1440" in row["error_message"]
+    assert (row.status, row.error_kind) == ("failed", "bad_request")
+    assert "1440" in row.error_message
     assert not h.fake.on("submit")
 
 
@@ -98,9 +98,9 @@ def test_flux2_pro_at_21_9_goes_out_as_custom_width_and_height(make_harness) -> 
     sent = h.fake.on("submit")[0].json()["input"]
     assert (sent["aspect_ratio"], sent["width"], sent["height"]) == ("custom", 2048, 864)
     assert "resolution" not in sent
-    assert row["params"]["aspect_ratio"] == "custom"
+    assert row.params["aspect_ratio"] == "custom"
     # the estimate is priced at the size sent: 2048 x 864 = 1.6875 MP of 1024^2
-    assert row["cost_usd"] == pytest.approx(0.03 + 0.6875 * 0.015, abs=1e-6)
+    assert row.cost_usd == pytest.approx(0.03 + 0.6875 * 0.015, abs=1e-6)
     planned = generation.plan(h.wb, generation.parse_request(
         {"model": "flux-2-pro", "provider": "replicate", "prompt": "a kite",
          "aspect_ratio": "21:9", "size": "4MP"}))
@@ -112,9 +112,9 @@ def test_a_ratio_outside_replicates_enum_is_its_documented_422(make_harness) -> 
     h = make_harness("replicate")
     h.fake.fault("submit", Fault(422, h.fake.documented_422("aspect_ratio", ("1:1",)).body))
     _, row = h.generate("flux-2-pro")
-    assert (row["status"], row["error_kind"]) == ("failed", "bad_request")
+    assert (row.status, row.error_kind) == ("failed", "bad_request")
     assert 'input.aspect_ratio: aspect_ratio must be one of the following: "1:1"' in (
-        row["error_message"]
+        row.error_message
     )
 
 
@@ -138,5 +138,5 @@ def test_a_throttle_body_is_shown(make_harness) -> None:
     h.fake.fault("submit", Fault(429, {"detail": "Request was throttled. Expected available "
                                        "in 1 second."}, repeat=True))
     _, row = h.generate()
-    assert row["error_kind"] == "rate_limited"
-    assert "Request was throttled" in row["error_message"]
+    assert row.error_kind == "rate_limited"
+    assert "Request was throttled" in row.error_message

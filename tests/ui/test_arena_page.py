@@ -66,8 +66,8 @@ def test_a_vote_hides_the_names_before_and_reveals_them_after(
     assert vote["winner"] == "left" and vote["criterion"] == "overall"
     assert vote["left_generation_id"] == pair.left.generation_id
     assert vote["swapped"] == pair.swapped
-    left_model = seeded.log.get(pair.left.generation_id)["model"]
-    right_model = seeded.log.get(pair.right.generation_id)["model"]
+    left_model = seeded.log.get(pair.left.generation_id).model
+    right_model = seeded.log.get(pair.right.generation_id).model
     names = {"nano-banana-2": "Nano Banana 2", "flux-2-pro": "FLUX.2 Pro"}
     reveal = at.success[0].value
     assert reveal.startswith(f"Left: {names[left_model]} (offline sketch) · Right: "

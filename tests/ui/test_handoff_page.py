@@ -74,11 +74,11 @@ def test_history_detail_refine_opens_the_builder_prefilled(
     assert not build.exception
     (child,) = seeded.lineage.descendants(draft)
     row = seeded.log.get(child.id)
-    assert row is not None and row["parent_id"] == draft and row["model"] == "flux-2-pro"
+    assert row is not None and row.parent_id == draft and row.model == "flux-2-pro"
     draft_row = seeded.log.get(draft)
     assert draft_row is not None
-    assert row["params"]["reference_images"][0]["source_sha256"] == draft_row["image_sha256"]
-    assert row["prompt"].startswith("A woman reading on a sun-filled balcony, soft window light")
+    assert row.params["reference_images"][0]["source_sha256"] == draft_row.image_sha256
+    assert row.prompt.startswith("A woman reading on a sun-filled balcony, soft window light")
 
 
 def test_unticking_the_reference_records_only_the_parent(data_dir: Path, seeded: Workbench) -> None:
@@ -90,7 +90,7 @@ def test_unticking_the_reference_records_only_the_parent(data_dir: Path, seeded:
     build.button(key="b_generate").click().run()
     (child,) = seeded.lineage.descendants(draft)
     row = seeded.log.get(child.id)
-    assert row is not None and "reference_images" not in row["params"]
+    assert row is not None and "reference_images" not in row.params
 
 
 def test_a_matrix_cell_refines_on_the_chosen_model(data_dir: Path, seeded: Workbench) -> None:
@@ -105,13 +105,13 @@ def test_a_matrix_cell_refines_on_the_chosen_model(data_dir: Path, seeded: Workb
     handle.thread.join(60)
     at.run()
     assert not at.exception
-    cell = next(c for c in seeded.log.run_cells(run_id) if "model=nano-banana-2" in c["cell"])
-    key = f"m_{cell['id']}"
+    cell = next(c for c in seeded.log.run_cells(run_id) if "model=nano-banana-2" in c.cell)
+    key = f"m_{cell.id}"
     assert at.selectbox(key=f"{key}_refine_target").value == "flux-2-pro"
     at.selectbox(key=f"{key}_refine_target").set_value("flux-2-max").run()
     at.button(key=f"{key}_refine").click().run()
     load = at.session_state[BUILDER_LOAD_KEY]
-    assert (load["model"], load["refine"]["parent_id"]) == ("flux-2-max", cell["id"])
+    assert (load["model"], load["refine"]["parent_id"]) == ("flux-2-max", cell.id)
     assert load["slots"]["subject"] == "a lighthouse at dusk"  # free text -> FLUX subject
 
 

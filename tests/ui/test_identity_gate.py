@@ -46,7 +46,7 @@ def test_the_sidebar_starts_with_workbench_user_and_generations_record_the_chose
     wb = open_workbench(load_settings(), idle_close_s=0)
     try:
         [row] = wb.log.page(HistoryFilter())
-        assert wb.log.get(row["id"])["created_by"] == "Bo Lee"
+        assert wb.log.get(row.id).created_by == "Bo Lee"
         with wb.db.cursor() as cur:  # the money is reserved under that name too
             reserved = cur.execute("SELECT person FROM spend_reservations").fetchall()
         assert reserved == [("Bo Lee",)]

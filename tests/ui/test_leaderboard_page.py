@@ -88,8 +88,8 @@ def _fill(wb: Workbench, prompts: int, votes: int, seed: int,
     rng = random.Random(seed)
     for _ in range(votes):
         pair = arena.draw_pair(wb, "overall", rng=rng, repeat_rate=0)
-        a = wb.log.get(pair.left.generation_id)["model"]
-        b = wb.log.get(pair.right.generation_id)["model"]
+        a = wb.log.get(pair.left.generation_id).model
+        b = wb.log.get(pair.right.generation_id).model
         won = rng.random() < STRENGTH[a] / (STRENGTH[a] + STRENGTH[b])
         arena.record_vote(wb, pair.vote("left" if won else "right"))
 
@@ -124,7 +124,7 @@ def test_votes_and_ratings_give_bradley_terry_and_star_cells(
     _arena_data(seeded)
     rated = seeded.log.page(HistoryFilter(models=("nano-banana-2",)))[:3]
     for row, stars in zip(rated, (5, 4, 5), strict=True):
-        seeded.ratings.add(row["id"], "overall", stars)
+        seeded.ratings.add(row.id, "overall", stars)
     at = _app()
     at.run()
     assert not at.exception
@@ -382,8 +382,8 @@ def test_rater_filter_consistency_per_rater_and_agreement(
     # ann and bob rate the same six images, bob one star lower each time except once
     for row, (ann, bob) in zip(nano, [(5, 4), (4, 3), (3, 2), (2, 1), (5, 4), (1, 1)],
                                strict=True):
-        seeded.ratings.add(row["id"], "overall", ann, rater="ann")
-        seeded.ratings.add(row["id"], "overall", bob, rater="bob")
+        seeded.ratings.add(row.id, "overall", ann, rater="ann")
+        seeded.ratings.add(row.id, "overall", bob, rater="bob")
     pair = arena.draw_pair(seeded, "overall", rng=random.Random(1), repeat_rate=0)
     first = arena.record_vote(seeded, pair.vote("left", rater="ann"))
     arena.record_vote(seeded, pair.vote("left", rater="bob"))

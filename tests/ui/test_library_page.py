@@ -12,6 +12,7 @@ from tests.ui import pages
 from workbench.services import library
 from workbench.services.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
+from workbench.store.records import LibraryVersion
 from workbench.ui.navigation import BUILDER_LOAD_KEY as LOAD_KEY
 
 TIMEOUT = 30
@@ -19,7 +20,7 @@ KITE = "A red kite over dunes, late afternoon"
 SUBJECT = "slot_nano-banana-scene_subject"
 
 
-def _save(wb: Workbench, prompt: str = KITE) -> dict:
+def _save(wb: Workbench, prompt: str = KITE) -> LibraryVersion:
     return library.save(wb, {"name": "kite", "model": "nano-banana-2", "provider": "offline",
                              "template_id": "free-text", "slots": {"prompt": prompt},
                              "prompt": prompt})
@@ -37,10 +38,10 @@ def test_save_from_the_builder_appends_versions(data_dir: Path, seeded: Workbenc
     at.button(key="b_library_save").click().run()
     assert any("version 2" in s.value for s in at.success)
     first, second = seeded.library.versions("coast")
-    assert "A lighthouse" in first["prompt"] and "fog" not in first["prompt"]
-    assert "A lighthouse in fog" in second["prompt"]
-    assert first["slots"]["subject"] == "A lighthouse"
-    assert first["template_id"] == "nano-banana-scene"
+    assert "A lighthouse" in first.prompt and "fog" not in first.prompt
+    assert "A lighthouse in fog" in second.prompt
+    assert first.slots["subject"] == "A lighthouse"
+    assert first.template_id == "nano-banana-scene"
 
 
 def test_a_bad_name_gets_a_message_and_loses_nothing(data_dir: Path, seeded: Workbench) -> None:
@@ -58,24 +59,24 @@ def test_a_bad_name_gets_a_message_and_loses_nothing(data_dir: Path, seeded: Wor
 def test_a_version_opened_in_the_builder_links_what_it_generates(
     data_dir: Path, seeded: Workbench
 ) -> None:
-    saved = library.resolve(seeded, _save(seeded)["name"])
+    saved = library.resolve(seeded, _save(seeded).name)
     at = AppTest.from_function(pages.build_page, default_timeout=TIMEOUT)
     at.session_state[LOAD_KEY] = library.to_builder(saved)
     at.run()
     assert at.text_area(key="slot_free-text_prompt").value == KITE
     at.button(key="b_generate").click().run()
     assert not at.exception
-    assert len(seeded.library.generations(saved["id"])) == 1
+    assert len(seeded.library.generations(saved.id)) == 1
     # Edited, it is no longer that version: the next generation is not counted for it.
     at.text_area(key="slot_free-text_prompt").set_value(KITE + " with gulls").run()
     at.button(key="b_generate").click().run()
-    assert len(seeded.library.generations(saved["id"])) == 1
+    assert len(seeded.library.generations(saved.id)) == 1
 
 
 def test_library_page_shows_versions_marks_diff_and_figures(
     data_dir: Path, seeded: Workbench
 ) -> None:
-    v1 = _save(seeded)["id"]
+    v1 = _save(seeded).id
     _save(seeded, "A blue kite over dunes, late afternoon")
     generated = generate_sync(seeded, GenerateRequest(
         model="nano-banana-2", provider="offline", prompt=KITE, library_version_id=v1,
@@ -114,7 +115,7 @@ def test_library_search_with_no_match_says_so(data_dir: Path, seeded: Workbench)
 
 
 def test_open_in_builder_from_the_library_page(data_dir: Path, seeded: Workbench) -> None:
-    saved = library.resolve(seeded, _save(seeded)["name"])
+    saved = library.resolve(seeded, _save(seeded).name)
     at = AppTest.from_function(pages.library_page, default_timeout=TIMEOUT)
     at.run()
     at.button(key="lib_open").click().run()

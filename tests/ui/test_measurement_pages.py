@@ -185,7 +185,7 @@ def test_a_corrupt_image_file_is_shown_as_a_measurement_error(
     data_dir: Path, seeded: Workbench, reader: FakeReader, data: bytes
 ) -> None:
     gid = _add(seeded, scene(256, 5), prompt=SIGN)
-    seeded.images.absolute(seeded.log.get(gid)["image_path"]).write_bytes(data)
+    seeded.images.absolute(seeded.log.get(gid).image_path).write_bytes(data)
     worker = metrics_service.worker_for(seeded)
     try:
         assert worker.submit(gid) and worker.wait_idle(20)

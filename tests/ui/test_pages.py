@@ -46,8 +46,8 @@ def test_build_page_loads_the_seed_example_and_generates(data_dir: Path, seeded:
     assert _texts(at, "metric")[0] == "succeeded"
     assert len(at.image) == 1
     rows = seeded.log.page(HistoryFilter())
-    assert [r["prompt"] for r in rows] == [SEED_NANO]
-    assert rows[0]["template_id"] == "nano-banana-scene"
+    assert [r.prompt for r in rows] == [SEED_NANO]
+    assert rows[0].template_id == "nano-banana-scene"
 
 
 def test_build_page_shows_live_checks_as_the_user_types(data_dir: Path) -> None:

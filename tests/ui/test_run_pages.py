@@ -40,8 +40,8 @@ def test_compare_shows_each_models_text_then_runs_the_grid(
     _wait_for_run(run_id)
     at.run()
     rows = seeded.log.page(HistoryFilter(run_id=run_id))
-    assert len(rows) == 4 and {r["status"] for r in rows} == {"succeeded"}
-    assert sorted({r["seed"] for r in rows}) == [7, 8]
+    assert len(rows) == 4 and {r.status for r in rows} == {"succeeded"}
+    assert sorted({r.seed for r in rows}) == [7, 8]
     assert len(at.image) == 4
 
 
@@ -73,7 +73,7 @@ def test_matrix_runs_prompt_by_model_by_seed_and_lists_the_run(
     _wait_for_run(run_id)
     at.run()
     assert not at.exception
-    cells = {r["cell"] for r in seeded.log.run_cells(run_id)}
+    cells = {r.cell for r in seeded.log.run_cells(run_id)}
     assert "prompt=2|model=flux-2-pro|seed=2|ar=default" in cells and len(cells) == 8
     runs = at.dataframe[0].value
     assert runs.loc[0, "run"] == run_id and runs.loc[0, "status"] == "finished"
@@ -144,11 +144,11 @@ def test_a_suite_on_compare_fills_the_run_with_categories_and_expected_text(
     run_id = at.session_state["compare_run"]
     _wait_for_run(run_id)
     rows = seeded.log.page(HistoryFilter(run_id=run_id), every_column=True)
-    assert {r["category"] for r in rows} == {"text"}
+    assert {r.category for r in rows} == {"text"}
     expected = {e.id: e.expected_text for e in suite.prompts}
-    by_key = {r["prompt_key"]: r["expected_text"] for r in rows}
+    by_key = {r.prompt_key: r.expected_text for r in rows}
     assert by_key == {f"suite:text/{k}": v for k, v in expected.items()}
-    texts = {(r["model"], r["prompt_key"]): r["prompt"] for r in rows}
+    texts = {(r.model, r.prompt_key): r.prompt for r in rows}
     entry = suite.prompts[0]
     for model in ("nano-banana-2", "flux-2-pro"):
         family = seeded.catalog.model(model).family
@@ -167,7 +167,7 @@ def test_a_suite_fills_the_matrix_prompt_axis(data_dir: Path, seeded: Workbench)
     run_id = at.session_state["matrix_run"]
     _wait_for_run(run_id)
     rows = seeded.log.page(HistoryFilter(run_id=run_id), every_column=True)
-    assert len(rows) == 12 and {r["category"] for r in rows} == {"portrait"}
+    assert len(rows) == 12 and {r.category for r in rows} == {"portrait"}
 
 
 def test_build_can_file_a_single_prompt_under_a_category(data_dir: Path, seeded: Workbench) -> None:
@@ -176,7 +176,7 @@ def test_build_can_file_a_single_prompt_under_a_category(data_dir: Path, seeded:
     at.button(key="example_nano-banana-scene_0").click().run()
     at.selectbox(key="b_category").set_value("portrait").run()
     at.button(key="b_generate").click().run()
-    assert [r["category"] for r in seeded.log.page(HistoryFilter())] == ["portrait"]
+    assert [r.category for r in seeded.log.page(HistoryFilter())] == ["portrait"]
 
 
 def test_a_big_run_needs_a_second_look_showing_its_estimate(

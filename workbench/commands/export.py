@@ -37,7 +37,7 @@ def _rows(wb: Any, f: Any) -> Any:
         if not chunk:
             return
         for row in chunk:
-            yield {k: row.get(k) for k in FIELDS}
+            yield {k: getattr(row, k) for k in FIELDS}
         offset += CHUNK
 
 

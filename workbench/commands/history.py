@@ -48,7 +48,7 @@ def run(args: Any) -> int:
             print(
                 json.dumps(
                     {
-                        k: row.get(k)
+                        k: getattr(row, k)
                         for k in (
                             *COLUMNS,
                             "error_kind",
@@ -74,6 +74,6 @@ def run(args: Any) -> int:
     }
     print("  ".join(c.ljust(widths[c]) for c in COLUMNS))
     for row in result.rows:
-        print("  ".join(_cell(row.get(c), widths[c]).ljust(widths[c]) for c in COLUMNS))
+        print("  ".join(_cell(getattr(row, c), widths[c]).ljust(widths[c]) for c in COLUMNS))
     print(f"{result.total:,} match · page {result.page} of {result.pages}")
     return EXIT_OK

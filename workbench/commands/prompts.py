@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from typing import Any
 
 from workbench.commands import EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
@@ -64,12 +65,12 @@ def run_list(args: Any) -> int:
         )
     for row in page.rows:
         if args.json:
-            print(json.dumps({k: _clean(v) for k, v in row.items()}))
+            print(json.dumps({k: _clean(v) for k, v in asdict(row).items()}))
             continue
-        star = "★" if row["favourite"] else " "
-        tags = f" [{', '.join(row['tags'])}]" if row["tags"] else ""
-        text = " ".join(row["prompt"].split())
-        print(f"{star} {row['name']}@{row['version']}  {row['model']}{tags}  {text[:70]}")
+        star = "★" if row.favourite else " "
+        tags = f" [{', '.join(row.tags)}]" if row.tags else ""
+        text = " ".join(row.prompt.split())
+        print(f"{star} {row.name}@{row.version}  {row.model}{tags}  {text[:70]}")
     if not args.json:
         print(f"page {page.page} of {page.pages} · {page.total} name(s)", file=sys.stderr)
     return EXIT_OK
@@ -80,21 +81,21 @@ def run_show(args: Any) -> int:
 
     with opened_workbench() as wb:
         saved = library.resolve(wb, args.ref)
-        marks = wb.library.marks(saved["name"])
-        numbers = [v["version"] for v in wb.library.versions(saved["name"])]
-        measured = library.stats(wb, saved["id"])
+        marks = wb.library.marks(saved.name)
+        numbers = [v.version for v in wb.library.versions(saved.name)]
+        measured = library.stats(wb, saved.id)
     if args.json:
-        out = {**{k: _clean(v) for k, v in saved.items()}, **marks, "versions": numbers,
+        out = {**{k: _clean(v) for k, v in asdict(saved).items()}, **marks, "versions": numbers,
                "stats": measured}
         print(json.dumps(out))
         return EXIT_OK
-    print(f"{saved['name']}@{saved['version']} (of {len(numbers)}) · {saved['id']}")
-    print(f"model {saved['model']} · provider {saved.get('provider') or '-'} · template "
-          f"{saved.get('template_id') or 'free-text'} · params {json.dumps(saved['params'])}")
-    if saved.get("slots") and (saved.get("template_id") or "free-text") != "free-text":
-        for slot, value in saved["slots"].items():
+    print(f"{saved.name}@{saved.version} (of {len(numbers)}) · {saved.id}")
+    print(f"model {saved.model} · provider {saved.provider or '-'} · template "
+          f"{saved.template_id or 'free-text'} · params {json.dumps(saved.params)}")
+    if saved.slots and (saved.template_id or "free-text") != "free-text":
+        for slot, value in saved.slots.items():
             print(f"  {slot}: {value}")
-    print(f"prompt: {saved['prompt']}")
+    print(f"prompt: {saved.prompt}")
     if marks["tags"] or marks["note"] or marks["favourite"]:
         print(f"tags: {', '.join(marks['tags']) or '-'} · favourite: "
               f"{'yes' if marks['favourite'] else 'no'} · note: {marks['note'] or '-'}")
@@ -133,7 +134,7 @@ def run_save(args: Any) -> int:
             "prompt": prompt, "aspect_ratio": args.aspect_ratio, "size": args.size,
             "seed": args.seed,
         })
-    print(f"saved {saved['name']}@{saved['version']} ({saved['id']})")
+    print(f"saved {saved.name}@{saved.version} ({saved.id})")
     return EXIT_OK
 
 
@@ -143,7 +144,7 @@ def run_diff(args: Any) -> int:
 
     with opened_workbench() as wb:
         old, new = library.resolve(wb, args.old), library.resolve(wb, args.new)
-        parts = library.diff(wb, old["id"], new["id"])
-    print(f"--- {old['name']}@{old['version']}\n+++ {new['name']}@{new['version']}")
+        parts = library.diff(wb, old.id, new.id)
+    print(f"--- {old.name}@{old.version}\n+++ {new.name}@{new.version}")
     print(as_text(parts))
     return EXIT_OK

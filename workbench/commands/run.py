@@ -139,9 +139,9 @@ def summary(wb: Any, run_id: str) -> list[dict[str, Any]]:
             break
         for row in rows:
             entry = per_model.setdefault(
-                row["model"],
+                row.model,
                 {
-                    "model": row["model"],
+                    "model": row.model,
                     "done": 0,
                     "failed": 0,
                     "cancelled": 0,
@@ -149,15 +149,15 @@ def summary(wb: Any, run_id: str) -> list[dict[str, Any]]:
                     "latencies": [],
                 },
             )
-            if row["status"] == "succeeded":
+            if row.status == "succeeded":
                 entry["done"] += 1
-                if row["latency_ms"] is not None and row["cost_kind"] != "cached":
-                    entry["latencies"].append(row["latency_ms"])
-            elif row["status"] in ("failed", "moderated", "interrupted"):
+                if row.latency_ms is not None and row.cost_kind != "cached":
+                    entry["latencies"].append(row.latency_ms)
+            elif row.status in ("failed", "moderated", "interrupted"):
                 entry["failed"] += 1
-            elif row["status"] == "cancelled":
+            elif row.status == "cancelled":
                 entry["cancelled"] += 1
-            entry["cost_usd"] += row["cost_usd"] or 0.0
+            entry["cost_usd"] += row.cost_usd or 0.0
         offset += 1000
     for entry in per_model.values():
         lat = entry.pop("latencies")
@@ -203,7 +203,7 @@ def run(args: Any) -> int:
                 settings = None
                 if overrides:
                     record = wb.runs.get(args.resume)
-                    base = (record or {}).get("spec", {}).get("settings", {})
+                    base = ((record.spec if record else None) or {}).get("settings", {})
                     settings = run_service.RunSettings.model_validate({**base, **overrides})
                 handle = run_service.resume_run(
                     wb, args.resume, settings, on_event=_printer(args.quiet)

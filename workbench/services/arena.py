@@ -24,7 +24,11 @@ from workbench.errors import InvalidInput, WorkbenchError
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import outcome
 from workbench.store.generations import same_prompt_key
+from workbench.store.records import ArenaCandidate, Generation
 from workbench.store.votes import NewVote, VoteLog, contestant
+
+# What an arena side is drawn from: a log row, or a candidate of a fresh draw.
+Shownable = Generation | ArenaCandidate
 
 REPEAT_RATE = 0.10  # share of draws that re-show a pair already voted on (when one exists)
 SKIP_RECENT = 3  # a pair from the rater's last few votes is never re-shown (it is remembered)
@@ -235,29 +239,31 @@ def _why_empty(votes: VoteLog, f: HistoryFilter) -> str:
 
 
 def shared_intent(
-    wb: Workbench, first: dict[str, Any], second: dict[str, Any]
+    wb: Workbench, first: Shownable, second: Shownable
 ) -> tuple[tuple[str, str], ...]:
     """The slot values both sides were built from, when their texts differ; () when both
     models received the same text (then that text is shown)."""
-    if first["prompt"] == second["prompt"]:
+    if first.prompt == second.prompt:
         return ()
     slots: dict[str, Any] = {}
     for row in (first, second):
-        record = wb.log.get(row["id"]) or {}
-        for name, value in (record.get("slots") or {}).items():
+        record = wb.log.get(row.id)
+        for name, value in ((record.slots if record else None) or {}).items():
             if isinstance(value, str) and value.strip() and name != "aspect_ratio":
                 slots.setdefault(name, value.strip())
     return tuple((name.replace("_", " "), value) for name, value in slots.items())
 
 
-def _shown(wb: Workbench, row: dict[str, Any]) -> Shown:
-    thumb = row.get("thumb_path")
+def _shown(wb: Workbench, row: Shownable) -> Shown:
+    thumb = row.thumb_path
+    if row.image_path is None:  # every caller checked; a row without one cannot be shown
+        raise NoPairAvailable("One of these two images is no longer in the log.")
     return Shown(
-        generation_id=row["id"],
-        image_path=str(wb.images.absolute(row["image_path"])),
+        generation_id=row.id,
+        image_path=str(wb.images.absolute(row.image_path)),
         thumb_path=str(wb.images.absolute(thumb)) if thumb else None,
-        width=row.get("width"),
-        height=row.get("height"),
+        width=row.width,
+        height=row.height,
     )
 
 
@@ -269,19 +275,19 @@ def _repeat(
     if not candidates:
         return None
     vote_id, first_left, first_right = rng.choice(candidates)
-    rows = {}
+    rows: dict[str, Generation] = {}
     for generation_id in (first_left, first_right):
         record = wb.log.get(generation_id)
-        if record is None or not record.get("image_path"):
+        if record is None or not record.image_path:
             return None  # deleted between the two queries: draw a fresh pair instead
         rows[generation_id] = record
     swapped = rng.random() < 0.5
     left, right = (first_right, first_left) if swapped else (first_left, first_right)
     a, b = rows[left], rows[right]
-    names = sorted((contestant(a["model"], a["provider"]), contestant(b["model"], b["provider"])))
+    names = sorted((contestant(a.model, a.provider), contestant(b.model, b.provider)))
     pair_key = (names[0], names[1])
     return ArenaPair(
-        criterion=criterion, prompt=a["prompt"], category=a.get("category") or b.get("category"),
+        criterion=criterion, prompt=a.prompt, category=a.category or b.category,
         left=_shown(wb, a), right=_shown(wb, b), swapped=swapped, is_repeat=True,
         repeat_of=vote_id, votes_so_far=votes.votes_per_pair(f, criterion).get(pair_key, 0),
         intent=shared_intent(wb, a, b),
@@ -297,18 +303,18 @@ def pair_of(
     _check_criterion(criterion)
     rows = [wb.log.get(first_id), wb.log.get(second_id)]
     a, b = rows
-    if a is None or b is None or not a.get("image_path") or not b.get("image_path"):
+    if a is None or b is None or not a.image_path or not b.image_path:
         raise NoPairAvailable("One of these two images is no longer in the log.")
-    if contestant(a["model"], a["provider"]) == contestant(b["model"], b["provider"]):
+    if contestant(a.model, a.provider) == contestant(b.model, b.provider):
         raise NoPairAvailable("Both images come from the same model; a vote needs two models.")
     f = _default_filter(None)
     first, second = sorted(
-        (contestant(a["model"], a["provider"]), contestant(b["model"], b["provider"]))
+        (contestant(a.model, a.provider), contestant(b.model, b.provider))
     )
     swapped = (rng or random.Random()).random() < 0.5
     left, right = (b, a) if swapped else (a, b)
     return ArenaPair(
-        criterion=criterion, prompt=a["prompt"], category=a.get("category") or b.get("category"),
+        criterion=criterion, prompt=a.prompt, category=a.category or b.category,
         left=_shown(wb, left), right=_shown(wb, right), swapped=swapped, is_repeat=False,
         repeat_of=None, votes_so_far=wb.votes.votes_per_pair(f, criterion).get((first, second), 0),
         intent=shared_intent(wb, a, b),
@@ -350,7 +356,7 @@ def _draw(
     # (1 + votes)^-2: a pair without votes is drawn 4x as often as one with a single vote,
     # 121x as often as one with ten; every pair keeps a chance, so the draw stays varied.
     weights = [1.0 / (1 + o.votes) ** 2 for o in options]
-    best: tuple[dict[str, Any], dict[str, Any], PairOption] | None = None
+    best: tuple[ArenaCandidate, ArenaCandidate, PairOption] | None = None
     for _ in range(8):
         option = rng.choices(options, weights)[0]
         prompt = rng.choice(votes.shared_prompts(f, option.model_a, option.model_b))
@@ -359,7 +365,7 @@ def _draw(
         if not first or not second:
             continue  # a generation vanished between queries
         best = (rng.choice(first), rng.choice(second), option)
-        if not {best[0]["id"], best[1]["id"]} <= set(avoid):
+        if not {best[0].id, best[1].id} <= set(avoid):
             break
     if best is None:
         raise NoPairAvailable(_why_empty(votes, f))
@@ -367,7 +373,7 @@ def _draw(
     swapped = rng.random() < 0.5
     left, right = (b, a) if swapped else (a, b)
     return ArenaPair(
-        criterion=criterion, prompt=a["prompt"], category=a.get("category") or b.get("category"),
+        criterion=criterion, prompt=a.prompt, category=a.category or b.category,
         left=_shown(wb, left), right=_shown(wb, right), swapped=swapped, is_repeat=False,
         repeat_of=None, votes_so_far=option.votes, intent=shared_intent(wb, a, b),
     )
@@ -391,7 +397,7 @@ def record_vote(wb: Workbench, data: VoteInput | dict[str, Any]) -> Reveal:
 def _record(wb: Workbench, vote: VoteInput) -> Reveal:
     if vote.left_generation_id == vote.right_generation_id:
         raise InvalidVote(["Both sides are the same image."])
-    sides: dict[str, dict[str, Any]] = {}
+    sides: dict[str, Generation] = {}
     problems: list[str] = []
     for side, generation_id in (("left", vote.left_generation_id),
                                 ("right", vote.right_generation_id)):
@@ -400,15 +406,15 @@ def _record(wb: Workbench, vote: VoteInput) -> Reveal:
             problems.append(
                 f"The {side} image is no longer in the log (it was deleted); draw another pair."
             )
-        elif record["status"] != "succeeded" or not record.get("image_sha256"):
+        elif record.status != "succeeded" or not record.image_sha256:
             problems.append(f"The {side} image is not a finished generation.")
         else:
             sides[side] = record
     if problems:
         raise InvalidVote(problems)
     left, right = sides["left"], sides["right"]
-    left_who = contestant(left["model"], left["provider"])
-    right_who = contestant(right["model"], right["provider"])
+    left_who = contestant(left.model, left.provider)
+    right_who = contestant(right.model, right.provider)
     if left_who == right_who:
         problems.append("Both images come from the same model; the arena compares two models.")
     if same_prompt_key(left) != same_prompt_key(right):
@@ -418,34 +424,36 @@ def _record(wb: Workbench, vote: VoteInput) -> Reveal:
     if vote.repeat_of is not None:
         first = votes.get(vote.repeat_of)
         same_pair = first is not None and {
-            first["left_generation_id"], first["right_generation_id"]
+            first.left_generation_id, first.right_generation_id
         } == {vote.left_generation_id, vote.right_generation_id}
-        if first is None or not same_pair or first["criterion"] != vote.criterion:
+        if first is None or not same_pair or first.criterion != vote.criterion:
             problems.append("The vote it repeats is not a vote on this pair and criterion.")
     if problems:
         raise InvalidVote(problems)
     vote_id = votes.add(
         NewVote(
-            left_model=left["model"], right_model=right["model"], winner=vote.winner,
-            criterion=vote.criterion, left_generation_id=left["id"],
-            right_generation_id=right["id"], left_provider=left["provider"],
-            right_provider=right["provider"],
-            category=left.get("category") or right.get("category"),
-            template_id=left.get("template_id") or right.get("template_id"),
-            prompt=left["prompt"], swapped=vote.swapped, rater=vote.rater or wb.settings.user,
+            left_model=left.model, right_model=right.model, winner=vote.winner,
+            criterion=vote.criterion, left_generation_id=left.id,
+            right_generation_id=right.id, left_provider=left.provider,
+            right_provider=right.provider,
+            category=left.category or right.category,
+            template_id=left.template_id or right.template_id,
+            prompt=left.prompt, swapped=vote.swapped, rater=vote.rater or wb.settings.user,
             is_repeat=first is not None, repeat_of=vote.repeat_of,
         )
     )
     agrees = None
     if first is not None:
-        agrees = outcome(first["winner"], first["left_generation_id"],
-                         first["right_generation_id"]) == outcome(
+        # the same pair as this vote's (checked above), so both of its sides are known
+        assert first.left_generation_id is not None and first.right_generation_id is not None
+        agrees = outcome(first.winner, first.left_generation_id,
+                         first.right_generation_id) == outcome(
             vote.winner, vote.left_generation_id, vote.right_generation_id)
     return Reveal(
         vote_id=vote_id, winner=vote.winner, criterion=vote.criterion,
-        left_model=left["model"], left_provider=left["provider"],
-        left_name=display_name(wb, left["model"], left["provider"]),
-        right_model=right["model"], right_provider=right["provider"],
-        right_name=display_name(wb, right["model"], right["provider"]),
+        left_model=left.model, left_provider=left.provider,
+        left_name=display_name(wb, left.model, left.provider),
+        right_model=right.model, right_provider=right.provider,
+        right_name=display_name(wb, right.model, right.provider),
         is_repeat=first is not None, agrees_with_first=agrees,
     )

@@ -35,6 +35,7 @@ from workbench.imaging.contact_sheet import Tile, contact_sheet
 from workbench.services import grids
 from workbench.services.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
+from workbench.store.records import Generation
 from workbench.store.votes import NewVote, fingerprint, time_text
 
 BATTLE_WINNERS: dict[str, str] = {  # our winner -> arena layout
@@ -332,17 +333,17 @@ class ImageFile:
         return self.path.read_bytes()
 
 
-def image_file(wb: Workbench, record: dict[str, object]) -> ImageFile | None:
+def image_file(wb: Workbench, record: Generation) -> ImageFile | None:
     """The image of a logged generation, byte for byte as stored (what the provider sent)."""
-    relative = record.get("image_path")
+    relative = record.image_path
     if not relative:
         return None
-    path = wb.images.absolute(str(relative))
+    path = wb.images.absolute(relative)
     if not path.is_file():
         return None
-    mime = str(record.get("mime") or "")
+    mime = record.mime or ""
     ext = _EXTENSIONS.get(mime) or path.suffix.lstrip(".") or "bin"
-    return ImageFile(name=f"{record['id']}.{ext}", path=path, mime=mime or "image/png")
+    return ImageFile(name=f"{record.id}.{ext}", path=path, mime=mime or "image/png")
 
 
 def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
@@ -358,7 +359,7 @@ def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
             image = image_file(wb, record)
             if image is not None:
                 archive.writestr(f"images/{image.name}", image.read())
-            row = {k: record.get(k) for k in MANIFEST_FIELDS if k != "file"}
+            row = {k: getattr(record, k) for k in MANIFEST_FIELDS if k != "file"}
             rows.append({"file": f"images/{image.name}" if image else "", **row})
         frame = pd.DataFrame(rows, columns=list(MANIFEST_FIELDS))
         archive.writestr("manifest.csv", table_csv(frame))
@@ -390,5 +391,5 @@ def run_contact_sheet(wb: Workbench, run_id: str, columns: str = "model") -> byt
                 caption=caption,
             )
         )
-    title = f"{run['name'] if run else run_id} · {run_id}"
+    title = f"{run.name if run else run_id} · {run_id}"
     return contact_sheet(tiles, title)

@@ -42,6 +42,7 @@ from workbench.services import handoff
 from workbench.services.workbench import Workbench
 from workbench.store.generations import NewGeneration, Outcome
 from workbench.store.images import NotAnImage, StoredImage
+from workbench.store.records import CachedImage
 from workbench.store.spending import Caps
 
 log = logging.getLogger(__name__)
@@ -379,7 +380,7 @@ async def execute(
     provider: Provider,
     *,
     generation_id: str | None = None,
-    reuse: dict[str, Any] | None = None,
+    reuse: CachedImage | None = None,
 ) -> GenerationOutcome:
     """Run a planned generation on an open provider, logging before and after.
 
@@ -451,24 +452,24 @@ async def execute(
     )
 
 
-def _reused(cached: dict[str, Any]) -> Outcome:
+def _reused(cached: CachedImage) -> Outcome:
     image = StoredImage(
-        sha256=cached["image_sha256"],
-        path=cached["path"],
-        thumb_path=cached["thumb_path"],
-        mime=cached["mime"],
-        bytes=cached["bytes"],
-        width=cached["width"],
-        height=cached["height"],
+        sha256=cached.image_sha256,
+        path=cached.path,
+        thumb_path=cached.thumb_path,
+        mime=cached.mime,
+        bytes=cached.bytes,
+        width=cached.width,
+        height=cached.height,
     )
     return Outcome(
         status="succeeded",
         latency_ms=0.0,
         cost_usd=0.0,
         cost_kind="cached",
-        seed_returned=cached["seed_returned"],
+        seed_returned=cached.seed_returned,
         image=image,
-        cached_from=cached["id"],
+        cached_from=cached.id,
     )
 
 

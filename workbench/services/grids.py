@@ -20,6 +20,7 @@ from workbench.domain.templates import Slot
 from workbench.services.generation import GenerateRequest
 from workbench.services.runner import Cell
 from workbench.services.workbench import Workbench
+from workbench.store.records import RunCell
 
 AXES = ("prompt", "model", "seed", "aspect_ratio")
 
@@ -204,23 +205,24 @@ def run_grid(wb: Workbench, run_id: str) -> list[dict[str, Any]]:
     record = wb.runs.get(run_id)
     if record is None:
         return []
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str | None, RunCell] = {}
     for row in wb.log.run_cells(run_id):
-        latest[row["cell"]] = row  # oldest first, so the newest attempt wins
+        latest[row.cell] = row  # oldest first, so the newest attempt wins
     grid = []
-    for cell in record["spec"]["cells"]:
-        row = latest.get(cell["key"], {})
-        image, thumb = row.get("image_path"), row.get("thumb_path")
+    for cell in (record.spec or {})["cells"]:
+        found = latest.get(cell["key"])
+        image = found.image_path if found else None
+        thumb = found.thumb_path if found else None
         grid.append(
             {
                 "key": cell["key"],
                 **cell.get("labels", {}),
-                "generation_id": row.get("id"),
-                "status": row.get("status", "missing"),
-                "latency_ms": row.get("latency_ms"),
-                "cost_usd": row.get("cost_usd"),
-                "cost_kind": row.get("cost_kind"),
-                "error": row.get("error_message"),
+                "generation_id": found.id if found else None,
+                "status": found.status if found else "missing",
+                "latency_ms": found.latency_ms if found else None,
+                "cost_usd": found.cost_usd if found else None,
+                "cost_kind": found.cost_kind if found else None,
+                "error": found.error_message if found else None,
                 "image_file": str(wb.images.absolute(image)) if image else None,
                 "thumb_file": str(wb.images.absolute(thumb)) if thumb else None,
                 "prompt": cell["request"]["prompt"],

@@ -22,6 +22,7 @@ from workbench.imaging.reference import ReferenceImage, ReferenceRefused, prepar
 from workbench.providers.registry import provider_label
 from workbench.services.provenance import stored_image
 from workbench.services.workbench import Workbench
+from workbench.store.records import Generation
 
 DEFAULT_TARGET = "flux-2-pro"  # the article: move to FLUX.2 Pro for final production
 
@@ -49,7 +50,7 @@ def _template(wb: Workbench, template_id: str | None) -> Template:
         return wb.templates.get(FREE_TEXT)
 
 
-def _draft(wb: Workbench, generation_id: str) -> dict[str, Any]:
+def _draft(wb: Workbench, generation_id: str) -> Generation:
     record = wb.log.get(generation_id)
     if record is None:
         raise DraftUnavailable(f"Generation {generation_id} is not in the log.")
@@ -60,20 +61,20 @@ def refine_load(wb: Workbench, generation_id: str, target_model: str) -> dict[st
     """The builder's load for refining `generation_id` on `target_model` (see the module doc)."""
     record = _draft(wb, generation_id)
     model = wb.catalog.model(target_model)
-    source = _template(wb, record.get("template_id"))
-    values = dict(record.get("slots") or {})
+    source = _template(wb, record.template_id)
+    values = dict(record.slots or {})
     if source.id == FREE_TEXT or not values:
         source = wb.templates.get(FREE_TEXT)
-        values = {"prompt": record.get("prompt_written") or record["prompt"]}
+        values = {"prompt": record.prompt_written or record.prompt}
     target = wb.templates.get(model.default_template)
     mapping = map_slots(source, values, target)
     slots = dict(mapping.slots)
-    ratio = record.get("aspect_ratio")
+    ratio = record.aspect_ratio
     ratio = ratio if ratio in model.aspect_ratios else None
     for slot in target.slots:  # FLUX writes the ratio as `--ar W:H`: keep the draft's
         if slot.kind == "aspect_ratio" and ratio and not slots.get(slot.id):
             slots[slot.id] = ratio
-    thumb = record.get("thumb_path")
+    thumb = record.thumb_path
     return {
         "model": model.id,
         "template_id": target.id,
@@ -81,13 +82,13 @@ def refine_load(wb: Workbench, generation_id: str, target_model: str) -> dict[st
         "prompt": "",
         "aspect_ratio": ratio,
         "refine": {
-            "parent_id": record["id"],
-            "parent_model": wb.catalog.model(record["model"]).name
-            if record["model"] in wb.catalog.ids
-            else record["model"],
-            "parent_prompt": record["prompt"],
+            "parent_id": record.id,
+            "parent_model": wb.catalog.model(record.model).name
+            if record.model in wb.catalog.ids
+            else record.model,
+            "parent_prompt": record.prompt,
             "thumb_file": str(wb.images.absolute(thumb)) if thumb else None,
-            "has_image": bool(record.get("image_path")),
+            "has_image": bool(record.image_path),
             "to_fill": list(mapping.to_fill),
             "left_behind": mapping.left_behind,
         },
@@ -149,7 +150,7 @@ def chain(wb: Workbench, generation_id: str) -> list[ChainLink]:
         for n in wb.lineage.descendants(generation_id)
     ]
     here = ChainLink(
-        record["id"], name(record["model"]), record["status"], thumb(record.get("thumb_path")),
+        record.id, name(record.model), record.status, thumb(record.thumb_path),
         current=True,
     )
     return [*up, here, *down]

@@ -14,6 +14,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.imaging import specs as m
 from workbench.services.workbench import Workbench
 from workbench.store.metrics import MetricLog
+from workbench.store.records import Generation, GenerationListItem
 
 if TYPE_CHECKING:  # the measuring code loads numpy: imported where a detail view needs it
     from workbench.services import metrics as metrics_service
@@ -25,10 +26,12 @@ TABLE_METRICS = (m.WARMTH, m.DETAIL, m.TEXT_ACCURACY)
 
 @dataclass(frozen=True)
 class HistoryPage:
-    rows: list[dict[str, Any]]
+    rows: list[GenerationListItem]
     total: int
     page: int
     page_size: int
+    thumbnails: dict[str, str | None] = field(default_factory=dict)  # id -> data URI
+    measures: dict[str, dict[str, float]] = field(default_factory=dict)  # id -> {metric: value}
 
     @property
     def pages(self) -> int:
@@ -50,20 +53,19 @@ def load_page(
     thumbnails: bool = True,
     metrics: Sequence[str] | None = None,
 ) -> HistoryPage:
-    """One page of the log. Each row gains `measures` ({metric: value}, current versions),
-    read for this page's ids only."""
+    """One page of the log, with each row's thumbnail (unless `thumbnails` is False) and
+    `measures` ({metric: value}, current versions), read for this page's ids only."""
     total = wb.log.count(f)
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)
     rows = wb.log.page(f, limit=page_size, offset=(page - 1) * page_size)
-    if thumbnails:
-        for row in rows:
-            row["thumbnail"] = wb.images.thumb_data_uri(row.get("thumb_path"))
+    thumbs = {r.id: wb.images.thumb_data_uri(r.thumb_path) for r in rows} if thumbnails else {}
     wanted = table_metrics(f) if metrics is None else tuple(metrics)
-    values = MetricLog(wb.db).values_for([r["id"] for r in rows], wanted)
-    for row in rows:
-        row["measures"] = values.get(row["id"], {})
-    return HistoryPage(rows=rows, total=total, page=page, page_size=page_size)
+    values = MetricLog(wb.db).values_for([r.id for r in rows], wanted)
+    return HistoryPage(
+        rows=rows, total=total, page=page, page_size=page_size, thumbnails=thumbs,
+        measures={r.id: values.get(r.id, {}) for r in rows},
+    )
 
 
 def short_id(generation_id: str) -> str:
@@ -71,53 +73,61 @@ def short_id(generation_id: str) -> str:
     return generation_id[-6:]
 
 
-def label(row: dict[str, Any]) -> str:
+def label(row: GenerationListItem) -> str:
     """A one-line name for a generation. Two attempts of one run can share the second, model,
     status and prompt; the seed and a short id keep every label distinct (a select box that
     shows equal labels can come back with the wrong one)."""
-    seed = row.get("seed")
+    seed = row.seed
     return (
-        f"{row['created_at']:%Y-%m-%d %H:%M:%S} · {row['model']} · "
-        f"seed {'–' if seed is None else seed} · {row['status']} · {row['prompt'][:50]} · "
-        f"#{short_id(row['id'])}"
+        f"{row.created_at:%Y-%m-%d %H:%M:%S} · {row.model} · "
+        f"seed {'–' if seed is None else seed} · {row.status} · {row.prompt[:50]} · "
+        f"#{short_id(row.id)}"
     )
 
 
-def failure_text(record: dict[str, Any]) -> str:
+def failure_text(record: Generation) -> str:
     """Why an attempt has no image, in one line: "failed: timeout — no answer in 60 s". The
     error kind is left out when it only repeats the status ("moderated: moderated — …")."""
-    status = record["status"]
-    kind = record.get("error_kind")
+    status = record.status
+    kind = record.error_kind
     head = f"{status}: {kind}" if kind and kind != status else status
-    return f"{head} — {record.get('error_message') or 'no details'}"
+    return f"{head} — {record.error_message or 'no details'}"
 
 
 def choices(wb: Workbench) -> dict[str, list[str]]:
     return wb.log.choices()
 
 
-def detail(wb: Workbench, generation_id: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Detail:
+    """Everything logged about one generation, its image file's absolute path (None without
+    an image) and the user's latest stars per criterion."""
+
+    record: Generation
+    image_file: str | None
+    ratings: dict[str, int]
+
+
+def detail(wb: Workbench, generation_id: str) -> Detail | None:
     record = wb.log.get(generation_id)
     if record is None:
         return None
-    if record.get("image_path"):
-        record["image_file"] = str(wb.images.absolute(record["image_path"]))
-    record["ratings"] = wb.ratings.latest_for(generation_id, wb.settings.user)
-    return record
+    image_file = str(wb.images.absolute(record.image_path)) if record.image_path else None
+    return Detail(record, image_file, wb.ratings.latest_for(generation_id, wb.settings.user))
 
 
-def remix(record: dict[str, Any]) -> dict[str, Any]:
+def remix(record: Generation) -> dict[str, Any]:
     """What the builder needs to reopen a logged prompt: model, template, slots or text, params."""
-    slots = record.get("slots") or None
+    slots = record.slots or None
     return {
-        "model": record["model"],
-        "provider": record["provider"],
-        "template_id": record.get("template_id") or "free-text",
+        "model": record.model,
+        "provider": record.provider,
+        "template_id": record.template_id or "free-text",
         "slots": slots,
-        "prompt": record.get("prompt_written") or record["prompt"],
-        "aspect_ratio": record.get("aspect_ratio"),
-        "size": record.get("size"),
-        "seed": record.get("seed"),
+        "prompt": record.prompt_written or record.prompt,
+        "aspect_ratio": record.aspect_ratio,
+        "size": record.size,
+        "seed": record.seed,
     }
 
 
@@ -164,14 +174,14 @@ def _lines(readings: list[metrics_service.Reading]) -> list[MeasurementLine]:
     return lines
 
 
-def measurements(wb: Workbench, record: dict[str, Any]) -> MeasurementView | None:
+def measurements(wb: Workbench, record: Generation) -> MeasurementView | None:
     """Each measurement of a generation in plain language, failures as such, and what is not
     measured yet; None when there is no image to measure."""
-    if record.get("status") != "succeeded" or not record.get("image_path"):
+    if record.status != "succeeded" or not record.image_path:
         return None
     from workbench.services import metrics as metrics_service  # numpy, only for the detail
 
-    readings = metrics_service.readings(wb, record["id"])
+    readings = metrics_service.readings(wb, record.id)
     have = {r.metric for r in readings}
     waiting = []
     missing_fast = [x for x in m.FAST_METRICS if x not in have]

@@ -5,7 +5,7 @@ generations made from it, diff two versions and compare their figures side by si
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -15,6 +15,7 @@ from workbench.domain.prompt_diff import DiffPart, word_diff
 from workbench.errors import InvalidInput
 from workbench.services.workbench import Workbench
 from workbench.store.library import NewVersion
+from workbench.store.records import LibraryHead, LibraryVersion
 
 NAME_MAX = 120
 TAG_MAX = 40
@@ -75,8 +76,8 @@ def _problems(exc: ValidationError) -> str:
     )
 
 
-def save(wb: Workbench, data: dict[str, Any]) -> dict[str, Any]:
-    """Append the builder's state as the next version of its name; returns id, name, version."""
+def save(wb: Workbench, data: dict[str, Any]) -> LibraryVersion:
+    """Append the builder's state as the next version of its name; returns the version."""
     try:
         req = SaveRequest.model_validate(data)
     except ValidationError as exc:
@@ -115,7 +116,7 @@ def mark(wb: Workbench, name: str, tags: list[str], note: str, favourite: bool) 
 
 @dataclass(frozen=True)
 class LibraryPage:
-    rows: list[dict[str, Any]]
+    rows: list[LibraryHead]
     total: int
     page: int
     pages: int
@@ -132,14 +133,14 @@ def browse(
     """One page of names matching the search (name, tag, text of any version)."""
     page = max(1, page)
     rows = wb.library.search(text, tag, favourites_only, page_size, (page - 1) * page_size)
-    total = rows[0]["total"] if rows else wb.library.count(text, tag, favourites_only)
+    total = rows[0].total if rows else wb.library.count(text, tag, favourites_only)
     pages = max(1, -(-total // page_size))
     if page > pages:  # past the end (the list shrank): show the last page instead
         return browse(wb, text, tag, favourites_only, pages, page_size)
     return LibraryPage(rows=rows, total=total, page=page, pages=pages)
 
 
-def resolve(wb: Workbench, ref: str) -> dict[str, Any]:
+def resolve(wb: Workbench, ref: str) -> LibraryVersion:
     """A version from `NAME` (the newest) or `NAME@N`; LibraryError when there is none."""
     name, _, number = ref.rpartition("@")
     version = int(number) if name and number.isdigit() else None
@@ -151,27 +152,27 @@ def resolve(wb: Workbench, ref: str) -> dict[str, Any]:
     return found
 
 
-def version(wb: Workbench, version_id: str) -> dict[str, Any]:
+def version(wb: Workbench, version_id: str) -> LibraryVersion:
     found = wb.library.get(version_id)
     if found is None:
         raise LibraryError(f"No library version {version_id!r}.")
     return found
 
 
-def to_builder(saved: dict[str, Any]) -> dict[str, Any]:
+def to_builder(saved: LibraryVersion) -> dict[str, Any]:
     """What the Build page needs to reopen a version (the same shape History's "Open in
     builder" hands over), plus the version id so what it generates is linked to it."""
-    params = saved.get("params") or {}
+    params = saved.params or {}
     return {
-        "model": saved["model"],
-        "provider": saved.get("provider"),
-        "template_id": saved.get("template_id") or "free-text",
-        "slots": saved.get("slots"),
-        "prompt": saved["prompt"],
+        "model": saved.model,
+        "provider": saved.provider,
+        "template_id": saved.template_id or "free-text",
+        "slots": saved.slots,
+        "prompt": saved.prompt,
         "aspect_ratio": params.get("aspect_ratio"),
         "size": params.get("size"),
         "seed": params.get("seed"),
-        "library_version_id": saved["id"],
+        "library_version_id": saved.id,
     }
 
 
@@ -181,19 +182,19 @@ def still_matches(wb: Workbench, version_id: str | None, request: dict[str, Any]
     if not version_id:
         return None
     saved = wb.library.get(version_id)
-    if saved is None or saved["model"] != request.get("model"):
+    if saved is None or saved.model != request.get("model"):
         return None
-    if (saved.get("template_id") or "free-text") != (request.get("template_id") or "free-text"):
+    if (saved.template_id or "free-text") != (request.get("template_id") or "free-text"):
         return None
-    return version_id if saved["prompt"] == (request.get("prompt") or "") else None
+    return version_id if saved.prompt == (request.get("prompt") or "") else None
 
 
 def diff(wb: Workbench, old_id: str, new_id: str) -> list[DiffPart]:
-    return word_diff(version(wb, old_id)["prompt"], version(wb, new_id)["prompt"])
+    return word_diff(version(wb, old_id).prompt, version(wb, new_id).prompt)
 
 
 def stats(wb: Workbench, version_id: str) -> dict[str, Any]:
-    return wb.library.stats(version(wb, version_id)["id"])
+    return wb.library.stats(version(wb, version_id).id)
 
 
 def _fmt(value: float | None, n: int, pattern: str) -> str:
@@ -222,7 +223,11 @@ def side_by_side(wb: Workbench, left_id: str, right_id: str) -> list[dict[str, A
 
 def produced(wb: Workbench, version_id: str, limit: int = 48) -> list[dict[str, Any]]:
     """The newest generations made from a version, each with its thumbnail as a data URI."""
-    rows = wb.library.generations(version(wb, version_id)["id"], limit)
-    for row in rows:
-        row["thumbnail"] = wb.images.thumb_data_uri(row.pop("thumb_path", None))
-    return rows
+    rows = wb.library.generations(version(wb, version_id).id, limit)
+    return [
+        {
+            **{k: v for k, v in asdict(row).items() if k != "thumb_path"},
+            "thumbnail": wb.images.thumb_data_uri(row.thumb_path),
+        }
+        for row in rows
+    ]

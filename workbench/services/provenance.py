@@ -15,6 +15,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.errors import InvalidInput
 from workbench.imaging.provenance import embed, format_parameters
 from workbench.services.workbench import Workbench
+from workbench.store.records import Generation
 
 RECORD_VERSION = 1
 RUN_PAGE = 1000
@@ -32,58 +33,58 @@ class ExportedImage:
     filename: str
 
 
-def provenance_record(record: dict[str, Any]) -> dict[str, Any]:
+def provenance_record(record: Generation) -> dict[str, Any]:
     """The `workbench` object written into an exported image, from a logged generation."""
-    seed = record.get("seed_returned")
+    seed = record.seed_returned
     return {
         "version": RECORD_VERSION,
-        "generation_id": record["id"],
-        "model": record["model"],
-        "provider": record["provider"],
-        "provider_model_id": record.get("provider_model_id"),
-        "prompt": record["prompt"],
-        "prompt_written": record.get("prompt_written"),
-        "template_id": record.get("template_id"),
-        "slots": record.get("slots") or None,
-        "seed": seed if seed is not None else record.get("seed"),
-        "width": record.get("width"),
-        "height": record.get("height"),
-        "aspect_ratio": record.get("aspect_ratio"),
-        "size": record.get("size"),
-        "cost_usd": record.get("cost_usd"),
-        "cost_kind": record.get("cost_kind"),
+        "generation_id": record.id,
+        "model": record.model,
+        "provider": record.provider,
+        "provider_model_id": record.provider_model_id,
+        "prompt": record.prompt,
+        "prompt_written": record.prompt_written,
+        "template_id": record.template_id,
+        "slots": record.slots or None,
+        "seed": seed if seed is not None else record.seed,
+        "width": record.width,
+        "height": record.height,
+        "aspect_ratio": record.aspect_ratio,
+        "size": record.size,
+        "cost_usd": record.cost_usd,
+        "cost_kind": record.cost_kind,
         # The generation this one was refined from; null until lineage is recorded.
-        "parent": record.get("parent_id"),
-        "created_at": str(record["created_at"]) if record.get("created_at") else None,
+        "parent": record.parent_id,
+        "created_at": str(record.created_at) if record.created_at else None,
     }
 
 
-def parameters_text(record: dict[str, Any]) -> str:
+def parameters_text(record: Generation) -> str:
     """The A1111-style `parameters` text: the prompt as sent, then only the fields we know."""
-    seed = record.get("seed_returned")
-    width, height = record.get("width"), record.get("height")
+    seed = record.seed_returned
+    width, height = record.width, record.height
     return format_parameters(
-        record["prompt"],
+        record.prompt,
         {
-            "Seed": seed if seed is not None else record.get("seed"),
+            "Seed": seed if seed is not None else record.seed,
             "Size": f"{width}x{height}" if width and height else None,
-            "Aspect ratio": record.get("aspect_ratio"),
-            "Model": record["model"],
-            "Provider": record["provider"],
-            "Provider model": record.get("provider_model_id"),
+            "Aspect ratio": record.aspect_ratio,
+            "Model": record.model,
+            "Provider": record.provider,
+            "Provider model": record.provider_model_id,
         },
     )
 
 
-def stored_image(wb: Workbench, generation_id: str) -> tuple[dict[str, Any], bytes]:
+def stored_image(wb: Workbench, generation_id: str) -> tuple[Generation, bytes]:
     """A generation's log row and its image exactly as stored; `ExportError` when it has none."""
     record = wb.log.get(generation_id)
     if record is None:
         raise ExportError(f"No generation {generation_id}.")
-    if record["status"] != "succeeded" or not record.get("image_path"):
-        raise ExportError(f"Generation {generation_id} has no image ({record['status']}).")
+    if record.status != "succeeded" or not record.image_path:
+        raise ExportError(f"Generation {generation_id} has no image ({record.status}).")
     try:
-        original = wb.images.absolute(record["image_path"]).read_bytes()
+        original = wb.images.absolute(record.image_path).read_bytes()
     except OSError as exc:
         raise ExportError(
             f"The image file of {generation_id} is missing from the data directory."
@@ -110,7 +111,7 @@ def generation_ids(
         offset = 0
         while True:
             rows = wb.log.page(f, limit=RUN_PAGE, offset=offset)
-            found.extend(r["id"] for r in rows)
+            found.extend(r.id for r in rows)
             if len(rows) < RUN_PAGE:
                 break
             offset += RUN_PAGE

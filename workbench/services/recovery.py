@@ -24,6 +24,7 @@ from workbench.services.generation import succeeded
 from workbench.services.workbench import Workbench
 from workbench.store.generations import Outcome
 from workbench.store.images import NotAnImage
+from workbench.store.records import ResumableAttempt
 
 log = logging.getLogger(__name__)
 # Kinds that say the provider finished the job (with a real outcome to record).
@@ -57,9 +58,9 @@ class RecoveryReport:
 async def recover_jobs(wb: Workbench, run_id: str | None = None) -> RecoveryReport:
     rows = await asyncio.to_thread(wb.log.resumable, run_id)
     report = RecoveryReport()
-    by_provider: dict[str, list[dict[str, Any]]] = {}
+    by_provider: dict[str, list[ResumableAttempt]] = {}
     for row in rows:
-        by_provider.setdefault(row["provider"], []).append(row)
+        by_provider.setdefault(row.provider, []).append(row)
     await asyncio.gather(*(_lane(wb, name, jobs, report) for name, jobs in by_provider.items()))
     return report
 
@@ -75,18 +76,18 @@ def recover_jobs_sync(wb: Workbench, run_id: str | None = None) -> RecoveryRepor
 
 
 async def _lane(
-    wb: Workbench, name: str, rows: list[dict[str, Any]], report: RecoveryReport
+    wb: Workbench, name: str, rows: list[ResumableAttempt], report: RecoveryReport
 ) -> None:
     provider = wb.open_provider(name)
     limit = asyncio.Semaphore(_AT_ONCE)
     try:
         fetch = getattr(provider, "recover", None)
         if fetch is None:
-            report.still_open.extend(r["id"] for r in rows)
+            report.still_open.extend(r.id for r in rows)
             report.messages.append(f"{name} cannot fetch an earlier job's result.")
             return
 
-        async def one(row: dict[str, Any]) -> None:
+        async def one(row: ResumableAttempt) -> None:
             async with limit:
                 await _recover_one(wb, fetch, row, report)
 
@@ -96,14 +97,14 @@ async def _lane(
 
 
 async def _recover_one(
-    wb: Workbench, fetch: Any, row: dict[str, Any], report: RecoveryReport
+    wb: Workbench, fetch: Any, row: ResumableAttempt, report: RecoveryReport
 ) -> None:
-    gid = row["id"]
+    gid = row.id
     resumable = Resumable(
-        provider_request_id=row["provider_request_id"],
-        resume_url=row["resume_url"],
-        provider_model_id=row["provider_model_id"],
-        seed=row["seed"],
+        provider_request_id=row.provider_request_id,
+        resume_url=row.resume_url,
+        provider_model_id=row.provider_model_id,
+        seed=row.seed,
     )
     try:
         result: ImageResult = await fetch(resumable)
@@ -144,11 +145,13 @@ async def _recover_one(
     report.recovered.append(gid)
 
 
-def _estimate(wb: Workbench, row: dict[str, Any]) -> float | None:
+def _estimate(wb: Workbench, row: ResumableAttempt) -> float | None:
     """The catalog estimate at the logged ratio and size (None when the catalog has no price,
     or no longer knows the model)."""
+    if row.aspect_ratio is None or row.size is None:
+        return None  # nothing to price it at
     try:
-        model = wb.catalog.model(row["model"])
-        return estimate_cost(model, row["provider"], row["aspect_ratio"], row["size"])
+        model = wb.catalog.model(row.model)
+        return estimate_cost(model, row.provider, row.aspect_ratio, row.size)
     except (CatalogError, TypeError, KeyError):
         return None

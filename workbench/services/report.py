@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
-from typing import Any
 
 from workbench.domain.catalog import OFFLINE, CatalogError
 from workbench.domain.criteria import load_criteria
@@ -28,6 +27,7 @@ from workbench.imaging.preview import jpeg_preview
 from workbench.services.leaderboard import VerdictTable, build_leaderboard, leaderboard_filter
 from workbench.services.leaderboard.tradeoffs import tradeoff_table
 from workbench.services.workbench import Workbench
+from workbench.store.records import Generation
 from workbench.store.votes import contestant
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -92,59 +92,58 @@ def _model_name(wb: Workbench, model: str) -> str:
         return model
 
 
-def _preview(wb: Workbench, record: dict[str, Any]) -> tuple[str, int, int] | None:
-    if record.get("status") != "succeeded" or not record.get("image_path"):
+def _preview(wb: Workbench, record: Generation) -> tuple[str, int, int] | None:
+    if record.status != "succeeded" or not record.image_path:
         return None
     try:
-        original = wb.images.absolute(record["image_path"]).read_bytes()
+        original = wb.images.absolute(record.image_path).read_bytes()
         data, width, height = jpeg_preview(original)
     except (OSError, ValueError):
         return None  # a missing or unreadable file: the card says so instead
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii"), width, height
 
 
-def _card(wb: Workbench, record: dict[str, Any], preview: tuple[str, int, int] | None,
+def _card(wb: Workbench, record: Generation, preview: tuple[str, int, int] | None,
           ratings: dict[str, int], labels: dict[str, str]) -> str:
-    name = _model_name(wb, record["model"])
-    if record["provider"] == OFFLINE:
+    name = _model_name(wb, record.model)
+    if record.provider == OFFLINE:
         name += " (offline sketch, no model)"
-    seed = record.get("seed_returned") if record.get("seed_returned") is not None else (
-        record.get("seed"))
+    seed = record.seed_returned if record.seed_returned is not None else record.seed
     facts = [
-        ("Provider", record["provider"]),
-        ("Cost", _money(record.get("cost_usd"), record.get("cost_kind"))),
-        ("Time", _seconds(record.get("latency_ms"))),
+        ("Provider", record.provider),
+        ("Cost", _money(record.cost_usd, record.cost_kind)),
+        ("Time", _seconds(record.latency_ms)),
         ("Seed", "–" if seed is None else str(seed)),
-        ("Size", f"{record['width']}×{record['height']}" if record.get("width") else "–"),
-        ("Aspect ratio", record.get("aspect_ratio") or "–"),
+        ("Size", f"{record.width}×{record.height}" if record.width else "–"),
+        ("Aspect ratio", record.aspect_ratio or "–"),
         *((labels.get(c, c), f"{_stars(v)} {v}") for c, v in sorted(ratings.items())),
-        ("Id", record["id"]),
+        ("Id", record.id),
     ]
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in facts)
     if preview is not None:
         uri, width, height = preview
-        alt = f"{name}: {record['prompt'][:120]}"
+        alt = f"{name}: {record.prompt[:120]}"
         media = f'<img src="{uri}" width="{width}" height="{height}" alt="{escape(alt)}">'
     else:
-        reason = record.get("error_message") or "no image"
-        media = f'<div class="failed">{escape(record["status"])}: {escape(str(reason))}</div>'
+        reason = record.error_message or "no image"
+        media = f'<div class="failed">{escape(record.status)}: {escape(str(reason))}</div>'
     return (
         f"<figure>{media}<figcaption><h2>{escape(name)}</h2><dl>{rows}</dl>"
-        f"<pre>{escape(record['prompt'])}</pre></figcaption></figure>"
+        f"<pre>{escape(record.prompt)}</pre></figcaption></figure>"
     )
 
 
-def _verdict(wb: Workbench, records: list[dict[str, Any]]) -> list[VerdictTable]:
+def _verdict(wb: Workbench, records: list[Generation]) -> list[VerdictTable]:
     """The verdict and trade-off tables for the models shown, when any of them has votes."""
     contestants = list(dict.fromkeys(
-        contestant(r["model"], r["provider"] if r["provider"] == OFFLINE else None)
-        for r in records if r.get("status") == "succeeded"
+        contestant(r.model, r.provider if r.provider == OFFLINE else None)
+        for r in records if r.status == "succeeded"
     ))
     if len(contestants) < 2:
         return []
     f = leaderboard_filter(
-        models=sorted({r["model"] for r in records}),
-        include_offline=any(r["provider"] == OFFLINE for r in records),
+        models=sorted({r.model for r in records}),
+        include_offline=any(r.provider == OFFLINE for r in records),
     )
     board = build_leaderboard(wb, f)
     if not any(board.counts.values()):
@@ -182,7 +181,7 @@ def build_report(wb: Workbench, ids: Sequence[str], title: str = "Image report")
         # while this one reads the ratings and the votes.
         with ThreadPoolExecutor(max_workers=4) as pool:
             pending = pool.map(lambda r: _preview(wb, r), records)
-            ratings = [wb.ratings.latest_for(r["id"], wb.settings.user) for r in records]
+            ratings = [wb.ratings.latest_for(r.id, wb.settings.user) for r in records]
             tables = _verdict(wb, records)
             previews = list(pending)
     labels = {c.id: c.label for c in load_criteria()}
@@ -190,7 +189,7 @@ def build_report(wb: Workbench, ids: Sequence[str], title: str = "Image report")
         _card(wb, r, p, s, labels) for r, p, s in zip(records, previews, ratings, strict=True)
     )
     images = sum(p is not None for p in previews)
-    known = [r["cost_usd"] for r in records if r.get("cost_usd") is not None]
+    known = [r.cost_usd for r in records if r.cost_usd is not None]
     summary = (
         f"{len(records)} generation(s), {images} image(s) · total cost "
         f"{_money(sum(known), None) if known else 'unknown'} · made "
@@ -212,4 +211,4 @@ def run_title(wb: Workbench, run_id: str) -> str:
     run = wb.runs.get(run_id)
     if run is None:
         raise ReportError(f"No run {run_id}.")
-    return f"{str(run['kind']).capitalize()} run: {run.get('name') or run_id}"
+    return f"{str(run.kind).capitalize()} run: {run.name or run_id}"

@@ -407,14 +407,14 @@ def resume_run(
         raise RunRefused([f"No run {run_id}."])
     recover(wb)
     recover_jobs_sync(wb, run_id)
-    spec = record["spec"]
+    spec = record.spec or {}
     settings = settings or RunSettings.model_validate(spec.get("settings", {}))
     rows = wb.log.run_cells(run_id)
-    settled = {r["cell"] for r in rows if r["status"] in DONE_STATUSES}
+    settled = {r.cell for r in rows if r.status in DONE_STATUSES}
     paid = {
-        r["cell"]
+        r.cell
         for r in rows
-        if r["submitted_at"] is not None and r["status"] in ("interrupted", "pending")
+        if r.submitted_at is not None and r.status in ("interrupted", "pending")
     }
     cells = [
         Cell(
@@ -434,16 +434,18 @@ def resume_run(
             0,
             0,
         )
-        spent_before = sum(r["cost_usd"] or 0 for r in rows)
+        spent_before = sum(r.cost_usd or 0 for r in rows)
         if settings.budget_usd is not None:
             left = max(0.0, settings.budget_usd - spent_before)
             check_budget(remaining, settings.model_copy(update={"budget_usd": left}))
             settings = settings.model_copy(update={"budget_usd": left})
     wb.runs.reopen(run_id)
     unsent = {  # the newest row per cell that never left: the resumed job completes it
-        r["cell"]: r["id"]
+        r.cell: r.id
         for r in rows
-        if r["submitted_at"] is None and r["status"] in ("interrupted", "cancelled", "queued")
+        if r.cell is not None
+        and r.submitted_at is None
+        and r.status in ("interrupted", "cancelled", "queued")
     }
     ids = _queue(wb, plans, unsent)
     return RunHandle(wb, run_id, list(zip(ids, cells, plans, strict=True)), settings, on_event)

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend, one_row, utcnow
@@ -30,6 +30,16 @@ from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
 from workbench.store.memo import ReadMemo
 from workbench.store.performance import summary_answers
 from workbench.store.queries import filter_sql, order_sql, sort_bound_clause, sort_bound_sql
+from workbench.store.records import (
+    CachedImage,
+    Generation,
+    GenerationListItem,
+    ResumableAttempt,
+    RunCell,
+    first_record,
+    records,
+    select_list,
+)
 
 _LIST_COLUMNS = (
     "g.id, g.created_at, g.status, g.model, g.provider, g.template_id, g.prompt, g.aspect_ratio,"
@@ -37,6 +47,11 @@ _LIST_COLUMNS = (
     " g.error_message, g.image_sha256, g.width, g.height, g.category, g.run_id, g.parent_id,"
     " g.created_by, i.thumb_path, i.path AS image_path"
 )
+# Every column a `Generation` reads, by name: `g.*` would also bring the log's derived
+# measurement columns (store.metric_columns), which are not part of a generation's record.
+_GENERATION_COLUMNS = select_list(Generation, "g")
+# A generation's image as `Generation` names it.
+_IMAGE_COLUMNS = "i.path AS image_path, i.thumb_path, i.mime, i.bytes AS image_bytes"
 
 
 def _skip_scan(column: str) -> str:
@@ -49,8 +64,8 @@ def _skip_scan(column: str) -> str:
     )
 
 
-def same_prompt_key(record: dict[str, Any]) -> str:
-    return record.get("prompt_key") or record["prompt"]
+def same_prompt_key(record: Generation) -> str:
+    return record.prompt_key or record.prompt
 
 
 # The machine this process runs on: with a team database, a worker's PID is only meaningful
@@ -368,7 +383,7 @@ class GenerationLog:
             ).fetchall()
         return len(rows)
 
-    def resumable(self, run_id: str | None = None) -> list[dict[str, Any]]:
+    def resumable(self, run_id: str | None = None) -> list[ResumableAttempt]:
         """Interrupted attempts a provider had accepted (an id and a status URL are known):
         their results may still be fetched instead of lost."""
         where = "" if run_id is None else " AND run_id = ?"
@@ -381,8 +396,7 @@ class GenerationLog:
                 f"{where} ORDER BY created_at, id",
                 [] if run_id is None else [run_id],
             )
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return records(ResumableAttempt, cursor)
 
     def mark_expired(self, generation_id: str, message: str) -> None:
         """The provider no longer has this job's result: say so, and stop asking for it."""
@@ -404,7 +418,7 @@ class GenerationLog:
                 [os.getpid(), HOST, generation_id],
             )
 
-    def find_cached(self, request_hash: str) -> dict[str, Any] | None:
+    def find_cached(self, request_hash: str) -> CachedImage | None:
         """The newest succeeded attempt of an identical request, for "don't pay twice"."""
         with self.db.cursor() as cur:
             cursor = cur.execute(
@@ -415,13 +429,9 @@ class GenerationLog:
                 " ORDER BY g.created_at DESC LIMIT 1",
                 [request_hash],
             )
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            names = [d[0] for d in cursor.description]
-        return dict(zip(names, row, strict=True))
+            return first_record(CachedImage, cursor)
 
-    def run_cells(self, run_id: str) -> list[dict[str, Any]]:
+    def run_cells(self, run_id: str) -> list[RunCell]:
         with self.db.cursor() as cur:
             cursor = cur.execute(
                 "SELECT g.id, g.cell, g.status, g.submitted_at, g.cost_usd, g.cost_kind,"
@@ -430,8 +440,7 @@ class GenerationLog:
                 " WHERE g.run_id = ? ORDER BY g.created_at, g.id",
                 [run_id],
             )
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return records(RunCell, cursor)
 
     def spent_since(self, since: datetime) -> float:
         with self.db.cursor() as cur:
@@ -442,13 +451,24 @@ class GenerationLog:
         return float(one_row(row, "the spend since a time")[0])
 
     # -- reads --------------------------------------------------------------------------------
+    @overload
+    def page(
+        self, f: HistoryFilter, *, limit: int = ..., offset: int = ...,
+        every_column: Literal[False] = ...,
+    ) -> list[GenerationListItem]: ...
+
+    @overload
+    def page(
+        self, f: HistoryFilter, *, limit: int = ..., offset: int = ..., every_column: Literal[True]
+    ) -> list[Generation]: ...
+
     def page(
         self, f: HistoryFilter, *, limit: int = 50, offset: int = 0, every_column: bool = False
-    ) -> list[dict[str, Any]]:
-        """One page of the log; `every_column` adds everything logged (for exports)."""
+    ) -> list[GenerationListItem] | list[Generation]:
+        """One page of the log; `every_column` gives every logged column (for exports)."""
         where, params = filter_sql(f)
         order, order_params = order_sql(f)
-        columns = "g.*, i.thumb_path, i.path AS image_path" if every_column else _LIST_COLUMNS
+        columns = f"{_GENERATION_COLUMNS}, {_IMAGE_COLUMNS}" if every_column else _LIST_COLUMNS
         with self.db.cursor() as cur:
             bound = sort_bound_sql(f, where, params, int(limit) + int(offset))
             value = cur.execute(*bound).fetchone() if bound else None
@@ -460,8 +480,9 @@ class GenerationLog:
                 _page_sql(where, order, columns),
                 [*params, *order_params, int(limit), int(offset), *order_params],
             )
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            if every_column:
+                return records(Generation, cursor)
+            return records(GenerationListItem, cursor)
 
     def count(self, f: HistoryFilter) -> int:
         where, params = filter_sql(f)
@@ -475,23 +496,25 @@ class GenerationLog:
             row = cur.execute(f"{sql} FROM {table} g{where}", params).fetchone()
         return int(one_row(row, "the generation count")[0])
 
-    def get(self, generation_id: str) -> dict[str, Any] | None:
+    def get(self, generation_id: str) -> Generation | None:
         with self.db.cursor() as cur:
             cursor = cur.execute(
-                "SELECT g.*, i.path AS image_path, i.thumb_path, i.mime, i.bytes AS image_bytes"
+                f"SELECT {_GENERATION_COLUMNS}, {_IMAGE_COLUMNS}"
                 " FROM generations g LEFT JOIN images i ON i.sha256 = g.image_sha256"
                 " WHERE g.id = ?",
                 [generation_id],
             )
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            names = [d[0] for d in cursor.description]
-        record = dict(zip(names, row, strict=True))
-        for key in ("slots", "params"):
-            if isinstance(record.get(key), str):
-                record[key] = json.loads(record[key])
-        return record
+            return first_record(Generation, cursor)
+
+    def with_images(self) -> list[Generation]:
+        """Every succeeded attempt with a stored image, oldest first (to measure them again)."""
+        with self.db.cursor() as cur:
+            cursor = cur.execute(
+                f"SELECT {_GENERATION_COLUMNS}, {_IMAGE_COLUMNS} FROM generations g"
+                " JOIN images i ON i.sha256 = g.image_sha256 WHERE g.status = 'succeeded'"
+                " ORDER BY g.created_at, g.id"
+            )
+            return records(Generation, cursor)
 
     def choices(self) -> dict[str, list[str]]:
         """Distinct values for the filter widgets: from one scan in DuckDB; on PostgreSQL by

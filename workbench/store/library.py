@@ -16,9 +16,21 @@ from typing import Any
 
 from workbench.domain.ids import new_id
 from workbench.store.db import Backend, utcnow
+from workbench.store.records import (
+    LibraryGeneration,
+    LibraryHead,
+    LibraryVersion,
+    first_record,
+    records,
+)
 
 _VERSION_COLUMNS = (
     "id, name, version, created_at, model, provider, template_id, slots, params, prompt"
+)
+# What a read selects: empty slots are none, missing params an empty set (as always read).
+_VERSION_READ = (
+    "id, name, version, created_at, model, provider, template_id, nullif(slots, '') AS slots,"
+    " coalesce(nullif(params, ''), '{}') AS params, prompt"
 )
 _HEAD_COLUMNS = (
     "h.version_id AS id, h.name, h.version, h.versions, h.saved_at, h.model, h.prompt, h.tags,"
@@ -37,24 +49,12 @@ class NewVersion:
     params: dict[str, Any] | None = None
 
 
-def _version(row: dict[str, Any]) -> dict[str, Any]:
-    row = dict(row)
-    row["slots"] = json.loads(row["slots"]) if row.get("slots") else None
-    row["params"] = json.loads(row["params"]) if row.get("params") else {}
-    return row
-
-
-def _rows(cursor: Any) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 class PromptLibrary:
     def __init__(self, db: Backend) -> None:
         self.db = db
 
     # -- writes -------------------------------------------------------------------------------
-    def save(self, new: NewVersion) -> dict[str, Any]:
+    def save(self, new: NewVersion) -> LibraryVersion:
         """Append the next version of `new.name`; never touches an earlier version. Two saves
         racing for the same number: the loser's insert breaks UNIQUE (name, version) and retries
         with the next number."""
@@ -93,7 +93,11 @@ class PromptLibrary:
                         )
             except self.db.conflicts:
                 continue
-            return {"id": version_id, "name": new.name, "version": number}
+            return LibraryVersion(
+                id=version_id, name=new.name, version=number, created_at=now, model=new.model,
+                provider=new.provider, template_id=new.template_id, slots=new.slots,
+                params=new.params or {}, prompt=new.prompt,
+            )
         raise RuntimeError(f"could not save {new.name!r}: too many saves at once, try again")
 
     def mark(self, name: str, tags: list[str], note: str, favourite: bool) -> None:
@@ -110,42 +114,42 @@ class PromptLibrary:
             )
 
     # -- reads --------------------------------------------------------------------------------
-    def get(self, version_id: str) -> dict[str, Any] | None:
+    def get(self, version_id: str) -> LibraryVersion | None:
         with self.db.cursor() as cur:
-            rows = _rows(cur.execute(
-                f"SELECT {_VERSION_COLUMNS} FROM library_versions WHERE id = ?", [version_id]
+            return first_record(LibraryVersion, cur.execute(
+                f"SELECT {_VERSION_READ} FROM library_versions WHERE id = ?", [version_id]
             ))
-        return _version(rows[0]) if rows else None
 
-    def find(self, name: str, version: int | None = None) -> dict[str, Any] | None:
+    def find(self, name: str, version: int | None = None) -> LibraryVersion | None:
         """A version by name and number; the newest when `version` is None."""
-        sql = f"SELECT {_VERSION_COLUMNS} FROM library_versions WHERE name = ?"
+        sql = f"SELECT {_VERSION_READ} FROM library_versions WHERE name = ?"
         params: list[Any] = [name]
         if version is not None:
             sql += " AND version = ?"
             params.append(version)
         with self.db.cursor() as cur:
-            rows = _rows(cur.execute(sql + " ORDER BY version DESC LIMIT 1", params))
-        return _version(rows[0]) if rows else None
+            return first_record(
+                LibraryVersion, cur.execute(sql + " ORDER BY version DESC LIMIT 1", params)
+            )
 
-    def versions(self, name: str) -> list[dict[str, Any]]:
-        """Every version of one name, oldest first, each with its generation count."""
+    def versions(self, name: str) -> list[LibraryVersion]:
+        """Every version of one name, oldest first."""
         with self.db.cursor() as cur:
-            rows = _rows(cur.execute(
-                f"SELECT {_VERSION_COLUMNS} FROM library_versions WHERE name = ?"
+            return records(LibraryVersion, cur.execute(
+                f"SELECT {_VERSION_READ} FROM library_versions WHERE name = ?"
                 " ORDER BY version",
                 [name],
             ))
-        return [_version(r) for r in rows]
 
     def marks(self, name: str) -> dict[str, Any]:
         with self.db.cursor() as cur:
-            rows = _rows(cur.execute(
+            row = cur.execute(
                 "SELECT tags, note, favourite FROM library_heads WHERE name = ?", [name]
-            ))
-        if not rows:
+            ).fetchone()
+        if not row:
             return {"tags": [], "note": "", "favourite": False}
-        return {**rows[0], "tags": json.loads(rows[0]["tags"])}
+        tags, note, favourite = row
+        return {"tags": json.loads(tags), "note": note, "favourite": favourite}
 
     @staticmethod
     def _search_sql(text: str, tag: str | None, favourites_only: bool) -> tuple[str, list[Any]]:
@@ -171,19 +175,16 @@ class PromptLibrary:
         favourites_only: bool = False,
         limit: int = 50,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> list[LibraryHead]:
         """One row per name (its newest version and marks), favourites first, then the most
         recently saved; `total` on each row counts every match (one query for page and count)."""
         sql, params = self._search_sql(text, tag, favourites_only)
         with self.db.cursor() as cur:
-            rows = _rows(cur.execute(
+            return records(LibraryHead, cur.execute(
                 f"SELECT {_HEAD_COLUMNS}, count(*) OVER () AS total{sql}"
                 " ORDER BY h.favourite DESC, h.saved_at DESC, h.name LIMIT ? OFFSET ?",
                 [*params, int(limit), int(offset)],
             ))
-        for row in rows:
-            row["tags"] = json.loads(row["tags"])
-        return rows
 
     def count(self, text: str = "", tag: str | None = None, favourites_only: bool = False) -> int:
         sql, params = self._search_sql(text, tag, favourites_only)
@@ -197,9 +198,9 @@ class PromptLibrary:
         return sorted({t for (tags,) in rows for t in json.loads(tags)})
 
     # -- what a version produced --------------------------------------------------------------
-    def generations(self, version_id: str, limit: int = 48) -> list[dict[str, Any]]:
+    def generations(self, version_id: str, limit: int = 48) -> list[LibraryGeneration]:
         with self.db.cursor() as cur:
-            return _rows(cur.execute(
+            return records(LibraryGeneration, cur.execute(
                 "SELECT g.id, g.created_at, g.status, g.model, g.provider, g.cost_usd,"
                 " g.latency_ms, i.thumb_path FROM generations g"
                 " LEFT JOIN images i ON i.sha256 = g.image_sha256"

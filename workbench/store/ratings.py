@@ -9,6 +9,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend, utcnow
 from workbench.store.memo import ReadMemo
 from workbench.store.queries import filter_sql, ratings_sql
+from workbench.store.records import StarsByModel, records
 
 _RATING_COLUMNS = {"models", "providers", "include_offline", "raters"}
 
@@ -60,11 +61,11 @@ class RatingLog:
             ).fetchall()
         return {criterion: int(stars) for criterion, stars in rows}
 
-    def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
+    def by_model(self, f: HistoryFilter) -> list[StarsByModel]:
         """Per model and criterion: n, mean and sample standard deviation of the stars."""
         return self.memo.read(("stars", f.model_dump_json()), lambda: self._by_model(f))
 
-    def _by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
+    def _by_model(self, f: HistoryFilter) -> list[StarsByModel]:
         where, params = filter_sql(f)
         source, rating_params = rated_source(f)
         sql = (
@@ -73,9 +74,7 @@ class RatingLog:
             f" FROM {source}{where} GROUP BY g.model, criterion ORDER BY g.model, criterion"
         )
         with self.db.cursor() as cur:
-            cursor = cur.execute(sql, [*rating_params, *params])
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return records(StarsByModel, cur.execute(sql, [*rating_params, *params]))
 
     def raters(self) -> list[str]:
         """Everyone who has rated or voted, for the rater filter."""

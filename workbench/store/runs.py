@@ -9,6 +9,7 @@ from typing import Any
 
 from workbench.store.db import Backend, utcnow
 from workbench.store.generations import HOST, MINE, pid_alive
+from workbench.store.records import Run, RunSummary, first_record, records
 
 
 class RunLog:
@@ -40,19 +41,11 @@ class RunLog:
                 [status, utcnow(), spent_usd, run_id],
             )
 
-    def get(self, run_id: str) -> dict[str, Any] | None:
+    def get(self, run_id: str) -> Run | None:
         with self.db.cursor() as cur:
-            cursor = cur.execute("SELECT * FROM runs WHERE id = ?", [run_id])
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            names = [d[0] for d in cursor.description]
-        record = dict(zip(names, row, strict=True))
-        if isinstance(record.get("spec"), str):
-            record["spec"] = json.loads(record["spec"])
-        return record
+            return first_record(Run, cur.execute("SELECT * FROM runs WHERE id = ?", [run_id]))
 
-    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 20) -> list[RunSummary]:
         with self.db.cursor() as cur:
             cursor = cur.execute(
                 "SELECT r.id, r.kind, r.name, r.status, r.created_at, r.finished_at,"
@@ -61,8 +54,7 @@ class RunLog:
                 " FROM runs r ORDER BY r.created_at DESC LIMIT ?",
                 [limit],
             )
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return records(RunSummary, cursor)
 
     def mark_interrupted(self) -> int:
         """Runs whose process (on this machine) is gone are `interrupted` (resumable)."""

@@ -20,6 +20,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.domain.outcomes import WINNERS
 from workbench.store.db import Backend, one_row, utcnow
 from workbench.store.queries import PROMPT_KEY_SQL, filter_sql, finals_sql
+from workbench.store.records import ArenaCandidate, Vote, first_record, records
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -226,14 +227,10 @@ class VoteLog:
         return len(votes)
 
     # -- reads --------------------------------------------------------------------------------
-    def get(self, vote_id: int) -> dict[str, Any] | None:
+    def get(self, vote_id: int) -> Vote | None:
         with self.db.cursor() as cur:
             cursor = cur.execute("SELECT * FROM votes WHERE id = ?", [int(vote_id)])
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            names = [d[0] for d in cursor.description]
-        return dict(zip(names, row, strict=True))
+            return first_record(Vote, cursor)
 
     def count(self, f: HistoryFilter, criterion: str | None = None) -> int:
         where, params = vote_filter_sql(f, criterion)
@@ -399,7 +396,7 @@ class VoteLog:
 
     def candidate_generations(
         self, f: HistoryFilter, prompt: str, who: str
-    ) -> list[dict[str, Any]]:
+    ) -> list[ArenaCandidate]:
         """Succeeded generations of `prompt` (a prompt key: see PROMPT_KEY_SQL) by contestant
         `who`, with their image files."""
         where, params = self._candidates_where(f)
@@ -410,9 +407,7 @@ class VoteLog:
             f" JOIN images i ON i.sha256 = g.image_sha256{where} ORDER BY g.id"
         )
         with self.db.cursor() as cur:
-            cursor = cur.execute(sql, [*params, prompt, who])
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return records(ArenaCandidate, cur.execute(sql, [*params, prompt, who]))
 
     def frame(self, f: HistoryFilter, criterion: str | None = None) -> pd.DataFrame:
         """Every vote matching the filter, oldest first, one row each (for export)."""

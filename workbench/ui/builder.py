@@ -246,21 +246,22 @@ def _show_what_is_sent(pv: Preview) -> None:
         st.caption(note)
 
 
-def _stale(record: dict[str, Any], request: GenerateRequest | None) -> str:
+def _stale(record: history_service.Generation, request: GenerateRequest | None) -> str:
     """Why a shown result is not the current prompt's, or "" when it is."""
     if request is None:
         return ""
-    if record["model"] != request.model:
-        return f"it came from {record['model']}, not the model chosen now"
-    if (record.get("prompt_written") or record["prompt"]) != request.prompt:
+    if record.model != request.model:
+        return f"it came from {record.model}, not the model chosen now"
+    if (record.prompt_written or record.prompt) != request.prompt:
         return "it came from an earlier prompt"
     return ""
 
 
 def _show_result(wb: Workbench, generation_id: str, request: GenerateRequest | None) -> None:
-    record = history_service.detail(wb, generation_id)
-    if record is None:
+    found = history_service.detail(wb, generation_id)
+    if found is None:
         return
+    record = found.record
     stale = _stale(record, request)
     st.subheader("Result")
     if stale:
@@ -268,25 +269,25 @@ def _show_result(wb: Workbench, generation_id: str, request: GenerateRequest | N
             f"Previous result: {stale}. Generate again to see this prompt's result.",
             icon=":material/history:",
         )
-    if record["status"] == "succeeded" and record.get("image_file"):
-        caption = f"{record['model']} via {record['provider']}"
-        if record["provider"] == OFFLINE:
+    if record.status == "succeeded" and found.image_file:
+        caption = f"{record.model} via {record.provider}"
+        if record.provider == OFFLINE:
             caption += " · offline sketch, no model"
-        st.image(record["image_file"], caption=caption)
+        st.image(found.image_file, caption=caption)
     else:
         st.error(plain(history_service.failure_text(record)))
     # Side by side while they fit, wrapping below each other in a narrow column (1280 px
     # screens), never cut to "succ…".
     with st.container(horizontal=True, gap="medium"):
-        st.metric("Status", record["status"], width="content")
-        st.metric("Latency", duration(record.get("latency_ms")), width="content")
-        st.metric("Cost", money(record.get("cost_usd"), record.get("cost_kind")), width="content")
-    if record.get("retries"):
-        st.caption(f"Retried {record['retries']}×, waited {record.get('retry_wait_s') or 0:g} s.")
+        st.metric("Status", record.status, width="content")
+        st.metric("Latency", duration(record.latency_ms), width="content")
+        st.metric("Cost", money(record.cost_usd, record.cost_kind), width="content")
+    if record.retries:
+        st.caption(f"Retried {record.retries}×, waited {record.retry_wait_s or 0:g} s.")
     st.caption(f"Logged as `{generation_id}`; find it again on the History page.")
-    if record["status"] == "succeeded":
+    if record.status == "succeeded":
         with st.expander("Rate this image", expanded=False):
-            rating_widgets(wb, generation_id, record.get("ratings", {}))
+            rating_widgets(wb, generation_id, found.ratings)
 
 
 def _why_not(pv: Preview | None, request_problems: list[str], values: dict[str, str]) -> str:

@@ -151,21 +151,24 @@ def _metric_column(metric: str) -> Any:
     return st.column_config.NumberColumn(label, format="%.2f", help=SPECS[metric].explain)
 
 
-def _table(rows: list[dict[str, Any]], metrics: tuple[str, ...]) -> None:
-    measured = {metric: [r["measures"].get(metric) for r in rows] for metric in metrics}
+def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> None:
+    rows = result.rows
+    measured = {
+        metric: [result.measures.get(r.id, {}).get(metric) for r in rows] for metric in metrics
+    }
     frame = pd.DataFrame(
         {
-            "thumbnail": [r.get("thumbnail") for r in rows],
-            "when": [r["created_at"] for r in rows],
-            "model": [r["model"] for r in rows],
-            "provider": [r["provider"] for r in rows],
-            "status": [r["status"] for r in rows],
-            "prompt": [r["prompt"] for r in rows],
-            "latency": [duration(r.get("latency_ms")) for r in rows],
-            "cost": [money(r.get("cost_usd"), r.get("cost_kind")) for r in rows],
-            "rating": [r.get("rating") for r in rows],
+            "thumbnail": [result.thumbnails.get(r.id) for r in rows],
+            "when": [r.created_at for r in rows],
+            "model": [r.model for r in rows],
+            "provider": [r.provider for r in rows],
+            "status": [r.status for r in rows],
+            "prompt": [r.prompt for r in rows],
+            "latency": [duration(r.latency_ms) for r in rows],
+            "cost": [money(r.cost_usd, r.cost_kind) for r in rows],
+            "rating": [r.rating for r in rows],
             **measured,
-            "id": [r["id"] for r in rows],
+            "id": [r.id for r in rows],
         }
     )
     event = st.dataframe(
@@ -184,7 +187,7 @@ def _table(rows: list[dict[str, Any]], metrics: tuple[str, ...]) -> None:
         },
     )
     selected = event.selection.rows if event else []
-    picked = rows[selected[0]]["id"] if selected else None
+    picked = rows[selected[0]].id if selected else None
     # A table selection persists across reruns: act only when it changes, so it does not pull
     # the view back after the user opened another generation below.
     if picked and picked != st.session_state.get("h_table_picked"):
@@ -197,17 +200,17 @@ def _open(generation_id: str) -> None:
     st.session_state[SELECTED_KEY] = generation_id
 
 
-def _gallery(rows: list[dict[str, Any]]) -> None:
-    with_images = [r for r in rows if r.get("thumbnail")]
+def _gallery(result: history_service.HistoryPage) -> None:
+    with_images = [(r, t) for r in result.rows if (t := result.thumbnails.get(r.id))]
     if not with_images:
         st.info("No images on this page (only failed or pending attempts).")
         return
     columns = st.columns(5)
-    for i, row in enumerate(with_images):
+    for i, (row, thumbnail) in enumerate(with_images):
         with columns[i % 5]:
-            st.image(row["thumbnail"], caption=plain(f"{row['model']} · {row['prompt'][:60]}"))
-            if st.button("Details", key=f"h_open_{row['id']}"):
-                _open(row["id"])
+            st.image(thumbnail, caption=plain(f"{row.model} · {row.prompt[:60]}"))
+            if st.button("Details", key=f"h_open_{row.id}"):
+                _open(row.id)
 
 
 def _show_lineage(generation_id: str) -> None:
@@ -241,17 +244,18 @@ def _lineage(wb: Workbench, generation_id: str) -> None:
 
 
 def _detail(wb: Workbench, generation_id: str) -> None:
-    record = history_service.detail(wb, generation_id)
-    if record is None:
+    found = history_service.detail(wb, generation_id)
+    if found is None:
         st.warning(f"Generation {generation_id} is not in the log.")
         return
+    record = found.record
     st.subheader(f"Generation {generation_id}")
     image_col, facts_col = st.columns([3, 2], gap="large")
     with image_col:
-        if record.get("image_file"):
-            caption = "offline sketch, no model" if record["provider"] == "offline" else None
+        if found.image_file:
+            caption = "offline sketch, no model" if record.provider == "offline" else None
             try:
-                st.image(record["image_file"], caption=caption)
+                st.image(found.image_file, caption=caption)
             except (OSError, ValueError) as exc:  # a missing, empty or corrupt file
                 st.error(f"The image file cannot be shown ({type(exc).__name__}).")
         else:
@@ -260,30 +264,30 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         _measurements(wb, record)
     with facts_col:
         st.markdown(
-            f"**{plain(record['model'])}** via **{plain(record['provider'])}** "
-            f"({plain(record.get('provider_model_id') or '–')}) · {plain(record['status'])}"
+            f"**{plain(record.model)}** via **{plain(record.provider)}** "
+            f"({plain(record.provider_model_id or '–')}) · {plain(record.status)}"
         )
         st.markdown("**Prompt as sent**")
-        st.code(record["prompt"], language=None, wrap_lines=True)
+        st.code(record.prompt, language=None, wrap_lines=True)
         facts = {
-            "created (UTC)": str(record["created_at"]),
-            "finished (UTC)": str(record.get("finished_at") or "–"),
-            "template": record.get("template_id") or "–",
-            "aspect ratio": record.get("aspect_ratio"),
-            "size": record.get("size"),
-            "seed asked / returned": f"{record.get('seed')} / {record.get('seed_returned')}",
-            "image": f"{record.get('width')}×{record.get('height')}"
-            if record.get("width")
+            "created (UTC)": str(record.created_at),
+            "finished (UTC)": str(record.finished_at or "–"),
+            "template": record.template_id or "–",
+            "aspect ratio": record.aspect_ratio,
+            "size": record.size,
+            "seed asked / returned": f"{record.seed} / {record.seed_returned}",
+            "image": f"{record.width}×{record.height}"
+            if record.width
             else "–",
-            "latency": duration(record.get("latency_ms")),
-            "queue": duration(record.get("queue_ms")),
-            "cost": f"{money(record.get('cost_usd'))} ({record.get('cost_kind')})",
-            "provider request id": record.get("provider_request_id") or "–",
-            "run": record.get("run_id") or "–",
-            "category": record.get("category") or "–",
+            "latency": duration(record.latency_ms),
+            "queue": duration(record.queue_ms),
+            "cost": f"{money(record.cost_usd)} ({record.cost_kind})",
+            "provider request id": record.provider_request_id or "–",
+            "run": record.run_id or "–",
+            "category": record.category or "–",
             "error": (
-                f"{record['error_kind']}: {record['error_message']}"
-                if record.get("error_kind")
+                f"{record.error_kind}: {record.error_message}"
+                if record.error_kind
                 else "–"
             ),
         }
@@ -295,7 +299,7 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         with st.expander("Slots and parameters as sent"):
             st.code(
                 json.dumps(
-                    {"slots": record.get("slots"), "params": record.get("params")},
+                    {"slots": record.slots, "params": record.params},
                     indent=2,
                     default=str,
                 ),
@@ -318,11 +322,11 @@ def _detail(wb: Workbench, generation_id: str) -> None:
             help="Loads this prompt, its slots and parameters into the Build page.",
         ):
             open_in_builder(history_service.remix(record))
-        if record["status"] == "succeeded":
+        if record.status == "succeeded":
             refine_action(wb, generation_id, "h")
-    if record["status"] == "succeeded":
+    if record.status == "succeeded":
         st.markdown("**Rate it**")
-        rating_widgets(wb, generation_id, record.get("ratings", {}))
+        rating_widgets(wb, generation_id, found.ratings)
 
 
 def _measurement_lines(view: history_service.MeasurementView) -> None:
@@ -349,14 +353,14 @@ def _measurement_lines(view: history_service.MeasurementView) -> None:
         st.info(plain(f"Not measured yet: {missing}."))
 
 
-def _measurements(wb: Workbench, record: dict[str, Any]) -> None:
+def _measurements(wb: Workbench, record: history_service.Generation) -> None:
     """What the pixels measured, each in a sentence; while the background worker is still on
     this image, the section looks again every second (and reruns the page once done)."""
     view = history_service.measurements(wb, record)
     if view is None:
         return
     st.markdown("**Measurements**")
-    gid = record["id"]
+    gid = record.id
 
     @st.fragment(run_every=1.0 if view.pending else None)
     def _section() -> None:
@@ -406,10 +410,10 @@ def render() -> None:
         return
     table_tab, gallery_tab = st.tabs(["Table", "Gallery"])
     with table_tab:
-        _table(result.rows, history_service.table_metrics(f))
+        _table(result, history_service.table_metrics(f))
     with gallery_tab:
-        _gallery(result.rows)
-    ids = [r["id"] for r in result.rows]
+        _gallery(result)
+    ids = [r.id for r in result.rows]
     st.download_button(
         f"Download this page ({count(len(ids), 'generation')}) as ZIP",
         data=partial(exports.images_zip, wb, ids),
@@ -421,7 +425,7 @@ def render() -> None:
         help="Images as received, with manifest.csv and manifest.json of everything logged.",
     )
     report_download(wb, ids=ids, key="h", title="Image report: a History selection")
-    labels = {r["id"]: history_service.label(r) for r in result.rows}
+    labels = {r.id: history_service.label(r) for r in result.rows}
     # The widget's value is the id itself. A request from elsewhere (table, gallery, a grid
     # cell on another page) wins once; otherwise the open generation stays open across reruns.
     wanted = st.session_state.pop(SELECTED_KEY, None) or st.session_state.get(OPEN_KEY)

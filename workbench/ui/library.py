@@ -39,8 +39,8 @@ def save_to_library(wb: Workbench, request: dict[str, Any]) -> None:
         except library.LibraryError as exc:
             st.error(str(exc))
             return
-        st.session_state[VERSION_KEY] = saved["id"]
-        st.success(f"Saved as {saved['name']} version {saved['version']}.")
+        st.session_state[VERSION_KEY] = saved.id
+        st.success(f"Saved as {saved.name} version {saved.version}.")
 
 
 def _diff_markdown(parts: list[DiffPart]) -> str:
@@ -74,18 +74,18 @@ def _marks(wb: Workbench, name: str) -> None:
                 st.rerun()
 
 
-def _version(wb: Workbench, saved: dict[str, Any]) -> None:
-    st.code(saved["prompt"], language=None, wrap_lines=True)
-    params = saved.get("params") or {}
+def _version(wb: Workbench, saved: library.LibraryVersion) -> None:
+    st.code(saved.prompt, language=None, wrap_lines=True)
+    params = saved.params or {}
     st.caption(
-        f"{saved['model']} · {saved.get('provider') or 'default provider'} · template "
-        f"{saved.get('template_id') or 'free-text'} · "
+        f"{saved.model} · {saved.provider or 'default provider'} · template "
+        f"{saved.template_id or 'free-text'} · "
         + " · ".join(f"{k} {v}" for k, v in params.items())
-        + f" · saved {saved['created_at']:%Y-%m-%d %H:%M} UTC"
+        + f" · saved {saved.created_at:%Y-%m-%d %H:%M} UTC"
     )
     if st.button("Open in builder", key="lib_open", type="primary"):
         open_in_builder(library.to_builder(saved))
-    produced = library.produced(wb, saved["id"])
+    produced = library.produced(wb, saved.id)
     st.markdown(f"**Generations from this version** ({len(produced)} newest shown)")
     if produced:
         st.dataframe(
@@ -101,16 +101,16 @@ def _version(wb: Workbench, saved: dict[str, Any]) -> None:
         st.caption("None yet: open it in the builder and generate.")
 
 
-def _compare(wb: Workbench, versions: list[dict[str, Any]]) -> None:
+def _compare(wb: Workbench, versions: list[library.LibraryVersion]) -> None:
     st.subheader("Compare two versions")
-    numbers = [v["version"] for v in versions]
+    numbers = [v.version for v in versions]
     cols = st.columns(2)
     left = cols[0].selectbox("Left", numbers, index=max(0, len(numbers) - 2), key="lib_left")
     right = cols[1].selectbox("Right", numbers, index=len(numbers) - 1, key="lib_right")
-    by_number = {v["version"]: v for v in versions}
+    by_number = {v.version: v for v in versions}
     a, b = by_number[left], by_number[right]
-    st.markdown(_diff_markdown(library.diff(wb, a["id"], b["id"])))
-    rows = library.side_by_side(wb, a["id"], b["id"])
+    st.markdown(_diff_markdown(library.diff(wb, a.id, b.id)))
+    rows = library.side_by_side(wb, a.id, b.id)
     st.table(pd.DataFrame(rows).rename(
         columns={"left": f"version {left}", "right": f"version {right}"}
     ).set_index("figure"))
@@ -128,18 +128,18 @@ def render() -> None:
     st.caption(f"{found.total} name(s) · page {found.page} of {found.pages}")
     st.dataframe(
         pd.DataFrame([
-            {"★": "★" if r["favourite"] else "", "name": r["name"], "version": r["version"],
-             "versions": r["versions"], "model": r["model"], "tags": ", ".join(r["tags"]),
-             "prompt": r["prompt"]}
+            {"★": "★" if r.favourite else "", "name": r.name, "version": r.version,
+             "versions": r.versions, "model": r.model, "tags": ", ".join(r.tags),
+             "prompt": r.prompt}
             for r in found.rows
         ]),
         hide_index=True,
     )
-    name = st.selectbox("Prompt", [r["name"] for r in found.rows], key="lib_name")
+    name = st.selectbox("Prompt", [r.name for r in found.rows], key="lib_name")
     versions = wb.library.versions(name)
     _marks(wb, name)
-    numbers = [v["version"] for v in versions]
+    numbers = [v.version for v in versions]
     number = st.selectbox("Version", numbers, index=len(numbers) - 1, key="lib_version")
-    _version(wb, next(v for v in versions if v["version"] == number))
+    _version(wb, next(v for v in versions if v.version == number))
     if len(versions) > 1:
         _compare(wb, versions)

@@ -51,13 +51,13 @@ def _runs(wb: Workbench) -> None:
         pd.DataFrame(
             [
                 {
-                    "run": r["id"],
-                    "kind": r["kind"],
-                    "name": r["name"],
-                    "status": r["status"],
-                    "attempts": r["attempts"],
-                    "spent": "–" if r["spent_usd"] is None else money(r["spent_usd"]),
-                    "started (UTC)": r["created_at"],
+                    "run": r.id,
+                    "kind": r.kind,
+                    "name": r.name,
+                    "status": r.status,
+                    "attempts": r.attempts,
+                    "spent": "–" if r.spent_usd is None else money(r.spent_usd),
+                    "started (UTC)": r.created_at,
                 }
                 for r in recent
             ]
@@ -65,7 +65,7 @@ def _runs(wb: Workbench) -> None:
         hide_index=True,
         key="m_runs",
     )
-    resumable = [r["id"] for r in recent if r["status"] in ("interrupted", "cancelled", "stopped")]
+    resumable = [r.id for r in recent if r.status in ("interrupted", "cancelled", "stopped")]
     if resumable:
         cols = st.columns([3, 1], vertical_alignment="bottom")
         chosen = cols[0].selectbox("Resume an unfinished run", resumable, key="m_resume_id")

@@ -115,11 +115,11 @@ def stars(wb: Workbench, f: HistoryFilter) -> dict[tuple[str, str], StarSummary]
         if part is None:
             continue
         for row in wb.ratings.by_model(part):
-            if not row["n"]:
+            if not row.n:
                 continue
-            sd = _number(row["sd"])
-            out[(contestant(row["model"], provider), row["criterion"])] = summarise_stars(
-                int(row["n"]), float(row["mean"]), sd
+            sd = _number(row.sd)
+            out[(contestant(row.model, provider), row.criterion)] = summarise_stars(
+                int(row.n), float(row.mean), sd
             )
     return out
 

@@ -21,6 +21,7 @@ from workbench.engines.ocr import INSTALL_HINT, OcrEngine, OcrFailed, OcrUnavail
 from workbench.imaging import metrics as m
 from workbench.services.workbench import Workbench
 from workbench.store.metrics import MetricLog
+from workbench.store.records import Generation
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +35,11 @@ def metric_log(wb: Workbench) -> MetricLog:
 
 # -- what to measure ------------------------------------------------------------------------------
 
-def _explicit_text(record: dict[str, Any]) -> str | list[str] | None:
-    """An explicit expected text: a column of that name if the log has one (suite entries), else
-    the same key in the generation's params or slots."""
-    candidates = [record.get(EXPECTED_TEXT_KEY)]
-    for key in ("params", "slots"):
-        value = record.get(key)
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = None
+def _explicit_text(record: Generation) -> str | list[str] | None:
+    """An explicit expected text: the log's column of that name (suite entries), else the same
+    key in the generation's params or slots."""
+    candidates: list[Any] = [record.expected_text]
+    for value in (record.params, record.slots):
         if isinstance(value, dict):
             candidates.append(value.get(EXPECTED_TEXT_KEY))
     for value in candidates:
@@ -58,52 +53,54 @@ def _explicit_text(record: dict[str, Any]) -> str | list[str] | None:
     return None
 
 
-def expected_for(record: dict[str, Any], override: str | Sequence[str] | None = None) -> list[str]:
+def expected_for(record: Generation, override: str | Sequence[str] | None = None) -> list[str]:
     """The text this generation's image should show: an override, an explicit expected text,
     else quoted spans near a cue word in the prompt as sent."""
     explicit = override if override is not None else _explicit_text(record)
-    return m.expected_texts(record.get("prompt") or "", explicit=explicit)
+    return m.expected_texts(record.prompt or "", explicit=explicit)
 
 
-def measurable(record: dict[str, Any] | None) -> bool:
+def measurable(record: Generation | None) -> bool:
     """Whether a logged generation has a stored image to measure."""
-    return (
-        record is not None
-        and record.get("status") == "succeeded"
-        and bool(record.get("image_path"))
-    )
+    return record is not None and record.status == "succeeded" and bool(record.image_path)
+
+
+def _image_path(record: Generation) -> str:
+    if record.image_path is None:  # `measurable` said there is one
+        raise m.MeasurementError(f"{record.id} has no stored image")
+    return record.image_path
 
 
 # -- measuring one generation ---------------------------------------------------------------------
 
-def fast_results(wb: Workbench, record: dict[str, Any]) -> list[m.MetricResult]:
+def fast_results(wb: Workbench, record: Generation) -> list[m.MetricResult]:
     """Warmth, detail and hash of a generation's image; a failure is a result, never raised."""
     try:
-        image = m.load_image(wb.images.absolute(record["image_path"]))
+        image = m.load_image(wb.images.absolute(_image_path(record)))
         return m.measure_fast(image)
     except m.MeasurementError as exc:
         message = str(exc)
     except Exception as exc:  # a bug in a measure must not take the worker down
-        log.exception("measuring %s failed unexpectedly", record.get("id"))
+        log.exception("measuring %s failed unexpectedly", record.id)
         message = f"Unexpected error while measuring: {type(exc).__name__}: {exc}"
     return [m.MetricResult.failed(name, message) for name in m.FAST_METRICS]
 
 
 def text_result(
-    wb: Workbench, record: dict[str, Any], expected: list[str], ocr: OcrEngine
+    wb: Workbench, record: Generation, expected: list[str], ocr: OcrEngine
 ) -> m.MetricResult:
     """Text accuracy of a generation's image against `expected`; a failure (or missing OCR) is
     a result, never raised."""
     asked = {"expected": expected}
     try:
-        image = m.load_image(wb.images.absolute(record["image_path"]))
+        image = m.load_image(wb.images.absolute(_image_path(record)))
         lines = ocr.read(image)
     except OcrUnavailable as exc:
         return m.MetricResult.failed(m.TEXT_ACCURACY, str(exc), skipped=True, detail=asked)
     except (m.MeasurementError, OcrFailed) as exc:
         return m.MetricResult.failed(m.TEXT_ACCURACY, str(exc), detail=asked)
     except Exception as exc:
-        log.exception("OCR of %s failed unexpectedly", record.get("id"))
+        log.exception("OCR of %s failed unexpectedly", record.id)
         return m.MetricResult.failed(
             m.TEXT_ACCURACY, f"Unexpected error while reading text: {type(exc).__name__}: {exc}",
             detail=asked)
@@ -150,16 +147,6 @@ class RecomputeReport:
         return "; ".join([text, *self.notes])
 
 
-def _succeeded_records(wb: Workbench) -> list[dict[str, Any]]:
-    with wb.db.cursor() as cur:
-        cursor = cur.execute(
-            "SELECT g.*, i.path AS image_path FROM generations g"
-            " JOIN images i ON i.sha256 = g.image_sha256 WHERE g.status = 'succeeded'"
-            " ORDER BY g.created_at, g.id")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def recompute(
     wb: Workbench, *, only_missing: bool = True, progress: Progress | None = None,
     ocr: OcrEngine | None = None, text: bool = True,
@@ -167,12 +154,12 @@ def recompute(
     """Measure stored images again: by default only those lacking a current-version number
     (or whose OCR was skipped); with `only_missing=False`, all of them. Fast measures run for
     every image first, then OCR, so the cheap numbers are all there early."""
-    records = _succeeded_records(wb)
+    records = wb.log.with_images()
     measured = metric_log(wb).measured() if only_missing else {}
-    fast_todo: list[dict[str, Any]] = []
-    text_todo: list[tuple[dict[str, Any], list[str]]] = []
+    fast_todo: list[Generation] = []
+    text_todo: list[tuple[Generation, list[str]]] = []
     for record in records:
-        have = measured.get(record["id"], set())
+        have = measured.get(record.id, set())
         if not only_missing or not set(m.FAST_METRICS) <= have:
             fast_todo.append(record)
         expected = expected_for(record) if text else []
@@ -184,16 +171,16 @@ def recompute(
     log_ = metric_log(wb)
     for record in fast_todo:
         results = fast_results(wb, record)
-        log_.record(record["id"], results)
+        log_.record(record.id, results)
         report.fast_done += 1
         report.errors += any(r.status == "error" for r in results)
         done += 1
         if progress:
-            progress(done, total, f"measured {record['id']}")
+            progress(done, total, f"measured {record.id}")
     engine = ocr or shared_engine()
     for record, expected in text_todo:
         result = text_result(wb, record, expected, engine)
-        log_.record(record["id"], [result])
+        log_.record(record.id, [result])
         if result.status == "skipped":
             report.skipped += 1
         else:
@@ -201,7 +188,7 @@ def recompute(
             report.errors += result.status == "error"
         done += 1
         if progress:
-            progress(done, total, f"read text of {record['id']}")
+            progress(done, total, f"read text of {record.id}")
     if report.skipped and engine.unavailable_reason:
         report.notes.append(engine.unavailable_reason)
     return report

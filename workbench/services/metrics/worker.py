@@ -31,6 +31,7 @@ from workbench.services.metrics.measuring import (
     text_result,
 )
 from workbench.services.workbench import Workbench
+from workbench.store.records import Generation
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class MetricsWorker:
         if expected:
             self._enqueue(self._text, (generation_id, record, expected))
 
-    def _text_job(self, item: tuple[str, dict[str, Any], list[str]]) -> None:
+    def _text_job(self, item: tuple[str, Generation, list[str]]) -> None:
         generation_id, record, expected = item
         result = text_result(self.wb, record, expected, self.ocr)
         metric_log(self.wb).record(generation_id, [result])
