@@ -23,5 +23,5 @@ if [ "${WORKBENCH_SKIP_POSTGRES:-0}" != "1" ] && [ ! -x /usr/lib/postgresql/15/b
   install_debian postgresql
 fi
 .venv/bin/ruff check .
-.venv/bin/mypy
+.venv/bin/python -m mypy
 exec .venv/bin/python -m pytest "$@"
