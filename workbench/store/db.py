@@ -17,11 +17,11 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 
@@ -73,6 +73,27 @@ class Backend(Protocol):
 
 class StoreError(WorkbenchError, RuntimeError):
     """The data directory or database cannot be used; the message says why and what to do."""
+
+
+T = TypeVar("T")
+RACE_DELAYS = (0.005, 0.02, 0.05, 0.1, 0.25, 0.5)
+
+
+def retry_conflicts(
+    conflicts: tuple[type[Exception], ...],
+    work: Callable[[], T],
+    delays: tuple[float, ...] = RACE_DELAYS,
+) -> T:
+    """`work()` (one whole transaction), done again after a short pause each time it raced
+    another write (`Backend.conflicts`); the last conflict is raised when the pauses run out."""
+    for delay in (*delays, None):
+        try:
+            return work()
+        except conflicts:
+            if delay is None:
+                raise
+            time.sleep(delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def one_row(row: tuple[Any, ...] | None, what: str) -> tuple[Any, ...]:

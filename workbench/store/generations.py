@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from workbench.domain.filters import HistoryFilter
-from workbench.store.db import Backend, one_row, utcnow
+from workbench.store.db import Backend, one_row, retry_conflicts, utcnow
 from workbench.store.images import StoredImage
 from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
 from workbench.store.memo import ReadMemo
@@ -241,17 +241,9 @@ class GenerationLog:
         return self.journal.replay(write)
 
     def _complete_racing(self, generation_id: str, outcome: Outcome) -> None:
-        delays = (0.005, 0.02, 0.05, 0.1, 0.25, 0.5)
-        for delay in (*delays, None):
-            try:
-                self._complete(generation_id, outcome)
-                return
-            except self.db.conflicts:
-                # Two jobs stored the same image at the same moment: the other one's images
-                # row blocks this insert until it commits; then the retry only links to it.
-                if delay is None:
-                    raise
-                time.sleep(delay)
+        # Two jobs storing the same image at the same moment race: the other one's images row
+        # blocks this insert until it commits; then the retry only links to it.
+        retry_conflicts(self.db.conflicts, lambda: self._complete(generation_id, outcome))
 
     def _complete(self, generation_id: str, outcome: Outcome) -> None:
         image = outcome.image

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ from workbench.imaging.specs import (
 )
 from workbench.stats.ratings import t95
 from workbench.store import metric_columns
-from workbench.store.db import Backend, utcnow
+from workbench.store.db import Backend, retry_conflicts, utcnow
 from workbench.store.queries import (
     PROMPT_KEY_SQL,
     filter_sql,
@@ -89,30 +88,26 @@ class MetricLog:
             return 0
         # The log's copy of the current values moves in the same transaction as the readings.
         sets = metric_columns.assignments(readings, values)
-        delays = (0.005, 0.02, 0.05, 0.1, 0.25)
-        for delay in (*delays, None):
-            try:
-                with self.db.transaction() as cur:
-                    cur.executemany(
-                        "INSERT INTO metrics (id, generation_id, metric, version, status, value,"
-                        " detail, error, computed_at)"
-                        " VALUES (nextval('metrics_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?)",
-                        rows,
+
+        def write() -> int:
+            with self.db.transaction() as cur:
+                cur.executemany(
+                    "INSERT INTO metrics (id, generation_id, metric, version, status, value,"
+                    " detail, error, computed_at)"
+                    " VALUES (nextval('metrics_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                if sets:
+                    cur.execute(
+                        "UPDATE generations SET "
+                        + ", ".join(f"{name} = ?" for name, _ in sets) + " WHERE id = ?",
+                        [*(value for _, value in sets), generation_id],
                     )
-                    if sets:
-                        cur.execute(
-                            "UPDATE generations SET "
-                            + ", ".join(f"{name} = ?" for name, _ in sets) + " WHERE id = ?",
-                            [*(value for _, value in sets), generation_id],
-                        )
-                return len(rows)
-            except self.db.conflicts:
-                # Two measurements of one image at once (the worker and a recompute) both
-                # update its row of the log: DuckDB refuses the second; it is redone whole.
-                if delay is None:
-                    raise
-                time.sleep(delay)
-        raise AssertionError("unreachable")
+            return len(rows)
+
+        # Two measurements of one image at once (the worker and a recompute) both update its
+        # row of the log: DuckDB refuses the second, which is then redone whole.
+        return retry_conflicts(self.db.conflicts, write)
 
     # -- one generation ---------------------------------------------------------------------------
     def for_generation(
