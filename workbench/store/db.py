@@ -75,15 +75,15 @@ class StoreError(WorkbenchError, RuntimeError):
     """The data directory or database cannot be used; the message says why and what to do."""
 
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 RACE_DELAYS = (0.005, 0.02, 0.05, 0.1, 0.25, 0.5)
 
 
 def retry_conflicts(
     conflicts: tuple[type[Exception], ...],
-    work: Callable[[], T],
+    work: Callable[[], _T],
     delays: tuple[float, ...] = RACE_DELAYS,
-) -> T:
+) -> _T:
     """`work()` (one whole transaction), done again after a short pause each time it raced
     another write (`Backend.conflicts`); the last conflict is raised when the pauses run out."""
     for delay in (*delays, None):
