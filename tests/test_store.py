@@ -3,6 +3,8 @@
 the log's round trip, filters with hostile text, paging, append-only ratings. Embedded-only:
 two processes on one file (file turns, locks). Team-mode faults: tests/test_store_postgres.py."""
 
+import fcntl
+import os
 import subprocess
 import sys
 import time
@@ -15,7 +17,13 @@ import pytest
 from tests.lock_holder import database_held, workbench_holding
 from workbench.config import parse_database_url
 from workbench.domain.filters import SORTS, HistoryFilter
-from workbench.store.db import Database, DatabaseLocked, StoreError, one_row
+from workbench.store.db import (
+    FIRST_UNIT_GRACE_S,
+    Database,
+    DatabaseLocked,
+    StoreError,
+    one_row,
+)
 from workbench.store.generations import GenerationLog, NewGeneration, Outcome
 from workbench.store.images import ImageStore, NotAnImage
 from workbench.store.migrations import migration_files
@@ -350,6 +358,52 @@ def test_an_idle_workbench_process_gives_the_file_to_another_at_once(tmp_path: P
         db.close()
         # the holder polls every few ms; far below the 5 s it would wait for a busy holder
         assert time.monotonic() - started < 3
+
+
+def _someone_waits(path: Path) -> int:
+    """What a process waiting for the file holds (store.file_lock): a shared lock on `.wait`."""
+    fd = os.open(Path(str(path) + ".wait"), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def test_a_command_does_its_first_unit_in_the_turn_that_checked_the_schema(
+    tmp_path: Path,
+) -> None:
+    """Opening checks the schema in one turn; the caller's first query (a command's page, ~15 ms
+    later) must not give that turn away to a waiting process and queue for a second one, which
+    doubled `workbench history`'s wait while runs write."""
+    path = tmp_path / "turns.duckdb"
+    Database(path, idle_close_s=0).close()
+    wait_fd = _someone_waits(path)
+    try:
+        db = Database(path, lock_timeout_s=5, idle_close_s=0.25)
+        opens = []
+        original = db._connect
+        db._connect = (  # type: ignore[method-assign]  # counts reopenings
+            lambda started: opens.append(started) or original(started)
+        )
+        with db.cursor() as cur:
+            assert cur.execute("SELECT count(*) FROM generations").fetchone() == (0,)
+        assert opens == []  # the schema check's connection served the first unit
+        assert not db.is_open  # and the waiting process gets the file right after it
+    finally:
+        os.close(wait_fd)
+    db.close()
+
+
+def test_a_process_that_opens_and_does_nothing_gives_way_after_the_grace(tmp_path: Path) -> None:
+    path = tmp_path / "grace.duckdb"
+    Database(path, idle_close_s=0).close()
+    wait_fd = _someone_waits(path)
+    try:
+        db = Database(path, lock_timeout_s=5, idle_close_s=60)
+        assert db.is_open
+        time.sleep(FIRST_UNIT_GRACE_S + 0.2)
+        assert not db.is_open  # not the 60 s idle time: someone waits
+    finally:
+        os.close(wait_fd)
+    db.close()
 
 
 def test_a_unit_of_work_longer_than_the_timeout_names_the_holder(tmp_path: Path) -> None:

@@ -67,6 +67,9 @@ def _interval(n: int, mean: float | None, sd: float | None) -> tuple[float | Non
     return mean - half, mean + half
 
 
+_READING_ROW = "(nextval('metrics_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
 class MetricLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
@@ -91,11 +94,13 @@ class MetricLog:
 
         def write() -> int:
             with self.db.transaction() as cur:
-                cur.executemany(
+                # One statement for all readings: `executemany` runs one per row (~5 ms each
+                # in DuckDB), and this transaction holds the file other processes wait for.
+                cur.execute(
                     "INSERT INTO metrics (id, generation_id, metric, version, status, value,"
-                    " detail, error, computed_at)"
-                    " VALUES (nextval('metrics_id_seq'), ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
+                    " detail, error, computed_at) VALUES "
+                    + ", ".join([_READING_ROW] * len(rows)),
+                    [value for row in rows for value in row],
                 )
                 if sets:
                     cur.execute(
