@@ -157,7 +157,9 @@ def explain_connect_error(url: DatabaseUrl, exc: Exception) -> str:
     else:
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         why = first
-    return f"Cannot use the team database at {where} ({url.redacted}): {why}."
+    # A reason may end in a question ("Is the server running?"): no full stop after it.
+    end = "" if why.endswith(("?", ".", "!")) else "."
+    return f"Cannot use the team database at {where} ({url.redacted}): {why}{end}"
 
 
 class PgDatabase:

@@ -112,7 +112,8 @@ class Side:
         with self.db.cursor() as cur:
             rows = cur.execute(
                 "SELECT column_name FROM information_schema.columns"
-                " WHERE table_schema = current_schema() AND table_name = ?"
+                " WHERE table_catalog = current_database() AND table_schema = current_schema()"
+                " AND table_name = ?"
                 " ORDER BY ordinal_position",
                 [table],
             ).fetchall()
