@@ -16,6 +16,7 @@ from tests.providers.fakes import FakeBfl, FakeReplicate, png_bytes
 from workbench import cli, config
 from workbench.config import load_settings
 from workbench.services.workbench import open_workbench
+from workbench.store.generations import NewGeneration
 from workbench.store.records import Generation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,6 +217,29 @@ def test_python_dash_m_workbench_against_a_fake_over_env_urls(tmp_path) -> None:
                             "--prompt", "x", "--aspect-ratio", "5:1"], env)
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_the_quick_exit_delivers_all_output_and_the_exit_code(data_dir: Path) -> None:
+    """`workbench` ends with `os._exit` after its exit handlers (cli.entry): more output than a
+    pipe holds must still arrive whole, and an error must keep its exit code."""
+    wb = open_workbench(load_settings(env={"WORKBENCH_DATA_DIR": str(data_dir)},
+                                      secrets_file=data_dir / "none.toml"), idle_close_s=0)
+    try:
+        for i in range(400):
+            wb.log.insert_pending(NewGeneration(
+                id=f"g{i:04d}", model="nano-banana-2", provider="offline",
+                prompt=f"prompt {i} " + "long words " * 20, prompt_written=f"prompt {i}"))
+    finally:
+        wb.close()
+    # Buffered as a user's pipe is (this machine's environment sets PYTHONUNBUFFERED).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["WORKBENCH_DATA_DIR"] = str(data_dir)
+    done = _run_module(["history", "--json", "--limit", "400"], env)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.encode()) > 65_536  # more than a Linux pipe buffers
+    ids = [json.loads(line)["id"] for line in done.stdout.splitlines()]
+    assert sorted(ids) == [f"g{i:04d}" for i in range(400)]
+    assert _run_module(["history", "--limit", "nope"], env).returncode == 2
 
 
 def test_cli_csv_export_neutralises_formulas_and_parquet_keeps_them(

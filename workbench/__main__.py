@@ -1,6 +1,6 @@
 """`python -m workbench ...`: the command line (see `workbench.cli`)."""
 
-from workbench.cli import main
+from workbench.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()
