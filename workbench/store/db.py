@@ -7,7 +7,8 @@ write of a run) and closes it when no cursor is lent any more and either another
 waiting or `idle_close_s` has passed. Threads of one process that keep the file busy without a
 gap give way too once they have held it `max_hold_s` while someone waits. A reader therefore
 sees another process's committed rows at its next unit of work. Opening waits up to
-`lock_timeout_s` and then raises `DatabaseLocked` naming the holder.
+`lock_timeout_s` and then raises `DatabaseLocked` naming the holder. "Opening" attaches the file
+to the one DuckDB instance the process keeps, and "closing" detaches it (docs/storage.md).
 """
 
 from __future__ import annotations
