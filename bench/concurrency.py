@@ -5,14 +5,19 @@ Two runs of 30 prompts each (60 jobs) start at once against a loopback fake of t
 that answers each request after `--delay` seconds; meanwhile the `history` command runs in a
 loop. Each history figure is the command's wall time end to end (a fresh Python process:
 interpreter start and imports included), so `history_idle_*` gives the same command with no run
-going, for comparison. Between two commands the bench also opens the data directory itself the way
-a command does (wait for the turn, open, a 50-row page and its count, close; the file kept
-between those units as a command keeps it) and times that
-(`history_query_*`): the part of the command the database is responsible for, without the
-interpreter's start and imports. At the end the log must hold each of the 60 prompts exactly
-once.
+going, for comparison. "During runs" starts once both runs have queued their grids (each has
+printed its run id, its first write) and ends with the first run's exit; calls before that, while
+three processes start on two cores, are reported apart (`history_while_runs_start_ms`). While a
+run works it answers `history` itself (`workbench/commands/_queries.py`); `--no-asking` sets
+`WORKBENCH_ASK_RUNS=0` to time the command doing all the work in its own process. Between two
+commands the bench also opens the data directory itself the way a command does (wait for the
+turn, open, a 50-row page and its count, close; the file kept between those units as a command
+keeps it) and times that (`history_query_*`): the part of the command the database is
+responsible for, without the interpreter's start and imports. At the end the log must hold each
+of the 60 prompts exactly once.
 
 Usage: .venv/bin/python bench/concurrency.py [--prompts 30] [--delay 0.5] [--concurrency 2]
+                                            [--no-asking]
 Last line: one JSON object.
 """
 
@@ -24,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -67,6 +73,15 @@ def _query(data: Path, tmp: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _follow(run: subprocess.Popen[str], lines: list[str], writing: threading.Event) -> None:
+    """Collect a run's stderr; `writing` once it printed its run id (its grid is queued)."""
+    assert run.stderr is not None
+    for line in run.stderr:
+        lines.append(line)
+        if line.startswith("run id:"):
+            writing.set()
+
+
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -77,12 +92,16 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=30, help="prompts per run")
     parser.add_argument("--delay", type=float, default=0.5, help="fake API answer delay (s)")
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--no-asking", action="store_true",
+                        help="history never asks a running run (WORKBENCH_ASK_RUNS=0)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, slow_gemini(
         Path(tmp) / "data", delay_s=args.delay
     ) as (fake, env):
         data = Path(tmp) / "data"
+        if args.no_asking:
+            env = {**env, "WORKBENCH_ASK_RUNS": "0"}
         idle = [_history(env)[0] for _ in range(5)]
         runs = []
         started = time.perf_counter()
@@ -96,28 +115,36 @@ def main() -> None:
                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                 )
             )
+        errors: list[list[str]] = [[] for _ in runs]
+        writing = [threading.Event() for _ in runs]
+        readers = [
+            threading.Thread(target=_follow, args=(run, lines, event), daemon=True)
+            for run, lines, event in zip(runs, errors, writing, strict=True)
+        ]
+        for reader in readers:
+            reader.start()
+        starting: list[float] = []
         during: list[float] = []
         queries: list[float] = []
         failures = 0
-        while any(run.poll() is None for run in runs):
+        while all(run.poll() is None for run in runs):
+            both_writing = all(event.is_set() for event in writing)
             ms, done = _history(env)
-            if any(run.poll() is None for run in runs):
-                during.append(ms)
+            if all(run.poll() is None for run in runs):
+                (during if both_writing else starting).append(ms)
             for _ in range(5):
                 ms = _query(data, tmp)
-                if any(run.poll() is None for run in runs):
+                if all(run.poll() is None for run in runs):
                     queries.append(ms)
                 time.sleep(0.05)
             if done.returncode != 0 or "in use" in done.stderr:
                 failures += 1
                 print("history failed:", done.stderr.strip(), file=sys.stderr)
-        runs_s = time.perf_counter() - started
         codes = [run.wait() for run in runs]
-        for run in runs:
-            _, err = run.communicate()
-            if "in use" in err:
-                failures += 1
-
+        for reader in readers:
+            reader.join()
+        runs_s = time.perf_counter() - started
+        failures += sum("in use" in line for lines in errors for line in lines)
         wb = open_workbench(
             load_settings(env={"WORKBENCH_DATA_DIR": str(data)}, secrets_file=Path(tmp) / "x"),
             idle_close_s=0,
@@ -129,6 +156,7 @@ def main() -> None:
         summary = {
             "jobs": len(expected),
             "history_calls_during_runs": len(during),
+            "history_while_runs_start_ms": [round(ms, 1) for ms in starting],
             "history_during_runs_p50_ms": round(statistics.median(during), 1) if during else None,
             "history_during_runs_p95_ms": round(_p95(during), 1) if during else None,
             "history_idle_p50_ms": round(statistics.median(idle), 1),

@@ -10,7 +10,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
 # --no-deps: the dependencies are the pinned ones just installed, not pyproject's ranges.
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+# editable_mode=compat: a plain path entry instead of setuptools' import finder, which every
+# interpreter start imported (~28 ms of a 0.1 s `workbench history` answered by a run).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e . \
+  --config-settings editable_mode=compat
 # Compile the project's modules now: every command is a fresh interpreter, and where
 # PYTHONDONTWRITEBYTECODE is set (containers often set it) it would otherwise recompile all of
 # them on each start (~0.25 s here); pip already does this for installed packages.

@@ -42,12 +42,14 @@ def _check(address: object) -> None:
 
 
 def _guarded_connect(self: socket.socket, address: object) -> None:
-    _check(address)
+    if self.family != socket.AF_UNIX:  # a Unix socket's address is a path on this machine
+        _check(address)
     return _real_connect(self, address)
 
 
 def _guarded_connect_ex(self: socket.socket, address: object) -> int:
-    _check(address)
+    if self.family != socket.AF_UNIX:
+        _check(address)
     return _real_connect_ex(self, address)
 
 

@@ -32,7 +32,7 @@ CHECK_INSTALLED = """
 import json, pathlib, sys
 import workbench
 assert workbench.__file__, "workbench is a regular package"
-from workbench import config
+from workbench import paths
 from workbench.commands.app import streamlit_command
 from workbench.domain.catalog import load_catalog
 from workbench.domain.suites import load_suites
@@ -55,7 +55,7 @@ print(json.dumps({
     "migrations": migrations,
     "script": str(SCRIPT),
     "app_command": streamlit_command(["--server.port", "1"]),
-    "data_dir": str(config.DEFAULT_DATA_DIR),
+    "data_dir": str(paths.DEFAULT_DATA_DIR),
 }))
 """
 

@@ -22,15 +22,9 @@ import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
-from workbench.commands import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_STORE,
-    EXIT_USAGE,
-    CommandError,
-    one_line,
-)
-from workbench.errors import InvalidInput, WorkbenchError
+from workbench.commands import EXIT_INTERRUPTED, CommandParser, failure
+from workbench.commands._queries import ask
+from workbench.errors import WorkbenchError
 
 COMMANDS: tuple[str, ...] = (
     "workbench.commands.generate",
@@ -47,19 +41,8 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-class UsageError(InvalidInput):
-    """A command line argparse rejects."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and the caller decides the exit)."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="workbench",
         description="Prompt Workbench from the command line: the same services as the app.",
     )
@@ -77,15 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.unknown_args = unknown
         return int(args.run(args))
-    except UsageError as exc:
-        print(f"error: {one_line(str(exc))} (see --help)", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandError as exc:
-        print(f"error: {one_line(exc.message)}", file=sys.stderr)
-        return exc.exit_code
     except WorkbenchError as exc:
-        print(f"error: {one_line(str(exc))}", file=sys.stderr)
-        return _exit_code(exc)
+        code, line = failure(exc)
+        print(line, file=sys.stderr)
+        return code
     except BrokenPipeError:
         # The reader (`| head`) went away: stop quietly, as other command-line tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -97,14 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> NoReturn:
-    """The `workbench` program (and `python -m workbench`): `main`, then a quick exit.
+    """The `workbench` program (and `python -m workbench`): `main` (or, for `history` while a
+    run works, that run's answer: `commands._queries`), then a quick exit.
 
     Why: tearing the interpreter down (freeing every module, DuckDB's among them) took 0.2-0.3 s
     of a one-second `workbench history` on this machine, with nothing left to do by then. The
     exit handlers run first (the database's close, logging's flush) and the output is flushed;
     a command that still has a thread of its own at work exits the ordinary way, which waits
     for it."""
-    code = main()
+    asked = ask(sys.argv[1:], os.environ)  # a running `workbench run` may answer at once
+    if asked is None:
+        code = main()
+    else:
+        code, out, err = asked
+        sys.stdout.write(out)
+        sys.stderr.write(err)
     others = [
         t for t in threading.enumerate()
         if t is not threading.main_thread() and t.is_alive() and not t.daemon
@@ -118,13 +103,3 @@ def entry() -> NoReturn:
     except BrokenPipeError:
         pass  # the reader (`| head`) went away: nothing more to tell it
     os._exit(code)
-
-
-def _exit_code(exc: WorkbenchError) -> int:
-    """The documented exit code for an expected failure no command turned into a CommandError."""
-    if isinstance(exc, InvalidInput):
-        return EXIT_USAGE
-    # Imported on this failure path only, so `--help` does not load DuckDB.
-    from workbench.store.db import StoreError
-
-    return EXIT_STORE if isinstance(exc, StoreError) else EXIT_FAILED

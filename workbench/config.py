@@ -20,25 +20,17 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from workbench.errors import ConfigError
+from workbench.paths import PROJECT_ROOT, data_dir
+from workbench.tables import ProviderTable
 
-
-def _project_root() -> Path:
-    """The source checkout when run from one; for an installed copy (in site-packages, where
-    nothing may be written) the working directory, as Streamlit does for its own secrets."""
-    checkout = Path(__file__).resolve().parent.parent
-    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
-
-
-PROJECT_ROOT = _project_root()
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 # Filled by the provider registry (workbench.providers.registry) from each adapter's descriptor:
 # provider -> environment variables that may hold its key, in order of preference; its
-# base-URL variable; its default base URL. Importing `workbench` runs the registry first.
-KEY_VARIABLES: dict[str, tuple[str, ...]] = {}
-BASE_URL_VARIABLES: dict[str, str] = {}
-DEFAULT_BASE_URLS: dict[str, str] = {}
+# base-URL variable; its default base URL. Complete before their first read (workbench.tables).
+KEY_VARIABLES: ProviderTable[str, tuple[str, ...]] = ProviderTable()
+BASE_URL_VARIABLES: ProviderTable[str, str] = ProviderTable()
+DEFAULT_BASE_URLS: ProviderTable[str, str] = ProviderTable()
 
 
 URL_SHAPE = "postgresql://user[:password]@host[:port]/database"
@@ -234,7 +226,6 @@ def load_settings(
         for provider, var in BASE_URL_VARIABLES.items()
         if env.get(var) or secrets.get(var)
     }
-    data_dir = Path(env.get("WORKBENCH_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
     lock_timeout = _seconds(env, "WORKBENCH_LOCK_TIMEOUT_S", 10.0)
     database_url = _secret(env, secrets, "WORKBENCH_DATABASE_URL")
     if database_url is not None:
@@ -243,7 +234,7 @@ def load_settings(
         user=_user(env),
         daily_budget_usd=_money(env, "WORKBENCH_DAILY_BUDGET_USD"),
         user_daily_budget_usd=_money(env, "WORKBENCH_USER_DAILY_BUDGET_USD"),
-        data_dir=data_dir,
+        data_dir=data_dir(env),
         keys=keys,
         key_sources=sources,
         base_urls=base_urls,

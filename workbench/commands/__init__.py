@@ -8,11 +8,12 @@ the Workbench.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from workbench.errors import ConfigError, WorkbenchError
+from workbench.errors import ConfigError, InvalidInput, WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.services.workbench import Workbench
@@ -33,6 +34,37 @@ class CommandError(WorkbenchError):
 
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+class UsageError(InvalidInput):
+    """A command line argparse rejects."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and the caller decides the exit)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def failure(exc: WorkbenchError) -> tuple[int, str]:
+    """An expected failure as the command line reports it: its exit code and its one line for
+    stderr (the same wherever the command ran, `cli.main` or a run answering, `_queries`)."""
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE, f"error: {one_line(str(exc))} (see --help)"
+    if isinstance(exc, CommandError):
+        return exc.exit_code, f"error: {one_line(exc.message)}"
+    return _exit_code(exc), f"error: {one_line(str(exc))}"
+
+
+def _exit_code(exc: WorkbenchError) -> int:
+    """The documented exit code for an expected failure no command turned into a CommandError."""
+    if isinstance(exc, InvalidInput):
+        return EXIT_USAGE
+    # Imported on this failure path only, so `--help` does not load DuckDB.
+    from workbench.store.db import StoreError
+
+    return EXIT_STORE if isinstance(exc, StoreError) else EXIT_FAILED
 
 
 # A command keeps the database file between units of work that follow each other within this

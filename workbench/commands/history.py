@@ -4,10 +4,15 @@ page and paged in SQL."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
 
 from workbench.commands import EXIT_OK, opened_workbench
 from workbench.commands._filters import add_filter_arguments, filter_from_args
+
+if TYPE_CHECKING:
+    from workbench.services.history import HistoryPage
+    from workbench.services.workbench import Workbench
 
 COLUMNS = ("id", "created_at", "status", "model", "provider", "latency_ms", "cost_usd", "prompt")
 
@@ -37,12 +42,21 @@ def _cell(value: Any, width: int) -> str:
 
 
 def run(args: Any) -> int:
+    with opened_workbench() as wb:
+        result = page(args, wb)
+    return show(args, result, sys.stdout)
+
+
+def page(args: Any, wb: Workbench) -> HistoryPage:
+    """The page the arguments ask for (also what a running command answers, `_queries`)."""
     from workbench.services import history as history_service
 
     f = filter_from_args(args)
     limit = max(1, min(1000, args.limit))
-    with opened_workbench() as wb:
-        result = history_service.load_page(wb, f, args.page, limit, thumbnails=False)
+    return history_service.load_page(wb, f, args.page, limit, thumbnails=False)
+
+
+def show(args: Any, result: HistoryPage, out: TextIO) -> int:
     if args.json:
         for row in result.rows:
             print(
@@ -59,7 +73,8 @@ def run(args: Any) -> int:
                         )
                     },
                     default=str,
-                )
+                ),
+                file=out,
             )
         return EXIT_OK
     widths = {
@@ -72,8 +87,11 @@ def run(args: Any) -> int:
         "cost_usd": 8,
         "prompt": 60,
     }
-    print("  ".join(c.ljust(widths[c]) for c in COLUMNS))
+    print("  ".join(c.ljust(widths[c]) for c in COLUMNS), file=out)
     for row in result.rows:
-        print("  ".join(_cell(getattr(row, c), widths[c]).ljust(widths[c]) for c in COLUMNS))
-    print(f"{result.total:,} match · page {result.page} of {result.pages}")
+        print(
+            "  ".join(_cell(getattr(row, c), widths[c]).ljust(widths[c]) for c in COLUMNS),
+            file=out,
+        )
+    print(f"{result.total:,} match · page {result.page} of {result.pages}", file=out)
     return EXIT_OK

@@ -18,6 +18,7 @@ from workbench.commands import (
     opened_workbench,
 )
 from workbench.commands._measure import measuring
+from workbench.commands._queries import answering
 
 MEASURE_WAIT_S = 120.0  # how long the end of a run waits for its images' measurements
 
@@ -190,7 +191,7 @@ def run(args: Any) -> int:
         if not 1 <= args.concurrency <= 64:
             raise CommandError("--concurrency must be from 1 to 64", EXIT_USAGE)
         overrides["concurrency"] = {p: args.concurrency for p in run_service.DEFAULT_CONCURRENCY}
-    with opened_workbench() as wb, measuring(wb, MEASURE_WAIT_S):
+    with opened_workbench() as wb, measuring(wb, MEASURE_WAIT_S), answering(wb):
         interrupted, runs = run_service.recover(wb)
         if interrupted or runs:
             print(

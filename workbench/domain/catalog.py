@@ -18,12 +18,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench.errors import InvalidInput
+from workbench.tables import ProviderTable
 
 CATALOG_FILE = Path(__file__).parent / "data" / "catalog.toml"
 OFFLINE = "offline"
 # Provider name -> label, filled by the provider registry from the adapters' descriptors (this
-# domain module imports no adapter; importing `workbench` runs the registry first).
-PROVIDER_LABELS: dict[str, str] = {}
+# domain module imports no adapter; the table completes itself on first read, workbench.tables).
+PROVIDER_LABELS: ProviderTable[str, str] = ProviderTable()
 Family = Literal["nano-banana", "flux"]
 # How a model's request looks on the wire, whoever serves it; adapters branch on this, never on
 # a model id, so a new model of an existing shape is one catalog entry (docs/extending.md).

@@ -58,9 +58,15 @@ def _recompute(wb: Workbench) -> None:
         disabled=state.running,
         help="Runs in the background; the app stays usable.",
     )
-    if clicked and not measurement_service.start_recompute(wb, only_missing=MODES[mode]):
+    started = bool(clicked) and measurement_service.start_recompute(
+        wb, only_missing=MODES[mode]
+    )
+    if clicked and not started:
         st.warning("A recompute is already running.")
-    running = measurement_service.recompute_state(wb).running
+    # What the caption above was drawn with (or the recompute just started), not a fresh read:
+    # one that finished after the caption was read must still make the fragment redraw the
+    # page, or "finished" showed beside the count from before it.
+    running = state.running or started
 
     @st.fragment(run_every=0.5 if running else None)
     def _progress() -> None:

@@ -1,0 +1,113 @@
+"""`workbench history` answered by a running command (`workbench/commands/_queries.py`): the
+answer is what the command prints in a process of its own, exit code and errors included; a
+separate `workbench history` process really is answered; a socket left by a killed run is
+removed; another database is declined; asking can be turned off. The two-runs-and-a-history-loop
+test (tests/test_multiprocess.py, both backends) runs the same path while runs write."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench import cli
+from workbench.commands._queries import QUERIES_DIR, answer, answering, ask
+from workbench.services.workbench import Workbench
+from workbench.store.generations import NewGeneration, Outcome
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _fill(wb: Workbench, n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        gid = f"q{i:03d}"
+        wb.log.insert_pending(NewGeneration(
+            id=gid, model="nano-banana-2" if i % 2 else "flux-2-pro", provider="offline",
+            prompt=f"a kite number {i}", prompt_written=f"a kite number {i}"))
+        if i % 3:
+            wb.log.complete(gid, Outcome(status="succeeded", latency_ms=100 + i, cost_usd=0.0))
+        ids.append(gid)
+    return ids
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    return {**env, "WORKBENCH_DATA_DIR": str(data_dir), **extra}
+
+
+@pytest.mark.parametrize("argv", [
+    ["history", "--limit", "7"],
+    ["history", "--json", "--limit", "5", "--page", "2"],
+    ["history", "--model", "nano-banana-2", "--status", "succeeded"],
+    ["history", "--limit", "nope"],
+    ["history", "--since", "yesterday"],
+    ["history", "--limit", "3", "--bogus"],
+])
+def test_a_runs_answer_is_what_the_command_prints_itself(
+    wb: Workbench, data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert wb.settings.data_dir == data_dir
+    _fill(wb, 30)
+    code, out, err = answer(wb, argv)
+    assert (code, out, err) != (0, "", "")
+    assert cli.main(argv) == code
+    printed = capsys.readouterr()
+    assert (out, err) == (printed.out, printed.err)
+
+
+def test_a_history_process_is_answered_by_the_listening_command(
+    wb: Workbench, data_dir: Path
+) -> None:
+    ids = _fill(wb, 12)
+    with answering(wb) as listener:
+        assert (data_dir / QUERIES_DIR / f"{os.getpid()}.sock").exists()
+        done = subprocess.run(
+            [sys.executable, "-m", "workbench", "history", "--json", "--limit", "50"],
+            env=_env(data_dir), capture_output=True, text=True, timeout=120, cwd=ROOT,
+        )
+        assert listener.answered == 1
+    assert done.returncode == 0, done.stderr
+    assert sorted(json.loads(line)["id"] for line in done.stdout.splitlines()) == ids
+    assert list((data_dir / QUERIES_DIR).iterdir()) == []  # the socket goes with the listener
+
+
+def test_a_socket_left_by_a_killed_run_is_removed_and_the_command_answers_itself(
+    wb: Workbench, data_dir: Path
+) -> None:
+    ids = _fill(wb, 4)
+    folder = data_dir / QUERIES_DIR
+    folder.mkdir(mode=0o700)
+    left = folder / "999999.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(left))  # bound, never listening: what a SIGKILLed run leaves
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "history", "--json"],
+        env=_env(data_dir), capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(json.loads(line)["id"] for line in done.stdout.splitlines()) == ids
+    assert not left.exists()
+
+
+def test_another_database_is_declined_and_asking_can_be_turned_off(
+    wb: Workbench, data_dir: Path
+) -> None:
+    _fill(wb, 3)
+    with answering(wb) as listener:
+        team = {"WORKBENCH_DATA_DIR": str(data_dir),
+                "WORKBENCH_DATABASE_URL": "postgresql://someone@127.0.0.1:5/team"}
+        assert ask(["history"], team) is None  # its log is elsewhere: not this run's to answer
+        assert ask(["history"], {"WORKBENCH_DATA_DIR": str(data_dir),
+                                 "WORKBENCH_ASK_RUNS": "0"}) is None
+        assert ask(["history", "--help"], {"WORKBENCH_DATA_DIR": str(data_dir)}) is None
+        assert ask(["export", "--format", "csv"], {"WORKBENCH_DATA_DIR": str(data_dir)}) is None
+        assert listener.answered == 0
+        asked = ask(["history"], {"WORKBENCH_DATA_DIR": str(data_dir)})
+        assert asked is not None and asked[0] == 0 and "3 match" in asked[1]
+        assert listener.answered == 1

@@ -1,0 +1,221 @@
+"""A running `workbench run` answers `workbench history` for other processes.
+
+While a run works (minutes to hours), another process that asks for the log pays about 0.8 s to
+start Python and import the store before its first query, and 1.5-2 s while two runs share the
+cores (docs/storage.md). A run has all of that loaded and the database in hand. So while it works
+it listens on a Unix socket in the data directory (`queries/<pid>.sock`) and answers `history`
+with the same code as the command (`commands.history.page` and `show`); `workbench history`
+(`cli.entry`) asks a listening run first and does the work itself when none answers.
+
+- Only `history` is served: it only reads, and its output depends on the log and its arguments.
+  A run answers only a process that names the same database (`WORKBENCH_DATABASE_URL`, compared
+  as a hash), and the answer reads the log at that moment, like any other process's query.
+- The folder is the user's alone (0700) and each socket 0600; whoever may connect could read the
+  data directory anyway. A run killed with SIGKILL leaves its socket file behind: the next asker
+  finds nobody listening there and removes it.
+- The request is one JSON line `{"argv": [...], "database": "<sha256 or empty>"}`, the answer one
+  JSON line `{"code": N, "out": "...", "err": "..."}`. `WORKBENCH_ASK_RUNS=0` turns asking off.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from workbench.commands import CommandParser, UsageError, failure
+from workbench.errors import WorkbenchError
+from workbench.paths import data_dir
+
+if TYPE_CHECKING:
+    import logging
+
+    from workbench.services.workbench import Workbench
+
+QUERIES_DIR = "queries"
+SERVED = frozenset({"history"})
+# Linux keeps a Unix socket's path in 108 bytes: a deeper data directory is simply not served.
+SOCKET_PATH_MAX = 107
+REQUEST_MAX_BYTES = 65_536
+READ_TIMEOUT_S = 2.0  # a client that connects and says nothing is dropped after this long
+CONNECT_TIMEOUT_S = 0.5
+# Past this an asker stops waiting for a run's answer and queries the log itself (a stopped run,
+# Ctrl-Z, still accepts connections but never answers). The run's own wait for the database is
+# bounded by WORKBENCH_LOCK_TIMEOUT_S, 10 s by default.
+ANSWER_TIMEOUT_S = 15.0
+
+
+# The asking side is a process of ~0.1 s whose imports are most of it: `hashlib` and `logging`
+# (about 15 ms together) load only where they are used.
+def _database_id(url: str | None) -> str:
+    if not url:
+        return ""
+    import hashlib
+
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def _log() -> logging.Logger:
+    import logging
+
+    return logging.getLogger(__name__)
+
+
+def _read_line(conn: socket.socket, limit: int | None) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65_536)
+        if not chunk:
+            break
+        data += chunk
+        if limit is not None and len(data) > limit:
+            raise ValueError("request too long")
+    return data
+
+
+# -- the asking side: `workbench history` ---------------------------------------------------------
+def ask(argv: Sequence[str], env: Mapping[str, str]) -> tuple[int, str, str] | None:
+    """A listening run's answer to `argv` (exit code, stdout, stderr), or None when the command
+    is not served or no run answers (then the caller runs the command itself)."""
+    if not argv or argv[0] not in SERVED or "-h" in argv or "--help" in argv:
+        return None
+    if (env.get("WORKBENCH_ASK_RUNS") or "1").strip() == "0":
+        return None
+    folder = data_dir(env) / QUERIES_DIR
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".sock"))
+    except OSError:
+        return None
+    request = json.dumps(
+        {"argv": list(argv), "database": _database_id(env.get("WORKBENCH_DATABASE_URL"))}
+    ).encode() + b"\n"
+    for name in names:
+        path = folder / name
+        if len(os.fsencode(path)) > SOCKET_PATH_MAX:
+            return None
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(CONNECT_TIMEOUT_S)
+                conn.connect(str(path))
+                conn.settimeout(ANSWER_TIMEOUT_S)
+                conn.sendall(request)
+                reply = _read_line(conn, None)
+        except (ConnectionRefusedError, FileNotFoundError):
+            path.unlink(missing_ok=True)  # its run is gone without tidying up (SIGKILL)
+            continue
+        except OSError:  # a timeout, a reset: ask the next run, or do it ourselves
+            continue
+        try:
+            answer = json.loads(reply)
+            code, out, err = int(answer["code"]), str(answer["out"]), str(answer["err"])
+        except (ValueError, KeyError, TypeError):
+            continue  # it declined (another database) or broke off
+        return code, out, err
+    return None
+
+
+# -- the answering side: a run --------------------------------------------------------------------
+@contextmanager
+def answering(wb: Workbench) -> Iterator[Listener]:
+    """While the block runs, answer other processes' `history` from `wb`. A run works without
+    it: a socket that cannot be made is logged, not raised."""
+    listener = Listener(wb)
+    listener.start()
+    try:
+        yield listener
+    finally:
+        listener.stop()
+
+
+def answer(wb: Workbench, argv: Sequence[str]) -> tuple[int, str, str]:
+    """What `workbench <argv>` would print and return in a process of its own, from `wb`."""
+    from workbench.commands import history
+
+    parser = CommandParser(prog="workbench")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    history.register(commands)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        args, unknown = parser.parse_known_args(list(argv))
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        if args.command not in SERVED:
+            raise UsageError(f"workbench: {args.command} is not answered by a run")
+        code = history.show(args, history.page(args, wb), out)
+    except WorkbenchError as exc:
+        code, line = failure(exc)
+        print(line, file=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+class Listener:
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+        self.answered = 0  # queries answered (declined ones not counted)
+        self.path = wb.settings.data_dir / QUERIES_DIR / f"{os.getpid()}.sock"
+        self.database = _database_id(
+            wb.settings.database_url.get_secret_value() if wb.settings.database_url else None
+        )
+        self._sock: socket.socket | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if len(os.fsencode(self.path)) > SOCKET_PATH_MAX:
+            _log().info("not answering history queries: %s is too long for a socket", self.path)
+            return
+        try:
+            self.path.parent.mkdir(mode=0o700, exist_ok=True)
+            self.path.unlink(missing_ok=True)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(str(self.path))
+            os.chmod(self.path, 0o600)
+            sock.listen(16)
+            sock.settimeout(0.2)  # so stop() is noticed
+        except OSError as exc:
+            _log().info("not answering history queries at %s: %s", self.path, exc)
+            return
+        self._sock = sock
+        self._thread = threading.Thread(target=self._serve, name="history-answers", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=ANSWER_TIMEOUT_S)
+        if self._sock is not None:
+            self._sock.close()
+            self.path.unlink(missing_ok=True)
+
+    def _serve(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                try:
+                    self._handle(conn)
+                except Exception:  # one bad request must not end the answering
+                    _log().exception("answering a history query failed")
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(READ_TIMEOUT_S)
+        request = json.loads(_read_line(conn, REQUEST_MAX_BYTES))
+        argv = request.get("argv")
+        if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+            return
+        if request.get("database", "") != self.database:
+            conn.sendall(b'{"declined": "another database"}\n')
+            return
+        code, out, err = answer(self.wb, argv)
+        self.answered += 1  # before sending: the asker may look as soon as it has the answer
+        conn.sendall((json.dumps({"code": code, "out": out, "err": err}) + "\n").encode())
