@@ -1,6 +1,6 @@
-"""Where the workbench keeps things when no setting says otherwise: the project root, the data
-directory and the secrets file. Imports nothing from the project and nothing heavy, so the
-command line can find a data directory before it loads the settings (`cli.entry`)."""
+"""Where the workbench keeps things when no setting says otherwise: the project root and the data
+directory. Imports nothing from the project and nothing heavy, so the command line can find a
+data directory before it loads the settings (`cli.entry`)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ run` (`commands/_queries.py`) is a 0.1 s process. So the first read of any table
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
+# Another thread that reads a table while one completes them waits for it; the completing thread
+# itself may read them meanwhile (re-entrant), and then sees them as they are.
+_COMPLETING = threading.RLock()
 
 
 class ProviderTable(dict[_K, _V]):
@@ -27,17 +31,21 @@ class ProviderTable(dict[_K, _V]):
 
     completer: ClassVar[Callable[[], None] | None] = None
     _completed: ClassVar[bool] = False
+    _busy: ClassVar[bool] = False
 
     @classmethod
     def complete(cls) -> None:
-        if ProviderTable._completed or ProviderTable.completer is None:
+        if ProviderTable._completed:
             return
-        ProviderTable._completed = True  # before: completing reads and writes the tables
-        try:
-            ProviderTable.completer()
-        except BaseException:
-            ProviderTable._completed = False
-            raise
+        with _COMPLETING:
+            if ProviderTable._completed or ProviderTable._busy or ProviderTable.completer is None:
+                return
+            ProviderTable._busy = True
+            try:
+                ProviderTable.completer()
+                ProviderTable._completed = True
+            finally:
+                ProviderTable._busy = False
 
     def __getitem__(self, key: _K) -> _V:
         self.complete()
