@@ -23,6 +23,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.redact import redact
 from workbench.services.status import status
 from workbench.services.workbench import open_workbench
+from workbench.store.backend import _check_writable
 from workbench.store.db import StoreError
 from workbench.store.generations import GenerationLog, NewGeneration, Outcome
 from workbench.store.journal import JOURNAL_NAME
@@ -385,3 +386,27 @@ def test_the_leaderboard_summary_follows_every_write_and_matches_the_log(pg_url:
             assert sum(r["attempts"] for r in exact) > 20
     finally:
         wb.close()
+
+
+def test_processes_starting_at_once_all_pass_the_data_directory_check(tmp_path: Path) -> None:
+    """Team mode checks at start that the image folder is writable; with one shared probe
+    name, one process removed another's probe and that one refused to start (seen as a run
+    failing beside another in tests/test_spending.py)."""
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "d")},
+                             secrets_file=tmp_path / "none.toml")
+    failures: list[StoreError] = []
+
+    def start_many() -> None:
+        for _ in range(300):
+            try:
+                _check_writable(settings)
+            except StoreError as exc:
+                failures.append(exc)
+
+    starters = [threading.Thread(target=start_many) for _ in range(4)]
+    for starter in starters:
+        starter.start()
+    for starter in starters:
+        starter.join()
+    assert failures == []
+    assert list((tmp_path / "d").iterdir()) == []  # no probe left behind

@@ -4,6 +4,8 @@ never learn which one they got; both answer the same calls (see `store.postgres`
 
 from __future__ import annotations
 
+import tempfile
+
 from workbench.config import Settings
 from workbench.store.db import Backend, Database, StoreError
 
@@ -26,9 +28,10 @@ def _check_writable(settings: Settings) -> None:
     folder = settings.data_dir
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-check"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # A name of this process's own: two processes starting at once each remove only their
+        # own probe (one shared name let one remove the other's, which then failed to start).
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
     except OSError as exc:
         raise StoreError(
             f"Cannot use the data directory {folder}: {exc.strerror}. In team mode the images "
