@@ -111,3 +111,10 @@ def test_another_database_is_declined_and_asking_can_be_turned_off(
         asked = ask(["history"], {"WORKBENCH_DATA_DIR": str(data_dir)})
         assert asked is not None and asked[0] == 0 and "3 match" in asked[1]
         assert listener.answered == 1
+
+
+def test_a_run_refuses_to_do_another_commands_work(wb: Workbench, tmp_path: Path) -> None:
+    out_file = tmp_path / "x.csv"
+    code, out, err = answer(wb, ["export", "--format", "csv", "--out", str(out_file)])
+    assert code == 2 and out == "" and "invalid choice: 'export'" in err
+    assert not out_file.exists()

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -360,11 +362,17 @@ def test_an_idle_workbench_process_gives_the_file_to_another_at_once(tmp_path: P
         assert time.monotonic() - started < 3
 
 
-def _someone_waits(path: Path) -> int:
-    """What a process waiting for the file holds (store.file_lock): a shared lock on `.wait`."""
+@contextmanager
+def _someone_waits(path: Path) -> Iterator[None]:
+    """A new database at `path`, and what a process waiting for it holds meanwhile
+    (store.file_lock): a shared lock on `.wait`."""
+    Database(path, idle_close_s=0).close()
     fd = os.open(Path(str(path) + ".wait"), os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_SH)
-    return fd
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 def test_a_command_does_its_first_unit_in_the_turn_that_checked_the_schema(
@@ -373,11 +381,8 @@ def test_a_command_does_its_first_unit_in_the_turn_that_checked_the_schema(
     """Opening checks the schema in one turn; the caller's first query (a command's page, ~15 ms
     later) must not give that turn away to a waiting process and queue for a second one, which
     doubled `workbench history`'s wait while runs write."""
-    path = tmp_path / "turns.duckdb"
-    Database(path, idle_close_s=0).close()
-    wait_fd = _someone_waits(path)
-    try:
-        db = Database(path, lock_timeout_s=5, idle_close_s=0.25)
+    with _someone_waits(tmp_path / "turns.duckdb"):
+        db = Database(tmp_path / "turns.duckdb", lock_timeout_s=5, idle_close_s=0.25)
         opens = []
         original = db._connect
         db._connect = (  # type: ignore[method-assign]  # counts reopenings
@@ -387,22 +392,15 @@ def test_a_command_does_its_first_unit_in_the_turn_that_checked_the_schema(
             assert cur.execute("SELECT count(*) FROM generations").fetchone() == (0,)
         assert opens == []  # the schema check's connection served the first unit
         assert not db.is_open  # and the waiting process gets the file right after it
-    finally:
-        os.close(wait_fd)
     db.close()
 
 
 def test_a_process_that_opens_and_does_nothing_gives_way_after_the_grace(tmp_path: Path) -> None:
-    path = tmp_path / "grace.duckdb"
-    Database(path, idle_close_s=0).close()
-    wait_fd = _someone_waits(path)
-    try:
-        db = Database(path, lock_timeout_s=5, idle_close_s=60)
+    with _someone_waits(tmp_path / "grace.duckdb"):
+        db = Database(tmp_path / "grace.duckdb", lock_timeout_s=5, idle_close_s=60)
         assert db.is_open
         time.sleep(FIRST_UNIT_GRACE_S + 0.2)
         assert not db.is_open  # not the 60 s idle time: someone waits
-    finally:
-        os.close(wait_fd)
     db.close()
 
 
