@@ -20,7 +20,7 @@ Each figure is the median of several runs after one warm-up. Last line: one JSON
 `pg_history_count_ms`, `pg_filter_choices_ms`, `pg_leaderboard_ms` and its `_cold` twin,
 `pg_insert_ms`) on a PostgreSQL database bulk-loaded with COPY: a new database on the server of
 `WORKBENCH_DATABASE_URL` when it is set (dropped afterwards; the role needs CREATEDB), otherwise
-on a throwaway server started here (`workbench.store.pg_cluster`, as the tests do).
+on a throwaway server started here (`tests.pg_cluster`, as the tests do).
 
 Usage: .venv/bin/python bench/history.py [--rows 100000,1000000] [--repeat 7]
        .venv/bin/python bench/history.py --backend postgres [--rows 1000000]
@@ -50,7 +50,7 @@ from PIL import Image  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
 from workbench.domain.catalog import load_catalog  # noqa: E402
 from workbench.domain.filters import HistoryFilter  # noqa: E402
-from workbench.imaging.metrics import FAST_METRICS, PHASH, TEXT_ACCURACY, VERSIONS  # noqa: E402
+from workbench.imaging.measure import FAST_METRICS, PHASH, TEXT_ACCURACY, VERSIONS  # noqa: E402
 from workbench.services import history as history_service  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
 from workbench.store import metric_columns  # noqa: E402
@@ -381,7 +381,7 @@ def pg_fill(wb: Workbench, rows: int) -> None:
 
 def measure_pg(rows: int, repeat: int) -> dict[str, float]:
     from workbench.domain.ids import new_id
-    from workbench.store.generations import NewGeneration
+    from workbench.store.attempts import NewGeneration
 
     with tempfile.TemporaryDirectory() as tmp, pg_database() as url:
         settings = load_settings(
@@ -395,7 +395,7 @@ def measure_pg(rows: int, repeat: int) -> dict[str, float]:
         hard = HARD
 
         def insert() -> None:
-            wb.log.insert_pending(NewGeneration(
+            wb.attempts.insert_pending(NewGeneration(
                 id=new_id("gen"), model="flux-2-pro", provider="bfl", prompt="a bench kite",
                 prompt_written="a bench kite", params={"seed": 1}, seed=1))
 
@@ -422,8 +422,8 @@ def pg_database() -> Iterator[str]:
     """A new, empty database: on WORKBENCH_DATABASE_URL's server, or on a throwaway one."""
     import psycopg
 
+    from tests.pg_cluster import PgCluster
     from workbench.config import parse_database_url
-    from workbench.store.pg_cluster import PgCluster
 
     name = f"wb_bench_{os.getpid()}"
     given = os.environ.get("WORKBENCH_DATABASE_URL")

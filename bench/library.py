@@ -45,11 +45,11 @@ from PIL import Image  # noqa: E402
 from bench.history import fill, timed  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
 from workbench.domain.ids import new_id  # noqa: E402
-from workbench.services import library  # noqa: E402
-from workbench.services.provenance import image_with_provenance  # noqa: E402
-from workbench.services.report import build_report  # noqa: E402
+from workbench.services.delivery import library  # noqa: E402
+from workbench.services.delivery.provenance import image_with_provenance  # noqa: E402
+from workbench.services.delivery.report import build_report  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
-from workbench.store.generations import NewGeneration, Outcome  # noqa: E402
+from workbench.store.attempts import NewGeneration, Outcome  # noqa: E402
 from workbench.store.votes import NewVote  # noqa: E402
 
 PROMPT = (
@@ -81,11 +81,11 @@ def seed_log(wb: Workbench) -> list[str]:
         model, provider = ("flux-2-pro", "bfl") if flux else ("nano-banana-2", "gemini")
         side, fmt = (1440, "JPEG") if flux else (1024, "PNG")
         generation_id = new_id("gen")
-        wb.log.insert_pending(NewGeneration(
+        wb.attempts.insert_pending(NewGeneration(
             id=generation_id, model=model, provider=provider, prompt=PROMPT,
             prompt_written=PROMPT, category="product", seed=i,
         ))
-        wb.log.complete(generation_id, Outcome(
+        wb.attempts.complete(generation_id, Outcome(
             status="succeeded", latency_ms=9000.0 if flux else 6000.0,
             cost_usd=0.045 if flux else 0.039, cost_kind="known",
             image=wb.images.put(photo_like(side, i, fmt)),

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from workbench.imaging import metrics as m  # noqa: E402
+from workbench.imaging import measure as m  # noqa: E402
 
 if TYPE_CHECKING:
     from workbench.services.workbench import Workbench
@@ -135,25 +135,25 @@ def bench_ocr(repeat: int) -> dict[str, float]:
 
 def _seed(wb: Workbench, count: int, side: int, start: int = 0) -> list[str]:
     from workbench.domain.ids import new_id
-    from workbench.store.generations import NewGeneration, Outcome
+    from workbench.store.attempts import NewGeneration, Outcome
 
     ids = []
     for i in range(start, start + count):
         sign = SIGNS[i % len(SIGNS)]
         prompt = f'A street at dusk, a shop sign that says "{sign}", photo #{i}'
         gid = new_id("gen")
-        wb.log.insert_pending(NewGeneration(
+        wb.attempts.insert_pending(NewGeneration(
             id=gid, model=("nano-banana-2", "flux-2-pro")[i % 2], provider="offline",
             prompt=prompt, prompt_written=prompt, seed=i, category="text"))
         stored = wb.images.put(png(text_image(sign, side, i)))
-        wb.log.complete(gid, Outcome(status="succeeded", image=stored, latency_ms=1.0))
+        wb.attempts.complete(gid, Outcome(status="succeeded", image=stored, latency_ms=1.0))
         ids.append(gid)
     return ids
 
 
 def bench_batch(images: int) -> dict[str, float]:
     from workbench.config import load_settings
-    from workbench.services import metrics as service
+    from workbench.services.evidence import measurements as service
     from workbench.services.workbench import open_workbench
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,7 +185,7 @@ def bench_rerun(reruns: int, batch: int) -> dict[str, float]:
     from streamlit.testing.v1 import AppTest
 
     from workbench.config import load_settings
-    from workbench.services import metrics as service
+    from workbench.services.evidence import measurements as service
     from workbench.services.workbench import open_workbench
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,8 +32,8 @@ MENU = {name: name.capitalize() for name in TITLES}  # the menu's link text
 
 def _seed(data_dir: Path) -> None:
     from workbench.config import load_settings
-    from workbench.services import grids
-    from workbench.services.runner import start_run
+    from workbench.services.runs import grids
+    from workbench.services.runs.runner import start_run
     from workbench.services.workbench import open_workbench
 
     wb = open_workbench(

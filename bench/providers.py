@@ -41,7 +41,7 @@ from tests.providers.fakes import FAKES, FakeServer  # noqa: E402
 from workbench.config import BASE_URL_VARIABLES, KEY_VARIABLES, load_settings  # noqa: E402
 from workbench.providers.http import HttpPolicy  # noqa: E402
 from workbench.providers.registry import build_provider  # noqa: E402
-from workbench.services import generation  # noqa: E402
+from workbench.services.runs import generation  # noqa: E402
 from workbench.services.workbench import open_workbench  # noqa: E402
 
 KEY = "bench-key-0000"

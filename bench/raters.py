@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.history import fill, timed  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
-from workbench.services import leaderboard as lb_service  # noqa: E402
+from workbench.services.evidence import leaderboard as lb_service  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
 
 RATERS = ["ann", "bob", "cy", "dee", "eve"]

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 from workbench.config import load_settings  # noqa: E402
 from workbench.domain.catalog import load_catalog  # noqa: E402
-from workbench.services import leaderboard  # noqa: E402
+from workbench.services.evidence import leaderboard  # noqa: E402
 from workbench.services.workbench import Workbench, open_workbench  # noqa: E402
 from workbench.stats.bradley_terry import SCALE, PairCounts, rate  # noqa: E402
 from workbench.store.votes import NewVote  # noqa: E402

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from workbench.config import load_settings  # noqa: E402
-from workbench.services.generation import GenerateRequest  # noqa: E402
-from workbench.services.runner import Cell, RunSettings, start_run  # noqa: E402
+from workbench.services.runs.generation import GenerateRequest  # noqa: E402
+from workbench.services.runs.runner import Cell, RunSettings, start_run  # noqa: E402
 from workbench.services.workbench import open_workbench  # noqa: E402
 
 KEY = "bench-key-runner"

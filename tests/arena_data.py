@@ -10,7 +10,7 @@ from PIL import Image
 
 from workbench.domain.ids import new_id
 from workbench.services.workbench import Workbench
-from workbench.store.generations import NewGeneration, Outcome
+from workbench.store.attempts import NewGeneration, Outcome
 
 
 def png(seed: str) -> bytes:
@@ -27,7 +27,7 @@ def add_generation(
     parent_id: str | None = None,
 ) -> str:
     generation_id = new_id("gen")
-    wb.log.insert_pending(
+    wb.attempts.insert_pending(
         NewGeneration(
             id=generation_id, model=model, provider=provider, prompt=prompt,
             prompt_written=prompt, category=category, template_id=template_id,
@@ -35,7 +35,7 @@ def add_generation(
         )
     )
     image = wb.images.put(png(generation_id)) if status == "succeeded" else None
-    wb.log.complete(
+    wb.attempts.complete(
         generation_id,
         Outcome(
             status=status, latency_ms=latency_ms, cost_usd=cost_usd,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests import pg_server as pg_server_module
+from tests.pg_cluster import PgCluster
 from workbench.config import BASE_URL_VARIABLES, KEY_VARIABLES, Settings, load_settings
 from workbench.services.workbench import Workbench, open_workbench
-from workbench.store.pg_cluster import PgCluster
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from workbench.services.generation import GenerateRequest
-from workbench.services.runner import Cell, start_run
+from workbench.services.runs.generation import GenerateRequest
+from workbench.services.runs.runner import Cell, start_run
 from workbench.services.workbench import Workbench
 
 PROMPTS = (

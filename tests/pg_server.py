@@ -1,4 +1,4 @@
-"""The test session's PostgreSQL 15 server: one throwaway cluster (`workbench.store.pg_cluster`)
+"""The test session's PostgreSQL 15 server: one throwaway cluster (`tests.pg_cluster`)
 started on first use and stopped when the session ends (also by `atexit` after a crash), and a
 fresh database per test (`CREATE DATABASE t_<n>`) so tests stay independent.
 
@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from workbench.store.pg_cluster import PgCluster, available
+from tests.pg_cluster import PgCluster, available
 
 _cluster: PgCluster | None = None
 _numbers = itertools.count(1)

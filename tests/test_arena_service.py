@@ -11,7 +11,7 @@ import pytest
 
 from tests.arena_data import add_generation, delete_generation
 from workbench.domain.filters import HistoryFilter
-from workbench.services.arena import (
+from workbench.services.evidence.arena import (
     ArenaPair,
     InvalidVote,
     NoPairAvailable,

@@ -16,7 +16,7 @@ from tests.providers.fakes import FakeBfl, FakeReplicate, png_bytes
 from workbench import cli, config
 from workbench.config import load_settings
 from workbench.services.workbench import open_workbench
-from workbench.store.generations import NewGeneration
+from workbench.store.attempts import NewGeneration
 from workbench.store.records import Generation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,7 +226,7 @@ def test_the_quick_exit_delivers_all_output_and_the_exit_code(data_dir: Path) ->
                                       secrets_file=data_dir / "none.toml"), idle_close_s=0)
     try:
         for i in range(400):
-            wb.log.insert_pending(NewGeneration(
+            wb.attempts.insert_pending(NewGeneration(
                 id=f"g{i:04d}", model="nano-banana-2", provider="offline",
                 prompt=f"prompt {i} " + "long words " * 20, prompt_written=f"prompt {i}"))
     finally:

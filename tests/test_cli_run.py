@@ -14,7 +14,7 @@ import pytest
 from workbench import cli
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
-from workbench.services import grids
+from workbench.services.runs import grids
 from workbench.services.workbench import open_workbench
 
 

@@ -14,10 +14,10 @@ from workbench import cli
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
 from workbench.imaging.specs import MetricResult
-from workbench.services import dbcopy
+from workbench.services.team import dbcopy
 from workbench.services.workbench import Workbench, open_workbench
-from workbench.store.library import NewVersion
-from workbench.store.metrics import MetricLog
+from workbench.store.measurements import MetricLog
+from workbench.store.prompt_library import NewVersion
 from workbench.store.spending import Caps
 from workbench.store.votes import NewVote
 

@@ -17,12 +17,12 @@ from workbench.domain.model_options import InvalidOptions
 from workbench.domain.suites import SuiteError
 from workbench.engines.ocr import OcrFailed, OcrUnavailable
 from workbench.errors import ConfigError, InvalidInput, WorkbenchError
-from workbench.imaging.metrics import MeasurementError
+from workbench.imaging.measure import MeasurementError
 from workbench.providers.base import ProviderError
-from workbench.services.arena import InvalidVote, NoPairAvailable
-from workbench.services.exports import ImportRejected
-from workbench.services.generation import InvalidRequest
-from workbench.services.runner import RunRefused
+from workbench.services.delivery.exports import ImportRejected
+from workbench.services.evidence.arena import InvalidVote, NoPairAvailable
+from workbench.services.runs.generation import InvalidRequest
+from workbench.services.runs.runner import RunRefused
 from workbench.stats.bradley_terry import RatingInputError
 from workbench.store.db import DatabaseLocked, StoreError
 from workbench.store.images import NotAnImage

@@ -14,7 +14,8 @@ import pytest
 from tests.arena_data import add_generation, delete_generation
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
-from workbench.services import exports, leaderboard
+from workbench.services.delivery import exports
+from workbench.services.evidence import leaderboard
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.store.votes import NewVote, VoteLog
 
@@ -252,7 +253,7 @@ def test_a_formula_like_prompt_survives_export_and_import(wb: Workbench, tmp_pat
 
 # -- images out ---------------------------------------------------------------------------------
 def test_an_image_downloads_byte_for_byte_as_received(wb: Workbench) -> None:
-    from workbench.services.generation import GenerateRequest, generate_sync
+    from workbench.services.runs.generation import GenerateRequest, generate_sync
 
     gid = generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="A kettle", seed=1)).id
     record = wb.log.get(gid)
@@ -268,8 +269,8 @@ def test_a_run_downloads_as_a_zip_with_a_manifest_and_a_contact_sheet(wb: Workbe
 
     from PIL import Image
 
-    from workbench.services import grids
-    from workbench.services.runner import start_run
+    from workbench.services.runs import grids
+    from workbench.services.runs.runner import start_run
 
     cells = grids.compare_cells(
         wb,

@@ -12,7 +12,7 @@ from PIL import Image
 from workbench.config import Settings
 from workbench.domain.filters import HistoryFilter
 from workbench.providers.base import ImageRequest, ImageResult, ProviderError
-from workbench.services.generation import (
+from workbench.services.runs.generation import (
     GenerateRequest,
     InvalidRequest,
     generate_sync,

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from workbench.config import Settings, load_settings
-from workbench.services.identity import (
+from workbench.services.team.identity import (
     MAX_NAME,
     TEAM_WARNING,
     Identity,

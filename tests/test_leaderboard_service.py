@@ -12,7 +12,7 @@ import pytest
 
 from tests.arena_data import add_generation, delete_generation
 from workbench.domain.criteria import SCALE_EXPLAINED
-from workbench.services import leaderboard as lb
+from workbench.services.evidence import leaderboard as lb
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BT_SCALE_EXPLAINED
 from workbench.store.votes import OFFLINE_TAG, NewVote

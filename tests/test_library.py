@@ -9,8 +9,8 @@ import pytest
 
 from workbench import cli
 from workbench.domain.prompt_diff import DiffPart, as_text, word_diff
-from workbench.services import library
-from workbench.services.generation import GenerateRequest, generate_sync
+from workbench.services.delivery import library
+from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 from workbench.store.records import LibraryVersion
 from workbench.store.votes import NewVote

@@ -8,9 +8,9 @@ import pytest
 
 from tests.arena_data import add_generation
 from workbench.domain.filters import HistoryFilter
-from workbench.services import leaderboard as lb
-from workbench.services.generation import GenerateRequest, InvalidRequest, generate_sync
-from workbench.services.leaderboard.tradeoffs import tradeoff_table
+from workbench.services.evidence import leaderboard as lb
+from workbench.services.evidence.leaderboard.tradeoffs import tradeoff_table
+from workbench.services.runs.generation import GenerateRequest, InvalidRequest, generate_sync
 from workbench.services.workbench import Workbench
 from workbench.store.votes import NewVote
 

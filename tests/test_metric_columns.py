@@ -17,7 +17,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.imaging.specs import PHASH, SPECS, TEXT_ACCURACY, WARMTH, MetricResult
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.store import metric_columns
-from workbench.store.metrics import MetricLog
+from workbench.store.measurements import MetricLog
 from workbench.store.transfer import copy_all
 
 NB = "nano-banana-2"

@@ -20,7 +20,7 @@ from PIL import Image, ImageFilter
 
 from tests.metric_images import COOL, ORANGE, WARM, jpeg, png, scene, text_image
 from workbench.engines.ocr import INSTALL_HINT, OcrEngine, OcrUnavailable
-from workbench.imaging import metrics as m
+from workbench.imaging import measure as m
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_RAPIDOCR = importlib.util.find_spec("rapidocr") is not None
@@ -264,7 +264,7 @@ def test_importing_the_workbench_and_fast_measures_do_not_load_ocr() -> None:
         for info in pkgutil.walk_packages(workbench.__path__, "workbench."):
             importlib.import_module(info.name)
         from PIL import Image
-        from workbench.imaging import metrics
+        from workbench.imaging import measure as metrics
         from workbench.engines.ocr import shared_engine
         metrics.measure_fast(Image.new("RGB", (300, 200), (120, 90, 60)))
         shared_engine()  # creating the engine object must not load it either

@@ -24,12 +24,12 @@ from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
 from workbench.engines.ocr import OcrEngine
-from workbench.imaging import metrics as m
-from workbench.services import metrics as service
+from workbench.imaging import measure as m
+from workbench.services.evidence import measurements as service
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.stats.ratings import t95
-from workbench.store.generations import NewGeneration, Outcome
-from workbench.store.metrics import MetricLog
+from workbench.store.attempts import NewGeneration, Outcome
+from workbench.store.measurements import MetricLog
 from workbench.store.queries import filter_sql, metric_condition_sql, metric_value_sql
 
 SIGN = 'A neon sign that says "OPEN 24 HOURS" above a diner door'
@@ -41,13 +41,13 @@ def add(
     params: dict | None = None,
 ) -> str:
     gid = new_id("gen")
-    wb.log.insert_pending(NewGeneration(
+    wb.attempts.insert_pending(NewGeneration(
         id=gid, model=model, provider="offline", prompt=prompt, prompt_written=prompt,
         seed=seed, category=category, params=params or {}))
     stored = None
     if image is not None:
         stored = wb.images.put(image if isinstance(image, bytes) else png(image))
-    wb.log.complete(gid, Outcome(status="succeeded", image=stored, seed_returned=seed))
+    wb.attempts.complete(gid, Outcome(status="succeeded", image=stored, seed_returned=seed))
     return gid
 
 

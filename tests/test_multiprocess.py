@@ -107,14 +107,15 @@ WRITER = """
 import sys
 from workbench.config import parse_database_url
 from workbench.store.db import Database
-from workbench.store.generations import GenerationLog, NewGeneration
+from workbench.store.attempts import AttemptLog, NewGeneration
+from workbench.store.generations import GenerationLog
 from workbench.store.postgres import PgDatabase
 where = sys.argv[1]
 db = (PgDatabase(parse_database_url(where)) if where.startswith("postgresql:")
       else Database(where, idle_close_s=0))
 log = GenerationLog(db)
 for i in range(int(sys.argv[3])):
-    log.insert_pending(NewGeneration(id=f"{sys.argv[2]}-{i}", model="flux-2-pro",
+    AttemptLog(log.db).insert_pending(NewGeneration(id=f"{sys.argv[2]}-{i}", model="flux-2-pro",
                                      provider="offline", prompt="p", prompt_written="p"))
     print(i, flush=True)
 """

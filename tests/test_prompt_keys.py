@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from workbench import cli
 from workbench.domain.filters import HistoryFilter
-from workbench.services import grids
-from workbench.services.arena import NoPairAvailable, draw_pair
-from workbench.services.runner import start_run
+from workbench.services.evidence.arena import NoPairAvailable, draw_pair
+from workbench.services.runs import grids
+from workbench.services.runs.runner import start_run
 from workbench.services.workbench import Workbench
 
 SLOTS = {
@@ -54,7 +54,7 @@ def test_the_arena_pairs_images_of_one_intent_worded_differently(wb: Workbench) 
 
 
 def test_without_a_shared_key_different_texts_are_not_a_pair(wb: Workbench) -> None:
-    from workbench.services.generation import GenerateRequest, generate_sync
+    from workbench.services.runs.generation import GenerateRequest, generate_sync
 
     generate_sync(wb, GenerateRequest(model="nano-banana-2", prompt="a fox in snow"))
     generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="a fox in the snow"))
@@ -96,7 +96,7 @@ def test_a_pair_worded_differently_shows_the_shared_intent_not_either_text(wb: W
 
 
 def test_a_pair_given_the_same_text_shows_that_text(wb: Workbench) -> None:
-    from workbench.services.generation import GenerateRequest, generate_sync
+    from workbench.services.runs.generation import GenerateRequest, generate_sync
 
     for model in ("nano-banana-2", "flux-2-pro"):
         generate_sync(wb, GenerateRequest(model=model, prompt="a fox in snow", seed=1))

@@ -18,7 +18,7 @@ import pytest
 from workbench import cli
 from workbench.commands._queries import QUERIES_DIR, answer, answering, ask
 from workbench.services.workbench import Workbench
-from workbench.store.generations import NewGeneration, Outcome
+from workbench.store.attempts import NewGeneration, Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,11 +27,11 @@ def _fill(wb: Workbench, n: int) -> list[str]:
     ids = []
     for i in range(n):
         gid = f"q{i:03d}"
-        wb.log.insert_pending(NewGeneration(
+        wb.attempts.insert_pending(NewGeneration(
             id=gid, model="nano-banana-2" if i % 2 else "flux-2-pro", provider="offline",
             prompt=f"a kite number {i}", prompt_written=f"a kite number {i}"))
         if i % 3:
-            wb.log.complete(gid, Outcome(status="succeeded", latency_ms=100 + i, cost_usd=0.0))
+            wb.attempts.complete(gid, Outcome(status="succeeded", latency_ms=100 + i, cost_usd=0.0))
         ids.append(gid)
     return ids
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.arena_data import add_generation
 from tests.test_agreement import PAPER
-from workbench.services import leaderboard as lb_service
+from workbench.services.evidence import leaderboard as lb_service
 from workbench.services.workbench import Workbench
 from workbench.stats.agreement import krippendorff_alpha
 from workbench.store.votes import NewVote

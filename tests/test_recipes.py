@@ -14,15 +14,15 @@ from PIL.PngImagePlugin import PngInfo
 from tests.library_data import offline_run
 from workbench import cli
 from workbench.imaging.provenance import embed, parse_parameters, read_metadata
-from workbench.services.generation import GenerateRequest, generate_sync
-from workbench.services.history import remix
-from workbench.services.provenance import (
+from workbench.services.delivery.provenance import (
     ExportError,
     export_images,
     generation_ids,
     image_with_provenance,
 )
-from workbench.services.recipes import NO_RECIPE, RecipeError, recipe_from_image
+from workbench.services.delivery.recipes import NO_RECIPE, RecipeError, recipe_from_image
+from workbench.services.history import remix
+from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 
 SLOTS = {

@@ -9,7 +9,7 @@ import pytest
 
 from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import Workbench
-from workbench.store.generations import NewGeneration, Outcome
+from workbench.store.attempts import NewGeneration, Outcome
 from workbench.store.metric_columns import is_derived
 from workbench.store.records import (
     Generation,
@@ -53,12 +53,14 @@ def test_vote_has_a_field_for_every_column_of_votes(backend_wb: Workbench) -> No
 
 def test_a_generation_reads_back_typed_with_its_json_decoded(backend_wb: Workbench) -> None:
     log = backend_wb.log
-    log.insert_pending(NewGeneration(
+    backend_wb.attempts.insert_pending(NewGeneration(
         id="g1", model="nano-banana-2", provider="offline", prompt="a kite",
         prompt_written="a kite --ar 3:2", slots={"subject": "a kite"},
         params={"aspect_ratio": "3:2", "seed": 4}, seed=4, run_id="r1", cell="c1",
     ))
-    log.complete("g1", Outcome(status="failed", error_kind="server", error_message="boom"))
+    backend_wb.attempts.complete(
+        "g1", Outcome(status="failed", error_kind="server", error_message="boom")
+    )
     record = log.get("g1")
     assert isinstance(record, Generation)
     assert record.slots == {"subject": "a kite"}

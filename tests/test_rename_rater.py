@@ -12,7 +12,7 @@ from tests.arena_data import add_generation
 from workbench import cli
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
-from workbench.services.identity import InvalidName, rename_rater
+from workbench.services.team.identity import InvalidName, rename_rater
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.store.votes import NewVote
 

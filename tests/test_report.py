@@ -15,8 +15,8 @@ from tests.arena_data import add_generation
 from tests.library_data import PROMPTS, offline_run
 from workbench import cli, config
 from workbench.imaging.preview import jpeg_preview
-from workbench.services.provenance import generation_ids
-from workbench.services.report import ReportError, build_report
+from workbench.services.delivery.provenance import generation_ids
+from workbench.services.delivery.report import ReportError, build_report
 from workbench.services.workbench import Workbench
 from workbench.store.votes import NewVote
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from tests.providers.fakes import FakeBfl, Fault
 from workbench.config import load_settings
-from workbench.services.runner import recover
+from workbench.services.runs.runner import recover
 from workbench.services.workbench import open_workbench
 
 ROOT = Path(__file__).resolve().parent.parent

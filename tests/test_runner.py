@@ -13,8 +13,8 @@ from PIL import Image
 from workbench.config import Settings
 from workbench.domain.filters import HistoryFilter
 from workbench.providers.base import ImageRequest, ImageResult
-from workbench.services.generation import GenerateRequest
-from workbench.services.runner import (
+from workbench.services.runs.generation import GenerateRequest
+from workbench.services.runs.runner import (
     Cell,
     RunRefused,
     RunSettings,
@@ -324,7 +324,7 @@ class LeakingProvider(CountingProvider):
 
 def test_a_provider_error_holding_the_key_is_stored_redacted(tmp_path: Any) -> None:
     from workbench.config import load_settings
-    from workbench.services.generation import generate_sync
+    from workbench.services.runs.generation import generate_sync
 
     key = "bfl-secret-0123456789"
     settings = load_settings(

@@ -19,6 +19,7 @@ import pytest
 from tests.lock_holder import database_held, workbench_holding
 from workbench.config import parse_database_url
 from workbench.domain.filters import SORTS, HistoryFilter
+from workbench.store.attempts import AttemptLog, NewGeneration, Outcome
 from workbench.store.db import (
     FIRST_UNIT_GRACE_S,
     Database,
@@ -26,7 +27,7 @@ from workbench.store.db import (
     StoreError,
     one_row,
 )
-from workbench.store.generations import GenerationLog, NewGeneration, Outcome
+from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore, NotAnImage
 from workbench.store.migrations import migration_files
 from workbench.store.postgres import PgDatabase
@@ -44,7 +45,7 @@ def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
 
 
 def _add(log: GenerationLog, gid: str, prompt: str, model: str = "nano-banana-2", **kw) -> None:
-    log.insert_pending(
+    AttemptLog(log.db).insert_pending(
         NewGeneration(
             id=gid,
             model=model,
@@ -84,7 +85,7 @@ def test_pending_then_completed_round_trip(db: Database, tmp_path: Path) -> None
     )
     assert log.get("g1").status == "pending"
     image = ImageStore(tmp_path).put(_png())
-    log.complete(
+    AttemptLog(log.db).complete(
         "g1",
         Outcome(
             status="succeeded",
@@ -108,7 +109,9 @@ def test_pending_then_completed_round_trip(db: Database, tmp_path: Path) -> None
 def test_failed_attempt_keeps_its_error(db: Database) -> None:
     log = GenerationLog(db)
     _add(log, "g1", "x")
-    log.complete("g1", Outcome(status="failed", error_kind="auth", error_message="check your key"))
+    AttemptLog(log.db).complete(
+        "g1", Outcome(status="failed", error_kind="auth", error_message="check your key")
+    )
     row = log.get("g1")
     assert (row.status, row.error_kind, row.error_message) == (
         "failed",
@@ -265,7 +268,7 @@ def test_two_attempts_storing_the_same_image_at_once_both_complete(
     def finish(gid: str) -> None:
         barrier.wait()
         try:
-            log.complete(gid, Outcome(status="succeeded", image=image))
+            AttemptLog(log.db).complete(gid, Outcome(status="succeeded", image=image))
         except BaseException as exc:  # collected: a failure must fail the test below
             errors.append(exc)
 
@@ -462,7 +465,7 @@ def test_one_row_names_the_statement_when_the_database_returns_none() -> None:
 
 def test_only_this_machines_dead_workers_are_marked_interrupted(db: Database) -> None:
     """A team database is shared by machines: a PID from another machine says nothing here."""
-    from workbench.store.generations import HOST
+    from workbench.store.attempts import HOST
     from workbench.store.runs import RunLog
 
     log, runs = GenerationLog(db), RunLog(db)
@@ -475,7 +478,7 @@ def test_only_this_machines_dead_workers_are_marked_interrupted(db: Database) ->
                         [dead, host, gid])
             cur.execute("UPDATE runs SET worker_pid = ?, worker_host = ? WHERE id = ?",
                         [dead, host, f"run-{gid}"])
-    assert log.mark_interrupted() == 2
+    assert AttemptLog(log.db).mark_interrupted() == 2
     assert runs.mark_interrupted() == 2
     assert {g: log.get(g).status for g in ("mine", "theirs", "old")} == {
         "mine": "interrupted", "theirs": "pending", "old": "interrupted"}

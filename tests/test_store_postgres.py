@@ -18,17 +18,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.pg_cluster import SECRET_PASSWORD, SECRET_ROLE, PgCluster, free_port
 from workbench.config import ConfigError, load_settings, parse_database_url
 from workbench.domain.filters import HistoryFilter
 from workbench.redact import redact
-from workbench.services.status import status
+from workbench.services.team.status import status
 from workbench.services.workbench import open_workbench
+from workbench.store.attempts import AttemptLog, NewGeneration, Outcome
 from workbench.store.backend import _check_writable
 from workbench.store.db import StoreError
-from workbench.store.generations import GenerationLog, NewGeneration, Outcome
 from workbench.store.journal import JOURNAL_NAME
 from workbench.store.migrations import MIGRATION_LOCK_KEY, migration_files
-from workbench.store.pg_cluster import SECRET_PASSWORD, SECRET_ROLE, PgCluster, free_port
 from workbench.store.postgres import PgDatabase, process_label, to_pyformat
 
 
@@ -277,7 +277,7 @@ def test_each_process_names_itself_for_the_sessions_list() -> None:
 
 
 # -- the server goes away in the middle of a run ------------------------------------------------
-def _pending(log: GenerationLog, n: int) -> list[str]:
+def _pending(log: AttemptLog, n: int) -> list[str]:
     ids = [f"paid{i}" for i in range(n)]
     for gid in ids:
         log.insert_pending(NewGeneration(id=gid, model="nano-banana-2", provider="gemini",
@@ -295,10 +295,12 @@ def test_outcomes_written_while_the_server_restarts_are_kept(tmp_path: Path) -> 
     try:
         url = server.create_database("run")
         wb = open_workbench(_settings(tmp_path, url, WORKBENCH_DB_RECONNECT_S="60"))
-        ids = _pending(wb.log, 3)
-        wb.log.complete(ids[0], _paid(ids[0]))
+        ids = _pending(wb.attempts, 3)
+        wb.attempts.complete(ids[0], _paid(ids[0]))
         server.halt("immediate")  # a crash: every connection cut, no shutdown
-        writer = threading.Thread(target=lambda: [wb.log.complete(g, _paid(g)) for g in ids[1:]])
+        writer = threading.Thread(
+            target=lambda: [wb.attempts.complete(g, _paid(g)) for g in ids[1:]]
+        )
         writer.start()
         # Away longer than the pool waits for a connection (WORKBENCH_LOCK_TIMEOUT_S=3 here):
         # only `complete`'s own retry keeps the outcome.
@@ -310,7 +312,7 @@ def test_outcomes_written_while_the_server_restarts_are_kept(tmp_path: Path) -> 
         rows = {r.id: r for r in wb.log.page(HistoryFilter(), limit=10)}
         assert {g: rows[g].status for g in ids} == dict.fromkeys(ids, "succeeded")
         assert [rows[g].cost_usd for g in ids] == [0.039] * 3
-        assert wb.log.journalled == 0
+        assert wb.attempts.journalled == 0
         assert not (tmp_path / "data" / JOURNAL_NAME).exists()
         wb.close()
     finally:
@@ -325,11 +327,11 @@ def test_outcomes_are_journalled_when_the_server_stays_away_and_replayed_at_the_
         url = server.create_database("run")
         settings = _settings(tmp_path, url, WORKBENCH_DB_RECONNECT_S="1")
         wb = open_workbench(settings)
-        ids = _pending(wb.log, 2)
+        ids = _pending(wb.attempts, 2)
         server.halt("immediate")
         for gid in ids:
-            wb.log.complete(gid, _paid(gid))  # returns: kept in the journal, not lost
-        assert wb.log.journalled == 2
+            wb.attempts.complete(gid, _paid(gid))  # returns: kept in the journal, not lost
+        assert wb.attempts.journalled == 2
         journal = tmp_path / "data" / JOURNAL_NAME
         assert len(journal.read_text().splitlines()) == 2
         wb.close()
@@ -353,7 +355,7 @@ def test_the_leaderboard_summary_follows_every_write_and_matches_the_log(pg_url:
 
     wb = open_workbench(_settings(tmp_path, pg_url))
     try:
-        log = wb.log
+        log = wb.attempts
         for i in range(60):
             model = ("nano-banana-2", "flux-2-pro", "flux-2-max")[i % 3]
             log.insert_pending(NewGeneration(

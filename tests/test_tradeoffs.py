@@ -7,8 +7,8 @@ import pytest
 
 from tests.arena_data import add_generation, png
 from workbench.domain.ids import new_id
-from workbench.services import leaderboard as lb
-from workbench.services.leaderboard.tradeoffs import (
+from workbench.services.evidence import leaderboard as lb
+from workbench.services.evidence.leaderboard.tradeoffs import (
     BATCH_SIZE,
     FACTORS,
     MIN_BATCHES,
@@ -18,7 +18,7 @@ from workbench.services.leaderboard.tradeoffs import (
     tradeoff_table,
 )
 from workbench.services.workbench import Workbench
-from workbench.store.generations import NewGeneration, Outcome
+from workbench.store.attempts import NewGeneration, Outcome
 from workbench.store.votes import NewVote
 
 NB, FP = "nano-banana-2", "flux-2-pro"
@@ -38,9 +38,9 @@ def _batch(wb: Workbench, model: str, stars: list[float | None], *, run_id: str 
     provider = "bfl" if model == FP else "gemini"
     for i, value in enumerate(stars):
         gid = new_id("gen")
-        wb.log.insert_pending(NewGeneration(id=gid, model=model, provider=provider,
+        wb.attempts.insert_pending(NewGeneration(id=gid, model=model, provider=provider,
                                             prompt=prompt, prompt_written=prompt, run_id=run_id))
-        wb.log.complete(gid, Outcome(
+        wb.attempts.complete(gid, Outcome(
             status="succeeded", latency_ms=latency * (i + 1), cost_usd=cost, cost_kind="known",
             image=wb.images.put(png(gid)),
         ))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.library_data import offline_run
-from workbench.services.provenance import generation_ids
-from workbench.services.report import build_report
+from workbench.services.delivery.provenance import generation_ids
+from workbench.services.delivery.report import build_report
 from workbench.services.workbench import Workbench
 
 pytestmark = pytest.mark.browser

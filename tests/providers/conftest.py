@@ -16,8 +16,8 @@ from tests.providers.fakes import FAKES, FakeServer
 from workbench.config import BASE_URL_VARIABLES, KEY_VARIABLES, load_settings
 from workbench.providers.http import HttpPolicy
 from workbench.providers.registry import build_provider
-from workbench.services import generation
-from workbench.services.generation import GenerationOutcome
+from workbench.services.runs import generation
+from workbench.services.runs.generation import GenerationOutcome
 from workbench.services.workbench import Workbench, open_workbench
 from workbench.store.records import Generation
 

@@ -16,8 +16,9 @@ from tests.providers.fakes import FakeServer, Recorded, Reply
 from workbench.config import load_settings
 from workbench.domain.catalog import CATALOG_FILE, load_catalog, parse_catalog
 from workbench.providers import registry
-from workbench.services import generation, status
-from workbench.services.runner import RunSettings
+from workbench.services.runs import generation
+from workbench.services.runs.runner import RunSettings
+from workbench.services.team import status
 from workbench.services.workbench import open_workbench
 
 MODULE = '''

@@ -14,8 +14,8 @@ from PIL import Image
 
 from tests.providers.fakes import png_bytes
 from workbench.domain.catalog import megapixels_sent
-from workbench.services import generation, handoff
-from workbench.services.generation import InvalidRequest
+from workbench.services.runs import generation, handoff
+from workbench.services.runs.generation import InvalidRequest
 
 REFINED = "A woman reading on a sun-filled balcony, soft window light from the left, 85mm f/1.4"
 

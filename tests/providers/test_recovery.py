@@ -9,8 +9,8 @@ import pytest
 from tests.providers.conftest import DEFAULT_MODEL
 from tests.providers.fakes import Fault
 from workbench.cli import main
-from workbench.services import generation
-from workbench.services.recovery import recover_jobs_sync
+from workbench.services.runs import generation
+from workbench.services.runs.recovery import recover_jobs_sync
 
 
 def _interrupted(h, job_id: str, resume_url: str) -> str:  # type: ignore[no-untyped-def]
@@ -19,8 +19,8 @@ def _interrupted(h, job_id: str, resume_url: str) -> str:  # type: ignore[no-unt
         {"model": DEFAULT_MODEL[h.provider], "provider": h.provider, "prompt": "a kite",
          "seed": 3, "size": "1MP", "aspect_ratio": "1:1"}))
     gid = f"gen_{h.provider}_lost"
-    h.wb.log.insert_pending(planned.row(gid, {}))
-    h.wb.log.mark_submitted(gid, job_id, resume_url)
+    h.wb.attempts.insert_pending(planned.row(gid, {}))
+    h.wb.attempts.mark_submitted(gid, job_id, resume_url)
     with h.wb.db.cursor() as cur:
         cur.execute(
             "UPDATE generations SET status = 'interrupted', error_kind = 'interrupted'"

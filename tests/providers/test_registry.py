@@ -16,8 +16,8 @@ from workbench.providers.answers import provider_detail, retry_after_s
 from workbench.providers.base import ProviderError
 from workbench.providers.http import HttpPolicy
 from workbench.providers.registry import build_provider
-from workbench.services import generation
-from workbench.services.generation import InvalidRequest
+from workbench.services.runs import generation
+from workbench.services.runs.generation import InvalidRequest
 
 
 def _settings(tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.providers.fakes import Fault
-from workbench.services import generation
+from workbench.services.runs import generation
 
 
 def test_sync_mode_answer_needs_no_poll(make_harness) -> None:

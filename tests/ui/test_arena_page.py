@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from tests.arena_data import delete_generation
 from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
-from workbench.services.generation import GenerateRequest, generate_sync
+from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 from workbench.ui.shared import USER_KEY
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests.ui import pages
-from workbench.services import handoff
-from workbench.services import runner as run_service
-from workbench.services.generation import GenerateRequest, generate_sync
+from workbench.services.runs import handoff
+from workbench.services.runs import runner as run_service
+from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import BUILDER_LOAD_KEY, HISTORY_OPEN_KEY
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
-from workbench.services.generation import GenerateRequest, generate_sync
+from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 from workbench.ui import main as main_module
 from workbench.ui.identity import NAME_INPUT_KEY

@@ -20,11 +20,11 @@ from streamlit.testing.v1 import AppTest, app_test
 from tests.arena_data import add_generation
 from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
-from workbench.imaging.metrics import TEXT_ACCURACY, VERSIONS, MetricResult
-from workbench.services import arena
-from workbench.services import metrics as metrics_service
-from workbench.services.generation import GenerateRequest, generate_sync
-from workbench.services.leaderboard import FITS
+from workbench.imaging.measure import TEXT_ACCURACY, VERSIONS, MetricResult
+from workbench.services.evidence import arena
+from workbench.services.evidence import measurements as metrics_service
+from workbench.services.evidence.leaderboard import FITS
+from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 from workbench.store.votes import NewVote
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests.ui import pages
-from workbench.services import library
-from workbench.services.generation import GenerateRequest, generate_sync
+from workbench.services.delivery import library
+from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 from workbench.store.records import LibraryVersion
 from workbench.ui.navigation import BUILDER_LOAD_KEY as LOAD_KEY

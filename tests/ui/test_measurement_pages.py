@@ -21,12 +21,12 @@ from tests.ui import pages
 from workbench.domain.filters import METRICS, HistoryFilter
 from workbench.domain.ids import new_id
 from workbench.engines import ocr
-from workbench.imaging import metrics as m
-from workbench.services import metrics as metrics_service
-from workbench.services.generation import GenerateRequest, generate_sync
+from workbench.imaging import measure as m
+from workbench.services.evidence import measurements as metrics_service
+from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
-from workbench.store.generations import NewGeneration, Outcome
-from workbench.store.metrics import MetricLog
+from workbench.store.attempts import NewGeneration, Outcome
+from workbench.store.measurements import MetricLog
 
 TIMEOUT = 30
 SIGN = 'A neon sign that says "OPEN 24 HOURS" above a diner door'
@@ -83,10 +83,10 @@ def _add(
 ) -> str:
     """A succeeded generation with this image, logged without measuring it."""
     gid = new_id("gen")
-    wb.log.insert_pending(NewGeneration(
+    wb.attempts.insert_pending(NewGeneration(
         id=gid, model=model, provider="offline", prompt=prompt, prompt_written=prompt, seed=seed))
     stored = wb.images.put(image if isinstance(image, bytes) else png(image))
-    wb.log.complete(gid, Outcome(status="succeeded", image=stored, seed_returned=seed))
+    wb.attempts.complete(gid, Outcome(status="succeeded", image=stored, seed_returned=seed))
     return gid
 
 

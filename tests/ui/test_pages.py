@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
-from workbench.services.generation import SEED_PROBLEM, GenerateRequest, generate_sync
+from workbench.services.runs.generation import SEED_PROBLEM, GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 
 SEED_NANO = (

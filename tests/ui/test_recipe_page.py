@@ -11,9 +11,9 @@ from PIL.PngImagePlugin import PngInfo
 from streamlit.testing.v1 import AppTest
 
 from tests.ui import pages
-from workbench.services.generation import GenerateRequest, generate_sync
-from workbench.services.provenance import image_with_provenance
-from workbench.services.recipes import NO_RECIPE
+from workbench.services.delivery.provenance import image_with_provenance
+from workbench.services.delivery.recipes import NO_RECIPE
+from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
 
 TIMEOUT = 30

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
-from workbench.services import runner as run_service
+from workbench.services.runs import runner as run_service
 from workbench.services.workbench import Workbench
 
 
@@ -93,7 +93,7 @@ def test_matrix_bad_seed_range_is_a_message(data_dir: Path) -> None:
 def test_grid_cells_pair_with_another_model_and_open_on_the_arena(
     data_dir: Path, seeded: Workbench
 ) -> None:
-    from workbench.services import grids
+    from workbench.services.runs import grids
     from workbench.ui.navigation import ARENA_PAIR_KEY
 
     at = AppTest.from_function(pages.compare_page, default_timeout=30)

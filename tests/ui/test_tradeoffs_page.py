@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.arena_data import add_generation
 from tests.ui import pages
-from workbench.services.leaderboard.tradeoffs import DEFINITIONS, FACTORS
+from workbench.services.evidence.leaderboard.tradeoffs import DEFINITIONS, FACTORS
 from workbench.services.workbench import Workbench
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 @contextmanager
 def measuring(wb: Any, wait_s: float) -> Iterator[None]:
-    from workbench.services.metrics import worker_for
+    from workbench.services.evidence.measurements import worker_for
 
     worker = worker_for(wb)
     wb.on_success.append(worker.submit)

@@ -59,7 +59,7 @@ def register(subparsers: Any) -> None:
 
 def run_rename(args: Any) -> int:
     from workbench.commands import opened_workbench
-    from workbench.services.identity import InvalidName, rename_rater
+    from workbench.services.team.identity import InvalidName, rename_rater
 
     with opened_workbench() as wb:
         try:
@@ -77,7 +77,7 @@ def run_rename(args: Any) -> int:
 def run(args: Any) -> int:
     from workbench.config import load_settings
     from workbench.errors import ConfigError
-    from workbench.services import dbcopy
+    from workbench.services.team import dbcopy
     from workbench.store.db import StoreError
 
     try:

@@ -76,7 +76,7 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.services import generation
+    from workbench.services.runs import generation
     from workbench.store.db import StoreError
 
     base = {"model": args.model, "provider": args.provider}

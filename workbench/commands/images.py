@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from workbench.services import provenance
+    from workbench.services.delivery import provenance
 
     require_selection(args)
     with opened_workbench() as wb:

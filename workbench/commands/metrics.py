@@ -51,8 +51,8 @@ def _progress(stream: TextIO) -> Callable[[int, int, str], None]:
 
 
 def _work(args: argparse.Namespace, wb: Workbench, out: TextIO, err: TextIO) -> int:
-    from workbench.imaging.metrics import SPECS, VERSIONS
-    from workbench.services import metrics as metrics_service
+    from workbench.imaging.measure import SPECS, VERSIONS
+    from workbench.services.evidence import measurements as metrics_service
 
     if args.recompute:
         report = metrics_service.recompute(

@@ -57,7 +57,7 @@ def _clean(value: Any) -> Any:
 
 
 def run_list(args: Any) -> int:
-    from workbench.services import library
+    from workbench.services.delivery import library
 
     with opened_workbench() as wb:
         page = library.browse(
@@ -77,7 +77,7 @@ def run_list(args: Any) -> int:
 
 
 def run_show(args: Any) -> int:
-    from workbench.services import library
+    from workbench.services.delivery import library
 
     with opened_workbench() as wb:
         saved = library.resolve(wb, args.ref)
@@ -115,7 +115,7 @@ def _slots(pairs: list[str]) -> dict[str, str]:
 
 
 def run_save(args: Any) -> int:
-    from workbench.services import library
+    from workbench.services.delivery import library
 
     slots = _slots(args.slot)
     with opened_workbench() as wb:
@@ -140,7 +140,7 @@ def run_save(args: Any) -> int:
 
 def run_diff(args: Any) -> int:
     from workbench.domain.prompt_diff import as_text
-    from workbench.services import library
+    from workbench.services.delivery import library
 
     with opened_workbench() as wb:
         old, new = library.resolve(wb, args.old), library.resolve(wb, args.new)

@@ -27,8 +27,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from workbench.services import recovery
-    from workbench.services import runner as run_service
+    from workbench.services.runs import recovery
+    from workbench.services.runs import runner as run_service
 
     with opened_workbench() as wb:
         run_service.recover(wb)  # attempts of a dead process become interrupted first

@@ -23,8 +23,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: Any) -> int:
-    from workbench.services import report
-    from workbench.services.provenance import generation_ids
+    from workbench.services.delivery import report
+    from workbench.services.delivery.provenance import generation_ids
 
     require_selection(args)
     with opened_workbench() as wb:

@@ -68,7 +68,7 @@ def register(subparsers: Any) -> None:
 
 def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str]:
     from workbench.domain.catalog import CatalogError
-    from workbench.services.status import default_provider
+    from workbench.services.team.status import default_provider
 
     chosen: dict[str, str] = {}
     for pair in pairs:
@@ -87,7 +87,7 @@ def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str
 
 def _cells(wb: Any, args: Any) -> list[Any]:
     from workbench.domain.suites import SuiteError, load_suite
-    from workbench.services.grids import suite_cells
+    from workbench.services.runs.grids import suite_cells
 
     if not args.suite:
         raise CommandError("Give a suite or prompt file, or --resume RUN_ID.", EXIT_USAGE)
@@ -180,7 +180,7 @@ def _print_summary(rows: list[dict[str, Any]]) -> None:
 
 
 def run(args: Any) -> int:
-    from workbench.services import runner as run_service
+    from workbench.services.runs import runner as run_service
 
     overrides: dict[str, Any] = {}
     if args.budget is not None:

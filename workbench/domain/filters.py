@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 STATUSES = ("queued", "pending", "succeeded", "failed", "moderated", "cancelled", "interrupted")
-# Measurements a filter or a sort may name: `workbench.imaging.metrics.SPECS` without the perceptual
+# Measurements a filter or a sort may name: `workbench.imaging.measure.SPECS` without the perceptual
 # hash (a fingerprint, not a quantity). Spelled out so that importing the filters does not load
 # numpy (the command line's --help stays quick); a test keeps the two lists in step.
 METRICS = (

@@ -23,7 +23,7 @@ from typing import Any
 from PIL import Image
 
 from workbench.errors import WorkbenchError
-from workbench.imaging.metrics import OCR_SIDE
+from workbench.imaging.measure import OCR_SIDE
 
 log = logging.getLogger(__name__)
 

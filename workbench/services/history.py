@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from workbench.domain.filters import HistoryFilter
 from workbench.imaging import specs as m
 from workbench.services.workbench import Workbench
-from workbench.store.metrics import MetricLog
+from workbench.store.measurements import MetricLog
 from workbench.store.records import Generation, GenerationListItem
 
 if TYPE_CHECKING:  # the measuring code loads numpy: imported where a detail view needs it
-    from workbench.services import metrics as metrics_service
+    from workbench.services.evidence import measurements as metrics_service
 
 PAGE_SIZE = 50
 # Measurements shown as table columns; a metric the filter or the sort names joins them.
@@ -179,7 +179,8 @@ def measurements(wb: Workbench, record: Generation) -> MeasurementView | None:
     measured yet; None when there is no image to measure."""
     if record.status != "succeeded" or not record.image_path:
         return None
-    from workbench.services import metrics as metrics_service  # numpy, only for the detail
+    # numpy, only for the detail
+    from workbench.services.evidence import measurements as metrics_service
 
     readings = metrics_service.readings(wb, record.id)
     have = {r.metric for r in readings}
@@ -198,6 +199,6 @@ def measurements(wb: Workbench, record: Generation) -> MeasurementView | None:
 
 def measure_in_background(wb: Workbench, generation_id: str) -> bool:
     """Queue one generation's measurements; False when the queue is full."""
-    from workbench.services import metrics as metrics_service
+    from workbench.services.evidence import measurements as metrics_service
 
     return metrics_service.worker_for(wb).submit(generation_id)

@@ -13,14 +13,15 @@ from workbench.domain.catalog import Catalog, load_catalog
 from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
+from workbench.store.attempts import AttemptLog
 from workbench.store.attribution import Attribution
 from workbench.store.backend import open_database
 from workbench.store.db import Backend, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore
-from workbench.store.library import PromptLibrary
 from workbench.store.lineage import LineageLog
 from workbench.store.performance import PerformanceLog
+from workbench.store.prompt_library import PromptLibrary
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
 from workbench.store.spending import SpendLedger
@@ -28,7 +29,7 @@ from workbench.store.tradeoffs import TradeoffLog
 from workbench.store.votes import VoteLog
 
 if TYPE_CHECKING:
-    from workbench.services.metrics.worker import MetricsWorker
+    from workbench.services.evidence.measurements.worker import MetricsWorker
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 
@@ -53,9 +54,10 @@ class Workbench:
     metrics_worker: MetricsWorker | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.log = GenerationLog(
+        self.attempts = AttemptLog(
             self.db, data_dir=self.settings.data_dir, reconnect_s=self.settings.reconnect_s
         )
+        self.log = GenerationLog(self.db)
         self.ratings = RatingLog(self.db)
         self.performance = PerformanceLog(self.db)
         self.runs = RunLog(self.db)
@@ -103,7 +105,7 @@ def open_workbench(
         provider_factory=provider_factory,
     )
     # Outcomes an earlier process kept while the team server was away are written now.
-    replayed = wb.log.replay_journal()
+    replayed = wb.attempts.replay_journal()
     if replayed:
         logging.getLogger(__name__).warning(
             "wrote %d outcome(s) kept while the database was unreachable", replayed

@@ -7,8 +7,8 @@ import json
 import os
 from typing import Any
 
+from workbench.store.attempts import HOST, MINE, pid_alive
 from workbench.store.db import Backend, utcnow
-from workbench.store.generations import HOST, MINE, pid_alive
 from workbench.store.records import Run, RunSummary, first_record, records
 
 

@@ -15,10 +15,10 @@ import streamlit as st
 
 from workbench.domain.criteria import load_criteria
 from workbench.domain.suites import CATEGORIES
-from workbench.services import arena as arena_service
 from workbench.services import history as history_service
-from workbench.services import leaderboard as lb_service
-from workbench.services.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
+from workbench.services.evidence import arena as arena_service
+from workbench.services.evidence import leaderboard as lb_service
+from workbench.services.evidence.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import ARENA_PAIR_KEY
 from workbench.ui.shared import page, workbench

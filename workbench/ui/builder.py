@@ -11,8 +11,7 @@ from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS, ModelSpec, ratios
 from workbench.domain.suites import CATEGORIES
 from workbench.domain.templates import Template
 from workbench.services import history as history_service
-from workbench.services import status as status_service
-from workbench.services.generation import (
+from workbench.services.runs.generation import (
     GenerateRequest,
     InvalidRequest,
     Preview,
@@ -20,6 +19,7 @@ from workbench.services.generation import (
     parse_request,
     preview,
 )
+from workbench.services.team import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.library import VERSION_KEY, linked_version, save_to_library
 from workbench.ui.navigation import BUILDER_LOAD_KEY

@@ -7,8 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.suites import Suite
-from workbench.services import grids
-from workbench.services.generation import SEED_PROBLEM, GenerateRequest, preview
+from workbench.services.runs import grids
+from workbench.services.runs.generation import SEED_PROBLEM, GenerateRequest, preview
 from workbench.services.workbench import Workbench
 from workbench.ui.run_panel import (
     model_picker,

@@ -20,9 +20,10 @@ from workbench.domain.filters import (
     STATUSES,
     HistoryFilter,
 )
-from workbench.imaging.metrics import SPECS, TEXT_ACCURACY
-from workbench.services import exports, handoff, recovery
+from workbench.imaging.measure import SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
+from workbench.services.delivery import exports
+from workbench.services.runs import handoff, recovery
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets

@@ -14,7 +14,7 @@ import streamlit as st
 
 from workbench.config import load_settings
 from workbench.errors import WorkbenchError
-from workbench.services.identity import Identity, InvalidName, Refusal, validate_name
+from workbench.services.team.identity import Identity, InvalidName, Refusal, validate_name
 from workbench.ui.shared import USER_KEY, identity, refuse
 from workbench.ui.text import plain
 

@@ -22,11 +22,11 @@ from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.domain.criteria import SCALE_EXPLAINED
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.suites import CATEGORIES
-from workbench.imaging import metrics as metric_specs
+from workbench.imaging import measure as metric_specs
 from workbench.services import history as history_service
-from workbench.services import leaderboard as lb_service
-from workbench.services.leaderboard import Leaderboard
-from workbench.services.leaderboard.measures import (
+from workbench.services.evidence import leaderboard as lb_service
+from workbench.services.evidence.leaderboard import Leaderboard
+from workbench.services.evidence.leaderboard.measures import (
     PAIRED_METRICS,
     TEXT_ACCURACY_COLUMN,
     metric_columns,

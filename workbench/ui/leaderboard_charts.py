@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from workbench.services.leaderboard import Leaderboard
+from workbench.services.evidence.leaderboard import Leaderboard
 
 INK = "#9aa0a6"  # chart text and whiskers: readable on the dark and the light theme
 

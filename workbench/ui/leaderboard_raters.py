@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.domain.filters import HistoryFilter
-from workbench.services import leaderboard as lb_service
+from workbench.services.evidence import leaderboard as lb_service
 from workbench.services.workbench import Workbench
 from workbench.stats.agreement import MIN_OVERLAP
 from workbench.ui.text import plain

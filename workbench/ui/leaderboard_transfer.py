@@ -11,8 +11,8 @@ from functools import partial
 import streamlit as st
 
 from workbench.domain.filters import HistoryFilter
-from workbench.services import exports
-from workbench.services.leaderboard import Leaderboard
+from workbench.services.delivery import exports
+from workbench.services.evidence.leaderboard import Leaderboard
 from workbench.services.workbench import Workbench
 from workbench.ui.text import plain
 

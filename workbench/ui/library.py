@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.domain.prompt_diff import DiffPart
-from workbench.services import library
+from workbench.services.delivery import library
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import open_in_builder
 from workbench.ui.shared import page, workbench

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.services import grids
-from workbench.services import runner as run_service
+from workbench.services.runs import grids
+from workbench.services.runs import runner as run_service
 from workbench.services.workbench import Workbench
 from workbench.ui.run_panel import (
     model_picker,

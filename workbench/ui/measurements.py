@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from workbench.domain.filters import HistoryFilter
-from workbench.imaging.metrics import NEAR_DUPLICATE_DISTANCE, PHASH, SPECS, TEXT_ACCURACY
+from workbench.imaging.measure import NEAR_DUPLICATE_DISTANCE, PHASH, SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
-from workbench.services import metrics as measurement_service
-from workbench.services import metrics as metrics_service
+from workbench.services.evidence import measurements as measurement_service
+from workbench.services.evidence import measurements as metrics_service
 from workbench.services.workbench import Workbench
 from workbench.ui.shared import page, workbench
 from workbench.ui.text import plain

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.domain.criteria import Criterion, load_criteria
-from workbench.services import ratings as rating_service
+from workbench.services.evidence import ratings as rating_service
 from workbench.services.workbench import Workbench
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from workbench.imaging.provenance import MAX_FILE_BYTES
-from workbench.services.recipes import RecipeError, recipe_from_image
+from workbench.services.delivery.recipes import RecipeError, recipe_from_image
 from workbench.services.workbench import Workbench
 from workbench.ui.text import plain
 

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from workbench.domain.catalog import PROVIDER_LABELS, ModelSpec
-from workbench.services import handoff
+from workbench.services.runs import handoff
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import open_in_builder
 from workbench.ui.text import plain

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from workbench.services.provenance import generation_ids
-from workbench.services.report import ReportError, build_report, run_title
+from workbench.services.delivery.provenance import generation_ids
+from workbench.services.delivery.report import ReportError, build_report, run_title
 from workbench.services.workbench import Workbench
 
 

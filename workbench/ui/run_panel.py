@@ -10,9 +10,10 @@ import streamlit as st
 
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.domain.suites import CATEGORIES, Suite, load_suites
-from workbench.services import exports, grids
-from workbench.services import runner as run_service
-from workbench.services import status as status_service
+from workbench.services.delivery import exports
+from workbench.services.runs import grids
+from workbench.services.runs import runner as run_service
+from workbench.services.team import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import open_in_history, vote_on_pair
 from workbench.ui.refine import refine_action

@@ -15,9 +15,9 @@ import streamlit as st
 
 from workbench.config import Settings
 from workbench.errors import WorkbenchError
-from workbench.services.identity import Identity, Refusal, who
-from workbench.services.metrics import worker_for
-from workbench.services.runner import recover
+from workbench.services.evidence.measurements import worker_for
+from workbench.services.runs.runner import recover
+from workbench.services.team.identity import Identity, Refusal, who
 from workbench.services.workbench import Workbench, open_workbench
 
 

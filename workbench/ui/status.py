@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from workbench.services import status as status_service
+from workbench.services.team import status as status_service
 from workbench.ui.shared import page, workbench
 
 

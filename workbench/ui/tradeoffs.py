@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from workbench.services.leaderboard import Leaderboard
-from workbench.services.leaderboard.tradeoffs import tradeoff_table
+from workbench.services.evidence.leaderboard import Leaderboard
+from workbench.services.evidence.leaderboard.tradeoffs import tradeoff_table
 from workbench.ui.shared import workbench
 
 

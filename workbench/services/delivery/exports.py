@@ -32,8 +32,8 @@ from workbench.domain.filters import HistoryFilter
 from workbench.domain.spreadsheet import neutralise, restore
 from workbench.errors import InvalidInput
 from workbench.imaging.contact_sheet import Tile, contact_sheet
-from workbench.services import grids
-from workbench.services.leaderboard import Leaderboard
+from workbench.services.evidence.leaderboard import Leaderboard
+from workbench.services.runs import grids
 from workbench.services.workbench import Workbench
 from workbench.store.records import Generation
 from workbench.store.votes import NewVote, fingerprint, time_text

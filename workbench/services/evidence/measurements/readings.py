@@ -10,10 +10,10 @@ from typing import Any
 
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
-from workbench.imaging import metrics as m
-from workbench.services.metrics.measuring import metric_log
+from workbench.imaging import measure as m
+from workbench.services.evidence.measurements.measuring import metric_log
 from workbench.services.workbench import Workbench
-from workbench.store.metrics import MetricLog
+from workbench.store.measurements import MetricLog
 
 READING_ORDER = (m.WARMTH, m.COLOUR_TEMP, m.WB_CAST, m.WARMTH_A, m.DETAIL, m.DETAIL_LAPLACIAN,
                  m.TEXT_ACCURACY, m.PHASH)

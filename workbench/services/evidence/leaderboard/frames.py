@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from workbench.services.leaderboard.verdict import cost_text, rate_text, seconds_text
+from workbench.services.evidence.leaderboard.verdict import cost_text, rate_text, seconds_text
 from workbench.stats.bradley_terry import BTResult, pairwise
 
 if TYPE_CHECKING:
-    from workbench.services.leaderboard.board import Leaderboard
+    from workbench.services.evidence.leaderboard.board import Leaderboard
 
 
 def bt_frame(result: BTResult, names: dict[str, str] | None = None) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from typing import Literal
 import pandas as pd
 
 from workbench.domain.criteria import SCALE_EXPLAINED
-from workbench.services.leaderboard.aggregates import Measured
+from workbench.services.evidence.leaderboard.aggregates import Measured
 from workbench.stats.bradley_terry import BT_SCALE_EXPLAINED, BTResult
 from workbench.stats.ratings import MIN_RATINGS, StarSummary
 

@@ -20,9 +20,9 @@ from typing import Any
 from workbench.domain.catalog import CatalogError, estimate_cost
 from workbench.providers.base import ImageResult, ProviderError, Resumable
 from workbench.redact import redact
-from workbench.services.generation import succeeded
+from workbench.services.runs.generation import succeeded
 from workbench.services.workbench import Workbench
-from workbench.store.generations import Outcome
+from workbench.store.attempts import Outcome
 from workbench.store.images import NotAnImage
 from workbench.store.records import ResumableAttempt
 
@@ -113,7 +113,7 @@ async def _recover_one(
         message = redact(exc.message, wb.settings)
         if exc.kind == "not_found":
             await asyncio.to_thread(
-                wb.log.mark_expired,
+                wb.attempts.mark_expired,
                 gid,
                 f"Expired at the provider: the job finished, but its result can no longer be "
                 f"fetched ({message}). It was not sent again.",
@@ -128,7 +128,7 @@ async def _recover_one(
                 cost_usd=exc.cost_usd,
                 cost_kind="known" if exc.cost_usd is not None else "unknown",
             )
-            await asyncio.to_thread(wb.log.complete, gid, outcome)
+            await asyncio.to_thread(wb.attempts.complete, gid, outcome)
             report.finished_badly.append(gid)
         else:  # auth, connection, still running past the deadline...: ask again later
             report.still_open.append(gid)
@@ -136,11 +136,11 @@ async def _recover_one(
         return
     except NotAnImage as exc:
         outcome = Outcome(status="failed", error_kind="malformed", error_message=str(exc))
-        await asyncio.to_thread(wb.log.complete, gid, outcome)
+        await asyncio.to_thread(wb.attempts.complete, gid, outcome)
         report.finished_badly.append(gid)
         return
     outcome = succeeded(result, stored, _estimate(wb, row))
-    await asyncio.to_thread(wb.log.complete, gid, outcome)
+    await asyncio.to_thread(wb.attempts.complete, gid, outcome)
     wb.succeeded(gid)
     report.recovered.append(gid)
 

@@ -20,7 +20,7 @@ from workbench.domain.templates import FREE_TEXT, Template
 from workbench.errors import InvalidInput
 from workbench.imaging.reference import ReferenceImage, ReferenceRefused, prepare_reference
 from workbench.providers.registry import provider_label
-from workbench.services.provenance import stored_image
+from workbench.services.delivery.provenance import stored_image
 from workbench.services.workbench import Workbench
 from workbench.store.records import Generation
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.engines.ocr import OcrEngine, shared_engine
-from workbench.services.metrics.measuring import (
+from workbench.services.evidence.measurements.measuring import (
     RecomputeReport,
     expected_for,
     fast_results,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from workbench.domain.catalog import CatalogError
 from workbench.domain.filters import HistoryFilter
-from workbench.services.leaderboard.fits import FITS
+from workbench.services.evidence.leaderboard.fits import FITS
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import (
     BOOTSTRAP_ROUNDS,

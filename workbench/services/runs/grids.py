@@ -17,8 +17,8 @@ from typing import Any
 from workbench.domain.catalog import ModelSpec, ratios_for
 from workbench.domain.suites import Suite
 from workbench.domain.templates import Slot
-from workbench.services.generation import GenerateRequest
-from workbench.services.runner import Cell
+from workbench.services.runs.generation import GenerateRequest
+from workbench.services.runs.runner import Cell
 from workbench.services.workbench import Workbench
 from workbench.store.records import RunCell
 

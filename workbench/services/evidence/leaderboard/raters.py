@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
-from workbench.services.leaderboard.aggregates import Consistency, consistency
+from workbench.services.evidence.leaderboard.aggregates import Consistency, consistency
 from workbench.services.workbench import Workbench
 from workbench.stats.agreement import (
     Alpha,
@@ -29,7 +29,7 @@ from workbench.stats.agreement import (
     agreement_from_tallies,
     alpha_from_counts,
 )
-from workbench.store.agreement import AgreementLog
+from workbench.store.agreement_counts import AgreementLog
 
 STARS = (1, 2, 3, 4, 5)  # the star scale ratings are validated against (services.ratings)
 

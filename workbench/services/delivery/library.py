@@ -14,7 +14,7 @@ from workbench.domain.catalog import UnknownModel
 from workbench.domain.prompt_diff import DiffPart, word_diff
 from workbench.errors import InvalidInput
 from workbench.services.workbench import Workbench
-from workbench.store.library import NewVersion
+from workbench.store.prompt_library import NewVersion
 from workbench.store.records import LibraryHead, LibraryVersion
 
 NAME_MAX = 120

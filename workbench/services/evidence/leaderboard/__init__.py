@@ -16,7 +16,7 @@ One module per subject: `fits` (the fit cache), `aggregates` (what is read from 
 `verdict` (the article's table), `frames` (tables and chart data), `board` (the Leaderboard and
 `build_leaderboard`), `raters` (who judged, per-rater consistency, inter-rater agreement).
 This package re-exports their public names, so callers import from
-`workbench.services.leaderboard` as before.
+`workbench.services.evidence.leaderboard` as before.
 
 Fits are cached on a digest of the aggregated vote counts (plus the settings of the fit), so a
 rerun with unchanged votes runs one GROUP BY per table and no fit. Offline sketches compete
@@ -24,7 +24,7 @@ under their own name ("model (offline sketch)"), never as the model itself. No s
 NaN: a missing value is None in numeric frames and a word in display frames.
 """
 
-from workbench.services.leaderboard.aggregates import (
+from workbench.services.evidence.leaderboard.aggregates import (
     NO_CATEGORY,
     CategoryBoard,
     Consistency,
@@ -36,16 +36,16 @@ from workbench.services.leaderboard.aggregates import (
     measured,
     stars,
 )
-from workbench.services.leaderboard.board import Leaderboard, build_leaderboard
-from workbench.services.leaderboard.fits import FIT_CACHE_SIZE, FITS
-from workbench.services.leaderboard.frames import bt_frame, bt_text, pareto_front
-from workbench.services.leaderboard.raters import (
+from workbench.services.evidence.leaderboard.board import Leaderboard, build_leaderboard
+from workbench.services.evidence.leaderboard.fits import FIT_CACHE_SIZE, FITS
+from workbench.services.evidence.leaderboard.frames import bt_frame, bt_text, pareto_front
+from workbench.services.evidence.leaderboard.raters import (
     Agreement,
     agreement,
     consistency_by_rater,
     rater_names,
 )
-from workbench.services.leaderboard.verdict import (
+from workbench.services.evidence.leaderboard.verdict import (
     MEASURED_ROWS,
     NOT_ENOUGH_DATA,
     VERDICT_EXPLAINED,

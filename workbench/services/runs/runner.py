@@ -34,7 +34,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
 from workbench.errors import InvalidInput
 from workbench.providers.registry import default_concurrency
-from workbench.services.generation import (
+from workbench.services.runs.generation import (
     DailyCapReached,
     GenerateRequest,
     GenerationOutcome,
@@ -43,7 +43,7 @@ from workbench.services.generation import (
     execute,
     plan,
 )
-from workbench.services.recovery import recover_jobs_sync
+from workbench.services.runs.recovery import recover_jobs_sync
 from workbench.services.workbench import Workbench
 
 # Simultaneous jobs per provider, from each adapter's descriptor (with its source there).
@@ -226,7 +226,7 @@ class RunHandle:
         )
         if reason:
             kind = "budget" if self._stop_reason else "cancelled"
-            skipped = self.wb.log.cancel_queued(self.run_id, reason, kind=kind)
+            skipped = self.wb.attempts.cancel_queued(self.run_id, reason, kind=kind)
             with self._lock:
                 self._progress.cancelled += skipped
                 self._progress.stop_reason = reason
@@ -331,11 +331,11 @@ def _queue(wb: Workbench, plans: list[Plan], unsent: dict[str, str] | None = Non
         for planned in plans:
             earlier = (unsent or {}).get(planned.request.cell or "")
             if earlier is not None:
-                wb.log.requeue(earlier)
+                wb.attempts.requeue(earlier)
                 ids.append(earlier)
                 continue
             gid = new_id("gen")
-            wb.log.insert_pending(planned.row(gid, {}, status="queued"))
+            wb.attempts.insert_pending(planned.row(gid, {}, status="queued"))
             ids.append(gid)
     return ids
 
@@ -471,4 +471,4 @@ def active(run_id: str) -> RunHandle | None:
 
 def recover(wb: Workbench) -> tuple[int, int]:
     """After a crash: rows and runs owned by a dead process become `interrupted`."""
-    return wb.log.mark_interrupted(), wb.runs.mark_interrupted()
+    return wb.attempts.mark_interrupted(), wb.runs.mark_interrupted()

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.engines.ocr import INSTALL_HINT, OcrEngine, OcrFailed, OcrUnavailable, shared_engine
-from workbench.imaging import metrics as m
+from workbench.imaging import measure as m
 from workbench.services.workbench import Workbench
-from workbench.store.metrics import MetricLog
+from workbench.store.measurements import MetricLog
 from workbench.store.records import Generation
 
 log = logging.getLogger(__name__)

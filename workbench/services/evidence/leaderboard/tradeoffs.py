@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 from workbench.domain.criteria import verdict as stars_label
 from workbench.domain.filters import HistoryFilter
-from workbench.services.leaderboard.board import Leaderboard
-from workbench.services.leaderboard.fits import FITS
-from workbench.services.leaderboard.verdict import (
+from workbench.services.evidence.leaderboard.board import Leaderboard
+from workbench.services.evidence.leaderboard.fits import FITS
+from workbench.services.evidence.leaderboard.verdict import (
     NOT_ENOUGH_DATA,
     VerdictCell,
     VerdictTable,

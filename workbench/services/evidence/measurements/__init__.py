@@ -7,12 +7,12 @@
 - `readings`: the numbers read back for the pages (a plain-language reading per generation,
   paired leaderboard columns, text accuracy, near-duplicates, agreement with human ratings).
 
-The pixel maths is `workbench.imaging`; the rows are `workbench.store.metrics`.
+The pixel maths is `workbench.imaging`; the rows are `workbench.store.measurements`.
 """
 
 from __future__ import annotations
 
-from workbench.services.metrics.measuring import (
+from workbench.services.evidence.measurements.measuring import (
     EXPECTED_TEXT_KEY,
     OCR_PACKAGES,
     Coverage,
@@ -25,7 +25,7 @@ from workbench.services.metrics.measuring import (
     ocr_note,
     recompute,
 )
-from workbench.services.metrics.readings import (
+from workbench.services.evidence.measurements.readings import (
     READING_ORDER,
     Correlation,
     Reading,
@@ -36,7 +36,7 @@ from workbench.services.metrics.readings import (
     readings,
     text_accuracy,
 )
-from workbench.services.metrics.worker import (
+from workbench.services.evidence.measurements.worker import (
     MetricsWorker,
     RecomputeState,
     WorkerStats,

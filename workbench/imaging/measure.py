@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from PIL import Image
 
-from workbench.imaging.agreement import correlation_interval, pearson, spearman
 from workbench.imaging.colour import MIRED_RANGE, mccamy_mired, measure_warmth
 from workbench.imaging.detail import detail_grey, laplacian_variance, measure_detail, tenengrad
 from workbench.imaging.hashing import hamming, hash_hex, measure_hash, phash
@@ -60,6 +59,7 @@ from workbench.imaging.text import (
     score_text,
     substring_distance,
 )
+from workbench.stats.correlation import correlation_interval, pearson, spearman
 
 __all__ = [
     "COLOUR_TEMP", "CUE_WORDS", "DETAIL", "DETAIL_LAPLACIAN", "DETAIL_SIDE", "DETAIL_VERSION",

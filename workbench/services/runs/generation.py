@@ -38,9 +38,9 @@ from workbench.imaging.reference import ReferenceImage
 from workbench.providers.base import ImageRequest, ImageResult, Provider, ProviderError
 from workbench.providers.registry import provider_label
 from workbench.redact import redact
-from workbench.services import handoff
+from workbench.services.runs import handoff
 from workbench.services.workbench import Workbench
-from workbench.store.generations import NewGeneration, Outcome
+from workbench.store.attempts import NewGeneration, Outcome
 from workbench.store.images import NotAnImage, StoredImage
 from workbench.store.records import CachedImage
 from workbench.store.spending import Caps
@@ -395,7 +395,7 @@ async def execute(
     def submitted(rid: str | None, url: str | None) -> None:
         # Only an id is worth a write: the row already says the request may have gone out.
         if rid:
-            wb.log.mark_submitted(gid, rid, url)
+            wb.attempts.mark_submitted(gid, rid, url)
 
     image_request = dataclasses.replace(planned.image_request, on_submitted=submitted)
     try:
@@ -417,16 +417,16 @@ async def execute(
         if refusal:
             raise DailyCapReached([refusal], planned.prepared)
     if queued:
-        await asyncio.to_thread(wb.log.start, gid, params)
+        await asyncio.to_thread(wb.attempts.start, gid, params)
     else:
-        wb.log.insert_pending(planned.row(gid, params))
+        wb.attempts.insert_pending(planned.row(gid, params))
     if reuse is not None:
         outcome = _reused(reuse)
     else:
         started = time.perf_counter()
         outcome = await _attempt(wb, planned, image_request, provider, wire_error, started)
     # Writes run off the event loop so that many jobs in flight do not queue behind them.
-    await asyncio.to_thread(wb.log.complete, gid, outcome)
+    await asyncio.to_thread(wb.attempts.complete, gid, outcome)
     if outcome.status == "succeeded":
         wb.succeeded(gid)
     image = outcome.image

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.imaging import metrics as m
-from workbench.services import metrics as metrics_service
-from workbench.services.leaderboard.aggregates import split_offline
+from workbench.imaging import measure as m
+from workbench.services.evidence import measurements as metrics_service
+from workbench.services.evidence.leaderboard.aggregates import split_offline
 from workbench.services.workbench import Workbench
 from workbench.store.votes import OFFLINE_TAG
 

@@ -24,8 +24,12 @@ from workbench.domain.catalog import OFFLINE, CatalogError
 from workbench.domain.criteria import load_criteria
 from workbench.errors import InvalidInput
 from workbench.imaging.preview import jpeg_preview
-from workbench.services.leaderboard import VerdictTable, build_leaderboard, leaderboard_filter
-from workbench.services.leaderboard.tradeoffs import tradeoff_table
+from workbench.services.evidence.leaderboard import (
+    VerdictTable,
+    build_leaderboard,
+    leaderboard_filter,
+)
+from workbench.services.evidence.leaderboard.tradeoffs import tradeoff_table
 from workbench.services.workbench import Workbench
 from workbench.store.records import Generation
 from workbench.store.votes import contestant

@@ -12,8 +12,8 @@ import pandas as pd
 
 from workbench.domain.criteria import Criterion, load_criteria
 from workbench.domain.filters import HistoryFilter
-from workbench.services.leaderboard import frames
-from workbench.services.leaderboard.aggregates import (
+from workbench.services.evidence.leaderboard import frames
+from workbench.services.evidence.leaderboard.aggregates import (
     Measured,
     contestant_names,
     counts_by_criterion,
@@ -21,8 +21,8 @@ from workbench.services.leaderboard.aggregates import (
     measured,
     stars,
 )
-from workbench.services.leaderboard.fits import FITS
-from workbench.services.leaderboard.verdict import VerdictTable, verdict_table
+from workbench.services.evidence.leaderboard.fits import FITS
+from workbench.services.evidence.leaderboard.verdict import VerdictTable, verdict_table
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import (
     BOOTSTRAP_ROUNDS,

@@ -1,0 +1,3 @@
+"""What helps decide between models: star ratings, blind Arena votes, the leaderboards built from
+them, and pixel measurements.
+"""
