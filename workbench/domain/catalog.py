@@ -117,6 +117,18 @@ class ReferenceInput(_Strict):
     source: str = Field(min_length=1)  # where the field, count and limits are documented
 
 
+class PromptRewrite(_Strict):
+    """How one provider's prompt rewriting ("upsampling", "expansion", "enhancement") is
+    controlled for one model: the workbench sends `field` = `off` unless the user lets the
+    provider rewrite the prompt (the model option `prompt_upsampling`). An empty `field` means
+    the provider documents a rewrite and no way to turn it off; the Build page says so."""
+
+    field: str = ""  # the input that turns the rewrite on or off; "" = it cannot be turned off
+    off: bool = False  # the value of `field` that keeps the prompt as written
+    default_on: bool = True  # the provider rewrites when the field is not sent
+    source: str = Field(min_length=1)  # where the field and its default are documented
+
+
 class Offer(_Strict):
     """One provider serving one model: its id there, what it accepts and what it costs."""
 
@@ -124,6 +136,9 @@ class Offer(_Strict):
     model_id: str = Field(min_length=1)
     fallback_ids: tuple[str, ...] = ()
     accepts_seed: bool = True
+    # The provider takes a seed but documents determinism as best effort (Gemini's
+    # `GenerateContentConfig.seed`): the same seed may still give another image.
+    seed_best_effort: bool = False
     price: Price
     price_source: str = ""
     price_url: str = ""  # the page the price was read on (first-party when confirmed)
@@ -136,6 +151,13 @@ class Offer(_Strict):
     megapixel_unit: Literal["binary", "decimal"] = "binary"  # 1 MP = 1024^2 or 10^6 pixels
     pixel_multiple: int = Field(default=16, gt=0)  # width/height step when sent as pixels
     reference: ReferenceInput | None = None  # None: this offer takes no reference image
+    prompt_rewrite: PromptRewrite | None = None  # None: the provider documents no rewrite
+    # The most megapixels (10^6 pixels) one image of this offer may have, where the provider
+    # documents it; None: the model's largest size tier with headroom (providers.jobs).
+    max_output_mp: float | None = Field(default=None, gt=0)
+    # Dollars per second of run time where the provider bills time (Replicate: "you pay for the
+    # time the prediction ran"): prices a job stopped after it started; None: not published.
+    usd_per_second: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _sourced(self) -> Offer:
@@ -382,3 +404,51 @@ def estimate_cost(
 def bills_input(offer: Offer) -> bool:
     """Whether the offer's price counts the megapixels of reference images."""
     return isinstance(offer.price, MegapixelPrice) and offer.price.input_mp_usd is not None
+
+
+REWRITE_OPTION = "prompt_upsampling"  # the model option that lets the provider rewrite
+
+
+def rewrite_params(offer: Offer, allowed: bool | None) -> dict[str, bool]:
+    """The input that keeps the prompt as written (or, with `allowed`, lets the provider
+    rewrite it) for this offer; {} when the provider documents no rewrite or no way to turn it
+    off. Raises CatalogError when a rewrite is asked of an offer that documents none."""
+    spec = offer.prompt_rewrite
+    if spec is None:
+        if allowed:
+            raise CatalogError(
+                f"{offer.provider} documents no prompt rewriting for {offer.model_id}; "
+                f"leave '{REWRITE_OPTION}' off for it."
+            )
+        return {}
+    if not spec.field:
+        return {}
+    return {spec.field: (not spec.off) if allowed else spec.off}
+
+
+def rewrites_always(offer: Offer) -> bool:
+    """Whether the provider rewrites every prompt for this offer with no way to turn it off."""
+    return offer.prompt_rewrite is not None and not offer.prompt_rewrite.field
+
+
+def offer_notes(model: ModelSpec, offer: Offer, options: dict[str, Any]) -> tuple[str, ...]:
+    """What a person should know about how this offer treats the prompt and the seed, for the
+    Build page and the run's notes: a rewrite that cannot be turned off, one the user allowed,
+    and a seed that is only best effort."""
+    label = PROVIDER_LABELS.get(offer.provider, offer.provider)
+    notes = []
+    if rewrites_always(offer):
+        notes.append(
+            f"{label} may rewrite the prompt for {model.name} (prompt upsampling) and offers no "
+            "way to turn it off: the image may not come from the prompt as written."
+        )
+    elif options.get(REWRITE_OPTION) and offer.prompt_rewrite is not None:
+        notes.append(
+            f"{label} may rewrite the prompt for {model.name} (you allowed prompt upsampling)."
+        )
+    if offer.accepts_seed and offer.seed_best_effort:
+        notes.append(
+            f"{label} takes a seed for {model.name} on a best-effort basis: the same seed may "
+            "still give a different image."
+        )
+    return tuple(notes)

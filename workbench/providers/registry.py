@@ -22,7 +22,9 @@ from workbench.domain.catalog import Catalog
 from workbench.providers.base import Provider, ProviderDescriptor, ProviderError
 from workbench.providers.http import HttpPolicy, Sleep, key_help
 
-_NOT_ADAPTERS = frozenset({"answers", "base", "http", "registry"})
+_NOT_ADAPTERS = frozenset(
+    {"answers", "base", "downloads", "failures", "http", "jobs", "registry", "retries", "trust"}
+)
 _DESCRIPTORS: dict[str, ProviderDescriptor] = {}
 
 
@@ -127,6 +129,7 @@ def build_provider(
         base_url=settings.base_url(name),
         policy=policy or HttpPolicy.from_env(),
         sleep=sleep,
+        api_hosts=found.api_hosts,
     )
     return hosted
 
