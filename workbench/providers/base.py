@@ -198,32 +198,6 @@ class ProviderError(WorkbenchError):
         return "known" if self.cost_confirmed else "estimated"
 
 
-@dataclass(frozen=True)
-class ProviderDescriptor:
-    """What the rest of the workbench knows about a provider, declared by its adapter module as
-    `DESCRIPTOR` and discovered by the registry: settings, the Status page, catalog validation
-    and the runner's defaults all derive from these."""
-
-    name: str  # as the catalog's offers and the log name it
-    label: str  # for people
-    adapter: type  # built with (key=, base_url=, policy=, sleep=), or () without key variables
-    key_variables: tuple[str, ...] = ()  # environment / secrets.toml names, preferred first
-    base_url_variable: str | None = None
-    default_base_url: str | None = None
-    # Hosts whose URLs may carry the key (status, result, cancel URLs, also when read back
-    # from the database); `*` stands for one label. The base URL, overridden or not, counts too.
-    api_hosts: tuple[str, ...] = ()
-    default_concurrency: int = 4  # jobs in flight at once unless the user says otherwise
-    # Hosts (and path prefixes) whose pages are the provider's own: a price marked confirmed
-    # must cite one of them.
-    first_party: tuple[str, ...] = ()
-    position: int = 50  # where it is listed (pickers, the Status page): lower comes first
-
-    @property
-    def hosted(self) -> bool:
-        return bool(self.key_variables)
-
-
 @runtime_checkable
 class Provider(Protocol):
     name: str

@@ -62,7 +62,6 @@ from typing import Any
 from workbench.providers.base import (
     ImageRequest,
     ImageResult,
-    ProviderDescriptor,
     ProviderError,
     Resumable,
     base64_of,
@@ -228,24 +227,6 @@ class BflProvider(HostedProvider):
         shown = repr(status)[:60]
         raise api.malformed(f"the task has an unknown status {shown}.")
 
-
-DESCRIPTOR = ProviderDescriptor(
-    name="bfl",
-    position=20,
-    label="Black Forest Labs API",
-    adapter=BflProvider,
-    key_variables=("BFL_API_KEY",),
-    base_url_variable="BFL_BASE_URL",
-    default_base_url="https://api.bfl.ai",
-    api_hosts=("api.bfl.ai", "api.*.bfl.ai"),
-    default_concurrency=24,  # 24 active tasks per account (help.bfl.ai concurrency article)
-    first_party=(
-        "https://bfl.ai/",
-        "https://docs.bfl.ai/",
-        "https://help.bfl.ai/",
-        "https://github.com/black-forest-labs/",
-    ),
-)
 
 
 def _credits_to_usd(cost: Any) -> float | None:

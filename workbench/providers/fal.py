@@ -69,7 +69,6 @@ import httpx
 from workbench.providers.base import (
     ImageRequest,
     ImageResult,
-    ProviderDescriptor,
     ProviderError,
     Resumable,
     data_uri,
@@ -334,19 +333,6 @@ class FalProvider(HostedProvider):
             prompt_used=used if used is not None and used != prompt_sent else None,
         )
 
-
-DESCRIPTOR = ProviderDescriptor(
-    name="fal",
-    position=40,
-    label="fal.ai",
-    adapter=FalProvider,
-    key_variables=("FAL_KEY",),
-    base_url_variable="FAL_QUEUE_BASE_URL",
-    default_base_url="https://queue.fal.run",
-    api_hosts=("queue.fal.run",),
-    default_concurrency=2,  # new accounts start at 2 (docs.fal.ai concurrency-limits)
-    first_party=("https://fal.ai/", "https://docs.fal.ai/"),
-)
 
 
 def _json_or_empty(response: httpx.Response) -> dict[str, Any]:

@@ -63,7 +63,6 @@ from workbench.providers.answers import google_details
 from workbench.providers.base import (
     ImageRequest,
     ImageResult,
-    ProviderDescriptor,
     ProviderError,
     base64_of,
     reference_fields,
@@ -253,20 +252,6 @@ class GeminiProvider(HostedProvider):
             meta={"finish_reason": finish, "tokens": billed_tokens(usage)},
         )
 
-
-DESCRIPTOR = ProviderDescriptor(
-    name="gemini",
-    position=10,
-    label="Google Gemini API",
-    adapter=GeminiProvider,
-    key_variables=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    base_url_variable="GEMINI_BASE_URL",
-    default_base_url="https://generativelanguage.googleapis.com",
-    api_hosts=("generativelanguage.googleapis.com",),
-    # Limits depend on the account's tier (ai.google.dev rate-limits page): stay modest.
-    default_concurrency=4,
-    first_party=("https://ai.google.dev/", "https://cloud.google.com/"),
-)
 
 
 def _last_image(parts: list[dict[str, Any]]) -> tuple[str, str | None] | None:

@@ -68,7 +68,6 @@ from workbench.providers.base import (
     ErrorKind,
     ImageRequest,
     ImageResult,
-    ProviderDescriptor,
     ProviderError,
     Resumable,
     data_uri,
@@ -288,19 +287,6 @@ class ReplicateProvider(HostedProvider):
             raise ProviderError("no_image", "Replicate's prediction succeeded without an output.")
         raise api.malformed(f"the prediction has an unknown status {repr(status)[:60]}.")
 
-
-DESCRIPTOR = ProviderDescriptor(
-    name="replicate",
-    position=30,
-    label="Replicate",
-    adapter=ReplicateProvider,
-    key_variables=("REPLICATE_API_TOKEN",),
-    base_url_variable="REPLICATE_BASE_URL",
-    default_base_url="https://api.replicate.com",
-    api_hosts=("api.replicate.com",),
-    default_concurrency=8,  # 600 creates a minute allowed (replicate.com rate-limits page)
-    first_party=("https://replicate.com/",),
-)
 
 
 def _finished(prediction: dict[str, Any]) -> bool:

@@ -16,7 +16,7 @@ from workbench.providers.jobs import CURRENT_JOB
 
 if TYPE_CHECKING:
     from workbench.providers.failures import Failures
-    from workbench.providers.http import HttpPolicy
+    from workbench.providers.policy import HttpPolicy
 
 Sleep = Callable[[float], Awaitable[None]]
 SubmitRule = Callable[[httpx.Response], bool]
