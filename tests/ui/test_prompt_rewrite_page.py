@@ -28,6 +28,10 @@ def test_build_offers_the_rewrite_where_it_can_be_turned_off(data_dir: Path) -> 
 
     at.text_input(key="slot_flux-photographic_subject").set_value("A kettle").run()
     assert "no way to turn it off" not in _captions(at)
+    assert "you allowed prompt upsampling" not in _captions(at)
+    at.checkbox(key="b_rewrite_flux-2-pro").check().run()  # the request now allows it
+    assert "you allowed prompt upsampling" in _captions(at)
+    at.checkbox(key="b_rewrite_flux-2-pro").uncheck().run()
     at.selectbox(key="b_provider_flux-2-pro").set_value("fal").run()
     assert not [c for c in at.checkbox if c.key == "b_rewrite_flux-2-pro"]
     assert "no way to turn it off" in _captions(at)
