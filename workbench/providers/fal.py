@@ -268,9 +268,18 @@ class FalProvider(HostedProvider):
             status = await self._poll(resumable.resume_url, job)
             given = _str(status.get("response_url"))
             response_url = given or resumable.resume_url.removesuffix("/status")
-            return await self._outcome(
-                status, response_url, job, resumable.provider_model_id, resumable.seed
-            )
+            try:
+                return await self._outcome(
+                    status, response_url, job, resumable.provider_model_id, resumable.seed
+                )
+            except ProviderError as exc:
+                if exc.kind != "cancelled":
+                    raise
+                # cancelled by someone before this process could fetch it: a final outcome
+                raise ProviderError(
+                    "server", f"{exc.message} It may have run before it was stopped.",
+                    billed="may_be_billed",
+                ) from None
 
         return await self._api.run(fetch(), job)
 

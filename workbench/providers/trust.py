@@ -69,8 +69,9 @@ class KeyScope:
                 "untrusted",
                 f"The job's URL points at {shown}, which is not {self.label}'s API "
                 f"({hosts}, or the configured base URL {_base(self.base_url)}): no request "
-                "was made with your key. The stored URL may have been changed; the job may "
-                f"still have finished (and been billed) at {self.label}.",
+                "was made with your key. A URL read back from the log may have been changed "
+                f"by someone with access to it; the job may still have finished (and been "
+                f"billed) at {self.label}.",
                 billed="may_be_billed",
             )
 
