@@ -6,13 +6,16 @@ refused from its header, before anything decodes it, keeping its cost."""
 
 from __future__ import annotations
 
+import io
+import os
 import struct
 import zlib
 
 import pytest
+from PIL import Image
 
 from tests.providers.conftest import KEY
-from tests.providers.fakes import FAKES, Fault
+from tests.providers.fakes import FAKES, Fault, png_bytes
 from tests.providers.test_recovery import _interrupted
 from workbench.providers.trust import KeyScope, host_matches
 from workbench.services.runs.recovery import recover_jobs_sync
@@ -112,8 +115,19 @@ def test_an_image_over_the_offers_size_is_refused_before_decoding(
 
 def test_an_image_at_the_offers_largest_size_is_kept(make_harness) -> None:
     h = make_harness("gemini")
-    from tests.providers.fakes import png_bytes
 
     h.fake.image = png_bytes(1376, 768)  # Gemini's 1K at 16:9: more than 1024^2 pixels
     outcome, _ = h.generate("nano-banana", aspect_ratio="16:9")
     assert outcome.status == "succeeded", outcome.error
+
+
+def test_a_gemini_image_over_the_byte_limit_is_refused_before_decoding(make_harness) -> None:
+    h = make_harness("gemini", max_image_bytes=1000)
+    noise = Image.frombytes("RGB", (64, 64), os.urandom(64 * 64 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG")
+    h.fake.image = buffer.getvalue()  # noise does not compress: about 12 KB
+    _, row = h.generate("nano-banana-2")
+    assert (row.status, row.error_kind) == ("failed", "malformed")
+    assert "not decoded or stored" in row.error_message
+    assert row.cost_usd is not None and row.cost_usd > 0  # the billed tokens are kept

@@ -237,6 +237,15 @@ class GeminiProvider(HostedProvider):
             )
         data_b64, mime = image
         usage = answer.get("usageMetadata")
+        limit = self._policy.max_image_bytes
+        if len(data_b64) * 3 // 4 > limit:  # counted before decoding; the tokens are billed
+            raise ProviderError(
+                "malformed",
+                f"Gemini's image is larger than {limit / 1024 / 1024:g} MB; not decoded or stored.",
+                cost_usd=token_cost(request, usage),
+                cost_confirmed=request.offer.price_confirmed,
+                billed="billed",
+            )
         try:
             data = base64.b64decode(data_b64, validate=True)
         except (binascii.Error, ValueError):
