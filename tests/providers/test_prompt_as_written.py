@@ -44,17 +44,19 @@ def test_flux2_is_sent_without_prompt_upsampling_and_the_option_turns_it_on(
     assert row.params[field] is (not off)
 
 
+@pytest.mark.parametrize(("provider", "model"), [("bfl", "flux-2-pro"), ("fal", "flux-2-flex")])
 def test_a_rewritten_prompt_the_provider_returns_is_stored_beside_the_one_sent(
-    make_harness,
+    make_harness, provider, model
 ) -> None:
-    h = make_harness("bfl")
+    # BFL: result.prompt (blackforest responses.py); fal: the result's `prompt`
+    h = make_harness(provider)
     h.fake.result_prompt = "A lighthouse on a cliff at dusk, dramatic clouds, golden rim light"
-    _, row = h.generate("flux-2-pro", options={"prompt_upsampling": True})
+    _, row = h.generate(model, options={"prompt_upsampling": True})
     assert row.prompt.startswith("A lighthouse on a cliff at dusk, 35mm")
     assert row.prompt_used == h.fake.result_prompt
 
     h.fake.result_prompt = row.prompt  # no rewrite: nothing more to store
-    _, again = h.generate("flux-2-pro")
+    _, again = h.generate(model)
     assert again.prompt_used is None
 
 
