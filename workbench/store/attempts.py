@@ -86,6 +86,7 @@ class Outcome:
     cached_from: str | None = None  # the generation whose image was reused (nothing was paid)
     retries: int = 0  # calls sent again (after a 429, a dropped poll...) before this outcome
     retry_wait_s: float = 0.0  # total time waited before those retries
+    prompt_used: str | None = None  # the provider's rewrite of the prompt, when it reported one
 
 
 class AttemptLog:
@@ -228,6 +229,11 @@ class AttemptLog:
                     generation_id,
                 ],
             )
+            if outcome.prompt_used is not None:  # the provider rewrote the prompt sent
+                cur.execute(
+                    "UPDATE generations SET prompt_used = ? WHERE id = ?",
+                    [outcome.prompt_used, generation_id],
+                )
             # The reservation against the daily caps becomes what was really paid: the
             # provider's cost where known, nothing for an attempt that failed without one, and
             # the estimate kept for a success whose price nobody reported.

@@ -115,6 +115,7 @@ class Generation:
     parent_id: str | None
     created_by: str | None
     worker_host: str | None
+    prompt_used: str | None  # the provider's rewrite of `prompt`, when it reported one
     image_path: str | None
     thumb_path: str | None
     mime: str | None

@@ -270,6 +270,9 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         )
         st.markdown("**Prompt as sent**")
         st.code(record.prompt, language=None, wrap_lines=True)
+        if record.prompt_used:  # the provider rewrote it (prompt upsampling) and said so
+            st.markdown("**Prompt the provider rewrote it to**")
+            st.code(record.prompt_used, language=None, wrap_lines=True)
         facts = {
             "created (UTC)": str(record.created_at),
             "finished (UTC)": str(record.finished_at or "–"),

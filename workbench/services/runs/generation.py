@@ -24,6 +24,7 @@ from workbench.domain.catalog import (
     bills_input,
     estimate_cost,
     megapixels_sent,
+    offer_notes,
     providers_for,
     ratios_for,
     sizes_for,
@@ -280,6 +281,7 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
         )
     input_mp = sum(megapixels_sent(offer, r.width, r.height) for r in references)
     notes += tuple(_reference_note(model, offer, r, input_mp) for r in references)
+    notes += offer_notes(model, offer, options)
     image_request = ImageRequest(
         model=model,
         offer=offer,
@@ -497,7 +499,7 @@ async def _attempt(
             error_message=redact(exc.message, wb.settings),
             provider_request_id=exc.provider_request_id,
             cost_usd=exc.cost_usd,
-            cost_kind="known" if exc.cost_usd is not None else "unknown",
+            cost_kind=exc.cost_kind,
             retries=getattr(exc, "retries", 0),
             retry_wait_s=getattr(exc, "retry_wait_s", 0.0),
         )
@@ -548,6 +550,7 @@ def succeeded(
         image=stored,
         retries=result.retries,
         retry_wait_s=result.retry_wait_s,
+        prompt_used=result.prompt_used,
     )
 
 

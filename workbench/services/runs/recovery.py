@@ -28,7 +28,7 @@ from workbench.store.records import ResumableAttempt
 
 log = logging.getLogger(__name__)
 # Kinds that say the provider finished the job (with a real outcome to record).
-_FINISHED_BADLY = frozenset({"moderated", "server", "no_image"})
+_FINISHED_BADLY = frozenset({"moderated", "server", "no_image", "untrusted"})
 _AT_ONCE = 8  # recoveries in flight per provider: polls are free but still count as requests
 
 
@@ -126,7 +126,7 @@ async def _recover_one(
                 error_message=message,
                 provider_request_id=exc.provider_request_id,
                 cost_usd=exc.cost_usd,
-                cost_kind="known" if exc.cost_usd is not None else "unknown",
+                cost_kind=exc.cost_kind,
             )
             await asyncio.to_thread(wb.attempts.complete, gid, outcome)
             report.finished_badly.append(gid)
