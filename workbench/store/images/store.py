@@ -257,8 +257,11 @@ class ImageStore:
         return data
 
     def has(self, relative: object) -> bool:
+        """Whether the image of this reference can be read (a cached copy counts)."""
         ref = parse_ref(relative)
-        return self.backend.has(ref.key) or self.spool.path(ref.key).is_file()
+        if self.cache is not None and self.cache.hit(ref.key) is not None:
+            return True
+        return self.spool.path(ref.key).is_file() or self.backend.has(ref.key)
 
     def problem(self, relative: object) -> str | None:
         """Why this reference could not be read last time (None when nothing failed)."""
