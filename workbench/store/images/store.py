@@ -18,6 +18,7 @@ backend holds them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import logging
@@ -58,6 +59,8 @@ SPOOL_DIR = "image-spool"
 
 # Shared by every store in the process; `put` already runs off the event loop.
 _HELPER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="image-hash")
+# Fetches of a page's thumbnails from a remote store (network-bound: threads wait, not work).
+_FETCH = ThreadPoolExecutor(max_workers=8, thread_name_prefix="image-fetch")
 
 
 class NotAnImage(InvalidInput):
@@ -294,6 +297,26 @@ class ImageStore:
         except ImageUnavailable as exc:
             return placeholder_data_uri(str(exc))
         return "data:image/jpeg;base64," + base64.b64encode(raw).decode()
+
+    def thumb_data_uris(self, thumb_refs: list[str | None]) -> list[str | None]:
+        """`thumb_data_uri` for a page of thumbnails; with a remote store, those not cached yet
+        are fetched side by side (a cold page of 50 costs a few round trips' time, not 50)."""
+        if self.cache is not None:
+            wanted = []
+            for text in thumb_refs:
+                try:
+                    key = parse_ref(text).key
+                except BadImageRef:
+                    continue
+                if self.cache.hit(key) is None:
+                    wanted.append(key)
+            if len(wanted) > 1:
+                list(_FETCH.map(self._fetch_quietly, wanted))
+        return [self.thumb_data_uri(t) for t in thumb_refs]
+
+    def _fetch_quietly(self, key: str) -> None:
+        with contextlib.suppress(ImageUnavailable):  # the page's own read says why
+            self.read(key)
 
     # -- facts ----------------------------------------------------------------------------------
 
