@@ -29,8 +29,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.s3_server import S3Server  # noqa: E402
-from workbench.store.images import open_image_store  # noqa: E402
+from tests.s3_server import S3Server
+from workbench.store.images import open_image_store
 
 
 def png_1mp(seed: int) -> bytes:
