@@ -203,3 +203,19 @@ def test_a_planted_path_is_refused_by_copy_zip_report_detail_and_download(
     written = sorted(p for p in tmp_path.rglob("*") if p not in before)
     assert all(there in p.parents or p == there for p in written), written
     assert not any(p.name in ("x", "passwd") for p in written)
+
+
+def test_db_copy_takes_the_images_out_of_the_bucket_this_process_uses(
+    data_dir: Path, tmp_path: Path, s3: S3Server, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    bucket = _bucket(s3)
+    _use(monkeypatch, s3.env(f"s3://{bucket}/team"))
+    wb = _open(data_dir)
+    gid = add_generation(wb, NB, "a lamp")
+    path = wb.log.get(gid).image_path
+    wb.close()
+    backup = tmp_path / "backup"
+    assert cli.main(["db", "copy", "--to", str(backup)]) == 0
+    assert "images: 1 copied" in capsys.readouterr().out
+    raw = s3.client().get_object(Bucket=bucket, Key=f"team/{path}")["Body"].read()
+    assert (backup / path).read_bytes() == raw
