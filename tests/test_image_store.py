@@ -272,3 +272,25 @@ def test_a_damaged_spool_file_is_not_uploaded(tmp_path: Path, s3: S3Server) -> N
     replay = store.replay_spool()
     assert replay.uploaded == 0 and len(replay.damaged) == 1
     assert not store.backend.has(f"images/{sha[:2]}/{sha}.png")
+
+
+@pytest.mark.parametrize("url", [
+    f"s3://AKIA:{SECRET_KEY}@bucket-name/p", f"s3://bucket-name/p?secret={SECRET_KEY}",
+    "s3://Bad_Bucket/p", "s3://bucket-name/../p", "https://bucket-name/p",
+])
+def test_a_malformed_images_url_is_refused_without_repeating_it(
+    tmp_path: Path, url: str
+) -> None:
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        store_at(url, tmp_path, {})
+    assert SECRET_KEY not in str(caught.value)
+
+
+def test_the_endpoint_is_shown_without_a_user_part(tmp_path: Path, s3: S3Server) -> None:
+    env = {**s3.env(f"s3://{fresh_bucket(s3)}/p"),
+           "AWS_ENDPOINT_URL": s3.endpoint.replace("http://", f"http://u:{SECRET_KEY}@")}
+    store = store_at(env["WORKBENCH_IMAGES_URL"], tmp_path, env, check=False)
+    assert SECRET_KEY not in store.location
+    assert store.location.endswith(s3.endpoint)
