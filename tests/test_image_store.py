@@ -294,3 +294,20 @@ def test_the_endpoint_is_shown_without_a_user_part(tmp_path: Path, s3: S3Server)
     store = store_at(env["WORKBENCH_IMAGES_URL"], tmp_path, env, check=False)
     assert SECRET_KEY not in store.location
     assert store.location.endswith(s3.endpoint)
+
+
+def test_credentials_come_from_a_profile_too(
+    tmp_path: Path, s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.s3_server import ACCESS_KEY
+
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        f"[team]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    env = {k: v for k, v in s3.env(f"s3://{fresh_bucket(s3)}/p").items()
+           if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    store = open_image_store(tmp_path / "data", env={**env, "AWS_PROFILE": "team"})
+    assert store.read(store.put(png(21)).path) == png(21)

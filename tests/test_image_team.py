@@ -219,3 +219,23 @@ def test_db_copy_takes_the_images_out_of_the_bucket_this_process_uses(
     assert "images: 1 copied" in capsys.readouterr().out
     raw = s3.client().get_object(Bucket=bucket, Key=f"team/{path}")["Body"].read()
     assert (backup / path).read_bytes() == raw
+
+
+def test_an_image_neither_the_bucket_nor_the_spool_can_take_is_not_a_success(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = S3Server().start()
+    try:
+        server.make_bucket("wb-team-nowhere")
+        _use(monkeypatch, server.env("s3://wb-team-nowhere/team"))
+        wb = _open(data_dir)
+    finally:
+        server.stop()
+    try:
+        (data_dir / "image-spool").write_text("a file where the spool folder should be")
+        outcome = generate_sync(wb, GenerateRequest(model=NB, prompt="a kite", seed=5))
+        assert outcome.status == "failed"
+        assert "could not be kept" in (outcome.error or "")
+        assert SECRET_KEY not in (outcome.error or "")
+    finally:
+        wb.close()
