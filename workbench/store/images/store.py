@@ -218,10 +218,11 @@ class ImageStore:
         """The parsed reference, or BadImageRef."""
         return parse_ref(relative)
 
-    def absolute(self, relative: str) -> Path:
+    def absolute(self, relative: str, *, fetch: bool = True) -> Path:
         """A local file holding the image of this reference (BadImageRef when it is not one the
-        workbench writes). A remote image is fetched into the read cache on first use; when it
-        cannot be, the returned path does not exist and `problem()` says why."""
+        workbench writes). A remote image is fetched into the read cache on first use (unless
+        `fetch` is False: then only the path it would have); when it cannot be, the returned
+        path does not exist and `problem()` says why."""
         ref = parse_ref(relative)
         root = self.backend.local_root
         if root is not None:
@@ -233,6 +234,8 @@ class ImageStore:
         spooled = self.spool.path(ref.key)
         if spooled.is_file():
             return spooled
+        if not fetch:
+            return self.cache.path(ref.key)
         try:
             data = self.backend.read(ref.key)
         except ImageUnavailable as exc:
@@ -301,18 +304,26 @@ class ImageStore:
     def thumb_data_uris(self, thumb_refs: list[str | None]) -> list[str | None]:
         """`thumb_data_uri` for a page of thumbnails; with a remote store, those not cached yet
         are fetched side by side (a cold page of 50 costs a few round trips' time, not 50)."""
-        if self.cache is not None:
-            wanted = []
-            for text in thumb_refs:
-                try:
-                    key = parse_ref(text).key
-                except BadImageRef:
-                    continue
-                if self.cache.hit(key) is None:
-                    wanted.append(key)
-            if len(wanted) > 1:
-                list(_FETCH.map(self._fetch_quietly, wanted))
+        self.prefetch(thumb_refs)
         return [self.thumb_data_uri(t) for t in thumb_refs]
+
+    def prefetch(self, refs: list[str | None]) -> None:
+        """Bring the remote images of these references into the read cache, side by side;
+        references refused or unreadable are left to the reads that follow (they say why)."""
+        if self.cache is None:
+            return
+        wanted = []
+        for text in refs:
+            try:
+                key = parse_ref(text).key
+            except BadImageRef:
+                continue
+            if self.cache.hit(key) is None and not self.spool.path(key).is_file():
+                wanted.append(key)
+        if len(wanted) > 1:
+            list(_FETCH.map(self._fetch_quietly, wanted))
+        elif wanted:
+            self._fetch_quietly(wanted[0])
 
     def _fetch_quietly(self, key: str) -> None:
         with contextlib.suppress(ImageUnavailable):  # the page's own read says why
