@@ -239,3 +239,24 @@ def test_an_image_neither_the_bucket_nor_the_spool_can_take_is_not_a_success(
         assert SECRET_KEY not in (outcome.error or "")
     finally:
         wb.close()
+
+
+def test_db_copy_into_a_team_database_puts_the_images_in_its_bucket(
+    data_dir: Path, s3: S3Server, pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    wb = _open(data_dir)
+    gid = add_generation(wb, NB, "a teapot")
+    path = wb.log.get(gid).image_path
+    wb.close()
+    bucket = _bucket(s3)
+    env = s3.env(f"s3://{bucket}/team")
+    env.pop("WORKBENCH_IMAGES_URL")
+    _use(monkeypatch, env)
+    args = ["db", "copy", "--to", pg_url, "--images-url", f"s3://{bucket}/team"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "images: 1 copied" in out and "All rows and checksums match." in out
+    raw = s3.client().get_object(Bucket=bucket, Key=f"team/{path}")["Body"].read()
+    assert raw == (data_dir / path).read_bytes()
+    assert cli.main(args) == 0
+    assert "images: 0 copied, 1 already there" in capsys.readouterr().out
