@@ -17,7 +17,7 @@ from workbench.store.attribution import Attribution
 from workbench.store.backend import open_database
 from workbench.store.db import Backend, StoreError
 from workbench.store.generations import GenerationLog
-from workbench.store.images import ImageStore
+from workbench.store.images import ImageStore, open_image_store
 from workbench.store.lineage import LineageLog
 from workbench.store.performance import PerformanceLog
 from workbench.store.prompt_library import PromptLibrary
@@ -93,13 +93,15 @@ def open_workbench(
     idle_close_s: float = 2.0,
 ) -> Workbench:
     settings = settings or load_settings()
+    # The image store first: a bucket that cannot be used stops the start with one line.
+    images = open_image_store(settings.data_dir)  # WORKBENCH_IMAGES_URL; spool uploaded
     db = open_database(settings, idle_close_s=idle_close_s)
     wb = Workbench(
         settings=settings,
         catalog=load_catalog(),
         templates=load_templates(),
         db=db,
-        images=ImageStore(settings.data_dir),
+        images=images,
         provider_factory=provider_factory,
     )
     # Outcomes an earlier process kept while the team server was away are written now.
