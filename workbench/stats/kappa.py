@@ -31,6 +31,7 @@ SEED = 20261207
 INTERVAL = (2.5, 97.5)
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -96,19 +97,37 @@ def agreement(
     raters gave the same items; `clusters` names each item's prompt."""
     if not (len(first) == len(second) == len(clusters)):
         raise ValueError("labels and clusters must describe the same items")
-    n = len(first)
-    if n == 0:
-        return Agreement(0, 0, None, None, None)
-    a = np.asarray(first, dtype=np.int64)
-    b = np.asarray(second, dtype=np.int64)
-    if a.min() < 0 or b.min() < 0 or a.max() >= k or b.max() >= k:
-        raise ValueError(f"labels must be indices 0..{k - 1}")
     index: dict[Hashable, int] = {}
     cluster_ids = np.fromiter(
-        (index.setdefault(c, len(index)) for c in clusters), dtype=np.int64, count=n
+        (index.setdefault(c, len(index)) for c in clusters), dtype=np.int64, count=len(clusters)
     )
-    c = len(index)
-    cells = cluster_ids * (k * k) + a * k + b
+    return agreement_of(
+        np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64), cluster_ids,
+        k=k, rounds=rounds, seed=seed,
+    )
+
+
+def agreement_of(
+    first: IntArray,
+    second: IntArray,
+    cluster_ids: IntArray,
+    *,
+    k: int = len(LABELS),
+    rounds: int = ROUNDS,
+    seed: int = SEED,
+) -> Agreement:
+    """`agreement` on arrays: label indices and cluster indices (any non-negative integers)."""
+    n = int(first.shape[0])
+    if n == 0:
+        return Agreement(0, 0, None, None, None)
+    if first.shape != second.shape or first.shape != cluster_ids.shape:
+        raise ValueError("labels and clusters must describe the same items")
+    if min(first.min(), second.min()) < 0 or max(first.max(), second.max()) >= k:
+        raise ValueError(f"labels must be indices 0..{k - 1}")
+    _, dense = np.unique(cluster_ids, return_inverse=True)
+    dense = dense.reshape(-1)
+    c = int(dense.max()) + 1
+    cells = dense * (k * k) + first * k + second
     per_cluster = np.bincount(cells, minlength=c * k * k).astype(np.float64).reshape(c, k * k)
     total = per_cluster.sum(axis=0).reshape(k, k)
     observed = float(np.trace(total) / n)
@@ -130,7 +149,11 @@ def _interval(
 ) -> tuple[float, float] | None:
     c = per_cluster.shape[0]
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(c, np.full(c, 1.0 / c), size=rounds).astype(np.float64)
+    # Each round draws c clusters with replacement; bincount over (round, cluster) gives how
+    # often each cluster was drawn in each round.
+    picks = rng.integers(0, c, size=(rounds, c)) + (np.arange(rounds) * c)[:, None]
+    draws = np.bincount(picks.ravel(), minlength=rounds * c).reshape(rounds, c)
+    draws = draws.astype(np.float64)
     resampled = (draws @ per_cluster).reshape(rounds, k, k)
     values = kappa_of(resampled)
     values = values[~np.isnan(values)]
