@@ -312,3 +312,29 @@ def test_a_tie_when_the_two_orders_disagree(tmp_path):
         assert [w for _, _, w in report.pairs] == ["tie"]
         (vote,) = JudgeStore(wb.db).judge_votes()
         assert vote.winner == "tie"
+
+
+# -- where it helps -------------------------------------------------------------------------------
+MID = Scene((Disc("red", 50, 60), Disc("red", 60, 140), Disc("blue", 60, 200)), "OPEN")
+
+
+def test_best_of_n_category_failures_and_the_history_figure(tmp_path):
+    from workbench.services.evidence.judge import insights
+
+    with judged_workbench(tmp_path) as (wb, _fake):
+        run = "run_bestofn"
+        nb = [add_scene(wb, s, model="nano-banana-2", run_id=run) for s in (BAD, GOOD, MID)]
+        fp = add_scene(wb, GOOD, model="flux-2-pro", run_id=run)
+        judging.execute(wb, judging.plan(wb, run_id=run))
+        groups = {g.model: g for g in insights.rank_variations(wb, run)}
+        assert [gid for gid, _ in groups["nano-banana-2"].ranked] == [nb[1], nb[2], nb[0]]
+        assert groups["nano-banana-2"].best == nb[1] and groups["flux-2-pro"].best == fp
+        failures = {(f.model, f.category): f for f in insights.category_failures(wb, run_id=run)}
+        spatial = failures[("nano-banana-2", "spatial")]
+        # BAD misses both sides, MID the blue one, GOOD none: 3 of 6 spatial questions.
+        assert (spatial.missed.hits, spatial.missed.n, spatial.images) == (3, 6, 3)
+        assert failures[("flux-2-pro", "spatial")].missed.hits == 0
+        assert "missed 50%" in spatial.text()
+        figures = insights.adherence_by_generation(wb, [*nb, fp, "gen_never"])
+        assert figures[nb[1]].score == 1.0 and figures[nb[0]].questions == 6
+        assert "gen_never" not in figures

@@ -304,6 +304,34 @@ class JudgeStore:
                 out[row[0]] = (score, int(row[7]), json.loads(row[8]))
         return out
 
+    def scored_generations(
+        self, judge_model: str, *, run_id: str | None = None
+    ) -> list[tuple[str, str, str, str, float, list[dict[str, Any]], list[dict[str, Any]]]]:
+        """(generation, model, prompt, image, score, answers, questions) for every succeeded
+        generation (offline sketches left out) whose image is scored on a question set of its
+        own prompt, the newest such version per generation."""
+        where, params = ("AND g.run_id = ?", [run_id]) if run_id else ("", [])
+        sql = (
+            "SELECT g.id, g.model, g.prompt, s.image_sha256, s.score, s.answers, q.questions,"
+            " q.version FROM generations g"
+            " JOIN judge_scores s ON s.image_sha256 = g.image_sha256 AND s.judge_model = ?"
+            " JOIN judge_question_sets q ON q.id = s.question_set_id AND q.prompt = g.prompt"
+            f" WHERE g.status = 'succeeded' AND g.provider <> '{OFFLINE}' {where}"
+            " ORDER BY g.id, q.version DESC"
+        )
+        out = []
+        seen: set[str] = set()
+        with self.db.cursor() as cur:
+            for gid, model, prompt, sha, score, answers, questions, _ in cur.execute(
+                sql, [judge_model, *params]
+            ).fetchall():
+                if gid in seen:
+                    continue
+                seen.add(gid)
+                out.append((gid, model, prompt, sha, float(score), json.loads(answers),
+                            json.loads(questions)))
+        return out
+
     # -- what is judged -------------------------------------------------------------------------
     def targets(self, *, generation_ids: Sequence[str] = (), run_id: str | None = None
                 ) -> list[TargetRow]:
