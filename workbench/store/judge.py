@@ -332,6 +332,17 @@ class JudgeStore:
                             json.loads(questions)))
         return out
 
+    def recent_runs(self, limit: int = 50) -> list[tuple[str, int]]:
+        """(run id, images) of the runs with succeeded images, newest first."""
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT run_id, count(*), max(created_at) AS t FROM generations"
+                " WHERE run_id IS NOT NULL AND status = 'succeeded' GROUP BY run_id"
+                " ORDER BY t DESC LIMIT ?",
+                [int(limit)],
+            ).fetchall()
+        return [(r[0], int(r[1])) for r in rows]
+
     # -- what is judged -------------------------------------------------------------------------
     def targets(self, *, generation_ids: Sequence[str] = (), run_id: str | None = None
                 ) -> list[TargetRow]:

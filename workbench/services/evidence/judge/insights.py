@@ -110,6 +110,11 @@ def category_failures(
     ]
 
 
+def recent_runs(wb: Workbench) -> list[tuple[str, int]]:
+    """(run id, succeeded images) of recent runs, for a picker."""
+    return JudgeStore(wb.db).recent_runs()
+
+
 def judge_board(wb: Workbench, model: str | None = None) -> BTResult:
     """The judge's own pairwise votes as a Bradley–Terry board (asked for explicitly)."""
     rows = JudgeStore(wb.db).judge_vote_counts(rater_name(model or judge_model()))
