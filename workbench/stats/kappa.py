@@ -32,6 +32,7 @@ INTERVAL = (2.5, 97.5)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Float32Array = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -116,51 +117,94 @@ def agreement_of(
     rounds: int = ROUNDS,
     seed: int = SEED,
 ) -> Agreement:
-    """`agreement` on arrays: label indices and cluster indices (any non-negative integers)."""
-    n = int(first.shape[0])
-    if n == 0:
+    """`agreement` on arrays: label indices and cluster indices (any non-negative integers);
+    the interval resamples exactly the clusters these items come from."""
+    if first.shape[0] == 0:
         return Agreement(0, 0, None, None, None)
-    if first.shape != second.shape or first.shape != cluster_ids.shape:
-        raise ValueError("labels and clusters must describe the same items")
-    if min(first.min(), second.min()) < 0 or max(first.max(), second.max()) >= k:
-        raise ValueError(f"labels must be indices 0..{k - 1}")
     _, dense = np.unique(cluster_ids, return_inverse=True)
-    dense = dense.reshape(-1)
-    c = int(dense.max()) + 1
-    cells = dense * (k * k) + first * k + second
-    per_cluster = np.bincount(cells, minlength=c * k * k).astype(np.float64).reshape(c, k * k)
-    total = per_cluster.sum(axis=0).reshape(k, k)
-    observed = float(np.trace(total) / n)
-    kappa = float(kappa_of(total)[0])
-    interval: tuple[float, float] | None = None
-    if not np.isnan(kappa) and c >= 2 and rounds > 0:
-        interval = _interval(per_cluster, k, rounds, seed)
-    return Agreement(
-        n=n,
-        clusters=c,
-        agreement=observed,
-        kappa=None if np.isnan(kappa) else kappa,
-        interval=interval,
-    )
+    dense = dense.reshape(-1).astype(np.int64)
+    clusters = int(dense.max()) + 1
+    draws = cluster_draws(clusters, rounds, seed) if rounds > 0 and clusters >= 2 else None
+    return agreement_with_draws(first, second, dense, clusters, draws, k=k)
 
 
-def _interval(
-    per_cluster: FloatArray, k: int, rounds: int, seed: int
-) -> tuple[float, float] | None:
-    c = per_cluster.shape[0]
+def cluster_draws(clusters: int, rounds: int = ROUNDS, seed: int = SEED) -> Float32Array:
+    """How often each of `clusters` clusters is drawn in each bootstrap round (rounds ×
+    clusters): each round draws as many clusters as there are, with replacement."""
     rng = np.random.default_rng(seed)
-    # Each round draws c clusters with replacement; bincount over (round, cluster) gives how
-    # often each cluster was drawn in each round.
-    picks = rng.integers(0, c, size=(rounds, c)) + (np.arange(rounds) * c)[:, None]
-    draws = np.bincount(picks.ravel(), minlength=rounds * c).reshape(rounds, c)
-    draws = draws.astype(np.float64)
-    resampled = (draws @ per_cluster).reshape(rounds, k, k)
-    values = kappa_of(resampled)
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        return None
-    low, high = np.percentile(values, INTERVAL)
-    return float(low), float(high)
+    picks = rng.integers(0, clusters, size=(rounds, clusters), dtype=np.int64)
+    picks += (np.arange(rounds, dtype=np.int64) * clusters)[:, None]
+    counts = np.bincount(picks.ravel(), minlength=rounds * clusters)
+    # Counts are small integers: float32 holds them exactly and halves the products below.
+    return counts.reshape(rounds, clusters).astype(np.float32)
+
+
+def agreement_with_draws(
+    first: IntArray,
+    second: IntArray,
+    cluster_ids: IntArray,
+    clusters: int,
+    draws: Float32Array | None,
+    *,
+    k: int = len(LABELS),
+) -> Agreement:
+    """One figure of `agreements_with_draws`."""
+    return agreements_with_draws([(first, second, cluster_ids)], clusters, draws, k=k)[0]
+
+
+def agreements_with_draws(
+    figures: Sequence[tuple[IntArray, IntArray, IntArray]],
+    clusters: int,
+    draws: Float32Array | None,
+    *,
+    k: int = len(LABELS),
+) -> list[Agreement]:
+    """`agreement` for many (first, second, cluster ids) figures with bootstrap draws made
+    once: cluster ids index the `clusters` columns of `draws`. A figure on a subset of the items
+    (one criterion among all votes) uses the same resampled prompts, each counting the items it
+    holds in the subset (the domain estimate of a cluster bootstrap); a prompt with none of the
+    subset's items adds nothing. All figures share one matrix product, so a whole table costs
+    about what one figure does."""
+    cells = k * k
+    tables = []
+    for first, second, cluster_ids in figures:
+        if first.shape != second.shape or first.shape != cluster_ids.shape:
+            raise ValueError("labels and clusters must describe the same items")
+        if first.size and (
+            min(first.min(), second.min()) < 0 or max(first.max(), second.max()) >= k
+        ):
+            raise ValueError(f"labels must be indices 0..{k - 1}")
+        index = cluster_ids * cells + first * k + second
+        tables.append(np.bincount(index, minlength=clusters * cells).reshape(clusters, cells))
+    resampled: FloatArray | None = None
+    if draws is not None and tables:
+        stacked = np.hstack(tables).astype(np.float32)
+        # Sums of small integers: exact in float32 below 2**24.
+        resampled = (draws @ stacked).astype(np.float64)
+    out = []
+    for i, per_cluster in enumerate(tables):
+        n = int(per_cluster.sum())
+        if n == 0:
+            out.append(Agreement(0, 0, None, None, None))
+            continue
+        held = int(per_cluster.any(axis=1).sum())
+        total = per_cluster.sum(axis=0).reshape(k, k).astype(np.float64)
+        kappa = float(kappa_of(total)[0])
+        interval: tuple[float, float] | None = None
+        if resampled is not None and not np.isnan(kappa) and held >= 2:
+            values = kappa_of(resampled[:, i * cells:(i + 1) * cells].reshape(-1, k, k))
+            values = values[~np.isnan(values)]
+            if values.size:
+                low, high = np.percentile(values, INTERVAL)
+                interval = (float(low), float(high))
+        out.append(Agreement(
+            n=n,
+            clusters=held,
+            agreement=float(np.trace(total) / n),
+            kappa=None if np.isnan(kappa) else kappa,
+            interval=interval,
+        ))
+    return out
 
 
 def label_index(label: str) -> int:

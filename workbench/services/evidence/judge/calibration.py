@@ -35,7 +35,13 @@ import numpy as np
 from workbench.services.evidence.judge.questions import CATEGORIES, CATEGORY_LABELS, prompt_hash
 from workbench.services.evidence.judge.settings import judge_model
 from workbench.services.workbench import Workbench
-from workbench.stats.kappa import LABELS, Agreement, agreement_of
+from workbench.stats.kappa import (
+    LABELS,
+    SEED,
+    Agreement,
+    agreements_with_draws,
+    cluster_draws,
+)
 from workbench.store.judge import HumanVote, JudgeStore
 
 TIE_BAND = 0.05
@@ -141,47 +147,60 @@ def _pick(difference: float) -> int:
     return A if difference > 0 else B
 
 
-def _figures(
-    first: np.ndarray, second: np.ndarray, clusters: np.ndarray, mask: np.ndarray,
-    *, rounds: int,
-) -> Agreement:
-    return agreement_of(first[mask], second[mask], clusters[mask], rounds=rounds)
-
-
 def calibrate(
     items: Sequence[VoteItem], people: Sequence[PeoplePair], model: str, *, rounds: int = 1000
 ) -> Calibration:
     """The agreement table from votes already labelled (pure: the bench times this)."""
     prompts: dict[str, int] = {}
-    n = len(items)
-    cluster = np.fromiter((prompts.setdefault(i.prompt, len(prompts)) for i in items),
-                          dtype=np.int64, count=n)
-    human = np.fromiter((i.human for i in items), dtype=np.int64, count=n)
-    judge = np.fromiter((-1 if i.judge is None else i.judge for i in items), np.int64, count=n)
-    stars = np.fromiter((-1 if i.stars is None else i.stars for i in items), np.int64, count=n)
-    m = len(people)
-    p_cluster = np.fromiter((prompts.setdefault(p.prompt, len(prompts)) for p in people),
-                            dtype=np.int64, count=m)
-    p_first = np.fromiter((p.first for p in people), dtype=np.int64, count=m)
-    p_second = np.fromiter((p.second for p in people), dtype=np.int64, count=m)
-    rows = []
-    for key, label, _ in ROWS:
-        in_row = np.fromiter((key in i.rows for i in items), dtype=bool, count=n)
-        p_row = np.fromiter((key in p.rows for p in people), dtype=bool, count=m)
-        judged = in_row & (judge >= 0)
-        rows.append(CalibrationRow(
-            key, label,
-            judge_vs_votes=_figures(judge, human, cluster, judged, rounds=rounds),
-            judge_vs_stars=_figures(judge, stars, cluster, judged & (stars >= 0), rounds=rounds),
-            people=_figures(p_first, p_second, p_cluster, p_row, rounds=rounds),
+    n, m = len(items), len(people)
+    bit = {key: 1 << i for i, (key, _, _) in enumerate(ROWS)}
+    column = {cat: i for i, cat in enumerate(CATEGORIES)}
+    # One pass over the items: labels, prompt index, row membership as bits, category picks.
+    masks = {rows: sum(bit[key] for key in rows if key in bit) for rows in {i.rows for i in items}}
+    lines = []
+    for item in items:
+        picks = [-1] * len(CATEGORIES)
+        for cat, pick in item.by_category.items():
+            picks[column[cat]] = pick
+        lines.append((
+            prompts.setdefault(item.prompt, len(prompts)), item.human,
+            -1 if item.judge is None else item.judge, -1 if item.stars is None else item.stars,
+            masks[item.rows], *picks,
         ))
-    categories = []
+    table = np.array(lines, dtype=np.int64).reshape(n, 5 + len(CATEGORIES))
+    cluster, human, judge, stars, member = (table[:, i] for i in range(5))
+    crowd = np.full((m, 4), -1, dtype=np.int64)
+    for r, pair in enumerate(people):
+        crowd[r] = (prompts.setdefault(pair.prompt, len(prompts)), pair.first, pair.second,
+                    sum(bit[key] for key in pair.rows if key in bit))
+    p_cluster, p_first, p_second, p_member = (crowd[:, i] for i in range(4))
+    # One set of resampled prompts serves every figure of the table (stats.kappa).
+    total = len(prompts)
+    draws = cluster_draws(total, rounds, SEED) if rounds > 0 and total >= 2 else None
+    figures: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def figure(first: np.ndarray, second: np.ndarray, where: np.ndarray,
+               clusters: np.ndarray) -> int:
+        figures.append((first[where], second[where], clusters[where]))
+        return len(figures) - 1
+
+    plan = []
+    for key, label, _ in ROWS:
+        in_row = (member & bit[key]) > 0
+        judged = in_row & (judge >= 0)
+        plan.append((key, label,
+                     figure(judge, human, judged, cluster),
+                     figure(judge, stars, judged & (stars >= 0), cluster),
+                     figure(p_first, p_second, (p_member & bit[key]) > 0, p_cluster)))
+    by_category = []
     for cat in CATEGORIES:
-        picks = np.fromiter((i.by_category.get(cat, -1) for i in items), np.int64, count=n)
-        if (picks >= 0).any():
-            categories.append(
-                (cat, _figures(picks, human, cluster, picks >= 0, rounds=rounds))
-            )
+        chosen = table[:, 5 + column[cat]]
+        if (chosen >= 0).any():
+            by_category.append((cat, figure(chosen, human, chosen >= 0, cluster)))
+    results = agreements_with_draws(figures, total, draws)
+    rows = [CalibrationRow(key, label, results[a], results[b], results[c])
+            for key, label, a, b, c in plan]
+    categories = [(cat, results[i]) for cat, i in by_category]
     overall = next(r for r in rows if r.key == "all")
     calibrated, reason = _verdict(overall)
     return Calibration(model, tuple(rows), calibrated, reason, tuple(categories))
