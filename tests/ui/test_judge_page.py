@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -67,3 +68,31 @@ def test_a_run_is_judged_on_one_button_after_its_estimate(seeded, monkeypatch):
                        '"category": "entity", "parents": []}]').run()
         at.button(key="judge_save").click().run()
         assert any("Saved as version 2" in s.value for s in at.success)
+
+
+def history_page() -> None:
+    from workbench.ui import history
+
+    history.render()
+
+
+def test_history_shows_the_adherence_column_for_judged_images(seeded, monkeypatch):
+    from workbench.config import load_settings
+    from workbench.services.evidence.judge import judging
+    from workbench.services.workbench import open_workbench
+
+    with FakeGeminiJudge(key=KEY) as fake:
+        monkeypatch.setenv("GEMINI_API_KEY", KEY)
+        monkeypatch.setenv("GEMINI_BASE_URL", fake.url)
+        good = add_scene(seeded, GOOD)
+        bad = add_scene(seeded, BAD)
+        keyed = open_workbench(load_settings(), idle_close_s=0)
+        try:
+            judging.execute(keyed, judging.plan(keyed, generation_ids=[good]))
+        finally:
+            keyed.close()
+        at = AppTest.from_function(history_page, default_timeout=TIMEOUT).run()
+        assert not at.exception
+        frame = next(d.value for d in at.dataframe if "adherence" in d.value.columns)
+        scores = dict(zip(frame["id"], frame["adherence"], strict=True))
+        assert scores[good] == 1.0 and pd.isna(scores[bad])
