@@ -153,7 +153,11 @@ def test_each_call_is_billed_from_usage_metadata_and_settles_its_reservation(tmp
         for row in rows:
             _, status, billed, inp, out, thinking, reserved, settled, _ = row
             assert status == "done" and thinking == fake.thought_tokens
-            assert billed == pytest.approx(price.cost(inp, out, thinking))
+            # Thinking is billed at the output price (ai.google.dev pricing: "including
+            # thinking tokens"), computed here by hand, not with the code under test.
+            expected = (inp * price.input_per_million
+                        + (out + thinking) * price.output_per_million) / 1e6
+            assert billed == pytest.approx(expected) and inp > 0 and out > 0
             assert settled == pytest.approx(billed)  # the reservation became what was billed
             assert reserved > billed  # the bound held while the call ran
         assert report.spent_usd == pytest.approx(sum(r[2] for r in rows))
@@ -338,3 +342,58 @@ def test_best_of_n_category_failures_and_the_history_figure(tmp_path):
         figures = insights.adherence_by_generation(wb, [*nb, fp, "gen_never"])
         assert figures[nb[1]].score == 1.0 and figures[nb[0]].questions == 6
         assert "gen_never" not in figures
+
+
+# -- what is read back and what is sent -----------------------------------------------------------
+def test_an_image_path_or_file_the_workbench_did_not_write_is_never_sent(tmp_path):
+    with judged_workbench(tmp_path) as (wb, fake):
+        moved, altered = add_scene(wb, GOOD), add_scene(wb, BAD)
+        question_sets.save_edit(wb, PROMPT, [
+            {"id": 1, "question": "Is there a red circle?", "category": "entity",
+             "parents": []}])
+        secret = tmp_path / "outside.png"
+        secret.write_bytes(GOOD.png())
+        with wb.db.cursor() as cur:
+            cur.execute("UPDATE images SET path = ? WHERE sha256 = ?",
+                        [str(secret), wb.log.get(moved).image_sha256])
+        wb.images.absolute(wb.log.get(altered).image_path).write_bytes(GOOD.png())
+        _, report = _run(wb, [moved, altered])
+        why = dict(report.failed)
+        assert "not one the workbench writes" in why[moved]
+        assert "does not match its hash" in why[altered]
+        assert fake.requests == [] and report.calls == 0
+
+
+def test_a_request_over_gemini_s_inline_limit_is_refused_before_sending(tmp_path):
+    import asyncio
+
+    from workbench.providers.base import ProviderError
+    from workbench.providers.gemini_judge import GeminiJudgeClient, InlineImage
+    from workbench.providers.http import HttpPolicy
+
+    with FakeGeminiJudge(key=KEY) as fake:
+        client = GeminiJudgeClient(key=KEY, base_url=fake.url, policy=HttpPolicy())
+
+        async def ask() -> None:
+            try:
+                await client.ask("gemini-3.8-flash", images=[InlineImage(b"x" * 16_000_000,
+                                                                          "image/png")],
+                                 text="?", schema={"type": "OBJECT"}, max_output_tokens=10)
+            finally:
+                await client.aclose()
+
+        with pytest.raises(ProviderError, match="under 20 MB"):
+            asyncio.run(ask())
+        assert fake.requests == []
+
+
+def test_a_wrong_key_is_a_clear_failure_that_never_shows_the_key(tmp_path):
+    with judged_workbench(tmp_path) as (wb, fake):
+        fake.key = "the-right-key-0000"
+        gid = add_scene(wb, GOOD)
+        _, report = _run(wb, [gid])
+        assert report.stopped and "key" in report.stopped.lower()
+        assert KEY not in report.stopped and KEY not in repr(report)
+        with wb.db.cursor() as cur:
+            dumped = repr(cur.execute("SELECT * FROM judge_calls").fetchall())
+        assert KEY not in dumped and [r[1] for r in _ledger(wb)] == ["failed"]
