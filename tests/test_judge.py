@@ -319,7 +319,7 @@ def test_a_tie_when_the_two_orders_disagree(tmp_path):
 
 
 # -- where it helps -------------------------------------------------------------------------------
-MID = Scene((Disc("red", 50, 60), Disc("red", 60, 140), Disc("blue", 60, 200)), "OPEN")
+MID = Scene((Disc("red", 50, 60), Disc("red", 60, 140), Disc("blue", 110, 100)), "OPEN")
 
 
 def test_best_of_n_category_failures_and_the_history_figure(tmp_path):
@@ -342,6 +342,12 @@ def test_best_of_n_category_failures_and_the_history_figure(tmp_path):
         figures = insights.adherence_by_generation(wb, [*nb, fp, "gen_never"])
         assert figures[nb[1]].score == 1.0 and figures[nb[0]].questions == 6
         assert "gen_never" not in figures
+        rows = {(r.group, r.model): r for r in insights.adherence_by_model(wb)}
+        complex_nb = rows[("complex", "nano-banana-2")]
+        assert complex_nb.n == 3 and complex_nb.mean == pytest.approx((1 + 2 / 6 + 5 / 6) / 3)
+        assert complex_nb.interval[0] < complex_nb.mean < complex_nb.interval[1]
+        assert rows[("text", "flux-2-pro")].mean == 1.0 and rows[("text", "flux-2-pro")].n == 1
+        assert ("minimal", "nano-banana-2") not in rows
 
 
 # -- what is read back and what is sent -----------------------------------------------------------

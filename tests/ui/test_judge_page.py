@@ -96,3 +96,15 @@ def test_history_shows_the_adherence_column_for_judged_images(seeded, monkeypatc
         frame = next(d.value for d in at.dataframe if "adherence" in d.value.columns)
         scores = dict(zip(frame["id"], frame["adherence"], strict=True))
         assert scores[good] == 1.0 and pd.isna(scores[bad])
+
+
+def measurements_page() -> None:
+    from workbench.ui import measurements
+
+    measurements.render()
+
+
+def test_other_pages_say_how_to_enable_the_judge(seeded):
+    at = AppTest.from_function(measurements_page, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "no Gemini key is set" in _texts(at) and "GEMINI_API_KEY" in _texts(at)

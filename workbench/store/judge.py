@@ -306,14 +306,16 @@ class JudgeStore:
 
     def scored_generations(
         self, judge_model: str, *, run_id: str | None = None
-    ) -> list[tuple[str, str, str, str, float, list[dict[str, Any]], list[dict[str, Any]]]]:
-        """(generation, model, prompt, image, score, answers, questions) for every succeeded
+    ) -> list[tuple[str, str, str, str, float, list[dict[str, Any]], list[dict[str, Any]],
+                    str | None]]:
+        """(generation, model, prompt, image, score, answers, questions, category) for every
+        succeeded
         generation (offline sketches left out) whose image is scored on a question set of its
         own prompt, the newest such version per generation."""
         where, params = ("AND g.run_id = ?", [run_id]) if run_id else ("", [])
         sql = (
             "SELECT g.id, g.model, g.prompt, s.image_sha256, s.score, s.answers, q.questions,"
-            " q.version FROM generations g"
+            " q.version, g.category FROM generations g"
             " JOIN judge_scores s ON s.image_sha256 = g.image_sha256 AND s.judge_model = ?"
             " JOIN judge_question_sets q ON q.id = s.question_set_id AND q.prompt = g.prompt"
             f" WHERE g.status = 'succeeded' AND g.provider <> '{OFFLINE}' {where}"
@@ -322,14 +324,14 @@ class JudgeStore:
         out = []
         seen: set[str] = set()
         with self.db.cursor() as cur:
-            for gid, model, prompt, sha, score, answers, questions, _ in cur.execute(
+            for gid, model, prompt, sha, score, answers, questions, _, category in cur.execute(
                 sql, [judge_model, *params]
             ).fetchall():
                 if gid in seen:
                     continue
                 seen.add(gid)
                 out.append((gid, model, prompt, sha, float(score), json.loads(answers),
-                            json.loads(questions)))
+                            json.loads(questions), category))
         return out
 
     def recent_runs(self, limit: int = 50) -> list[tuple[str, int]]:

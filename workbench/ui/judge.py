@@ -71,6 +71,35 @@ def _run_figures(wb: Workbench, run_id: str, tag: str) -> None:
         ]), hide_index=True, width="stretch")
 
 
+def _by_model(wb: Workbench, tag: str) -> None:
+    rows = insights.adherence_by_model(wb)
+    if not rows:
+        return
+    st.subheader("Machine-judged evidence for the trade-off rows" + tag)
+    st.caption("Mean adherence of each model's judged images, with n and a 95% interval. "
+               "Kept apart from people's stars and votes on the Leaderboard.")
+    labels = dict(insights.GROUPS)
+    st.dataframe(pd.DataFrame([
+        {"Row": labels[r.group], "Model": r.model, "Adherence": r.text()} for r in rows
+    ]), hide_index=True, width="stretch")
+
+
+def note(wb: Workbench) -> None:
+    """One line for other pages (Leaderboard, Measurements): the judge's state and where it
+    lives, or how to enable it."""
+    reason = unavailable_reason(wb.settings)
+    if reason:
+        st.caption(reason)
+        return
+    try:
+        result = calibration.calibration(wb, rounds=0)
+    except WorkbenchError as exc:
+        st.caption(f"Adherence judge: {exc}")
+        return
+    st.caption(f"Adherence judge ({result.judge_model}): {result.status}. Its agreement with "
+               "people's votes, per criterion and question category, is on the Judge page.")
+
+
 def _questions(wb: Workbench) -> None:
     st.subheader("Questions per prompt")
     prompts = question_sets.recent_prompts(wb)
@@ -139,5 +168,6 @@ def render() -> None:
         if not reason:
             _judge_run(wb, run_id, pairs, budget or None)
         _run_figures(wb, run_id, tag)
+    _by_model(wb, tag)
     _questions(wb)
     _board(wb)

@@ -16,6 +16,8 @@ status beside them.
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +26,7 @@ from workbench.services.evidence.judge.questions import CATEGORIES, CATEGORY_LAB
 from workbench.services.evidence.judge.settings import judge_model
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BTResult, PairCounts, Proportion, rate
+from workbench.stats.ratings import t95
 from workbench.store.judge import JudgeStore
 
 
@@ -61,7 +64,7 @@ def rank_variations(wb: Workbench, run_id: str, model: str | None = None) -> lis
     """A run's judged variations, grouped by model and prompt, best adherence first (ties in
     log order)."""
     groups: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for gid, contestant, prompt, _, score, _, _ in JudgeStore(wb.db).scored_generations(
+    for gid, contestant, prompt, _, score, _, _, _ in JudgeStore(wb.db).scored_generations(
         model or judge_model(), run_id=run_id
     ):
         groups.setdefault((contestant, prompt), []).append((gid, score))
@@ -88,7 +91,7 @@ def category_failures(
 ) -> list[CategoryFailures]:
     """Per image model and question category: how often its images failed the question."""
     tallies: dict[tuple[str, str], list[int]] = {}
-    for _, contestant, _, _, _, answers, questions in JudgeStore(wb.db).scored_generations(
+    for _, contestant, _, _, _, answers, questions, _ in JudgeStore(wb.db).scored_generations(
         model or judge_model(), run_id=run_id
     ):
         category = {q["id"]: q["category"] for q in questions}
@@ -108,6 +111,59 @@ def category_failures(
         CategoryFailures(m, c, Proportion(t[0], t[1]), t[2])
         for (m, c), t in sorted(tallies.items(), key=lambda kv: (kv[0][0], order[kv[0][1]]))
     ]
+
+
+GROUPS = (
+    ("complex", "Complex prompt handling"),
+    ("minimal", "Minimal prompt handling"),
+    ("text", "Text in image (text questions)"),
+    ("all", "Every judged image"),
+)
+
+
+@dataclass(frozen=True)
+class ModelAdherence:
+    """Machine-judged evidence for one trade-off row and model, kept apart from people's."""
+
+    group: str
+    model: str
+    n: int  # images
+    mean: float
+    interval: tuple[float, float] | None  # t interval of the mean, 95%
+
+    def text(self) -> str:
+        if self.interval is None:
+            return f"{self.mean:.0%} (n = {self.n})"
+        return f"{self.mean:.0%} [{self.interval[0]:.0%}–{self.interval[1]:.0%}] (n = {self.n})"
+
+
+def adherence_by_model(wb: Workbench, model: str | None = None) -> list[ModelAdherence]:
+    """Mean adherence per image model on the trade-off table's prompt rows: the `complex` and
+    `minimal` suite categories, the text questions' sub-score, and every judged image."""
+    values: dict[tuple[str, str], list[float]] = {}
+    for _, contestant, _, _, score, answers, questions, category in JudgeStore(
+        wb.db
+    ).scored_generations(model or judge_model()):
+        values.setdefault(("all", contestant), []).append(score)
+        if category in ("complex", "minimal"):
+            values.setdefault((category, contestant), []).append(score)
+        text_ids = {q["id"] for q in questions if q["category"] == "text"}
+        counted = [1.0 if a.get("counted") else 0.0 for a in answers if a["id"] in text_ids]
+        if counted:
+            values.setdefault(("text", contestant), []).append(sum(counted) / len(counted))
+    order = {g: i for i, (g, _) in enumerate(GROUPS)}
+    out = []
+    for (group, contestant), scores in sorted(values.items(),
+                                              key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        n = len(scores)
+        mean = sum(scores) / n
+        interval = None
+        if n >= 2:
+            sd = statistics.stdev(scores)
+            half = t95(n - 1) * sd / math.sqrt(n)
+            interval = (max(0.0, mean - half), min(1.0, mean + half))
+        out.append(ModelAdherence(group, contestant, n, mean, interval))
+    return out
 
 
 def recent_runs(wb: Workbench) -> list[tuple[str, int]]:

@@ -7,8 +7,8 @@
   setting; a retired id answers 404 NOT_FOUND and the judge says to change this setting.
 - Prices are per million tokens, thinking billed as output (Google's pricing page,
   https://ai.google.dev/gemini-api/docs/pricing, as transcribed on 2026-10-07 in
-  github.com/api-evangelist/deepmind plans/deepmind-plans-pricing.yml; Gemini 2.5 Flash from
-  the shared judge notes). A price can change on a date (3.8 Flash doubles on 2027-01-01), so
+  github.com/api-evangelist/deepmind plans/deepmind-plans-pricing.yml; Gemini 2.5 Flash at its
+  list price of $0.30 / $2.50). A price can change on a date (3.8 Flash doubles on 2027-01-01), so
   each model holds dated steps. A model not listed needs `WORKBENCH_JUDGE_PRICES` =
   "input,output" dollars per million tokens: without a price the judge cannot reserve what a
   call may cost, and refuses.
