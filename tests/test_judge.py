@@ -246,12 +246,24 @@ def test_a_call_left_pending_by_a_crash_is_never_sent_again(tmp_path):
              "parents": []}])
         qset = question_sets.current(wb, PROMPT)
         sha = wb.log.get(gid).image_sha256
+        from workbench.store.spending import Caps
+
+        wb.spending.reserve("judge_crashed", "me", 0.01, Caps())  # what a real call does first
         JudgeStore(wb.db).begin_call("judge_crashed", "answers",
                                      f"a:{judge_model()}:{qset.id}:{sha}", judge_model(), 0.01,
                                      "me")
         _, report = _run(wb, [gid])
         assert fake.on("generate") == []
         assert "not sent again" in report.failed[0][1]
+        # Released only when asked, and only once older than the HTTP deadline.
+        assert judging.release_interrupted(wb) == 0
+        assert judging.release_interrupted(wb, older_than_s=0) == 1
+        _, again = _run(wb, [gid])
+        assert dict(again.scored)[gid] == 1.0 and len(fake.on("generate")) == 1
+        with wb.db.cursor() as cur:
+            kept = cur.execute("SELECT amount_usd FROM spend_reservations"
+                               " WHERE generation_id = 'judge_crashed'").fetchall()
+        assert kept == [(0.01,)]  # its outcome is unknown: the most it could cost stays
 
 
 def test_offline_sketches_are_never_judged(tmp_path):

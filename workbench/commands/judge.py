@@ -58,6 +58,9 @@ def register(subparsers: Any) -> None:
                         help="stop sending before this batch would pass this many dollars")
     parser.add_argument("--estimate", action="store_true",
                         help="only print what judging would send and cost")
+    parser.add_argument("--resend-interrupted", action="store_true",
+                        help="send again what calls a crash left unanswered (they may have "
+                             "been billed; their reservation stays)")
     parser.add_argument("--json", action="store_true", help="calibration as JSON")
     parser.set_defaults(run=run)
 
@@ -85,6 +88,9 @@ def _calibration(wb: Workbench, as_json: bool, out: TextIO) -> int:
 def _judge(args: argparse.Namespace, wb: Workbench, out: TextIO, err: TextIO) -> int:
     from workbench.services.evidence.judge import judging
 
+    if args.resend_interrupted:
+        released = judging.release_interrupted(wb)
+        out.write(f"{released} interrupted call(s) released; they may have been billed once.\n")
     planned = judging.plan(wb, generation_ids=args.ids, run_id=args.run_id, pairs=args.pairs,
                            voted=args.voted)
     for line in planned.lines():

@@ -248,6 +248,24 @@ class JudgeStore:
                 [cost_usd, call_id],
             )
 
+    def mark_interrupted(self, before: datetime) -> int:
+        """Pending calls started before `before` (a crash, a kill) become `interrupted`: their
+        outcome is unknown, so their reservation stays at the most they could cost, and the
+        next batch may send what they asked again. Returns how many."""
+        with self.db.transaction() as cur:
+            row = cur.execute(
+                "SELECT count(*) FROM judge_calls WHERE status = 'pending' AND created_at < ?",
+                [before],
+            ).fetchone()
+            cur.execute(
+                "UPDATE judge_calls SET status = 'interrupted', finished_at = ?,"
+                " error_kind = 'interrupted', error_message = 'the process stopped before the"
+                " answer was stored; it may have been billed' WHERE status = 'pending'"
+                " AND created_at < ?",
+                [utcnow(), before],
+            )
+        return int(row[0]) if row else 0
+
     def spent(self, judge_model: str | None = None) -> tuple[int, float]:
         """(calls, dollars billed) over the ledger."""
         where, params = ("WHERE judge_model = ?", [judge_model]) if judge_model else ("", [])

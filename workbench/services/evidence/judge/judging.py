@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from workbench.config import Settings
@@ -48,6 +49,7 @@ from workbench.services.evidence.judge.settings import (
     unavailable_reason,
 )
 from workbench.services.workbench import Workbench
+from workbench.store.db import utcnow
 from workbench.store.judge import (
     ADHERENCE_CRITERIA,
     JudgeStore,
@@ -80,6 +82,14 @@ def default_client(settings: Settings) -> GeminiJudgeClient:
 
 def store(wb: Workbench) -> JudgeStore:
     return JudgeStore(wb.db)
+
+
+def release_interrupted(wb: Workbench, older_than_s: float | None = None) -> int:
+    """Let calls a crash left pending be sent again (asked for explicitly: the first may have
+    been billed). Only calls older than the overall HTTP deadline, so one still under way in
+    another process is left alone. Returns how many were released."""
+    age = HttpPolicy.from_env().deadline_s if older_than_s is None else older_than_s
+    return store(wb).mark_interrupted(utcnow() - timedelta(seconds=age))
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -324,7 +334,8 @@ class _Batch:
         if existing:
             raise _CallFailed(
                 f"a judge call for this ({existing[0].id}) is under way or was interrupted; "
-                "it is not sent again"
+                "it is not sent again (workbench judge --resend-interrupted releases calls a "
+                "crash left behind)"
             )
         async with self.lock:
             if self.report.stopped:
