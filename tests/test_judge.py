@@ -415,3 +415,12 @@ def test_a_wrong_key_is_a_clear_failure_that_never_shows_the_key(tmp_path):
         with wb.db.cursor() as cur:
             dumped = repr(cur.execute("SELECT * FROM judge_calls").fetchall())
         assert KEY not in dumped and [r[1] for r in _ledger(wb)] == ["failed"]
+
+
+def test_a_prompt_whose_questions_failed_is_not_asked_again_in_the_same_batch(tmp_path):
+    with judged_workbench(tmp_path) as (wb, fake):
+        ids = [add_scene(wb, GOOD), add_scene(wb, BAD), add_scene(wb, MID)]
+        fake.fault("generate", Fault(200, fake.malformed_answer()))
+        _, report = _run(wb, ids)
+        assert len(fake.on("generate")) == 1 and len(report.failed) == 3
+        assert all("not valid JSON" in why for _, why in report.failed)

@@ -130,3 +130,27 @@ def test_calibration_reads_peoples_votes_beside_the_judges_scores(tmp_path, monk
         cats = dict(result.categories)
         assert cats["spatial"].agreement == pytest.approx(2 / 3)
         assert result.as_json()["rows"][0]["judge_vs_votes"]["n"] == 3
+
+
+def test_a_rows_interval_from_the_shared_draws_covers_its_known_kappa():
+    """Rows are subsets of all votes (Complex among all adherence votes) and share one set of
+    resampled prompts: each row's interval must still cover its own expected κ."""
+    rng = np.random.default_rng(5)
+    repetitions, covered = 60, 0
+    truth = expected_kappa(PI, 0.1)  # the complex prompts' flip rate
+    for r in range(repetitions):
+        items = []
+        for prompt in range(80):
+            complex_prompt = prompt % 2 == 0  # half the prompts are complex ones
+            flip = 0.1 if complex_prompt else 0.3
+            rows = ("complex", "adherence", "all") if complex_prompt else ("adherence", "all")
+            for _ in range(4):
+                human = int(rng.choice(3, p=PI))
+                judge = int((human + rng.integers(1, 3)) % 3) if rng.random() < flip else human
+                items.append(cal.VoteItem(f"p{prompt}", rows, human, judge, None))
+        result = cal.calibrate(items, [], "m", rounds=300)
+        row = {x.key: x for x in result.rows}
+        low, high = row["complex"].judge_vs_votes.interval
+        covered += low <= truth <= high
+        assert row["complex"].judge_vs_votes.n == 160 and row["all"].judge_vs_votes.n == 320
+    assert covered / repetitions >= 0.90

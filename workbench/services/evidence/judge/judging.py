@@ -446,9 +446,19 @@ async def _execute(
         if progress is not None:
             progress(done, total, what)
 
+    question_failures: dict[str, str] = {}
+
     async def question_set(prompt: str) -> QuestionSetRow:
         async with prompt_locks.setdefault(prompt, asyncio.Lock()):
-            return await _question_set(batch, prompt, gate)
+            # A prompt whose questions could not be had fails its other images at once:
+            # asking again within the batch would only pay again.
+            if prompt in question_failures:
+                raise _CallFailed(question_failures[prompt])
+            try:
+                return await _question_set(batch, prompt, gate)
+            except _CallFailed as exc:
+                question_failures[prompt] = f"no questions for this prompt: {exc}"
+                raise
 
     async def score(t: TargetRow) -> None:
         try:
