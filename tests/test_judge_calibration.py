@@ -138,7 +138,7 @@ def test_a_rows_interval_from_the_shared_draws_covers_its_known_kappa():
     rng = np.random.default_rng(5)
     repetitions, covered = 60, 0
     truth = expected_kappa(PI, 0.1)  # the complex prompts' flip rate
-    for r in range(repetitions):
+    for _ in range(repetitions):
         items = []
         for prompt in range(80):
             complex_prompt = prompt % 2 == 0  # half the prompts are complex ones
