@@ -21,6 +21,7 @@ from workbench.services.evidence.judge import calibration, insights, judging, qu
 from workbench.services.evidence.judge.settings import judge_model, unavailable_reason
 from workbench.services.workbench import Workbench
 from workbench.ui.shared import page, workbench
+from workbench.ui.text import plain
 
 PLAN_KEY = "judge_plan"
 REPORT_KEY = "judge_report"
@@ -107,7 +108,7 @@ def _questions(wb: Workbench) -> None:
         st.caption("No prompt has questions yet: judging an image writes them first.")
         return
     labels = {digest: text for digest, text, _ in prompts}
-    digest = st.selectbox("Prompt", list(labels), format_func=lambda d: labels[d][:90],
+    digest = st.selectbox("Prompt", list(labels), format_func=lambda d: plain(labels[d][:90]),
                           key="judge_prompt")
     prompt = labels[digest]
     st.text(prompt)
@@ -122,7 +123,7 @@ def _questions(wb: Workbench) -> None:
         try:
             saved = question_sets.save_edit(wb, prompt, question_sets.parse_edit(edited))
         except WorkbenchError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             st.success(f"Saved as version {saved.version}.")
 
@@ -160,7 +161,8 @@ def render() -> None:
         st.subheader("Judge a run")
         names = {run_id: n for run_id, n in runs}
         run_id = st.selectbox("Run", list(names),
-                              format_func=lambda r: f"{r} ({names[r]} images)", key="judge_run")
+                              format_func=lambda r: plain(f"{r} ({names[r]} images)"),
+                              key="judge_run")
         left, right = st.columns(2)
         pairs = left.toggle("Also judge pairs (both orders)", key="judge_pairs")
         budget = right.number_input("Budget (USD, 0 = none)", min_value=0.0, value=0.0,
