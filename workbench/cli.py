@@ -38,6 +38,7 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.report",
     "workbench.commands.prompts",
     "workbench.commands.db",
+    "workbench.commands.judge",
 )
 
 
