@@ -179,12 +179,22 @@ def test_a_bug_in_a_provider_still_completes_the_row(settings: Settings) -> None
     wb.close()
 
 
-def test_a_provider_without_a_key_is_logged_as_a_failed_attempt(wb: Workbench) -> None:
+def test_an_attempt_without_a_key_is_not_sent_and_is_no_models_failure(wb: Workbench) -> None:
     outcome = generate_sync(
         wb, GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle")
     )
-    assert outcome.status == "failed" and outcome.error_kind == "config"
-    assert wb.log.get(outcome.id).status == "failed"
+    assert outcome.status == "not_sent" and outcome.error_kind == "config"
+    assert "BFL_API_KEY" in (outcome.error or "")
+    row = wb.log.get(outcome.id)
+    assert (row.status, row.cost_usd, row.cost_kind) == ("not_sent", 0.0, "not_sent")
+    assert row.submitted_at is None
+    assert wb.spending.spent_today(wb.settings.user) == (0.0, 0.0)  # nothing reserved
+    # The same model made one image (offline): its failure rate stays 0 of 1.
+    generate_sync(wb, GenerateRequest(model="flux-2-pro", provider="offline", prompt="A kettle"))
+    rates = {
+        r["model"]: r for r in wb.performance.by_model(HistoryFilter(include_offline=True))
+    }
+    assert (rates["flux-2-pro"]["attempts"], rates["flux-2-pro"]["failed"]) == (1, 0)
 
 
 @pytest.mark.parametrize(

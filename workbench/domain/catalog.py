@@ -93,6 +93,17 @@ class TokenPrices(_Strict):
     image_output: float = Field(ge=0)
 
 
+class TokenLimits(_Strict):
+    """The most tokens one request can bill, as the provider documents them (token-billed
+    offers: Gemini). With `TokenPrices` they give the most one image can cost, which is what
+    the workbench reserves against the daily caps and a run's budget before sending."""
+
+    image_output: int = Field(gt=0)  # image tokens of the one image asked for, at most
+    output: int = Field(gt=0)  # every output token of a request (image, text, thinking)
+    input: int = Field(gt=0)  # every input token of a request (text and reference images)
+    source: str = Field(min_length=1)  # where each figure is documented
+
+
 class CustomSize(_Strict):
     """Explicit width x height a provider takes for ratios its own list lacks."""
 
@@ -136,6 +147,7 @@ class Offer(_Strict):
     megapixel_unit: Literal["binary", "decimal"] = "binary"  # 1 MP = 1024^2 or 10^6 pixels
     pixel_multiple: int = Field(default=16, gt=0)  # width/height step when sent as pixels
     reference: ReferenceInput | None = None  # None: this offer takes no reference image
+    most_tokens: TokenLimits | None = None  # token-billed offers: the documented maxima
 
     @model_validator(mode="after")
     def _sourced(self) -> Offer:
