@@ -218,3 +218,22 @@ def test_invalid_requests_get_a_clear_message_and_no_row(
         plan(wb, parse_request(data))
     assert needle in str(caught.value)
     assert wb.log.count(HistoryFilter()) == 0
+
+
+def test_a_failed_attempt_gives_its_reservation_back(settings: Settings) -> None:
+    """A cap with room for one image: an attempt that fails without a bill releases its
+    reservation, so the next image still fits (a kept reservation would refuse it)."""
+    request = GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle", size="1MP")
+    probe = open_workbench(settings, idle_close_s=0)
+    most = plan(probe, request).max_cost_usd
+    probe.close()
+    assert most
+    capped = settings.model_copy(update={"daily_budget_usd": most * 1.5})
+    wb, provider = _scripted(capped, ProviderError("bad_request", "width must be a multiple"))
+    failed = generate_sync(wb, request)
+    assert failed.status == "failed"
+    assert wb.spending.spent_today(wb.settings.user)[0] == 0.0
+    provider._outcome = ImageResult(data=_png_bytes(), cost_usd=most)
+    assert generate_sync(wb, request).status == "succeeded"
+    assert wb.spending.spent_today(wb.settings.user)[0] == pytest.approx(most)
+    wb.close()

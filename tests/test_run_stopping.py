@@ -22,6 +22,7 @@ from PIL import Image
 from tests.providers.fakes import FakeBfl
 from workbench import cli
 from workbench.config import load_settings
+from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import Workbench, open_workbench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,4 +161,40 @@ def test_a_second_signal_leaves_the_jobs_to_recover(
     done = {c.id: c for c in wb.log.run_cells(run_id) if c.status == "succeeded"}
     assert {r.id for r in out.values()} == set(done)
     assert all(c.image_path and c.cost_usd for c in done.values())
+    wb.close()
+
+
+def test_generate_waits_for_its_answer_on_a_first_signal_and_not_on_a_second(
+    tmp_path: Path,
+) -> None:
+    with FakeBfl(KEY) as fake:
+        fake.pending_polls = 10**9
+        env = {**os.environ, "WORKBENCH_DATA_DIR": str(tmp_path / "data"), "BFL_API_KEY": KEY,
+               "BFL_BASE_URL": fake.url, "WORKBENCH_POLL_INTERVAL_S": "0.05"}
+        for signals in (1, 2):
+            polled = len(fake.polls)
+            gen = subprocess.Popen(
+                [sys.executable, "-m", "workbench", "generate", "--model", "flux-2-pro",
+                 "--provider", "bfl", "--prompt", f"a paper crane {signals}", "--json"],
+                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            lines = Lines(gen.stderr)
+            _until(lambda polled=polled: len(fake.polls) > polled, "the job never reached BFL")
+            gen.send_signal(signal.SIGINT)
+            lines.wait_for("waiting for the provider's answer")
+            if signals == 1:
+                fake.pending_polls = 0  # the answer comes: the image is logged, exit 0
+                assert gen.wait(60) == 0, lines.rest()
+                fake.pending_polls = 10**9
+            else:
+                gen.send_signal(signal.SIGINT)
+                assert gen.wait(60) == 130, lines.rest()
+            gen.stdout.read()
+        assert fake.paid_submits == 2
+    wb = _open(env, tmp_path)
+    rows = {r.status: r for r in wb.log.page(HistoryFilter(), limit=10)}
+    assert set(rows) == {"succeeded", "interrupted"}
+    assert rows["succeeded"].image_path
+    [left] = wb.log.resumable()
+    assert left.id == rows["interrupted"].id and left.provider_request_id
     wb.close()

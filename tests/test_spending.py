@@ -156,3 +156,33 @@ def test_two_runs_billed_up_to_the_documented_maximum_never_pass_the_daily_cap(
     assert reserved == pytest.approx(spent)  # every reservation became the bill
     assert paid == succeeded >= 3  # the cap, not a mistake, stopped them
     assert spent > cap - most - bill  # and not much earlier than it had to
+
+
+def test_a_bill_above_the_documented_maximum_stops_sending_at_that_answer(
+    tmp_path: Path,
+) -> None:
+    """The loopback Gemini bills 5,000 image tokens for one Nano Banana 2 image (Google
+    documents at most 2,520): the run sends nothing after that answer and says why."""
+    from tests.providers.fakes import FakeGemini
+    from workbench.services.runs.generation import GenerateRequest
+    from workbench.services.runs.runner import Cell, RunSettings, start_run
+    from workbench.services.workbench import open_workbench
+
+    with FakeGemini() as fake:
+        fake.image_tokens = 5000
+        settings = load_settings(
+            env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "GEMINI_API_KEY": fake.key,
+                 "GEMINI_BASE_URL": fake.url, "WORKBENCH_DAILY_BUDGET_USD": "5"},
+            secrets_file=tmp_path / "none.toml",
+        )
+        wb = open_workbench(settings, idle_close_s=0)
+        cells = [Cell(f"c{i}", GenerateRequest(model="nano-banana-2", provider="gemini",
+                                               prompt=f"a kite {i}")) for i in range(5)]
+        handle = start_run(wb, "matrix", "over", cells, RunSettings(concurrency={"gemini": 1}))
+        progress = handle.run_sync()
+        assert fake.paid_submits == 1
+    assert progress.stop_reason and "5,000 image tokens" in progress.stop_reason
+    assert "2,520" in progress.stop_reason
+    statuses = sorted(r.status for r in wb.log.run_cells(handle.run_id))
+    assert statuses == ["cancelled"] * 4 + ["succeeded"]  # the image it paid for is kept
+    wb.close()
