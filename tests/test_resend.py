@@ -157,3 +157,22 @@ def test_generate_resend_refuses_a_succeeded_attempt_in_one_line(
     assert cli.main(["generate", "--resend", gid]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "succeeded" in err and "billed" not in err
+
+
+def test_a_server_that_exits_stops_its_launched_runs_as_if_cancelled(
+    held: tuple[Workbench, HeldProvider],
+) -> None:
+    """The app's runs live in the server process (a browser session that closes leaves them
+    going); when the server process exits they stop as if cancelled, then stop waiting for a
+    job that never answers: nothing is left pending or queued."""
+    from workbench.services.runs import runner
+
+    wb, provider = held
+    handle = start_run(wb, "matrix", "app", _cells(3), RunSettings(concurrency={"bfl": 1}))
+    runner.launch(handle)
+    assert provider.out.wait(10)
+    runner._stop_launched(wait_s=0.2)  # what the process runs at exit
+    assert handle.done.is_set()
+    statuses = sorted(r.status for r in wb.log.run_cells(handle.run_id))
+    assert statuses == ["cancelled", "cancelled", "interrupted"]
+    assert wb.runs.get(handle.run_id).status == "interrupted"

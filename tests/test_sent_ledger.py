@@ -17,6 +17,8 @@ import pytest
 
 from tests.slow_gemini import slow_gemini
 from workbench import cli
+from workbench.config import load_settings
+from workbench.services.workbench import open_workbench
 from workbench.store.sent_ledger import SentEntry, SentLedger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +65,15 @@ def test_a_lost_write_ahead_log_never_makes_resume_pay_again(tmp_path: Path) -> 
     assert max(sent_before.values()) == 1
     note = next(line for line in err.splitlines() if "sent-requests ledger" in line)
     assert "not sent again" in note and "|" in note  # it names the cells (model|prompt...)
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data)},
+                             secrets_file=tmp_path / "none.toml")
+    wb = open_workbench(settings, idle_close_s=0)
+    named = set(note.split("not sent again: ")[1].split(", "))
+    rows = [r for r in wb.log.run_cells(run_id) if r.cell in named]
+    wb.close()
+    # the attempts still in the log now say they may or may not have reached Google, so
+    # `--resend-uncertain` can send them on purpose
+    assert rows and {r.error_kind for r in rows} == {"uncertain"}
 
 
 def test_a_ledger_that_cannot_be_written_stops_the_run_before_sending(

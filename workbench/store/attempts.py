@@ -399,6 +399,36 @@ class AttemptLog:
                 ],
             )
 
+    def mark_uncertain(self, generation_id: str, label: str, run_id: str | None) -> None:
+        """The sent-requests ledger says this attempt was about to leave, the database lost
+        that: it may or may not have reached the provider (never sent again unless asked)."""
+        now = utcnow()
+        with self.db.cursor() as cur:
+            cur.execute(
+                "UPDATE generations SET status = 'interrupted', error_kind = 'uncertain',"
+                " error_message = ?, submitted_at = ?, finished_at = ?"
+                " WHERE id = ? AND submitted_at IS NULL"
+                " AND status IN ('queued', 'interrupted', 'cancelled')",
+                [uncertain_message(generation_id, label, run_id), now, now, generation_id],
+            )
+
+    def recorded_as_sent(self, generation_ids: list[str]) -> set[str]:
+        """Those of `generation_ids` whose row says the request went out."""
+        found: set[str] = set()
+        with self.db.cursor() as cur:
+            for i in range(0, len(generation_ids), 500):
+                chunk = generation_ids[i : i + 500]
+                marks = ", ".join("?" for _ in chunk)
+                found.update(
+                    row[0]
+                    for row in cur.execute(
+                        f"SELECT id FROM generations WHERE id IN ({marks})"
+                        " AND submitted_at IS NOT NULL",
+                        chunk,
+                    ).fetchall()
+                )
+        return found
+
     def checkpoint(self) -> None:
         """Write the embedded database's log into its file now (a run's grid, before the run
         sends anything), so losing the log later cannot lose the run."""

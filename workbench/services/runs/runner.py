@@ -568,7 +568,8 @@ def resume_run(
         raise RunRefused([f"No run {run_id} in this database."])
     _check_ledger(wb)
     recover(wb)
-    recover_jobs_sync(wb, run_id)
+    found = recover_jobs_sync(wb, run_id)  # reconciles the sent-requests ledger too
+    lost = {e.cell for e in found.unaccounted if e.cell is not None}
     spec = record.spec or {}
     settings = settings or RunSettings.model_validate(spec.get("settings", {}))
     rows = wb.log.run_cells(run_id)
@@ -587,7 +588,7 @@ def resume_run(
             and r.cell not in settled
         }
         paid -= set(again)
-    lost = _unaccounted(wb, run_id, rows)
+    lost -= set(again)
     cells = [
         Cell(
             c["key"],
@@ -635,21 +636,6 @@ def uncertain_cells(wb: Workbench, run_id: str) -> list[RunCell]:
         r for r in rows
         if r.status == "interrupted" and r.error_kind == "uncertain" and r.cell not in settled
     ]
-
-
-def _unaccounted(wb: Workbench, run_id: str, rows: list[RunCell]) -> set[str]:
-    """Cells the sent-requests ledger says were sent whose attempt the database does not
-    record as sent: its last writes were lost. They are not sent again."""
-    ledger = wb.attempts.sent
-    if ledger is None:
-        return set()
-    by_id = {r.id: r for r in rows}
-    lost = set()
-    for entry in ledger.entries(run_id):
-        row = by_id.get(entry.generation_id)
-        if entry.cell is not None and (row is None or row.submitted_at is None):
-            lost.add(entry.cell)
-    return lost
 
 
 _ACTIVE: dict[str, RunHandle] = {}
