@@ -118,6 +118,8 @@ class Outcome:
     cached_from: str | None = None  # the generation whose image was reused (nothing was paid)
     retries: int = 0  # calls sent again (after a 429, a dropped poll...) before this outcome
     retry_wait_s: float = 0.0  # total time waited before those retries
+    # A failure the provider may have billed without saying how much: its reservation stays.
+    may_be_billed: bool = False
 
 
 class AttemptLog:
@@ -265,10 +267,11 @@ class AttemptLog:
                 ],
             )
             # The reservation against the daily caps becomes what was really paid: the
-            # provider's cost where known, nothing for an attempt that failed without one, and
-            # the estimate kept for a success whose price nobody reported.
+            # provider's cost where known, nothing for an attempt that failed without one
+            # (unless it may have been billed: then the maximum stays reserved), and the
+            # estimate kept for a success whose price nobody reported.
             paid = outcome.cost_usd
-            if paid is None and outcome.status != "succeeded":
+            if paid is None and outcome.status != "succeeded" and not outcome.may_be_billed:
                 paid = 0.0
             cur.execute(
                 "UPDATE spend_reservations SET amount_usd = coalesce(?, amount_usd)"

@@ -665,6 +665,8 @@ async def _attempt(
             cost_kind="known" if exc.cost_usd is not None else "unknown",
             retries=getattr(exc, "retries", 0),
             retry_wait_s=getattr(exc, "retry_wait_s", 0.0),
+            # an adapter that says the failed job may be paid keeps its reservation
+            may_be_billed=getattr(exc, "billed", None) in ("billed", "may_be_billed"),
         ), over_maximum(planned, exc.cost_usd, {})
     except NotAnImage as exc:
         return Outcome(
