@@ -176,3 +176,30 @@ def test_a_server_that_exits_stops_its_launched_runs_as_if_cancelled(
     statuses = sorted(r.status for r in wb.log.run_cells(handle.run_id))
     assert statuses == ["cancelled", "cancelled", "interrupted"]
     assert wb.runs.get(handle.run_id).status == "interrupted"
+
+
+def test_every_command_the_messages_suggest_exists() -> None:
+    """The actions named in the money messages (uncertain, accepted, resend refusals, stop
+    reasons, the ledger) are command lines the CLI accepts."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    from workbench.services.runs import generation, runner
+    from workbench.store import attempts
+    from workbench.store.sent_ledger import LedgerUnwritable
+
+    messages = [
+        attempts.uncertain_message("gen_1", "Google Gemini API", "run_1"),
+        attempts.uncertain_message("gen_2", "Google Gemini API", None),
+        attempts.ACCEPTED,
+        str(LedgerUnwritable(Path("/x/w.duckdb.sent"), "denied")),
+        inspect.getsource(generation.resend_plan),
+        inspect.getsource(runner.RunHandle),
+    ]
+    commands = {c for m in messages for c in re.findall(r"`(workbench [^`]+)`", m)}
+    assert {"workbench recover", "workbench generate --resend gen_1"} <= commands
+    assert any(c.startswith("workbench run --resume") for c in commands)
+    parser = cli.build_parser()
+    for command in commands:
+        parser.parse_args(command.split()[1:])  # raises on an unknown command or flag
