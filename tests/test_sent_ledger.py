@@ -103,3 +103,28 @@ def test_the_ledger_keeps_whole_lines_and_skips_a_torn_one(tmp_path: Path) -> No
     assert [e.generation_id for e in ledger.entries()] == ["gen_1", "gen_2"]
     assert [e.cell for e in ledger.entries("run_1")] == ["a|1"]
     assert os.stat(ledger.path).st_size > 0
+
+
+def test_a_ledger_lost_during_a_run_stops_it_before_the_next_request(tmp_path: Path) -> None:
+    from workbench.services.runs.generation import GenerateRequest
+    from workbench.services.runs.runner import Cell, RunSettings, start_run
+
+    with slow_gemini(tmp_path / "data", delay_s=0.0) as (fake, env):
+        settings = load_settings(env={k: env[k] for k in (
+            "WORKBENCH_DATA_DIR", "GEMINI_API_KEY", "GEMINI_BASE_URL")},
+            secrets_file=tmp_path / "none.toml")
+        wb = open_workbench(settings, idle_close_s=0)
+        cells = [Cell(f"c{i}", GenerateRequest(model="nano-banana-2", provider="gemini",
+                                               prompt=f"a tin robot {i}")) for i in range(3)]
+        handle = start_run(wb, "matrix", "ledger", cells, RunSettings())
+        ledger = wb.attempts.sent
+        assert ledger is not None
+        ledger.path.unlink(missing_ok=True)
+        ledger.path.mkdir()  # the ledger cannot be appended to any more
+        progress = handle.run_sync()
+        assert fake.paid_submits == 0
+    assert handle.ledger_error and str(ledger.path) in handle.ledger_error
+    assert progress.stop_reason and str(ledger.path) in progress.stop_reason
+    assert {r.status for r in wb.log.run_cells(handle.run_id)} == {"cancelled"}
+    assert wb.spending.spent_today(wb.settings.user) == (0.0, 0.0)  # reservations released
+    wb.close()

@@ -19,6 +19,7 @@ from workbench.commands import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_STORE,
     EXIT_USAGE,
     CommandError,
     opened_workbench,
@@ -252,6 +253,8 @@ def run(args: Any) -> int:
             print(_stopped_line(progress), file=sys.stderr)
     if stop.count:
         return EXIT_INTERRUPTED
+    if handle.ledger_error:
+        return EXIT_STORE
     if progress.failed or progress.moderated or progress.not_sent or handle.billed_over_max:
         return EXIT_FAILED
     return EXIT_OK

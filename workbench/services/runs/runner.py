@@ -206,6 +206,7 @@ class RunHandle:
         # Cells the ledger says were sent but the database has no record of (not sent again).
         self.unaccounted = unaccounted or []
         self.billed_over_max: str | None = None  # the first bill above its documented maximum
+        self.ledger_error: str | None = None  # the sent-requests ledger could not be written
         self.done = threading.Event()
         self._cancel = threading.Event()
         self._abandon = threading.Event()
@@ -383,6 +384,7 @@ class RunHandle:
             self._stop(f"Stopped sending: {exc.problems[0]}")
         except LedgerUnwritable as exc:
             counted = False  # nothing was sent; the cell stays queued
+            self.ledger_error = self.ledger_error or str(exc)
             self._stop(f"Stopped sending: {exc}")
         except asyncio.CancelledError:
             counted, abandoned = False, True  # `abandon`: execute recorded it interrupted
