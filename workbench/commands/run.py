@@ -228,6 +228,7 @@ def run(args: Any) -> int:
                 print(
                     f"run: {est.images} images · estimated ${est.cost_usd:.4f}"
                     + (f" (+{est.unpriced} unpriced)" if est.unpriced else "")
+                    + (f", at most ${est.most_usd:.4f}" if est.most_usd > est.cost_usd else "")
                     + f" · about {est.duration_s:.0f} s · spent today ${est.spent_today_usd:.4f}",
                     file=sys.stderr,
                 )

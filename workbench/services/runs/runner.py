@@ -92,6 +92,7 @@ class Estimate:
     unpriced: int  # cells whose price no source gives
     duration_s: float
     spent_today_usd: float
+    most_usd: float = 0.0  # the most it can cost by documented pricing (what is reserved)
 
 
 @dataclass
@@ -172,6 +173,7 @@ def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = No
         unpriced=unpriced,
         duration_s=round(duration, 1),
         spent_today_usd=wb.log.spent_since(_today_utc()),
+        most_usd=round(sum(p.reserve_usd for p in plans), 4),
     )
 
 
