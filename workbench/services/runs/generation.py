@@ -535,8 +535,12 @@ async def execute(
         try:
             outcome, over = await _attempt(wb, planned, image_request, provider, started)
         except asyncio.CancelledError:
-            # The caller stopped waiting: keep what is known, so `recover` can fetch it.
-            wb.attempts.abandon(gid, provider_label(req.provider), req.run_id)
+            # The caller stopped waiting: keep what is known, so `recover` can fetch it. If
+            # even that write fails, the row stays `pending` and the next start marks it.
+            try:
+                wb.attempts.abandon(gid, provider_label(req.provider), req.run_id)
+            except Exception:
+                log.exception("could not record that %s was left with its provider", gid)
             raise
     # Writes run off the event loop so that many jobs in flight do not queue behind them.
     await asyncio.to_thread(wb.attempts.complete, gid, outcome)
