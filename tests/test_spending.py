@@ -124,7 +124,7 @@ def test_two_runs_billed_up_to_the_documented_maximum_never_pass_the_daily_cap(
     cap = 1.0
     prompts_per_run = 6
     with slow_gemini(
-        tmp_path / "data", delay_s=0.2, WORKBENCH_DAILY_BUDGET_USD=str(cap), **team
+        tmp_path / "data", delay_s=0.1, WORKBENCH_DAILY_BUDGET_USD=str(cap), **team
     ) as (fake, env):
         fake.image_tokens = 2520  # the documented maximum for one image of this model
         runs = []
