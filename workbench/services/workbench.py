@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from workbench.config import Settings, load_settings
 from workbench.domain.catalog import Catalog, load_catalog
@@ -28,9 +27,6 @@ from workbench.store.spending import SpendLedger
 from workbench.store.tradeoffs import TradeoffLog
 from workbench.store.votes import VoteLog
 
-if TYPE_CHECKING:
-    from workbench.services.evidence.measurements.worker import MetricsWorker
-
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 
 ProviderFactory = Callable[[str, Settings], Provider]
@@ -50,8 +46,10 @@ class Workbench:
     on_success: list[Callable[[str], object]] = field(default_factory=list)
     # Called before the database closes (background workers stop and finish their job here).
     on_close: list[Callable[[], None]] = field(default_factory=list)
-    # This workbench's background measurer, started on first use by `metrics.worker_for`.
-    metrics_worker: MetricsWorker | None = field(default=None, repr=False)
+    # Background workers kept on this workbench, by name, each started on first use by the
+    # service that owns it (the measurer: `evidence.measurements.worker_for`). Typed `object`
+    # so that this module, which every service imports, imports none of them.
+    background: dict[str, object] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.attempts = AttemptLog(
