@@ -1,5 +1,5 @@
 """Stopping a `workbench run` with real signals, against the loopback BFL fake holding its jobs
-`Pending` until the test lets them finish: the first signal (SIGTERM here, Ctrl-C alike) stops
+`Pending` until the test lets them finish: the first signal (Ctrl-C; SIGTERM alike) stops
 sending and lets the jobs in flight finish and be logged; a second one stops waiting and leaves
 them `interrupted` with their request ids, which `workbench recover` then fetches."""
 
@@ -112,7 +112,7 @@ def test_a_first_signal_stops_sending_and_logs_the_jobs_in_flight(tmp_path: Path
     with _held_jobs(tmp_path) as (fake, env, run):
         lines = Lines(run.stderr)
         run_id = _run_id(lines)
-        run.send_signal(signal.SIGTERM)
+        run.send_signal(signal.SIGINT)  # Ctrl-C
         lines.wait_for("stopping: nothing new is sent")
         fake.pending_polls = 0  # BFL finishes the two jobs it has
         assert run.wait(60) == 130
@@ -180,7 +180,8 @@ def test_generate_waits_for_its_answer_on_a_first_signal_and_not_on_a_second(
             )
             lines = Lines(gen.stderr)
             _until(lambda polled=polled: len(fake.polls) > polled, "the job never reached BFL")
-            gen.send_signal(signal.SIGINT)
+            # SIGTERM first (a service manager stopping it), then Ctrl-C twice
+            gen.send_signal(signal.SIGTERM if signals == 1 else signal.SIGINT)
             lines.wait_for("waiting for the provider's answer")
             if signals == 1:
                 fake.pending_polls = 0  # the answer comes: the image is logged, exit 0
