@@ -156,6 +156,17 @@ class TokenPrices(_Strict):
     image_output: float = Field(ge=0)
 
 
+class TokenLimits(_Strict):
+    """The most tokens one request can bill, as the provider documents them (token-billed
+    offers: Gemini). With `TokenPrices` they give the most one image can cost, which is what
+    the workbench reserves against the daily caps and a run's budget before sending."""
+
+    image_output: int = Field(gt=0)  # image tokens of the one image asked for, at most
+    output: int = Field(gt=0)  # every output token of a request (image, text, thinking)
+    input: int = Field(gt=0)  # every input token of a request (text and reference images)
+    source: str = Field(min_length=1)  # where each figure is documented
+
+
 class CustomSize(_Strict):
     """Explicit width x height a provider takes for ratios its own list lacks."""
 
@@ -221,6 +232,7 @@ class Offer(_Strict):
     # Dollars per second of run time where the provider bills time (Replicate: "you pay for the
     # time the prediction ran"): prices a job stopped after it started; None: not published.
     usd_per_second: float | None = Field(default=None, ge=0)
+    most_tokens: TokenLimits | None = None  # token-billed offers: the documented maxima
 
     @model_validator(mode="after")
     def _sourced(self) -> Offer:
