@@ -35,6 +35,7 @@ from workbench.store.db import Backend, retry_conflicts, utcnow
 from workbench.store.images import StoredImage
 from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
 from workbench.store.sent_ledger import SentLedger
+from workbench.store.spending import SpendLedger
 
 log = logging.getLogger(__name__)
 
@@ -279,11 +280,7 @@ class AttemptLog:
             paid = outcome.cost_usd
             if paid is None and outcome.status != "succeeded" and not outcome.may_be_billed:
                 paid = 0.0
-            cur.execute(
-                "UPDATE spend_reservations SET amount_usd = coalesce(?, amount_usd)"
-                " WHERE generation_id = ?",
-                [paid, generation_id],
-            )
+            SpendLedger.settle(cur, generation_id, paid)
 
     def start(self, generation_id: str, params: dict[str, Any]) -> None:
         """A queued attempt of a run is about to be sent. From now on the provider may accept

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from typing import Literal, overload
 
 from workbench.domain.filters import HistoryFilter
@@ -129,14 +128,6 @@ class GenerationLog:
                 [run_id],
             )
             return records(RunCell, cursor)
-
-    def spent_since(self, since: datetime) -> float:
-        with self.db.cursor() as cur:
-            row = cur.execute(
-                "SELECT coalesce(sum(cost_usd), 0) FROM generations WHERE created_at >= ?",
-                [since],
-            ).fetchone()
-        return float(one_row(row, "the spend since a time")[0])
 
     # -- reads --------------------------------------------------------------------------------
     @overload

@@ -18,6 +18,7 @@ from typing import Any
 
 from workbench.domain.catalog import OFFLINE
 from workbench.store.db import Backend, utcnow
+from workbench.store.spending import SpendLedger
 
 ADHERENCE_CRITERIA = ("prompt_adherence", "text_in_image")
 
@@ -240,13 +241,8 @@ class JudgeStore:
             )
             if then is not None:
                 then(cur)
-            # The same settlement the generation log makes for an image (store/attempts.py);
-            # the spending ledger has no settle call of its own to use here.
-            cur.execute(
-                "UPDATE spend_reservations SET amount_usd = coalesce(?, amount_usd)"
-                " WHERE generation_id = ?",
-                [cost_usd, call_id],
-            )
+            # settled in the transaction that stores the answer, as an image's is
+            SpendLedger.settle(cur, call_id, cost_usd)
 
     def mark_interrupted(self, before: datetime) -> int:
         """Pending calls started before `before` (a crash, a kill) become `interrupted`: their

@@ -86,6 +86,17 @@ class SpendLedger:
             )
 
     @staticmethod
+    def settle(cur: Any, key: str, amount_usd: float | None) -> None:
+        """Inside the caller's transaction (the one that stores what the provider answered):
+        the reservation `key` becomes `amount_usd`, what was billed; None keeps the reserved
+        amount (a price nobody reported, or a failure that may have been billed)."""
+        cur.execute(
+            "UPDATE spend_reservations SET amount_usd = coalesce(?, amount_usd)"
+            " WHERE generation_id = ?",
+            [amount_usd, key],
+        )
+
+    @staticmethod
     def _spent(cur: Any, day: date, person: str) -> tuple[float, float]:
         row = cur.execute(
             "SELECT coalesce(sum(amount_usd), 0),"

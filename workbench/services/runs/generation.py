@@ -672,7 +672,7 @@ async def _attempt(
             retries=getattr(exc, "retries", 0),
             retry_wait_s=getattr(exc, "retry_wait_s", 0.0),
             # an adapter that says the failed job may be paid keeps its reservation
-            may_be_billed=getattr(exc, "billed", None) in ("billed", "may_be_billed"),
+            may_be_billed=exc.billed in ("billed", "may_be_billed"),
         ), over_maximum(planned, exc.cost_usd, {})
     except NotAnImage as exc:
         return Outcome(

@@ -27,7 +27,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -143,11 +142,6 @@ def _planned(wb: Workbench, cells: list[Cell]) -> list[Plan]:
     return plans
 
 
-def _today_utc() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-
-
 def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = None) -> Estimate:
     """Images, cost from catalog prices, and a duration from the log's median latencies."""
     settings = settings or RunSettings()
@@ -172,7 +166,8 @@ def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = No
         cost_usd=round(cost, 4),
         unpriced=unpriced,
         duration_s=round(duration, 1),
-        spent_today_usd=wb.log.spent_since(_today_utc()),
+        # what the daily cap counts: billed, or reserved by a request still out
+        spent_today_usd=wb.spending.spent_today(wb.settings.user)[0],
         most_usd=round(sum(p.reserve_usd for p in plans), 4),
     )
 
