@@ -41,7 +41,7 @@ def _run(wb, ids, **kw):
 
 
 def _answers(wb, generation_id: str) -> dict[str, tuple[str, bool]]:
-    by_gen = JudgeStore(wb.db).scores_by_generation([generation_id], judge_model())
+    by_gen = JudgeStore(wb.db).scores_by_generation([generation_id], judge_model(wb.settings))
     score, _, questions = by_gen[generation_id]
     text = {q["id"]: q["question"] for q in questions}
     return {text[a["id"]]: (a["answer"], a["counted"]) for a in score.answers}
@@ -72,7 +72,7 @@ def test_the_documented_request_questions_once_then_answers_with_the_image(tmp_p
         first, second = fake.on("generate")
         q_body, a_body = first.json(), second.json()
         assert first.headers["x-goog-api-key"] == KEY
-        assert first.path == f"/v1beta/models/{judge_model()}:generateContent"
+        assert first.path == f"/v1beta/models/{judge_model(wb.settings)}:generateContent"
         for body in (q_body, a_body):
             config_ = body["generationConfig"]
             assert config_["responseMimeType"] == "application/json"
@@ -146,7 +146,7 @@ def test_each_call_is_billed_from_usage_metadata_and_settles_its_reservation(tmp
     with judged_workbench(tmp_path) as (wb, fake):
         gid = add_scene(wb, GOOD)
         planned, report = _run(wb, [gid])
-        price = prices(judge_model())
+        price = prices(wb.settings, judge_model(wb.settings))
         rows = _ledger(wb)
         assert [r[0] for r in rows] == ["questions", "answers"]
         assert len(fake.on("generate")) == len(rows)
@@ -191,7 +191,8 @@ def test_a_withheld_answer_is_billed_for_its_prompt_and_stores_no_score(tmp_path
         assert report.scored == [] and "SAFETY" in report.failed[0][1]
         (row,) = _ledger(wb)
         assert row[1] == "failed" and row[8] == "moderated"
-        assert row[2] == pytest.approx(prices(judge_model()).cost(400, 0, 0)) and row[7] == row[2]
+        price = prices(wb.settings, judge_model(wb.settings))
+        assert row[2] == pytest.approx(price.cost(400, 0, 0)) and row[7] == row[2]
 
 
 def test_malformed_json_is_a_billed_failure_and_is_not_cached(tmp_path):
@@ -218,10 +219,10 @@ def test_a_429_with_retry_info_is_waited_out_and_sent_once_more(tmp_path):
         assert [r[1] for r in _ledger(wb)] == ["done", "done"]
 
 
-def test_a_retired_model_id_stops_the_batch_naming_the_setting(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_JUDGE_MODEL", "gemini-1.5-flash")
-    monkeypatch.setenv("WORKBENCH_JUDGE_PRICES", "0.075,0.3")
-    with judged_workbench(tmp_path) as (wb, _fake):
+def test_a_retired_model_id_stops_the_batch_naming_the_setting(tmp_path):
+    with judged_workbench(
+        tmp_path, WORKBENCH_JUDGE_MODEL="gemini-1.5-flash", WORKBENCH_JUDGE_PRICES="0.075,0.3"
+    ) as (wb, _fake):
         gid = add_scene(wb, GOOD)
         _, report = _run(wb, [gid])
         assert report.stopped and "WORKBENCH_JUDGE_MODEL" in report.stopped
@@ -229,9 +230,8 @@ def test_a_retired_model_id_stops_the_batch_naming_the_setting(tmp_path, monkeyp
         assert [(r[1], r[2]) for r in _ledger(wb)] == [("failed", 0.0)]
 
 
-def test_an_unpriced_model_is_refused_before_anything_is_sent(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_JUDGE_MODEL", "gemini-9-flash")
-    with judged_workbench(tmp_path) as (wb, fake):
+def test_an_unpriced_model_is_refused_before_anything_is_sent(tmp_path):
+    with judged_workbench(tmp_path, WORKBENCH_JUDGE_MODEL="gemini-9-flash") as (wb, fake):
         gid = add_scene(wb, GOOD)
         with pytest.raises(JudgeUnavailable, match="WORKBENCH_JUDGE_PRICES"):
             judging.plan(wb, generation_ids=[gid])
@@ -249,9 +249,9 @@ def test_a_call_left_pending_by_a_crash_is_never_sent_again(tmp_path):
         from workbench.store.spending import Caps
 
         wb.spending.reserve("judge_crashed", "me", 0.01, Caps())  # what a real call does first
-        JudgeStore(wb.db).begin_call("judge_crashed", "answers",
-                                     f"a:{judge_model()}:{qset.id}:{sha}", judge_model(), 0.01,
-                                     "me")
+        model = judge_model(wb.settings)
+        JudgeStore(wb.db).begin_call("judge_crashed", "answers", f"a:{model}:{qset.id}:{sha}",
+                                     model, 0.01, "me")
         _, report = _run(wb, [gid])
         assert fake.on("generate") == []
         assert "not sent again" in report.failed[0][1]
@@ -301,7 +301,7 @@ def test_pairs_are_asked_in_both_orders_and_kept_apart_from_peoples_votes(tmp_pa
                  for body in pair_calls]
         assert shown[0] == shown[1][::-1]  # the same two images, in both orders
         (vote,) = JudgeStore(wb.db).judge_votes()
-        assert vote.rater == f"judge:{judge_model()}" and vote.winner == winner
+        assert vote.rater == f"judge:{judge_model(wb.settings)}" and vote.winner == winner
         assert wb.votes.count(judging_filter()) == 0  # people's boards never see it
         again, _ = _run(wb, [good, bad], pairs=True)
         assert again.pairs == [] and again.cached_pairs == 1

@@ -131,6 +131,11 @@ class Settings(BaseModel):
     # Behind an authenticating proxy: the request header that names the user (e.g.
     # X-Forwarded-Email); set, a request without it is refused and the name cannot be changed.
     trusted_user_header: str | None = None
+    # The adherence judge: WORKBENCH_JUDGE_MODEL (None: the judge's default model) and
+    # WORKBENCH_JUDGE_PRICES ("input,output" dollars per million tokens, for a model whose
+    # price the workbench does not list); checked where the judge uses them.
+    judge_model: str | None = None
+    judge_prices: str | None = None
 
     @property
     def team_mode(self) -> bool:
@@ -190,6 +195,11 @@ def _secret(
     return SecretStr(value.strip()) if isinstance(value, str) and value.strip() else None
 
 
+def _text(env: Mapping[str, str], secrets: Mapping[str, object], name: str) -> str | None:
+    value = env.get(name) or secrets.get(name)
+    return value.strip() or None if isinstance(value, str) else None
+
+
 def _money(env: Mapping[str, str], name: str) -> float | None:
     raw = (env.get(name) or "").strip()
     if not raw:
@@ -237,6 +247,8 @@ def load_settings(
     if database_url is not None:
         parse_database_url(database_url.get_secret_value())  # refuse a malformed one now
     return Settings(
+        judge_model=_text(env, secrets, "WORKBENCH_JUDGE_MODEL"),
+        judge_prices=_text(env, secrets, "WORKBENCH_JUDGE_PRICES"),
         user=_user(env),
         daily_budget_usd=_money(env, "WORKBENCH_DAILY_BUDGET_USD"),
         user_daily_budget_usd=_money(env, "WORKBENCH_USER_DAILY_BUDGET_USD"),

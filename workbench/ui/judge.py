@@ -154,7 +154,7 @@ def render() -> None:
     if reason:
         st.info(reason)
     else:
-        st.caption(f"Judge model: {judge_model()} (setting WORKBENCH_JUDGE_MODEL).")
+        st.caption(f"Judge model: {judge_model(wb.settings)} (setting WORKBENCH_JUDGE_MODEL).")
     tag = _calibration(wb)
     runs = insights.recent_runs(wb)
     if runs:

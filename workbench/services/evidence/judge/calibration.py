@@ -324,7 +324,7 @@ def _people(votes: Sequence[HumanVote]) -> list[PeoplePair]:
 
 def calibration(wb: Workbench, model: str | None = None, *, rounds: int = 1000) -> Calibration:
     """The agreement table on this workbench's votes (no call is made)."""
-    model = model or judge_model()
+    model = model or judge_model(wb.settings)
     items, people = items_from_log(wb, model)
     return calibrate(items, people, model, rounds=rounds)
 

@@ -44,7 +44,9 @@ def adherence_by_generation(
     wb: Workbench, generation_ids: Sequence[str], model: str | None = None
 ) -> dict[str, Adherence]:
     """Adherence scores by generation id (generations never judged are absent)."""
-    found = JudgeStore(wb.db).scores_by_generation(generation_ids, model or judge_model())
+    found = JudgeStore(wb.db).scores_by_generation(
+        generation_ids, model or judge_model(wb.settings)
+    )
     return {gid: Adherence(score.score, len(score.answers), version)
             for gid, (score, version, _) in found.items()}
 
@@ -65,7 +67,7 @@ def rank_variations(wb: Workbench, run_id: str, model: str | None = None) -> lis
     log order)."""
     groups: dict[tuple[str, str], list[tuple[str, float]]] = {}
     for gid, contestant, prompt, _, score, _, _, _ in JudgeStore(wb.db).scored_generations(
-        model or judge_model(), run_id=run_id
+        model or judge_model(wb.settings), run_id=run_id
     ):
         groups.setdefault((contestant, prompt), []).append((gid, score))
     return [
@@ -92,7 +94,7 @@ def category_failures(
     """Per image model and question category: how often its images failed the question."""
     tallies: dict[tuple[str, str], list[int]] = {}
     for _, contestant, _, _, _, answers, questions, _ in JudgeStore(wb.db).scored_generations(
-        model or judge_model(), run_id=run_id
+        model or judge_model(wb.settings), run_id=run_id
     ):
         category = {q["id"]: q["category"] for q in questions}
         seen: set[str] = set()
@@ -143,7 +145,7 @@ def adherence_by_model(wb: Workbench, model: str | None = None) -> list[ModelAdh
     values: dict[tuple[str, str], list[float]] = {}
     for _, contestant, _, _, score, answers, questions, category in JudgeStore(
         wb.db
-    ).scored_generations(model or judge_model()):
+    ).scored_generations(model or judge_model(wb.settings)):
         values.setdefault(("all", contestant), []).append(score)
         if category in ("complex", "minimal"):
             values.setdefault((category, contestant), []).append(score)
@@ -173,5 +175,5 @@ def recent_runs(wb: Workbench) -> list[tuple[str, int]]:
 
 def judge_board(wb: Workbench, model: str | None = None) -> BTResult:
     """The judge's own pairwise votes as a Bradley–Terry board (asked for explicitly)."""
-    rows = JudgeStore(wb.db).judge_vote_counts(rater_name(model or judge_model()))
+    rows = JudgeStore(wb.db).judge_vote_counts(rater_name(model or judge_model(wb.settings)))
     return rate(PairCounts.from_rows(rows))

@@ -172,8 +172,8 @@ def plan(
     reason = unavailable_reason(wb.settings)
     if reason:
         raise JudgeUnavailable(reason)
-    model = judge_model()
-    price = prices(model)
+    model = judge_model(wb.settings)
+    price = prices(wb.settings, model)
     judge = store(wb)
     ids = list(generation_ids)
     voted_pairs: list[tuple[str, str]] = []

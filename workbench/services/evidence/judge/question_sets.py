@@ -16,16 +16,16 @@ from workbench.store.judge import JudgeStore, QuestionSetRow
 
 
 def current(wb: Workbench, prompt: str, model: str | None = None) -> QuestionSetRow | None:
-    return JudgeStore(wb.db).current_set(prompt_hash(prompt), model or judge_model())
+    return JudgeStore(wb.db).current_set(prompt_hash(prompt), model or judge_model(wb.settings))
 
 
 def versions(wb: Workbench, prompt: str, model: str | None = None) -> list[QuestionSetRow]:
-    return JudgeStore(wb.db).set_versions(prompt_hash(prompt), model or judge_model())
+    return JudgeStore(wb.db).set_versions(prompt_hash(prompt), model or judge_model(wb.settings))
 
 
 def recent_prompts(wb: Workbench, model: str | None = None) -> list[tuple[str, str, int]]:
     """(prompt hash, prompt, newest version) of prompts with questions, newest first."""
-    return JudgeStore(wb.db).prompts_with_sets(model or judge_model())
+    return JudgeStore(wb.db).prompts_with_sets(model or judge_model(wb.settings))
 
 
 def parse_edit(text: str) -> list[dict[str, Any]]:
@@ -43,7 +43,7 @@ def save_edit(wb: Workbench, prompt: str, questions: Any, model: str | None = No
               ) -> QuestionSetRow:
     """Store an edited set as the next version for this prompt and judge model."""
     parsed = as_json(parse_questions(questions))
-    model = model or judge_model()
+    model = model or judge_model(wb.settings)
     judge = JudgeStore(wb.db)
     digest = prompt_hash(prompt)
     latest = judge.current_set(digest, model)

@@ -1,6 +1,7 @@
 """Which Gemini model judges, what it costs, and whether the judge can run here.
 
-- `WORKBENCH_JUDGE_MODEL` (environment, else `.streamlit/secrets.toml`) picks the model; the
+- `WORKBENCH_JUDGE_MODEL` (`config.Settings.judge_model`: the environment, else
+  `.streamlit/secrets.toml`) picks the model; the
   default is a current stable Gemini Flash from Google's model list
   (https://ai.google.dev/gemini-api/docs/models, "All Gemini 3 models": `gemini-3.8-flash`).
   Google retires ids over time (https://ai.google.dev/gemini-api/docs/deprecations), so it is a
@@ -18,9 +19,6 @@
 
 from __future__ import annotations
 
-import os
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -74,33 +72,15 @@ class JudgeUnavailable(WorkbenchError):
     """The judge cannot run here; the message says how to enable it."""
 
 
-def _secrets() -> Mapping[str, object]:
-    try:
-        with config.SECRETS_FILE.open("rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-
-
-def _setting(name: str, env: Mapping[str, str] | None) -> str:
-    source = os.environ if env is None else env
-    value = (source.get(name) or "").strip()
-    if not value and env is None:
-        found = _secrets().get(name)
-        value = found.strip() if isinstance(found, str) else ""
-    return value
-
-
-def judge_model(env: Mapping[str, str] | None = None) -> str:
-    model = _setting(MODEL_SETTING, env) or DEFAULT_MODEL
+def judge_model(settings: config.Settings) -> str:
+    model = settings.judge_model or DEFAULT_MODEL
     if not all(c.isalnum() or c in "-._" for c in model) or len(model) > 80:
         raise ConfigError(f"{MODEL_SETTING} must be a Gemini model id such as {DEFAULT_MODEL}.")
     return model
 
 
-def prices(model_id: str, day: date | None = None, env: Mapping[str, str] | None = None
-           ) -> Prices:
-    raw = _setting(PRICE_SETTING, env)
+def prices(settings: config.Settings, model_id: str, day: date | None = None) -> Prices:
+    raw = settings.judge_prices
     if raw:
         try:
             inp, out = (float(x) for x in raw.split(","))
