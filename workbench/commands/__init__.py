@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from workbench.errors import ConfigError, InvalidInput, WorkbenchError
 
@@ -41,7 +41,13 @@ class UsageError(InvalidInput):
 
 
 class CommandParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and the caller decides the exit)."""
+    """argparse, but a usage error is one line (and the caller decides the exit), and an option
+    is only ever its full name: with abbreviations on, `--hel` would be `--help` and `--mod` a
+    guess that changes meaning when an option is added, so both are refused as unknown."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
