@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from workbench.commands import CommandParser, failure
 from workbench.errors import WorkbenchError
@@ -43,6 +43,8 @@ from workbench.paths import data_dir
 
 if TYPE_CHECKING:
     import logging
+
+    from _typeshed import SupportsWrite
 
     from workbench.services.workbench import Workbench
 
@@ -166,7 +168,7 @@ def answer(wb: Workbench, argv: Sequence[str]) -> tuple[int, str, str]:
         """`CommandParser` writing what it prints (help, usage) into this answer, not onto the
         run's terminal; its subcommand parsers are of this class too (argparse's default)."""
 
-        def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
             if message:
                 (err if file is sys.stderr else out).write(message)
 
