@@ -61,6 +61,12 @@ def register(subparsers: Any) -> None:
         help="reuse images of identical "
         "earlier requests (explicit seeds only) instead of paying again",
     )
+    parser.add_argument(
+        "--max-images",
+        type=int,
+        metavar="N",
+        help="refuse a run of more than N images (default 5000; a larger run needs this)",
+    )
     parser.add_argument("--resume", metavar="RUN_ID", help="finish an unfinished run")
     parser.add_argument("--quiet", action="store_true", help="no line per generation")
     parser.set_defaults(run=run)
@@ -87,7 +93,7 @@ def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str
 
 def _cells(wb: Any, args: Any) -> list[Any]:
     from workbench.domain.suites import SuiteError, load_suite
-    from workbench.services.runs.grids import suite_cells
+    from workbench.services.runs.grids import LARGE_RUN_IMAGES, TooManyCells, suite_cells
 
     if not args.suite:
         raise CommandError("Give a suite or prompt file, or --resume RUN_ID.", EXIT_USAGE)
@@ -102,7 +108,17 @@ def _cells(wb: Any, args: Any) -> list[Any]:
         raise CommandError("--variations must be from 1 to 16", EXIT_USAGE)
     providers = _providers(wb, model_ids, args.provider_for)
     seeds = [None if args.seed is None else args.seed + k for k in range(args.variations)]
-    return suite_cells(wb, suite, providers, seeds)
+    if args.max_images is not None and args.max_images < 1:
+        raise CommandError("--max-images must be at least 1", EXIT_USAGE)
+    try:  # counted from the suite, models and variations before any cell is built
+        return suite_cells(wb, suite, providers, seeds, limit=args.max_images or LARGE_RUN_IMAGES)
+    except TooManyCells as exc:
+        hint = (
+            f"Raise --max-images to {exc.count} to run it."
+            if args.max_images
+            else f"A run over {LARGE_RUN_IMAGES:,} needs --max-images {exc.count}."
+        )
+        raise CommandError(f"Not started: {exc} {hint}", EXIT_USAGE) from None
 
 
 def _eta(seconds: float | None) -> str:
