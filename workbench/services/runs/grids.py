@@ -17,10 +17,11 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from workbench.domain.catalog import ModelSpec, ratios_for
-from workbench.domain.suites import Suite
+from workbench.domain.suites import Suite, count_prompt_lines
 from workbench.domain.templates import Slot
 from workbench.errors import InvalidInput
 from workbench.services.runs.generation import GenerateRequest
@@ -66,6 +67,26 @@ def matrix_size(
 def suite_size(suite: Suite, providers: dict[str, str], seeds: list[int | None]) -> int:
     """How many cells `suite_cells` builds."""
     return len(suite.prompts) * len(providers) * max(len(seeds), 1)
+
+
+def check_prompt_file(source: str, models: int, variations: int, limit: int | None) -> None:
+    """For a plain-text prompt file (`workbench run prompts.txt`): `TooManyCells` when its
+    prompt lines x `models` x `variations` is over `limit`, counted before any line is checked
+    (checking 10,000 lines takes seconds). Suite ids and `.toml` suites are counted by
+    `suite_cells` once loaded; a file that cannot be read is left to the loader to explain."""
+    path = Path(source)
+    if limit is None or path.suffix.lower() == ".toml" or not path.is_file():
+        return
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return
+    prompts = count_prompt_lines(text)
+    _check(
+        prompts * models * variations,
+        limit,
+        [(prompts, "prompt"), (models, "model"), (variations, "variation")],
+    )
 
 
 @dataclass(frozen=True)
