@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from workbench.errors import ConfigError
-from workbench.paths import PROJECT_ROOT, data_dir
+from workbench.paths import DEFAULT_DATA_UMASK, PROJECT_ROOT, data_dir, data_umask
 from workbench.tables import ProviderTable
 
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
@@ -125,6 +125,9 @@ class Settings(BaseModel):
     # Behind an authenticating proxy: the request header that names the user (e.g.
     # X-Forwarded-Email); set, a request without it is refused and the name cannot be changed.
     trusted_user_header: str | None = None
+    # Who may read the data directory: the process umask OR this mask (WORKBENCH_DATA_UMASK,
+    # octal, default 077: you alone); see workbench/paths.py.
+    data_umask: int = Field(default=DEFAULT_DATA_UMASK, ge=0, le=0o777)
 
     @property
     def team_mode(self) -> bool:
@@ -230,7 +233,12 @@ def load_settings(
     database_url = _secret(env, secrets, "WORKBENCH_DATABASE_URL")
     if database_url is not None:
         parse_database_url(database_url.get_secret_value())  # refuse a malformed one now
+    try:
+        mask = data_umask(env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return Settings(
+        data_umask=mask,
         user=_user(env),
         daily_budget_usd=_money(env, "WORKBENCH_DAILY_BUDGET_USD"),
         user_daily_budget_usd=_money(env, "WORKBENCH_USER_DAILY_BUDGET_USD"),
