@@ -88,8 +88,15 @@ def header_values(headers: Mapping[str, str], wanted: str) -> list[str]:
     return [value for name, value in headers.items() if name.lower() == wanted]
 
 
-def _signed_in(header: str, values: list[str]) -> Identity | Refusal:
-    """The one name the proxy's header gives, or why this request may not come in."""
+def several_values(values: list[str]) -> bool:
+    """The header came twice, or with two values joined by a comma."""
+    return len(values) > 1 or any("," in value for value in values)
+
+
+def signed_in(header: str, values: list[str]) -> Identity | Refusal:
+    """The one name the proxy's header gives (`values`: each line of it the request carried),
+    or why this request may not come in. Used for the pages (`who`) and for plain HTTP requests
+    (`ui/guard.py`)."""
     if not values:
         return Refusal(
             "Sign-in required",
@@ -101,7 +108,7 @@ def _signed_in(header: str, values: list[str]) -> Identity | Refusal:
     # Twice, or two values joined by a comma (how HTTP folds repeated lines, RFC 9110 §5.3): a
     # proxy that adds its header to one the client sent, instead of replacing it, would let the
     # client's value through. Which one the proxy set cannot be told, so neither is taken.
-    if len(values) > 1 or "," in values[0]:
+    if several_values(values):
         return Refusal(
             "Sign-in required",
             f"This request carried the {header} header more than once (or several values in "
@@ -122,7 +129,7 @@ def who(settings: Settings, headers: Mapping[str, str], chosen: str | None) -> I
     """The identity of one request: see the module docstring for the rules."""
     header = settings.trusted_user_header
     if header:
-        return _signed_in(header, header_values(headers, header))
+        return signed_in(header, header_values(headers, header))
     warning = TEAM_WARNING if settings.team_mode else None
     if chosen is not None:
         try:
