@@ -15,6 +15,7 @@ from workbench.commands import (
     EXIT_OK,
     EXIT_USAGE,
     CommandError,
+    one_line,
     opened_workbench,
 )
 from workbench.commands._measure import measuring
@@ -153,7 +154,7 @@ def _printer(quiet: bool) -> Any:
             return
         cost = "-" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f}"
         latency = "-" if outcome.latency_ms is None else f"{outcome.latency_ms / 1000:.1f}s"
-        tail = f" · {outcome.error}" if outcome.error else ""
+        tail = f" · {one_line(outcome.error)}" if outcome.error else ""
         print(
             f"[{progress.done}/{progress.total}] {outcome.model} via {outcome.provider} · "
             f"{outcome.status} · {latency} · {cost} · spent ${progress.spent_usd:.4f} · "
