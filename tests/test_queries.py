@@ -206,3 +206,39 @@ def test_a_slow_client_is_dropped_after_the_deadline_and_holds_no_other_asker(
     # Dropped near the 2 s request deadline, long before its 72 bytes at 0.3 s each (~22 s).
     assert dropped_after and dropped_after[0] < 10
     assert listener.answered == 3
+
+
+def test_a_real_run_keeps_answering_after_history_hel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`workbench history --hel` against a running `workbench run` process: refused as an
+    unknown option, and the run's next answers still come within 1 s each."""
+    from tests.slow_gemini import slow_gemini
+
+    data = tmp_path / "data"
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("".join(f"a kite number {i}\n" for i in range(8)))
+    monkeypatch.setattr(_queries, "ANSWER_TIMEOUT_S", 1.0)
+    with slow_gemini(data, delay_s=1.0) as (_, env):
+        run = subprocess.Popen(
+            [sys.executable, "-m", "workbench", "run", str(prompts), "--models", "nano-banana-2",
+             "--concurrency", "1", "--quiet"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        )
+        try:
+            ask_env = {"WORKBENCH_DATA_DIR": str(data)}
+            deadline = time.monotonic() + 60
+            while not list((data / QUERIES_DIR).glob("*.sock")):  # the run is listening
+                assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+                time.sleep(0.05)
+            hel = subprocess.run(
+                [sys.executable, "-m", "workbench", "history", "--hel"],
+                env=env, capture_output=True, text=True, timeout=120, cwd=ROOT,
+            )
+            answers = [ask(["history", "--limit", "3"], ask_env) for _ in range(3)]
+            assert run.poll() is None  # still running: the answers came from it
+            assert all(a is not None and a[0] == 0 for a in answers), "no answer within 1 s"
+            assert hel.returncode == 2 and "unrecognized arguments: --hel" in hel.stderr
+        finally:
+            run.kill()
+            run.communicate()
