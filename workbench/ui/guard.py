@@ -61,13 +61,14 @@ class SignInGuard:
 
     def __init__(self, app: ASGIApp, header: str | None = None) -> None:
         self.app = app
-        self._header = header
+        # The settings of this process, read once: the environment does not change under it.
+        self._header = header or _trusted_header()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        header = self._header or _trusted_header()
+        header = self._header
         if not header:
             await self.app(scope, receive, send)
             return
