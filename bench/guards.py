@@ -5,8 +5,10 @@
   opened by the command): from the call to its one-line refusal. `refuse_huge_run_process_ms` is
   the same command as a process of its own (interpreter start and imports included).
 - `a1111_40kb_ms`: an A1111 `parameters` text whose last line is 40,960 characters, refused by
-  `imaging.provenance.parse_parameters`; `a1111_cap_parse_ms` reads a text at the cap whose last
-  line is one long run of key characters (the worst case for the pairs reader).
+  `imaging.provenance.parse_parameters`; `a1111_40kb_image_ms` the same text in a PNG's
+  `parameters` chunk, refused by "Open from image" (`services.delivery.recipes`, header read
+  included); `a1111_cap_parse_ms` reads a text at the cap whose last line is one long run of
+  key characters (the worst case for the pairs reader).
 - `matrix_10k_seeds_ms`: what the Matrix page does before it refuses 20 prompts x 10,000 seeds on
   2 models: parse the seed field (`ui.matrix._seeds`) and `grids.matrix_cells` with its limit.
 
@@ -53,7 +55,7 @@ def _median_ms(work: Callable[[], object], repeat: int) -> float:
         started = time.perf_counter()
         work()
         times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 2)
+    return round(statistics.median(times), 3)
 
 
 def _huge_run(tmp: Path, repeat: int) -> tuple[float, float]:
@@ -96,6 +98,35 @@ def _a1111(repeat: int) -> tuple[float, float]:
     return _median_ms(refuse, repeat * 20), _median_ms(lambda: parse_parameters(at_cap), repeat)
 
 
+def _a1111_image(tmp: Path, repeat: int) -> float:
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    from workbench.services.delivery.recipes import RecipeError, recipe_from_image
+
+    info = PngInfo()
+    info.add_text("parameters", "a cat\n" + "a" * 40_960)
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 90, 40)).save(out, format="PNG", pnginfo=info)
+    data = out.getvalue()
+    settings = load_settings(
+        env={"WORKBENCH_DATA_DIR": str(tmp / "recipes")}, secrets_file=tmp / "none.toml"
+    )
+    wb = open_workbench(settings, idle_close_s=0)
+
+    def refuse() -> None:
+        try:
+            recipe_from_image(wb, data, "flux-2-pro")
+        except RecipeError:
+            return
+        raise AssertionError("a 40 KB parameters line was not refused")
+
+    try:
+        return _median_ms(refuse, repeat * 4)
+    finally:
+        wb.close()
+
+
 def _matrix(tmp: Path, repeat: int) -> float:
     settings = load_settings(
         env={"WORKBENCH_DATA_DIR": str(tmp / "matrix")}, secrets_file=tmp / "none.toml"
@@ -128,11 +159,13 @@ def main() -> None:
         tmp = Path(name)
         huge, huge_process = _huge_run(tmp, args.repeat)
         a1111, at_cap = _a1111(args.repeat)
+        a1111_image = _a1111_image(tmp, args.repeat)
         matrix = _matrix(tmp, args.repeat)
     figures = {
         "refuse_huge_run_ms": huge,
         "refuse_huge_run_process_ms": huge_process,
         "a1111_40kb_ms": a1111,
+        "a1111_40kb_image_ms": a1111_image,
         "a1111_cap_parse_ms": at_cap,
         "matrix_10k_seeds_ms": matrix,
         "load": os.getloadavg()[0],
