@@ -253,3 +253,21 @@ def test_a_png_that_already_has_parameters_reads_back_ours() -> None:
     found = read_metadata(exported.data)
     assert found.parameters == "ours\nSeed: 2, Size: 8x8, Model: x"
     assert found.workbench == RECORD
+
+
+def test_an_xmp_packet_of_repeated_opening_tags_is_read_in_linear_time() -> None:
+    """20,000 opening tags and no closing one (440 KB, inside the file-size cap): over two minutes
+    for a lazy pattern retried at each tag; the reader must finish within 5 s."""
+    from workbench.imaging.provenance import _xmp_field
+
+    assert _xmp_field("<workbench:recipe>a &amp; b</workbench:recipe>", "recipe") == "a & b"
+    assert _xmp_field("<workbench:recipe>x<workbench:recipe>y</workbench:recipe>", "recipe") == (
+        "x<workbench:recipe>y"
+    )
+    assert _xmp_field("<workbench:recipe>never closed", "recipe") is None
+    code = (
+        "from workbench.imaging.provenance import _xmp_field\n"
+        "assert _xmp_field('<workbench:parameters>' * 20_000, 'parameters') is None\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=5)
+    assert done.returncode == 0, done.stderr

@@ -317,8 +317,16 @@ def _user_comment(raw: Any) -> str | None:
 
 
 def _xmp_field(xmp: str, name: str) -> str | None:
-    m = re.search(rf"<workbench:{name}>(.*?)</workbench:{name}>", xmp, re.S)
-    return xml_unescape(m.group(1)) if m else None
+    """The text of our first `<workbench:NAME>` element, found with two `str.find`s: linear in
+    the packet's length (a lazy regex retried at each of 20,000 repeated opening tags without a
+    closing one took over two minutes on 440 KB)."""
+    opening, closing = f"<workbench:{name}>", f"</workbench:{name}>"
+    start = xmp.find(opening)
+    if start < 0:
+        return None
+    start += len(opening)
+    end = xmp.find(closing, start)
+    return None if end < 0 else xml_unescape(xmp[start:end])
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:
