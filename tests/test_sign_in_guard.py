@@ -46,6 +46,7 @@ def _client(monkeypatch: pytest.MonkeyPatch, header: str | None) -> TestClient:
             Route("/", _ok),
             Route("/media/{file_id}", _ok),
             Route("/_stcore/upload_file/{session}/{file}", _ok, methods=["PUT"]),
+            Route("/_stcore/agent/interact", _ok, methods=["POST"]),
             WebSocketRoute("/_stcore/stream", _socket),
         ],
         middleware=[Middleware(SignInGuard)],
@@ -53,14 +54,18 @@ def _client(monkeypatch: pytest.MonkeyPatch, header: str | None) -> TestClient:
     return TestClient(app)
 
 
-def test_media_and_uploads_need_the_header_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_media_uploads_and_the_agent_api_need_the_header_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     client = _client(monkeypatch, HEADER)
     assert client.get("/media/abc.png").status_code == 403
     assert client.put("/_stcore/upload_file/s/f", content=b"x").status_code == 403
+    assert client.post("/_stcore/agent/interact", json={}).status_code == 403
     assert client.get("/media/abc.png", headers={HEADER: "\x01"}).status_code == 403  # no name
     signed = {HEADER.lower(): "ann@example.com"}
     assert client.get("/media/abc.png", headers=signed).text == "served"
     assert client.put("/_stcore/upload_file/s/f", content=b"x", headers=signed).status_code == 200
+    assert client.post("/_stcore/agent/interact", json={}, headers=signed).text == "served"
     assert client.get("/").text == "served"  # the page loads, and its script refuses
 
 

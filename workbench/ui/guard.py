@@ -10,9 +10,10 @@ configured:
 
 - any request, page or websocket, that carries the header more than once (or two values folded
   into one) is answered 400: which value the proxy set cannot be told;
-- `/media/…` and `/_stcore/upload_file/…` are answered 403 unless the request carries the header
-  once with a usable name, as every request through the proxy does: a request that bypasses
-  the proxy, or comes after the proxy has signed the person out, gets nothing;
+- `/media/…`, `/_stcore/upload_file/…` and the agent API (`/_stcore/agent/…`) are answered 403
+  unless the request carries the header once with a usable name, as every request through the
+  proxy does: a request that bypasses the proxy, or comes after the proxy has signed the person
+  out, gets nothing;
 - everything else passes, so a request without the header still loads the app far enough to
   show the "Sign-in required" page (the script refuses it: no menu, no data).
 
@@ -37,9 +38,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# The routes that serve data without a script run (streamlit/web/server/starlette/
-# starlette_routes.py: BASE_ROUTE_MEDIA, and the upload route under BASE_ROUTE_CORE).
-GUARDED_PREFIXES = ("/media/", "/_stcore/upload_file")
+# The routes that serve data or drive the app without a browser's websocket
+# (streamlit/web/server/starlette/starlette_routes.py: BASE_ROUTE_MEDIA and the upload route
+# under BASE_ROUTE_CORE; starlette_agent_routes.py: the agent API, off unless
+# server.enableAgentApi, whose routes answer either way).
+GUARDED_PREFIXES = ("/media/", "/_stcore/upload_file", "/_stcore/agent/")
 
 
 def _trusted_header() -> str | None:
