@@ -9,7 +9,8 @@ Streamlit also answers plain HTTP requests no script sees: the images a page sho
 configured:
 
 - any request, page or websocket, that carries the header more than once (or two values folded
-  into one) is answered 400: which value the proxy set cannot be told;
+  into one) is answered 400 (a websocket handshake is refused): which value the proxy set
+  cannot be told;
 - `/media/…`, `/_stcore/upload_file/…` and the agent API (`/_stcore/agent/…`) are answered 403
   unless the request carries the header once with a usable name, as every request through the
   proxy does: a request that bypasses the proxy, or comes after the proxy has signed the person
