@@ -109,9 +109,10 @@ def test_a_missing_key_exits_1_and_says_what_to_set(data_dir, capsys) -> None:
     out, err = capsys.readouterr()
     assert code == 1
     report = json.loads(out)
-    assert (report["status"], report["error_kind"]) == ("failed", "config")
+    assert (report["status"], report["error_kind"]) == ("not_sent", "config")
     assert "GEMINI_API_KEY" in report["error"] and "GEMINI_API_KEY" in err
-    assert _row(data_dir, report["id"]).status == "failed"  # the attempt is logged
+    assert report["cost_usd"] == 0.0  # nothing left, nothing paid
+    assert _row(data_dir, report["id"]).status == "not_sent"  # the attempt is logged
 
 
 @pytest.mark.parametrize(

@@ -73,12 +73,12 @@ def test_a_history_moves_whole_and_twice_doubles_nothing(tmp_path: Path) -> None
     assert report.ok, report.lines()
     assert all(t.source_rows == t.target_rows == t.copied for t in report.tables)
     assert all(t.source_checksum == t.target_checksum for t in report.tables)
-    assert report.images_copied == 2 and not report.images_missing
+    assert report.images.copied == 2 and not report.images.missing
     assert (there / image).read_bytes() == (here / image).read_bytes()
 
     again = dbcopy.copy(dbcopy.directory_place(here), dbcopy.directory_place(there))
     assert again.ok and sum(t.copied for t in again.tables) == 0
-    assert again.images_copied == 0 and again.images_present == 2
+    assert again.images.copied == 0 and again.images.present == 2
 
     copy = _open(there)
     try:
@@ -148,7 +148,7 @@ def test_a_corrupt_image_at_the_source_is_reported_not_copied(tmp_path: Path) ->
     wb.close()
     (here / image).write_bytes(b"not the image")
     report = dbcopy.copy(dbcopy.directory_place(here), dbcopy.directory_place(there))
-    assert not report.ok and len(report.images_corrupt) == 1
+    assert not report.ok and len(report.images.corrupt) == 1
     assert not (there / image).exists()
 
 

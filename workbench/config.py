@@ -19,18 +19,24 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from workbench.domain.catalog import ProviderView
 from workbench.errors import ConfigError
 from workbench.paths import DEFAULT_DATA_UMASK, PROJECT_ROOT, data_dir, data_umask
-from workbench.tables import ProviderTable
 
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
-# Filled by the provider registry (workbench.providers.registry) from each adapter's descriptor:
-# provider -> environment variables that may hold its key, in order of preference; its
-# base-URL variable; its default base URL. Complete before their first read (workbench.tables).
-KEY_VARIABLES: ProviderTable[str, tuple[str, ...]] = ProviderTable()
-BASE_URL_VARIABLES: ProviderTable[str, str] = ProviderTable()
-DEFAULT_BASE_URLS: ProviderTable[str, str] = ProviderTable()
+# Views of the catalog's `[[providers]]` entries (workbench/domain/data/catalog.toml): provider ->
+# environment variables that may hold its key, in order of preference; its base-URL variable;
+# its default base URL. Only hosted providers (those with a key) appear.
+KEY_VARIABLES: ProviderView[tuple[str, ...]] = ProviderView(
+    lambda spec: spec.key_variables or None
+)
+BASE_URL_VARIABLES: ProviderView[str] = ProviderView(
+    lambda spec: spec.base_url_variable if spec.hosted and spec.default_base_url else None
+)
+DEFAULT_BASE_URLS: ProviderView[str] = ProviderView(
+    lambda spec: spec.default_base_url if spec.hosted and spec.base_url_variable else None
+)
 
 
 URL_SHAPE = "postgresql://user[:password]@host[:port]/database"

@@ -235,8 +235,8 @@ def test_an_overall_deadline_stops_a_job_that_never_ends(make_harness, provider)
 
 @pytest.mark.parametrize(
     ("provider", "method", "outcome"),
-    [("replicate", "POST", "cancelled at provider"), ("fal", "PUT", "cancelled at provider"),
-     ("bfl", None, "may be billed")],
+    [("replicate", "POST", "cancelled at provider, may be billed"),
+     ("fal", "PUT", "cancelled at provider, may be billed"), ("bfl", None, "may be billed")],
 )
 def test_at_the_deadline_the_job_is_cancelled_at_the_provider(
     make_harness, provider, method, outcome

@@ -42,6 +42,7 @@ def run(args: Any) -> int:
                     "expired": report.expired,
                     "still_open": report.still_open,
                     "messages": report.messages,
+                    "unaccounted": report.unaccounted_text,
                 }
             )
         )

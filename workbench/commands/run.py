@@ -1,7 +1,13 @@
 """`workbench run`: a suite or a prompt file on several models, K variations each,
 with a budget and per-provider concurrency; progress on the terminal and a summary table at the
-end. `--resume RUN_ID` finishes an interrupted or cancelled run, sending only missing cells.
-Ctrl-C cancels: nothing new is sent, running jobs finish and are logged."""
+end. `--resume RUN_ID` finishes an interrupted or cancelled run, sending only missing cells
+(`--resend-uncertain` also sends again, on purpose, the cells cut off while sending).
+
+Ctrl-C or SIGTERM stops gracefully: the first stops sending (queued cells become `cancelled`,
+jobs in flight finish and are logged with their images and costs, the run ends `cancelled`);
+a second stops waiting (jobs still with their provider are recorded `interrupted` with their
+request ids, and `workbench recover` fetches them later). Either way the command says how many
+were cancelled and finished, and exits 130."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from workbench.commands import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_STORE,
     EXIT_USAGE,
     CommandError,
     one_line,
@@ -69,7 +76,17 @@ def register(subparsers: Any) -> None:
         help="refuse a run of more than N images (default 5000; a larger run needs this)",
     )
     parser.add_argument("--resume", metavar="RUN_ID", help="finish an unfinished run")
+    parser.add_argument(
+        "--resend-uncertain",
+        action="store_true",
+        help="with --resume: also send again the cells cut off while sending (they may or may "
+        "not have reached the provider, so they may be billed twice)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no line per generation")
+    parser.epilog = (
+        "exit codes: 0 every image made, 1 some failed, were moderated or not sent, 2 invalid "
+        "input, 3 database unusable, 130 stopped by Ctrl-C or SIGTERM."
+    )
     parser.set_defaults(run=run)
 
 
@@ -193,7 +210,7 @@ def summary(wb: Any, run_id: str) -> list[dict[str, Any]]:
                     entry["latencies"].append(row.latency_ms)
             elif row.status in ("failed", "moderated", "interrupted"):
                 entry["failed"] += 1
-            elif row.status == "cancelled":
+            elif row.status in ("cancelled", "not_sent"):  # nothing was sent, nothing paid
                 entry["cancelled"] += 1
             entry["cost_usd"] += row.cost_usd or 0.0
         offset += 1000
@@ -228,6 +245,8 @@ def run(args: Any) -> int:
         if not 1 <= args.concurrency <= 64:
             raise CommandError("--concurrency must be from 1 to 64", EXIT_USAGE)
         overrides["concurrency"] = {p: args.concurrency for p in run_service.DEFAULT_CONCURRENCY}
+    if args.resend_uncertain and not args.resume:
+        raise CommandError("--resend-uncertain goes with --resume RUN_ID", EXIT_USAGE)
     if not args.resume:
         _size_first(args)  # a run too large is refused before the data directory is opened
     with opened_workbench() as wb, measuring(wb, MEASURE_WAIT_S), answering(wb):
@@ -240,14 +259,7 @@ def run(args: Any) -> int:
             )
         try:
             if args.resume:
-                settings = None
-                if overrides:
-                    record = wb.runs.get(args.resume)
-                    base = ((record.spec if record else None) or {}).get("settings", {})
-                    settings = run_service.RunSettings.model_validate({**base, **overrides})
-                handle = run_service.resume_run(
-                    wb, args.resume, settings, on_event=_printer(args.quiet)
-                )
+                handle = _resume(wb, args, overrides)
             else:
                 settings = run_service.RunSettings(allow_cache=args.allow_cache, **overrides)
                 cells = _cells(wb, args)
@@ -255,6 +267,7 @@ def run(args: Any) -> int:
                 print(
                     f"run: {est.images} images · estimated ${est.cost_usd:.4f}"
                     + (f" (+{est.unpriced} unpriced)" if est.unpriced else "")
+                    + (f", at most ${est.most_usd:.4f}" if est.most_usd > est.cost_usd else "")
                     + f" · about {est.duration_s:.0f} s · spent today ${est.spent_today_usd:.4f}",
                     file=sys.stderr,
                 )
@@ -264,20 +277,93 @@ def run(args: Any) -> int:
         except run_service.RunRefused as exc:
             raise CommandError(" ".join(exc.problems), EXIT_USAGE) from None
         print(f"run id: {handle.run_id}", file=sys.stderr)
-        thread = handle.start_in_thread()
-        cancelled = False
-        try:
-            while thread.is_alive():
-                thread.join(0.2)
-        except KeyboardInterrupt:
-            cancelled = True
-            print("cancelling: nothing new is sent; running jobs finish…", file=sys.stderr)
-            handle.cancel()
-            thread.join()
+        if handle.unaccounted:
+            print(
+                f"note: {len(handle.unaccounted)} cell(s) were sent (the sent-requests ledger "
+                "says so) but the database has no record of them, so they are not sent again: "
+                + ", ".join(handle.unaccounted),
+                file=sys.stderr,
+            )
+        stop = _drive(handle)
         progress = handle.progress
         _print_summary(summary(wb, handle.run_id))
-        if progress.stop_reason:
+        if progress.stop_reason and not stop.count:
             print(progress.stop_reason, file=sys.stderr)
-    if cancelled:
+        if stop.count:
+            print(_stopped_line(progress), file=sys.stderr)
+    if stop.count:
         return EXIT_INTERRUPTED
-    return EXIT_OK if progress.failed == 0 and progress.moderated == 0 else EXIT_FAILED
+    if handle.ledger_error:
+        return EXIT_STORE
+    if progress.failed or progress.moderated or progress.not_sent or handle.billed_over_max:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _resume(wb: Any, args: Any, overrides: dict[str, Any]) -> Any:
+    from workbench.providers.registry import provider_label
+    from workbench.services.runs import runner as run_service
+
+    settings = None
+    if overrides:
+        record = wb.runs.get(args.resume)
+        base = ((record.spec if record else None) or {}).get("settings", {})
+        settings = run_service.RunSettings.model_validate({**base, **overrides})
+    if args.resend_uncertain:
+        uncertain = run_service.uncertain_cells(wb, args.resume)
+        records = [wb.log.get(r.id) for r in uncertain]
+        providers = sorted({provider_label(r.provider) for r in records if r is not None})
+        print(
+            f"sending again {len(uncertain)} cell(s) cut off while sending: they may or may "
+            f"not have reached {', '.join(providers) or 'their provider'}, so each may be "
+            "billed twice.",
+            file=sys.stderr,
+        )
+    return run_service.resume_run(
+        wb, args.resume, settings, on_event=_printer(args.quiet),
+        resend_uncertain=args.resend_uncertain,
+    )
+
+
+def _drive(handle: Any) -> Any:
+    """Run the handle in its thread while this (main) thread waits for it to record
+    everything; Ctrl-C / SIGTERM stop it in two steps (commands._stopping)."""
+    from workbench.commands._stopping import GracefulStop
+
+    def first() -> None:
+        in_flight = handle.progress.in_flight
+        print(
+            f"stopping: nothing new is sent; {in_flight} job(s) in flight finish and are "
+            "logged (Ctrl-C again to stop waiting for them)",
+            file=sys.stderr,
+            flush=True,
+        )
+        handle.cancel()
+
+    def second() -> None:
+        print(
+            "stopping now: jobs still with their provider are recorded as interrupted; "
+            "`workbench recover` fetches their results later",
+            file=sys.stderr,
+            flush=True,
+        )
+        handle.abandon()
+
+    with GracefulStop(first, second) as stop:
+        thread = handle.start_in_thread()
+        handle.done.wait()
+    thread.join()
+    return stop
+
+
+def _stopped_line(progress: Any) -> str:
+    line = (
+        f"stopped: {progress.cancelled} queued cell(s) cancelled, {progress.done} finished "
+        "and logged"
+    )
+    if progress.interrupted:
+        line += (
+            f", {progress.interrupted} still with their provider recorded as interrupted "
+            "(`workbench recover` fetches their results)"
+        )
+    return line + "."

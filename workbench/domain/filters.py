@@ -7,7 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-STATUSES = ("queued", "pending", "succeeded", "failed", "moderated", "cancelled", "interrupted")
+STATUSES = (
+    "queued", "pending", "succeeded", "failed", "moderated", "not_sent", "cancelled", "interrupted",
+)
 # Measurements a filter or a sort may name: `workbench.imaging.measure.SPECS` without the perceptual
 # hash (a fingerprint, not a quantity). Spelled out so that importing the filters does not load
 # numpy (the command line's --help stays quick); a test keeps the two lists in step.

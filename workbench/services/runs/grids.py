@@ -304,6 +304,7 @@ def run_grid(wb: Workbench, run_id: str) -> list[dict[str, Any]]:
     latest: dict[str | None, RunCell] = {}
     for row in wb.log.run_cells(run_id):
         latest[row.cell] = row  # oldest first, so the newest attempt wins
+    wb.images.prefetch([row.thumb_path for row in latest.values()])  # a bucket: side by side
     grid = []
     for cell in (record.spec or {})["cells"]:
         found = latest.get(cell["key"])
@@ -319,7 +320,7 @@ def run_grid(wb: Workbench, run_id: str) -> list[dict[str, Any]]:
                 "cost_usd": found.cost_usd if found else None,
                 "cost_kind": found.cost_kind if found else None,
                 "error": found.error_message if found else None,
-                "image_file": str(wb.images.absolute(image)) if image else None,
+                "image_file": str(wb.images.absolute(image, fetch=False)) if image else None,
                 "thumb_file": str(wb.images.absolute(thumb)) if thumb else None,
                 "prompt": cell["request"]["prompt"],
                 "labels": dict(cell.get("labels", {})),
