@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from workbench.domain.catalog import ProviderView
 from workbench.errors import ConfigError
-from workbench.paths import PROJECT_ROOT, data_dir
+from workbench.paths import DEFAULT_DATA_UMASK, PROJECT_ROOT, data_dir, data_umask
 
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
@@ -136,6 +136,9 @@ class Settings(BaseModel):
     # price the workbench does not list); checked where the judge uses them.
     judge_model: str | None = None
     judge_prices: str | None = None
+    # Who may read the data directory: the process umask OR this mask (WORKBENCH_DATA_UMASK,
+    # octal, default 077: you alone); see workbench/paths.py.
+    data_umask: int = Field(default=DEFAULT_DATA_UMASK, ge=0, le=0o777)
 
     @property
     def team_mode(self) -> bool:
@@ -246,9 +249,14 @@ def load_settings(
     database_url = _secret(env, secrets, "WORKBENCH_DATABASE_URL")
     if database_url is not None:
         parse_database_url(database_url.get_secret_value())  # refuse a malformed one now
+    try:
+        mask = data_umask(env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return Settings(
         judge_model=_text(env, secrets, "WORKBENCH_JUDGE_MODEL"),
         judge_prices=_text(env, secrets, "WORKBENCH_JUDGE_PRICES"),
+        data_umask=mask,
         user=_user(env),
         daily_budget_usd=_money(env, "WORKBENCH_DAILY_BUDGET_USD"),
         user_daily_budget_usd=_money(env, "WORKBENCH_USER_DAILY_BUDGET_USD"),

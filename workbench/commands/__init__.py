@@ -9,9 +9,10 @@ the Workbench.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from workbench.errors import ConfigError, InvalidInput, WorkbenchError
 
@@ -32,8 +33,26 @@ class CommandError(WorkbenchError):
         self.exit_code = exit_code
 
 
+# What a terminal would act on rather than show (ECMA-48): control sequences (CSI `ESC [` … a
+# final byte; OSC `ESC ]` … BEL or ST, which can set the window title or write the clipboard;
+# the 8-bit CSI and other two-character escapes), then any other C0 or C1 control and the
+# Unicode bidi overrides that reorder what is shown (Unicode UAX #9).
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -~]?"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` as a terminal should show it: escape sequences and control characters removed
+    (newlines and tabs kept). Provider messages and logged text (a team's shared log) reach the
+    terminal only through this or `one_line`."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
+
+
 def one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    return " ".join(printable(text).split())
 
 
 class UsageError(InvalidInput):
@@ -41,7 +60,13 @@ class UsageError(InvalidInput):
 
 
 class CommandParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and the caller decides the exit)."""
+    """argparse, but a usage error is one line (and the caller decides the exit), and an option
+    is only ever its full name: with abbreviations on, `--hel` would be `--help` and `--mod` a
+    guess that changes meaning when an option is added, so both are refused as unknown."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from workbench.commands import EXIT_OK, opened_workbench
+from workbench.commands import EXIT_OK, one_line, opened_workbench
 from workbench.commands._filters import add_filter_arguments, filter_from_args
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def _cell(value: Any, width: int) -> str:
         text = f"{value:.4g}"
     else:
         text = str(value)
-    text = " ".join(text.split())
+    text = one_line(text)  # logged text may hold terminal escapes (a shared log, a provider)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from workbench.commands import EXIT_OK, opened_workbench
+from workbench.commands import EXIT_OK, one_line, opened_workbench
 
 
 def register(subparsers: Any) -> None:
@@ -49,5 +49,5 @@ def run(args: Any) -> int:
     else:
         print(report.summary())
         for message in report.messages:
-            print(f"  {message}")
+            print(f"  {one_line(message)}")
     return EXIT_OK

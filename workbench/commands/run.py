@@ -22,6 +22,7 @@ from workbench.commands import (
     EXIT_STORE,
     EXIT_USAGE,
     CommandError,
+    one_line,
     opened_workbench,
 )
 from workbench.commands._measure import measuring
@@ -68,6 +69,12 @@ def register(subparsers: Any) -> None:
         help="reuse images of identical "
         "earlier requests (explicit seeds only) instead of paying again",
     )
+    parser.add_argument(
+        "--max-images",
+        type=int,
+        metavar="N",
+        help="refuse a run of more than N images (default 5000; a larger run needs this)",
+    )
     parser.add_argument("--resume", metavar="RUN_ID", help="finish an unfinished run")
     parser.add_argument(
         "--resend-uncertain",
@@ -104,22 +111,52 @@ def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str
 
 def _cells(wb: Any, args: Any) -> list[Any]:
     from workbench.domain.suites import SuiteError, load_suite
-    from workbench.services.runs.grids import suite_cells
+    from workbench.services.runs.grids import TooManyCells, suite_cells
+
+    model_ids, limit = _size_first(args)
+    try:
+        try:
+            suite = load_suite(args.suite)
+        except (SuiteError, OSError) as exc:
+            raise CommandError(f"Cannot use {args.suite}: {exc}", EXIT_USAGE) from None
+        providers = _providers(wb, model_ids, args.provider_for)
+        seeds = [None if args.seed is None else args.seed + k for k in range(args.variations)]
+        return suite_cells(wb, suite, providers, seeds, limit=limit)
+    except TooManyCells as exc:
+        raise _too_large(exc, args) from None
+
+
+def _too_large(exc: Any, args: Any) -> CommandError:
+    from workbench.services.runs.grids import LARGE_RUN_IMAGES
+
+    hint = (
+        f"Raise --max-images to {exc.count} to run it."
+        if args.max_images
+        else f"A run over {LARGE_RUN_IMAGES:,} needs --max-images {exc.count}."
+    )
+    return CommandError(f"Not started: {exc} {hint}", EXIT_USAGE)
+
+
+def _size_first(args: Any) -> tuple[list[str], int]:
+    """The run's model ids and image limit, after refusing, before the data directory is
+    opened, a prompt file whose lines x models x variations is over the limit."""
+    from workbench.services.runs.grids import LARGE_RUN_IMAGES, TooManyCells, check_prompt_file
 
     if not args.suite:
         raise CommandError("Give a suite or prompt file, or --resume RUN_ID.", EXIT_USAGE)
-    try:
-        suite = load_suite(args.suite)
-    except (SuiteError, OSError) as exc:
-        raise CommandError(f"Cannot use {args.suite}: {exc}", EXIT_USAGE) from None
-    model_ids = [m.strip() for m in args.models.split(",") if m.strip()]
+    model_ids = list(dict.fromkeys(m.strip() for m in args.models.split(",") if m.strip()))
     if not model_ids:
         raise CommandError("--models needs at least one model id", EXIT_USAGE)
     if not 1 <= args.variations <= 16:
         raise CommandError("--variations must be from 1 to 16", EXIT_USAGE)
-    providers = _providers(wb, model_ids, args.provider_for)
-    seeds = [None if args.seed is None else args.seed + k for k in range(args.variations)]
-    return suite_cells(wb, suite, providers, seeds)
+    if args.max_images is not None and args.max_images < 1:
+        raise CommandError("--max-images must be at least 1", EXIT_USAGE)
+    limit = args.max_images or LARGE_RUN_IMAGES
+    try:
+        check_prompt_file(args.suite, len(model_ids), args.variations, limit)
+    except TooManyCells as exc:
+        raise _too_large(exc, args) from None
+    return model_ids, limit
 
 
 def _eta(seconds: float | None) -> str:
@@ -134,7 +171,7 @@ def _printer(quiet: bool) -> Any:
             return
         cost = "-" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f}"
         latency = "-" if outcome.latency_ms is None else f"{outcome.latency_ms / 1000:.1f}s"
-        tail = f" · {outcome.error}" if outcome.error else ""
+        tail = f" · {one_line(outcome.error)}" if outcome.error else ""
         print(
             f"[{progress.done}/{progress.total}] {outcome.model} via {outcome.provider} · "
             f"{outcome.status} · {latency} · {cost} · spent ${progress.spent_usd:.4f} · "
@@ -210,6 +247,8 @@ def run(args: Any) -> int:
         overrides["concurrency"] = {p: args.concurrency for p in run_service.DEFAULT_CONCURRENCY}
     if args.resend_uncertain and not args.resume:
         raise CommandError("--resend-uncertain goes with --resume RUN_ID", EXIT_USAGE)
+    if not args.resume:
+        _size_first(args)  # a run too large is refused before the data directory is opened
     with opened_workbench() as wb, measuring(wb, MEASURE_WAIT_S), answering(wb):
         interrupted, runs = run_service.recover(wb)
         if interrupted or runs:

@@ -24,6 +24,9 @@ METRIC_SORTS: dict[str, tuple[str, bool]] = {
 SORTS = ("newest", "oldest", "fastest", "slowest", "cheapest", "priciest", *METRIC_SORTS)
 
 
+NUL_MESSAGE = "contains a NUL character (\\x00), which no text in the log can hold; remove it"
+
+
 def _one_of(value: str, known: tuple[str, ...], what: str, separator: str = ", ") -> str:
     if value not in known:
         raise ValueError(f"unknown {what} '{value}'; use {separator.join(known)}")
@@ -57,6 +60,19 @@ class HistoryFilter(BaseModel):
     # One lineage: the whole tree this generation belongs to (the draft it started from and
     # everything refined from that draft).
     lineage: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator(
+        "models", "providers", "templates", "statuses", "categories", "run_id", "text", "raters",
+        "lineage", mode="before",
+    )
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """No stored text holds a NUL character, and PostgreSQL refuses one in a text parameter
+        (DuckDB would just match nothing): refused here, on every backend, as one sentence."""
+        values = value if isinstance(value, list | tuple) else (value,)
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise ValueError(NUL_MESSAGE)
+        return value
 
     @field_validator("raters")
     @classmethod
