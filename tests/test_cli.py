@@ -280,3 +280,15 @@ def test_cli_export_writes_each_field_of_a_generation_and_its_mean_stars(data_di
         expected = {k: getattr(record, k) for k in GENERATION_FIELDS if k != "rating"}
         assert rows[gid] == json.loads(json.dumps({**expected, "rating": stars}, default=str))
         assert rows[gid]["image_path"] and rows[gid]["seed"] == 5
+
+
+def test_the_command_line_entry_imports_no_heavy_package() -> None:
+    # `workbench history` asks a running run before anything else: its process must stay small.
+    heavy = ("duckdb", "pydantic", "httpx", "PIL", "pandas", "workbench.providers.registry")
+    probe = (
+        "import sys, workbench.cli, workbench.commands; "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

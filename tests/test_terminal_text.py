@@ -1,6 +1,6 @@
 """What the command line prints from outside (a provider's error, a shared log's text) cannot
 drive the terminal: escape sequences and control characters are removed
-(`workbench.commands.printable` / `one_line`), on the paths that print them."""
+(`workbench.redact.printable` / `one_line`), on the paths that print them."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from tests.providers.fakes import FakeBfl, Fault
 from workbench import cli, config
-from workbench.commands import one_line, printable
 from workbench.config import load_settings
+from workbench.redact import one_line, printable
 from workbench.services.workbench import open_workbench
 from workbench.store.attempts import NewGeneration, Outcome
 

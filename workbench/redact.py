@@ -9,14 +9,23 @@ run of 8 or more characters that starts a secret is masked, not only the whole s
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from workbench.config import Settings
+if TYPE_CHECKING:  # only the annotation: printing a line must not import pydantic
+    from workbench.config import Settings
 
 MASK = "[redacted]"
 PREFIX = 8  # the shortest start of a secret that is masked on its own
-# C0 controls (ESC starts terminal escape sequences), DEL and the C1 controls (0x9b is a
-# one-byte CSI on some terminals). Tabs and newlines go too: messages are one line.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What a terminal would act on rather than show (ECMA-48): control sequences (CSI `ESC [` … a
+# final byte; OSC `ESC ]` … BEL or ST, which can set the window title or write the clipboard;
+# the 8-bit CSI and other two-character escapes), removed whole so no visible remnant such as
+# `[2J` is left; then any other C0 or C1 control and the Unicode bidi overrides that reorder
+# what is shown (Unicode UAX #9).
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -~]?"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def mask_secret(text: str, secret: str) -> str:
@@ -42,8 +51,15 @@ def mask_secret(text: str, secret: str) -> str:
 
 
 def printable(text: str) -> str:
-    """Provider text made safe to print: control characters become spaces."""
-    return _CONTROLS.sub(" ", text)
+    """`text` as a terminal should show it: escape sequences and control characters removed,
+    newlines and tabs kept. Provider messages and logged text (a team's shared log) reach the
+    terminal only through this or `one_line`."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
+
+
+def one_line(text: str) -> str:
+    """`printable`, on one line: every run of white space, newlines included, is one space."""
+    return " ".join(printable(text).split())
 
 
 def redact(text: str, settings: Settings) -> str:
@@ -54,4 +70,4 @@ def redact(text: str, settings: Settings) -> str:
     database = settings.database  # team mode: the database password is a secret too
     if database is not None and database.password:
         text = mask_secret(text, database.password)
-    return printable(text)
+    return one_line(text)

@@ -9,12 +9,12 @@ the Workbench.
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from workbench.errors import ConfigError, InvalidInput, WorkbenchError
+from workbench.redact import one_line
 
 if TYPE_CHECKING:
     from workbench.services.workbench import Workbench
@@ -31,28 +31,6 @@ class CommandError(WorkbenchError):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
-
-
-# What a terminal would act on rather than show (ECMA-48): control sequences (CSI `ESC [` … a
-# final byte; OSC `ESC ]` … BEL or ST, which can set the window title or write the clipboard;
-# the 8-bit CSI and other two-character escapes), then any other C0 or C1 control and the
-# Unicode bidi overrides that reorder what is shown (Unicode UAX #9).
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
-    r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -~]?"
-)
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """`text` as a terminal should show it: escape sequences and control characters removed
-    (newlines and tabs kept). Provider messages and logged text (a team's shared log) reach the
-    terminal only through this or `one_line`."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
-
-
-def one_line(text: str) -> str:
-    return " ".join(printable(text).split())
 
 
 class UsageError(InvalidInput):

@@ -7,8 +7,9 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from workbench.commands import EXIT_OK, one_line, opened_workbench
+from workbench.commands import EXIT_OK, opened_workbench
 from workbench.commands._filters import add_filter_arguments, filter_from_args
+from workbench.redact import one_line
 
 if TYPE_CHECKING:
     from workbench.services.history import HistoryPage

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from workbench.commands import EXIT_OK, one_line, opened_workbench
+from workbench.commands import EXIT_OK, opened_workbench
+from workbench.redact import one_line
 
 
 def register(subparsers: Any) -> None:
