@@ -64,8 +64,13 @@ def test_the_setting_widens_on_purpose_and_the_umask_still_applies(
     tmp_path: Path, umask_022: None
 ) -> None:
     shared = tmp_path / "shared"
-    _open(shared, WORKBENCH_DATA_UMASK="027").close()
+    wb = _open(shared, WORKBENCH_DATA_UMASK="027")
+    try:
+        stored = wb.images.put(_png())
+    finally:
+        wb.close()
     assert _mode(shared) == 0o750 and _mode(shared / "workbench.duckdb") == 0o640
+    assert _mode(shared / stored.path) == 0o640 and _mode(shared / stored.thumb_path) == 0o640
     os.umask(0o077)  # a user whose umask is narrower than the setting keeps it
     narrow = tmp_path / "narrow"
     _open(narrow, WORKBENCH_DATA_UMASK="022").close()

@@ -93,8 +93,9 @@ def open_workbench(
     idle_close_s: float = 2.0,
 ) -> Workbench:
     settings = settings or load_settings()
-    # The image store first: a bucket that cannot be used stops the start with one line.
-    images = open_image_store(settings.data_dir)  # WORKBENCH_IMAGES_URL; spool uploaded
+    # The image store first (WORKBENCH_IMAGES_URL): a bucket that cannot be used stops the
+    # start with one line; images an earlier process spooled are uploaded now.
+    images = open_image_store(settings.data_dir, data_umask=settings.data_umask)
     db = open_database(settings, idle_close_s=idle_close_s)
     wb = Workbench(
         settings=settings,

@@ -125,7 +125,7 @@ def place_of(settings: Settings) -> Place:
     configured = images_url()  # WORKBENCH_IMAGES_URL: this process's images live there
     return Place(
         label=place.label,
-        images=lambda: open_image_store(settings.data_dir),
+        images=lambda: open_image_store(settings.data_dir, data_umask=settings.data_umask),
         images_identity=configured or place.images_identity
         or str(settings.data_dir.expanduser().resolve()),
         open=place.open,

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from workbench.errors import ConfigError
+from workbench.paths import DEFAULT_DATA_UMASK, modes
 from workbench.store.images.backend import (
     ImageBackend,
     ImageMissing,
@@ -81,14 +82,16 @@ def _cache_bytes(env: Mapping[str, str]) -> int:
 
 def store_at(
     spec: str | Path | None, data_dir: Path, env: Mapping[str, str] | None = None, *,
-    check: bool = True,
+    check: bool = True, data_umask: int = DEFAULT_DATA_UMASK,
 ) -> ImageStore:
     """The store at `spec`: None for `data_dir` itself, an `s3://bucket/prefix` URL, or another
     data directory. `check` asks a bucket once now (ImageStoreError with one line if it cannot
     be used). The local cache and spool of a bucket live in `data_dir`."""
     env = os.environ if env is None else env
+    # image files get the data directory's file mode (0600 unless widened on purpose)
+    _, file_mode = modes(data_umask)
     if spec is None:
-        return ImageStore(data_dir)
+        return ImageStore(data_dir, file_mode=file_mode)
     text = str(spec).strip()
     if text.startswith("s3://"):
         from workbench.store.images.s3 import S3Backend  # boto3 loads only for a bucket
@@ -102,14 +105,17 @@ def store_at(
         raise ConfigError(
             "Images live in a data directory or at s3://bucket/prefix; no other kind of URL."
         )
-    return ImageStore(Path(text).expanduser())
+    return ImageStore(Path(text).expanduser(), file_mode=file_mode)
 
 
-def open_image_store(data_dir: Path, env: Mapping[str, str] | None = None) -> ImageStore:
+def open_image_store(
+    data_dir: Path, env: Mapping[str, str] | None = None, *,
+    data_umask: int = DEFAULT_DATA_UMASK,
+) -> ImageStore:
     """This process's image store (see the module docstring); a bucket is checked once, and
     images an earlier process spooled are uploaded now."""
     env = os.environ if env is None else env
-    store = store_at(images_url(env), data_dir, env)
+    store = store_at(images_url(env), data_dir, env, data_umask=data_umask)
     if store.remote and store.spool.keys():
         replay = store.replay_spool()
         if replay.uploaded:

@@ -10,12 +10,17 @@ from pathlib import Path
 from workbench.store.images.backend import ImageMissing, ImageStoreError, ImageUnavailable
 
 
-def atomic_write(target: Path, data: bytes, *, durable: bool = False) -> None:
-    """Whole or not at all: a temporary file beside the target (mode 0600), then a rename.
-    `durable` also flushes the file to disk first (the upload spool counts on it)."""
+def atomic_write(
+    target: Path, data: bytes, *, durable: bool = False, mode: int = 0o600
+) -> None:
+    """Whole or not at all: a temporary file beside the target (made with `mode`: 0600 unless
+    the user widened the data directory's mask on purpose), then a rename. `durable` also
+    flushes the file to disk first (the upload spool counts on it)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
+        if mode != 0o600:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             if durable:
@@ -28,8 +33,9 @@ def atomic_write(target: Path, data: bytes, *, durable: bool = False) -> None:
 
 
 class DirectoryBackend:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, file_mode: int = 0o600) -> None:
         self.root = Path(root)
+        self.file_mode = file_mode  # paths.modes(): the data directory's mask
 
     @property
     def location(self) -> str:
@@ -60,7 +66,7 @@ class DirectoryBackend:
         if target.is_file():
             return  # content-addressed: the same key holds the same bytes
         try:
-            atomic_write(target, data)
+            atomic_write(target, data, mode=self.file_mode)
         except OSError as exc:
             raise ImageStoreError(
                 f"Cannot write images under {self.root}: {exc.strerror or exc}."

@@ -137,9 +137,12 @@ class ImageStore:
         backend: ImageBackend | None = None,
         *,
         cache_bytes: int = DEFAULT_CACHE_MB * 2**20,
+        file_mode: int = 0o600,
     ) -> None:
         self.data_dir = Path(data_dir)
-        self.backend: ImageBackend = backend or DirectoryBackend(self.data_dir)
+        self.backend: ImageBackend = backend or DirectoryBackend(
+            self.data_dir, file_mode=file_mode
+        )
         self.remote = self.backend.local_root is None
         self.cache = ReadCache(self.data_dir / CACHE_DIR, cache_bytes) if self.remote else None
         self.spool = Spool(self.data_dir / SPOOL_DIR)
