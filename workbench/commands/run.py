@@ -11,7 +11,6 @@ were cancelled and finished, and exits 130."""
 
 from __future__ import annotations
 
-import statistics
 import sys
 from typing import Any
 
@@ -182,44 +181,6 @@ def _printer(quiet: bool) -> Any:
     return on_event
 
 
-def summary(wb: Any, run_id: str) -> list[dict[str, Any]]:
-    """Per model: done, failed, cost and median latency of the run's attempts."""
-    from workbench.domain.filters import HistoryFilter
-
-    per_model: dict[str, dict[str, Any]] = {}
-    offset = 0
-    while True:
-        rows = wb.log.page(HistoryFilter(run_id=run_id, sort="oldest"), limit=1000, offset=offset)
-        if not rows:
-            break
-        for row in rows:
-            entry = per_model.setdefault(
-                row.model,
-                {
-                    "model": row.model,
-                    "done": 0,
-                    "failed": 0,
-                    "cancelled": 0,
-                    "cost_usd": 0.0,
-                    "latencies": [],
-                },
-            )
-            if row.status == "succeeded":
-                entry["done"] += 1
-                if row.latency_ms is not None and row.cost_kind != "cached":
-                    entry["latencies"].append(row.latency_ms)
-            elif row.status in ("failed", "moderated", "interrupted"):
-                entry["failed"] += 1
-            elif row.status in ("cancelled", "not_sent"):  # nothing was sent, nothing paid
-                entry["cancelled"] += 1
-            entry["cost_usd"] += row.cost_usd or 0.0
-        offset += 1000
-    for entry in per_model.values():
-        lat = entry.pop("latencies")
-        entry["median_latency_ms"] = statistics.median(lat) if lat else None
-    return sorted(per_model.values(), key=lambda e: e["model"])
-
-
 def _print_summary(rows: list[dict[str, Any]]) -> None:
     print(
         f"{'model':<20} {'done':>5} {'failed':>6} {'cancelled':>9} {'cost':>10} "
@@ -235,6 +196,7 @@ def _print_summary(rows: list[dict[str, Any]]) -> None:
 
 def run(args: Any) -> int:
     from workbench.services.runs import runner as run_service
+    from workbench.services.runs import summary as run_summary
 
     overrides: dict[str, Any] = {}
     if args.budget is not None:
@@ -286,7 +248,7 @@ def run(args: Any) -> int:
             )
         stop = _drive(handle)
         progress = handle.progress
-        _print_summary(summary(wb, handle.run_id))
+        _print_summary(run_summary.per_model(wb, handle.run_id))
         if progress.stop_reason and not stop.count:
             print(progress.stop_reason, file=sys.stderr)
         if stop.count:
@@ -304,15 +266,12 @@ def _resume(wb: Any, args: Any, overrides: dict[str, Any]) -> Any:
     from workbench.providers.registry import provider_label
     from workbench.services.runs import runner as run_service
 
-    settings = None
-    if overrides:
-        record = wb.runs.get(args.resume)
-        base = ((record.spec if record else None) or {}).get("settings", {})
-        settings = run_service.RunSettings.model_validate({**base, **overrides})
+    settings = run_service.saved_settings_with(wb, args.resume, overrides) if overrides else None
     if args.resend_uncertain:
         uncertain = run_service.uncertain_cells(wb, args.resume)
-        records = [wb.log.get(r.id) for r in uncertain]
-        providers = sorted({provider_label(r.provider) for r in records if r is not None})
+        providers = sorted(
+            {provider_label(p) for p in run_service.providers_of(wb, [r.id for r in uncertain])}
+        )
         print(
             f"sending again {len(uncertain)} cell(s) cut off while sending: they may or may "
             f"not have reached {', '.join(providers) or 'their provider'}, so each may be "

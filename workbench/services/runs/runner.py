@@ -626,6 +626,20 @@ def resume_run(
     )
 
 
+def saved_settings_with(
+    wb: Workbench, run_id: str, overrides: dict[str, Any]
+) -> RunSettings:
+    """The run's saved settings with `overrides` (from a resume's options) put over them."""
+    record = wb.runs.get(run_id)
+    base = ((record.spec if record else None) or {}).get("settings", {})
+    return RunSettings.model_validate({**base, **overrides})
+
+
+def providers_of(wb: Workbench, generation_ids: list[str]) -> set[str]:
+    """The providers these attempts went to (to name them before sending again)."""
+    return {r.provider for gid in generation_ids if (r := wb.log.get(gid)) is not None}
+
+
 def uncertain_cells(wb: Workbench, run_id: str) -> list[RunCell]:
     """The run's attempts cut off while sending: they may or may not have reached their
     provider (shown before `--resend-uncertain` sends them again)."""
