@@ -54,7 +54,7 @@ def provenance_record(record: Generation) -> dict[str, Any]:
         "size": record.size,
         "cost_usd": record.cost_usd,
         "cost_kind": record.cost_kind,
-        # The generation this one was refined from; null until lineage is recorded.
+        # The generation this one was refined from (lineage); null for a first draft.
         "parent": record.parent_id,
         "created_at": str(record.created_at) if record.created_at else None,
     }

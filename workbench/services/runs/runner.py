@@ -9,7 +9,7 @@ reserved past the budget is not sent, and neither is anything after it: a budget
 most by the difference between estimates and what in-flight jobs really cost. Cancel stops
 sending: queued cells become `cancelled`, in-flight ones finish and are logged. If the process
 dies, `recover` turns its `pending`/`queued` rows into `interrupted`; `resume` first fetches
-from the providers the jobs they had accepted (services/recovery.py: their images are stored,
+from the providers the jobs they had accepted (services/runs/recovery.py: their images are stored,
 nothing is sent again), then sends only the cells that have no result and were never sent, each
 on its own earlier row (so a crash of the workbench leaves no extra failed attempt). A cell whose
 request had started to go out without an answer may have been billed, so it is not sent again
