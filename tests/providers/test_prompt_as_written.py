@@ -76,7 +76,7 @@ def test_fal_flux2_pro_cannot_turn_the_rewrite_off_and_the_plan_says_so(make_har
 def test_asking_a_rewrite_of_an_offer_without_one_sends_nothing(make_harness) -> None:
     h = make_harness("replicate")  # Replicate's FLUX.2 [dev] documents no prompt rewriting
     outcome, row = h.generate("flux-2-dev", options={"prompt_upsampling": True})
-    assert (row.status, row.error_kind) == ("failed", "bad_request")
+    assert (row.status, row.error_kind) == ("not_sent", "bad_request")
     assert "prompt_upsampling" in (outcome.error or "")
     assert h.fake.paid_submits == 0
 

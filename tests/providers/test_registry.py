@@ -37,12 +37,12 @@ def test_a_provider_without_key_says_which_setting_to_add(tmp_path, provider, va
     assert variable in caught.value.message and "secrets.toml" in caught.value.message
 
 
-def test_a_keyless_attempt_is_logged_as_failed(wb) -> None:
+def test_a_keyless_attempt_is_logged_as_not_sent(wb) -> None:
     request = generation.parse_request(
         {"model": "flux-2-pro", "provider": "bfl", "prompt": "a red chair, studio light"})
     outcome = generation.generate_sync(wb, request)
     row = wb.log.get(outcome.id)
-    assert (row.status, row.error_kind) == ("failed", "config")
+    assert (row.status, row.error_kind) == ("not_sent", "config")
     assert "BFL_API_KEY" in row.error_message
 
 

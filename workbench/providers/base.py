@@ -28,6 +28,9 @@ ErrorKind = Literal[
     "quota_exhausted",  # a per-day quota is used up: retrying soon cannot help
     "server",  # 5xx after the bounded retries
     "timeout",  # connect, read or overall deadline passed
+    # past the overall deadline with the job still at the provider, which could not be told to
+    # stop (BFL has no cancel): recorded `interrupted`, fetched later by `workbench recover`
+    "left_running",
     "connection",  # could not reach the provider
     "moderated",  # the prompt or the output was blocked by the provider's safety system
     "no_image",  # a successful answer without an image
@@ -188,7 +191,9 @@ class ProviderError(WorkbenchError):
         self.retry_wait_s = 0.0
 
     @property
-    def status(self) -> Literal["moderated", "failed"]:
+    def status(self) -> Literal["moderated", "failed", "interrupted"]:
+        if self.kind == "left_running":  # not over: its result is fetched later
+            return "interrupted"
         return "moderated" if self.kind == "moderated" else "failed"
 
     @property

@@ -152,10 +152,18 @@ class ApiClient:
         where = f" (request {job.request_id})" if job.request_id else ""
         late = f"{self.label} did not finish within the overall deadline of {deadline:g} s{where}"
         if job.stop is None:
+            # BFL documents no cancel: the job goes on and may be billed, so it is left to
+            # finish and `workbench recover` (or a resume of the run) fetches and stores it.
+            if job.request_id is None:
+                raise ProviderError(
+                    "timeout", f"Timed out (may be billed): {late}.",
+                    cost_usd=job.cost_usd, billed="may_be_billed",
+                )
             raise ProviderError(
-                "timeout",
-                f"Timed out (may be billed): {late}. {self.label} cannot be told to stop it; "
-                "the job may complete and be billed.",
+                "left_running",
+                f"Past the deadline (may be billed): {late}. {self.label} cannot be told to "
+                "stop it, so it is left to finish there: `workbench recover` fetches its image "
+                "and its cost when it is done.",
                 cost_usd=job.cost_usd, billed="may_be_billed",
             )
         job.deadline_at = time.perf_counter() + self.policy.settle_s
@@ -165,9 +173,11 @@ class ApiClient:
         except (ProviderError, TimeoutError) as exc:
             log.warning("could not stop %s at %s: %s", job.request_id, self.provider, exc)
             raise ProviderError(
-                "timeout",
-                f"Timed out (may be billed): {late}. The request to stop it got no final "
-                "answer; the job may complete and be billed.",
+                "left_running" if job.request_id is not None else "timeout",
+                f"Past the deadline (may be billed): {late}. The request to stop it got no "
+                "final answer, so the job may still finish there"
+                + (": `workbench recover` fetches its image and cost when it is done."
+                   if job.request_id is not None else "."),
                 cost_usd=job.cost_usd, billed="may_be_billed",
             ) from None
         if isinstance(stopped, ImageResult):

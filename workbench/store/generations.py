@@ -98,7 +98,7 @@ class GenerationLog:
             cursor = cur.execute(
                 "SELECT id, run_id, cell, model, provider, provider_model_id,"
                 " provider_request_id, resume_url, aspect_ratio, size, seed FROM generations"
-                " WHERE status = 'interrupted' AND error_kind = 'interrupted'"
+                " WHERE status = 'interrupted' AND error_kind IN ('interrupted', 'left_running')"
                 " AND provider_request_id IS NOT NULL AND resume_url IS NOT NULL"
                 f"{where} ORDER BY created_at, id",
                 [] if run_id is None else [run_id],
