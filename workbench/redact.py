@@ -13,7 +13,10 @@ def redact(text: str, settings: Settings) -> str:
         secret = settings.key(provider)
         if secret and len(secret) >= 4:
             text = text.replace(secret, MASK)
-    database = settings.database  # team mode: the database password is a secret too
-    if database is not None and database.password and len(database.password) >= 4:
-        text = text.replace(database.password, MASK)
+    database = settings.database  # team mode: the database password is a secret too, also
+    if database is not None:  # when given among the URL's options (`?password=...`)
+        given = [value for name, value in database.options if "password" in name.lower()]
+        for secret in (database.password, *given):
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, MASK)
     return text
