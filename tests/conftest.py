@@ -22,7 +22,9 @@ Fixtures (ask for them by name):
   `backend_wb` starts from the migrated template on both.
 
 Grouping under xdist: tests marked `browser` share one worker (`xdist_group("browser")`), so
-they share one Chromium and, per module, one app server. A test that starts a server of its own
+they share one Chromium and, per module, one app server; so do the `ocr` tests (one engine) and
+tests/test_install.py (one wheel). Add a module to `_GROUP_BY_MODULE` below when its tests
+share an expensive module-scoped fixture. A test that starts a server of its own
 takes a free port with `tests.app_server.free_port` and retries when another worker took it
 first (`start_app` and `PgCluster.start` do).
 """
@@ -227,12 +229,21 @@ def backend_wb(
 
 
 # -- parallel runs (pytest-xdist) ------------------------------------------------------------------
+# Tests that share an expensive module-scoped fixture stay on one worker, so it is built once:
+# the browser tests (one Chromium; the heavy pages not rendered by two workers at once on a
+# 2-core machine), the real OCR engine, and the wheel built and installed by test_install.
+_GROUP_BY_MARKER = {"browser": "browser", "ocr": "ocr"}
+_GROUP_BY_MODULE = {"test_install.py": "install"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests run on one worker (`--dist loadgroup`): one Chromium for all of them, and
-    the heavy pages are not rendered by two workers at once on a 2-core machine."""
     for item in items:
-        if item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+        group = _GROUP_BY_MODULE.get(item.path.name)
+        for marker, name in _GROUP_BY_MARKER.items():
+            if item.get_closest_marker(marker) is not None:
+                group = name
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 # After the last test the interpreter tears down its daemon threads. One still inside a DuckDB

@@ -77,6 +77,10 @@ class PgCluster:
         return self.root / "data"
 
     @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
     def log_file(self) -> Path:
         assert self.root is not None, "start the cluster first"
         return self.root / "server.log"
