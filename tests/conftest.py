@@ -1,8 +1,38 @@
-"""Shared fixtures, and the guard that makes any non-loopback connection fail during tests."""
+"""Shared fixtures, and the guard that makes any non-loopback connection fail during tests.
+
+The suite runs in parallel (`scripts/test.sh`: pytest-xdist, `-n 2 --dist loadgroup`); every
+fixture here is per test process, so a test may assume nothing about the order of other tests.
+
+Fixtures (ask for them by name):
+- `settings`: Settings on an empty `tmp_path/"data"` (nothing created yet), lock timeout 2 s.
+- `wb`: a Workbench on `settings` whose database is a copy of the session's migrated template
+  (`migrated_db`), closed after the test. Use it unless the test is about migrating or about
+  the first start of an empty directory (then open `settings` yourself).
+- `data_dir`: a data directory named by the environment for `cli.main` in this process, holding
+  a copy of the migrated template (tests/ui/conftest.py has its own `data_dir` for AppTest,
+  seeded the same way).
+- `migrated_db` / `migrated_template()`: the path of a closed DuckDB file migrated once per test
+  process; `seed_data_dir(directory)` (import it from `tests.conftest`) copies it into a data
+  directory, to start any workbench of your own without migrating.
+- `pg_server`: the process's throwaway PostgreSQL 15 (tests/pg_server.py), started on first use.
+- `pg_url`: a new EMPTY database on it (for tests of migrating itself).
+- `pg_migrated_url`: a new database copied from a migrated template (`CREATE DATABASE ...
+  TEMPLATE`): every table, no migration run.
+- `backend`, `backend_settings`, `backend_wb`: parametrise a test over DuckDB and PostgreSQL;
+  `backend_wb` starts from the migrated template on both.
+
+Grouping under xdist: tests marked `browser` share one worker (`xdist_group("browser")`), so
+they share one Chromium and, per module, one app server; so do the `ocr` tests (one engine) and
+tests/test_install.py (one wheel). Add a module to `_GROUP_BY_MODULE` below when its tests
+share an expensive module-scoped fixture. A test that starts a server of its own
+takes a free port with `tests.app_server.free_port` and retries when another worker took it
+first (`start_app` and `PgCluster.start` do).
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,18 +125,60 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data directory for the command line run in this process (`cli.main`): the
-    environment names it, and no secrets file of the checkout is read."""
+    environment names it, it holds a copy of the migrated template, and no secrets file of the
+    checkout is read."""
     from workbench import config
 
     data = tmp_path / "data"
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(data))
     monkeypatch.setenv("WORKBENCH_LOCK_TIMEOUT_S", "2")
     monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "no-secrets.toml")
+    seed_data_dir(data)
     return data
+
+
+# -- a migrated database, copied instead of migrated per test ----------------------------------
+_FACTORY: list[pytest.TempPathFactory] = []
+_TEMPLATE: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _template_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _FACTORY.append(tmp_path_factory)
+
+
+def migrated_template() -> Path:
+    """A closed, fully migrated database file of this test process, made on first use: copying
+    it (~1 ms) is far cheaper than running every migration (~0.1 s)."""
+    if not _TEMPLATE:
+        data = _FACTORY[-1].mktemp("template") / "data"
+        settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data)},
+                                 secrets_file=data.parent / "no-secrets.toml")
+        open_workbench(settings, idle_close_s=0).close()
+        _TEMPLATE.append(settings.db_path)
+    return _TEMPLATE[-1]
+
+
+@pytest.fixture(scope="session")
+def migrated_db() -> Path:
+    """`migrated_template()` as a fixture."""
+    return migrated_template()
+
+
+def seed_data_dir(directory: Path) -> Path:
+    """Put a copy of the migrated template into `directory` (created if missing) as the
+    workbench's database file; the file's path. A workbench opened there finds every migration
+    applied and runs none."""
+    template = migrated_template()
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / template.name
+    shutil.copyfile(template, target)
+    return target
 
 
 @pytest.fixture
 def wb(settings: Settings) -> Iterator[Workbench]:
+    seed_data_dir(settings.data_dir)
     bench = open_workbench(settings, idle_close_s=0)
     yield bench
     bench.close()
@@ -126,6 +198,12 @@ def pg_url(pg_server: PgCluster) -> str:
     return pg_server_module.fresh_database()
 
 
+@pytest.fixture
+def pg_migrated_url(pg_server: PgCluster) -> str:
+    """A fresh database on the session's server holding every migration (a template's copy)."""
+    return pg_server_module.migrated_database()
+
+
 @pytest.fixture(params=["duckdb", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     """Parametrises a store test over the embedded file and the team server."""
@@ -141,11 +219,37 @@ def backend_settings(backend: str, request: pytest.FixtureRequest, tmp_path: Pat
 
 
 @pytest.fixture
-def backend_wb(backend_settings: Settings) -> Iterator[Workbench]:
-    """A workbench on each backend in turn."""
-    bench = open_workbench(backend_settings, idle_close_s=0)
+def backend_wb(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Workbench]:
+    """A workbench on each backend in turn, its database copied from the migrated template."""
+    env = {"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "WORKBENCH_LOCK_TIMEOUT_S": "5"}
+    if backend == "postgres":
+        env["WORKBENCH_DATABASE_URL"] = request.getfixturevalue("pg_migrated_url")
+    else:
+        seed_data_dir(tmp_path / "data")
+    settings = load_settings(env=env, secrets_file=tmp_path / "no-secrets.toml")
+    bench = open_workbench(settings, idle_close_s=0)
     yield bench
     bench.close()
+
+
+# -- parallel runs (pytest-xdist) ------------------------------------------------------------------
+# Tests that share an expensive module-scoped fixture stay on one worker, so it is built once:
+# the browser tests (one Chromium; the heavy pages not rendered by two workers at once on a
+# 2-core machine), the real OCR engine, and the wheel built and installed by test_install.
+_GROUP_BY_MARKER = {"browser": "browser", "ocr": "ocr"}
+_GROUP_BY_MODULE = {"test_install.py": "install"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _GROUP_BY_MODULE.get(item.path.name)
+        for marker, name in _GROUP_BY_MARKER.items():
+            if item.get_closest_marker(marker) is not None:
+                group = name
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 # After the last test the interpreter tears down its daemon threads. One still inside a DuckDB

@@ -7,6 +7,12 @@ the `postgres` OS user (`runuser -u postgres --`) on a directory chowned to it. 
 is `workbench` and needs no password (`trust`), except the role `SECRET_ROLE`, which must log in
 with `SECRET_PASSWORD` over TCP (for the wrong-credentials and redaction tests). `stop` removes
 everything; an `atexit` hook stops a cluster that a crashed session left running.
+
+Statements go over the driver (psycopg, one kept connection to `postgres`), not a `psql`
+subprocess: a test's fresh database costs one `CREATE DATABASE`, and one copied from a migrated
+template (`create_database(name, template=...)`) costs no migration either. Several test
+processes (pytest-xdist workers) each start their own cluster: every one has its own temporary
+directory, and a port another process took between choosing and binding is chosen again.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 SUPERUSER = "workbench"
@@ -60,11 +69,16 @@ class PgCluster:
         self.root: Path | None = None
         self.port = 0
         self._running = False
+        self._admin: Any = None  # psycopg connection to `postgres`, opened on first statement
 
     @property
     def data_dir(self) -> Path:
         assert self.root is not None, "start the cluster first"
         return self.root / "data"
+
+    @property
+    def running(self) -> bool:
+        return self._running
 
     @property
     def log_file(self) -> Path:
@@ -92,9 +106,16 @@ class PgCluster:
         self._run([str(BIN_DIR / "initdb"), "-D", str(self.data_dir), "-A", "trust",
                    "-U", SUPERUSER, "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"])
         (self.data_dir / "pg_hba.conf").write_text(_HBA)
-        self.port = free_port()
         atexit.register(self.stop)
-        self.resume()
+        for attempt in range(5):
+            self.port = free_port()
+            try:
+                self.resume()
+                break
+            except ClusterError as exc:
+                # Another process (a parallel test worker) bound the port first: choose again.
+                if attempt == 4 or "could not bind" not in str(exc).lower():
+                    raise
         self.sql(f"CREATE ROLE {SECRET_ROLE} LOGIN CREATEDB PASSWORD '{SECRET_PASSWORD}'")
         return self
 
@@ -111,6 +132,7 @@ class PgCluster:
     def halt(self, mode: str = "fast") -> None:
         """Stop the server but keep its data (`immediate` is a crash: no shutdown checkpoint,
         every connection cut)."""
+        self._close_admin()
         if self._running:
             self._run([str(BIN_DIR / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w",
                        "stop"])
@@ -129,18 +151,35 @@ class PgCluster:
         secret = f":{password}" if password else ""
         return f"postgresql://{user}{secret}@127.0.0.1:{self.port}/{dbname}"
 
-    def sql(self, statement: str, dbname: str = "postgres") -> str:
-        """Run one statement as the superuser through psql; its output."""
-        done = subprocess.run(
-            [str(BIN_DIR / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER,
-             "-d", dbname, "-v", "ON_ERROR_STOP=1", "-Atc", statement],
-            capture_output=True, text=True, check=False,
-        )
-        if done.returncode != 0:
-            raise ClusterError(f"psql failed: {done.stderr.strip()}")
-        return done.stdout.strip()
+    def _close_admin(self) -> None:
+        if self._admin is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._admin.close()
+            self._admin = None
 
-    def create_database(self, name: str) -> str:
-        """A fresh empty database; its URL."""
-        self.sql(f'CREATE DATABASE "{name}"')
+    def sql(self, statement: str, dbname: str = "postgres") -> str:
+        """Run one statement as the superuser; its rows as `psql -At` prints them."""
+        try:
+            if dbname != "postgres":
+                with psycopg.connect(self.url(dbname), autocommit=True) as con:
+                    return _rows_text(con.execute(statement))  # type: ignore[arg-type]
+            if self._admin is None or self._admin.closed:
+                self._admin = psycopg.connect(self.url(), autocommit=True)
+            return _rows_text(self._admin.execute(statement))
+        except psycopg.Error as exc:
+            self._close_admin()  # a broken connection is opened again by the next statement
+            raise ClusterError(f"{statement.split()[0]} failed: {exc}") from exc
+
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """A fresh database, empty or a copy of `template` (which nobody may be connected to);
+        its URL."""
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.sql(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
+
+
+def _rows_text(cursor: Any) -> str:
+    if cursor.description is None:
+        return ""
+    return "\n".join("|".join("" if v is None else str(v) for v in row)
+                     for row in cursor.fetchall())

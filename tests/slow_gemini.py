@@ -5,6 +5,7 @@ processes."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,11 +14,14 @@ from tests.providers.fakes import FakeGemini, Fault
 
 
 @contextmanager
-def slow_gemini(data_dir: Path, delay_s: float, **extra_env: str) -> Iterator[
-    tuple[FakeGemini, dict[str, str]]
-]:
+def slow_gemini(
+    data_dir: Path, delay_s: float, release: threading.Event | None = None, **extra_env: str
+) -> Iterator[tuple[FakeGemini, dict[str, str]]]:
+    """Each submit answers after `delay_s`, or at once after `release` is set (a test that has
+    seen what it waited for lets the rest of the run finish without waiting)."""
     with FakeGemini() as fake:
-        fake.fault("submit", Fault(delay_s=delay_s, passthrough=True, repeat=True))
+        fake.fault("submit", Fault(delay_s=delay_s, passthrough=True, repeat=True,
+                                   release=release))
         env = {
             **os.environ,
             "WORKBENCH_DATA_DIR": str(data_dir),

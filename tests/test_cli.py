@@ -226,10 +226,11 @@ def test_the_quick_exit_delivers_all_output_and_the_exit_code(data_dir: Path) ->
     wb = open_workbench(load_settings(env={"WORKBENCH_DATA_DIR": str(data_dir)},
                                       secrets_file=data_dir / "none.toml"), idle_close_s=0)
     try:
-        for i in range(400):
-            wb.attempts.insert_pending(NewGeneration(
-                id=f"g{i:04d}", model="nano-banana-2", provider="offline",
-                prompt=f"prompt {i} " + "long words " * 20, prompt_written=f"prompt {i}"))
+        with wb.db.cursor():  # one connection for the 400 rows (else the file reopens per row)
+            for i in range(400):
+                wb.attempts.insert_pending(NewGeneration(
+                    id=f"g{i:04d}", model="nano-banana-2", provider="offline",
+                    prompt=f"prompt {i} " + "long words " * 20, prompt_written=f"prompt {i}"))
     finally:
         wb.close()
     # Buffered as a user's pipe is (this machine's environment sets PYTHONUNBUFFERED).

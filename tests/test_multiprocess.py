@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,9 +32,12 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "workbench", *args]
 
 
-def _run_two_and_read(tmp_path: Path, env: dict[str, str]) -> list[int]:
+def _run_two_and_read(
+    tmp_path: Path, env: dict[str, str], release: threading.Event | None = None
+) -> list[int]:
     """Start two runs at once, list the history until both end; return the number of succeeded
-    rows each listing saw while a run was still going."""
+    rows each listing saw while a run was still going. Once a listing has seen some but not all
+    rows mid-run, `release` is set (the fake then answers the rest at once)."""
     runs = []
     for name in NAMES:
         path = tmp_path / f"{name}.txt"
@@ -62,6 +66,8 @@ def _run_two_and_read(tmp_path: Path, env: dict[str, str]) -> list[int]:
         rows = [json.loads(line) for line in listing.stdout.splitlines() if line.strip()]
         if any(run.poll() is None for run in runs):
             seen_mid_run.append(sum(1 for r in rows if r["status"] == "succeeded"))
+            if release is not None and 0 < seen_mid_run[-1] < 2 * PROMPTS_PER_RUN:
+                release.set()
         time.sleep(0.1)
     outputs = [run.communicate() for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
@@ -83,8 +89,10 @@ def test_two_runs_and_a_history_loop_share_one_data_directory(
     team = _team(backend, request)
     # On the server runs never wait for a turn on the file and end sooner: slower answers keep
     # them going long enough for a few `history` listings (each a fresh Python process).
-    with slow_gemini(data, delay_s=1.5 if team else 0.5, **team) as (fake, env):
-        seen_mid_run = _run_two_and_read(tmp_path, env)
+    # Once the reader has seen the runs mid-way, the rest of the answers come at once.
+    release = threading.Event()
+    with slow_gemini(data, delay_s=1.5 if team else 0.5, release=release, **team) as (fake, env):
+        seen_mid_run = _run_two_and_read(tmp_path, env, release)
         assert fake.paid_submits == 2 * PROMPTS_PER_RUN  # nothing sent twice
 
     wb = open_workbench(

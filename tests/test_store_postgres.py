@@ -290,62 +290,75 @@ def _paid(gid: str) -> Outcome:
                    provider_request_id=f"req-{gid}")
 
 
-def test_outcomes_written_while_the_server_restarts_are_kept(tmp_path: Path) -> None:
-    server = PgCluster(crashable=True).start()  # its own server: this test kills it
-    try:
-        url = server.create_database("run")
-        wb = open_workbench(_settings(tmp_path, url, WORKBENCH_DB_RECONNECT_S="60"))
-        ids = _pending(wb.attempts, 3)
-        wb.attempts.complete(ids[0], _paid(ids[0]))
-        server.halt("immediate")  # a crash: every connection cut, no shutdown
-        writer = threading.Thread(
-            target=lambda: [wb.attempts.complete(g, _paid(g)) for g in ids[1:]]
-        )
-        writer.start()
-        # Away longer than the pool waits for a connection (WORKBENCH_LOCK_TIMEOUT_S=3 here):
-        # only `complete`'s own retry keeps the outcome.
-        time.sleep(6)
-        assert writer.is_alive()  # waiting for the server, not failing the job
-        server.resume()
-        writer.join(60)
-        assert not writer.is_alive()
-        rows = {r.id: r for r in wb.log.page(HistoryFilter(), limit=10)}
-        assert {g: rows[g].status for g in ids} == dict.fromkeys(ids, "succeeded")
-        assert [rows[g].cost_usd for g in ids] == [0.039] * 3
-        assert wb.attempts.journalled == 0
-        assert not (tmp_path / "data" / JOURNAL_NAME).exists()
-        wb.close()
-    finally:
-        server.stop()
+@pytest.fixture(scope="module")
+def crashable_server() -> Iterator[PgCluster]:
+    """A server of these tests' own, which they crash and start again (not the session's)."""
+    server = PgCluster(crashable=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def crashable(crashable_server: PgCluster) -> PgCluster:
+    """The crashable server, running (a failed test may have left it down)."""
+    if not crashable_server.running:
+        crashable_server.resume()
+    return crashable_server
+
+
+def test_outcomes_written_while_the_server_restarts_are_kept(
+    tmp_path: Path, crashable: PgCluster
+) -> None:
+    server = crashable
+    url = server.create_database("restarts")
+    wb = open_workbench(_settings(tmp_path, url, WORKBENCH_DB_RECONNECT_S="60",
+                                  WORKBENCH_LOCK_TIMEOUT_S="2"))
+    ids = _pending(wb.attempts, 3)
+    wb.attempts.complete(ids[0], _paid(ids[0]))
+    server.halt("immediate")  # a crash: every connection cut, no shutdown
+    writer = threading.Thread(
+        target=lambda: [wb.attempts.complete(g, _paid(g)) for g in ids[1:]]
+    )
+    writer.start()
+    # Away twice as long as the pool waits for a connection (WORKBENCH_LOCK_TIMEOUT_S=2 here):
+    # only `complete`'s own retry keeps the outcome.
+    time.sleep(4)
+    assert writer.is_alive()  # waiting for the server, not failing the job
+    server.resume()
+    writer.join(60)
+    assert not writer.is_alive()
+    rows = {r.id: r for r in wb.log.page(HistoryFilter(), limit=10)}
+    assert {g: rows[g].status for g in ids} == dict.fromkeys(ids, "succeeded")
+    assert [rows[g].cost_usd for g in ids] == [0.039] * 3
+    assert wb.attempts.journalled == 0
+    assert not (tmp_path / "data" / JOURNAL_NAME).exists()
+    wb.close()
 
 
 def test_outcomes_are_journalled_when_the_server_stays_away_and_replayed_at_the_next_start(
-    tmp_path: Path,
+    tmp_path: Path, crashable: PgCluster
 ) -> None:
-    server = PgCluster(crashable=True).start()
+    server = crashable
+    url = server.create_database("journal")
+    settings = _settings(tmp_path, url, WORKBENCH_DB_RECONNECT_S="1")
+    wb = open_workbench(settings)
+    ids = _pending(wb.attempts, 2)
+    server.halt("immediate")
+    for gid in ids:
+        wb.attempts.complete(gid, _paid(gid))  # returns: kept in the journal, not lost
+    assert wb.attempts.journalled == 2
+    journal = tmp_path / "data" / JOURNAL_NAME
+    assert len(journal.read_text().splitlines()) == 2
+    wb.close()
+    server.resume()
+    again = open_workbench(settings)  # the next start replays the journal
     try:
-        url = server.create_database("run")
-        settings = _settings(tmp_path, url, WORKBENCH_DB_RECONNECT_S="1")
-        wb = open_workbench(settings)
-        ids = _pending(wb.attempts, 2)
-        server.halt("immediate")
-        for gid in ids:
-            wb.attempts.complete(gid, _paid(gid))  # returns: kept in the journal, not lost
-        assert wb.attempts.journalled == 2
-        journal = tmp_path / "data" / JOURNAL_NAME
-        assert len(journal.read_text().splitlines()) == 2
-        wb.close()
-        server.resume()
-        again = open_workbench(settings)  # the next start replays the journal
-        try:
-            rows = {r.id: r for r in again.log.page(HistoryFilter(), limit=10)}
-            assert {g: rows[g].status for g in ids} == dict.fromkeys(ids, "succeeded")
-            assert rows[ids[0]].cost_usd == 0.039
-            assert not journal.exists()
-        finally:
-            again.close()
+        rows = {r.id: r for r in again.log.page(HistoryFilter(), limit=10)}
+        assert {g: rows[g].status for g in ids} == dict.fromkeys(ids, "succeeded")
+        assert rows[ids[0]].cost_usd == 0.039
+        assert not journal.exists()
     finally:
-        server.stop()
+        again.close()
 
 
 # -- the Leaderboard's summary -------------------------------------------------------------------

@@ -67,7 +67,10 @@ def redact(text: str, settings: Settings) -> str:
         secret = settings.key(provider)
         if secret:
             text = mask_secret(text, secret)
-    database = settings.database  # team mode: the database password is a secret too
-    if database is not None and database.password:
-        text = mask_secret(text, database.password)
+    database = settings.database  # team mode: the database password is a secret too, also
+    if database is not None:  # when given among the URL's options (`?password=...`)
+        given = [value for name, value in database.options if "password" in name.lower()]
+        for secret in (database.password, *given):
+            if secret:
+                text = mask_secret(text, secret)
     return one_line(text)

@@ -32,37 +32,44 @@ CHROMIUM_ARGS = [
 @contextlib.contextmanager
 def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """A real `streamlit run app.py` on a free loopback port, keyless (the offline renderer),
-    with `extra_env` added to its environment; yields its URL once it answers."""
-    port = free_port()
+    with `extra_env` added to its environment; yields its URL once it answers. A port that
+    another process (a parallel test worker) took between choosing and binding is chosen
+    again."""
     env = {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir), **(extra_env or {})}
     for names in KEY_VARIABLES.values():  # the journey runs keyless, on the offline renderer
         for name in names:
             env.pop(name, None)
-    log = (data_dir / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    if not wait_healthy(server, port, 60):
-        server.kill()
-        raise RuntimeError((data_dir / "server.log").read_text())
+    log_path = data_dir / "server.log"
+    for attempt in range(5):
+        port = free_port()
+        log = log_path.open("w")
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        if wait_healthy(server, port, 60):
+            break
+        stop(server)
+        log.close()
+        if attempt == 4 or "already in use" not in log_path.read_text():
+            raise RuntimeError(log_path.read_text())
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

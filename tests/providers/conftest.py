@@ -69,16 +69,6 @@ class Harness:
         return outcome, row
 
 
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A closed, fully migrated database file: copying it is far cheaper than migrating."""
-    data = tmp_path_factory.mktemp("template")
-    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data)},
-                             secrets_file=data / "no-secrets.toml")
-    open_workbench(settings, idle_close_s=0).close()
-    return settings.db_path
-
-
 @pytest.fixture
 def make_harness(tmp_path: Path, migrated_db: Path) -> Iterator[Callable[..., Harness]]:
     opened: list[Harness] = []

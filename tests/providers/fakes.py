@@ -81,6 +81,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
     delay_s: float = 0.0  # sleep before answering (slow responses)
+    release: threading.Event | None = None  # set: the delay ends at once (a test is done waiting)
     cut: bool = False  # promise the full Content-Length, send half, close
     drop: bool = False  # close the connection without any answer
     passthrough: bool = False  # after delay_s, answer normally
@@ -235,7 +236,10 @@ class FakeServer:
                 fault = queue[0] if queue[0].repeat else queue.pop(0)
         if fault is not None:
             if fault.delay_s:
-                time.sleep(fault.delay_s)
+                if fault.release is not None:
+                    fault.release.wait(fault.delay_s)
+                else:
+                    time.sleep(fault.delay_s)
             if fault.drop:
                 handler.close_connection = True
                 _shutdown(handler)

@@ -70,7 +70,7 @@ def test_flux_2_dev_is_served_and_its_cost_is_unknown(make_harness) -> None:
     call = h.fake.on("submit")[0]
     assert call.path == "/v1/models/black-forest-labs/flux-2-dev/predictions"
     assert call.json()["input"]["aspect_ratio"] == "custom"
-    assert call.json()["input"]["width"] == 720  # 0.5 MP square in multiples of 16
+    assert call.json()["input"]["width"] == 704  # 0.5 MP square in multiples of 32
     assert (row.cost_usd, row.cost_kind) == (None, "unknown")
 
 

@@ -99,7 +99,8 @@ def substring_distance(pattern: str, text: str) -> tuple[int, int, int]:
     """Least edit distance from `pattern` to any substring of `text` (Sellers' algorithm).
 
     Returns (distance, start, end) of the best-matching substring (end exclusive); among equal
-    distances the match that ends first wins.
+    distances the stretch that ends first wins, taken whole: one that goes on at the same cost
+    from the same start is extended.
     """
     m = len(pattern)
     prev = list(range(m + 1))  # column j=0: matching against an empty text costs i deletions
@@ -120,7 +121,10 @@ def substring_distance(pattern: str, text: str) -> tuple[int, int, int]:
                 cur_start[i] = prev_start[i]
             else:
                 cur_start[i] = cur_start[i - 1]
-        if cur[m] < best[0]:
+        if cur[m] < best[0] or (cur[m] == best[0] and best[2] == j - 1
+                                and cur_start[m] == best[1]):
+            # A better stretch, or the best one grown by a character at the same cost ("OPEM"
+            # read for OPEN, not its prefix "OPE"): the stretch is reported whole.
             best = (cur[m], cur_start[m], j)
         prev, prev_start = cur, cur_start
     return best

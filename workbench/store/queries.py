@@ -150,8 +150,11 @@ LINEAGE_CTE = (
 )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def contains_pattern(text: str) -> str:
+    """The pattern of `column ILIKE ? ESCAPE '\\'` that finds `text` anywhere, every character
+    taken literally (`%`, `_` and the escape itself escaped). Every LIKE filter uses it."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
@@ -181,7 +184,7 @@ def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
         params.append(f.end)
     if f.text:
         clauses.append("g.prompt ILIKE ? ESCAPE '\\'")
-        params.append(f"%{_escape_like(f.text)}%")
+        params.append(contains_pattern(f.text))
     if f.min_rating is not None:
         source, source_params = ratings_sql(f)
         clauses.append(

@@ -19,7 +19,7 @@ from workbench.domain.catalog import OFFLINE
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.outcomes import WINNERS
 from workbench.store.db import Backend, one_row, utcnow
-from workbench.store.queries import PROMPT_KEY_SQL, filter_sql, finals_sql
+from workbench.store.queries import PROMPT_KEY_SQL, contains_pattern, filter_sql, finals_sql
 from workbench.store.records import ArenaCandidate, Vote, first_record, records
 
 if TYPE_CHECKING:
@@ -172,9 +172,8 @@ def vote_filter_sql(
         clauses.append("v.created_at < ?")
         params.append(f.end)
     if f.text:
-        escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append("v.prompt ILIKE ? ESCAPE '\\'")
-        params.append(f"%{escaped}%")
+        params.append(contains_pattern(f.text))
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
