@@ -25,10 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+# the same 95% percentile interval as the Arena's Bradley–Terry bootstrap
+from workbench.stats.bradley_terry import INTERVAL
+
 LABELS: tuple[str, ...] = ("a", "b", "tie")
 ROUNDS = 1000
 SEED = 20261207
-INTERVAL = (2.5, 97.5)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
