@@ -82,8 +82,10 @@ def test_put_then_read_round_trips_and_the_reference_is_content_addressed(
 def test_a_second_put_of_the_same_bytes_writes_nothing(store: ImageStore, s3_client_for) -> None:
     data = png(2)
     first = store.put(data)
+    store.wait_for_thumbnails()
     before = s3_client_for(store)
     second = store.put(data)
+    store.wait_for_thumbnails()
     assert second == first
     assert s3_client_for(store) == before  # no new version / no rewritten file
 

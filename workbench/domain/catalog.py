@@ -16,7 +16,7 @@ import math
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -427,6 +427,7 @@ def megapixels_of(size: str) -> float:
     return side * side / MEGAPIXEL
 
 
+@lru_cache(maxsize=512)  # pure, and asked for every ratio and size on each request
 def dimensions(ratio: str, size: str, multiple: int = 16) -> tuple[int, int]:
     """Width and height for an aspect ratio at a size tier, in multiples of `multiple`,
     never above the tier's pixel budget."""

@@ -5,6 +5,7 @@ hand-off that tells the log the job may now be billed (`mark_submitted`)."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -66,9 +67,7 @@ def max_pixels(request: ImageRequest) -> int:
     if offer.max_output_mp is not None:
         return int(offer.max_output_mp * 1_000_000)
     largest = max(
-        dimensions(ratio, size)[0] * dimensions(ratio, size)[1]
-        for ratio in model.aspect_ratios
-        for size in model.sizes
+        math.prod(dimensions(ratio, size)) for ratio in model.aspect_ratios for size in model.sizes
     )
     return int(max(largest, MEGAPIXEL) * 1.25)
 

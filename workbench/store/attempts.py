@@ -245,7 +245,9 @@ class AttemptLog:
                 " provider_model_id = coalesce(?, provider_model_id),"
                 " provider_request_id = coalesce(?, provider_request_id),"
                 " seed_returned = ?, error_kind = ?, error_message = ?, image_sha256 = ?,"
-                " width = ?, height = ?, cached_from = ?, retries = ?, retry_wait_s = ?"
+                " width = ?, height = ?, cached_from = ?, retries = ?, retry_wait_s = ?,"
+                # the prompt the provider says it used, when it rewrote the one sent
+                " prompt_used = coalesce(?, prompt_used)"
                 " WHERE id = ?",
                 [
                     outcome.status,
@@ -265,14 +267,10 @@ class AttemptLog:
                     outcome.cached_from,
                     outcome.retries,
                     outcome.retry_wait_s,
+                    outcome.prompt_used,
                     generation_id,
                 ],
             )
-            if outcome.prompt_used is not None:  # the provider rewrote the prompt sent
-                cur.execute(
-                    "UPDATE generations SET prompt_used = ? WHERE id = ?",
-                    [outcome.prompt_used, generation_id],
-                )
             # The reservation against the daily caps becomes what was really paid: the
             # provider's cost where known, nothing for an attempt that failed without one
             # (unless it may have been billed: then the maximum stays reserved), and the

@@ -4,7 +4,8 @@ in the data directory or in an S3-compatible bucket.
 - `refs`: the references the store writes, and the check that refuses any other (`BadImageRef`);
 - `backend`: the protocol a place for the bytes implements, and its errors;
 - `local` (`DirectoryBackend`, the default) and `s3` (`S3Backend`, on boto3): the two places;
-- `store` (`ImageStore`): decoding before storing, thumbnails, reads through the checks;
+- `decoding`: the checks image bytes pass before they are trusted, and the thumbnail;
+- `store` (`ImageStore`): checking before storing, thumbnails, reads through the checks;
 - `cache` (the bounded local read cache) and `spool` (uploads the store could not take yet);
 - `copying`: moving images between two stores, checked by sha256.
 
@@ -29,10 +30,10 @@ from workbench.store.images.backend import (
     ImageStoreError,
     ImageUnavailable,
 )
+from workbench.store.images.decoding import THUMB_SIDE
 from workbench.store.images.refs import BadImageRef, ImageRef, parse_ref
 from workbench.store.images.store import (
     DEFAULT_CACHE_MB,
-    THUMB_SIDE,
     ImageStore,
     NotAnImage,
     SpoolReplay,

@@ -1,10 +1,13 @@
 """`ImageStore`: what the rest of the workbench calls to keep and read images, whichever
 backend holds them.
 
-- `put` refuses bytes Pillow cannot decode (`NotAnImage`), so a truncated download or an HTML
-  error page never becomes a "succeeded" generation; stores the image once under its sha256,
-  with a small JPEG thumbnail beside it. With a remote backend, a put the store cannot take
-  goes to the local upload spool (flushed to disk) and `put` still returns: the bytes are
+- `put` refuses bytes that are not a whole image of sane dimensions (`NotAnImage`, checked by
+  `decoding.inspect` without decoding a PNG's pixels), so a truncated download, an HTML error
+  page or a decompression bomb never becomes a "succeeded" generation; stores the image once
+  under its sha256 before it returns. Its small JPEG thumbnail is made after that, on a helper
+  thread, so decoding is off the generation's critical path; a read of a thumbnail not made
+  yet waits for it or makes it from the image. With a remote backend, a put the store cannot
+  take goes to the local upload spool (flushed to disk) and `put` still returns: the bytes are
   durable on this machine, and `replay_spool` (each start, `workbench recover`) uploads them.
 - Every read takes a reference from the database and parses it first (`refs.parse_ref`):
   anything the workbench would not have written is refused with `BadImageRef`.
@@ -20,14 +23,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import io
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from PIL import Image, UnidentifiedImageError
 
 from workbench.errors import InvalidInput
 from workbench.store.images.backend import (
@@ -37,6 +37,7 @@ from workbench.store.images.backend import (
     ImageUnavailable,
 )
 from workbench.store.images.cache import ReadCache
+from workbench.store.images.decoding import BrokenImage, inspect, thumbnail
 from workbench.store.images.local import DirectoryBackend
 from workbench.store.images.placeholder import placeholder_data_uri
 from workbench.store.images.refs import (
@@ -52,15 +53,20 @@ from workbench.store.images.spool import Spool
 
 log = logging.getLogger(__name__)
 
-THUMB_SIDE = 256
 DEFAULT_CACHE_MB = 512
 CACHE_DIR = "image-cache"
 SPOOL_DIR = "image-spool"
 
 # Shared by every store in the process; `put` already runs off the event loop.
 _HELPER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="image-hash")
+# Thumbnails of images already stored, made after `put` returns: one at a time, so a run's
+# thumbnails never take both cores from the generations still in flight. Its thread is joined
+# at exit (concurrent.futures does), so a one-shot command leaves no thumbnail unmade.
+_THUMBS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-thumb")
 # Fetches of a page's thumbnails from a remote store (network-bound: threads wait, not work).
 _FETCH = ThreadPoolExecutor(max_workers=8, thread_name_prefix="image-fetch")
+
+_EXTENSIONS = tuple(dict.fromkeys(ext for ext, _ in (*IMAGE_FORMATS.values(), OTHER_FORMAT)))
 
 
 class NotAnImage(InvalidInput):
@@ -86,48 +92,6 @@ class SpoolReplay:
     error: str | None = None  # why the upload stopped
 
 
-_SIGNATURES = ((b"\x89PNG", "PNG"), (b"\xff\xd8", "JPEG"), (b"GIF8", "GIF"), (b"RIFF", "WebP"))
-
-
-def _kind_of(data: bytes) -> str:
-    """A plain guess at what bytes are, for a message: an image cut short, or text instead."""
-    for magic, name in _SIGNATURES:
-        if data.startswith(magic):
-            return f"{name}, cut short or damaged"
-    head = data[:512].lstrip()
-    if head.startswith(b"<"):
-        return "HTML or XML text"
-    if head.startswith((b"{", b"[")):
-        return "JSON text"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "unknown binary data"
-    return "text"
-
-
-def _thumbnail(data: bytes) -> tuple[str, int, int, bytes]:
-    """(Pillow format, width, height, JPEG thumbnail) of whole image bytes, or NotAnImage."""
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            fmt = probe.format or ""
-            probe.load()  # decodes fully: a truncated file fails here, not later
-            width, height = probe.size
-            thumb = probe if probe.mode == "RGB" else probe.convert("RGB")
-            # A box reduction by a whole factor first, then a short Lanczos step:
-            # ~1 ms instead of ~5 ms for a 1024 px image, and as sharp at 256 px.
-            thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), reducing_gap=1.0)
-            buffer = io.BytesIO()
-            thumb.save(buffer, format="JPEG", quality=78)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        # Pillow's own message names an `<_io.BytesIO object at 0x…>`: say what came.
-        raise NotAnImage(
-            f"The provider returned data that is not an image ({len(data):,} bytes, "
-            f"type {_kind_of(data)})."
-        ) from exc
-    return fmt, width, height, buffer.getvalue()
-
-
 class ImageStore:
     """Images by content hash on a backend (the data directory unless one is given)."""
 
@@ -147,6 +111,7 @@ class ImageStore:
         self.cache = ReadCache(self.data_dir / CACHE_DIR, cache_bytes) if self.remote else None
         self.spool = Spool(self.data_dir / SPOOL_DIR)
         self._problems: dict[str, str] = {}
+        self._pending: dict[str, Future[bytes | None]] = {}  # thumbnail key -> its making
         self._lock = threading.Lock()
 
     @property
@@ -157,33 +122,80 @@ class ImageStore:
     # -- writing --------------------------------------------------------------------------------
 
     def put(self, data: bytes) -> StoredImage:
+        """Check the bytes are a whole image of sane dimensions (`decoding.inspect`: no full
+        decode for a PNG), then store them under their sha256 before returning: a local
+        write, or a bucket's upload (else the flushed spool). The thumbnail is written with
+        them when checking made it (a JPEG), else made afterwards on a helper thread; until
+        then a read of it makes it (`thumb_bytes`)."""
         if not data:
             raise NotAnImage("The provider returned an empty file instead of an image.")
-        # Hash on a helper thread while this one decodes: both release the GIL, and the full
-        # decode (the slow part) is what proves the file whole.
+        # Hash on a helper thread while this one checks the file: both release the GIL.
         hashing = _HELPER.submit(lambda: hashlib.sha256(data).hexdigest())
-        fmt, width, height, thumb = _thumbnail(data)
+        try:
+            seen = inspect(data)
+        except BrokenImage as exc:
+            hashing.cancel()
+            raise NotAnImage(str(exc)) from exc.__cause__
         sha = hashing.result()
-        ext, mime = IMAGE_FORMATS.get(fmt, OTHER_FORMAT)
+        ext, mime = IMAGE_FORMATS.get(seen.format, OTHER_FORMAT)
         original, small = image_ref(sha, ext), thumb_ref(sha)
-        self._store(original, data, small, thumb)
-        return StoredImage(sha, original.key, small.key, mime, len(data), width, height)
+        self._store(original, data)
+        if seen.thumb is not None:
+            self._store(small, seen.thumb)
+        else:
+            self._later(original, small, data)
+        return StoredImage(sha, original.key, small.key, mime, len(data), seen.width,
+                           seen.height)
 
-    def _store(self, original: ImageRef, data: bytes, small: ImageRef, thumb: bytes) -> None:
+    def _later(self, original: ImageRef, small: ImageRef, data: bytes) -> None:
+        """Make and store the thumbnail on the helper thread; a read meanwhile waits for it."""
+        with self._lock:
+            if small.key in self._pending:
+                return
+            self._pending[small.key] = _THUMBS.submit(self._make_thumb, original, small, data)
+
+    def _make_thumb(self, original: ImageRef, small: ImageRef, data: bytes) -> bytes | None:
+        try:
+            if self._stored(small.key):  # the same image stored again: nothing to make
+                return None
+            thumb = thumbnail(data)
+            self._store(small, thumb)
+            return thumb
+        except (BrokenImage, ImageStoreError) as exc:
+            # The image itself is stored; only its preview is missing (a placeholder says why).
+            log.warning("no thumbnail for %s: %s", original.key, exc)
+            self._note(small.key, f"no thumbnail: {exc}")
+            return None
+        finally:
+            with self._lock:
+                self._pending.pop(small.key, None)
+
+    def _stored(self, key: str) -> bool:
+        if self.cache is not None and self.cache.hit(key) is not None:
+            return True
+        try:
+            return self.spool.path(key).is_file() or self.backend.has(key)
+        except (ImageStoreError, ImageUnavailable):
+            return False
+
+    def wait_for_thumbnails(self) -> None:
+        """Return once every thumbnail this store has under way is stored."""
+        with self._lock:
+            pending = list(self._pending.values())
+        for future in pending:
+            future.result()
+
+    def _store(self, ref: ImageRef, data: bytes) -> None:
         if not self.remote:
-            self.backend.write(original.key, data)
-            self.backend.write(small.key, thumb)
+            self.backend.write(ref.key, data)
             return
         assert self.cache is not None
-        self.cache.put(small.key, thumb)  # the new image is on screen next: no round trip
-        self.cache.put(original.key, data)
+        self.cache.put(ref.key, data)  # the new image is on screen next: no round trip
         try:
-            self.backend.write(original.key, data)
-            self.backend.write(small.key, thumb)
+            self.backend.write(ref.key, data)
         except ImageStoreError as exc:
             try:
-                self.spool.add(original.key, data)
-                self.spool.add(small.key, thumb)
+                self.spool.add(ref.key, data)
             except OSError as local:
                 raise ImageStoreError(
                     f"{exc} The image could not be kept in {self.spool.root} either "
@@ -229,7 +241,11 @@ class ImageStore:
         ref = parse_ref(relative)
         root = self.backend.local_root
         if root is not None:
-            return root / ref.key
+            path = root / ref.key
+            if ref.thumb and fetch and not path.is_file():
+                with contextlib.suppress(ImageUnavailable):
+                    self.read(ref.key)  # a thumbnail not made yet is made now
+            return path
         assert self.cache is not None
         hit = self.cache.hit(ref.key)
         if hit is not None:
@@ -237,14 +253,10 @@ class ImageStore:
         spooled = self.spool.path(ref.key)
         if spooled.is_file():
             return spooled
-        if not fetch:
-            return self.cache.path(ref.key)
-        try:
-            data = self.backend.read(ref.key)
-        except ImageUnavailable as exc:
-            self._note(ref.key, str(exc))
-            return self.cache.path(ref.key)
-        return self.cache.put(ref.key, data) or self.cache.path(ref.key)
+        if fetch:
+            with contextlib.suppress(ImageUnavailable):  # `read` noted why
+                self.read(ref.key)
+        return self.cache.path(ref.key)
 
     def read(self, relative: object) -> bytes:
         """The bytes of this reference; BadImageRef, or ImageUnavailable with a short reason."""
@@ -258,12 +270,45 @@ class ImageStore:
                 return spooled
         try:
             data = self.backend.read(ref.key)
+        except ImageMissing as exc:
+            made = self._thumb_of(ref) if ref.thumb else None
+            if made is not None:
+                return made
+            self._note(ref.key, str(exc))
+            raise
         except ImageUnavailable as exc:
             self._note(ref.key, str(exc))
             raise
         if self.cache is not None:
             self.cache.put(ref.key, data)
         return data
+
+    def _thumb_of(self, small: ImageRef) -> bytes | None:
+        """A thumbnail not stored yet: the one under way, else one made now from its image
+        (checked against its sha256 first: bytes read back are not trusted); None when the
+        image is not here either or does not decode."""
+        with self._lock:
+            under_way = self._pending.get(small.key)
+        if under_way is not None:
+            made = under_way.result()
+            if made is not None or not self._stored(small.key):
+                return made
+            with contextlib.suppress(ImageUnavailable):
+                return self.backend.read(small.key)
+            return None
+        for ext in _EXTENSIONS:
+            original = image_ref(small.sha256, ext)
+            if not self.has(original.key):
+                continue
+            try:
+                data = self.read(original.key)
+            except ImageUnavailable:
+                return None
+            if hashlib.sha256(data).hexdigest() != small.sha256:
+                self._note(small.key, "its image no longer matches its sha256")
+                return None
+            return self._make_thumb(original, small, data)
+        return None
 
     def has(self, relative: object) -> bool:
         """Whether the image of this reference can be read (a cached copy counts)."""
