@@ -5,6 +5,7 @@ refused by its chunk checksums, and a thumbnail made after `put` returns (or on 
 from __future__ import annotations
 
 import io
+import os
 import struct
 import threading
 import zlib
@@ -102,3 +103,25 @@ def test_a_thumbnail_is_not_made_from_an_image_that_no_longer_matches_its_name(
     uri = ImageStore(tmp_path).thumb_data_uri(stored.thumb_path)
     assert uri == placeholder_data_uri("not in the data directory")
     assert not (tmp_path / stored.thumb_path).exists()
+
+
+def test_a_stored_image_is_on_disk_before_put_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The attempt is marked succeeded (and its cost settled) once put returns: the image file
+    # and the folder entry naming it are flushed first, so a power loss cannot lose it.
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 200, 10)).save(out, format="PNG")
+    store = ImageStore(tmp_path)
+    stored = store.put(out.getvalue())
+    image = store.absolute(stored.path)
+    assert any(Path(p).parent == image.parent and ".tmp-" in p for p in flushed), flushed
+    assert str(image.parent) in flushed, flushed

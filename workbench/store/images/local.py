@@ -14,8 +14,9 @@ def atomic_write(
     target: Path, data: bytes, *, durable: bool = False, mode: int = 0o600
 ) -> None:
     """Whole or not at all: a temporary file beside the target (made with `mode`: 0600 unless
-    the user widened the data directory's mask on purpose), then a rename. `durable` also
-    flushes the file to disk first (the upload spool counts on it)."""
+    the user widened the data directory's mask on purpose), then a rename. `durable` flushes
+    the file to disk before the rename and the folder's entry after it, so a power loss after
+    this returns cannot lose it (a paid image, and the upload spool, count on that)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
@@ -30,6 +31,12 @@ def atomic_write(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        folder = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 class DirectoryBackend:
@@ -66,7 +73,8 @@ class DirectoryBackend:
         if target.is_file():
             return  # content-addressed: the same key holds the same bytes
         try:
-            atomic_write(target, data, mode=self.file_mode)
+            # durable: the attempt is marked succeeded (and its cost settled) once this returns
+            atomic_write(target, data, mode=self.file_mode, durable=True)
         except OSError as exc:
             raise ImageStoreError(
                 f"Cannot write images under {self.root}: {exc.strerror or exc}."
