@@ -11,7 +11,7 @@
 
     .venv/bin/python bench/judge.py [--images 40] [--votes 10000]
 
-Targets (issue 21): judge_overhead_ms <= 20, calibration_ms <= 200. The last line is one JSON
+Targets: judge_overhead_ms <= 20, calibration_ms <= 200. The last line is one JSON
 object.
 """
 

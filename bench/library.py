@@ -1,4 +1,4 @@
-"""How fast the report to send is built (issue 13): 24 images in one self-contained HTML file.
+"""How fast the report to send is built: 24 images in one self-contained HTML file.
 
 A temporary data directory gets 24 succeeded generations with photo-like images at the sizes
 the providers return (12 PNG at 1024x1024 as Nano Banana 2, 12 JPEG at 1440x1440 as FLUX.2 Pro

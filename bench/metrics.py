@@ -4,7 +4,7 @@ a History page rerun takes while the background worker measures a batch.
 
     .venv/bin/python bench/metrics.py [--images 100] [--reruns 15]
 
-Targets (issue 6): warmth + detail + hash <= 60 ms per 2048² image; OCR <= 1 s per image; a page
+Targets: warmth + detail + hash <= 60 ms per 2048² image; OCR <= 1 s per image; a page
 rerun during a background batch <= 300 ms. The last line is one JSON object.
 """
 

@@ -1,4 +1,4 @@
-"""How the app is served: on this machine only unless the user says otherwise (issue 11.15)."""
+"""How the app is served: on this machine only unless the user says otherwise ."""
 
 from __future__ import annotations
 

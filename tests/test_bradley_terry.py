@@ -279,7 +279,7 @@ def test_the_rating_maths_is_domain_code_on_numpy_only() -> None:
     assert roots <= {"__future__", "hashlib", "math", "collections", "dataclasses", "numpy"}
 
 
-# -- boundaries (issue 11): each fails when its boundary moves -----------------------------------
+# -- boundaries: each fails when its boundary moves ---------------------------------------------
 def test_exactly_min_votes_ranks_a_model_and_one_fewer_does_not() -> None:
     rows = [("a", "b", "left", 30), ("b", "a", "left", 20)]
     at_limit = rate(PairCounts.from_rows([*rows, ("c", "a", "left", 6), ("a", "c", "left", 4)]),

@@ -1,4 +1,4 @@
-"""The prompt library (issue 13 point 1): append-only versions, the word diff, marks and search,
+"""The prompt library: append-only versions, the word diff, marks and search,
 bad names, the link from a version to its generations, per-version figures and the CLI."""
 
 from __future__ import annotations

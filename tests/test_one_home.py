@@ -9,8 +9,8 @@ from collections import defaultdict
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "workbench"
-# Provider wire data that issue 12 point 1 moves into provider descriptors; drop it from here
-# once that lands.
+# Each adapter's own wire names for FLUX.2 [flex]'s options (the same name, a different mapping
+# per API).
 KNOWN = {"FLEX_OPTIONS"}
 
 

@@ -1,4 +1,4 @@
-"""Provenance copies of logged images and restoring the builder from them (issue 13, point 3):
+"""Provenance copies of logged images and restoring the builder from them:
 byte-identical originals, the round trip into the builder, A1111 files, and bad input."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The redaction every stored or shown error passes through (issue 11: keys never leak)."""
+"""The redaction every stored or shown error passes through (keys never leak)."""
 
 from __future__ import annotations
 

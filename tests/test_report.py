@@ -1,4 +1,4 @@
-"""The HTML report (issue 13, point 4): self-contained, escaped, with ratings and verdict rows."""
+"""The HTML report: self-contained, escaped, with ratings and verdict rows."""
 
 from __future__ import annotations
 

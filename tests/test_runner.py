@@ -241,7 +241,7 @@ def test_recover_leaves_the_rows_of_a_living_process_alone(settings: Settings) -
     wb.close()
 
 
-# -- what users pay for: each of these fails when its behaviour is broken (issue 11) -------------
+# -- what users pay for: each of these fails when its behaviour is broken -----------------------
 
 
 class StaggeredProvider(CountingProvider):

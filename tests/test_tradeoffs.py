@@ -1,4 +1,4 @@
-"""The article's trade-off rows (issue 13, point 5): quality ceiling, iterative workflow, final
+"""The article's trade-off rows: quality ceiling, iterative workflow, final
 delivery quality, complex and minimal prompt handling, each at its evidence threshold."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Behind an authenticating proxy, in real Chromium (issue 9, point 9): with
+"""Behind an authenticating proxy, in real Chromium: with
 WORKBENCH_TRUSTED_USER_HEADER set, a browser whose requests carry the header is signed in under
 that name (read only in the sidebar) and a vote it casts records it; a browser without the
 header sees the refusal page and nothing of the workbench."""

@@ -1,4 +1,4 @@
-"""The HTML report in real Chromium (issue 13, point 4): every embedded image decodes, the page
+"""The HTML report in real Chromium: every embedded image decodes, the page
 makes no request beyond its own file, and it holds no script."""
 
 from __future__ import annotations

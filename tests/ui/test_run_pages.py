@@ -85,7 +85,7 @@ def test_matrix_bad_seed_range_is_a_message(data_dir: Path) -> None:
     at.text_area(key="m_prompts").set_value("x").run()
     at.text_input(key="m_seeds").set_value("5-1").run()
     assert any(e.value.startswith("Seeds: whole numbers") for e in at.error)
-    # the message names the seed field, not prompts or models (issue 11.11)
+    # the message names the seed field, not prompts or models
     assert not any("Write at least one prompt" in i.value for i in at.info)
     assert not at.exception
 
