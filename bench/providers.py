@@ -154,7 +154,7 @@ def bench_provider(provider: str, png: bytes, runs: int, warmup: int, data: Path
     phases = Phases()
     phases.wrap(wb.images, "put", "image store")
     for name in ("insert_pending", "mark_submitted", "complete"):
-        phases.wrap(wb.log, name, "duckdb writes")
+        phases.wrap(wb.attempts, name, "duckdb writes")
     request = generation.parse_request({
         "model": MODELS[provider], "provider": provider, "size": "1K" if provider == "gemini"
         else "1MP", "aspect_ratio": "1:1", "prompt": "A lighthouse on a cliff at dusk, 35mm"})

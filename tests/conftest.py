@@ -100,11 +100,17 @@ def network_guard() -> Iterator[None]:
     socket.getaddrinfo = _real_getaddrinfo
 
 
+# The image store's settings (an S3 bucket and its credentials) stay out of tests unless set.
+IMAGE_STORE_VARIABLES = ("WORKBENCH_IMAGES_URL", "WORKBENCH_IMAGES_CACHE_MB", "AWS_ENDPOINT_URL",
+                         "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
+                         "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
 @pytest.fixture(autouse=True)
 def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keys and base URLs of the developer's shell never leak into a test."""
     names = [n for group in KEY_VARIABLES.values() for n in group]
-    for name in (*names, *BASE_URL_VARIABLES.values()):
+    for name in (*names, *BASE_URL_VARIABLES.values(), *IMAGE_STORE_VARIABLES):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -10,7 +10,7 @@ import pytest
 from workbench import cli
 from workbench.commands import EXIT_USAGE
 from workbench.commands.app import streamlit_command
-from workbench.ui.main import SCRIPT
+from workbench.ui.main import SERVER
 
 
 def test_app_passes_its_arguments_to_streamlit_run_in_order() -> None:
@@ -20,10 +20,10 @@ def test_app_passes_its_arguments_to_streamlit_run_in_order() -> None:
     namespace, unknown = args
     assert namespace.passes_unknown_args is True
     assert streamlit_command(unknown) == [
-        sys.executable, "-m", "streamlit", "run", str(SCRIPT),
+        sys.executable, "-m", "streamlit", "run", str(SERVER),
         "--server.port", "8600", "--server.headless", "true", "--theme.base=dark",
     ]
-    assert SCRIPT.name == "main.py" and SCRIPT.parent.name == "ui" and SCRIPT.is_file()
+    assert SERVER.name == "server.py" and SERVER.parent.name == "ui" and SERVER.is_file()
 
 
 def test_other_commands_still_refuse_unknown_arguments(

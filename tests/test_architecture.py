@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "workbench"
 PURE_PACKAGES = ("domain", "stats", "imaging")
 # Root modules that are settings or the error root, not adapters: they read the environment and
 # files only.
-PURE_ROOT_MODULES = ("config", "redact", "errors", "tables", "paths")
+PURE_ROOT_MODULES = ("config", "redact", "errors", "paths")
 DOMAIN = [
     *(p.relative_to(PACKAGE).with_suffix("").as_posix() for pkg in PURE_PACKAGES
       for p in sorted((PACKAGE / pkg).rglob("*.py"))),

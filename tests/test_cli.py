@@ -109,9 +109,10 @@ def test_a_missing_key_exits_1_and_says_what_to_set(data_dir, capsys) -> None:
     out, err = capsys.readouterr()
     assert code == 1
     report = json.loads(out)
-    assert (report["status"], report["error_kind"]) == ("failed", "config")
+    assert (report["status"], report["error_kind"]) == ("not_sent", "config")
     assert "GEMINI_API_KEY" in report["error"] and "GEMINI_API_KEY" in err
-    assert _row(data_dir, report["id"]).status == "failed"  # the attempt is logged
+    assert report["cost_usd"] == 0.0  # nothing left, nothing paid
+    assert _row(data_dir, report["id"]).status == "not_sent"  # the attempt is logged
 
 
 @pytest.mark.parametrize(
@@ -280,3 +281,15 @@ def test_cli_export_writes_each_field_of_a_generation_and_its_mean_stars(data_di
         expected = {k: getattr(record, k) for k in GENERATION_FIELDS if k != "rating"}
         assert rows[gid] == json.loads(json.dumps({**expected, "rating": stars}, default=str))
         assert rows[gid]["image_path"] and rows[gid]["seed"] == 5
+
+
+def test_the_command_line_entry_imports_no_heavy_package() -> None:
+    # `workbench history` asks a running run before anything else: its process must stay small.
+    heavy = ("duckdb", "pydantic", "httpx", "PIL", "pandas", "workbench.providers.registry")
+    probe = (
+        "import sys, workbench.cli, workbench.commands; "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

@@ -73,12 +73,12 @@ def test_a_history_moves_whole_and_twice_doubles_nothing(tmp_path: Path) -> None
     assert report.ok, report.lines()
     assert all(t.source_rows == t.target_rows == t.copied for t in report.tables)
     assert all(t.source_checksum == t.target_checksum for t in report.tables)
-    assert report.images_copied == 2 and not report.images_missing
+    assert report.images.copied == 2 and not report.images.missing
     assert (there / image).read_bytes() == (here / image).read_bytes()
 
     again = dbcopy.copy(dbcopy.directory_place(here), dbcopy.directory_place(there))
     assert again.ok and sum(t.copied for t in again.tables) == 0
-    assert again.images_copied == 0 and again.images_present == 2
+    assert again.images.copied == 0 and again.images.present == 2
 
     copy = _open(there)
     try:
@@ -148,7 +148,7 @@ def test_a_corrupt_image_at_the_source_is_reported_not_copied(tmp_path: Path) ->
     wb.close()
     (here / image).write_bytes(b"not the image")
     report = dbcopy.copy(dbcopy.directory_place(here), dbcopy.directory_place(there))
-    assert not report.ok and len(report.images_corrupt) == 1
+    assert not report.ok and len(report.images.corrupt) == 1
     assert not (there / image).exists()
 
 
@@ -232,3 +232,41 @@ def test_a_bad_team_url_is_refused_without_showing_its_password(data_dir: Path, 
     assert cli.main(["db", "copy", "--to", f"postgresql://ann:s3cret-pw@127.0.0.1:{port}/x"]) == 3
     err = capsys.readouterr().err
     assert f"127.0.0.1:{port}" in err and "s3cret-pw" not in err
+
+
+def test_every_table_of_the_schema_is_copied_or_named_as_bookkeeping(tmp_path: Path) -> None:
+    # A new table that db copy does not know would be left behind without a word.
+    wb = _open(tmp_path / "here")
+    try:
+        with wb.db.cursor() as cur:
+            schema = {row[0] for row in cur.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_type = 'BASE TABLE' AND table_catalog = current_database()"
+            ).fetchall()}
+    finally:
+        wb.close()
+    assert schema == set(dbcopy.transfer.tables()) | set(dbcopy.transfer.NOT_COPIED)
+
+
+def test_a_table_keyed_by_several_columns_pages_past_a_batch_and_copies_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # judge_scores is keyed by (image, question set, judge model): paging must go on after a
+    # batch by the whole key, or rows sharing the first column are skipped or read twice.
+    monkeypatch.setattr(dbcopy.transfer, "BATCH", 2)
+    here, there = tmp_path / "here", tmp_path / "there"
+    wb = _open(here)
+    with wb.db.transaction() as cur:
+        for image in ("a" * 64, "b" * 64):
+            for qs in ("q1", "q2", "q3"):
+                cur.execute(
+                    "INSERT INTO judge_scores (image_sha256, question_set_id, judge_model, score,"
+                    " answers, call_id, created_at) VALUES (?, ?, 'm', 0.5, '[]', ?,"
+                    " current_timestamp)", [image, qs, f"{image[0]}{qs}"])
+    wb.close()
+    for _ in range(2):
+        report = dbcopy.copy(dbcopy.directory_place(here), dbcopy.directory_place(there))
+        assert report.ok, report.lines()
+    scores = next(t for t in report.tables if t.table == "judge_scores")
+    assert (scores.source_rows, scores.target_rows, scores.copied) == (6, 6, 0)
+    assert scores.source_checksum == scores.target_checksum

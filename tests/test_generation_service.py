@@ -179,12 +179,22 @@ def test_a_bug_in_a_provider_still_completes_the_row(settings: Settings) -> None
     wb.close()
 
 
-def test_a_provider_without_a_key_is_logged_as_a_failed_attempt(wb: Workbench) -> None:
+def test_an_attempt_without_a_key_is_not_sent_and_is_no_models_failure(wb: Workbench) -> None:
     outcome = generate_sync(
         wb, GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle")
     )
-    assert outcome.status == "failed" and outcome.error_kind == "config"
-    assert wb.log.get(outcome.id).status == "failed"
+    assert outcome.status == "not_sent" and outcome.error_kind == "config"
+    assert "BFL_API_KEY" in (outcome.error or "")
+    row = wb.log.get(outcome.id)
+    assert (row.status, row.cost_usd, row.cost_kind) == ("not_sent", 0.0, "not_sent")
+    assert row.submitted_at is None
+    assert wb.spending.spent_today(wb.settings.user) == (0.0, 0.0)  # nothing reserved
+    # The same model made one image (offline): its failure rate stays 0 of 1.
+    generate_sync(wb, GenerateRequest(model="flux-2-pro", provider="offline", prompt="A kettle"))
+    rates = {
+        r["model"]: r for r in wb.performance.by_model(HistoryFilter(include_offline=True))
+    }
+    assert (rates["flux-2-pro"]["attempts"], rates["flux-2-pro"]["failed"]) == (1, 0)
 
 
 @pytest.mark.parametrize(
@@ -208,3 +218,22 @@ def test_invalid_requests_get_a_clear_message_and_no_row(
         plan(wb, parse_request(data))
     assert needle in str(caught.value)
     assert wb.log.count(HistoryFilter()) == 0
+
+
+def test_a_failed_attempt_gives_its_reservation_back(settings: Settings) -> None:
+    """A cap with room for one image: an attempt that fails without a bill releases its
+    reservation, so the next image still fits (a kept reservation would refuse it)."""
+    request = GenerateRequest(model="flux-2-pro", provider="bfl", prompt="A kettle", size="1MP")
+    probe = open_workbench(settings, idle_close_s=0)
+    most = plan(probe, request).max_cost_usd
+    probe.close()
+    assert most
+    capped = settings.model_copy(update={"daily_budget_usd": most * 1.5})
+    wb, provider = _scripted(capped, ProviderError("bad_request", "width must be a multiple"))
+    failed = generate_sync(wb, request)
+    assert failed.status == "failed"
+    assert wb.spending.spent_today(wb.settings.user)[0] == 0.0
+    provider._outcome = ImageResult(data=_png_bytes(), cost_usd=most)
+    assert generate_sync(wb, request).status == "succeeded"
+    assert wb.spending.spent_today(wb.settings.user)[0] == pytest.approx(most)
+    wb.close()

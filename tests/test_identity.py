@@ -101,3 +101,20 @@ def test_team_mode_without_a_proxy_warns(tmp_path: Path) -> None:
 def test_an_unusable_workbench_user_is_refused_with_what_to_do(tmp_path: Path) -> None:
     refusal = who(_settings(tmp_path, user="x" * 100), {}, None)
     assert isinstance(refusal, Refusal) and "WORKBENCH_USER" in refusal.message
+
+
+def test_a_repeated_or_folded_trusted_header_is_refused(tmp_path: Path) -> None:
+    """A proxy that appends its header to the one the client sent would let the client choose
+    the name (Streamlit hands the first one to `headers[...]`): neither is taken."""
+    from streamlit.runtime.context import StreamlitHeaders
+
+    settings = _settings(tmp_path, trusted_user_header=HEADER)
+    repeated = StreamlitHeaders([("X-Forwarded-Email", "mallory@x"), (HEADER.lower(), "ann@x")])
+    refused = who(settings, repeated, None)
+    assert isinstance(refused, Refusal) and "more than once" in refused.message
+    folded = StreamlitHeaders([(HEADER, "mallory@x, ann@x")])  # RFC 9110 §5.3 folding
+    assert isinstance(who(settings, folded, None), Refusal)
+    two_cases = {"X-Forwarded-Email": "mallory@x", "x-forwarded-email": "ann@x"}
+    assert isinstance(who(settings, two_cases, None), Refusal)
+    once = StreamlitHeaders([(HEADER, "ann@x"), ("Accept", "a"), ("Accept", "b")])
+    assert who(settings, once, None) == Identity("ann@x", "header", header=HEADER)

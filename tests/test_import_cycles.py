@@ -1,6 +1,7 @@
-"""No import cycles anywhere in `workbench` (issue 12): every `import` is counted, those inside
-functions too (a function-level import only hides a cycle from the interpreter, not from the
-reader). The cycles are found from the source with `ast`; nothing is imported."""
+"""No import cycles anywhere in `workbench`: every `import` is counted, those inside functions
+and under `if TYPE_CHECKING:` too (a function-level or type-only import hides a cycle from the
+interpreter, not from the reader). The cycles are found from the source with `ast`; nothing is
+imported."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).parents[1] / "workbench"
 
-# Known cycles, as sorted module lists: none are left (the store cycle went with issue 9's
-# store work, the pages' with issue 12.2). Do not add one here: remove the cycle instead.
+# Known cycles, as sorted module lists. Do not add one here: remove the cycle instead.
 KNOWN_CYCLES: set[tuple[str, ...]] = set()
 
 
@@ -22,26 +22,9 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _is_type_checking(node: ast.AST) -> bool:
-    test = node.test if isinstance(node, ast.If) else None
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _import_nodes(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
-    """Every import, at any depth, except those only type checkers see (`if TYPE_CHECKING:`)."""
-    found: list[ast.Import | ast.ImportFrom] = []
-    pending = [tree]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            found.append(node)
-        elif _is_type_checking(node):
-            pending.extend(node.orelse)  # type: ignore[attr-defined]  # an ast.If
-            continue
-        pending.extend(ast.iter_child_nodes(node))
-    return found
+    """Every import, at any depth, those only type checkers see (`if TYPE_CHECKING:`) too."""
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
 
 
 def _known(target: str, modules: set[str]) -> str:

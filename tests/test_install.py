@@ -38,7 +38,7 @@ from workbench.domain.catalog import load_catalog
 from workbench.domain.suites import load_suites
 from workbench.domain.templates import TEMPLATES_DIR, load_templates
 from workbench.services.workbench import open_workbench
-from workbench.ui.main import SCRIPT
+from workbench.ui.main import SERVER
 
 wb = open_workbench(idle_close_s=0)
 try:
@@ -53,7 +53,7 @@ print(json.dumps({
     "templates_dir": str(TEMPLATES_DIR),
     "suites": sorted(load_suites()),
     "migrations": migrations,
-    "script": str(SCRIPT),
+    "script": str(SERVER),
     "app_command": streamlit_command(["--server.port", "1"]),
     "data_dir": str(paths.DEFAULT_DATA_DIR),
 }))
@@ -157,7 +157,7 @@ def test_the_installed_copy_finds_its_data_files(installed: tuple[Path, Path, Pa
     assert found["migrations"] == sorted(
         p.stem for p in (ROOT / "workbench/store/migrations").glob("*.sql")
     )
-    assert Path(found["script"]) == package / "ui" / "main.py"
+    assert Path(found["script"]) == package / "ui" / "server.py"
     assert found["app_command"][1:] == ["-m", "streamlit", "run", found["script"],
                                         "--server.port", "1"]
     # Installed in site-packages, the default data folder is the working directory's, not there.

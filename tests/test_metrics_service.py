@@ -422,11 +422,11 @@ def test_each_workbench_holds_its_own_worker_and_stops_it_on_close(tmp_path: Pat
 
     first, second = opened("a"), opened("b")
     try:
-        assert first.metrics_worker is None  # started on first use only
+        assert "measurements" not in first.background  # started on first use only
         worker = service.worker_for(first)
-        assert first.metrics_worker is worker and worker.wb is first
+        assert first.background["measurements"] is worker and worker.wb is first
         other = service.worker_for(second)
-        assert second.metrics_worker is other and other is not worker
+        assert second.background["measurements"] is other and other is not worker
     finally:
         first.close()
     assert worker.closed and not other.closed

@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import random
+import re
 import struct
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -15,6 +19,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from workbench.imaging.provenance import (
     MAX_FILE_BYTES,
+    MAX_PARAMETERS_CHARS,
     USER_COMMENT,
     ProvenanceError,
     embed,
@@ -75,6 +80,44 @@ def test_a_typical_a1111_infotext_is_parsed() -> None:
     assert parsed.size == (832, 1216)
     assert parsed.fields["Sampler"] == "DPM++ 2M Karras"
     assert parsed.fields["Model"] == "sd_xl_base_1.0"
+
+
+# AUTOMATIC1111's own `re_param_code` (modules/infotext_utils.py), read with `findall`: the
+# oracle the linear reader must agree with on every line.
+A1111_PAIR = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+
+
+def test_the_pairs_are_read_exactly_as_a1111s_own_pattern_reads_them() -> None:
+    from workbench.imaging.provenance import _pairs
+
+    rng = random.Random(19)
+    alphabet = ["a", "Z", "1", "_", " ", "\t", ":", ",", '"', "\\", "-", "/", ".", "é", "["]
+    lines = [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(30_000)
+    ]
+    lines += ['Steps: 30, Model: "FLUX.2 [pro], BFL", Seed: 1', 'k: "a\\"b", k2: "x", y']
+    for line in lines:
+        assert _pairs(line) == A1111_PAIR.findall(line), repr(line)
+
+
+def test_a_text_over_the_cap_is_refused_before_it_is_parsed() -> None:
+    line = "a" * 40_960  # one 40 KB line of word characters: 19 s in the pattern above
+    cap = f"{MAX_PARAMETERS_CHARS:,}"
+    with pytest.raises(ProvenanceError, match=f"40,966 characters long; at most {cap} are read"):
+        parse_parameters(f"a cat\n{line}")
+
+
+def test_a_long_last_line_is_read_in_linear_time() -> None:
+    """A last line of word characters at the cap, read by a process that must finish within
+    5 s: A1111's pattern retried at every position takes about 12 s, the linear reader a few ms."""
+    code = (
+        "from workbench.imaging.provenance import MAX_PARAMETERS_CHARS, parse_parameters\n"
+        "line = 'ab cd' * ((MAX_PARAMETERS_CHARS - 20) // 5)\n"
+        "parsed = parse_parameters('a cat\\n' + line)\n"
+        "assert parsed.prompt.endswith('ab cd') and parsed.fields == {}\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=5)
+    assert done.returncode == 0, done.stderr
 
 
 # -- writing and reading back ----------------------------------------------------------------------
@@ -210,3 +253,21 @@ def test_a_png_that_already_has_parameters_reads_back_ours() -> None:
     found = read_metadata(exported.data)
     assert found.parameters == "ours\nSeed: 2, Size: 8x8, Model: x"
     assert found.workbench == RECORD
+
+
+def test_an_xmp_packet_of_repeated_opening_tags_is_read_in_linear_time() -> None:
+    """20,000 opening tags and no closing one (440 KB, inside the file-size cap): over two minutes
+    for a lazy pattern retried at each tag; the reader must finish within 5 s."""
+    from workbench.imaging.provenance import _xmp_field
+
+    assert _xmp_field("<workbench:recipe>a &amp; b</workbench:recipe>", "recipe") == "a & b"
+    assert _xmp_field("<workbench:recipe>x<workbench:recipe>y</workbench:recipe>", "recipe") == (
+        "x<workbench:recipe>y"
+    )
+    assert _xmp_field("<workbench:recipe>never closed", "recipe") is None
+    code = (
+        "from workbench.imaging.provenance import _xmp_field\n"
+        "assert _xmp_field('<workbench:parameters>' * 20_000, 'parameters') is None\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=5)
+    assert done.returncode == 0, done.stderr

@@ -181,3 +181,11 @@ def test_cli_images_needs_a_run_or_an_id(data_dir: Path, tmp_path: Path, capsys)
     assert "--run" in capsys.readouterr().err
     assert cli.main(["images", "--id", "gen_nope", "--out", str(tmp_path)]) == 1
     assert "No generation gen_nope" in capsys.readouterr().err
+
+
+def test_a_parameters_text_over_the_readers_cap_is_refused_with_its_length(
+    wb: Workbench,
+) -> None:
+    text = "a red fox " * 3_500 + "\nSeed: 1, Size: 96x64, Model: flux-2-pro"  # 35,040 chars
+    with pytest.raises(RecipeError, match=r"35,040 characters long; at most 32,768 are read"):
+        recipe_from_image(wb, _png({"parameters": text}), current_model="flux-2-pro")

@@ -271,22 +271,60 @@ def test_cancel_stops_sending_at_concurrency_one(settings: Settings) -> None:
     wb.close()
 
 
-def test_the_budget_counts_jobs_already_in_flight(settings: Settings) -> None:
-    # Estimates say e = $0.0307 an image (FLUX.2 Pro at 1 MP, BFL counting decimal megapixels),
-    # the provider charges $0.06; 8 at once, budget $0.31 (10 x e = 0.307 fits the plan).
-    # 8 go out (reserved 8e = 0.246). When the first ends, spent 0.06 + 7 in flight x e + e =
-    # 0.306: the 9th fits. When the second ends, 0.12 + 8e = 0.366 > 0.31: stop.
-    # Counting only what was spent (forgetting jobs in flight) would send all 10.
+def test_a_bill_above_the_documented_maximum_stops_sending_at_that_answer(
+    settings: Settings,
+) -> None:
+    # FLUX.2 Pro at 1 MP on BFL is priced per megapixel, so its documented maximum is the
+    # estimate e = $0.0307; this provider bills $0.06. Eight go out at once; the first answer
+    # is above the maximum, so nothing more is sent (a ninth would go out otherwise: the
+    # budget alone, 0.06 + 7e + e = 0.306 <= 0.31, still lets it through).
     provider = StaggeredProvider(step_s=0.15, cost=0.06)
     wb = _bench(settings, provider)
     handle = start_run(
         wb, "matrix", "b8", _cells(10), RunSettings(budget_usd=0.31, concurrency={"bfl": 8})
     )
     progress = handle.run_sync()
-    assert provider.submits == 9
+    assert provider.submits == 8
+    assert progress.stop_reason is not None and "billed $0.0600" in progress.stop_reason
+    assert "at most" in progress.stop_reason
+    assert handle.billed_over_max is not None
     rows = wb.log.run_cells(handle.run_id)
-    assert [r.error_kind for r in rows if r.status == "cancelled"] == ["budget"]
-    assert "budget" in progress.stop_reason
+    assert sorted(r.status for r in rows).count("cancelled") == 2
+    assert wb.runs.get(handle.run_id).status == "stopped"
+    wb.close()
+
+
+def _nano_cells(n: int) -> list[Cell]:
+    return [
+        Cell(
+            f"nb2|seed={i}",
+            GenerateRequest(
+                model="nano-banana-2", provider="gemini", prompt="A red kettle", seed=i,
+                aspect_ratio="1:1", size="1K",
+            ),
+        )
+        for i in range(n)
+    ]
+
+
+def test_the_budget_holds_the_most_each_job_in_flight_can_cost(settings: Settings) -> None:
+    # Nano Banana 2 on Gemini: estimate $0.067, documented maximum m = $0.3075 (131,072 input
+    # tokens at $0.50/M, 2,520 image tokens at $60/M, the rest of 32,768 output tokens at
+    # $3/M). The provider bills $0.15 (within m). Budget $0.80 with 8 allowed at once: at most
+    # two are out at a time (3m > 0.80), and what is spent never passes the budget. Holding
+    # only the estimate would send eight at once and spend $1.50.
+    provider = CountingProvider(name="gemini", delay_s=0.1, cost=0.15)
+    wb = _bench(settings, provider)
+    cells = _nano_cells(10)
+    handle = start_run(
+        wb, "matrix", "m8", cells, RunSettings(budget_usd=0.80, concurrency={"gemini": 8})
+    )
+    assert handle.jobs[0][2].max_cost_usd == pytest.approx(0.3075, abs=1e-4)
+    progress = handle.run_sync()
+    assert provider.peak <= 2
+    assert progress.spent_usd <= 0.80 + 1e-9
+    assert provider.submits >= 3  # it did not stop before the budget required it
+    assert "budget" in (progress.stop_reason or "")
     wb.close()
 
 

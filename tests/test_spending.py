@@ -15,6 +15,7 @@ import pytest
 from tests.slow_gemini import slow_gemini
 from workbench.config import load_settings
 from workbench.domain.catalog import estimate_cost, load_catalog
+from workbench.services.runs.generation import most_cost
 from workbench.services.workbench import Workbench
 from workbench.store.backend import open_database
 from workbench.store.spending import Caps, SpendLedger
@@ -105,39 +106,83 @@ def test_a_resumed_cell_is_not_reserved_twice(ledger: SpendLedger) -> None:
     assert ledger.spent_today("me") == (1.0, 1.0)
 
 
-def test_two_runs_started_at_once_share_the_daily_cap(
+def test_two_runs_billed_up_to_the_documented_maximum_never_pass_the_daily_cap(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
+    """Two runs at once in two processes, the fake Gemini billing every image at the most
+    image tokens Google documents for Nano Banana 2 (2,520, about $0.15 against a $0.067
+    estimate): what is recorded as spent never passes the shared cap, because each request
+    reserves its documented maximum before it leaves and the bill replaces it after."""
     team = {}
     if backend == "postgres":  # the cap holds across processes on the team server too
         team["WORKBENCH_DATABASE_URL"] = request.getfixturevalue("pg_url")
-    per_image = estimate_cost(load_catalog().model("nano-banana-2"), "gemini", "16:9", "1K")
-    assert per_image
+    catalog = load_catalog()
+    model = catalog.model("nano-banana-2")
+    estimate = estimate_cost(model, "gemini", "16:9", "1K")
+    most = most_cost(model.offer("gemini"), estimate)
+    assert estimate and most and most > 4 * estimate
+    cap = 1.0
     prompts_per_run = 6
-    cap = round(per_image * 8.5, 4)  # one run (6 images) fits, both (12) do not; 8 fit
     with slow_gemini(
-        tmp_path / "data", delay_s=0.2, WORKBENCH_DAILY_BUDGET_USD=str(cap), **team
+        tmp_path / "data", delay_s=0.1, WORKBENCH_DAILY_BUDGET_USD=str(cap), **team
     ) as (fake, env):
+        fake.image_tokens = 2520  # the documented maximum for one image of this model
         runs = []
         for name in ("alpha", "beta"):
             path = tmp_path / f"{name}.txt"
             path.write_text("".join(f"{name} {i}\n" for i in range(prompts_per_run)))
             runs.append(subprocess.Popen(
                 [sys.executable, "-m", "workbench", "run", str(path), "--models",
-                 "nano-banana-2", "--concurrency", "1", "--quiet"],
+                 "nano-banana-2", "--concurrency", "2", "--quiet"],
                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             ))
         errors = [run.communicate(timeout=300)[1] for run in runs]
         paid = fake.paid_submits
-    assert paid == 8, errors  # the cap held across both processes, and did not stop early
     assert any("WORKBENCH_DAILY_BUDGET_USD" in err for err in errors), errors
+    assert not any("billed" in err for err in errors), errors  # within the maximum
     settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), **team},
                              secrets_file=tmp_path / "none")
     db = open_database(settings, idle_close_s=0)
     with db.cursor() as cur:
-        statuses = dict(cur.execute(
-            "SELECT status, count(*) FROM generations GROUP BY status").fetchall())
-        reserved = cur.execute("SELECT count(*) FROM spend_reservations").fetchone()[0]
+        spent, succeeded = cur.execute(
+            "SELECT coalesce(sum(cost_usd), 0), count(*) FROM generations"
+            " WHERE status = 'succeeded'").fetchone()
+        reserved = cur.execute(
+            "SELECT coalesce(sum(amount_usd), 0) FROM spend_reservations").fetchone()[0]
     db.close()
-    assert statuses == {"succeeded": 8, "cancelled": 2 * prompts_per_run - 8}
-    assert reserved == 8
+    bill = spent / succeeded
+    assert bill > 2 * estimate  # the fake really billed far above the estimate
+    assert spent <= cap + 1e-9, (spent, errors)
+    assert reserved == pytest.approx(spent)  # every reservation became the bill
+    assert paid == succeeded >= 3  # the cap, not a mistake, stopped them
+    assert spent > cap - most - bill  # and not much earlier than it had to
+
+
+def test_a_bill_above_the_documented_maximum_stops_sending_at_that_answer(
+    tmp_path: Path,
+) -> None:
+    """The loopback Gemini bills 5,000 image tokens for one Nano Banana 2 image (Google
+    documents at most 2,520): the run sends nothing after that answer and says why."""
+    from tests.providers.fakes import FakeGemini
+    from workbench.services.runs.generation import GenerateRequest
+    from workbench.services.runs.runner import Cell, RunSettings, start_run
+    from workbench.services.workbench import open_workbench
+
+    with FakeGemini() as fake:
+        fake.image_tokens = 5000
+        settings = load_settings(
+            env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "GEMINI_API_KEY": fake.key,
+                 "GEMINI_BASE_URL": fake.url, "WORKBENCH_DAILY_BUDGET_USD": "5"},
+            secrets_file=tmp_path / "none.toml",
+        )
+        wb = open_workbench(settings, idle_close_s=0)
+        cells = [Cell(f"c{i}", GenerateRequest(model="nano-banana-2", provider="gemini",
+                                               prompt=f"a kite {i}")) for i in range(5)]
+        handle = start_run(wb, "matrix", "over", cells, RunSettings(concurrency={"gemini": 1}))
+        progress = handle.run_sync()
+        assert fake.paid_submits == 1
+    assert progress.stop_reason and "5,000 image tokens" in progress.stop_reason
+    assert "2,520" in progress.stop_reason
+    statuses = sorted(r.status for r in wb.log.run_cells(handle.run_id))
+    assert statuses == ["cancelled"] * 4 + ["succeeded"]  # the image it paid for is kept
+    wb.close()

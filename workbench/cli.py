@@ -7,8 +7,12 @@ as the app; they import them inside `run`, so `--help` stays quick.
 
 Exit codes: 0 done; 1 the work ran and failed (a provider error, a moderated prompt);
 2 invalid input; 3 the data directory or database cannot be used (locked, unwritable);
-130 interrupted. Expected failures (`workbench.errors.WorkbenchError` and its subclasses) are one
-line on stderr; anything else is a bug and surfaces with its traceback and a non-zero exit.
+130 interrupted. `run` and `generate` handle Ctrl-C and SIGTERM themselves
+(`commands._stopping`): the first stops sending and waits for the jobs in flight to be logged,
+the second stops waiting and records them as interrupted, then `main` returns 130; only the
+quick exit below follows, once everything is recorded. Expected failures
+(`workbench.errors.WorkbenchError` and its subclasses) are one line on stderr; anything else
+is a bug and surfaces with its traceback and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ COMMANDS: tuple[str, ...] = (
     "workbench.commands.report",
     "workbench.commands.prompts",
     "workbench.commands.db",
+    "workbench.commands.judge",
 )
 
 

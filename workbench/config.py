@@ -19,18 +19,24 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from workbench.domain.catalog import ProviderView
 from workbench.errors import ConfigError
-from workbench.paths import PROJECT_ROOT, data_dir
-from workbench.tables import ProviderTable
+from workbench.paths import DEFAULT_DATA_UMASK, PROJECT_ROOT, data_dir, data_umask
 
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
-# Filled by the provider registry (workbench.providers.registry) from each adapter's descriptor:
-# provider -> environment variables that may hold its key, in order of preference; its
-# base-URL variable; its default base URL. Complete before their first read (workbench.tables).
-KEY_VARIABLES: ProviderTable[str, tuple[str, ...]] = ProviderTable()
-BASE_URL_VARIABLES: ProviderTable[str, str] = ProviderTable()
-DEFAULT_BASE_URLS: ProviderTable[str, str] = ProviderTable()
+# Views of the catalog's `[[providers]]` entries (workbench/domain/data/catalog.toml): provider ->
+# environment variables that may hold its key, in order of preference; its base-URL variable;
+# its default base URL. Only hosted providers (those with a key) appear.
+KEY_VARIABLES: ProviderView[tuple[str, ...]] = ProviderView(
+    lambda spec: spec.key_variables or None
+)
+BASE_URL_VARIABLES: ProviderView[str] = ProviderView(
+    lambda spec: spec.base_url_variable if spec.hosted and spec.default_base_url else None
+)
+DEFAULT_BASE_URLS: ProviderView[str] = ProviderView(
+    lambda spec: spec.default_base_url if spec.hosted and spec.base_url_variable else None
+)
 
 
 URL_SHAPE = "postgresql://user[:password]@host[:port]/database"
@@ -125,6 +131,14 @@ class Settings(BaseModel):
     # Behind an authenticating proxy: the request header that names the user (e.g.
     # X-Forwarded-Email); set, a request without it is refused and the name cannot be changed.
     trusted_user_header: str | None = None
+    # The adherence judge: WORKBENCH_JUDGE_MODEL (None: the judge's default model) and
+    # WORKBENCH_JUDGE_PRICES ("input,output" dollars per million tokens, for a model whose
+    # price the workbench does not list); checked where the judge uses them.
+    judge_model: str | None = None
+    judge_prices: str | None = None
+    # Who may read the data directory: the process umask OR this mask (WORKBENCH_DATA_UMASK,
+    # octal, default 077: you alone); see workbench/paths.py.
+    data_umask: int = Field(default=DEFAULT_DATA_UMASK, ge=0, le=0o777)
 
     @property
     def team_mode(self) -> bool:
@@ -184,6 +198,11 @@ def _secret(
     return SecretStr(value.strip()) if isinstance(value, str) and value.strip() else None
 
 
+def _text(env: Mapping[str, str], secrets: Mapping[str, object], name: str) -> str | None:
+    value = env.get(name) or secrets.get(name)
+    return value.strip() or None if isinstance(value, str) else None
+
+
 def _money(env: Mapping[str, str], name: str) -> float | None:
     raw = (env.get(name) or "").strip()
     if not raw:
@@ -230,7 +249,14 @@ def load_settings(
     database_url = _secret(env, secrets, "WORKBENCH_DATABASE_URL")
     if database_url is not None:
         parse_database_url(database_url.get_secret_value())  # refuse a malformed one now
+    try:
+        mask = data_umask(env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return Settings(
+        judge_model=_text(env, secrets, "WORKBENCH_JUDGE_MODEL"),
+        judge_prices=_text(env, secrets, "WORKBENCH_JUDGE_PRICES"),
+        data_umask=mask,
         user=_user(env),
         daily_budget_usd=_money(env, "WORKBENCH_DAILY_BUDGET_USD"),
         user_daily_budget_usd=_money(env, "WORKBENCH_USER_DAILY_BUDGET_USD"),

@@ -29,7 +29,7 @@ DEFAULT_MODEL = {
 }
 FAST = HttpPolicy(
     connect_s=2.0, read_s=2.0, sync_read_s=2.0, write_s=2.0, deadline_s=10.0, attempts=3,
-    poll_attempts=3, backoff_s=0.0, retry_after_max_s=30.0, poll_interval_s=0.0,
+    poll_attempts=3, backoff_s=0.0, retry_after_max_s=30.0, poll_interval_s=0.0, settle_s=3.0,
 )
 
 

@@ -437,6 +437,10 @@ class FakeBfl(FakeServer):
     def __init__(self, key: str = "test-key-1234") -> None:
         super().__init__(key)
         self.cost_credits: float | None = 3.0
+        # The settled charge on the final poll answer (`SettledCostResultResponse.cost`, BFL
+        # OpenAPI); None: the answer carries none.
+        self.settled_credits: float | None = None
+        self.result_prompt = "p"  # `result.prompt` (blackforest responses.py GenerationResult)
         self.pending_polls = 1
         self.final_status = "Ready"
         self.details: Any = None
@@ -501,12 +505,13 @@ class FakeBfl(FakeServer):
         if count <= self.pending_polls:
             return Reply(200, {"id": job_id, "status": "Pending", "result": None,
                                "progress": 0.5})
+        settled = {} if self.settled_credits is None else {"cost": self.settled_credits}
         if self.final_status == "Ready":
             return Reply(200, {"id": job_id, "status": "Ready", "result": {
                 "sample": f"{self.url}/delivery/{job_id}.png?se=2026&sig=abc",
-                "prompt": "p", "seed": self.seed}})
+                "prompt": self.result_prompt, "seed": self.seed}, **settled})
         body = {"id": job_id, "status": self.final_status, "result": None,
-                "details": self.details}
+                "details": self.details, **settled}
         if self.final_status == "Error" and self.error is not None:
             # an errored task may carry `error` (black-forest-labs/skills error-handling.md)
             body["error"] = self.error
@@ -525,6 +530,7 @@ class FakeReplicate(FakeServer):
         self.error: str | None = None
         self.polls: dict[str, int] = defaultdict(int)
         self.cancelled: set[str] = set()
+        self.canceled_predict_time: float | None = None
 
     # black-forest-labs/flux-2-{pro,max,flex} input schema (replicate.com model API pages):
     # aspect_ratio is an enum without 21:9 / 9:21; "custom" takes width/height 256-2048.
@@ -553,14 +559,21 @@ class FakeReplicate(FakeServer):
 
     def _prediction(self, job_id: str, model: str, status: str) -> dict[str, Any]:
         done = status == "succeeded"
+        # `aborted` never started: no started_at, no metrics (replicate.com prediction-lifecycle
+        # docs: "Aborted (never started)"); a prediction canceled while running has started_at
+        # and, where set, metrics.predict_time (replicate-python test cassettes).
+        started = status not in ("starting", "aborted")
+        metrics: dict[str, Any] = {"predict_time": 1.2} if done else {}
+        if status == "canceled" and self.canceled_predict_time is not None:
+            metrics = {"predict_time": self.canceled_predict_time}
         return {
             "id": job_id, "model": model, "version": "hidden", "status": status,
             "input": {}, "logs": f"Using seed: {self.seed}\nGenerating..." if done else "",
             "output": f"{self.url}/delivery/{job_id}.png" if done else None,
             "error": self.error if status == "failed" else None,
             "created_at": "2026-01-01T10:00:00.000Z",
-            "started_at": "2026-01-01T10:00:00.250Z" if status != "starting" else None,
-            "metrics": {"predict_time": 1.2} if done else {},
+            "started_at": "2026-01-01T10:00:00.250Z" if started else None,
+            "metrics": metrics,
             "urls": {"get": f"{self.url}/poll-here/predictions/{job_id}",
                      "cancel": f"{self.url}/poll-here/predictions/{job_id}/cancel"},
         }
@@ -658,8 +671,14 @@ class FakeFal(FakeServer):
         self.completed_error: tuple[str, str] | None = None
         self.blocked = False  # the content checker blocks the result (422 on response_url)
         self.nsfw = False
+        self.result_prompt = "p"
         self.polls: dict[str, int] = defaultdict(int)
         self.cancelled: set[str] = set()
+        self.queued_polls = 1  # polls answered IN_QUEUE before IN_PROGRESS
+        # What a cancel meets (docs.fal.ai queue "Cancel a request" and handle-cancellations):
+        # "cancel" - the request ends cancelled; "ignore" - the app finishes it anyway;
+        # "completed" - it had already completed (400 ALREADY_COMPLETED).
+        self.on_cancel = "cancel"
 
     def route(self, method: str, path: str) -> tuple[str, Callable[[Recorded], Reply]]:
         if method == "PUT" and path.startswith("/queue-x/") and path.endswith("/cancel"):
@@ -713,7 +732,17 @@ class FakeFal(FakeServer):
         with self._lock:
             self.polls[job_id] += 1
             count = self.polls[job_id]
-        if count == 1 and self.pending_polls:
+            cancelled = job_id in self.cancelled
+        if cancelled and self.on_cancel == "cancel":
+            # a cancelled request completes with error_type client_cancelled (docs.fal.ai
+            # request-errors: "The request was cancelled by the client", 499)
+            return Reply(200, {"status": "COMPLETED", "logs": [],
+                               "error": "Request was cancelled",
+                               "error_type": "client_cancelled"})
+        if cancelled:
+            return Reply(200, {"status": "COMPLETED", "logs": [],
+                               "metrics": {"inference_time": 1.1}})
+        if count <= min(self.queued_polls, self.pending_polls):
             return Reply(202, {"status": "IN_QUEUE", "queue_position": 0})
         if count <= self.pending_polls:
             return Reply(202, {"status": "IN_PROGRESS", "logs": []})
@@ -735,7 +764,10 @@ class FakeFal(FakeServer):
         job_id = request.path.split("/")[-2]
         with self._lock:
             self.cancelled.add(job_id)
-        # fal answers 202 {"status": "CANCELLATION_REQUESTED"} (docs.fal.ai queue page)
+        # docs.fal.ai queue page, "Cancel a request": 202 {"status": "CANCELLATION_REQUESTED"},
+        # 400 {"status": "ALREADY_COMPLETED"}, 404 {"status": "NOT_FOUND"}
+        if self.on_cancel == "completed":
+            return Reply(400, {"status": "ALREADY_COMPLETED"})
         return Reply(202, {"status": "CANCELLATION_REQUESTED"})
 
     def _result(self, request: Recorded) -> Reply:
@@ -751,7 +783,7 @@ class FakeFal(FakeServer):
         return Reply(200, {
             "images": [{"url": f"{self.url}/files/{job_id}.png", "content_type": "image/png",
                         "file_name": "output.png", "width": 64, "height": 48}],
-            "seed": self.seed, "has_nsfw_concepts": [self.nsfw], "prompt": "p",
+            "seed": self.seed, "has_nsfw_concepts": [self.nsfw], "prompt": self.result_prompt,
             "timings": {"inference": 1.1},
         })
 

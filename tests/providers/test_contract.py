@@ -16,6 +16,7 @@ from tests.providers.fakes import Fault, png_bytes, truncated
 from workbench.config import KEY_VARIABLES
 from workbench.domain.catalog import estimate_cost, load_catalog
 from workbench.services.runs import generation
+from workbench.services.runs.recovery import recover_jobs_sync
 
 POLLING = ("bfl", "replicate", "fal")
 
@@ -223,7 +224,9 @@ def test_an_overall_deadline_stops_a_job_that_never_ends(make_harness, provider)
         _async_flow(h)
         h.fake.pending_polls = 10**9
     _, row = h.generate()
-    assert (row.status, row.error_kind) == ("failed", "timeout")
+    # BFL cannot be told to stop: the job is left running there for `recover` to fetch
+    expected = ("interrupted", "left_running") if provider == "bfl" else ("failed", "timeout")
+    assert (row.status, row.error_kind) == expected
     assert "overall deadline of 0.3 s" in row.error_message
     assert h.fake.paid_submits <= 1 and len(h.fake.on("submit")) == 1
     if provider != "gemini":
@@ -235,8 +238,8 @@ def test_an_overall_deadline_stops_a_job_that_never_ends(make_harness, provider)
 
 @pytest.mark.parametrize(
     ("provider", "method", "outcome"),
-    [("replicate", "POST", "cancelled at provider"), ("fal", "PUT", "cancelled at provider"),
-     ("bfl", None, "may be billed")],
+    [("replicate", "POST", "cancelled at provider, may be billed"),
+     ("fal", "PUT", "cancelled at provider, may be billed"), ("bfl", None, "may be billed")],
 )
 def test_at_the_deadline_the_job_is_cancelled_at_the_provider(
     make_harness, provider, method, outcome
@@ -245,12 +248,18 @@ def test_at_the_deadline_the_job_is_cancelled_at_the_provider(
     _async_flow(h)
     h.fake.pending_polls = 10**9  # the fake never finishes
     _, row = h.generate()
-    assert (row.status, row.error_kind) == ("failed", "timeout")
-    assert row.error_message.startswith(f"Timed out ({outcome})")
     cancels = h.fake.on("cancel")
-    if method is None:  # BFL has no cancel endpoint
+    if method is None:  # BFL has no cancel endpoint: the job is left to finish, then fetched
         assert not cancels
+        assert (row.status, row.error_kind) == ("interrupted", "left_running")
+        assert row.error_message.startswith("Past the deadline (may be billed)")
+        h.fake.pending_polls = 0  # it finishes at BFL after all
+        assert recover_jobs_sync(h.wb).recovered == [row.id]
+        done = h.wb.log.get(row.id)
+        assert done.status == "succeeded" and done.image_path
     else:
+        assert (row.status, row.error_kind) == ("failed", "timeout")
+        assert row.error_message.startswith(f"Timed out ({outcome})")
         (cancel,) = cancels
         assert cancel.method == method and row.provider_request_id in cancel.path
         assert KEY in " ".join(cancel.headers.values())

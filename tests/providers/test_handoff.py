@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tomllib
 from typing import Any
 
 import pytest
 from PIL import Image
 
 from tests.providers.fakes import png_bytes
-from workbench.domain.catalog import megapixels_sent
+from workbench.domain.catalog import CATALOG_FILE, megapixels_sent, parse_catalog
 from workbench.services.runs import generation, handoff
 from workbench.services.runs.generation import InvalidRequest
 
@@ -80,9 +81,26 @@ def test_without_send_reference_only_the_parent_is_recorded(make_harness) -> Non
     assert row.parent_id == draft.id and "reference_images" not in row.params
 
 
-def test_an_offer_without_reference_images_says_so_before_sending(make_harness) -> None:
-    # fal's FLUX.2 Flex has no documented edit endpoint: its offer takes no reference image
+def test_fal_flux2_flex_sends_references_to_its_edit_endpoint(make_harness) -> None:
+    # fal.ai/models/fal-ai/flux-2-flex/edit: multi-reference editing with image_urls
     h = make_harness("fal")
+    draft, stored = _draft(h)
+    outcome, row = h.generate("flux-2-flex", prompt=REFINED, parent_id=draft.id,
+                              send_reference=True)
+    assert outcome.status == "succeeded", outcome.error
+    (call,) = h.fake.on("submit")
+    assert call.path == "/fal-ai/flux-2-flex/edit"
+    assert h.fake.references == [stored]
+    assert row.params["app"] == "fal-ai/flux-2-flex/edit"
+
+
+def test_an_offer_without_reference_images_says_so_before_sending(make_harness) -> None:
+    h = make_harness("fal")
+    with CATALOG_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    flex = next(m for m in data["models"] if m["id"] == "flux-2-flex")
+    next(o for o in flex["offers"] if o["provider"] == "fal").pop("reference")
+    h.wb.catalog = parse_catalog(data)
     draft, _ = _draft(h)
     with pytest.raises(InvalidRequest) as refused:
         h.generate("flux-2-flex", prompt=REFINED, parent_id=draft.id, send_reference=True)

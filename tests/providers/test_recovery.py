@@ -86,3 +86,14 @@ def test_the_recover_command_reports_what_it_did(make_harness, capsys, monkeypat
     out = capsys.readouterr().out
     assert "1 recovered" in out and "expired" in out
     assert not h.fake.on("submit")
+
+
+def test_a_request_cancelled_at_fal_before_recovery_is_a_final_outcome(make_harness) -> None:
+    h = make_harness("fal")
+    gid = _interrupted(h, "job-0046-7f3a", _urls(h, "job-0046-7f3a"))
+    h.fake.cancelled.add("job-0046-7f3a")  # fal ended it client_cancelled (request-errors doc)
+    assert recover_jobs_sync(h.wb).finished_badly == [gid]
+    row = h.wb.log.get(gid)
+    assert (row.status, row.error_kind) == ("failed", "server")
+    assert "client_cancelled" in row.error_message
+    assert recover_jobs_sync(h.wb).checked == 0

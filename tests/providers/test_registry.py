@@ -37,12 +37,12 @@ def test_a_provider_without_key_says_which_setting_to_add(tmp_path, provider, va
     assert variable in caught.value.message and "secrets.toml" in caught.value.message
 
 
-def test_a_keyless_attempt_is_logged_as_failed(wb) -> None:
+def test_a_keyless_attempt_is_logged_as_not_sent(wb) -> None:
     request = generation.parse_request(
         {"model": "flux-2-pro", "provider": "bfl", "prompt": "a red chair, studio light"})
     outcome = generation.generate_sync(wb, request)
     row = wb.log.get(outcome.id)
-    assert (row.status, row.error_kind) == ("failed", "config")
+    assert (row.status, row.error_kind) == ("not_sent", "config")
     assert "BFL_API_KEY" in row.error_message
 
 
@@ -152,3 +152,23 @@ def test_a_fake_takes_64_connections_before_it_accepts_any() -> None:
             sock.close()
         server.server_close()
     assert len(opened) == 64
+
+
+def test_no_provider_class_is_over_250_lines_or_15_public_methods() -> None:
+    import ast
+    from pathlib import Path
+
+    import workbench.providers as package
+
+    for path in sorted(Path(package.__path__[0]).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                assert node.end_lineno is not None
+                public = [
+                    f for f in node.body
+                    if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+                    and not f.name.startswith("_")
+                ]
+                where = f"{path.name}:{node.name}"
+                assert node.end_lineno - node.lineno < 250, where
+                assert len(public) <= 15, where

@@ -77,7 +77,7 @@ def test_flux_2_dev_is_served_and_its_cost_is_unknown(make_harness) -> None:
 def test_flux_2_dev_refuses_a_size_replicate_cannot_make(make_harness) -> None:
     h = make_harness("replicate")
     _, row = h.generate("flux-2-dev", size="2MP", aspect_ratio="16:9")
-    assert (row.status, row.error_kind) == ("failed", "bad_request")
+    assert (row.status, row.error_kind) == ("not_sent", "bad_request")
     assert "1440" in row.error_message
     assert not h.fake.on("submit")
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from workbench.errors import ConfigError, InvalidInput, WorkbenchError
+from workbench.redact import one_line
 
 if TYPE_CHECKING:
     from workbench.services.workbench import Workbench
@@ -32,16 +33,18 @@ class CommandError(WorkbenchError):
         self.exit_code = exit_code
 
 
-def one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 class UsageError(InvalidInput):
     """A command line argparse rejects."""
 
 
 class CommandParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and the caller decides the exit)."""
+    """argparse, but a usage error is one line (and the caller decides the exit), and an option
+    is only ever its full name: with abbreviations on, `--hel` would be `--help` and `--mod` a
+    guess that changes meaning when an option is added, so both are refused as unknown."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")

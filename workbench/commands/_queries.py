@@ -15,6 +15,13 @@ with the same code as the command (`commands.history.page` and `show`); `workben
   finds nobody listening there and removes it.
 - The request is one JSON line `{"argv": [...], "database": "<sha256 or empty>"}`, the answer one
   JSON line `{"code": N, "out": "...", "err": "..."}`. `WORKBENCH_ASK_RUNS=0` turns asking off.
+- Nothing an asker sends can stop the run or its later answers: each connection is read on a
+  thread of its own against one deadline for the whole request (`READ_TIMEOUT_S` from accept,
+  so a client trickling a byte at a time is dropped as surely as a silent one, and never holds
+  another asker); at most `MAX_CLIENTS` are read at once (more are closed at once and their
+  askers do the work themselves). The command line is parsed with abbreviations off (so `--hel`
+  is an unknown option, as in a process of its own), help goes into the answer, and SystemExit
+  or any other exception ends that one answer, never the listener.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ import io
 import json
 import os
 import socket
+import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -35,6 +44,8 @@ from workbench.paths import data_dir
 if TYPE_CHECKING:
     import logging
 
+    from _typeshed import SupportsWrite
+
     from workbench.services.workbench import Workbench
 
 QUERIES_DIR = "queries"
@@ -42,7 +53,11 @@ SERVED = frozenset({"history"})
 # Linux keeps a Unix socket's path in 108 bytes: a deeper data directory is simply not served.
 SOCKET_PATH_MAX = 107
 REQUEST_MAX_BYTES = 65_536
-READ_TIMEOUT_S = 2.0  # a client that connects and says nothing is dropped after this long
+# A client whose whole request has not arrived this long after it connected is dropped: a
+# deadline for the request, not for each read (one byte every 1.5 s would renew a per-read one).
+READ_TIMEOUT_S = 2.0
+SEND_TIMEOUT_S = 2.0  # an asker that stops reading its answer is dropped after this long
+MAX_CLIENTS = 8  # requests being read at once; a connection past that is closed at once
 CONNECT_TIMEOUT_S = 0.5
 # Past this an asker stops waiting for a run's answer and queries the log itself (a stopped run,
 # Ctrl-Z, still accepts connections but never answers). The run's own wait for the database is
@@ -66,9 +81,16 @@ def _log() -> logging.Logger:
     return logging.getLogger(__name__)
 
 
-def _read_line(conn: socket.socket, limit: int | None) -> bytes:
+def _read_line(conn: socket.socket, limit: int | None, deadline: float | None = None) -> bytes:
+    """One line from `conn`. With a `deadline` (time.monotonic()), a line that has not arrived
+    by then raises TimeoutError however its bytes trickle in."""
     data = b""
     while not data.endswith(b"\n"):
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the request did not arrive in time")
+            conn.settimeout(left)
         chunk = conn.recv(65_536)
         if not chunk:
             break
@@ -133,15 +155,28 @@ def answering(wb: Workbench) -> Iterator[Listener]:
 
 
 def answer(wb: Workbench, argv: Sequence[str]) -> tuple[int, str, str]:
-    """What `workbench <argv>` would print and return in a process of its own, from `wb`."""
+    """What `workbench <argv>` would print and return in a process of its own, from `wb`.
+
+    Never raises, never prints: help and usage go into the answer, SystemExit becomes its exit
+    code, and an unexpected exception is one line with exit code 1 (and the traceback in the
+    run's log), so one bad question costs only its own answer."""
     from workbench.commands import history
+
+    out, err = io.StringIO(), io.StringIO()
+
+    class Parser(CommandParser):
+        """`CommandParser` writing what it prints (help, usage) into this answer, not onto the
+        run's terminal; its subcommand parsers are of this class too (argparse's default)."""
+
+        def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+            if message:
+                (err if file is sys.stderr else out).write(message)
 
     # Only `history` is registered: any other command is refused as argparse refuses an
     # unknown one, so a run never does another command's work for a caller.
-    parser = CommandParser(prog="workbench")
+    parser = Parser(prog="workbench")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     history.register(commands)
-    out, err = io.StringIO(), io.StringIO()
     try:
         args, unknown = parser.parse_known_args(list(argv))
         if unknown:
@@ -150,6 +185,12 @@ def answer(wb: Workbench, argv: Sequence[str]) -> tuple[int, str, str]:
     except WorkbenchError as exc:
         code, line = failure(exc)
         print(line, file=err)
+    except SystemExit as exc:  # argparse's exit after --help (or any other exit request)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception as exc:  # a bug: this answer fails, the run and its later answers do not
+        _log().exception("answering %s failed", list(argv)[:1])
+        code = 1
+        print(f"error: the running workbench could not answer ({type(exc).__name__})", file=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -157,6 +198,7 @@ class Listener:
     def __init__(self, wb: Workbench) -> None:
         self.wb = wb
         self.answered = 0  # queries answered (declined ones not counted)
+        self.dropped = 0  # connections closed without an answer (slow, malformed, too many)
         self.path = wb.settings.data_dir / QUERIES_DIR / f"{os.getpid()}.sock"
         self.database = _database_id(
             wb.settings.database_url.get_secret_value() if wb.settings.database_url else None
@@ -164,6 +206,11 @@ class Listener:
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._count = threading.Lock()  # guards answered, dropped and _clients
+        self._clients = 0
+        # One answer at a time reads the log, as one command would; reading requests does not
+        # wait for it.
+        self._answering = threading.Lock()
 
     def start(self) -> None:
         if len(os.fsencode(self.path)) > SOCKET_PATH_MAX:
@@ -201,21 +248,51 @@ class Listener:
                 continue
             except OSError:
                 return
-            with conn:
-                try:
-                    self._handle(conn)
-                except Exception:  # one bad request must not end the answering
-                    _log().exception("answering a history query failed")
+            with self._count:
+                admitted = self._clients < MAX_CLIENTS
+                if admitted:
+                    self._clients += 1
+                else:
+                    self.dropped += 1
+            if not admitted:
+                conn.close()  # its asker does the work itself
+                continue
+            deadline = time.monotonic() + READ_TIMEOUT_S
+            try:
+                threading.Thread(
+                    target=self._client, args=(conn, deadline), name="history-asker", daemon=True
+                ).start()
+            except RuntimeError:  # no thread to be had: this asker does the work itself
+                self._left(conn, answered=False)
 
-    def _handle(self, conn: socket.socket) -> None:
-        conn.settimeout(READ_TIMEOUT_S)
-        request = json.loads(_read_line(conn, REQUEST_MAX_BYTES))
+    def _left(self, conn: socket.socket, *, answered: bool) -> None:
+        conn.close()
+        with self._count:
+            self._clients -= 1
+            if not answered:
+                self.dropped += 1
+
+    def _client(self, conn: socket.socket, deadline: float) -> None:
+        answered = False
+        try:
+            answered = self._handle(conn, deadline)
+        except (Exception, SystemExit):  # one bad request must not end the answering
+            _log().info("a history query was dropped", exc_info=True)
+        finally:
+            self._left(conn, answered=answered)
+
+    def _handle(self, conn: socket.socket, deadline: float) -> bool:
+        request = json.loads(_read_line(conn, REQUEST_MAX_BYTES, deadline))
         argv = request.get("argv")
         if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
-            return
+            return False
+        conn.settimeout(SEND_TIMEOUT_S)
         if request.get("database", "") != self.database:
             conn.sendall(b'{"declined": "another database"}\n')
-            return
-        code, out, err = answer(self.wb, argv)
-        self.answered += 1  # before sending: the asker may look as soon as it has the answer
+            return False
+        with self._answering:
+            code, out, err = answer(self.wb, argv)
+        with self._count:
+            self.answered += 1  # before sending: the asker may look as soon as it has the answer
         conn.sendall((json.dumps({"code": code, "out": out, "err": err}) + "\n").encode())
+        return True

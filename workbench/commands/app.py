@@ -1,4 +1,5 @@
-"""`workbench app [STREAMLIT OPTIONS]`: starts the Streamlit app (`workbench/ui/main.py`).
+"""`workbench app [STREAMLIT OPTIONS]`: starts the Streamlit app (`workbench/ui/server.py`: the
+script `workbench/ui/main.py` behind the sign-in guard).
 
 Every argument after `app` goes to `streamlit run` unchanged (`--server.port 8600`, say). The
 process becomes Streamlit's (exec), so Ctrl-C and exit codes are Streamlit's own.
@@ -25,9 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def streamlit_command(streamlit_args: list[str]) -> list[str]:
     """The command line that runs the packaged app with this interpreter's Streamlit."""
-    from workbench.ui.main import SCRIPT
+    from workbench.ui.main import SERVER
 
-    return [sys.executable, "-m", "streamlit", "run", str(SCRIPT), *streamlit_args]
+    return [sys.executable, "-m", "streamlit", "run", str(SERVER), *streamlit_args]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,12 +34,19 @@ def register(subparsers: Any) -> None:
     side.add_argument("--to", metavar="TARGET", help="a data directory or database URL")
     side.add_argument("--from", dest="source", metavar="SOURCE",
                       help="a data directory or database URL")
-    copy.add_argument(
+    where = copy.add_mutually_exclusive_group()
+    where.add_argument(
         "--images-dir",
         type=Path,
         metavar="DIR",
         help="with a database URL: the data directory that side keeps its images in "
-        "(default: this one's)",
+        "(default: where this one's live)",
+    )
+    where.add_argument(
+        "--images-url",
+        metavar="s3://BUCKET/PREFIX",
+        help="with a database URL: the bucket that side keeps its images in "
+        "(credentials from the AWS variables or profile)",
     )
     copy.set_defaults(run=run)
     rename = actions.add_parser(
@@ -85,13 +92,15 @@ def run(args: Any) -> int:
     except ConfigError as exc:
         raise CommandError(f"Invalid setting: {exc}", EXIT_USAGE) from None
     here = dbcopy.place_of(settings)
+    elsewhere = args.images_url or args.images_dir
     try:
         there = dbcopy.parse_place(
             args.to or args.source,
-            args.images_dir or settings.data_dir,
+            dbcopy.images_place(elsewhere, settings.data_dir) if elsewhere
+            else (here.images, here.images_identity),
             lock_timeout_s=settings.lock_timeout_s,
         )
-    except dbcopy.BadTarget as exc:
+    except (dbcopy.BadTarget, ConfigError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     source, target = (here, there) if args.to else (there, here)
     try:

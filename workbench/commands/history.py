@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from workbench.commands import EXIT_OK, opened_workbench
 from workbench.commands._filters import add_filter_arguments, filter_from_args
+from workbench.redact import one_line
 
 if TYPE_CHECKING:
     from workbench.services.history import HistoryPage
@@ -37,7 +38,7 @@ def _cell(value: Any, width: int) -> str:
         text = f"{value:.4g}"
     else:
         text = str(value)
-    text = " ".join(text.split())
+    text = one_line(text)  # logged text may hold terminal escapes (a shared log, a provider)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

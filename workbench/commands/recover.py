@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from workbench.commands import EXIT_OK, opened_workbench
+from workbench.redact import one_line
 
 
 def register(subparsers: Any) -> None:
@@ -42,11 +43,12 @@ def run(args: Any) -> int:
                     "expired": report.expired,
                     "still_open": report.still_open,
                     "messages": report.messages,
+                    "unaccounted": report.unaccounted_text,
                 }
             )
         )
     else:
         print(report.summary())
         for message in report.messages:
-            print(f"  {message}")
+            print(f"  {one_line(message)}")
     return EXIT_OK

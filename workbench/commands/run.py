@@ -1,11 +1,16 @@
 """`workbench run`: a suite or a prompt file on several models, K variations each,
 with a budget and per-provider concurrency; progress on the terminal and a summary table at the
-end. `--resume RUN_ID` finishes an interrupted or cancelled run, sending only missing cells.
-Ctrl-C cancels: nothing new is sent, running jobs finish and are logged."""
+end. `--resume RUN_ID` finishes an interrupted or cancelled run, sending only missing cells
+(`--resend-uncertain` also sends again, on purpose, the cells cut off while sending).
+
+Ctrl-C or SIGTERM stops gracefully: the first stops sending (queued cells become `cancelled`,
+jobs in flight finish and are logged with their images and costs, the run ends `cancelled`);
+a second stops waiting (jobs still with their provider are recorded `interrupted` with their
+request ids, and `workbench recover` fetches them later). Either way the command says how many
+were cancelled and finished, and exits 130."""
 
 from __future__ import annotations
 
-import statistics
 import sys
 from typing import Any
 
@@ -13,8 +18,10 @@ from workbench.commands import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_STORE,
     EXIT_USAGE,
     CommandError,
+    one_line,
     opened_workbench,
 )
 from workbench.commands._measure import measuring
@@ -61,8 +68,24 @@ def register(subparsers: Any) -> None:
         help="reuse images of identical "
         "earlier requests (explicit seeds only) instead of paying again",
     )
+    parser.add_argument(
+        "--max-images",
+        type=int,
+        metavar="N",
+        help="refuse a run of more than N images (default 5000; a larger run needs this)",
+    )
     parser.add_argument("--resume", metavar="RUN_ID", help="finish an unfinished run")
+    parser.add_argument(
+        "--resend-uncertain",
+        action="store_true",
+        help="with --resume: also send again the cells cut off while sending (they may or may "
+        "not have reached the provider, so they may be billed twice)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no line per generation")
+    parser.epilog = (
+        "exit codes: 0 every image made, 1 some failed, were moderated or not sent, 2 invalid "
+        "input, 3 database unusable, 130 stopped by Ctrl-C or SIGTERM."
+    )
     parser.set_defaults(run=run)
 
 
@@ -87,22 +110,52 @@ def _providers(wb: Any, model_ids: list[str], pairs: list[str]) -> dict[str, str
 
 def _cells(wb: Any, args: Any) -> list[Any]:
     from workbench.domain.suites import SuiteError, load_suite
-    from workbench.services.runs.grids import suite_cells
+    from workbench.services.runs.grids import TooManyCells, suite_cells
+
+    model_ids, limit = _size_first(args)
+    try:
+        try:
+            suite = load_suite(args.suite)
+        except (SuiteError, OSError) as exc:
+            raise CommandError(f"Cannot use {args.suite}: {exc}", EXIT_USAGE) from None
+        providers = _providers(wb, model_ids, args.provider_for)
+        seeds = [None if args.seed is None else args.seed + k for k in range(args.variations)]
+        return suite_cells(wb, suite, providers, seeds, limit=limit)
+    except TooManyCells as exc:
+        raise _too_large(exc, args) from None
+
+
+def _too_large(exc: Any, args: Any) -> CommandError:
+    from workbench.services.runs.grids import LARGE_RUN_IMAGES
+
+    hint = (
+        f"Raise --max-images to {exc.count} to run it."
+        if args.max_images
+        else f"A run over {LARGE_RUN_IMAGES:,} needs --max-images {exc.count}."
+    )
+    return CommandError(f"Not started: {exc} {hint}", EXIT_USAGE)
+
+
+def _size_first(args: Any) -> tuple[list[str], int]:
+    """The run's model ids and image limit, after refusing, before the data directory is
+    opened, a prompt file whose lines x models x variations is over the limit."""
+    from workbench.services.runs.grids import LARGE_RUN_IMAGES, TooManyCells, check_prompt_file
 
     if not args.suite:
         raise CommandError("Give a suite or prompt file, or --resume RUN_ID.", EXIT_USAGE)
-    try:
-        suite = load_suite(args.suite)
-    except (SuiteError, OSError) as exc:
-        raise CommandError(f"Cannot use {args.suite}: {exc}", EXIT_USAGE) from None
-    model_ids = [m.strip() for m in args.models.split(",") if m.strip()]
+    model_ids = list(dict.fromkeys(m.strip() for m in args.models.split(",") if m.strip()))
     if not model_ids:
         raise CommandError("--models needs at least one model id", EXIT_USAGE)
     if not 1 <= args.variations <= 16:
         raise CommandError("--variations must be from 1 to 16", EXIT_USAGE)
-    providers = _providers(wb, model_ids, args.provider_for)
-    seeds = [None if args.seed is None else args.seed + k for k in range(args.variations)]
-    return suite_cells(wb, suite, providers, seeds)
+    if args.max_images is not None and args.max_images < 1:
+        raise CommandError("--max-images must be at least 1", EXIT_USAGE)
+    limit = args.max_images or LARGE_RUN_IMAGES
+    try:
+        check_prompt_file(args.suite, len(model_ids), args.variations, limit)
+    except TooManyCells as exc:
+        raise _too_large(exc, args) from None
+    return model_ids, limit
 
 
 def _eta(seconds: float | None) -> str:
@@ -117,7 +170,7 @@ def _printer(quiet: bool) -> Any:
             return
         cost = "-" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f}"
         latency = "-" if outcome.latency_ms is None else f"{outcome.latency_ms / 1000:.1f}s"
-        tail = f" · {outcome.error}" if outcome.error else ""
+        tail = f" · {one_line(outcome.error)}" if outcome.error else ""
         print(
             f"[{progress.done}/{progress.total}] {outcome.model} via {outcome.provider} · "
             f"{outcome.status} · {latency} · {cost} · spent ${progress.spent_usd:.4f} · "
@@ -126,44 +179,6 @@ def _printer(quiet: bool) -> Any:
         )
 
     return on_event
-
-
-def summary(wb: Any, run_id: str) -> list[dict[str, Any]]:
-    """Per model: done, failed, cost and median latency of the run's attempts."""
-    from workbench.domain.filters import HistoryFilter
-
-    per_model: dict[str, dict[str, Any]] = {}
-    offset = 0
-    while True:
-        rows = wb.log.page(HistoryFilter(run_id=run_id, sort="oldest"), limit=1000, offset=offset)
-        if not rows:
-            break
-        for row in rows:
-            entry = per_model.setdefault(
-                row.model,
-                {
-                    "model": row.model,
-                    "done": 0,
-                    "failed": 0,
-                    "cancelled": 0,
-                    "cost_usd": 0.0,
-                    "latencies": [],
-                },
-            )
-            if row.status == "succeeded":
-                entry["done"] += 1
-                if row.latency_ms is not None and row.cost_kind != "cached":
-                    entry["latencies"].append(row.latency_ms)
-            elif row.status in ("failed", "moderated", "interrupted"):
-                entry["failed"] += 1
-            elif row.status == "cancelled":
-                entry["cancelled"] += 1
-            entry["cost_usd"] += row.cost_usd or 0.0
-        offset += 1000
-    for entry in per_model.values():
-        lat = entry.pop("latencies")
-        entry["median_latency_ms"] = statistics.median(lat) if lat else None
-    return sorted(per_model.values(), key=lambda e: e["model"])
 
 
 def _print_summary(rows: list[dict[str, Any]]) -> None:
@@ -181,6 +196,7 @@ def _print_summary(rows: list[dict[str, Any]]) -> None:
 
 def run(args: Any) -> int:
     from workbench.services.runs import runner as run_service
+    from workbench.services.runs import summary as run_summary
 
     overrides: dict[str, Any] = {}
     if args.budget is not None:
@@ -191,6 +207,10 @@ def run(args: Any) -> int:
         if not 1 <= args.concurrency <= 64:
             raise CommandError("--concurrency must be from 1 to 64", EXIT_USAGE)
         overrides["concurrency"] = {p: args.concurrency for p in run_service.DEFAULT_CONCURRENCY}
+    if args.resend_uncertain and not args.resume:
+        raise CommandError("--resend-uncertain goes with --resume RUN_ID", EXIT_USAGE)
+    if not args.resume:
+        _size_first(args)  # a run too large is refused before the data directory is opened
     with opened_workbench() as wb, measuring(wb, MEASURE_WAIT_S), answering(wb):
         interrupted, runs = run_service.recover(wb)
         if interrupted or runs:
@@ -201,14 +221,7 @@ def run(args: Any) -> int:
             )
         try:
             if args.resume:
-                settings = None
-                if overrides:
-                    record = wb.runs.get(args.resume)
-                    base = ((record.spec if record else None) or {}).get("settings", {})
-                    settings = run_service.RunSettings.model_validate({**base, **overrides})
-                handle = run_service.resume_run(
-                    wb, args.resume, settings, on_event=_printer(args.quiet)
-                )
+                handle = _resume(wb, args, overrides)
             else:
                 settings = run_service.RunSettings(allow_cache=args.allow_cache, **overrides)
                 cells = _cells(wb, args)
@@ -216,6 +229,7 @@ def run(args: Any) -> int:
                 print(
                     f"run: {est.images} images · estimated ${est.cost_usd:.4f}"
                     + (f" (+{est.unpriced} unpriced)" if est.unpriced else "")
+                    + (f", at most ${est.most_usd:.4f}" if est.most_usd > est.cost_usd else "")
                     + f" · about {est.duration_s:.0f} s · spent today ${est.spent_today_usd:.4f}",
                     file=sys.stderr,
                 )
@@ -225,20 +239,90 @@ def run(args: Any) -> int:
         except run_service.RunRefused as exc:
             raise CommandError(" ".join(exc.problems), EXIT_USAGE) from None
         print(f"run id: {handle.run_id}", file=sys.stderr)
-        thread = handle.start_in_thread()
-        cancelled = False
-        try:
-            while thread.is_alive():
-                thread.join(0.2)
-        except KeyboardInterrupt:
-            cancelled = True
-            print("cancelling: nothing new is sent; running jobs finish…", file=sys.stderr)
-            handle.cancel()
-            thread.join()
+        if handle.unaccounted:
+            print(
+                f"note: {len(handle.unaccounted)} cell(s) were sent (the sent-requests ledger "
+                "says so) but the database has no record of them, so they are not sent again: "
+                + ", ".join(handle.unaccounted),
+                file=sys.stderr,
+            )
+        stop = _drive(handle)
         progress = handle.progress
-        _print_summary(summary(wb, handle.run_id))
-        if progress.stop_reason:
+        _print_summary(run_summary.per_model(wb, handle.run_id))
+        if progress.stop_reason and not stop.count:
             print(progress.stop_reason, file=sys.stderr)
-    if cancelled:
+        if stop.count:
+            print(_stopped_line(progress), file=sys.stderr)
+    if stop.count:
         return EXIT_INTERRUPTED
-    return EXIT_OK if progress.failed == 0 and progress.moderated == 0 else EXIT_FAILED
+    if handle.ledger_error:
+        return EXIT_STORE
+    if progress.failed or progress.moderated or progress.not_sent or handle.billed_over_max:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _resume(wb: Any, args: Any, overrides: dict[str, Any]) -> Any:
+    from workbench.providers.registry import provider_label
+    from workbench.services.runs import runner as run_service
+
+    settings = run_service.saved_settings_with(wb, args.resume, overrides) if overrides else None
+    if args.resend_uncertain:
+        uncertain = run_service.uncertain_cells(wb, args.resume)
+        providers = sorted(
+            {provider_label(p) for p in run_service.providers_of(wb, [r.id for r in uncertain])}
+        )
+        print(
+            f"sending again {len(uncertain)} cell(s) cut off while sending: they may or may "
+            f"not have reached {', '.join(providers) or 'their provider'}, so each may be "
+            "billed twice.",
+            file=sys.stderr,
+        )
+    return run_service.resume_run(
+        wb, args.resume, settings, on_event=_printer(args.quiet),
+        resend_uncertain=args.resend_uncertain,
+    )
+
+
+def _drive(handle: Any) -> Any:
+    """Run the handle in its thread while this (main) thread waits for it to record
+    everything; Ctrl-C / SIGTERM stop it in two steps (commands._stopping)."""
+    from workbench.commands._stopping import GracefulStop
+
+    def first() -> None:
+        in_flight = handle.progress.in_flight
+        print(
+            f"stopping: nothing new is sent; {in_flight} job(s) in flight finish and are "
+            "logged (Ctrl-C again to stop waiting for them)",
+            file=sys.stderr,
+            flush=True,
+        )
+        handle.cancel()
+
+    def second() -> None:
+        print(
+            "stopping now: jobs still with their provider are recorded as interrupted; "
+            "`workbench recover` fetches their results later",
+            file=sys.stderr,
+            flush=True,
+        )
+        handle.abandon()
+
+    with GracefulStop(first, second) as stop:
+        thread = handle.start_in_thread()
+        handle.done.wait()
+    thread.join()
+    return stop
+
+
+def _stopped_line(progress: Any) -> str:
+    line = (
+        f"stopped: {progress.cancelled} queued cell(s) cancelled, {progress.done} finished "
+        "and logged"
+    )
+    if progress.interrupted:
+        line += (
+            f", {progress.interrupted} still with their provider recorded as interrupted "
+            "(`workbench recover` fetches their results)"
+        )
+    return line + "."

@@ -1,30 +1,32 @@
-"""The model catalog: models, families, the providers that serve them, their ids and prices.
+"""The model catalog: the providers, the models, the offers of one provider for one model, their
+ids and prices.
 
-Loaded from `workbench/domain/data/catalog.toml` and validated by pydantic, so adding a model or a
-provider offer is a data change. Every model is also served by the `offline` sketch renderer
-(cost 0, labelled "no model"), which needs no key. Pure domain code: no I/O beyond reading the
-data file, no streamlit, httpx or duckdb.
+Loaded from `workbench/domain/data/catalog.toml` and validated by pydantic, so adding a model, an
+offer or a provider's description is a data change (a provider also needs its adapter module,
+named in its `adapter`; docs/extending.md). Every model is also served by the `offline` sketch
+renderer (cost 0, labelled "no model"), which needs no key. The provider tables the settings and
+pages read (`PROVIDER_LABELS` here, the key and base-URL variables in `workbench.config`) are
+views of the `[[providers]]` entries, read on first use. Pure domain code: no I/O beyond reading
+the data file, no streamlit, httpx or duckdb.
 """
 
 from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench.errors import InvalidInput
-from workbench.tables import ProviderTable
 
 CATALOG_FILE = Path(__file__).parent / "data" / "catalog.toml"
 OFFLINE = "offline"
-# Provider name -> label, filled by the provider registry from the adapters' descriptors (this
-# domain module imports no adapter; the table completes itself on first read, workbench.tables).
-PROVIDER_LABELS: ProviderTable[str, str] = ProviderTable()
+_V = TypeVar("_V")
 Family = Literal["nano-banana", "flux"]
 # How a model's request looks on the wire, whoever serves it; adapters branch on this, never on
 # a model id, so a new model of an existing shape is one catalog entry (docs/extending.md).
@@ -33,6 +35,67 @@ Shape = Literal["nano-banana", "flux-2", "flux-2-dev", "flux-ultra"]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderSpec(_Strict):
+    """A provider as the rest of the workbench knows it (one `[[providers]]` entry): its settings,
+    where its key may go, its runner default, and the adapter that speaks its API, imported
+    only when the provider is built (`providers.registry`)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")  # as the offers and the log name it
+    label: str = Field(min_length=1)  # for people
+    adapter: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # "module:Class"
+    key_variables: tuple[str, ...] = ()  # environment / secrets.toml names, preferred first
+    base_url_variable: str | None = None
+    default_base_url: str | None = None
+    api_hosts: tuple[str, ...] = ()  # hosts whose URLs may carry the key; `*` is one label
+    default_concurrency: int = Field(default=4, ge=1)
+    first_party: tuple[str, ...] = ()  # pages a confirmed price may cite
+    position: int = 50  # where it is listed (pickers, the Status page): lower comes first
+
+    @property
+    def hosted(self) -> bool:
+        return bool(self.key_variables)
+
+
+@cache
+def _provider_specs(path: Path) -> dict[str, ProviderSpec]:
+    with path.open("rb") as fh:
+        entries = tomllib.load(fh).get("providers", [])
+    specs = sorted(
+        (ProviderSpec.model_validate(entry) for entry in entries),
+        key=lambda spec: (spec.position, spec.name),
+    )
+    return {spec.name: spec for spec in specs}
+
+
+def provider_specs() -> dict[str, ProviderSpec]:
+    """Every provider of the catalog file, in listing order."""
+    return dict(_provider_specs(CATALOG_FILE))
+
+
+class ProviderView(Mapping[str, _V]):
+    """A read-only table of one field of every provider (name -> value), read from the catalog
+    on first use; providers whose field is empty are left out."""
+
+    def __init__(self, pick: Callable[[ProviderSpec], _V | None]) -> None:
+        self._pick = pick
+
+    def _table(self) -> dict[str, _V]:
+        picked = ((name, self._pick(spec)) for name, spec in provider_specs().items())
+        return {name: value for name, value in picked if value is not None}
+
+    def __getitem__(self, name: str) -> _V:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+PROVIDER_LABELS: ProviderView[str] = ProviderView(lambda spec: spec.label)
 
 
 class FlatPrice(_Strict):
@@ -93,6 +156,17 @@ class TokenPrices(_Strict):
     image_output: float = Field(ge=0)
 
 
+class TokenLimits(_Strict):
+    """The most tokens one request can bill, as the provider documents them (token-billed
+    offers: Gemini). With `TokenPrices` they give the most one image can cost, which is what
+    the workbench reserves against the daily caps and a run's budget before sending."""
+
+    image_output: int = Field(gt=0)  # image tokens of the one image asked for, at most
+    output: int = Field(gt=0)  # every output token of a request (image, text, thinking)
+    input: int = Field(gt=0)  # every input token of a request (text and reference images)
+    source: str = Field(min_length=1)  # where each figure is documented
+
+
 class CustomSize(_Strict):
     """Explicit width x height a provider takes for ratios its own list lacks."""
 
@@ -117,6 +191,18 @@ class ReferenceInput(_Strict):
     source: str = Field(min_length=1)  # where the field, count and limits are documented
 
 
+class PromptRewrite(_Strict):
+    """How one provider's prompt rewriting ("upsampling", "expansion", "enhancement") is
+    controlled for one model: the workbench sends `field` = `off` unless the user lets the
+    provider rewrite the prompt (the model option `prompt_upsampling`). An empty `field` means
+    the provider documents a rewrite and no way to turn it off; the Build page says so."""
+
+    field: str = ""  # the input that turns the rewrite on or off; "" = it cannot be turned off
+    off: bool = False  # the value of `field` that keeps the prompt as written
+    default_on: bool = True  # the provider rewrites when the field is not sent
+    source: str = Field(min_length=1)  # where the field and its default are documented
+
+
 class Offer(_Strict):
     """One provider serving one model: its id there, what it accepts and what it costs."""
 
@@ -124,6 +210,9 @@ class Offer(_Strict):
     model_id: str = Field(min_length=1)
     fallback_ids: tuple[str, ...] = ()
     accepts_seed: bool = True
+    # The provider takes a seed but documents determinism as best effort (Gemini's
+    # `GenerateContentConfig.seed`): the same seed may still give another image.
+    seed_best_effort: bool = False
     price: Price
     price_source: str = ""
     price_url: str = ""  # the page the price was read on (first-party when confirmed)
@@ -136,6 +225,14 @@ class Offer(_Strict):
     megapixel_unit: Literal["binary", "decimal"] = "binary"  # 1 MP = 1024^2 or 10^6 pixels
     pixel_multiple: int = Field(default=16, gt=0)  # width/height step when sent as pixels
     reference: ReferenceInput | None = None  # None: this offer takes no reference image
+    prompt_rewrite: PromptRewrite | None = None  # None: the provider documents no rewrite
+    # The most megapixels (10^6 pixels) one image of this offer may have, where the provider
+    # documents it; None: the model's largest size tier with headroom (providers.jobs).
+    max_output_mp: float | None = Field(default=None, gt=0)
+    # Dollars per second of run time where the provider bills time (Replicate: "you pay for the
+    # time the prediction ran"): prices a job stopped after it started; None: not published.
+    usd_per_second: float | None = Field(default=None, ge=0)
+    most_tokens: TokenLimits | None = None  # token-billed offers: the documented maxima
 
     @model_validator(mode="after")
     def _sourced(self) -> Offer:
@@ -212,12 +309,35 @@ class ModelSpec(_Strict):
 
 class Catalog(_Strict):
     models: tuple[ModelSpec, ...] = Field(min_length=1)
+    providers: tuple[ProviderSpec, ...] = ()
 
     @model_validator(mode="after")
     def _unique(self) -> Catalog:
         ids = [m.id for m in self.models]
         if len(ids) != len(set(ids)):
             raise ValueError("duplicate model id in catalog")
+        names = [p.name for p in self.providers]
+        if len(names) != len(set(names)):
+            raise ValueError("duplicate provider name in catalog")
+        return self
+
+    @model_validator(mode="after")
+    def _served(self) -> Catalog:
+        """Every offer names a provider of the catalog, and a confirmed price cites that
+        provider's own pages."""
+        known = {p.name: p for p in self.providers}
+        for model in self.models:
+            for offer in model.offers:
+                provider = known.get(offer.provider)
+                if provider is None:
+                    raise ValueError(f"{model.id}: no provider '{offer.provider}' in the catalog")
+                if offer.price_confirmed and not offer.price_url.startswith(
+                    provider.first_party
+                ):
+                    raise ValueError(
+                        f"{model.id}/{offer.provider}: a confirmed price must cite "
+                        f"{provider.label}'s own pages, not {offer.price_url}"
+                    )
         return self
 
     def model(self, model_id: str) -> ModelSpec:
@@ -266,12 +386,20 @@ def _with_offline(model: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_catalog(data: dict[str, Any]) -> Catalog:
+    """A catalog from TOML data; without a `providers` table, the catalog file's providers."""
     models = [_with_offline(m) for m in data.get("models", [])]
-    return Catalog.model_validate({"models": models})
+    providers = data.get("providers")
+    if providers is None:
+        providers = list(provider_specs().values())
+    return Catalog.model_validate({"models": models, "providers": providers})
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    return _load_catalog(path or CATALOG_FILE)
 
 
 @cache
-def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
+def _load_catalog(path: Path) -> Catalog:
     with path.open("rb") as fh:
         return parse_catalog(tomllib.load(fh))
 
@@ -382,3 +510,51 @@ def estimate_cost(
 def bills_input(offer: Offer) -> bool:
     """Whether the offer's price counts the megapixels of reference images."""
     return isinstance(offer.price, MegapixelPrice) and offer.price.input_mp_usd is not None
+
+
+REWRITE_OPTION = "prompt_upsampling"  # the model option that lets the provider rewrite
+
+
+def rewrite_params(offer: Offer, allowed: bool | None) -> dict[str, bool]:
+    """The input that keeps the prompt as written (or, with `allowed`, lets the provider
+    rewrite it) for this offer; {} when the provider documents no rewrite or no way to turn it
+    off. Raises CatalogError when a rewrite is asked of an offer that documents none."""
+    spec = offer.prompt_rewrite
+    if spec is None:
+        if allowed:
+            raise CatalogError(
+                f"{offer.provider} documents no prompt rewriting for {offer.model_id}; "
+                f"leave '{REWRITE_OPTION}' off for it."
+            )
+        return {}
+    if not spec.field:
+        return {}
+    return {spec.field: (not spec.off) if allowed else spec.off}
+
+
+def rewrites_always(offer: Offer) -> bool:
+    """Whether the provider rewrites every prompt for this offer with no way to turn it off."""
+    return offer.prompt_rewrite is not None and not offer.prompt_rewrite.field
+
+
+def offer_notes(model: ModelSpec, offer: Offer, options: dict[str, Any]) -> tuple[str, ...]:
+    """What a person should know about how this offer treats the prompt and the seed, for the
+    Build page and the run's notes: a rewrite that cannot be turned off, one the user allowed,
+    and a seed that is only best effort."""
+    label = PROVIDER_LABELS.get(offer.provider, offer.provider)
+    notes = []
+    if rewrites_always(offer):
+        notes.append(
+            f"{label} may rewrite the prompt for {model.name} (prompt upsampling) and offers no "
+            "way to turn it off: the image may not come from the prompt as written."
+        )
+    elif options.get(REWRITE_OPTION) and offer.prompt_rewrite is not None:
+        notes.append(
+            f"{label} may rewrite the prompt for {model.name} (you allowed prompt upsampling)."
+        )
+    if offer.accepts_seed and offer.seed_best_effort:
+        notes.append(
+            f"{label} takes a seed for {model.name} on a best-effort basis: the same seed may "
+            "still give a different image."
+        )
+    return tuple(notes)

@@ -7,7 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-STATUSES = ("queued", "pending", "succeeded", "failed", "moderated", "cancelled", "interrupted")
+STATUSES = (
+    "queued", "pending", "succeeded", "failed", "moderated", "not_sent", "cancelled", "interrupted",
+)
 # Measurements a filter or a sort may name: `workbench.imaging.measure.SPECS` without the perceptual
 # hash (a fingerprint, not a quantity). Spelled out so that importing the filters does not load
 # numpy (the command line's --help stays quick); a test keeps the two lists in step.
@@ -20,6 +22,9 @@ METRIC_SORTS: dict[str, tuple[str, bool]] = {
     f"{metric}_{end}": (metric, end == "high") for metric in METRICS for end in ("high", "low")
 }
 SORTS = ("newest", "oldest", "fastest", "slowest", "cheapest", "priciest", *METRIC_SORTS)
+
+
+NUL_MESSAGE = "contains a NUL character (\\x00), which no text in the log can hold; remove it"
 
 
 def _one_of(value: str, known: tuple[str, ...], what: str, separator: str = ", ") -> str:
@@ -55,6 +60,19 @@ class HistoryFilter(BaseModel):
     # One lineage: the whole tree this generation belongs to (the draft it started from and
     # everything refined from that draft).
     lineage: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator(
+        "models", "providers", "templates", "statuses", "categories", "run_id", "text", "raters",
+        "lineage", mode="before",
+    )
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """No stored text holds a NUL character, and PostgreSQL refuses one in a text parameter
+        (DuckDB would just match nothing): refused here, on every backend, as one sentence."""
+        values = value if isinstance(value, list | tuple) else (value,)
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise ValueError(NUL_MESSAGE)
+        return value
 
     @field_validator("raters")
     @classmethod

@@ -22,19 +22,27 @@ class ModelOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Flux2FlexOptions(ModelOptions):
+class PromptRewriteOptions(ModelOptions):
+    """A model whose providers may rewrite the prompt ("prompt upsampling"): off unless the user
+    lets them, since a workbench comparing wordings must send the wording written. Each offer
+    says how the rewrite is turned off, or that it cannot be (`catalog.PromptRewrite`)."""
+
+    prompt_upsampling: bool | None = Field(
+        default=None,
+        description="Let the provider rewrite my prompt (prompt upsampling). Off unless set.",
+    )
+
+
+class Flux2FlexOptions(PromptRewriteOptions):
     """FLUX.2 [flex]: the quality / speed and prompt-adherence controls BFL exposes."""
 
     steps: int | None = Field(default=None, ge=1, le=50, description="Inference steps, 1-50.")
     guidance: float | None = Field(
         default=None, ge=1.5, le=10.0, description="Guidance scale, 1.5-10."
     )
-    prompt_upsampling: bool | None = Field(
-        default=None, description="Let the provider rewrite the prompt for more detail."
-    )
 
 
-class Flux11UltraOptions(ModelOptions):
+class Flux11UltraOptions(PromptRewriteOptions):
     """FLUX1.1 [pro] Ultra: the optional raw, less processed look."""
 
     raw: bool | None = Field(default=None, description="Less processed, more natural look.")
@@ -42,6 +50,7 @@ class Flux11UltraOptions(ModelOptions):
 
 # Option sets by name; a model names its set in the catalog (`options = "flex"`).
 OPTION_SETS: dict[str, type[ModelOptions]] = {
+    "flux2": PromptRewriteOptions,
     "flex": Flux2FlexOptions,
     "ultra": Flux11UltraOptions,
 }

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, get_args
@@ -342,13 +343,26 @@ def parse_suite(data: dict[str, Any], source: str = "suite") -> Suite:
         raise SuiteError(f"{source}: {_describe(exc, data)}") from None
 
 
+def _prompt_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line of a prompt file that is a prompt: not blank, not a
+    `#` comment."""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            yield number, line
+
+
+def count_prompt_lines(text: str) -> int:
+    """How many prompts `parse_prompt_lines` makes of `text` when every line is valid: what a
+    run's size is counted from before any line is checked (a few ms for 10,000 lines; checking
+    them takes seconds)."""
+    return sum(1 for _ in _prompt_lines(text))
+
+
 def parse_prompt_lines(text: str, name: str) -> Suite:
     """An ad-hoc suite from plain text: one prompt per line, `#` comment lines skipped."""
     prompts = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in _prompt_lines(text):
         prepared = prepare(line)
         if not prepared.ok:
             raise SuiteError(f"{name}, line {number}: {'; '.join(prepared.errors)}")

@@ -14,7 +14,8 @@ has its module; this façade re-exports their public names and runs the fast one
 - `agreement`: correlations with human ratings.
 
 Where the numbers are stored, when they are computed and how OCR is run live elsewhere
-(`store/metrics.py`, `services/metrics.py`, `engines/ocr.py`); see docs/architecture.md.
+(`store/measurements.py`, `services/evidence/measurements/`, `engines/ocr.py`); see
+docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -51,8 +51,21 @@ EXIF_HEADER = b"Exif\x00\x00"
 USER_COMMENT = 0x9286  # EXIF 2.32 §4.6.5, tag UserComment in the Exif IFD
 # A JPEG segment's length field counts itself: at most 65535 - 2 bytes of payload.
 MAX_SEGMENT_PAYLOAD = 65533
-# A1111's `re_param_code`: one `Key: value` pair of the last line.
-_PAIR = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+# The longest `parameters` text read: twice the longest prompt the builder takes (a prompt and a
+# negative prompt of `prompt_checks.MAX_PROMPT_CHARS` each) plus 12 KB of pairs. It is checked
+# before anything is parsed; a longer text is refused with one sentence.
+MAX_PARAMETERS_CHARS = 32_768
+# The pairs of the last line, read as A1111's `re_param_code`
+# (`\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)`, modules/infotext_utils.py) with
+# `findall` reads them, but in linear time: `findall` retries that pattern at every position, and
+# from each one the key rescans the rest of a long run of word characters (a 40,000-character
+# last line took 19 s). `_pairs` tries a key where `findall` would and, when the key fails,
+# resumes where its run of key characters ended (every start inside the run fails the same
+# way). Possessive and atomic pieces keep each try from backtracking.
+_KEY = re.compile(r"\s*(\w[\w \-/]*+)")
+_SPACES = re.compile(r"\s*+")
+_QUOTED = re.compile(r'"(?>(?:\\.|[^\\"])+)"(?=,|$)')
+_PLAIN = re.compile(r"[^,]*+")
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
@@ -132,12 +145,42 @@ def format_parameters(
     return f"{prompt}{negative}\n{pairs}".strip()
 
 
+def _pairs(line: str) -> list[tuple[str, str]]:
+    """(key, raw value) pairs of one line, as `re.findall(re_param_code, line)` gives them."""
+    found: list[tuple[str, str]] = []
+    at, end = 0, len(line)
+    while at < end:
+        key = _KEY.match(line, at)
+        if key is None:  # no word character after the spaces here, nor from inside them
+            spaces = _SPACES.match(line, at)
+            at = (spaces.end() if spaces else at) + 1
+            continue
+        stop = key.end()
+        if stop >= end or line[stop] != ":" or len(key.group(1)) < 2:
+            at = max(stop, at + 1)
+            continue
+        spaces = _SPACES.match(line, stop + 1)
+        start = spaces.end() if spaces else stop + 1
+        value = _QUOTED.match(line, start) or _PLAIN.match(line, start)
+        assert value is not None  # _PLAIN matches the empty string
+        found.append((key.group(1), value.group(0)))
+        at = value.end() + 1  # past the comma (or the end)
+    return found
+
+
 def parse_parameters(text: str) -> Parameters:
-    """Parse an A1111 infotext as its own `parse_generation_parameters` does."""
+    """Parse an A1111 infotext as its own `parse_generation_parameters` does, in time linear in
+    its length; a text over `MAX_PARAMETERS_CHARS` is refused before any parsing."""
+    if len(text) > MAX_PARAMETERS_CHARS:
+        raise ProvenanceError(
+            f"The image's 'parameters' text is {len(text):,} characters long; at most "
+            f"{MAX_PARAMETERS_CHARS:,} are read. Nothing was changed."
+        )
     *lines, last = text.strip().split("\n")
-    if len(_PAIR.findall(last)) < 3:
+    pairs = _pairs(last)
+    if len(pairs) < 3:  # not a pairs line: part of the prompt
         lines.append(last)
-        last = ""
+        pairs = []
     prompt: list[str] = []
     negative: list[str] = []
     in_negative = False
@@ -147,7 +190,7 @@ def parse_parameters(text: str) -> Parameters:
             in_negative = True
             line = line[len("Negative prompt:"):].strip()
         (negative if in_negative else prompt).append(line)
-    fields = {key.strip(): _unquote(value.strip()) for key, value in _PAIR.findall(last)}
+    fields = {key.strip(): _unquote(value.strip()) for key, value in pairs}
     return Parameters("\n".join(prompt), "\n".join(negative), fields)
 
 
@@ -274,8 +317,16 @@ def _user_comment(raw: Any) -> str | None:
 
 
 def _xmp_field(xmp: str, name: str) -> str | None:
-    m = re.search(rf"<workbench:{name}>(.*?)</workbench:{name}>", xmp, re.S)
-    return xml_unescape(m.group(1)) if m else None
+    """The text of our first `<workbench:NAME>` element, found with two `str.find`s: linear in
+    the packet's length (a lazy regex retried at each of 20,000 repeated opening tags without a
+    closing one took over two minutes on 440 KB)."""
+    opening, closing = f"<workbench:{name}>", f"</workbench:{name}>"
+    start = xmp.find(opening)
+    if start < 0:
+        return None
+    start += len(opening)
+    end = xmp.find(closing, start)
+    return None if end < 0 else xml_unescape(xmp[start:end])
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from workbench.domain.catalog import ModelSpec, Offer
+from workbench.domain.catalog import REWRITE_OPTION, CatalogError, ModelSpec, Offer, rewrite_params
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -28,6 +28,9 @@ ErrorKind = Literal[
     "quota_exhausted",  # a per-day quota is used up: retrying soon cannot help
     "server",  # 5xx after the bounded retries
     "timeout",  # connect, read or overall deadline passed
+    # past the overall deadline with the job still at the provider, which could not be told to
+    # stop (BFL has no cancel): recorded `interrupted`, fetched later by `workbench recover`
+    "left_running",
     "connection",  # could not reach the provider
     "moderated",  # the prompt or the output was blocked by the provider's safety system
     "no_image",  # a successful answer without an image
@@ -35,8 +38,17 @@ ErrorKind = Literal[
     "not_found",  # an expired or missing result / image URL
     "config",  # the provider cannot run here (no key, unknown model id)
     "cancelled",  # the user cancelled before the request was sent
+    "untrusted",  # a URL read back is not the provider's: no request was made with the key
     "internal",  # a bug in the workbench; the message says what happened
 ]
+# Whether an attempt is paid for, as the provider's own documentation says for what happened:
+# "billed" (it did the work), "not_billed" (it never started: Replicate `aborted`, a fal request
+# removed from the queue), "may_be_billed" (it started and was stopped, or nobody can tell).
+Billing = Literal["billed", "not_billed", "may_be_billed"]
+# Where a cost figure comes from, in the log's words: "known" (the provider reported it),
+# "estimated" (the workbench computed it: reported usage x a price, or run time x a rate),
+# "unknown" (no figure).
+CostKind = Literal["known", "estimated", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,16 @@ def reference_fields(request: ImageRequest, names: list[str]) -> dict[str, Any]:
     }
 
 
+def rewrite_fields(request: ImageRequest) -> dict[str, bool]:
+    """The input that keeps the prompt as written, or lets the provider rewrite it when the
+    user allowed that (`prompt_upsampling`); it goes in the body and in the logged params.
+    Raises `ProviderError` (nothing is sent) when a rewrite is asked of an offer without one."""
+    try:
+        return rewrite_params(request.offer, request.options.get(REWRITE_OPTION))
+    except CatalogError as exc:
+        raise ProviderError("bad_request", str(exc)) from None
+
+
 def base64_of(ref: ReferenceImage) -> str:
     return base64.b64encode(ref.data).decode("ascii")
 
@@ -119,6 +141,16 @@ class ImageResult:
     meta: dict[str, Any] = field(default_factory=dict)
     retries: int = 0  # calls sent again after a refusal or a dropped connection
     retry_wait_s: float = 0.0  # total time waited before those retries
+    billed: Billing = "billed"
+    # The prompt the provider says the image was made from, when it differs from the one sent
+    # (a rewrite the user allowed, or one that cannot be turned off): History shows both.
+    prompt_used: str | None = None
+
+    @property
+    def cost_kind(self) -> CostKind:
+        if self.cost_usd is None:
+            return "unknown"
+        return "known" if self.cost_confirmed else "estimated"
 
 
 @dataclass(frozen=True)
@@ -142,6 +174,8 @@ class ProviderError(WorkbenchError):
         provider_request_id: str | None = None,
         cost_usd: float | None = None,
         retryable: bool = False,
+        billed: Billing | None = None,
+        cost_confirmed: bool = True,
     ) -> None:
         super().__init__(message)
         self.kind: ErrorKind = kind
@@ -150,35 +184,23 @@ class ProviderError(WorkbenchError):
         self.provider_request_id = provider_request_id
         self.cost_usd = cost_usd
         self.retryable = retryable
+        # None: the adapter did not say (the request may not have left; the services decide).
+        self.billed: Billing | None = billed
+        self.cost_confirmed = cost_confirmed  # False: cost_usd is the workbench's estimate
         self.retries = 0  # set by the HTTP client: calls sent again before giving up
         self.retry_wait_s = 0.0
 
     @property
-    def status(self) -> Literal["moderated", "failed"]:
+    def status(self) -> Literal["moderated", "failed", "interrupted"]:
+        if self.kind == "left_running":  # not over: its result is fetched later
+            return "interrupted"
         return "moderated" if self.kind == "moderated" else "failed"
 
-
-@dataclass(frozen=True)
-class ProviderDescriptor:
-    """What the rest of the workbench knows about a provider, declared by its adapter module as
-    `DESCRIPTOR` and discovered by the registry: settings, the Status page, catalog validation
-    and the runner's defaults all derive from these."""
-
-    name: str  # as the catalog's offers and the log name it
-    label: str  # for people
-    adapter: type  # built with (key=, base_url=, policy=, sleep=), or () without key variables
-    key_variables: tuple[str, ...] = ()  # environment / secrets.toml names, preferred first
-    base_url_variable: str | None = None
-    default_base_url: str | None = None
-    default_concurrency: int = 4  # jobs in flight at once unless the user says otherwise
-    # Hosts (and path prefixes) whose pages are the provider's own: a price marked confirmed
-    # must cite one of them.
-    first_party: tuple[str, ...] = ()
-    position: int = 50  # where it is listed (pickers, the Status page): lower comes first
-
     @property
-    def hosted(self) -> bool:
-        return bool(self.key_variables)
+    def cost_kind(self) -> CostKind:
+        if self.cost_usd is None:
+            return "unknown"
+        return "known" if self.cost_confirmed else "estimated"
 
 
 @runtime_checkable

@@ -7,8 +7,14 @@ the answer gives `id`, `polling_url` and `cost` (credits, 1 credit = $0.01). The
 GETs `polling_url` exactly as given (it names the cluster that took the job; it is never
 rebuilt) until the status is terminal, and downloads `result.sample` at once (it expires after
 10 minutes) without sending the key. FLUX.2 takes `width`/`height` (multiples of 16 from the
-request); Ultra takes `aspect_ratio` (and `raw`) instead. Flex passes `steps`, `guidance` and
-`prompt_upsampling` through.
+request); Ultra takes `aspect_ratio` (and `raw`) instead. Flex passes `steps` and `guidance`.
+
+Prompt rewriting (https://api.bfl.ai/openapi.json): FLUX.2 [pro] and [max] upsample the prompt
+unless `disable_pup` is true (`Flux2Inputs.disable_pup`); [flex] has `prompt_upsampling`, default
+true (`Flux2FlexInputs`); Ultra has `prompt_upsampling`, default false (`FluxUltraInput`). The
+catalog's `prompt_rewrite` names the field per model, and it is sent set to "keep my prompt"
+unless the user allowed the rewrite. The result's `prompt` (blackforest `responses.py`
+`GenerationResult.prompt`) is kept when it differs from the prompt sent.
 
 Reference images (https://api.bfl.ai/openapi.json, `Flux2Inputs` / `Flux2FlexInputs`:
 "input_image ... URL or base64", `input_image_2` ... `input_image_8`; `FluxUltraInput`:
@@ -21,8 +27,9 @@ Statuses: `Pending` (and the progress names `Reasoning`, `Generating` seen in th
 clients) keep polling; `Ready` succeeds; `Request Moderated` / `Content Moderated` -> moderated;
 `Error` / `Failed` -> failed (server), with the task's `error` text or `details` (an errored
 task may answer `{"status": "Error", "error": ...}`: black-forest-labs/skills
-references/error-handling.md); `Task not found` -> failed (not_found); anything else ->
-failed (malformed, "unknown status").
+references/error-handling.md), except `"error": "content_policy_violation"`, BFL's policy block
+reported on the poll (the same skills page) -> moderated; `Task not found` -> failed
+(not_found); anything else -> failed (malformed, "unknown status").
 
 Retries (never a second paid submit unless BFL did no work):
 - the connection could not be made: retried;
@@ -37,11 +44,14 @@ error-handling.md): 401/403 -> auth; 402 -> credits; 422 (FastAPI `detail[]`) ->
 429 (more than 24 active tasks) -> rate_limited; 5xx -> server.
 
 Deadline: BFL has no cancel endpoint, so a job given up at the deadline is recorded as
-"timed out (may be billed)". Sizes are counted in decimal megapixels (1024 x 1024 = 1.05 MP)
-and each side is at least 256 px (help.bfl.ai).
+"timed out (may be billed)"; `workbench recover` can fetch it later from its polling URL. Sizes
+are counted in decimal megapixels (1024 x 1024 = 1.05 MP) and each side is at least 256 px
+(help.bfl.ai).
 
-Cost: the submit answer's `cost` when present (recorded on every later outcome, since BFL
-reports the charge when it accepts the task); otherwise None and the catalog estimate is used.
+Cost: the settled `cost` of the poll answer when present (`SettledCostResultResponse.cost`,
+https://api.bfl.ai/openapi.json), else the submit answer's provisional `cost` (both in credits,
+recorded on every later outcome, moderated and failed ones too); otherwise None and the catalog
+estimate is used.
 """
 
 from __future__ import annotations
@@ -52,11 +62,11 @@ from typing import Any
 from workbench.providers.base import (
     ImageRequest,
     ImageResult,
-    ProviderDescriptor,
     ProviderError,
     Resumable,
     base64_of,
     reference_fields,
+    rewrite_fields,
 )
 from workbench.providers.http import (
     HostedProvider,
@@ -68,7 +78,8 @@ from workbench.providers.http import (
 PENDING = frozenset({"Pending", "Reasoning", "Generating"})
 MODERATED = {"Request Moderated": "the prompt", "Content Moderated": "the generated image"}
 FAILED = frozenset({"Error", "Failed"})
-FLEX_OPTIONS = ("steps", "guidance", "prompt_upsampling")
+FLEX_OPTIONS = ("steps", "guidance")
+POLICY_BLOCK = "content_policy_violation"
 OUTPUT_FORMAT = "png"
 FLUX2_REFERENCE_FIELDS = ["input_image", *(f"input_image_{n}" for n in range(2, 9))]
 ULTRA_REFERENCE_FIELDS = ["image_prompt"]
@@ -87,11 +98,13 @@ class BflProvider(HostedProvider):
         params: dict[str, Any] = {}
         if request.model.wire_shape == "flux-ultra":
             params["aspect_ratio"] = request.aspect_ratio
+            params.update(rewrite_fields(request))
             if "raw" in request.options:
                 params["raw"] = bool(request.options["raw"])
         else:
             params["width"] = request.width
             params["height"] = request.height
+            params.update(rewrite_fields(request))
             for name in FLEX_OPTIONS:
                 if name in request.options:
                     params[name] = request.options[name]
@@ -112,7 +125,7 @@ class BflProvider(HostedProvider):
         return {name: base64_of(ref) for name, ref in zip(names, request.references, strict=False)}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
-        job = Job(model_name=request.model.name)
+        job = Job.for_request(request)
         return await self._api.run(self._generate(request, job), job)
 
     async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
@@ -139,7 +152,9 @@ class BflProvider(HostedProvider):
                 "the submit answer has no polling_url, and the workbench does not guess one."
             )
         answer = await self._poll(polling_url)
-        return await self._outcome(answer, job, request.offer.model_id, request.seed)
+        return await self._outcome(
+            answer, job, request.offer.model_id, request.seed, request.prompt
+        )
 
     async def recover(self, resumable: Resumable) -> ImageResult:
         """The result of a task accepted before a crash: poll its polling_url; a sample link
@@ -163,10 +178,18 @@ class BflProvider(HostedProvider):
         )
 
     async def _outcome(
-        self, answer: dict[str, Any], job: Job, model_id: str | None, seed_asked: int | None
+        self,
+        answer: dict[str, Any],
+        job: Job,
+        model_id: str | None,
+        seed_asked: int | None,
+        prompt_sent: str | None = None,
     ) -> ImageResult:
         api = self._api
         status = answer.get("status")
+        settled = _credits_to_usd(answer.get("cost"))
+        if settled is not None:  # the settled charge replaces the submit's provisional one
+            job.cost_usd = settled
         details = _details(answer.get("error") or answer.get("details"))
         if status == "Ready":
             result = answer.get("result")
@@ -175,6 +198,7 @@ class BflProvider(HostedProvider):
                 raise ProviderError("no_image", "BFL said Ready but gave no result.sample URL.")
             image = await api.download(sample)
             seed = result.get("seed") if isinstance(result, dict) else None
+            used = _str(result.get("prompt")) if isinstance(result, dict) else None
             return ImageResult(
                 data=image.data,
                 mime=image.mime,
@@ -182,10 +206,15 @@ class BflProvider(HostedProvider):
                 provider_model_id=model_id,
                 seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else seed_asked,
                 cost_usd=job.cost_usd,
+                prompt_used=used if used is not None and used != prompt_sent else None,
             )
         if status in MODERATED:
             raise ProviderError(
                 "moderated", f"BFL's moderation blocked {MODERATED[status]} ({status}){details}."
+            )
+        if status in FAILED and _policy_block(answer):
+            raise ProviderError(
+                "moderated", f"BFL's content policy blocked the task ({status}){details}."
             )
         if status in FAILED:
             raise ProviderError(
@@ -199,28 +228,18 @@ class BflProvider(HostedProvider):
         raise api.malformed(f"the task has an unknown status {shown}.")
 
 
-DESCRIPTOR = ProviderDescriptor(
-    name="bfl",
-    position=20,
-    label="Black Forest Labs API",
-    adapter=BflProvider,
-    key_variables=("BFL_API_KEY",),
-    base_url_variable="BFL_BASE_URL",
-    default_base_url="https://api.bfl.ai",
-    default_concurrency=24,  # 24 active tasks per account (help.bfl.ai concurrency article)
-    first_party=(
-        "https://bfl.ai/",
-        "https://docs.bfl.ai/",
-        "https://help.bfl.ai/",
-        "https://github.com/black-forest-labs/",
-    ),
-)
-
 
 def _credits_to_usd(cost: Any) -> float | None:
     if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
         return round(float(cost) / 100, 6)
     return None
+
+
+def _policy_block(answer: dict[str, Any]) -> bool:
+    error, details = answer.get("error"), answer.get("details")
+    if error == POLICY_BLOCK:
+        return True
+    return isinstance(details, dict) and POLICY_BLOCK in (details.get("error"), details.get("type"))
 
 
 def _details(details: Any) -> str:

@@ -24,17 +24,32 @@ Retries (never a second paid submit unless fal cannot have received it), as fal_
   the submit is NOT retried;
 - status polls, the result fetch and the download are idempotent: retried with backoff.
 
-Deadline: the submit carries `X-Fal-Request-Timeout` (seconds; fal_client `_headers.py`) so fal
-stops the request itself, and the workbench PUTs `cancel_url` when it gives up first.
+Deadline: the submit carries `X-Fal-Request-Timeout` (seconds; fal_client `_headers.py`), which
+is a deadline for the request to *start*: "does not limit total request time ... once a runner
+begins processing, the timeout stops" (fal platform-headers doc). A request fal could not start
+in time fails there (`startup_timeout` / `request_timeout`, 5xx, not billed: fal faq). When the
+workbench's own deadline passes first it PUTs `cancel_url`, and since a cancel of a running
+request is only a signal the app may ignore (docs.fal.ai handle-cancellations), it polls the
+status to the final state: the cancel answers `CANCELLATION_REQUESTED` (202),
+`ALREADY_COMPLETED` (400) or `NOT_FOUND` (404) (docs.fal.ai queue, "Cancel a request"); a
+`COMPLETED` request with images is a success, stored and paid; one that ends cancelled
+(`error_type` `client_cancelled`, docs.fal.ai request-errors) is free when the cancel came
+while it was still `IN_QUEUE` ("removed and never processed": handle-cancellations), else
+"may be billed".
 
 Inputs: Nano Banana apps take `aspect_ratio` and `resolution` (fal writes 512 as "0.5K");
 FLUX.2 apps take `image_size: {width, height}`; Ultra takes `aspect_ratio` and `raw`. The Flex
-option names on fal (`num_inference_steps`, `guidance_scale`, `enable_prompt_expansion`) follow
-FLUX.2 [dev]'s schema and are UNCONFIRMED for `fal-ai/flux-2-flex`.
+option names on fal (`num_inference_steps`, `guidance_scale`) follow FLUX.2 [dev]'s schema and
+are UNCONFIRMED for `fal-ai/flux-2-flex`. Prompt rewriting: the catalog's `prompt_rewrite`
+names the input (`enable_prompt_expansion` on FLUX.2 [flex] / [dev], `enhance_prompt` on Ultra),
+sent off unless the user allows the rewrite; fal's FLUX.2 [pro] / [max] rewrite with no input to
+stop it, which the Build page says. The result's `prompt` is kept when it differs from the one
+sent.
 
 Reference images: Nano Banana and FLUX.2 apps take them on their edit endpoints (the catalog's
-`reference.model_id`, e.g. `fal-ai/flux-2-pro/edit`) as `image_urls`, a list (fal model pages
-`fal-ai/nano-banana-2/edit`, `fal-ai/flux-2-max/edit` llms.txt); FLUX1.1 Ultra takes one as
+`reference.model_id`, e.g. `fal-ai/flux-2-pro/edit`, `fal-ai/flux-2-flex/edit`) as `image_urls`,
+a list (fal model pages `fal-ai/nano-banana-2/edit`, `fal-ai/flux-2-max/edit`,
+`fal-ai/flux-2-flex/edit` llms.txt); FLUX1.1 Ultra takes one as
 `image_url` on its own endpoint. The workbench sends data URIs: "some models also accept data
 URIs (`data:image/png;base64,...`) for inline file content" (https://fal.ai/docs/documentation/
 model-apis/fal-cdn). fal counts input images in the price of the FLUX.2 edit endpoints.
@@ -54,15 +69,16 @@ import httpx
 from workbench.providers.base import (
     ImageRequest,
     ImageResult,
-    ProviderDescriptor,
     ProviderError,
     Resumable,
     data_uri,
     reference_fields,
+    rewrite_fields,
 )
 from workbench.providers.http import (
     HostedProvider,
     Job,
+    Stopped,
     elapsed_ms,
     mark_submitted,
 )
@@ -70,11 +86,11 @@ from workbench.providers.http import (
 PENDING = frozenset({"IN_QUEUE", "IN_PROGRESS"})
 _INGRESS_RETRY = frozenset({502, 503, 504})
 FAL_RESOLUTION = {"512": "0.5K"}
-FLEX_OPTIONS = {
-    "steps": "num_inference_steps",
-    "guidance": "guidance_scale",
-    "prompt_upsampling": "enable_prompt_expansion",
-}
+FLEX_OPTIONS = {"steps": "num_inference_steps", "guidance": "guidance_scale"}
+CANCELLED = "client_cancelled"  # docs.fal.ai request-errors: "cancelled by the client", 499
+# The cancel's answers (docs.fal.ai queue, "Cancel a request"): 202, 400 and 404 all say where
+# the request stands, so none of them is an error here.
+CANCEL_ANSWERS = frozenset({202, 400, 404})
 
 
 def _reference_names(request: ImageRequest) -> list[str]:
@@ -99,12 +115,16 @@ def _ingress_error(response: httpx.Response) -> bool:
 
 
 def classify(response: httpx.Response, detail: str) -> ProviderError | None:
-    """fal's content-policy 422 (see the module docstring for sources)."""
-    if response.status_code != 422:
-        return None
+    """fal's content-policy 422 and its cancelled request (see the module docstring for
+    sources)."""
     try:
         body = json.loads(response.text)
     except ValueError:
+        body = None
+    error_type = body.get("error_type") if isinstance(body, dict) else None
+    if CANCELLED in (error_type, response.headers.get("x-fal-error-type")):
+        return ProviderError("cancelled", f"fal cancelled the request ({CANCELLED}).")
+    if response.status_code != 422 or body is None:
         return None
     items = body.get("detail") if isinstance(body, dict) else None
     if not isinstance(items, list):
@@ -130,9 +150,12 @@ class FalProvider(HostedProvider):
                 params["resolution"] = FAL_RESOLUTION.get(request.size, request.size)
             if "raw" in request.options:
                 params["raw"] = bool(request.options["raw"])
+            if shape == "flux-ultra":
+                params.update(rewrite_fields(request))
             params["num_images"] = 1
         else:
             params["image_size"] = {"width": request.width, "height": request.height}
+            params.update(rewrite_fields(request))
             for name, wire in FLEX_OPTIONS.items():
                 if name in request.options:
                     params[wire] = request.options[name]
@@ -159,7 +182,7 @@ class FalProvider(HostedProvider):
         return {"image_urls": uris}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
-        job = Job(model_name=request.model.name)
+        job = Job.for_request(request)
         return await self._api.run(self._generate(request, job), job)
 
     async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
@@ -185,22 +208,53 @@ class FalProvider(HostedProvider):
         job.request_id = _str(queued.get("request_id"))
         status_url, response_url = _str(queued.get("status_url")), _str(queued.get("response_url"))
         cancel_url = _str(queued.get("cancel_url"))
-        if cancel_url is not None:
-
-            async def cancel() -> None:
-                await api.cancel("PUT", cancel_url, headers=auth)
-
-            job.cancel = cancel
         mark_submitted(request, job.request_id, status_url)
         if status_url is None or response_url is None:
             raise api.malformed(
                 "the submit answer lacks status_url or response_url, and the workbench does "
                 "not guess them."
             )
+        sent = (request.offer.model_id, request.seed, request.prompt)
+        if cancel_url is not None:
 
+            async def stop() -> Stopped | ImageResult:
+                return await self._stop(cancel_url, status_url, response_url, job, sent)
+
+            job.stop = stop
         status = await self._poll(status_url, job)
-        return await self._outcome(
-            status, response_url, job, request.offer.model_id, request.seed
+        return await self._outcome(status, response_url, job, *sent)
+
+    async def _stop(
+        self,
+        cancel_url: str,
+        status_url: str,
+        response_url: str,
+        job: Job,
+        sent: tuple[str, int | None, str],
+    ) -> Stopped | ImageResult:
+        """Cancel at the deadline and follow the request to its final state (module
+        docstring): the image if it completed after all, else whether it is billed."""
+        api = self._api
+        started = job.started_at is not None  # fal said IN_PROGRESS before the cancel
+        answer = await api.cancel(
+            "PUT", cancel_url, headers={"Authorization": f"Key {self._key}"},
+            accept=lambda r: r.status_code in CANCEL_ANSWERS,
+        )
+        said = _str(_json_or_empty(answer).get("status")) or f"HTTP {answer.status_code}"
+        if said == "NOT_FOUND":
+            return Stopped("may_be_billed", "fal no longer knows the request (NOT_FOUND)")
+        status = await self._poll(status_url, job)
+        try:
+            return await self._outcome(status, response_url, job, *sent)
+        except ProviderError as exc:
+            if exc.kind != "cancelled":
+                raise
+        if not started and said == "CANCELLATION_REQUESTED":
+            return Stopped(
+                "not_billed", "fal removed the request from its queue before it started"
+            )
+        return Stopped(
+            "may_be_billed", f"fal stopped the request after it started ({said})"
         )
 
     async def recover(self, resumable: Resumable) -> ImageResult:
@@ -214,9 +268,18 @@ class FalProvider(HostedProvider):
             status = await self._poll(resumable.resume_url, job)
             given = _str(status.get("response_url"))
             response_url = given or resumable.resume_url.removesuffix("/status")
-            return await self._outcome(
-                status, response_url, job, resumable.provider_model_id, resumable.seed
-            )
+            try:
+                return await self._outcome(
+                    status, response_url, job, resumable.provider_model_id, resumable.seed
+                )
+            except ProviderError as exc:
+                if exc.kind != "cancelled":
+                    raise
+                # cancelled by someone before this process could fetch it: a final outcome
+                raise ProviderError(
+                    "server", f"{exc.message} It may have run before it was stopped.",
+                    billed="may_be_billed",
+                ) from None
 
         return await self._api.run(fetch(), job)
 
@@ -240,6 +303,7 @@ class FalProvider(HostedProvider):
         job: Job,
         model_id: str | None,
         seed_asked: int | None,
+        prompt_sent: str | None = None,
     ) -> ImageResult:
         api = self._api
         auth = {"Authorization": f"Key {self._key}"}
@@ -247,6 +311,8 @@ class FalProvider(HostedProvider):
         if state != "COMPLETED":
             raise api.malformed(f"the request has an unknown status {repr(state)[:60]}.")
         error, error_type = status.get("error"), status.get("error_type")
+        if error_type == CANCELLED:
+            raise ProviderError("cancelled", "fal cancelled the request (client_cancelled).")
         if error or error_type:  # fal documents these as infrastructure faults
             text = " ".join(str(error or error_type).split())[:300]
             typed = f" ({error_type})" if isinstance(error_type, str) and error_type else ""
@@ -264,6 +330,7 @@ class FalProvider(HostedProvider):
             raise ProviderError("no_image", "fal's result has no image URL.")
         image = await api.download(url)
         seed = result.get("seed")
+        used = _str(result.get("prompt"))
         mime = first.get("content_type") if isinstance(first, dict) else None
         return ImageResult(
             data=image.data,
@@ -272,20 +339,17 @@ class FalProvider(HostedProvider):
             provider_model_id=model_id,
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else seed_asked,
             queue_ms=elapsed_ms(job.submitted_at, job.started_at) if job.started_at else None,
+            prompt_used=used if used is not None and used != prompt_sent else None,
         )
 
 
-DESCRIPTOR = ProviderDescriptor(
-    name="fal",
-    position=40,
-    label="fal.ai",
-    adapter=FalProvider,
-    key_variables=("FAL_KEY",),
-    base_url_variable="FAL_QUEUE_BASE_URL",
-    default_base_url="https://queue.fal.run",
-    default_concurrency=2,  # new accounts start at 2 (docs.fal.ai concurrency-limits)
-    first_party=("https://fal.ai/", "https://docs.fal.ai/"),
-)
+
+def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _str(value: Any) -> str | None:

@@ -6,6 +6,11 @@ with the key in `x-goog-api-key`, aspect ratio and image size in
 carries the image as base64 `inlineData`; "thinking" models may add interim images marked
 `thought: true`, which are skipped, and the last remaining image part is taken.
 
+Seed: `generationConfig.seed` (python-genai `GenerateContentConfig.seed`, serialised by
+`_GenerateContentConfig_to_mldev`; its docstring promises "best effort" determinism), sent
+when the user gives one; the catalog marks these offers `seed_best_effort`, and the seed sent
+is the one recorded (the API does not echo it).
+
 Reference images go as parts before the text part of the one user turn, each
 `{"inlineData": {"mimeType": ..., "data": <base64>}}` (python-genai `models.py` serialises
 `Part.inline_data` as `inlineData` / `mimeType`; https://ai.google.dev/gemini-api/docs/
@@ -58,7 +63,6 @@ from workbench.providers.answers import google_details
 from workbench.providers.base import (
     ImageRequest,
     ImageResult,
-    ProviderDescriptor,
     ProviderError,
     base64_of,
     reference_fields,
@@ -134,7 +138,12 @@ class GeminiProvider(HostedProvider):
         image_config: dict[str, Any] = {"aspectRatio": request.aspect_ratio}
         if len(request.model.sizes) > 1:  # Nano Banana (2.5) has one fixed size and no field
             image_config["imageSize"] = request.size
-        return {"responseModalities": ["TEXT", "IMAGE"], "imageConfig": image_config}
+        config: dict[str, Any] = {
+            "responseModalities": ["TEXT", "IMAGE"], "imageConfig": image_config,
+        }
+        if request.seed is not None and request.offer.accepts_seed:
+            config["seed"] = request.seed
+        return config
 
     def wire_params(self, request: ImageRequest) -> dict[str, Any]:
         names = [f"contents[0].parts[{i}].inlineData" for i in range(len(request.references))]
@@ -157,7 +166,7 @@ class GeminiProvider(HostedProvider):
 
     # -- the call ----------------------------------------------------------------------------
     async def generate(self, request: ImageRequest) -> ImageResult:
-        job = Job(model_name=request.model.name)
+        job = Job.for_request(request)
         return await self._api.run(self._generate(request, job), job)
 
     async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
@@ -228,6 +237,15 @@ class GeminiProvider(HostedProvider):
             )
         data_b64, mime = image
         usage = answer.get("usageMetadata")
+        limit = self._policy.max_image_bytes
+        if len(data_b64) * 3 // 4 > limit:  # counted before decoding; the tokens are billed
+            raise ProviderError(
+                "malformed",
+                f"Gemini's image is larger than {limit / 1024 / 1024:g} MB; not decoded or stored.",
+                cost_usd=token_cost(request, usage),
+                cost_confirmed=request.offer.price_confirmed,
+                billed="billed",
+            )
         try:
             data = base64.b64decode(data_b64, validate=True)
         except (binascii.Error, ValueError):
@@ -237,25 +255,12 @@ class GeminiProvider(HostedProvider):
             mime=mime,
             provider_request_id=job.request_id,
             provider_model_id=model_id,
-            seed=None,  # the Nano Banana models take no seed
+            seed=request.seed if request.offer.accepts_seed else None,  # sent, not echoed
             cost_usd=token_cost(request, usage),
             cost_confirmed=request.offer.price_confirmed,
             meta={"finish_reason": finish, "tokens": billed_tokens(usage)},
         )
 
-
-DESCRIPTOR = ProviderDescriptor(
-    name="gemini",
-    position=10,
-    label="Google Gemini API",
-    adapter=GeminiProvider,
-    key_variables=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    base_url_variable="GEMINI_BASE_URL",
-    default_base_url="https://generativelanguage.googleapis.com",
-    # Limits depend on the account's tier (ai.google.dev rate-limits page): stay modest.
-    default_concurrency=4,
-    first_party=("https://ai.google.dev/", "https://cloud.google.com/"),
-)
 
 
 def _last_image(parts: list[dict[str, Any]]) -> tuple[str, str | None] | None:

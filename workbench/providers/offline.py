@@ -20,7 +20,6 @@ from PIL import Image, ImageDraw, ImageFont
 from workbench.providers.base import (
     ImageRequest,
     ImageResult,
-    ProviderDescriptor,
     reference_fields,
 )
 
@@ -126,12 +125,3 @@ class OfflineProvider:
     async def aclose(self) -> None:
         return None
 
-
-DESCRIPTOR = ProviderDescriptor(
-    name="offline",
-    position=90,
-    label="Offline sketch (no model)",
-    adapter=OfflineProvider,
-    default_concurrency=4,  # CPU-bound
-    first_party=("https://localhost/",),
-)

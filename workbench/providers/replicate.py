@@ -8,7 +8,13 @@ output is present, then downloads the output URL (it expires after an hour) with
 
 Statuses: `succeeded` (or any status with `output` present) -> image; `failed` -> moderated when
 the error reads like a safety block, else failed (server) with Replicate's error text;
-`canceled` / `aborted` -> failed; anything else -> failed (malformed, "unknown status").
+`canceled` / `aborted` -> failed, billed as Replicate's prediction-lifecycle docs say
+(https://replicate.com/docs/topics/predictions/lifecycle): "Aborted (never started): No
+charge"; "Canceled (started running): You pay for the time the prediction ran", so a prediction
+canceled after `started_at` is "may be billed", its cost estimated from `metrics.predict_time`
+where the offer has a per-second price (`usd_per_second`), else unknown; canceled before it
+started ran for no time and is not billed; anything else -> failed (malformed, "unknown
+status").
 
 Retries (never a second paid prediction unless Replicate did no work):
 - the connection could not be made: retried;
@@ -20,7 +26,13 @@ Deadline: the create carries `Cancel-After` (the workbench's overall deadline): 
 still running then is stopped by Replicate itself (`aborted` before it starts is not billed).
 If the workbench gives up first it POSTs `urls.cancel`
 (https://replicate.com/docs/topics/predictions/create-a-prediction; replicate-python
-`Prediction.cancel`).
+`Prediction.cancel`) and polls `urls.get` until the prediction is final: succeeded (stored,
+paid), aborted (free) or canceled (billed as above).
+
+Prompt rewriting: FLUX.2 [flex] takes `prompt_upsampling` (default true; replicate.com
+black-forest-labs/flux-2-flex/api), sent false unless the user allows the rewrite; FLUX.2 [pro] /
+[max] list no such input although BFL upsamples them by default, which the catalog marks so the
+Build page says it cannot be turned off.
 
 Error mapping (https://replicate.com/docs/reference/http; errors are RFC 7807 problem details,
 replicate-python `exceptions.ReplicateError`): 401 -> auth; 402 -> credits; 422 "Input
@@ -56,26 +68,28 @@ from workbench.providers.base import (
     ErrorKind,
     ImageRequest,
     ImageResult,
-    ProviderDescriptor,
     ProviderError,
     Resumable,
     data_uri,
     reference_fields,
+    rewrite_fields,
 )
 from workbench.providers.http import (
     HostedProvider,
     Job,
+    Stopped,
     mark_submitted,
     refused,
 )
 
 RUNNING = frozenset({"starting", "processing"})
+STOPPED = frozenset({"canceled", "aborted"})
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 _SAFETY = re.compile(r"nsfw|safety|sensitive|flagged|moderat|content polic|\bE005\b", re.I)
 _SEED_IN_LOGS = re.compile(r"\bseed\b\D{0,4}(\d{1,12})", re.I)
 NANO_RESOLUTIONS = ("1K", "2K", "4K")
 DEV_SIDE = (256, 1440)
-FLEX_OPTIONS = ("steps", "guidance", "prompt_upsampling")
+FLEX_OPTIONS = ("steps", "guidance")
 # The input field that takes reference images, per wire shape, and whether it is a list.
 REFERENCE_FIELD = {
     "nano-banana": ("image_input", True),
@@ -113,6 +127,7 @@ class ReplicateProvider(HostedProvider):
         if shape == "flux-ultra":
             if "raw" in request.options:
                 params["raw"] = bool(request.options["raw"])
+            params.update(rewrite_fields(request))
         elif shape == "flux-2-dev":
             if request.size != "1MP":  # other sizes need a custom width x height
                 low, high = DEV_SIDE
@@ -124,11 +139,13 @@ class ReplicateProvider(HostedProvider):
                         "size or another aspect ratio.",
                     )
                 params.update(aspect_ratio="custom", width=request.width, height=request.height)
+            params.update(rewrite_fields(request))
         else:
             if accepts_ratio(request.offer, request.aspect_ratio):
                 params["resolution"] = request.size.replace("MP", " MP")
             else:  # the catalog routed this ratio to an explicit size
                 params.update(aspect_ratio="custom", width=request.width, height=request.height)
+            params.update(rewrite_fields(request))
             for name in FLEX_OPTIONS:
                 if name in request.options:
                     params[name] = request.options[name]
@@ -152,7 +169,7 @@ class ReplicateProvider(HostedProvider):
         return {name: uris if is_list else uris[0]}
 
     async def generate(self, request: ImageRequest) -> ImageResult:
-        job = Job(model_name=request.model.name)
+        job = Job.for_request(request)
         return await self._api.run(self._generate(request, job), job)
 
     async def _generate(self, request: ImageRequest, job: Job) -> ImageResult:
@@ -185,12 +202,22 @@ class ReplicateProvider(HostedProvider):
         urls = prediction.get("urls")
         get_url = _str(urls.get("get")) if isinstance(urls, dict) else None
         cancel_url = _str(urls.get("cancel")) if isinstance(urls, dict) else None
+        rate = request.offer.usd_per_second
         if cancel_url is not None:
 
-            async def cancel() -> None:
-                await api.cancel("POST", cancel_url, headers=auth)
+            async def stop() -> Stopped | ImageResult:
+                answer = api.json(
+                    await api.cancel("POST", cancel_url, headers=auth), "the cancel"
+                )
+                if not _final(answer) and get_url is not None:
+                    answer = await api.poll(
+                        get_url, headers=auth, what="the prediction poll", is_terminal=_final
+                    )
+                if answer.get("status") in STOPPED:
+                    return _stopped(answer, rate)
+                return await self._outcome(answer, job, request.offer.model_id, request.seed)
 
-            job.cancel = cancel
+            job.stop = stop
         mark_submitted(request, job.request_id, get_url)
         if not _finished(prediction):
             if get_url is None:
@@ -201,7 +228,9 @@ class ReplicateProvider(HostedProvider):
             prediction = await api.poll(
                 get_url, headers=auth, what="the prediction poll", is_terminal=_finished
             )
-        return await self._outcome(prediction, job, request.offer.model_id, request.seed)
+        return await self._outcome(
+            prediction, job, request.offer.model_id, request.seed, rate
+        )
 
     async def recover(self, resumable: Resumable) -> ImageResult:
         """The result of a prediction created before a crash: poll its urls.get; output files
@@ -222,7 +251,12 @@ class ReplicateProvider(HostedProvider):
         return await self._api.run(fetch(), job)
 
     async def _outcome(
-        self, prediction: dict[str, Any], job: Job, model_id: str | None, seed: int | None
+        self,
+        prediction: dict[str, Any],
+        job: Job,
+        model_id: str | None,
+        seed: int | None,
+        rate: float | None = None,
     ) -> ImageResult:
         api = self._api
         status = prediction.get("status")
@@ -243,24 +277,16 @@ class ReplicateProvider(HostedProvider):
             raise ProviderError(
                 kind, "Replicate's prediction failed" + (f": {error}" if error else ".")
             )
-        if status in ("canceled", "aborted"):
-            raise ProviderError("server", f"Replicate {status} the prediction.")
+        if status in STOPPED:
+            stopped = _stopped(prediction, rate)
+            raise ProviderError(
+                "server", f"{stopped.said}.", billed=stopped.billed, cost_usd=stopped.cost_usd,
+                cost_confirmed=stopped.cost_confirmed,
+            )
         if status == "succeeded":
             raise ProviderError("no_image", "Replicate's prediction succeeded without an output.")
         raise api.malformed(f"the prediction has an unknown status {repr(status)[:60]}.")
 
-
-DESCRIPTOR = ProviderDescriptor(
-    name="replicate",
-    position=30,
-    label="Replicate",
-    adapter=ReplicateProvider,
-    key_variables=("REPLICATE_API_TOKEN",),
-    base_url_variable="REPLICATE_BASE_URL",
-    default_base_url="https://api.replicate.com",
-    default_concurrency=8,  # 600 creates a minute allowed (replicate.com rate-limits page)
-    first_party=("https://replicate.com/",),
-)
 
 
 def _finished(prediction: dict[str, Any]) -> bool:
@@ -268,6 +294,35 @@ def _finished(prediction: dict[str, Any]) -> bool:
     if status in RUNNING:
         return _output_url(prediction.get("output")) is not None
     return True  # terminal, or unknown (reported as such instead of polling forever)
+
+
+def _final(prediction: dict[str, Any]) -> bool:
+    return prediction.get("status") in TERMINAL
+
+
+def _stopped(prediction: dict[str, Any], usd_per_second: float | None) -> Stopped:
+    """A prediction that ended `aborted` or `canceled`, billed as Replicate's lifecycle docs
+    say (module docstring): free unless it started running, then the time it ran."""
+    if prediction.get("status") == "aborted":
+        return Stopped(
+            "not_billed", "Replicate aborted the prediction before it started (not billed)",
+            cost_usd=0.0, cost_confirmed=False,
+        )
+    metrics = prediction.get("metrics")
+    ran = metrics.get("predict_time") if isinstance(metrics, dict) else None
+    ran_s = float(ran) if isinstance(ran, int | float) and not isinstance(ran, bool) else None
+    if not prediction.get("started_at") and not ran_s:
+        return Stopped(
+            "not_billed", "Replicate canceled the prediction before it started running",
+            cost_usd=0.0, cost_confirmed=False,
+        )
+    ran_text = f" after running {ran_s:g} s" if ran_s is not None else " after it started"
+    cost = round(ran_s * usd_per_second, 6) if ran_s and usd_per_second is not None else None
+    return Stopped(
+        "may_be_billed",
+        f"Replicate canceled the prediction{ran_text}; it may be billed for the time it ran",
+        cost_usd=cost, cost_confirmed=False,
+    )
 
 
 def _output_url(output: Any) -> str | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from workbench.config import Settings, load_settings
 from workbench.domain.catalog import Catalog, load_catalog
@@ -18,7 +17,7 @@ from workbench.store.attribution import Attribution
 from workbench.store.backend import open_database
 from workbench.store.db import Backend, StoreError
 from workbench.store.generations import GenerationLog
-from workbench.store.images import ImageStore
+from workbench.store.images import ImageStore, open_image_store
 from workbench.store.lineage import LineageLog
 from workbench.store.performance import PerformanceLog
 from workbench.store.prompt_library import PromptLibrary
@@ -27,9 +26,6 @@ from workbench.store.runs import RunLog
 from workbench.store.spending import SpendLedger
 from workbench.store.tradeoffs import TradeoffLog
 from workbench.store.votes import VoteLog
-
-if TYPE_CHECKING:
-    from workbench.services.evidence.measurements.worker import MetricsWorker
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
 
@@ -50,8 +46,10 @@ class Workbench:
     on_success: list[Callable[[str], object]] = field(default_factory=list)
     # Called before the database closes (background workers stop and finish their job here).
     on_close: list[Callable[[], None]] = field(default_factory=list)
-    # This workbench's background measurer, started on first use by `metrics.worker_for`.
-    metrics_worker: MetricsWorker | None = field(default=None, repr=False)
+    # Background workers kept on this workbench, by name, each started on first use by the
+    # service that owns it (the measurer: `evidence.measurements.worker_for`). Typed `object`
+    # so that this module, which every service imports, imports none of them.
+    background: dict[str, object] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.attempts = AttemptLog(
@@ -95,13 +93,16 @@ def open_workbench(
     idle_close_s: float = 2.0,
 ) -> Workbench:
     settings = settings or load_settings()
+    # The image store first (WORKBENCH_IMAGES_URL): a bucket that cannot be used stops the
+    # start with one line; images an earlier process spooled are uploaded now.
+    images = open_image_store(settings.data_dir, data_umask=settings.data_umask)
     db = open_database(settings, idle_close_s=idle_close_s)
     wb = Workbench(
         settings=settings,
         catalog=load_catalog(),
         templates=load_templates(),
         db=db,
-        images=ImageStore(settings.data_dir),
+        images=images,
         provider_factory=provider_factory,
     )
     # Outcomes an earlier process kept while the team server was away are written now.

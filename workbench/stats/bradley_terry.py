@@ -472,20 +472,6 @@ def pairwise(counts: PairCounts) -> list[PairStat]:
     return stats
 
 
-def win_rate_matrix(counts: PairCounts) -> np.ndarray:
-    """rate[i, j]: model i's share of points against j; NaN where the two never met (a cell
-    with no data, not a score: `pairwise` leaves such pairs out instead)."""
-    games = counts.games.astype(float)
-    points = counts.wins + 0.5 * counts.draws
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(games > 0, points / np.where(games > 0, games, 1.0), np.nan)
-
-
-def vote_count_matrix(counts: PairCounts) -> np.ndarray:
-    """votes[i, j]: votes between model i and model j (symmetric, zero diagonal)."""
-    return counts.games.copy()
-
-
 # -- rater consistency --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Proportion:

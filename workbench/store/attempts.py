@@ -5,6 +5,17 @@ Team mode: the outcome of an attempt (it may have been paid) is never lost to a 
 connection. `complete` retries until the server answers again, for up to `reconnect_s`; past
 that it appends the outcome to the data directory's journal (`store.journal`), which
 `replay_journal` writes at the next start. Reads of the log live in `store.generations`.
+
+On the embedded database every request is also appended to the sent-requests ledger beside the
+file (`store.sent_ledger`) before it leaves, because DuckDB's last writes can be lost with its
+write-ahead log; `sent` is None on PostgreSQL, whose commits are durable.
+
+Statuses: `queued` (a run's cell, not sent yet), `pending` (being sent or with the provider),
+then `succeeded`, `failed`, `moderated`, `cancelled` (a queued cell not sent), `not_sent` (the
+attempt stopped before anything left: no key, a setting the provider refuses; nothing is paid)
+or `interrupted`. An interrupted attempt's `error_kind` says what is known: `interrupted` (never
+sent, or accepted by the provider: its result can be fetched), `uncertain` (cut off while
+sending: it may or may not have reached the provider), `expired`, `resent`.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +34,28 @@ from typing import Any
 from workbench.store.db import Backend, retry_conflicts, utcnow
 from workbench.store.images import StoredImage
 from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
+from workbench.store.sent_ledger import SentLedger
+from workbench.store.spending import SpendLedger
 
 log = logging.getLogger(__name__)
+
+NEVER_SENT = "The workbench stopped before this attempt was sent."
+ACCEPTED = (
+    "The workbench stopped while this request was with the provider; it was not sent again, so"
+    " it is not paid twice. `workbench recover` fetches its result while the provider keeps it."
+)
+
+
+def uncertain_message(generation_id: str, label: str, run_id: str | None) -> str:
+    """What an attempt cut off while sending says, naming the actions that send it again."""
+    again = f"`workbench generate --resend {generation_id}`"
+    if run_id:
+        again = f"`workbench run --resume {run_id} --resend-uncertain`, {again}"
+    return (
+        f"The workbench stopped while sending this request: it may or may not have reached "
+        f"{label}. It was not sent again, so it is not paid twice. To send it again (it may "
+        f"then be billed twice): {again}, or Send again in History."
+    )
 
 # The machine this process runs on: with a team database, a worker's PID is only meaningful
 # together with it (migration 0016).
@@ -68,11 +100,12 @@ class NewGeneration:
     library_version_id: str | None = None  # the prompt-library version it was made from
     parent_id: str | None = None  # the generation this one refines (lineage)
     created_by: str | None = None  # who asked for it
+    resend_of: str | None = None  # the uncertain attempt this one sends again
 
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # succeeded | failed | moderated | cancelled | interrupted
+    status: str  # succeeded | failed | moderated | not_sent | cancelled | interrupted
     latency_ms: float | None = None
     queue_ms: float | None = None
     cost_usd: float | None = None
@@ -86,6 +119,9 @@ class Outcome:
     cached_from: str | None = None  # the generation whose image was reused (nothing was paid)
     retries: int = 0  # calls sent again (after a 429, a dropped poll...) before this outcome
     retry_wait_s: float = 0.0  # total time waited before those retries
+    prompt_used: str | None = None  # the provider's rewrite of the prompt, when it reported one
+    # A failure the provider may have billed without saying how much: its reservation stays.
+    may_be_billed: bool = False
 
 
 class AttemptLog:
@@ -96,6 +132,9 @@ class AttemptLog:
         self.reconnect_s = reconnect_s
         self.journal = OutcomeJournal(data_dir / JOURNAL_NAME) if data_dir is not None else None
         self.journalled = 0  # outcomes this process had to keep in the journal
+        self.sent: SentLedger | None = (
+            SentLedger.beside(Path(db.location)) if db.dialect == "duckdb" else None
+        )
 
     def insert_pending(self, new: NewGeneration) -> None:
         now = utcnow()
@@ -105,9 +144,9 @@ class AttemptLog:
                 " provider_model_id, template_id, slots, prompt_written, prompt, params,"
                 " aspect_ratio, size, seed, category, worker_pid, request_hash, prompt_key,"
                 " expected_text, submitted_at, library_version_id, parent_id, created_by,"
-                " worker_host)"
+                " worker_host, resend_of)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?)",
+                " ?, ?, ?)",
                 [
                     new.id,
                     new.run_id,
@@ -135,6 +174,7 @@ class AttemptLog:
                     new.parent_id,
                     new.created_by,
                     HOST,
+                    new.resend_of,
                 ],
             )
 
@@ -228,17 +268,19 @@ class AttemptLog:
                     generation_id,
                 ],
             )
+            if outcome.prompt_used is not None:  # the provider rewrote the prompt sent
+                cur.execute(
+                    "UPDATE generations SET prompt_used = ? WHERE id = ?",
+                    [outcome.prompt_used, generation_id],
+                )
             # The reservation against the daily caps becomes what was really paid: the
-            # provider's cost where known, nothing for an attempt that failed without one, and
-            # the estimate kept for a success whose price nobody reported.
+            # provider's cost where known, nothing for an attempt that failed without one
+            # (unless it may have been billed: then the maximum stays reserved), and the
+            # estimate kept for a success whose price nobody reported.
             paid = outcome.cost_usd
-            if paid is None and outcome.status != "succeeded":
+            if paid is None and outcome.status != "succeeded" and not outcome.may_be_billed:
                 paid = 0.0
-            cur.execute(
-                "UPDATE spend_reservations SET amount_usd = coalesce(?, amount_usd)"
-                " WHERE generation_id = ?",
-                [paid, generation_id],
-            )
+            SpendLedger.settle(cur, generation_id, paid)
 
     def start(self, generation_id: str, params: dict[str, Any]) -> None:
         """A queued attempt of a run is about to be sent. From now on the provider may accept
@@ -278,9 +320,11 @@ class AttemptLog:
             ).fetchall()
         return len(rows)
 
-    def mark_interrupted(self) -> int:
+    def mark_interrupted(self, labels: Mapping[str, str] | None = None) -> int:
         """Attempts left pending or queued by a process of this machine that is gone become
-        `interrupted` (another machine's PIDs cannot be checked from here)."""
+        `interrupted` (another machine's PIDs cannot be checked from here). One cut off while
+        sending, without an answer from the provider, is `uncertain`; `labels` names the
+        providers in its message (provider name -> label)."""
         with self.db.cursor() as cur:
             workers = [
                 row[0]
@@ -299,14 +343,106 @@ class AttemptLog:
             rows = cur.execute(
                 "UPDATE generations SET status = 'interrupted', finished_at = ?,"
                 " error_kind = 'interrupted', error_message = CASE WHEN submitted_at IS NULL"
-                " THEN 'The workbench stopped before this attempt was sent.'"
-                " ELSE 'The workbench stopped while this request was with the provider; it was"
-                " not sent again, so it is not paid twice. Resend it from History if the"
-                " provider did no work.' END"
-                f" WHERE status IN ('pending', 'queued') AND {MINE} AND ({clause}) RETURNING id",
-                [utcnow(), HOST, *known],
+                " THEN ? ELSE ? END"
+                f" WHERE status IN ('pending', 'queued') AND {MINE} AND ({clause})"
+                " RETURNING id, provider, run_id, submitted_at, provider_request_id",
+                [utcnow(), NEVER_SENT, ACCEPTED, HOST, *known],
             ).fetchall()
+            for gid, provider, run_id, submitted_at, request_id in rows:
+                if submitted_at is not None and request_id is None:
+                    label = (labels or {}).get(provider, provider)
+                    cur.execute(
+                        "UPDATE generations SET error_kind = 'uncertain', error_message = ?"
+                        " WHERE id = ?",
+                        [uncertain_message(gid, label, run_id), gid],
+                    )
         return len(rows)
+
+    def abandon(self, generation_id: str, label: str, run_id: str | None) -> str | None:
+        """Stop waiting for an attempt still with its provider (a second Ctrl-C): it becomes
+        `interrupted`, keeping its request id, so `recover` fetches its result later; without
+        a request id it is `uncertain`. Its reservation stays (it may be billed). Returns the
+        error kind written, or None when the attempt had already ended."""
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                "SELECT provider_request_id, resume_url FROM generations"
+                " WHERE id = ? AND status = 'pending'",
+                [generation_id],
+            ).fetchone()
+            if row is None:
+                return None
+            request_id, resume_url = row
+            if request_id is not None:
+                kind = "interrupted"
+                message = (
+                    f"The workbench stopped waiting for {label} while it worked on this "
+                    f"request ({request_id}); it was not sent again. `workbench recover` "
+                    "fetches its result while the provider keeps it."
+                    if resume_url is not None
+                    else f"The workbench stopped waiting for {label} while it worked on this "
+                    f"request ({request_id}); it was not sent again, and {label} gives no "
+                    "address to fetch its result from."
+                )
+            else:
+                kind, message = "uncertain", uncertain_message(generation_id, label, run_id)
+            cur.execute(
+                "UPDATE generations SET status = 'interrupted', finished_at = ?, error_kind = ?,"
+                " error_message = ? WHERE id = ? AND status = 'pending'",
+                [utcnow(), kind, message, generation_id],
+            )
+        return kind
+
+    def mark_resent(self, generation_id: str, new_id: str) -> None:
+        """An uncertain attempt was sent again as `new_id`: it is not offered again."""
+        with self.db.cursor() as cur:
+            cur.execute(
+                "UPDATE generations SET error_kind = 'resent', error_message = ?"
+                " WHERE id = ? AND status = 'interrupted' AND error_kind = 'uncertain'",
+                [
+                    f"It may or may not have reached the provider; it was sent again as "
+                    f"{new_id} on purpose.",
+                    generation_id,
+                ],
+            )
+
+    def mark_uncertain(self, generation_id: str, label: str, run_id: str | None) -> None:
+        """The sent-requests ledger says this attempt was about to leave, the database lost
+        that: it may or may not have reached the provider (never sent again unless asked)."""
+        now = utcnow()
+        with self.db.cursor() as cur:
+            cur.execute(
+                "UPDATE generations SET status = 'interrupted', error_kind = 'uncertain',"
+                " error_message = ?, submitted_at = ?, finished_at = ?"
+                " WHERE id = ? AND submitted_at IS NULL"
+                " AND status IN ('queued', 'interrupted', 'cancelled')",
+                [uncertain_message(generation_id, label, run_id), now, now, generation_id],
+            )
+
+    def recorded_as_sent(self, generation_ids: list[str]) -> set[str]:
+        """Those of `generation_ids` whose row says the request went out."""
+        found: set[str] = set()
+        with self.db.cursor() as cur:
+            for i in range(0, len(generation_ids), 500):
+                chunk = generation_ids[i : i + 500]
+                marks = ", ".join("?" for _ in chunk)
+                found.update(
+                    row[0]
+                    for row in cur.execute(
+                        f"SELECT id FROM generations WHERE id IN ({marks})"
+                        " AND submitted_at IS NOT NULL",
+                        chunk,
+                    ).fetchall()
+                )
+        return found
+
+    def checkpoint(self) -> None:
+        """Write the embedded database's log into its file now (a run's grid, before the run
+        sends anything), so losing the log later cannot lose the run."""
+        if self.db.dialect != "duckdb":
+            return  # a server's commit is durable already
+        with self.db.cursor() as cur:
+            cur.execute("CHECKPOINT")
+
     def mark_expired(self, generation_id: str, message: str) -> None:
         """The provider no longer has this job's result: say so, and stop asking for it."""
         with self.db.cursor() as cur:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 
 from workbench.config import Settings
+from workbench.paths import make_private_dir
 from workbench.store.db import Backend, Database, StoreError
 
 
@@ -14,7 +15,10 @@ def open_database(settings: Settings, *, idle_close_s: float = 2.0) -> Backend:
     url = settings.database
     if url is None:
         return Database(
-            settings.db_path, lock_timeout_s=settings.lock_timeout_s, idle_close_s=idle_close_s
+            settings.db_path,
+            lock_timeout_s=settings.lock_timeout_s,
+            idle_close_s=idle_close_s,
+            data_umask=settings.data_umask,
         )
     # Images still live in the data directory in team mode: refuse one we cannot write to now,
     # not at the first paid image.
@@ -27,7 +31,9 @@ def open_database(settings: Settings, *, idle_close_s: float = 2.0) -> Backend:
 def _check_writable(settings: Settings) -> None:
     folder = settings.data_dir
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        # A team's shared image directory is created with the data's mask but never narrowed:
+        # others may read it on purpose (workbench/paths.py).
+        make_private_dir(folder, settings.data_umask, fix_existing=False)
         # A name of this process's own: two processes starting at once each remove only their
         # own probe (one shared name let one remove the other's, which then failed to start).
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):

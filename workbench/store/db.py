@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 import duckdb
 
 from workbench.errors import WorkbenchError
+from workbench.paths import DEFAULT_DATA_UMASK, make_private_dir, make_private_files
 from workbench.store.file_lock import FileTurn, LockTimeout
 from workbench.store.migrations import NewerSchema, apply_migrations
 
@@ -159,6 +160,7 @@ class Database:
         lock_timeout_s: float = 10.0,
         idle_close_s: float = 2.0,
         max_hold_s: float = 0.05,
+        data_umask: int = DEFAULT_DATA_UMASK,
     ) -> None:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
@@ -180,7 +182,8 @@ class Database:
         self._keep = 0  # units of work that asked to keep the file between them
         self._first_unit_by = 0.0  # until then, a waiting process does not take the file back
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Private by default (workbench/paths.py): created 0700, an existing one narrowed.
+            make_private_dir(self.path.parent, data_umask, fix_existing=True)
         except OSError as exc:
             raise StoreError(
                 f"Cannot use the data directory {self.path.parent}: cannot create it "
@@ -204,6 +207,16 @@ class Database:
             except NewerSchema as exc:
                 raise StoreError(f"{exc} Database: {self.path}") from None
             self._first_unit_by = time.monotonic() + FIRST_UNIT_GRACE_S
+        # DuckDB and the lock files are created 0666 less the umask: the data's own mask.
+        make_private_files(
+            [
+                self.path,
+                Path(f"{self.path}.wal"),
+                self._turn.lock_path,
+                self._turn.wait_path,
+            ],
+            data_umask,
+        )
         # Close on interpreter exit so the file lock and WAL are released cleanly.
         atexit.register(self.close)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from typing import Literal, overload
 
 from workbench.domain.filters import HistoryFilter
@@ -99,7 +98,7 @@ class GenerationLog:
             cursor = cur.execute(
                 "SELECT id, run_id, cell, model, provider, provider_model_id,"
                 " provider_request_id, resume_url, aspect_ratio, size, seed FROM generations"
-                " WHERE status = 'interrupted' AND error_kind = 'interrupted'"
+                " WHERE status = 'interrupted' AND error_kind IN ('interrupted', 'left_running')"
                 " AND provider_request_id IS NOT NULL AND resume_url IS NOT NULL"
                 f"{where} ORDER BY created_at, id",
                 [] if run_id is None else [run_id],
@@ -129,14 +128,6 @@ class GenerationLog:
                 [run_id],
             )
             return records(RunCell, cursor)
-
-    def spent_since(self, since: datetime) -> float:
-        with self.db.cursor() as cur:
-            row = cur.execute(
-                "SELECT coalesce(sum(cost_usd), 0) FROM generations WHERE created_at >= ?",
-                [since],
-            ).fetchone()
-        return float(one_row(row, "the spend since a time")[0])
 
     # -- reads --------------------------------------------------------------------------------
     @overload

@@ -1,7 +1,7 @@
 """Outcomes of paid attempts that could not reach the database: one JSON line each in
 `pending-outcomes.jsonl` in the data directory, replayed into the log by the next start.
 
-In team mode the server can go away in the middle of a run. `GenerationLog.complete` retries a
+In team mode the server can go away in the middle of a run. `AttemptLog.complete` retries a
 write that failed for that reason until the server is back; if it stays away past the deadline,
 the outcome (status, cost, the stored image's hash and paths...) is appended here instead of
 being lost, and `replay` writes it when a workbench next opens. Appends take an exclusive

@@ -38,13 +38,6 @@ class LineageLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
 
-    def parent_of(self, generation_id: str) -> str | None:
-        with self.db.cursor() as cur:
-            row = cur.execute(
-                "SELECT parent_id FROM generations WHERE id = ?", [generation_id]
-            ).fetchone()
-        return row[0] if row else None
-
     def ancestors(self, generation_id: str) -> list[LineageNode]:
         """Parent, grandparent, … up to the first draft (nearest first)."""
         sql = (

@@ -190,13 +190,6 @@ class MetricLog:
                 out.setdefault(metric, []).append(float(value))
         return out
 
-    def prompt_peers(
-        self, generation_id: str, metric: str, version: int | None = None
-    ) -> list[float]:
-        """Values of the other succeeded images of the same prompt text (any model)."""
-        versions = {metric: metric_version(metric, version)}
-        return self.prompt_peer_values(generation_id, versions).get(metric, [])
-
     # -- per model, paired on the prompt ----------------------------------------------------------
     def paired_by_model(
         self, f: HistoryFilter | None, metric: str, version: int | None = None,

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.domain.catalog import load_catalog
-from workbench.domain.filters import HistoryFilter
+from workbench.domain.filters import NUL_MESSAGE, HistoryFilter
+from workbench.errors import InvalidInput
 from workbench.imaging.specs import SPECS, VERSIONS
 from workbench.store import metric_columns
 
@@ -202,6 +203,10 @@ def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
         clause, extra = metric_condition_sql(f.metric, f.metric_op, f.metric_value)
         clauses.append(clause)
         params.extend(extra)
+    # A filter built without validation (`model_construct`) meets the same rule as one that was:
+    # PostgreSQL would otherwise answer with a driver error instead of a sentence.
+    if any(isinstance(p, str) and "\x00" in p for p in params):
+        raise InvalidInput(f"A filter {NUL_MESSAGE}.")
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

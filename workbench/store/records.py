@@ -115,6 +115,8 @@ class Generation:
     parent_id: str | None
     created_by: str | None
     worker_host: str | None
+    resend_of: str | None  # the attempt this one sends again (migration 0017)
+    prompt_used: str | None  # the provider's rewrite of `prompt`, when it reported one
     image_path: str | None
     thumb_path: str | None
     mime: str | None

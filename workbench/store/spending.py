@@ -5,8 +5,13 @@
 of one database never run at the same time: inside a process a lock orders them, across
 processes the database turn does (`store.file_lock`: one process at a time has the file), and on
 a PostgreSQL server a transaction-level advisory lock (`db.exclusive`). So two
-runs started at once whose estimates each fit, but not together, cannot both send. `settle`
-replaces the estimate with what the attempt really cost when it ends.
+runs started at once whose estimates each fit, but not together, cannot both send.
+
+A reservation is the most the request can cost by the provider's documented pricing (the
+generation service works it out), so while every provider bills within its documented maximum
+the caps hold whatever the number of processes; `AttemptLog.complete` replaces it with what the
+attempt was billed when the answer comes, and `release` removes it for a request that never
+left.
 """
 
 from __future__ import annotations
@@ -61,8 +66,8 @@ class SpendLedger:
                     if cap is not None and spent + amount_usd > cap + 1e-9:
                         return (
                             f"{what} of ${cap:,.2f} ({variable}) would be passed: {who} "
-                            f"${spent:,.4f} spent or reserved today and this image is "
-                            f"estimated at ${amount_usd:,.4f}."
+                            f"${spent:,.4f} spent or reserved today and this image may cost "
+                            f"up to ${amount_usd:,.4f}."
                         )
             cur.execute(
                 "INSERT INTO spend_reservations (generation_id, day, person, amount_usd,"
@@ -70,6 +75,26 @@ class SpendLedger:
                 [generation_id, day, person, float(amount_usd), now],
             )
         return None
+
+    def release(self, generation_id: str) -> None:
+        """The request never left (the sent-requests ledger could not be written, say): its
+        reservation goes."""
+        with self._serial, self.db.transaction() as cur:
+            self.db.exclusive(cur, "spending")
+            cur.execute(
+                "DELETE FROM spend_reservations WHERE generation_id = ?", [generation_id]
+            )
+
+    @staticmethod
+    def settle(cur: Any, key: str, amount_usd: float | None) -> None:
+        """Inside the caller's transaction (the one that stores what the provider answered):
+        the reservation `key` becomes `amount_usd`, what was billed; None keeps the reserved
+        amount (a price nobody reported, or a failure that may have been billed)."""
+        cur.execute(
+            "UPDATE spend_reservations SET amount_usd = coalesce(?, amount_usd)"
+            " WHERE generation_id = ?",
+            [amount_usd, key],
+        )
 
     @staticmethod
     def _spent(cur: Any, day: date, person: str) -> tuple[float, float]:

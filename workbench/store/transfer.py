@@ -38,6 +38,10 @@ KEYED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("library_versions", ("id",)),
     ("library_marks", ("id",)),
     ("library_heads", ("name",)),
+    ("judge_question_sets", ("id",)),
+    ("judge_calls", ("id",)),
+    ("judge_scores", ("image_sha256", "question_set_id", "judge_model")),
+    ("judge_votes", ("id",)),
 )
 # (table, sequence, the column pointing at another row of the same table or None).
 NUMBERED: tuple[tuple[str, str, str | None], ...] = (
@@ -121,23 +125,27 @@ class Side:
         # rebuilt on the target once its readings are in (copy_all).
         return [r[0] for r in rows if not (table == "generations" and is_derived(r[0]))]
 
-    def rows(self, table: str, columns: Sequence[str], order: str) -> Iterator[tuple[Any, ...]]:
-        """Every row, ordered by the single column `order` (read a batch at a time, each after
-        the last key seen, so a million rows cost no more per batch than a thousand)."""
+    def rows(
+        self, table: str, columns: Sequence[str], order: Sequence[str]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Every row, ordered by the key columns `order` (read a batch at a time, each after
+        the last key seen, compared as a row value on both backends, so a million rows cost no
+        more per batch than a thousand)."""
         names = ", ".join(columns)
-        at = list(columns).index(order)
-        last: Any = None
+        at = [list(columns).index(c) for c in order]
+        key = ", ".join(order)
+        last: list[Any] | None = None
         while True:
-            after = "" if last is None else f" WHERE {order} > ?"
+            after = "" if last is None else f" WHERE ({key}) > ({', '.join('?' for _ in at)})"
             with self.db.cursor() as cur:
                 batch = cur.execute(
-                    f"SELECT {names} FROM {table}{after} ORDER BY {order} LIMIT ?",
-                    [*([] if last is None else [last]), BATCH],
+                    f"SELECT {names} FROM {table}{after} ORDER BY {key} LIMIT ?",
+                    [*(last or []), BATCH],
                 ).fetchall()
             yield from (tuple(r) for r in batch)
             if len(batch) < BATCH:
                 return
-            last = batch[-1][at]
+            last = [batch[-1][i] for i in at]
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -183,13 +191,12 @@ class Side:
 def copy_keyed(source: Side, target: Side, table: str, key: Sequence[str]) -> TableReport:
     columns = source.columns(table)
     at = [columns.index(k) for k in key]
-    order = ", ".join(key)
-    held = {tuple(r[i] for i in at): _digest(r) for r in target.rows(table, columns, order)}
+    held = {tuple(r[i] for i in at): _digest(r) for r in target.rows(table, columns, key)}
     pending: list[tuple[Any, ...]] = []
     source_digests: list[str] = []
     target_digests: list[str] = []
     copied = missing = 0
-    for row in source.rows(table, columns, order):
+    for row in source.rows(table, columns, key):
         k = tuple(row[i] for i in at)
         digest = _digest(row)
         source_digests.append(digest)
@@ -218,7 +225,7 @@ def _numbered_digests(
     is hashed as that row's digest, so it means the same row on both sides."""
     by_id: dict[int, str] = {}
     at = columns.index(link) if link else -1
-    for row in side.rows(table, ["id", *columns], "id"):
+    for row in side.rows(table, ["id", *columns], ["id"]):
         rid, rest = int(row[0]), tuple(row[1:])
         shown = list(rest)
         if at >= 0 and rest[at] is not None:

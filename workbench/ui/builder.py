@@ -7,7 +7,15 @@ from typing import Any
 
 import streamlit as st
 
-from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS, ModelSpec, ratios_for, sizes_for
+from workbench.domain.catalog import (
+    OFFLINE,
+    PROVIDER_LABELS,
+    REWRITE_OPTION,
+    ModelSpec,
+    ratios_for,
+    sizes_for,
+)
+from workbench.domain.model_options import options_class
 from workbench.domain.suites import CATEGORIES
 from workbench.domain.templates import Template
 from workbench.services import history as history_service
@@ -208,6 +216,16 @@ def _parameters(model: ModelSpec, template: Template, provider: str) -> dict[str
         )
         .strip()
     )
+    offer = model.offer(provider)
+    if REWRITE_OPTION in options_class(model.options).model_fields and (
+        offer.prompt_rewrite is not None and offer.prompt_rewrite.field
+    ):  # off unless asked: the image should come from the prompt as written
+        params["rewrite"] = st.checkbox(
+            "Let the provider rewrite my prompt",
+            key=f"b_rewrite_{model.id}",
+            help="Prompt upsampling: the provider expands the prompt before generating. "
+            "Off, the prompt is sent as written; the choice is logged with the image.",
+        )
     return params
 
 
@@ -370,6 +388,7 @@ def render() -> None:
         "aspect_ratio": params.get("aspect_ratio"),
         "size": params["size"],
         "seed": params["seed"] or None,
+        "options": {REWRITE_OPTION: True} if params.get("rewrite") else {},
         "category": category,
         **lineage,
     }

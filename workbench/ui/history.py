@@ -169,6 +169,7 @@ def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> Non
             "cost": [money(r.cost_usd, r.cost_kind) for r in rows],
             "rating": [r.rating for r in rows],
             **measured,
+            "adherence": _adherence(rows),  # the judge's figure (see the end of this module)
             "id": [r.id for r in rows],
         }
     )
@@ -185,6 +186,7 @@ def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> Non
             "rating": st.column_config.NumberColumn("Rating", format="%.1f ★"),
             "prompt": st.column_config.TextColumn("Prompt", width="large"),
             **{metric: _metric_column(metric) for metric in metrics},
+            "adherence": ADHERENCE_COLUMN,
         },
     )
     selected = event.selection.rows if event else []
@@ -270,6 +272,9 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         )
         st.markdown("**Prompt as sent**")
         st.code(record.prompt, language=None, wrap_lines=True)
+        if record.prompt_used:  # the provider rewrote it (prompt upsampling) and said so
+            st.markdown("**Prompt the provider rewrote it to**")
+            st.code(record.prompt_used, language=None, wrap_lines=True)
         facts = {
             "created (UTC)": str(record.created_at),
             "finished (UTC)": str(record.finished_at or "–"),
@@ -433,3 +438,24 @@ def render() -> None:
     st.session_state[OPEN_KEY] = wanted if wanted in ids else ids[0]
     chosen = st.selectbox("Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY)
     _detail(wb, chosen)
+
+
+# -- The judge's Adherence figure (services/evidence/judge): a column of its own ---------------
+ADHERENCE_COLUMN = st.column_config.NumberColumn(
+    "Adherence",
+    format="percent",
+    help="Share of the prompt's yes/no checks a Gemini judge passed (Judge page). Machine-"
+    "judged: its agreement with people is on the Judge page. Empty: not judged.",
+)
+
+
+def _adherence(rows: list[Any]) -> list[float | None]:
+    """The judge's Adherence score of each row (None where its image was never judged)."""
+    from workbench.errors import WorkbenchError
+    from workbench.services.evidence.judge import insights
+
+    try:
+        found = insights.adherence_by_generation(workbench(), [r.id for r in rows])
+    except WorkbenchError:  # an unusable judge setting must not hide the History page
+        return [None] * len(rows)
+    return [found[r.id].score if r.id in found else None for r in rows]

@@ -33,6 +33,7 @@ from workbench.services.evidence.leaderboard.measures import (
 )
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
+from workbench.ui.judge import note as judge_note
 from workbench.ui.leaderboard_charts import heatmaps, score_charts
 from workbench.ui.leaderboard_raters import rater_section
 from workbench.ui.leaderboard_transfer import exchange
@@ -293,3 +294,4 @@ def render() -> None:
         _criterion(wb, board, f)
         rater_section(wb, f)
     exchange(wb, board, f, verdict_models)
+    judge_note(wb)  # the adherence judge's state, or how to enable it (ui/judge.py)

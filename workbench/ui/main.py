@@ -1,6 +1,7 @@
 """The Streamlit script inside the package: page configuration, the identity gate and navigation.
 
-`streamlit run app.py` (a source checkout) and `workbench app` (any install) both run `main()`:
+`streamlit run app.py` (a source checkout) and `workbench app` (any install, `server.py`) both
+serve this script behind the sign-in guard (`ui/guard.py`) and run `main()` per session:
 Streamlit executes the script anew on every rerun, so the work is a function call, not an import.
 The gate (`ui/identity.py`) runs before the menu exists, so a refused request sees no page at
 all; each page's `workbench()` checks the identity again before it reads any data.
@@ -16,6 +17,7 @@ from workbench.ui.identity import gate, name_box
 from workbench.ui.navigation import all_pages
 
 SCRIPT = Path(__file__).resolve()
+SERVER = SCRIPT.with_name("server.py")  # what `streamlit run` serves: this script, guarded
 
 
 def main() -> None:

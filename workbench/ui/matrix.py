@@ -141,13 +141,20 @@ def render() -> None:
     elif not (variants or suite) or not model_ids:
         st.info("Write at least one prompt (or pick a suite) and choose at least one model.")
     else:
-        if suite is not None:
-            # a suite entry keeps its own aspect ratio; the first one picked fills the others
-            cells = grids.suite_cells(wb, suite, providers, seeds, ratios[0] if ratios else None)
-        else:
-            cells = grids.matrix_cells(wb, variants, providers, seeds, list(ratios) or [None])
-        if len(cells) > 500:
-            st.error(f"{len(cells)} cells is more than one run takes (500); narrow an axis.")
+        try:  # counted before any cell is built
+            if suite is not None:
+                # a suite entry keeps its own aspect ratio; the first one picked fills the others
+                cells = grids.suite_cells(
+                    wb, suite, providers, seeds, ratios[0] if ratios else None,
+                    limit=grids.MATRIX_MAX_CELLS,
+                )
+            else:
+                cells = grids.matrix_cells(
+                    wb, variants, providers, seeds, list(ratios) or [None],
+                    limit=grids.MATRIX_MAX_CELLS,
+                )
+        except grids.TooManyCells as exc:
+            st.error(f"{exc} One Matrix run takes at most {exc.limit:,}; narrow an axis.")
         else:
             with st.expander("Prompt labels"):
                 for v in variants:

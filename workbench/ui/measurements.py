@@ -15,6 +15,7 @@ from workbench.services import history as history_service
 from workbench.services.evidence import measurements as measurement_service
 from workbench.services.evidence import measurements as metrics_service
 from workbench.services.workbench import Workbench
+from workbench.ui.judge import note as judge_note
 from workbench.ui.shared import page, workbench
 from workbench.ui.text import plain
 
@@ -213,3 +214,4 @@ def render() -> None:
     _recompute(wb)
     _correlations(wb, f)
     _near_duplicates(wb, f)
+    judge_note(wb)  # the adherence judge's state, or how to enable it (ui/judge.py)

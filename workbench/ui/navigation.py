@@ -29,6 +29,7 @@ _PAGES = {
     "arena": ("arena", "Arena", ":material/swords:"),
     "leaderboard": ("leaderboard", "Leaderboard", ":material/leaderboard:"),
     "measurements": ("measurements", "Measurements", ":material/query_stats:"),
+    "judge": ("judge", "Judge", ":material/gavel:"),
     "status": ("status", "Status", ":material/monitor_heart:"),
 }
 

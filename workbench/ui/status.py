@@ -26,10 +26,14 @@ def render() -> None:
     facts = status_service.status(wb)
     cols = st.columns(3)
     cols[0].metric("Database size", _size(facts.db_bytes))
-    cols[1].metric("Images on disk", _size(facts.images_bytes))
+    cols[1].metric(f"Images ({facts.images_count:,})", _size(facts.images_bytes))
     cols[2].metric("Generations logged", f"{sum(facts.generations.values()):,}")
     st.markdown(f"**Data directory:** `{facts.data_dir}` (set `WORKBENCH_DATA_DIR` to move it)")
     st.markdown(f"**Database:** `{facts.db_path}` ({facts.backend})")
+    st.text(f"Images: {facts.images_location} (WORKBENCH_IMAGES_URL chooses), "
+            f"{facts.images_count:,} images, {_size(facts.images_bytes)}"
+            + (f", {facts.images_spooled:,} file(s) waiting to upload" if facts.images_spooled
+               else "") + (f". {facts.images_problem}" if facts.images_problem else ""))
     st.markdown("**Migrations applied:** " + ", ".join(f"`{m}`" for m in facts.migrations))
     if facts.generations:
         st.caption(" · ".join(f"{k}: {v:,}" for k, v in sorted(facts.generations.items())))

@@ -19,7 +19,7 @@ import json
 import math
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from workbench.imaging.contact_sheet import Tile, contact_sheet
 from workbench.services.evidence.leaderboard import Leaderboard
 from workbench.services.runs import grids
 from workbench.services.workbench import Workbench
+from workbench.store.images import BadImageRef, ImageStore, ImageStoreError, ImageUnavailable
 from workbench.store.records import Generation
 from workbench.store.votes import NewVote, fingerprint, time_text
 
@@ -323,32 +324,38 @@ _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "i
 @dataclass(frozen=True)
 class ImageFile:
     """One stored image, as received from the provider, for a download button (`read` is
-    called only when the file is wanted)."""
+    called only when the file is wanted, through the image store)."""
 
     name: str
-    path: Path
+    reference: str  # checked: a reference the image store itself writes
     mime: str
+    store: ImageStore = field(repr=False, compare=False)
 
     def read(self) -> bytes:
-        return self.path.read_bytes()
+        return self.store.read(self.reference)
 
 
 def image_file(wb: Workbench, record: Generation) -> ImageFile | None:
-    """The image of a logged generation, byte for byte as stored (what the provider sent)."""
+    """The image of a logged generation, byte for byte as stored (what the provider sent);
+    None without one, or when its reference is not one the workbench writes (refused)."""
     relative = record.image_path
     if not relative:
         return None
-    path = wb.images.absolute(relative)
-    if not path.is_file():
+    try:
+        ref = wb.images.ref(relative)
+        if not wb.images.has(ref.key):
+            return None
+    except (BadImageRef, ImageStoreError):
         return None
     mime = record.mime or ""
-    ext = _EXTENSIONS.get(mime) or path.suffix.lstrip(".") or "bin"
-    return ImageFile(name=f"{record.id}.{ext}", path=path, mime=mime or "image/png")
+    ext = _EXTENSIONS.get(mime) or ref.key.rsplit(".", 1)[-1]
+    return ImageFile(f"{record.id}.{ext}", ref.key, mime or "image/png", wb.images)
 
 
 def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
     """A ZIP of these generations' images (as received) with `manifest.csv` (spreadsheet-safe)
-    and `manifest.json` (raw), one entry per generation; failed ones are listed without a file."""
+    and `manifest.json` (raw), one entry per generation; failed ones, and those whose image
+    cannot be read or whose reference is refused, are listed without a file."""
     rows: list[dict[str, object]] = []
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -358,7 +365,10 @@ def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
                 continue
             image = image_file(wb, record)
             if image is not None:
-                archive.writestr(f"images/{image.name}", image.read())
+                try:
+                    archive.writestr(f"images/{image.name}", image.read())
+                except ImageUnavailable:
+                    image = None
             row = {k: getattr(record, k) for k in MANIFEST_FIELDS if k != "file"}
             rows.append({"file": f"images/{image.name}" if image else "", **row})
         frame = pd.DataFrame(rows, columns=list(MANIFEST_FIELDS))

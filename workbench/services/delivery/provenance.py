@@ -15,6 +15,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.errors import InvalidInput
 from workbench.imaging.provenance import embed, format_parameters
 from workbench.services.workbench import Workbench
+from workbench.store.images import BadImageRef, ImageUnavailable
 from workbench.store.records import Generation
 
 RECORD_VERSION = 1
@@ -53,7 +54,7 @@ def provenance_record(record: Generation) -> dict[str, Any]:
         "size": record.size,
         "cost_usd": record.cost_usd,
         "cost_kind": record.cost_kind,
-        # The generation this one was refined from; null until lineage is recorded.
+        # The generation this one was refined from (lineage); null for a first draft.
         "parent": record.parent_id,
         "created_at": str(record.created_at) if record.created_at else None,
     }
@@ -84,11 +85,11 @@ def stored_image(wb: Workbench, generation_id: str) -> tuple[Generation, bytes]:
     if record.status != "succeeded" or not record.image_path:
         raise ExportError(f"Generation {generation_id} has no image ({record.status}).")
     try:
-        original = wb.images.absolute(record.image_path).read_bytes()
-    except OSError as exc:
-        raise ExportError(
-            f"The image file of {generation_id} is missing from the data directory."
-        ) from exc
+        original = wb.images.read(record.image_path)
+    except BadImageRef as exc:
+        raise ExportError(f"The image of {generation_id} is refused: {exc}") from None
+    except ImageUnavailable as exc:
+        raise ExportError(f"The image of {generation_id} cannot be read: {exc}.") from None
     return record, original
 
 

@@ -133,7 +133,10 @@ def _from_record(wb: Workbench, raw: dict[str, Any], current_model: str) -> Reci
 def _from_parameters(wb: Workbench, text: str, current_model: str) -> Recipe:
     if len(text) > MAX_PROMPT_CHARS * 4:  # refuse before parsing a pasted book
         _clean(text, "'parameters' text", [])
-    parsed = parse_parameters(text)
+    try:
+        parsed = parse_parameters(text)
+    except ProvenanceError as exc:  # longer than any text the workbench reads
+        raise RecipeError(str(exc)) from exc
     notes: list[str] = []
     prompt = _clean(parsed.prompt, "prompt", notes)
     if not prompt.strip():

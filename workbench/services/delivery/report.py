@@ -100,7 +100,7 @@ def _preview(wb: Workbench, record: Generation) -> tuple[str, int, int] | None:
     if record.status != "succeeded" or not record.image_path:
         return None
     try:
-        original = wb.images.absolute(record.image_path).read_bytes()
+        original = wb.images.read(record.image_path)  # a refused reference: ValueError
         data, width, height = jpeg_preview(original)
     except (OSError, ValueError):
         return None  # a missing or unreadable file: the card says so instead

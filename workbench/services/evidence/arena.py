@@ -206,19 +206,6 @@ def _check_criterion(criterion: str) -> None:
         raise InvalidVote([f"unknown criterion '{criterion}'; use one of {', '.join(known)}"])
 
 
-def pair_options(
-    wb: Workbench, criterion: str, f: HistoryFilter | None = None
-) -> list[PairOption]:
-    """Every model pair the arena can draw, with its votes so far on `criterion`."""
-    _check_criterion(criterion)
-    f = _default_filter(f)
-    votes = wb.votes
-    with wb.db.cursor():
-        counts = votes.votes_per_pair(f, criterion)
-        pairs = votes.candidate_pairs(f)
-    return [PairOption(a, b, prompts, counts.get((a, b), 0)) for a, b, prompts in pairs]
-
-
 def _why_empty(votes: VoteLog, f: HistoryFilter) -> str:
     who = votes.candidate_contestants(f)
     offline_note = "" if f.include_offline else " Offline sketches are left out unless chosen."

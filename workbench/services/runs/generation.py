@@ -1,6 +1,21 @@
 """One generation, start to finish: validate, plan, log pending, call the provider, store the
 image, complete the log row. Every attempt that reaches a provider leaves exactly one row, with
 its outcome or its error; a request that fails validation reaches no provider and no row.
+
+Money, in the order it happens for one request:
+1. `plan` works out the estimate and the most the request can cost by the provider's documented
+   pricing (`most_cost`: for a token-billed offer, every documented token maximum at its
+   price; otherwise the price at the size sent).
+2. That maximum is reserved against the daily caps (`store.spending`) and, on the embedded
+   database, the request is appended to the sent-requests ledger (`store.sent_ledger`), both
+   before the request leaves; a ledger that cannot be written stops it there.
+3. The answer's billed cost replaces the reservation (`AttemptLog.complete`). An answer billed
+   above the documented maximum is flagged (`GenerationOutcome.over_max`): a run stops sending.
+An attempt that stops before anything leaves (no key, a setting the provider refuses) is
+`not_sent`: no reservation, cost 0, and it counts in no model's failure rate. An attempt still
+with its provider when the caller stops waiting (a second Ctrl-C) is recorded `interrupted`
+with its request id, or `uncertain` without one; `resend` sends an uncertain one again on
+purpose.
 """
 
 from __future__ import annotations
@@ -10,6 +25,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +40,7 @@ from workbench.domain.catalog import (
     bills_input,
     estimate_cost,
     megapixels_sent,
+    offer_notes,
     providers_for,
     ratios_for,
     sizes_for,
@@ -42,7 +59,8 @@ from workbench.services.runs import handoff
 from workbench.services.workbench import Workbench
 from workbench.store.attempts import NewGeneration, Outcome
 from workbench.store.images import NotAnImage, StoredImage
-from workbench.store.records import CachedImage
+from workbench.store.records import CachedImage, Generation
+from workbench.store.sent_ledger import LedgerUnwritable, SentEntry
 from workbench.store.spending import Caps
 
 log = logging.getLogger(__name__)
@@ -91,6 +109,13 @@ class DailyCapReached(InvalidRequest):
     """Sending would pass a shared daily spending cap; nothing was sent or logged."""
 
 
+class CannotResend(InvalidInput):
+    """`resend` refused: the message says why."""
+
+
+NOT_SENT = "not_sent"  # status and cost kind of an attempt that never left
+
+
 @dataclass(frozen=True)
 class Plan:
     """What will be sent, decided before anything is sent."""
@@ -101,6 +126,26 @@ class Plan:
     image_request: ImageRequest
     estimated_cost_usd: float | None
     notes: tuple[str, ...] = ()  # how the request is adapted to the provider (custom size...)
+    # The most it can cost by the provider's documented pricing: what is reserved before it
+    # is sent (None when no source gives a price).
+    max_cost_usd: float | None = None
+
+    @property
+    def reserve_usd(self) -> float:
+        if self.max_cost_usd is not None:
+            return self.max_cost_usd
+        return self.estimated_cost_usd or 0.0
+
+    @property
+    def send_hash(self) -> str:
+        """Identifies what goes on the wire (whatever the seed): the sent-requests ledger's
+        key."""
+        r = self.image_request
+        payload = [
+            self.request.provider, r.offer.model_id, r.prompt, r.aspect_ratio, r.size,
+            r.width, r.height, r.seed, r.options, [ref.sha256 for ref in r.references],
+        ]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     @property
     def request_hash(self) -> str | None:
@@ -126,7 +171,11 @@ class Plan:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     def row(
-        self, generation_id: str, params: dict[str, Any], status: str = "pending"
+        self,
+        generation_id: str,
+        params: dict[str, Any],
+        status: str = "pending",
+        resend_of: str | None = None,
     ) -> NewGeneration:
         """The log row for this plan: `pending` when it is about to be sent, `queued` for a
         cell of a run (its wire parameters are known only when it starts)."""
@@ -154,6 +203,7 @@ class Plan:
             library_version_id=r.library_version_id,
             parent_id=r.parent_id,
             created_by=r.created_by,
+            resend_of=resend_of,
         )
 
     @property
@@ -183,6 +233,8 @@ class GenerationOutcome:
     cached_from: str | None = None
     retries: int = 0
     retry_wait_s: float = 0.0
+    max_cost_usd: float | None = None  # what was reserved: the most it could cost
+    over_max: str | None = None  # why the bill passed the documented maximum, if it did
 
     @property
     def retry_note(self) -> str | None:
@@ -210,6 +262,8 @@ class GenerationOutcome:
             "cached_from": self.cached_from,
             "retries": self.retries,
             "retry_wait_s": self.retry_wait_s,
+            "max_cost_usd": self.max_cost_usd,
+            "over_max": self.over_max,
         }
 
 
@@ -279,7 +333,9 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
             f"of {width}×{height} px.",
         )
     input_mp = sum(megapixels_sent(offer, r.width, r.height) for r in references)
+    estimated = estimate_cost(model, request.provider, aspect_ratio, size, input_mp)
     notes += tuple(_reference_note(model, offer, r, input_mp) for r in references)
+    notes += offer_notes(model, offer, options)
     image_request = ImageRequest(
         model=model,
         offer=offer,
@@ -297,9 +353,55 @@ def plan(wb: Workbench, request: GenerateRequest) -> Plan:
         model=model,
         prepared=prepared,
         image_request=image_request,
-        estimated_cost_usd=estimate_cost(model, request.provider, aspect_ratio, size, input_mp),
+        estimated_cost_usd=estimated,
         notes=notes,
+        max_cost_usd=most_cost(offer, estimated),
     )
+
+
+def most_cost(offer: Offer, estimated: float | None) -> float | None:
+    """The most one request can cost by the provider's documented pricing.
+
+    Token-billed offers (Gemini) bill every input and output token: the most is the documented
+    input-token limit at the input price, plus the image tokens one image takes at most at the
+    image price, plus the rest of the documented output-token limit (text and thinking) at the
+    text price. The figures and their sources are data (`most_tokens` in the catalog); the
+    Vertex AI model page of Gemini 3.1 Flash Image, for one, says it "consumes up to 2520
+    tokens for each image generated" with at most 32,768 output tokens. Every other offer bills
+    a price fixed by the size sent (per image or per megapixel), so the estimate is the most.
+    """
+    limits, prices = offer.most_tokens, offer.token_usd_per_million
+    if limits is None or prices is None:
+        return estimated
+    cost = (
+        limits.input * prices.input
+        + limits.image_output * prices.image_output
+        + (limits.output - limits.image_output) * prices.text_output
+    ) / 1_000_000
+    return round(max(cost, estimated or 0.0), 6)
+
+
+def over_maximum(planned: Plan, cost_usd: float | None, meta: dict[str, Any]) -> str | None:
+    """Why a billed answer passes what the provider documents as the most (None when it does
+    not): its cost above the reserved maximum, or more image tokens than one image takes."""
+    model, offer = planned.model, planned.image_request.offer
+    limits = offer.most_tokens
+    tokens = meta.get("tokens") if isinstance(meta, dict) else None
+    label = provider_label(offer.provider)
+    if limits is not None and isinstance(tokens, dict):
+        image = tokens.get("image")
+        if isinstance(image, int) and image > limits.image_output:
+            return (
+                f"{label} billed {image:,} image tokens for one {model.name} image; its "
+                f"documentation says one image takes at most {limits.image_output:,}."
+            )
+    most = planned.max_cost_usd
+    if cost_usd is not None and most is not None and cost_usd > most + 1e-9:
+        return (
+            f"{label} billed ${cost_usd:,.4f} for one {model.name} image, more than the "
+            f"${most:,.4f} its documented pricing allows at most."
+        )
+    return None
 
 
 def _references(
@@ -381,16 +483,23 @@ async def execute(
     *,
     generation_id: str | None = None,
     reuse: CachedImage | None = None,
+    new_id_hint: str | None = None,
+    resend_of: str | None = None,
 ) -> GenerationOutcome:
     """Run a planned generation on an open provider, logging before and after.
 
-    `generation_id` names a queued row of a run to start instead of inserting a new one.
-    `reuse` is an earlier identical success (`GenerationLog.find_cached`): its image is reused,
-    nothing is sent and nothing is paid.
+    `generation_id` names a queued row of a run to start instead of inserting a new one
+    (`new_id_hint`: the id of the new row otherwise). `reuse` is an earlier identical success
+    (`GenerationLog.find_cached`): its image is reused, nothing is sent and nothing is paid.
+    `resend_of` names the uncertain attempt this one sends again.
+
+    When the task is cancelled while the request is with the provider (the caller stopped
+    waiting), the attempt is recorded `interrupted` with its request id (or `uncertain`)
+    before the cancellation goes on.
     """
     req = planned.request
     queued = generation_id is not None
-    gid = generation_id or new_id("gen")
+    gid = generation_id or new_id_hint or new_id("gen")
 
     def submitted(rid: str | None, url: str | None) -> None:
         # Only an id is worth a write: the row already says the request may have gone out.
@@ -401,41 +510,102 @@ async def execute(
     try:
         params = provider.wire_params(image_request)
     except ProviderError as exc:
+        # Nothing can leave (no key, a setting this provider refuses): not the model's failure.
         params = {"aspect_ratio": image_request.aspect_ratio, "size": image_request.size}
-        wire_error: ProviderError | None = exc
-    else:
-        wire_error = None
+        return await _not_sent(wb, planned, gid, queued, params, exc)
     if reuse is None:
         # Reserved in the database before the request leaves: the caps hold across processes.
         refusal = await asyncio.to_thread(
             wb.spending.reserve,
             gid,
             wb.settings.user,
-            planned.estimated_cost_usd or 0.0,
+            planned.reserve_usd,
             Caps(wb.settings.daily_budget_usd, wb.settings.user_daily_budget_usd),
         )
         if refusal:
             raise DailyCapReached([refusal], planned.prepared)
+        await asyncio.to_thread(_ledger, wb, planned, gid)
     if queued:
         await asyncio.to_thread(wb.attempts.start, gid, params)
     else:
-        wb.attempts.insert_pending(planned.row(gid, params))
+        wb.attempts.insert_pending(planned.row(gid, params, resend_of=resend_of))
+    over: str | None = None
     if reuse is not None:
         outcome = _reused(reuse)
     else:
         started = time.perf_counter()
-        outcome = await _attempt(wb, planned, image_request, provider, wire_error, started)
+        try:
+            outcome, over = await _attempt(wb, planned, image_request, provider, started)
+        except asyncio.CancelledError:
+            # The caller stopped waiting: keep what is known, so `recover` can fetch it. If
+            # even that write fails, the row stays `pending` and the next start marks it.
+            try:
+                wb.attempts.abandon(gid, provider_label(req.provider), req.run_id)
+            except Exception:
+                log.exception("could not record that %s was left with its provider", gid)
+            raise
     # Writes run off the event loop so that many jobs in flight do not queue behind them.
     await asyncio.to_thread(wb.attempts.complete, gid, outcome)
     if outcome.status == "succeeded":
         wb.succeeded(gid)
-    image = outcome.image
+    return _reported(wb, planned, gid, params, outcome, over)
+
+
+def _ledger(wb: Workbench, planned: Plan, gid: str) -> None:
+    """Append the request to the sent-requests ledger before it leaves; a ledger that cannot
+    be written takes the reservation back and stops the request here."""
+    ledger = wb.attempts.sent
+    if ledger is None or planned.request.provider == OFFLINE:  # durable commits; nothing paid
+        return
+    req = planned.request
+    entry = SentEntry(gid, planned.send_hash, req.provider, req.run_id, req.cell)
+    try:
+        ledger.append(entry)
+    except LedgerUnwritable:
+        wb.spending.release(gid)
+        raise
+
+
+async def _not_sent(
+    wb: Workbench,
+    planned: Plan,
+    gid: str,
+    queued: bool,
+    params: dict[str, Any],
+    error: ProviderError,
+) -> GenerationOutcome:
+    outcome = Outcome(
+        status=NOT_SENT,
+        cost_usd=0.0,
+        cost_kind=NOT_SENT,
+        error_kind=error.kind,
+        error_message=redact(f"Not sent: {error.message}", wb.settings),
+    )
+    if queued:
+        await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+    else:
+        await asyncio.to_thread(
+            wb.attempts.insert_pending, planned.row(gid, params, status=NOT_SENT)
+        )
+        await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+    return _reported(wb, planned, gid, params, outcome, None)
+
+
+def _reported(
+    wb: Workbench,
+    planned: Plan,
+    gid: str,
+    params: dict[str, Any],
+    outcome: Outcome,
+    over: str | None,
+) -> GenerationOutcome:
+    req, image = planned.request, outcome.image
     return GenerationOutcome(
         id=gid,
         status=outcome.status,
         model=planned.model.id,
         provider=req.provider,
-        prompt=image_request.prompt,
+        prompt=planned.image_request.prompt,
         params=params,
         image_path=str(wb.images.absolute(image.path)) if image else None,
         width=image.width if image else None,
@@ -449,6 +619,8 @@ async def execute(
         cached_from=outcome.cached_from,
         retries=outcome.retries,
         retry_wait_s=outcome.retry_wait_s,
+        max_cost_usd=planned.max_cost_usd,
+        over_max=over,
     )
 
 
@@ -478,15 +650,14 @@ async def _attempt(
     planned: Plan,
     image_request: ImageRequest,
     provider: Provider,
-    wire_error: ProviderError | None,
     started: float,
-) -> Outcome:
+) -> tuple[Outcome, str | None]:
+    """The outcome, and why its bill passes the documented maximum (None when it does not)."""
+
     def elapsed() -> float:
         return round((time.perf_counter() - started) * 1000, 3)
 
     try:
-        if wire_error is not None:
-            raise wire_error
         result = await provider.generate(image_request)
         stored = await asyncio.to_thread(wb.images.put, result.data)
     except ProviderError as exc:
@@ -497,17 +668,19 @@ async def _attempt(
             error_message=redact(exc.message, wb.settings),
             provider_request_id=exc.provider_request_id,
             cost_usd=exc.cost_usd,
-            cost_kind="known" if exc.cost_usd is not None else "unknown",
+            cost_kind=exc.cost_kind,
             retries=getattr(exc, "retries", 0),
             retry_wait_s=getattr(exc, "retry_wait_s", 0.0),
-        )
+            # an adapter that says the failed job may be paid keeps its reservation
+            may_be_billed=exc.billed in ("billed", "may_be_billed"),
+        ), over_maximum(planned, exc.cost_usd, {})
     except NotAnImage as exc:
         return Outcome(
             status="failed",
             latency_ms=elapsed(),
             error_kind="malformed",
             error_message=redact(str(exc), wb.settings),
-        )
+        ), None
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a workbench bug must still leave a completed, explained row
@@ -517,8 +690,9 @@ async def _attempt(
             latency_ms=elapsed(),
             error_kind="internal",
             error_message=redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings),
-        )
-    return succeeded(result, stored, planned.estimated_cost_usd, latency_ms=elapsed())
+        ), None
+    outcome = succeeded(result, stored, planned.estimated_cost_usd, latency_ms=elapsed())
+    return outcome, over_maximum(planned, outcome.cost_usd, result.meta)
 
 
 def succeeded(
@@ -548,6 +722,7 @@ def succeeded(
         image=stored,
         retries=result.retries,
         retry_wait_s=result.retry_wait_s,
+        prompt_used=result.prompt_used,
     )
 
 
@@ -563,3 +738,98 @@ async def generate(wb: Workbench, request: GenerateRequest) -> GenerationOutcome
 def generate_sync(wb: Workbench, request: GenerateRequest) -> GenerationOutcome:
     """For callers without an event loop (a Streamlit rerun, the command line)."""
     return asyncio.run(generate(wb, request))
+
+
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def resend_plan(wb: Workbench, generation_id: str) -> tuple[Plan, Generation]:
+    """What `resend` would send for `generation_id`, and the attempt it repeats. Raises
+    `CannotResend` with the reason when that attempt is not one to send again: only one cut
+    off while sending (`uncertain`: it may or may not have reached its provider) is."""
+    gid = generation_id.strip()
+    if not _ID.fullmatch(gid):
+        raise CannotResend(f"{generation_id[:100]!r} is not an attempt id (gen_...).")
+    record = wb.log.get(gid)
+    if record is None:
+        raise CannotResend(
+            f"No attempt {gid} in this database ({wb.db.location}): it belongs to another "
+            "data directory or team database. Set WORKBENCH_DATA_DIR (or "
+            "WORKBENCH_DATABASE_URL) to the one it belongs to and send it again from there."
+        )
+    label = provider_label(record.provider)
+    if record.status == "succeeded":
+        raise CannotResend(
+            f"Attempt {gid} succeeded: its image is stored and was paid for. Sending it again "
+            "would pay for a second image; to make another, generate it anew (History's Open "
+            "in builder, or `workbench generate`)."
+        )
+    if record.status == "interrupted" and record.error_kind == "resent":
+        raise CannotResend(f"Attempt {gid} was already sent again: {record.error_message}")
+    if record.status == "interrupted" and record.error_kind == "interrupted" and (
+        record.provider_request_id
+    ):
+        raise CannotResend(
+            f"Attempt {gid} reached {label} (request {record.provider_request_id}), so it is "
+            "not sent again: `workbench recover` fetches its result while the provider keeps "
+            "it."
+        )
+    if record.status != "interrupted" or record.error_kind != "uncertain":
+        raise CannotResend(
+            f"Attempt {gid} is {record.status}; only an attempt cut off while sending (it may "
+            "or may not have reached its provider) is sent again by hand."
+        )
+    planned = plan(wb, _request_of(wb, record))
+    return planned, record
+
+
+def _request_of(wb: Workbench, record: Generation) -> GenerateRequest:
+    """The request an attempt was made from: its run's cell as the run was started, else
+    what its row records (options are kept by runs only)."""
+    if record.run_id and record.cell:
+        run = wb.runs.get(record.run_id)
+        for cell in ((run.spec if run else None) or {}).get("cells", []):
+            if cell.get("key") == record.cell:
+                data = {**cell["request"], "run_id": record.run_id, "cell": record.cell}
+                return parse_request(data)
+    return parse_request(
+        {
+            "model": record.model,
+            "provider": record.provider,
+            "prompt": record.prompt_written or record.prompt,
+            "template_id": record.template_id,
+            "slots": record.slots,
+            "aspect_ratio": record.aspect_ratio,
+            "size": record.size,
+            "seed": record.seed,
+            "run_id": record.run_id,
+            "cell": record.cell,
+            "category": record.category,
+            "prompt_key": record.prompt_key,
+            "expected_text": record.expected_text,
+            "library_version_id": record.library_version_id,
+            "parent_id": record.parent_id,
+        }
+    )
+
+
+async def resend_async(wb: Workbench, generation_id: str) -> GenerationOutcome:
+    planned, record = resend_plan(wb, generation_id)
+    new = new_id("gen")
+    # Marked first: a crash after this point never offers the old attempt again.
+    await asyncio.to_thread(wb.attempts.mark_resent, record.id, new)
+    provider = wb.open_provider(planned.request.provider)
+    try:
+        return await execute(wb, planned, provider, new_id_hint=new, resend_of=record.id)
+    finally:
+        await provider.aclose()
+
+
+def resend(wb: Workbench, generation_id: str) -> GenerationOutcome:
+    """History's "Send again" (and `workbench generate --resend`): send once more an attempt
+    that may or may not have reached its provider. The caller has told the person that it
+    may then be billed twice. The new attempt names the old one (`resend_of`); the old one
+    says it was sent again and is not offered again. Refused with a reason (`CannotResend`)
+    for an attempt that succeeded, reached its provider, is of another database, or was not
+    cut off while sending."""
+    return asyncio.run(resend_async(wb, generation_id))

@@ -4,6 +4,11 @@ run's log rows back into a labelled grid.
 Compare: one intent on several models, K variations each; when the intent is slot values, each
 model gets the text its own default template assembles from them. Matrix: the cartesian product
 of prompt variants x models x seeds x aspect ratios, each cell labelled on every axis.
+
+Size comes before the work: every builder takes a `limit` and counts its cells from the factors
+(a product of lengths) before it builds one, so a grid too large is refused at once, not after
+minutes and gigabytes of cells (`TooManyCells`). The Matrix page's limit is `MATRIX_MAX_CELLS`;
+the command line asks for `--max-images` past `LARGE_RUN_IMAGES`.
 """
 
 from __future__ import annotations
@@ -12,17 +17,76 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from workbench.domain.catalog import ModelSpec, ratios_for
-from workbench.domain.suites import Suite
+from workbench.domain.suites import Suite, count_prompt_lines
 from workbench.domain.templates import Slot
+from workbench.errors import InvalidInput
 from workbench.services.runs.generation import GenerateRequest
 from workbench.services.runs.runner import Cell
 from workbench.services.workbench import Workbench
 from workbench.store.records import RunCell
 
 AXES = ("prompt", "model", "seed", "aspect_ratio")
+MATRIX_MAX_CELLS = 500  # one Matrix run: what its grid can show and a person can look through
+LARGE_RUN_IMAGES = 5_000  # a command-line run past this needs --max-images
+
+
+class TooManyCells(InvalidInput):
+    """A grid larger than its limit, counted from its factors before any cell was built."""
+
+    def __init__(self, count: int, limit: int, factors: str) -> None:
+        super().__init__(f"{count:,} images ({factors}) is more than {limit:,}.")
+        self.count = count
+        self.limit = limit
+        self.factors = factors
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _check(count: int, limit: int | None, factors: list[tuple[int, str]]) -> None:
+    if limit is not None and count > limit:
+        raise TooManyCells(count, limit, " × ".join(_plural(n, w) for n, w in factors))
+
+
+def matrix_size(
+    variants: list[Variant],
+    providers: dict[str, str],
+    seeds: list[int | None],
+    aspect_ratios: list[str | None],
+) -> int:
+    """How many cells `matrix_cells` builds for these axes (an empty seed or ratio axis is one
+    cell: a random seed, the model's default ratio)."""
+    return len(variants) * len(providers) * max(len(seeds), 1) * max(len(aspect_ratios), 1)
+
+
+def suite_size(suite: Suite, providers: dict[str, str], seeds: list[int | None]) -> int:
+    """How many cells `suite_cells` builds."""
+    return len(suite.prompts) * len(providers) * max(len(seeds), 1)
+
+
+def check_prompt_file(source: str, models: int, variations: int, limit: int | None) -> None:
+    """For a plain-text prompt file (`workbench run prompts.txt`): `TooManyCells` when its
+    prompt lines x `models` x `variations` is over `limit`, counted before any line is checked
+    (checking 10,000 lines takes seconds). Suite ids and `.toml` suites are counted by
+    `suite_cells` once loaded; a file that cannot be read is left to the loader to explain."""
+    path = Path(source)
+    if limit is None or path.suffix.lower() == ".toml" or not path.is_file():
+        return
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return
+    prompts = count_prompt_lines(text)
+    _check(
+        prompts * models * variations,
+        limit,
+        [(prompts, "prompt"), (models, "model"), (variations, "variation")],
+    )
 
 
 @dataclass(frozen=True)
@@ -112,7 +176,14 @@ def compare_cells(
     variations: int,
     base_seed: int | None,
     aspect_ratio: str | None = None,
+    *,
+    limit: int | None = None,
 ) -> list[Cell]:
+    _check(
+        len(providers) * variations,
+        limit,
+        [(len(providers), "model"), (variations, "variation")],
+    )
     cells = []
     for model_id, provider in providers.items():
         for k in range(variations):
@@ -137,7 +208,20 @@ def matrix_cells(
     providers: dict[str, str],
     seeds: list[int | None],
     aspect_ratios: list[str | None],
+    *,
+    limit: int | None = None,
 ) -> list[Cell]:
+    """Every cell of the matrix; over `limit` cells, `TooManyCells` before any is built."""
+    _check(
+        matrix_size(variants, providers, seeds, aspect_ratios),
+        limit,
+        [
+            (len(variants), "prompt"),
+            (len(providers), "model"),
+            (max(len(seeds), 1), "seed"),
+            (max(len(aspect_ratios), 1), "aspect ratio"),
+        ],
+    )
     cells = []
     for (i, variant), model_id, seed, ratio in itertools.product(
         enumerate(variants), providers, seeds or [None], aspect_ratios or [None]
@@ -163,12 +247,24 @@ def suite_cells(
     providers: dict[str, str],
     seeds: list[int | None],
     aspect_ratio: str | None = None,
+    *,
+    limit: int | None = None,
 ) -> list[Cell]:
     """Every prompt of a suite on each model, once per seed: each model receives the entry in
     its own family's structure, and every cell carries the entry's category, expected text and
     a shared prompt key (so the Leaderboard's "By category", text accuracy and the Arena see
     one intent). The entry's own aspect ratio wins over `aspect_ratio`. The command line's
-    `run` and the Compare and Matrix pages build suite runs here."""
+    `run` and the Compare and Matrix pages build suite runs here. Over `limit` cells,
+    `TooManyCells` before any is built."""
+    _check(
+        suite_size(suite, providers, seeds),
+        limit,
+        [
+            (len(suite.prompts), "prompt"),
+            (len(providers), "model"),
+            (max(len(seeds), 1), "variation"),
+        ],
+    )
     cells = []
     for entry in suite.prompts:
         for model_id, provider in providers.items():
@@ -208,6 +304,7 @@ def run_grid(wb: Workbench, run_id: str) -> list[dict[str, Any]]:
     latest: dict[str | None, RunCell] = {}
     for row in wb.log.run_cells(run_id):
         latest[row.cell] = row  # oldest first, so the newest attempt wins
+    wb.images.prefetch([row.thumb_path for row in latest.values()])  # a bucket: side by side
     grid = []
     for cell in (record.spec or {})["cells"]:
         found = latest.get(cell["key"])
@@ -223,7 +320,7 @@ def run_grid(wb: Workbench, run_id: str) -> list[dict[str, Any]]:
                 "cost_usd": found.cost_usd if found else None,
                 "cost_kind": found.cost_kind if found else None,
                 "error": found.error_message if found else None,
-                "image_file": str(wb.images.absolute(image)) if image else None,
+                "image_file": str(wb.images.absolute(image, fetch=False)) if image else None,
                 "thumb_file": str(wb.images.absolute(thumb)) if thumb else None,
                 "prompt": cell["request"]["prompt"],
                 "labels": dict(cell.get("labels", {})),

@@ -8,6 +8,11 @@ stored and the attempt becomes `succeeded` (or the real `moderated` / `failed` o
 cost; a result the provider no longer keeps (BFL sample links live 10 minutes, Replicate output
 files an hour) is marked "expired at the provider". Nothing is sent twice: `recover` only reads.
 Called on resume, by `workbench recover` and from the History page.
+
+On the embedded database `recover_jobs` also reads the sent-requests ledger
+(`store.sent_ledger`): a request the ledger says was sent but whose attempt the database does
+not record as sent (the database lost its last writes) is listed in `unaccounted`, so nobody
+sends it again believing it never left.
 """
 
 from __future__ import annotations
@@ -19,16 +24,18 @@ from typing import Any
 
 from workbench.domain.catalog import CatalogError, estimate_cost
 from workbench.providers.base import ImageResult, ProviderError, Resumable
+from workbench.providers.registry import provider_label
 from workbench.redact import redact
 from workbench.services.runs.generation import succeeded
 from workbench.services.workbench import Workbench
 from workbench.store.attempts import Outcome
 from workbench.store.images import NotAnImage
 from workbench.store.records import ResumableAttempt
+from workbench.store.sent_ledger import SentEntry
 
 log = logging.getLogger(__name__)
 # Kinds that say the provider finished the job (with a real outcome to record).
-_FINISHED_BADLY = frozenset({"moderated", "server", "no_image"})
+_FINISHED_BADLY = frozenset({"moderated", "server", "no_image", "untrusted"})
 _AT_ONCE = 8  # recoveries in flight per provider: polls are free but still count as requests
 
 
@@ -39,19 +46,36 @@ class RecoveryReport:
     expired: list[str] = field(default_factory=list)  # the provider no longer has the result
     still_open: list[str] = field(default_factory=list)  # could not be asked now; try later
     messages: list[str] = field(default_factory=list)
+    # sent by the ledger, unknown to the log: now `uncertain` where the attempt's row is left
+    unaccounted: list[SentEntry] = field(default_factory=list)
+
+    @property
+    def unaccounted_text(self) -> list[str]:
+        """"gen_… (run run_…, cell …)" per request the log could not account for."""
+        return [
+            f"{e.generation_id}" + (f" (run {e.run_id}, cell {e.cell})" if e.run_id else "")
+            for e in self.unaccounted
+        ]
 
     @property
     def checked(self) -> int:
         return sum(map(len, (self.recovered, self.finished_badly, self.expired, self.still_open)))
 
     def summary(self) -> str:
+        lost = (
+            f" {len(self.unaccounted)} request(s) were sent (the sent-requests ledger says so) "
+            "but the database has no record of them; they are not sent again: "
+            + ", ".join(self.unaccounted_text)
+            if self.unaccounted
+            else ""
+        )
         if not self.checked:
-            return "No interrupted job is waiting at a provider."
+            return "No interrupted job is waiting at a provider." + lost
         return (
             f"Checked {self.checked} interrupted job(s) at their providers: "
             f"{len(self.recovered)} recovered, {len(self.finished_badly)} finished without an "
             f"image, {len(self.expired)} expired at the provider, {len(self.still_open)} left "
-            "to try later."
+            "to try later." + lost
         )
 
 
@@ -62,7 +86,27 @@ async def recover_jobs(wb: Workbench, run_id: str | None = None) -> RecoveryRepo
     for row in rows:
         by_provider.setdefault(row.provider, []).append(row)
     await asyncio.gather(*(_lane(wb, name, jobs, report) for name, jobs in by_provider.items()))
+    report.unaccounted = await asyncio.to_thread(reconcile_ledger, wb, run_id)
     return report
+
+
+def reconcile_ledger(wb: Workbench, run_id: str | None = None) -> list[SentEntry]:
+    """The sent-requests ledger's entries (of one run, or all) whose attempt the database does
+    not record as sent: it lost its last writes. The request was about to leave when its entry
+    was written, so it may or may not have reached the provider: an attempt row still there is
+    marked `uncertain` (never sent again unless asked, `resend`); the entries returned are
+    those the log could not account for."""
+    ledger = wb.attempts.sent
+    if ledger is None:
+        return []
+    entries = ledger.entries(run_id)
+    known = wb.attempts.recorded_as_sent([e.generation_id for e in entries])
+    lost = [e for e in entries if e.generation_id not in known]
+    for entry in lost:
+        wb.attempts.mark_uncertain(
+            entry.generation_id, provider_label(entry.provider), entry.run_id
+        )
+    return lost
 
 
 def waiting(wb: Workbench) -> int:
@@ -126,7 +170,7 @@ async def _recover_one(
                 error_message=message,
                 provider_request_id=exc.provider_request_id,
                 cost_usd=exc.cost_usd,
-                cost_kind="known" if exc.cost_usd is not None else "unknown",
+                cost_kind=exc.cost_kind,
             )
             await asyncio.to_thread(wb.attempts.complete, gid, outcome)
             report.finished_badly.append(gid)

@@ -9,7 +9,7 @@ reserved past the budget is not sent, and neither is anything after it: a budget
 most by the difference between estimates and what in-flight jobs really cost. Cancel stops
 sending: queued cells become `cancelled`, in-flight ones finish and are logged. If the process
 dies, `recover` turns its `pending`/`queued` rows into `interrupted`; `resume` first fetches
-from the providers the jobs they had accepted (services/recovery.py: their images are stored,
+from the providers the jobs they had accepted (services/runs/recovery.py: their images are stored,
 nothing is sent again), then sends only the cells that have no result and were never sent, each
 on its own earlier row (so a crash of the workbench leaves no extra failed attempt). A cell whose
 request had started to go out without an answer may have been billed, so it is not sent again
@@ -19,13 +19,14 @@ request had started to go out without an answer may have been billed, so it is n
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import dataclasses
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,8 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
 from workbench.errors import InvalidInput
-from workbench.providers.registry import default_concurrency
+from workbench.providers.registry import default_concurrency, provider_label
 from workbench.services.runs.generation import (
+    NOT_SENT,
     DailyCapReached,
     GenerateRequest,
     GenerationOutcome,
@@ -45,6 +47,8 @@ from workbench.services.runs.generation import (
 )
 from workbench.services.runs.recovery import recover_jobs_sync
 from workbench.services.workbench import Workbench
+from workbench.store.records import RunCell
+from workbench.store.sent_ledger import LedgerUnwritable
 
 # Simultaneous jobs per provider, from each adapter's descriptor (with its source there).
 DEFAULT_CONCURRENCY: dict[str, int] = default_concurrency()
@@ -87,6 +91,7 @@ class Estimate:
     unpriced: int  # cells whose price no source gives
     duration_s: float
     spent_today_usd: float
+    most_usd: float = 0.0  # the most it can cost by documented pricing (what is reserved)
 
 
 @dataclass
@@ -96,7 +101,9 @@ class Progress:
     succeeded: int = 0
     failed: int = 0
     moderated: int = 0
+    not_sent: int = 0  # stopped before anything left (no key...): nothing paid
     cancelled: int = 0
+    interrupted: int = 0  # still with the provider when the run stopped waiting
     cached: int = 0
     in_flight: int = 0
     spent_usd: float = 0.0
@@ -135,11 +142,6 @@ def _planned(wb: Workbench, cells: list[Cell]) -> list[Plan]:
     return plans
 
 
-def _today_utc() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-
-
 def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = None) -> Estimate:
     """Images, cost from catalog prices, and a duration from the log's median latencies."""
     settings = settings or RunSettings()
@@ -164,13 +166,22 @@ def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = No
         cost_usd=round(cost, 4),
         unpriced=unpriced,
         duration_s=round(duration, 1),
-        spent_today_usd=wb.log.spent_since(_today_utc()),
+        # what the daily cap counts: billed, or reserved by a request still out
+        spent_today_usd=wb.spending.spent_today(wb.settings.user)[0],
+        most_usd=round(sum(p.reserve_usd for p in plans), 4),
     )
 
 
 class RunHandle:
-    """A run in progress. `run()` (async) or `run_sync()` drives it; `cancel()` may be called
-    from any thread; `progress` is a consistent snapshot at any time."""
+    """A run in progress. `run()` (async) or `run_sync()` drives it; `cancel()` and `abandon()`
+    may be called from any thread (a signal handler's); `progress` is a consistent snapshot at
+    any time; `done` is set once the run has ended and every attempt is recorded.
+
+    Stopping has two steps. `cancel()` stops sending: queued cells become `cancelled`, jobs in
+    flight finish and are logged with their images and costs, and the run ends `cancelled`.
+    `abandon()` (a second Ctrl-C) stops waiting as well: jobs still with their provider are
+    recorded `interrupted` with their request ids (`recover` fetches them later), and the run
+    ends `interrupted`."""
 
     def __init__(
         self,
@@ -179,22 +190,54 @@ class RunHandle:
         jobs: list[tuple[str, Cell, Plan]],
         settings: RunSettings,
         on_event: Callable[[Progress, GenerationOutcome | None], None] | None = None,
+        *,
+        resend_of: dict[str, str] | None = None,
+        unaccounted: list[str] | None = None,
     ) -> None:
         self.wb = wb
         self.run_id = run_id
         self.jobs = jobs  # (generation id, cell, plan)
         self.settings = settings
         self.on_event = on_event
+        self.resend_of = resend_of or {}  # cell key -> the uncertain attempt it sends again
+        # Cells the ledger says were sent but the database has no record of (not sent again).
+        self.unaccounted = unaccounted or []
+        self.billed_over_max: str | None = None  # the first bill above its documented maximum
+        self.ledger_error: str | None = None  # the sent-requests ledger could not be written
+        self.done = threading.Event()
         self._cancel = threading.Event()
+        self._abandon = threading.Event()
         self._lock = threading.Lock()
         self._progress = Progress(total=len(jobs))
         self._reserved = 0.0
         self._stop_reason: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._changed: asyncio.Event | None = None  # set whenever a job ends (money settles)
+        self._waiting_cap = 0  # jobs waiting for the daily cap to make room
         self.thread: threading.Thread | None = None
 
     # -- control --------------------------------------------------------------------------------
     def cancel(self) -> None:
+        """Stop sending; jobs in flight finish and are logged."""
         self._cancel.set()
+
+    def abandon(self) -> None:
+        """Stop sending and stop waiting: jobs in flight are recorded `interrupted`."""
+        self._cancel.set()
+        self._abandon.set()
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # a loop closed in between: the run ended
+                loop.call_soon_threadsafe(self._cancel_tasks)
+
+    def _cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
 
     @property
     def progress(self) -> Progress:
@@ -204,7 +247,10 @@ class RunHandle:
             )
 
     def run_sync(self) -> Progress:
-        return asyncio.run(self.run())
+        try:
+            return asyncio.run(self.run())
+        finally:
+            self.done.set()
 
     def start_in_thread(self) -> threading.Thread:
         self.thread = threading.Thread(target=self.run_sync, name=f"run-{self.run_id}", daemon=True)
@@ -213,6 +259,8 @@ class RunHandle:
 
     # -- work -----------------------------------------------------------------------------------
     async def run(self) -> Progress:
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
         lanes: dict[str, list[tuple[str, Cell, Plan]]] = {}
         for job in self.jobs:
             lanes.setdefault(job[2].request.provider, []).append(job)
@@ -230,14 +278,16 @@ class RunHandle:
             with self._lock:
                 self._progress.cancelled += skipped
                 self._progress.stop_reason = reason
-        status = (
-            "cancelled"
-            if self._cancel.is_set()
-            else ("stopped" if self._stop_reason else "finished")
-        )
         with self._lock:
             self._progress.finished = True
             spent = self._progress.spent_usd
+            left_with_provider = self._progress.interrupted
+        if self._abandon.is_set() and left_with_provider:
+            status = "interrupted"  # resumable: its jobs at the providers are fetched then
+        elif self._cancel.is_set():
+            status = "cancelled"
+        else:
+            status = "stopped" if self._stop_reason else "finished"
         self.wb.runs.finish(self.run_id, status, round(spent, 6))
         self._emit(None)
         return self.progress
@@ -245,61 +295,134 @@ class RunHandle:
     def _should_stop(self) -> bool:
         return self._cancel.is_set() or self._stop_reason is not None
 
+    def _stop(self, reason: str) -> None:
+        with self._lock:
+            self._stop_reason = self._stop_reason or reason
+
     async def _lane(self, provider_name: str, jobs: list[tuple[str, Cell, Plan]]) -> None:
         limit = asyncio.Semaphore(self.settings.limit(provider_name))
         provider = self.wb.open_provider(provider_name)
         tasks: list[asyncio.Task[None]] = []
         try:
-            for gid, _cell, planned in jobs:
+            for gid, cell, planned in jobs:
                 await limit.acquire()
-                if self._should_stop() or not self._reserve(planned):
+                if not await self._room_for(planned):
                     limit.release()
                     break
-                tasks.append(asyncio.create_task(self._one(gid, planned, provider, limit)))
-            await asyncio.gather(*tasks)
+                task = asyncio.create_task(self._one(gid, cell, planned, provider, limit))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                tasks.append(task)
+            # A job cancelled by `abandon` has recorded itself; the others are awaited.
+            await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             await provider.aclose()
 
-    def _reserve(self, planned: Plan) -> bool:
+    async def _room_for(self, planned: Plan) -> bool:
+        """Whether the job may go: its maximum is held against the run's budget. While it does
+        not fit but jobs of the run are in flight, wait for one to end (it may cost less than
+        its maximum); with none in flight, stop sending."""
+        while not self._should_stop():
+            verdict = self._reserve(planned)
+            if verdict != "wait":
+                return verdict == "ok"
+            await self._job_ended()
+        return False
+
+    async def _job_ended(self) -> None:
+        assert self._changed is not None
+        self._changed.clear()  # no await before the wait: no job can end in between
+        await self._changed.wait()
+
+    def _reserve(self, planned: Plan) -> str:
+        """Hold the most this job can cost against the run's budget: "ok"; "wait" while it
+        does not fit but other jobs hold money; "stop" (the reason kept) when it cannot fit."""
         budget = self.settings.budget_usd
-        cost = planned.estimated_cost_usd or 0.0
+        cost = planned.reserve_usd
         with self._lock:
             if budget is not None and (
                 self._progress.spent_usd + self._reserved + cost > budget + 1e-9
             ):
-                self._stop_reason = (
-                    f"Stopped sending: the next image would take the run past its budget of "
-                    f"${budget:,.2f} (spent ${self._progress.spent_usd:,.4f})."
+                if self._reserved > 1e-12:
+                    return "wait"
+                self._stop_reason = self._stop_reason or (
+                    f"Stopped sending: the next image may cost up to ${cost:,.4f}, which would "
+                    f"take the run past its budget of ${budget:,.2f} (spent "
+                    f"${self._progress.spent_usd:,.4f}, ${self._reserved:,.4f} held for jobs "
+                    "in flight)."
                 )
-                return False
+                return "stop"
             self._reserved += cost
             self._progress.in_flight += 1
-        return True
+        return "ok"
 
-    async def _one(self, gid: str, planned: Plan, provider: Any, limit: asyncio.Semaphore) -> None:
-        reserved = planned.estimated_cost_usd or 0.0
+    async def _one(
+        self, gid: str, cell: Cell, planned: Plan, provider: Any, limit: asyncio.Semaphore
+    ) -> None:
+        reserved = planned.reserve_usd
         outcome: GenerationOutcome | None = None
-        refused = False
+        counted = True
+        abandoned = False
         try:
             cached = None
             if self.settings.allow_cache and planned.request_hash:
                 cached = self.wb.log.find_cached(planned.request_hash)
-            outcome = await execute(self.wb, planned, provider, generation_id=gid, reuse=cached)
+            outcome = await self._execute(gid, cell, planned, provider, cached)
+            if outcome.over_max:
+                self.billed_over_max = self.billed_over_max or outcome.over_max
+                self._stop(
+                    f"Stopped sending: {outcome.over_max} The daily caps and the budget "
+                    "reserve that maximum, so they could no longer be guaranteed. Check the "
+                    f"provider's pricing before `workbench run --resume {self.run_id}`."
+                )
         except DailyCapReached as exc:
             # Nothing was sent; the cell stays queued and is cancelled with this reason.
-            refused = True
-            with self._lock:
-                self._stop_reason = self._stop_reason or f"Stopped sending: {exc.problems[0]}"
+            counted = False
+            self._stop(f"Stopped sending: {exc.problems[0]}")
+        except LedgerUnwritable as exc:
+            counted = False  # nothing was sent; the cell stays queued
+            self.ledger_error = self.ledger_error or str(exc)
+            self._stop(f"Stopped sending: {exc}")
+        except asyncio.CancelledError:
+            counted, abandoned = False, True  # `abandon`: execute recorded it interrupted
         finally:
             limit.release()
             with self._lock:
                 p = self._progress
                 self._reserved -= reserved
                 p.in_flight -= 1
-                if not refused:
+                if abandoned:
+                    p.interrupted += 1
+                elif counted:
                     self._count(outcome)
-            if not refused:
+            if counted:
                 self._emit(outcome)
+            if self._changed is not None:
+                self._changed.set()
+
+    async def _execute(
+        self, gid: str, cell: Cell, planned: Plan, provider: Any, cached: Any
+    ) -> GenerationOutcome:
+        """`execute`, waiting for the run's own jobs in flight to end (and settle below their
+        maximum) while the shared daily cap has no room; DailyCapReached when none is left."""
+        while True:
+            try:
+                return await execute(
+                    self.wb, planned, provider, generation_id=gid, reuse=cached,
+                    resend_of=self.resend_of.get(cell.key),
+                )
+            except DailyCapReached:
+                with self._lock:
+                    others = self._progress.in_flight - 1 - self._waiting_cap
+                if others <= 0 or self._should_stop():
+                    raise
+            with self._lock:
+                self._waiting_cap += 1
+            try:
+                await self._job_ended()
+            finally:
+                with self._lock:
+                    self._waiting_cap -= 1
 
     def _count(self, outcome: GenerationOutcome | None) -> None:
         """Called with `self._lock` held."""
@@ -307,37 +430,64 @@ class RunHandle:
         p.done += 1
         if outcome is None:
             p.failed += 1
+            return
+        p.spent_usd += outcome.cost_usd or 0.0
+        if outcome.cached_from:
+            p.cached += 1
+        if outcome.status == "succeeded":
+            p.succeeded += 1
+        elif outcome.status == "moderated":
+            p.moderated += 1
+        elif outcome.status == NOT_SENT:
+            p.not_sent += 1
         else:
-            p.spent_usd += outcome.cost_usd or 0.0
-            if outcome.cached_from:
-                p.cached += 1
-            if outcome.status == "succeeded":
-                p.succeeded += 1
-            elif outcome.status == "moderated":
-                p.moderated += 1
-            else:
-                p.failed += 1
+            p.failed += 1
 
     def _emit(self, outcome: GenerationOutcome | None) -> None:
         if self.on_event is not None:
             self.on_event(self.progress, outcome)
 
 
-def _queue(wb: Workbench, plans: list[Plan], unsent: dict[str, str] | None = None) -> list[str]:
+def _queue(
+    wb: Workbench,
+    plans: list[Plan],
+    unsent: dict[str, str] | None = None,
+    resend_of: dict[str, str] | None = None,
+) -> list[str]:
     """A `queued` row per planned cell, so the log shows the whole grid from the start; a cell
-    with an earlier row that never left (`unsent`, by cell key) is queued on that row."""
+    with an earlier row that never left (`unsent`, by cell key) is queued on that row; a cell
+    sent again on purpose (`resend_of`, by cell key) gets a new row naming the old one, which
+    is marked as sent again. The grid is then written into the database file itself
+    (`checkpoint`), so losing the write-ahead log later cannot lose the run."""
     ids = []
     with wb.db.cursor():  # one unit of work for the whole grid, not one per row
         for planned in plans:
-            earlier = (unsent or {}).get(planned.request.cell or "")
+            cell = planned.request.cell or ""
+            earlier = (unsent or {}).get(cell)
             if earlier is not None:
                 wb.attempts.requeue(earlier)
                 ids.append(earlier)
                 continue
             gid = new_id("gen")
-            wb.attempts.insert_pending(planned.row(gid, {}, status="queued"))
+            again = (resend_of or {}).get(cell)
+            wb.attempts.insert_pending(
+                planned.row(gid, {}, status="queued", resend_of=again)
+            )
+            if again is not None:
+                wb.attempts.mark_resent(again, gid)
             ids.append(gid)
+    wb.attempts.checkpoint()
     return ids
+
+
+def _check_ledger(wb: Workbench) -> None:
+    """A run whose requests cannot be written to the sent-requests ledger does not start."""
+    if wb.attempts.sent is None:
+        return
+    try:
+        wb.attempts.sent.check()
+    except LedgerUnwritable as exc:
+        raise RunRefused([str(exc)]) from None
 
 
 def check_budget(est: Estimate, settings: RunSettings) -> None:
@@ -372,6 +522,7 @@ def start_run(
         raise RunRefused(["The run has no cells: choose at least one prompt and one model."])
     plans = _planned(wb, cells)
     check_budget(estimate(wb, cells, settings), settings)
+    _check_ledger(wb)
     run_id = new_id("run")
     spec = {
         "cells": [
@@ -399,14 +550,25 @@ def resume_run(
     run_id: str,
     settings: RunSettings | None = None,
     on_event: Callable[[Progress, GenerationOutcome | None], None] | None = None,
+    *,
+    resend_uncertain: bool = False,
 ) -> RunHandle:
-    """A handle for the cells of `run_id` that have no result yet. Cells whose request had
-    started to go out before a crash are not sent again (they could be paid twice)."""
+    """A handle for the cells of `run_id` that have no result yet.
+
+    Jobs a provider had accepted are fetched from it first (`recovery`). A cell whose request
+    may have gone out is not sent again (it could be paid twice): one whose row says so, and
+    one the sent-requests ledger names although the database has no record of it being sent
+    (the database lost its last writes); those are listed in `handle.unaccounted`. With
+    `resend_uncertain`, cells cut off while sending (they may or may not have reached their
+    provider) are sent again on purpose, each as a new attempt naming the old one; the caller
+    has said they may be billed twice (`uncertain_cells` counts them first)."""
     record = wb.runs.get(run_id)
     if record is None:
-        raise RunRefused([f"No run {run_id}."])
+        raise RunRefused([f"No run {run_id} in this database."])
+    _check_ledger(wb)
     recover(wb)
-    recover_jobs_sync(wb, run_id)
+    found = recover_jobs_sync(wb, run_id)  # reconciles the sent-requests ledger too
+    lost = {e.cell for e in found.unaccounted if e.cell is not None}
     spec = record.spec or {}
     settings = settings or RunSettings.model_validate(spec.get("settings", {}))
     rows = wb.log.run_cells(run_id)
@@ -416,6 +578,16 @@ def resume_run(
         for r in rows
         if r.submitted_at is not None and r.status in ("interrupted", "pending")
     }
+    again: dict[str, str] = {}
+    if resend_uncertain:
+        again = {
+            r.cell: r.id
+            for r in rows
+            if r.cell is not None and r.status == "interrupted" and r.error_kind == "uncertain"
+            and r.cell not in settled
+        }
+        paid -= set(again)
+    lost -= set(again)
     cells = [
         Cell(
             c["key"],
@@ -423,7 +595,7 @@ def resume_run(
             c.get("labels", {}),
         )
         for c in spec["cells"]
-        if c["key"] not in settled and c["key"] not in paid
+        if c["key"] not in settled and c["key"] not in paid and c["key"] not in lost
     ]
     plans = _planned(wb, cells)
     if cells:
@@ -447,8 +619,36 @@ def resume_run(
         and r.submitted_at is None
         and r.status in ("interrupted", "cancelled", "queued")
     }
-    ids = _queue(wb, plans, unsent)
-    return RunHandle(wb, run_id, list(zip(ids, cells, plans, strict=True)), settings, on_event)
+    ids = _queue(wb, plans, unsent, again)
+    return RunHandle(
+        wb, run_id, list(zip(ids, cells, plans, strict=True)), settings, on_event,
+        resend_of=again, unaccounted=sorted(lost),
+    )
+
+
+def saved_settings_with(
+    wb: Workbench, run_id: str, overrides: dict[str, Any]
+) -> RunSettings:
+    """The run's saved settings with `overrides` (from a resume's options) put over them."""
+    record = wb.runs.get(run_id)
+    base = ((record.spec if record else None) or {}).get("settings", {})
+    return RunSettings.model_validate({**base, **overrides})
+
+
+def providers_of(wb: Workbench, generation_ids: list[str]) -> set[str]:
+    """The providers these attempts went to (to name them before sending again)."""
+    return {r.provider for gid in generation_ids if (r := wb.log.get(gid)) is not None}
+
+
+def uncertain_cells(wb: Workbench, run_id: str) -> list[RunCell]:
+    """The run's attempts cut off while sending: they may or may not have reached their
+    provider (shown before `--resend-uncertain` sends them again)."""
+    rows = wb.log.run_cells(run_id)
+    settled = {r.cell for r in rows if r.status in DONE_STATUSES}
+    return [
+        r for r in rows
+        if r.status == "interrupted" and r.error_kind == "uncertain" and r.cell not in settled
+    ]
 
 
 _ACTIVE: dict[str, RunHandle] = {}
@@ -456,12 +656,36 @@ _ACTIVE_LOCK = threading.Lock()
 
 
 def launch(handle: RunHandle) -> RunHandle:
-    """Runs the handle in a background thread and keeps it findable by run id, so a page can
-    show its progress and cancel it across reruns and sessions."""
+    """Runs the handle in a background thread of this process (the app's server) and keeps it
+    findable by run id, so a page can show its progress and cancel it across reruns and
+    sessions: a browser session that closes leaves the run going. When the process itself
+    ends, its runs stop as if cancelled (`_stop_launched`), never half-recorded."""
+    global _STOP_REGISTERED
     with _ACTIVE_LOCK:
         _ACTIVE[handle.run_id] = handle
+        if not _STOP_REGISTERED:
+            atexit.register(_stop_launched)
+            _STOP_REGISTERED = True
     handle.start_in_thread()
     return handle
+
+
+_STOP_REGISTERED = False
+STOP_WAIT_S = 20.0  # at process exit: how long jobs in flight may take to finish and be logged
+
+
+def _stop_launched(wait_s: float = STOP_WAIT_S) -> None:
+    """At process exit (before the database closes): cancel every launched run, let its jobs
+    in flight finish for up to `wait_s`, then record those still out as interrupted."""
+    with _ACTIVE_LOCK:
+        handles = [h for h in _ACTIVE.values() if not h.done.is_set()]
+    for handle in handles:
+        handle.cancel()
+    deadline = time.monotonic() + wait_s
+    for handle in handles:
+        if not handle.done.wait(max(0.0, deadline - time.monotonic())):
+            handle.abandon()
+            handle.done.wait(5.0)
 
 
 def active(run_id: str) -> RunHandle | None:
@@ -471,4 +695,5 @@ def active(run_id: str) -> RunHandle | None:
 
 def recover(wb: Workbench) -> tuple[int, int]:
     """After a crash: rows and runs owned by a dead process become `interrupted`."""
-    return wb.attempts.mark_interrupted(), wb.runs.mark_interrupted()
+    labels = {name: provider_label(name) for name in default_concurrency()}
+    return wb.attempts.mark_interrupted(labels), wb.runs.mark_interrupted()

@@ -1,3 +1,4 @@
-"""What lets people share one history: who is rating (identity), copying between databases, and the
-status of the data folder.
+"""What lets people share one history: who is rating (identity), copying between databases
+(dbcopy) and between image stores (image_copy), and the status of the data folder and the
+image store.
 """

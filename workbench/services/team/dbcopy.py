@@ -1,16 +1,17 @@
 """Moving a history between databases: `workbench db copy --to TARGET` / `--from SOURCE`.
 
 A side is either a data directory (its embedded DuckDB file and its images) or a team database
-URL (`postgresql://…`, whose images live in the data directory the team shares). The rows go
-through `store.transfer` (idempotent: copying twice doubles nothing); the image files follow
-when the two sides keep their images in different directories, each checked against its
-sha256 on arrival. The report says, per table, the row counts and checksums on both sides.
+URL (`postgresql://…`, whose images live in this process's image store unless told otherwise:
+another data directory or an `s3://bucket/prefix`). The rows go through `store.transfer`
+(idempotent: copying twice doubles nothing); the images follow through the image stores when
+the two sides keep them in different places (`store.images.copying`: each reference checked,
+each image's bytes checked against its sha256 before it is written; a reference the workbench
+would not write is refused and makes the copy fail). The report says, per table, the row counts
+and checksums on both sides, and the image counts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from workbench.config import DatabaseUrl, Settings, parse_database_url
 from workbench.errors import ConfigError, InvalidInput
 from workbench.store import transfer
 from workbench.store.db import Backend, Database
+from workbench.store.images import ImageStore, images_url, open_image_store, store_at
+from workbench.store.images.copying import ImageCopy, copy_images
 
 if TYPE_CHECKING:
     from workbench.store.postgres import PgDatabase
@@ -36,7 +39,8 @@ class Place:
     """One side of a copy: how to open its database, and where its images live."""
 
     label: str  # shown to the user: a path, or a URL without its password
-    images_root: Path  # the data directory image paths are relative to
+    images: Callable[[], ImageStore]  # where its images live (opened only when copying them)
+    images_identity: str  # two places with the same one keep their images in one place
     open: Callable[[], Backend]
     exists: Callable[[], bool]  # whether there is a history to copy from
     identity: str  # two places with the same identity are the same history
@@ -47,18 +51,11 @@ class CopyReport:
     source: str
     target: str
     tables: list[transfer.TableReport] = field(default_factory=list)
-    images_copied: int = 0
-    images_present: int = 0
-    images_missing: list[str] = field(default_factory=list)  # at the source: cannot be copied
-    images_corrupt: list[str] = field(default_factory=list)  # bytes do not match their sha256
+    images: ImageCopy = field(default_factory=ImageCopy)
 
     @property
     def ok(self) -> bool:
-        return (
-            all(t.ok for t in self.tables)
-            and not self.images_missing
-            and not self.images_corrupt
-        )
+        return all(t.ok for t in self.tables) and self.images.ok
 
     def lines(self) -> list[str]:
         out = [f"Copied {self.source} -> {self.target}", ""]
@@ -74,14 +71,8 @@ class CopyReport:
                 f"  {t.source_checksum:<18}{t.target_checksum:<18}{result}"
             )
         out.append("")
-        out.append(
-            f"images: {self.images_copied:,} copied, {self.images_present:,} already there"
-            + (f", {len(self.images_missing):,} missing at the source" if self.images_missing
-               else "")
-            + (f", {len(self.images_corrupt):,} corrupt" if self.images_corrupt else "")
-        )
-        for sha in (self.images_missing + self.images_corrupt)[:10]:
-            out.append(f"  image {sha}")
+        out.append(self.images.line())
+        out.extend(self.images.problems())
         out.append("All rows and checksums match." if self.ok else
                    "The copy does NOT match its source: see the lines above.")
         return out
@@ -93,7 +84,8 @@ def directory_place(data_dir: Path, *, lock_timeout_s: float = 10.0) -> Place:
         raise BadTarget(f"{data_dir} is a file; give a data directory or a postgresql:// URL.")
     return Place(
         label=str(data_dir),
-        images_root=data_dir,
+        images=lambda: ImageStore(data_dir),
+        images_identity=str(data_dir.resolve()),
         open=lambda: Database(
             data_dir / DB_FILE, lock_timeout_s=lock_timeout_s, idle_close_s=0
         ),
@@ -102,7 +94,10 @@ def directory_place(data_dir: Path, *, lock_timeout_s: float = 10.0) -> Place:
     )
 
 
-def team_place(url: DatabaseUrl, images_root: Path, *, connect_timeout_s: float = 10.0) -> Place:
+def team_place(
+    url: DatabaseUrl, images: Callable[[], ImageStore], images_identity: str, *,
+    connect_timeout_s: float = 10.0,
+) -> Place:
     def open_team() -> PgDatabase:
         from workbench.store.postgres import PgDatabase  # psycopg loads only for a team copy
 
@@ -110,7 +105,8 @@ def team_place(url: DatabaseUrl, images_root: Path, *, connect_timeout_s: float 
 
     return Place(
         label=url.redacted,
-        images_root=images_root.expanduser(),
+        images=images,
+        images_identity=images_identity,
         open=open_team,
         exists=lambda: True,  # opening it says clearly when it is not there
         identity=f"postgresql://{url.where}/{url.dbname}",
@@ -120,14 +116,39 @@ def team_place(url: DatabaseUrl, images_root: Path, *, connect_timeout_s: float 
 def place_of(settings: Settings) -> Place:
     """This process's own history: the team database in team mode, else the data directory."""
     url = settings.database
-    if url is not None:
-        return team_place(url, settings.data_dir, connect_timeout_s=settings.lock_timeout_s)
-    return directory_place(settings.data_dir, lock_timeout_s=settings.lock_timeout_s)
+    place = (
+        team_place(url, lambda: ImageStore(settings.data_dir), "",
+                   connect_timeout_s=settings.lock_timeout_s)
+        if url is not None
+        else directory_place(settings.data_dir, lock_timeout_s=settings.lock_timeout_s)
+    )
+    configured = images_url()  # WORKBENCH_IMAGES_URL: this process's images live there
+    return Place(
+        label=place.label,
+        images=lambda: open_image_store(settings.data_dir, data_umask=settings.data_umask),
+        images_identity=configured or place.images_identity
+        or str(settings.data_dir.expanduser().resolve()),
+        open=place.open,
+        exists=place.exists,
+        identity=place.identity,
+    )
 
 
-def parse_place(spec: str, images_root: Path, *, lock_timeout_s: float = 10.0) -> Place:
+def images_place(spec: str | Path, data_dir: Path) -> tuple[Callable[[], ImageStore], str]:
+    """Where a database URL's images live: another data directory or `s3://bucket/prefix`
+    (its cache and spool in `data_dir`); the opener and the identity of the place."""
+    text = str(spec).strip()
+    if text.startswith("s3://"):
+        return (lambda: store_at(text, data_dir)), text.rstrip("/")
+    folder = Path(text).expanduser()
+    return (lambda: ImageStore(folder)), str(folder.resolve())
+
+
+def parse_place(
+    spec: str, images: tuple[Callable[[], ImageStore], str], *, lock_timeout_s: float = 10.0
+) -> Place:
     """A side given on the command line: a data directory, or a database URL whose images
-    live in `images_root`."""
+    live in `images` (see `images_place`)."""
     spec = spec.strip()
     if not spec:
         raise BadTarget("Give a data directory or a postgresql:// URL.")
@@ -136,37 +157,14 @@ def parse_place(spec: str, images_root: Path, *, lock_timeout_s: float = 10.0) -
             url = parse_database_url(spec)
         except ConfigError as exc:  # its message never repeats the URL (it may hold a password)
             raise BadTarget(str(exc).replace("WORKBENCH_DATABASE_URL", "The URL")) from None
-        return team_place(url, images_root, connect_timeout_s=lock_timeout_s)
+        return team_place(url, images[0], images[1], connect_timeout_s=lock_timeout_s)
     return directory_place(Path(spec), lock_timeout_s=lock_timeout_s)
 
 
-def _copy_images(
-    source: Place, target: Place, db: Backend, report: CopyReport
-) -> None:
-    if source.images_root.resolve() == target.images_root.resolve():
+def _copy_images(source: Place, target: Place, db: Backend, report: CopyReport) -> None:
+    if source.images_identity == target.images_identity:
         return
-    for sha, path, thumb in transfer.image_paths(db):
-        for relative, check in ((path, True), (thumb, False)):
-            there = target.images_root / relative
-            if there.exists():
-                if check:
-                    report.images_present += 1
-                continue
-            here = source.images_root / relative
-            if not here.is_file():
-                if check:
-                    report.images_missing.append(sha)
-                continue
-            there.parent.mkdir(parents=True, exist_ok=True)
-            partial = there.with_name(there.name + ".part")
-            shutil.copyfile(here, partial)
-            if check and hashlib.sha256(partial.read_bytes()).hexdigest() != sha:
-                partial.unlink()
-                report.images_corrupt.append(sha)
-                continue
-            partial.replace(there)  # whole or not at all
-            if check:
-                report.images_copied += 1
+    report.images = copy_images(source.images(), target.images(), transfer.image_paths(db))
 
 
 def copy(source: Place, target: Place) -> CopyReport:

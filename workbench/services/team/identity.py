@@ -5,8 +5,8 @@ directly:
 
 - Behind an authenticating reverse proxy (`Settings.trusted_user_header`, e.g.
   `X-Forwarded-Email`), the name is that request header's value, matched case-insensitively,
-  and cannot be changed; a request without it (or with a value that is no usable name) gets a
-  `Refusal`, never a guessed name.
+  and cannot be changed; a request without it, with it twice (or two values folded into one
+  with a comma), or with a value that is no usable name gets a `Refusal`, never a guessed name.
 - Otherwise the name the person chose this session (validated by `validate_name`), else
   `Settings.user` (`WORKBENCH_USER`, else the OS user). In team mode (a shared database) an
   `Identity.warning` says that anyone who can reach the port can spend the team's keys and read
@@ -77,35 +77,59 @@ class Refusal:
     message: str
 
 
-def _header(headers: Mapping[str, str], wanted: str) -> str | None:
+def header_values(headers: Mapping[str, str], wanted: str) -> list[str]:
+    """Every value `headers` carry for `wanted`, any letter case. Streamlit's request headers
+    keep each repeated line (`get_all`, as Starlette's `getlist`); a plain mapping cannot repeat
+    a name but may spell it twice in different cases."""
+    get_all = getattr(headers, "get_all", None)
+    if callable(get_all):
+        return [str(v) for v in get_all(wanted)]
     wanted = wanted.lower()
-    for name, value in headers.items():
-        if name.lower() == wanted:
-            return value
-    return None
+    return [value for name, value in headers.items() if name.lower() == wanted]
+
+
+def several_values(values: list[str]) -> bool:
+    """The header came twice, or with two values joined by a comma."""
+    return len(values) > 1 or any("," in value for value in values)
+
+
+def signed_in(header: str, values: list[str]) -> Identity | Refusal:
+    """The one name the proxy's header gives (`values`: each line of it the request carried),
+    or why this request may not come in. Used for the pages (`who`) and for plain HTTP requests
+    (`ui/guard.py`)."""
+    if not values:
+        return Refusal(
+            "Sign-in required",
+            f"This workbench takes the user's name from the {header} header, set by the "
+            "signing-in proxy in front of it, and this request did not carry it. Open the "
+            "workbench through that proxy's address; if you did, ask whoever runs it to "
+            f"check that the proxy passes {header} on.",
+        )
+    # Twice, or two values joined by a comma (how HTTP folds repeated lines, RFC 9110 §5.3): a
+    # proxy that adds its header to one the client sent, instead of replacing it, would let the
+    # client's value through. Which one the proxy set cannot be told, so neither is taken.
+    if several_values(values):
+        return Refusal(
+            "Sign-in required",
+            f"This request carried the {header} header more than once (or several values in "
+            "one), so who signed in cannot be told. Ask whoever runs the signing-in proxy to "
+            f"remove {header} from incoming requests before it sets its own.",
+        )
+    try:
+        return Identity(validate_name(values[0]), "header", header=header)
+    except InvalidName as exc:
+        return Refusal(
+            "Sign-in required",
+            f"The {header} header of this request is not a usable name: {exc} Ask whoever "
+            "runs the proxy to check what it sends.",
+        )
 
 
 def who(settings: Settings, headers: Mapping[str, str], chosen: str | None) -> Identity | Refusal:
     """The identity of one request: see the module docstring for the rules."""
     header = settings.trusted_user_header
     if header:
-        value = _header(headers, header)
-        if value is None:
-            return Refusal(
-                "Sign-in required",
-                f"This workbench takes the user's name from the {header} header, set by the "
-                "signing-in proxy in front of it, and this request did not carry it. Open the "
-                "workbench through that proxy's address; if you did, ask whoever runs it to "
-                f"check that the proxy passes {header} on.",
-            )
-        try:
-            return Identity(validate_name(value), "header", header=header)
-        except InvalidName as exc:
-            return Refusal(
-                "Sign-in required",
-                f"The {header} header of this request is not a usable name: {exc} Ask whoever "
-                "runs the proxy to check what it sends.",
-            )
+        return signed_in(header, header_values(headers, header))
     warning = TEAM_WARNING if settings.team_mode else None
     if chosen is not None:
         try:

@@ -1,7 +1,8 @@
-"""The Status page's facts: where data lives, which database backend holds the log (in team mode
-the server's URL without its password) and how big it is, which migrations ran, the sessions
-connected (team mode: each process names itself `workbench <command>`), which provider keys are
-present (by variable name, never the value)."""
+"""The Status page's facts: where data lives (the images too: the data directory or a bucket's
+URL without credentials, how many images and their total size), which database backend holds
+the log (in team mode the server's URL without its password) and how big it is, which
+migrations ran, the sessions connected (team mode: each process names itself
+`workbench <command>`), which provider keys are present (by variable name, never the value)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from workbench.config import KEY_VARIABLES
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.services.workbench import Workbench
+from workbench.store.images import ImageStoreError
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Status:
     generations: dict[str, int]
     keys: list[ProviderKey]
     team_mode: bool = False
+    images_location: str = ""  # a path, or s3://bucket/prefix at its endpoint (no secret)
+    images_count: int = 0
+    images_problem: str | None = None  # why the store could not be listed
+    images_spooled: int = 0  # waiting in this machine's upload spool
     # application_name, user_name, client, backend_start, state of each connected session
     sessions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -53,22 +59,22 @@ def provider_keys(wb: Workbench) -> list[ProviderKey]:
     ]
 
 
-def _folder_bytes(wb: Workbench) -> int:
-    total = 0
-    for sub in ("images", "thumbs"):
-        folder = wb.settings.data_dir / sub
-        if folder.exists():
-            total += sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    return total
-
-
 def status(wb: Workbench) -> Status:
+    problem = None
+    try:
+        count, size = wb.images.inventory()
+    except ImageStoreError as exc:
+        count, size, problem = 0, 0, str(exc)
     return Status(
         data_dir=str(wb.settings.data_dir),
         backend=wb.db.backend,
         db_path=wb.db.location,  # in team mode the server's URL, never with the password
         db_bytes=wb.db.size_bytes(),
-        images_bytes=_folder_bytes(wb),
+        images_bytes=size,
+        images_location=wb.images.location,
+        images_count=count,
+        images_problem=problem,
+        images_spooled=len(wb.images.spool.keys()),
         migrations=wb.db.migrations_applied,
         generations=wb.log.status_counts(),
         keys=provider_keys(wb),

@@ -1,4 +1,4 @@
--- The prompt library (issue 13): named prompts whose every save is a new, never-changed
+-- The prompt library: named prompts whose every save is a new, never-changed
 -- version; tags, a note and a favourite star as append-only marks (the newest per name wins);
 -- a per-name summary for the page; and the version a generation was made from, so each
 -- version knows what it produced.

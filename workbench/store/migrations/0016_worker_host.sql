@@ -1,4 +1,4 @@
--- Team mode (issue 9): processes on several machines share one log, and a process ID means
+-- Team mode: processes on several machines share one log, and a process ID means
 -- something only on its own machine. Attempts and runs record the machine working on them, so a
 -- start on one machine never marks another machine's live work as interrupted.
 -- Portable SQL (DuckDB and PostgreSQL).

@@ -8,15 +8,35 @@ No score shown is NaN: a missing value is None (<NA>) in numeric frames and a wo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import pandas as pd
 
+from workbench.domain.criteria import Criterion
+from workbench.services.evidence.leaderboard.aggregates import Measured
 from workbench.services.evidence.leaderboard.verdict import cost_text, rate_text, seconds_text
-from workbench.stats.bradley_terry import BTResult, pairwise
+from workbench.stats.bradley_terry import BTResult, PairCounts, pairwise
+from workbench.stats.ratings import StarSummary
 
-if TYPE_CHECKING:
-    from workbench.services.evidence.leaderboard.board import Leaderboard
+
+class Leaderboard(Protocol):
+    """What the frames read of a board (`board.Leaderboard` has it): a protocol, so that the
+    board, which draws its frames here, is not imported back."""
+
+    @property
+    def criteria(self) -> tuple[Criterion, ...]: ...
+    @property
+    def counts(self) -> dict[str, PairCounts]: ...
+    @property
+    def voted(self) -> dict[str, BTResult]: ...
+    @property
+    def stars(self) -> dict[tuple[str, str], StarSummary]: ...
+    @property
+    def measured(self) -> dict[str, Measured]: ...
+    @property
+    def names(self) -> dict[str, str]: ...
+    @property
+    def models(self) -> tuple[str, ...]: ...
 
 
 def bt_frame(result: BTResult, names: dict[str, str] | None = None) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """The background metrics worker: measures each new image after its generation, and runs the
 "recompute for old images" job with its progress. One per opened `Workbench`, which holds it
-(`Workbench.metrics_worker`) and stops it before its database closes.
+(`Workbench.background["measurements"]`) and stops it before its database closes.
 
 Two lanes, each a bounded queue served by daemon threads: fast measures (warmth, detail, hash;
 tens of milliseconds) and OCR (~0.5 s, loads ~440 MB on first use). A generation's fast measures
@@ -223,18 +223,20 @@ class MetricsWorker:
             thread.join(timeout)
 
 
+_BACKGROUND_KEY = "measurements"
 # Guards starting a workbench's worker when two threads (two app sessions) ask at once.
 _start_lock = threading.Lock()
 
 
 def worker_for(wb: Workbench) -> MetricsWorker:
     """The background worker of this opened workbench, started on first use and kept on it
-    (`wb.metrics_worker`). The generation path calls `worker_for(wb).submit(generation_id)` once
-    an image is stored."""
+    (`wb.background["measurements"]`). The generation path calls
+    `worker_for(wb).submit(generation_id)` once an image is stored."""
     with _start_lock:
-        worker = wb.metrics_worker
-        if worker is None or worker.closed:
-            worker = wb.metrics_worker = MetricsWorker(wb)
+        worker = wb.background.get(_BACKGROUND_KEY)
+        if not isinstance(worker, MetricsWorker) or worker.closed:
+            worker = MetricsWorker(wb)
+            wb.background[_BACKGROUND_KEY] = worker
             # Stop before the database closes, whether the workbench or the process ends.
             wb.on_close.append(worker.close)
             atexit.register(worker.close)

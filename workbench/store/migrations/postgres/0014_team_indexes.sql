@@ -1,4 +1,4 @@
--- Team mode (issue 9): what PostgreSQL needs at a million generations.
+-- Team mode: what PostgreSQL needs at a million generations.
 -- History pages in the default order, and each sort's tie-break, read an index instead of
 -- sorting the table.
 CREATE INDEX generations_newest ON generations (created_at DESC, id DESC);

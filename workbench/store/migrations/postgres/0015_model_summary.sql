@@ -1,4 +1,4 @@
--- Team mode (issue 9): the Leaderboard's speed, cost and failure table at a million generations.
+-- Team mode: the Leaderboard's speed, cost and failure table at a million generations.
 -- Aggregating the log itself takes seconds on PostgreSQL (a full scan and a sort per model), so
 -- a trigger keeps counts per (model, provider, status, category, template, cost kind) and, for
 -- succeeded attempts, a histogram of latency in buckets 2% wide. Counts and costs read from it
