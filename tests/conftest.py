@@ -26,7 +26,7 @@ they share one Chromium and, per module, one app server; so do the `ocr` tests (
 tests/test_install.py (one wheel). Add a module to `_GROUP_BY_MODULE` below when its tests
 share an expensive module-scoped fixture. A test that starts a server of its own
 takes a free port with `tests.app_server.free_port` and retries when another worker took it
-first (`start_app` and `PgCluster.start` do).
+first (`start_app`, `PgCluster.start` and `S3Server.start` do).
 """
 
 from __future__ import annotations
@@ -237,9 +237,14 @@ def backend_wb(
 # -- parallel runs (pytest-xdist) ------------------------------------------------------------------
 # Tests that share an expensive module-scoped fixture stay on one worker, so it is built once:
 # the browser tests (one Chromium; the heavy pages not rendered by two workers at once on a
-# 2-core machine), the real OCR engine, and the wheel built and installed by test_install.
+# 2-core machine), the real OCR engine, the wheel built and installed by test_install, and the
+# moto S3 server of each image-store module.
 _GROUP_BY_MARKER = {"browser": "browser", "ocr": "ocr"}
-_GROUP_BY_MODULE = {"test_install.py": "install"}
+_GROUP_BY_MODULE = {
+    "test_install.py": "install",
+    "test_image_store.py": "s3-store",  # one moto server per module (tests/s3_server.py)
+    "test_image_team.py": "s3-team",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
