@@ -24,9 +24,9 @@ if [ "${WORKBENCH_SKIP_POSTGRES:-0}" != "1" ] && [ ! -x /usr/lib/postgresql/15/b
 fi
 .venv/bin/ruff check .
 .venv/bin/python -m mypy
-# Two worker processes (pytest-xdist; a 2-core CI machine): `loadgroup` hands out tests one by
-# one, except that each `xdist_group` (the browser tests, tests/conftest.py) stays on one worker.
-# WORKBENCH_TEST_WORKERS=0 runs everything in this process; arguments given here come last and
-# win (`bash scripts/test.sh -n 0 tests/test_store.py`). The 25 slowest tests are listed at the end.
-exec .venv/bin/python -m pytest -n "${WORKBENCH_TEST_WORKERS:-2}" --dist loadgroup \
+# Two worker processes (pytest-xdist; a 2-core CI machine), tests handed out one by one
+# (tests/conftest.py says why not by group). WORKBENCH_TEST_WORKERS=0 runs everything in this
+# process; arguments given here come last and win (`bash scripts/test.sh -n 0 tests/test_x.py`).
+# The 25 slowest tests are listed at the end.
+exec .venv/bin/python -m pytest -n "${WORKBENCH_TEST_WORKERS:-2}" --dist load \
   --durations=25 "$@"

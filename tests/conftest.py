@@ -1,6 +1,6 @@
 """Shared fixtures, and the guard that makes any non-loopback connection fail during tests.
 
-The suite runs in parallel (`scripts/test.sh`: pytest-xdist, `-n 2 --dist loadgroup`); every
+The suite runs in parallel (`scripts/test.sh`: pytest-xdist, `-n 2 --dist load`); every
 fixture here is per test process, so a test may assume nothing about the order of other tests.
 
 Fixtures (ask for them by name):
@@ -21,12 +21,12 @@ Fixtures (ask for them by name):
 - `backend`, `backend_settings`, `backend_wb`: parametrise a test over DuckDB and PostgreSQL;
   `backend_wb` starts from the migrated template on both.
 
-Grouping under xdist: tests marked `browser` share one worker (`xdist_group("browser")`), so
-they share one Chromium and, per module, one app server; so do the `ocr` tests (one engine) and
-tests/test_install.py (one wheel). Add a module to `_GROUP_BY_MODULE` below when its tests
-share an expensive module-scoped fixture. A test that starts a server of its own
-takes a free port with `tests.app_server.free_port` and retries when another worker took it
-first (`start_app` and `PgCluster.start` do).
+Parallel runs: tests are handed out one at a time (`--dist load`: the best balance; a module's
+fixtures may then be built once on each worker). xdist's `loadgroup` and `xdist_group` are not
+used: with pytest 9.2, pytest-xdist 3.8 cannot tag a test's id with its group, so nothing is
+grouped. A test that starts a server of its own takes a free port with
+`tests.app_server.free_port` and retries when another worker took it first (`start_app`,
+`PgCluster.start` and `S3Server.start` do).
 """
 
 from __future__ import annotations
@@ -232,24 +232,6 @@ def backend_wb(
     bench = open_workbench(settings, idle_close_s=0)
     yield bench
     bench.close()
-
-
-# -- parallel runs (pytest-xdist) ------------------------------------------------------------------
-# Tests that share an expensive module-scoped fixture stay on one worker, so it is built once:
-# the browser tests (one Chromium; the heavy pages not rendered by two workers at once on a
-# 2-core machine), the real OCR engine, and the wheel built and installed by test_install.
-_GROUP_BY_MARKER = {"browser": "browser", "ocr": "ocr"}
-_GROUP_BY_MODULE = {"test_install.py": "install"}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        group = _GROUP_BY_MODULE.get(item.path.name)
-        for marker, name in _GROUP_BY_MARKER.items():
-            if item.get_closest_marker(marker) is not None:
-                group = name
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 # After the last test the interpreter tears down its daemon threads. One still inside a DuckDB

@@ -34,6 +34,7 @@ def _free_port() -> int:
 class S3Server:
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
+    _fresh: bool = field(default=True, repr=False)  # never started: its port may be re-chosen
 
     @property
     def endpoint(self) -> str:
@@ -49,6 +50,19 @@ class S3Server:
         }
 
     def start(self, timeout_s: float = 30.0) -> S3Server:
+        """Start on `self.port`. On a first start a port that another process (a parallel test
+        worker) took between choosing and binding is chosen again; a restart keeps its port."""
+        for _ in range(4 if self._fresh else 0):
+            if self._launch(timeout_s):
+                return self
+            self.port = _free_port()
+        if not self._launch(timeout_s):
+            raise RuntimeError(f"moto server exited at start (port {self.port})")
+        return self
+
+    def _launch(self, timeout_s: float) -> bool:
+        """Whether a server started here answered (False: it exited at once)."""
+        self._fresh = False
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -56,12 +70,15 @@ class S3Server:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("moto server exited at start")
+                self.process = None
+                return False
             try:
                 httpx.get(f"{self.endpoint}/moto-api/", timeout=0.5)
-                return self
             except httpx.HTTPError:
                 time.sleep(0.1)
+                continue
+            if self.process.poll() is None:  # ours answered, not another worker's
+                return True
         self.stop()
         raise RuntimeError("moto server did not answer in time")
 

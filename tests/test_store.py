@@ -400,8 +400,18 @@ def test_a_command_does_its_first_unit_in_the_turn_that_checked_the_schema(
 
 def test_a_process_that_opens_and_does_nothing_gives_way_after_the_grace(tmp_path: Path) -> None:
     with _someone_waits(tmp_path / "grace.duckdb"):
-        db = Database(tmp_path / "grace.duckdb", lock_timeout_s=5, idle_close_s=60)
-        assert db.is_open
+        # Open within the grace: only a look taken less than FIRST_UNIT_GRACE_S after opening
+        # began proves it (a busy machine may pause this process longer: then look again).
+        for _ in range(10):
+            began = time.monotonic()
+            db = Database(tmp_path / "grace.duckdb", lock_timeout_s=5, idle_close_s=60)
+            open_now, looked = db.is_open, time.monotonic()
+            if looked - began < FIRST_UNIT_GRACE_S:
+                break
+            db.close()
+        else:
+            pytest.fail("this machine never opened the file within the grace; cannot check")
+        assert open_now
         time.sleep(FIRST_UNIT_GRACE_S + 0.2)
         assert not db.is_open  # not the 60 s idle time: someone waits
     db.close()

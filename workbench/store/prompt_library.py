@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.domain.ids import new_id
-from workbench.store.db import Backend, utcnow
+from workbench.store.db import Backend, retry_conflicts, utcnow
 from workbench.store.records import (
     LibraryGeneration,
     LibraryHead,
@@ -56,49 +56,55 @@ class PromptLibrary:
     # -- writes -------------------------------------------------------------------------------
     def save(self, new: NewVersion) -> LibraryVersion:
         """Append the next version of `new.name`; never touches an earlier version. Two saves
-        racing for the same number: the loser's insert breaks UNIQUE (name, version) and retries
-        with the next number."""
-        for _ in range(5):
+        racing for the same number: the loser's insert breaks UNIQUE (name, version) (or its
+        update of the head conflicts) and it tries again with the next number, after a short
+        pause that grows (`retry_conflicts`), so a save made while others keep saving still
+        lands."""
+
+        def attempt() -> LibraryVersion:
             version_id = new_id("pv")
-            try:
-                with self.db.transaction() as cur:
-                    found = cur.execute(
-                        "SELECT version FROM library_heads WHERE name = ?", [new.name]
-                    ).fetchone()
-                    number = int(found[0]) + 1 if found else 1
-                    now = utcnow()
+            with self.db.transaction() as cur:
+                found = cur.execute(
+                    "SELECT version FROM library_heads WHERE name = ?", [new.name]
+                ).fetchone()
+                number = int(found[0]) + 1 if found else 1
+                now = utcnow()
+                cur.execute(
+                    f"INSERT INTO library_versions ({_VERSION_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        version_id, new.name, number, now, new.model, new.provider,
+                        new.template_id,
+                        json.dumps(new.slots) if new.slots is not None else None,
+                        json.dumps(new.params or {}, sort_keys=True), new.prompt,
+                    ],
+                )
+                head = [version_id, number, number, now, new.model, new.prompt, new.name]
+                if found:
                     cur.execute(
-                        f"INSERT INTO library_versions ({_VERSION_COLUMNS})"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [
-                            version_id, new.name, number, now, new.model, new.provider,
-                            new.template_id,
-                            json.dumps(new.slots) if new.slots is not None else None,
-                            json.dumps(new.params or {}, sort_keys=True), new.prompt,
-                        ],
+                        "UPDATE library_heads SET version_id = ?, version = ?, versions = ?,"
+                        " saved_at = ?, model = ?, prompt = ? WHERE name = ?",
+                        head,
                     )
-                    head = [version_id, number, number, now, new.model, new.prompt, new.name]
-                    if found:
-                        cur.execute(
-                            "UPDATE library_heads SET version_id = ?, version = ?, versions = ?,"
-                            " saved_at = ?, model = ?, prompt = ? WHERE name = ?",
-                            head,
-                        )
-                    else:
-                        cur.execute(
-                            "INSERT INTO library_heads (version_id, version, versions, saved_at,"
-                            " model, prompt, name, tags, note, favourite)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, '[]', '', false)",
-                            head,
-                        )
-            except self.db.conflicts:
-                continue
+                else:
+                    cur.execute(
+                        "INSERT INTO library_heads (version_id, version, versions, saved_at,"
+                        " model, prompt, name, tags, note, favourite)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, '[]', '', false)",
+                        head,
+                    )
             return LibraryVersion(
                 id=version_id, name=new.name, version=number, created_at=now, model=new.model,
                 provider=new.provider, template_id=new.template_id, slots=new.slots,
                 params=new.params or {}, prompt=new.prompt,
             )
-        raise RuntimeError(f"could not save {new.name!r}: too many saves at once, try again")
+
+        try:
+            return retry_conflicts(self.db.conflicts, attempt)
+        except self.db.conflicts:
+            raise RuntimeError(
+                f"could not save {new.name!r}: too many saves at once, try again"
+            ) from None
 
     def mark(self, name: str, tags: list[str], note: str, favourite: bool) -> None:
         tag_text = json.dumps(sorted(set(tags)))
