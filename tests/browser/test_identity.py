@@ -60,7 +60,9 @@ def test_the_header_signs_in_and_its_absence_is_refused(proxied_app, browser) ->
     page.set_default_timeout(60_000)
     page.goto(f"{url}/history")
     page.get_by_role("heading", name="Sign-in required").wait_for()
-    page.wait_for_timeout(500)  # anything else the script would draw has arrived by now
+    # the explanation names the header; once it is drawn, the script has stopped (st.stop)
+    page.get_by_text(HEADER, exact=False).first.wait_for()
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
     body = page.locator('[data-testid="stApp"]').inner_text()
     assert HEADER in body
     assert SECRET_PROMPT not in body and "History" not in body and "Arena" not in body
