@@ -61,6 +61,21 @@ class RatingLog:
             ).fetchall()
         return {criterion: int(stars) for criterion, stars in rows}
 
+    def means(self, generation_ids: list[str]) -> dict[str, float]:
+        """The mean of the latest stars (every criterion and rater) per generation, for these
+        ids: the `rating` a page of the log carries (store.generations), for exports that read
+        generations one by one. Generations without ratings are left out."""
+        if not generation_ids:
+            return {}
+        marks = ", ".join("?" for _ in generation_ids)
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT generation_id, avg(stars) FROM latest_ratings"
+                f" WHERE generation_id IN ({marks}) GROUP BY generation_id",
+                list(generation_ids),
+            ).fetchall()
+        return {gid: float(mean) for gid, mean in rows if mean is not None}
+
     def by_model(self, f: HistoryFilter) -> list[StarsByModel]:
         """Per model and criterion: n, mean and sample standard deviation of the stars."""
         return self.memo.read(("stars", f.model_dump_json()), lambda: self._by_model(f))

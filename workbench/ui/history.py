@@ -315,7 +315,9 @@ def _detail(wb: Workbench, generation_id: str) -> None:
                 key="h_dl_image",
                 on_click="ignore",
                 icon=":material/download:",
-                help="The file exactly as the provider sent it.",
+                help="The image with its prompt and settings written into the file (A1111 "
+                "'parameters' and the workbench record): \"Open from image\" on the Build page "
+                "restores them.",
             )
         if st.button(
             "Open in builder",
@@ -423,7 +425,8 @@ def render() -> None:
         key="h_dl_zip",
         on_click="ignore",
         icon=":material/folder_zip:",
-        help="Images as received, with manifest.csv and manifest.json of everything logged.",
+        help="Images with their recipe inside, with manifest.csv and manifest.json of "
+        "everything logged (the columns of `workbench export`).",
     )
     report_download(wb, ids=ids, key="h", title="Image report: a History selection")
     labels = {r.id: history_service.label(r) for r in result.rows}

@@ -182,7 +182,8 @@ def _downloads(wb: Workbench, run_id: str, key: str) -> None:
         key=f"{key}_dl_zip",
         on_click="ignore",
         icon=":material/folder_zip:",
-        help="Images as received, with manifest.csv and manifest.json of every cell.",
+        help="Images with their recipe inside, with manifest.csv and manifest.json of every "
+        "cell.",
     )
     sheet_col.download_button(
         "Download a contact sheet (PNG)",

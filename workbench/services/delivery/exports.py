@@ -19,7 +19,7 @@ import json
 import math
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +32,8 @@ from workbench.domain.filters import HistoryFilter
 from workbench.domain.spreadsheet import neutralise, restore
 from workbench.errors import InvalidInput
 from workbench.imaging.contact_sheet import Tile, contact_sheet
+from workbench.imaging.provenance import Exported, embed
+from workbench.services.delivery.provenance import parameters_text, provenance_record
 from workbench.services.evidence.leaderboard import Leaderboard
 from workbench.services.runs import grids
 from workbench.services.workbench import Workbench
@@ -317,50 +319,77 @@ def import_battles_csv(wb: Workbench, data: bytes, *, rater: str = IMPORT_RATER)
 
 # -- images out -----------------------------------------------------------------------------------
 MANIFEST_FIELDS = ("file", *GENERATION_FIELDS)
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+
+
+def with_recipe(record: Generation, original: bytes) -> Exported:
+    """A copy of a stored image carrying its recipe, exactly as `workbench images` writes it
+    (`provenance.parameters_text` and `provenance.provenance_record`, embedded by
+    `imaging.provenance.embed`): PNG and JPEG keep their pixels and gain text chunks or XMP and
+    EXIF segments; WebP and GIF become PNG. The stored original is never changed."""
+    return embed(original, parameters_text(record), provenance_record(record))
 
 
 @dataclass(frozen=True)
 class ImageFile:
-    """One stored image, as received from the provider, for a download button (`read` is
-    called only when the file is wanted)."""
+    """One stored image as a download: a copy with its recipe inside, so "Open from image"
+    restores it. `read` builds the copy only when the file is wanted; a JPEG is built at once,
+    because whether its recipe fits in a JPEG segment decides the file's type and name."""
 
     name: str
     path: Path
     mime: str
+    record: Generation
+    ready: bytes | None = None
 
     def read(self) -> bytes:
-        return self.path.read_bytes()
+        if self.ready is not None:
+            return self.ready
+        return with_recipe(self.record, self.path.read_bytes()).data
 
 
 def image_file(wb: Workbench, record: Generation) -> ImageFile | None:
-    """The image of a logged generation, byte for byte as stored (what the provider sent)."""
+    """The image of a logged generation as a download carrying its recipe; None when it has
+    no stored file."""
     relative = record.image_path
     if not relative:
         return None
     path = wb.images.absolute(relative)
     if not path.is_file():
         return None
-    mime = record.mime or ""
-    ext = _EXTENSIONS.get(mime) or path.suffix.lstrip(".") or "bin"
-    return ImageFile(name=f"{record.id}.{ext}", path=path, mime=mime or "image/png")
+    with path.open("rb") as head:
+        jpeg = head.read(2) == b"\xff\xd8"  # the bytes decide, not the logged type
+    if jpeg:
+        exported = with_recipe(record, path.read_bytes())
+        return ImageFile(
+            name=f"{record.id}.{exported.extension}", path=path, mime=exported.mime,
+            record=record, ready=exported.data,
+        )
+    # PNG stays PNG (chunks inserted); any other format is saved as PNG by `embed`
+    return ImageFile(name=f"{record.id}.png", path=path, mime="image/png", record=record)
 
 
 def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
-    """A ZIP of these generations' images (as received) with `manifest.csv` (spreadsheet-safe)
-    and `manifest.json` (raw), one entry per generation; failed ones are listed without a file."""
+    """A ZIP of these generations' images, each a copy carrying its recipe (`with_recipe`),
+    with `manifest.csv` (spreadsheet-safe) and `manifest.json` (raw): one entry per generation,
+    the command line export's columns and values (mean stars included) after `file`; failed
+    ones are listed without a file."""
     rows: list[dict[str, object]] = []
+    wanted = list(dict.fromkeys(generation_ids))
+    ratings = wb.ratings.means(wanted)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for generation_id in dict.fromkeys(generation_ids):
+        for generation_id in wanted:
             record = wb.log.get(generation_id)
             if record is None:
                 continue
+            record = replace(record, rating=ratings.get(generation_id))
             image = image_file(wb, record)
+            name = ""
             if image is not None:
-                archive.writestr(f"images/{image.name}", image.read())
+                name = f"images/{image.name}"
+                archive.writestr(name, image.read())
             row = {k: getattr(record, k) for k in MANIFEST_FIELDS if k != "file"}
-            rows.append({"file": f"images/{image.name}" if image else "", **row})
+            rows.append({"file": name, **row})
         frame = pd.DataFrame(rows, columns=list(MANIFEST_FIELDS))
         archive.writestr("manifest.csv", table_csv(frame))
         archive.writestr("manifest.json", json.dumps(rows, indent=2, default=str))
