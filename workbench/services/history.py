@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench.domain.filters import HistoryFilter
+from workbench.domain.suites import CATEGORIES
 from workbench.imaging import specs as m
 from workbench.services.workbench import Workbench
 from workbench.store.measurements import MetricLog
@@ -96,6 +97,51 @@ def failure_text(record: Generation) -> str:
 
 def choices(wb: Workbench) -> dict[str, list[str]]:
     return wb.log.choices()
+
+
+def known_values(wb: Workbench) -> dict[str, list[str]]:
+    """What a filter may name, per field: everything the catalog, the templates and the suites
+    know, plus whatever the log holds (a model since retired still filters its old rows)."""
+    logged = choices(wb)
+    known = {
+        "models": [m.id for m in wb.catalog.models],
+        "providers": sorted({o.provider for m in wb.catalog.models for o in m.offers}),
+        "templates": list(wb.templates.ids),
+        "categories": list(CATEGORIES),
+    }
+    return {
+        name: sorted(set(values) | set(logged.get(name, [])))
+        for name, values in known.items()
+    }
+
+
+# (field of HistoryFilter, the word for one value, the command line flag)
+FILTER_FIELDS = (
+    ("models", "model", "--model"),
+    ("providers", "provider", "--provider"),
+    ("templates", "template", "--template"),
+    ("categories", "category", "--category"),
+)
+
+
+def unknown_values(wb: Workbench, f: HistoryFilter) -> list[str]:
+    """One sentence per filter value nothing could match, naming the valid choices (a
+    misspelt model would otherwise quietly match nothing)."""
+    known = known_values(wb)
+    problems = []
+    for name, word, flag in FILTER_FIELDS:
+        wrong = [v for v in getattr(f, name) if v not in known[name]]
+        if wrong:
+            problems.append(
+                f"unknown {word} {', '.join(repr(v) for v in wrong)} for {flag}; "
+                f"use one of: {', '.join(known[name]) or '(none yet)'}"
+            )
+    if f.run_id and wb.runs.get(f.run_id) is None:
+        recent = [r.id for r in wb.runs.recent(5)]
+        problems.append(
+            f"unknown run {f.run_id!r} for --run; recent runs: {', '.join(recent) or '(none)'}"
+        )
+    return problems
 
 
 @dataclass(frozen=True)

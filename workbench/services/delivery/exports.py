@@ -18,10 +18,11 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -317,6 +318,100 @@ def import_battles_csv(wb: Workbench, data: bytes, *, rater: str = IMPORT_RATER)
     return ImportReport(len(votes), len(fresh), len(votes) - len(fresh))
 
 
+# -- the log out ---------------------------------------------------------------------------------
+HISTORY_CHUNK = 5000
+
+
+def export_row(record: Generation) -> dict[str, Any]:
+    """What an export says about one generation: `GENERATION_FIELDS` in order, the mean stars
+    as a float on both backends (PostgreSQL's avg() is a Decimal)."""
+    row = {k: getattr(record, k) for k in GENERATION_FIELDS}
+    if row["rating"] is not None:
+        row["rating"] = float(row["rating"])
+    return row
+
+
+def history_rows(wb: Workbench, f: HistoryFilter) -> Iterator[dict[str, Any]]:
+    """Every generation the filter matches, in its order, read HISTORY_CHUNK rows at a time so
+    the whole log never sits in memory (the command line's `export` and the app's)."""
+    offset = 0
+    while True:
+        chunk = wb.log.page(f, limit=HISTORY_CHUNK, offset=offset, every_column=True)
+        if not chunk:
+            return
+        for record in chunk:
+            yield export_row(record)
+        if len(chunk) < HISTORY_CHUNK:
+            return
+        offset += HISTORY_CHUNK
+
+
+def write_history_csv(wb: Workbench, f: HistoryFilter, handle: TextIO) -> int:
+    """The filtered log as CSV (spreadsheet-safe text cells); returns the rows written."""
+    writer = csv.DictWriter(handle, fieldnames=GENERATION_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    count = 0
+    for row in history_rows(wb, f):
+        writer.writerow({k: neutralise(v) for k, v in row.items()})
+        count += 1
+    return count
+
+
+def write_history_jsonl(wb: Workbench, f: HistoryFilter, handle: TextIO) -> int:
+    count = 0
+    for row in history_rows(wb, f):
+        handle.write(json.dumps(row, default=str) + "\n")
+        count += 1
+    return count
+
+
+def _history_schema() -> Any:
+    import pyarrow as pa
+
+    types = {
+        "created_at": pa.timestamp("us"), "finished_at": pa.timestamp("us"),
+        "seed": pa.int64(), "seed_returned": pa.int64(), "width": pa.int64(),
+        "height": pa.int64(), "latency_ms": pa.float64(), "cost_usd": pa.float64(),
+        "rating": pa.float64(),
+    }
+    return pa.schema([(name, types.get(name, pa.string())) for name in GENERATION_FIELDS])
+
+
+def write_history_parquet(wb: Workbench, f: HistoryFilter, target: Any) -> int:
+    """The filtered log as Parquet (raw text), one row group per HISTORY_CHUNK rows: `target`
+    is a path or a binary file object. Returns the rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _history_schema()
+    count = 0
+    batch: list[dict[str, Any]] = []
+    with pq.ParquetWriter(target, schema) as writer:
+        for row in history_rows(wb, f):
+            batch.append(row)
+            if len(batch) == HISTORY_CHUNK:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                count += len(batch)
+                batch = []
+        if batch or not count:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            count += len(batch)
+    return count
+
+
+def history_csv(wb: Workbench, f: HistoryFilter) -> bytes:
+    """The filtered History, every row, as CSV bytes for the app's download button."""
+    text = io.StringIO(newline="")
+    write_history_csv(wb, f, text)
+    return text.getvalue().encode("utf-8")
+
+
+def history_parquet(wb: Workbench, f: HistoryFilter) -> bytes:
+    buffer = io.BytesIO()
+    write_history_parquet(wb, f, buffer)
+    return buffer.getvalue()
+
+
 # -- images out -----------------------------------------------------------------------------------
 MANIFEST_FIELDS = ("file", *GENERATION_FIELDS)
 
@@ -388,8 +483,7 @@ def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
             if image is not None:
                 name = f"images/{image.name}"
                 archive.writestr(name, image.read())
-            row = {k: getattr(record, k) for k in MANIFEST_FIELDS if k != "file"}
-            rows.append({"file": name, **row})
+            rows.append({"file": name, **export_row(record)})
         frame = pd.DataFrame(rows, columns=list(MANIFEST_FIELDS))
         archive.writestr("manifest.csv", table_csv(frame))
         archive.writestr("manifest.json", json.dumps(rows, indent=2, default=str))
