@@ -40,18 +40,6 @@ def _generate(data_dir: Path, prompt: str, model: str = "nano-banana-2", seed: i
     return str(json.loads(out)["id"])
 
 
-def _rating_rows(data_dir: Path, generation_id: str) -> int:
-    out = _cli(data_dir, "export", "--format", "jsonl", "--text", "")
-    assert out is not None
-    import duckdb  # read-only look at the append-only table, between units of work
-
-    with duckdb.connect(str(data_dir / "workbench.duckdb"), read_only=True) as con:
-        row = con.execute(
-            "SELECT count(*) FROM ratings WHERE generation_id = ?", [generation_id]
-        ).fetchone()
-    return int(row[0]) if row else 0
-
-
 def _history(page, url: str, query: str = "") -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{url}/history{query}")
     page.get_by_role("heading", name="History", exact=True).wait_for()
@@ -83,4 +71,51 @@ def test_a_downloaded_image_opens_its_recipe_on_build(app_server, browser, tmp_p
     _settle(page)
     page.locator('[data-testid="stCode"]').filter(has_text=prompt).first.wait_for()
     assert page.get_by_role("textbox", name="Seed").input_value() == "4242"
+    page.close()
+
+
+def _ratings(data_dir: Path, generation_id: str) -> list[int | None]:
+    """The ratings rows of a generation, oldest first (None: a cleared rating)."""
+    out = _cli(data_dir, "history", "--json", "--limit", "1")  # waits its turn on the file
+    assert out
+    import duckdb
+
+    with duckdb.connect(str(data_dir / "workbench.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT stars FROM ratings WHERE generation_id = ? ORDER BY id", [generation_id]
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_a_rating_is_written_once_the_slider_writes_none_and_a_clear_stays(
+    app_server, browser
+) -> None:  # type: ignore[no-untyped-def]
+    url, data_dir = app_server
+    gid = _generate(data_dir, "A paper boat on a puddle, rating journey", seed=5)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    _history(page, url)
+    page.get_by_role("heading", name=f"Generation {gid}").wait_for()
+    overall = page.locator('[data-testid="stFeedback"]').first
+    overall.get_by_role("radio", name="4 out of 5 stars").click()
+    page.get_by_text("Saved 4★ for overall.").wait_for()
+    _settle(page)
+    # Two quick presses of → on the "Minimum rating" slider, then back down.
+    handle = page.get_by_role("slider", name="Minimum rating (mean stars)")
+    for key in ("ArrowRight", "ArrowRight", "ArrowLeft", "ArrowLeft"):
+        handle.press(key)
+        _settle(page)
+    assert _ratings(data_dir, gid) == [4]
+    # Click the selected star again: the rating is cleared, and stays cleared after a reload.
+    overall = page.locator('[data-testid="stFeedback"]').first
+    overall.get_by_role("radio", name="4 out of 5 stars").click()
+    page.get_by_text("Cleared the rating for overall.").wait_for()
+    _settle(page)
+    assert _ratings(data_dir, gid) == [4, None]
+    page.reload()
+    page.get_by_role("heading", name=f"Generation {gid}").wait_for()
+    _settle(page)
+    stars = page.locator('[data-testid="stFeedback"]').first
+    assert stars.get_by_role("radio", checked=True).count() == 0
+    assert _ratings(data_dir, gid) == [4, None]
     page.close()

@@ -74,7 +74,7 @@ def short_id(generation_id: str) -> str:
     return generation_id[-6:]
 
 
-def label(row: GenerationListItem) -> str:
+def label(row: GenerationListItem | Generation) -> str:
     """A one-line name for a generation. Two attempts of one run can share the second, model,
     status and prompt; the seed and a short id keep every label distinct (a select box that
     shows equal labels can come back with the wrong one)."""
@@ -97,6 +97,21 @@ def failure_text(record: Generation) -> str:
 
 def choices(wb: Workbench) -> dict[str, list[str]]:
     return wb.log.choices()
+
+
+def find(wb: Workbench, generation_id: str) -> Generation | None:
+    return wb.log.get(generation_id)
+
+
+RUN_CHOICES = 200
+
+
+def run_choices(wb: Workbench) -> dict[str, str]:
+    """The newest runs for History's run filter: id -> "name · kind · started"."""
+    return {
+        r.id: f"{r.name or r.id} · {r.kind} · {r.created_at:%Y-%m-%d %H:%M} · {r.id}"
+        for r in wb.runs.recent(RUN_CHOICES)
+    }
 
 
 def known_values(wb: Workbench) -> dict[str, list[str]]:

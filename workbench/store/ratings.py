@@ -53,6 +53,34 @@ class RatingLog:
                 [generation_id, criterion, int(stars), rater, utcnow(), *found],
             )
 
+    def change(
+        self, generation_id: str, criterion: str, stars: int | None, rater: str = "me"
+    ) -> bool:
+        """A rating action: set `stars` (1-5) or clear them (None) for this generation,
+        criterion and rater. Appends one row only when that changes what counts, so a repeated
+        or replayed action writes nothing; returns whether a row was written."""
+        with self.db.transaction() as cur:
+            row = cur.execute(
+                "SELECT stars FROM ratings WHERE generation_id = ? AND criterion = ? AND rater = ?"
+                " ORDER BY created_at DESC, id DESC LIMIT 1",
+                [generation_id, criterion, rater],
+            ).fetchone()
+            current = None if row is None or row[0] is None else int(row[0])
+            if current == stars:
+                return False
+            found = cur.execute(
+                "SELECT model, provider FROM generations WHERE id = ?", [generation_id]
+            ).fetchone()
+            if not found:
+                raise KeyError(f"No generation {generation_id}")
+            cur.execute(
+                "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at,"
+                " model, provider) VALUES (nextval('ratings_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
+                [generation_id, criterion, None if stars is None else int(stars), rater,
+                 utcnow(), *found],
+            )
+        return True
+
     def latest_for(self, generation_id: str, rater: str = "me") -> dict[str, int]:
         with self.db.cursor() as cur:
             rows = cur.execute(

@@ -38,6 +38,8 @@ KEYED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("library_versions", ("id",)),
     ("library_marks", ("id",)),
     ("library_heads", ("name",)),
+    ("vote_undos", ("fingerprint",)),  # names a vote by content, the same on both sides
+    ("annotations", ("generation_id",)),
 )
 # (table, sequence, the column pointing at another row of the same table or None).
 NUMBERED: tuple[tuple[str, str, str | None], ...] = (

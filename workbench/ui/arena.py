@@ -18,6 +18,7 @@ from workbench.domain.suites import CATEGORIES
 from workbench.services import history as history_service
 from workbench.services.evidence import arena as arena_service
 from workbench.services.evidence import leaderboard as lb_service
+from workbench.services.evidence import ratings as rating_service
 from workbench.services.evidence.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import ARENA_PAIR_KEY
@@ -42,6 +43,8 @@ VOTES: tuple[tuple[str, str, str, str], ...] = (
 )
 SKIP_SHORTCUT = "S"
 NEXT_SHORTCUT = "N"
+UNDO_SHORTCUT = "U"
+UNDONE_KEY = "arena_undone"
 NOTHING_TO_COMPARE = (
     "Run the same prompt on two or more models first, on the **Compare** page (one intent on "
     "several models) or the **Matrix** page (prompts × models), then come back to vote."
@@ -185,15 +188,35 @@ def _buttons(wb: Workbench) -> None:
     )
 
 
-def _revealed(reveal: Reveal) -> None:
+def _undo_last(wb: Workbench) -> None:
+    """Undo the vote just cast: it stops counting, and the same pair waits for a new vote."""
+    reveal: Reveal | None = st.session_state.get(REVEAL_KEY)
+    if reveal is None:
+        return
+    if rating_service.undo_vote(wb, reveal.vote_id):
+        st.session_state.pop(REVEAL_KEY, None)
+        st.session_state[COUNT_KEY] = max(0, st.session_state.get(COUNT_KEY, 0) - 1)
+        st.session_state[UNDONE_KEY] = True
+
+
+def _revealed(wb: Workbench, reveal: Reveal) -> None:
     st.success(reveal.text(), icon=":material/visibility:")
-    st.button(
+    next_col, undo_col = st.columns([1, 1])
+    next_col.button(
         "Next pair",
         key="a_next",
         shortcut=NEXT_SHORTCUT,
         type="primary",
         on_click=_forget_pair,
         help="Key: N",
+    )
+    undo_col.button(
+        "Undo this vote",
+        key="a_undo",
+        shortcut=UNDO_SHORTCUT,
+        on_click=_undo_last,
+        args=(wb,),
+        help="Key: U. The vote stops counting; vote again on the same pair.",
     )
 
 
@@ -205,6 +228,8 @@ def render() -> None:
         "Blind pairwise votes: the same prompt by two different models, names hidden until you "
         "vote. The votes feed the Leaderboard's Bradley–Terry scores."
     )
+    if st.session_state.pop(UNDONE_KEY, False):
+        st.toast("Vote undone; vote again on the same pair.")
     criterion, categories, include_offline = _controls(wb)
     pair = _draw(wb, criterion, categories, include_offline)
     if pair is None:
@@ -229,7 +254,7 @@ def render() -> None:
             st.error(plain(problem), icon=":material/error:")
         st.button("Next pair", key="a_next", shortcut=NEXT_SHORTCUT, on_click=_forget_pair)
     elif reveal is not None:
-        _revealed(reveal)
+        _revealed(wb, reveal)
     else:
         _buttons(wb)
     left_col, right_col = st.columns(2, gap="medium")

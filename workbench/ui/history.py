@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
+from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import (
     METRIC_OPS,
     METRIC_SORTS,
@@ -23,8 +24,11 @@ from workbench.domain.filters import (
 from workbench.imaging.measure import SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
 from workbench.services.delivery import exports
+from workbench.services.evidence import ratings as rating_service
 from workbench.services.runs import handoff, recovery
 from workbench.services.workbench import Workbench
+from workbench.ui import names
+from workbench.ui.names import made_by, model_name
 from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
 from workbench.ui.refine import refine_action
@@ -34,6 +38,11 @@ from workbench.ui.text import count, plain
 
 SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
+OPEN_PARAM = "open"  # the URL's query parameter for the open generation
+OPEN_WRITTEN_KEY = "h_open_written"  # what this session last put there
+# Filters live in the URL (`?h_models=…&h_text=…`): a reload, the browser's back and forward, and
+# a shared link show the same view, and they stay for the session while another page is open.
+URL: dict[str, Any] = {"bind": "query-params", "persist_state": "session"}
 LINEAGE_KEY = "h_lineage"
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
 FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
@@ -63,20 +72,29 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
     options = history_service.choices(wb)
     with st.expander("Filters", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
-        models = c1.multiselect("Model", options["models"], key="h_models")
-        providers = c2.multiselect("Provider", options["providers"], key="h_providers")
-        templates = c3.multiselect("Template", options["templates"], key="h_templates")
-        statuses = c4.multiselect("Status", list(STATUSES), key="h_statuses")
+        models = c1.multiselect(
+            "Model", options["models"], key="h_models", format_func=names.model_label(wb),
+            **URL,
+        )
+        providers = c2.multiselect(
+            "Provider", options["providers"], key="h_providers",
+            format_func=names.provider_name, **URL,
+        )
+        templates = c3.multiselect("Template", options["templates"], key="h_templates", **URL)
+        statuses = c4.multiselect("Status", list(STATUSES), key="h_statuses", **URL)
         c5, c6, c7, c8 = st.columns(4)
         text = c5.text_input(
             "Prompt contains",
             key="h_text",
+            **URL,
             max_chars=500,
             placeholder="words in the prompt as sent",
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
-        dates = c6.date_input("Date range", value=[], key="h_dates", format="YYYY-MM-DD")
+        dates = c6.date_input(
+            "Date range", value=[], key="h_dates", format="YYYY-MM-DD", **URL
+        )
         min_rating = c7.slider(
             "Minimum rating (mean stars)",
             0.0,
@@ -84,24 +102,29 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             0.0,
             0.5,
             key="h_min",
+            **URL,
             help="0 shows everything, rated or not.",
         )
-        sort = c8.selectbox("Sort", list(SORTS), key="h_sort", format_func=_sort_label)
+        sort = c8.selectbox(
+            "Sort", list(SORTS), key="h_sort", format_func=_sort_label, **URL
+        )
         c9, c10, c11, c12 = st.columns(4)
         metric = c9.selectbox(
             "Measurement",
             [None, *METRICS],
             key="h_metric",
+            **URL,
             format_func=_metric_label,
             help="Only images with this measurement that meet the condition, e.g. text "
             "accuracy below 1.0 (misspelled text).",
         )
         op = c10.selectbox(
-            "is", list(METRIC_OPS), key="h_metric_op", format_func=OP_WORDS.__getitem__
+            "is", list(METRIC_OPS), key="h_metric_op", format_func=OP_WORDS.__getitem__, **URL
         )
         value = c11.text_input(
             "Value",
             key="h_metric_value",
+            **URL,
             max_chars=32,
             placeholder="a number, e.g. 1.0",
             help=SPECS[metric].explain if metric else None,
@@ -112,16 +135,28 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
         finals = c12.checkbox(
             "Finals only",
             key="h_finals",
+            **URL,
             help="Generations refined from a draft made with the other model family.",
         )
         lineage = c12.text_input(
             "This lineage",
             key=LINEAGE_KEY,
+            **URL,
             max_chars=64,
             placeholder="a generation id",
             help="One lineage: the draft it started from and everything refined from it. "
             "\"Show this lineage\" under a generation's chain fills it in.",
         ).strip()
+        c13, c14, _, _ = st.columns(4)
+        categories = c13.multiselect(
+            "Category", options["categories"], key="h_categories",
+            format_func=names.category_label, **URL,
+        )
+        runs = history_service.run_choices(wb)
+        run_id = c14.selectbox(
+            "Run", [None, *runs], key="h_run", format_func=lambda r: runs.get(r, "any run"),
+            help="One run's cells (Compare, Matrix or a command-line run).", **URL,
+        )
     date_from, date_to = date_bounds(dates)
     try:
         return HistoryFilter(
@@ -129,6 +164,8 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             providers=tuple(providers),
             templates=tuple(templates),
             statuses=tuple(statuses),
+            categories=tuple(categories),
+            run_id=run_id,
             text=text or "",
             date_from=date_from,
             date_to=date_to,
@@ -265,8 +302,11 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         _measurements(wb, record)
     with facts_col:
         st.markdown(
-            f"**{plain(record.model)}** via **{plain(record.provider)}** "
-            f"({plain(record.provider_model_id or '–')}) · {plain(record.status)}"
+            f"**{plain(made_by(wb, record.model, record.provider))}** · {plain(record.status)}",
+            help=plain(
+                f"model {record.model}, provider {record.provider}, provider's model id "
+                f"{record.provider_model_id or '–'}"
+            ),
         )
         st.markdown("**Prompt as sent**")
         st.code(record.prompt, language=None, wrap_lines=True)
@@ -330,6 +370,41 @@ def _detail(wb: Workbench, generation_id: str) -> None:
     if record.status == "succeeded":
         st.markdown("**Rate it**")
         rating_widgets(wb, generation_id, found.ratings)
+        _votes(wb, generation_id)
+
+
+def _undo_vote(wb: Workbench, vote_id: int) -> None:
+    if rating_service.undo_vote(wb, vote_id):
+        st.session_state["h_vote_message"] = "Vote undone: it no longer counts anywhere."
+
+
+def _votes(wb: Workbench, generation_id: str) -> None:
+    """The Arena votes that show this image, each with "Undo" for the user's own."""
+    votes = rating_service.votes_for(wb, generation_id)
+    if message := st.session_state.pop("h_vote_message", None):
+        st.toast(message)
+    if not votes:
+        return
+    st.markdown(f"**Arena votes on this image** ({count(len(votes), 'vote')})")
+    criteria = {c.id: c.label for c in load_criteria()}
+    for vote in votes:
+        mine = vote.left_generation_id == generation_id
+        other = vote.right_model if mine else vote.left_model
+        side = "left" if mine else "right"
+        outcome = {
+            "tie": "a tie", "both_bad": "both bad",
+            side: "this image won",
+        }.get(vote.winner, "the other image won")
+        text_col, button_col = st.columns([5, 1], vertical_alignment="center")
+        text_col.text(
+            f"{vote.created_at:%Y-%m-%d %H:%M} · {criteria.get(vote.criterion, vote.criterion)}"
+            f" · against {model_name(wb, other)} · {outcome} · by {vote.rater}"
+        )
+        if vote.rater == wb.settings.user:
+            button_col.button(
+                "Undo", key=f"h_undo_vote_{vote.id}", on_click=_undo_vote, args=(wb, vote.id),
+                help="The vote stops counting on the Leaderboard and everywhere else.",
+            )
 
 
 def _measurement_lines(view: history_service.MeasurementView) -> None:
@@ -385,6 +460,27 @@ def _measurements(wb: Workbench, record: history_service.Generation) -> None:
     _section()
 
 
+def _open_generation(wb: Workbench, result: history_service.HistoryPage) -> str:
+    """The generation whose detail shows, kept in the URL as `open`. A request from elsewhere
+    (table, gallery, a grid cell on another page) wins once; then a URL that changed outside
+    this session (a shared link, the browser's back and forward); else what stays open while it
+    is on the page. One asked for that is not on this page is offered too."""
+    ids = [r.id for r in result.rows]
+    labels = {r.id: history_service.label(r) for r in result.rows}
+    in_url = st.query_params.get(OPEN_PARAM)
+    from_outside = in_url if in_url != st.session_state.get(OPEN_WRITTEN_KEY) else None
+    asked = st.session_state.pop(SELECTED_KEY, None) or from_outside
+    wanted = asked or st.session_state.get(OPEN_KEY)
+    if asked and asked not in ids and (row := history_service.find(wb, asked)):
+        ids.append(row.id)
+        labels[row.id] = history_service.label(row) + " (not on this page)"
+    st.session_state[OPEN_KEY] = wanted if wanted in ids else ids[0]
+    chosen = st.selectbox("Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY)
+    st.query_params[OPEN_PARAM] = chosen
+    st.session_state[OPEN_WRITTEN_KEY] = chosen
+    return str(chosen)
+
+
 @page
 def render() -> None:
     wb = workbench()
@@ -407,7 +503,9 @@ def render() -> None:
         f"{count(result.total, 'generation')} {verb} · page {result.page} of {result.pages}"
     )
     st.session_state["h_page"] = result.page
-    top[1].number_input("Page", min_value=1, max_value=result.pages, step=1, key="h_page")
+    top[1].number_input(
+        "Page", min_value=1, max_value=result.pages, step=1, key="h_page", **URL
+    )
     if not result.rows:
         st.info("Nothing matches these filters yet. Generate something on the Build page.")
         return
@@ -429,10 +527,5 @@ def render() -> None:
         "everything logged (the columns of `workbench export`).",
     )
     report_download(wb, ids=ids, key="h", title="Image report: a History selection")
-    labels = {r.id: history_service.label(r) for r in result.rows}
-    # The widget's value is the id itself. A request from elsewhere (table, gallery, a grid
-    # cell on another page) wins once; otherwise the open generation stays open across reruns.
-    wanted = st.session_state.pop(SELECTED_KEY, None) or st.session_state.get(OPEN_KEY)
-    st.session_state[OPEN_KEY] = wanted if wanted in ids else ids[0]
-    chosen = st.selectbox("Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY)
+    chosen = _open_generation(wb, result)
     _detail(wb, chosen)

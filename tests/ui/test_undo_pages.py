@@ -1,0 +1,101 @@
+"""Undo in the pages (AppTest): a star click is saved once and a slider never writes ratings;
+clicking the selected star clears the rating, and a fresh session shows no stars; the Arena's
+last vote and any own vote on History's detail can be undone, and the Leaderboard follows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from tests.ui import pages
+from workbench.domain.filters import HistoryFilter
+from workbench.services.runs.generation import GenerateRequest, generate_sync
+from workbench.services.workbench import Workbench
+
+
+def _app(page) -> AppTest:  # type: ignore[no-untyped-def]
+    return AppTest.from_function(page, default_timeout=30)
+
+
+def _rows(wb: Workbench) -> int:
+    with wb.db.cursor() as cur:
+        return int(cur.execute("SELECT count(*) FROM ratings").fetchone()[0])
+
+
+def _one(wb: Workbench) -> str:
+    return generate_sync(wb, GenerateRequest(model="nano-banana-2", prompt="a kite", seed=1)).id
+
+
+def test_a_star_is_saved_once_and_the_slider_writes_no_rating(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    gid = _one(seeded)
+    at = _app(pages.history_page)
+    at.run()
+    at.feedback(key=f"rate_{gid}_overall").set_value(3).run()
+    assert _rows(seeded) == 1
+    for stars in (0.5, 1.0, 0.0, 0.5):  # two quick presses of → and back
+        at.slider(key="h_min").set_value(stars).run()
+        assert not at.exception
+    at.run()
+    assert _rows(seeded) == 1
+    assert seeded.ratings.latest_for(gid, seeded.settings.user) == {"overall": 4}
+
+
+def test_clicking_the_selected_star_clears_the_rating_for_good(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    gid = _one(seeded)
+    at = _app(pages.history_page)
+    at.run()
+    at.feedback(key=f"rate_{gid}_overall").set_value(4).run()
+    at.feedback(key=f"rate_{gid}_overall").set_value(None).run()
+    assert not at.exception
+    assert seeded.ratings.latest_for(gid, seeded.settings.user) == {}
+    assert [r.rating for r in seeded.log.page(HistoryFilter())] == [None]
+    again = _app(pages.history_page)  # a reload: a new session reads the database
+    again.run()
+    assert again.feedback(key=f"rate_{gid}_overall").value is None
+
+
+def _pair(wb: Workbench) -> None:
+    for model in ("nano-banana-2", "flux-2-pro"):
+        generate_sync(wb, GenerateRequest(model=model, prompt="A lighthouse at dawn", seed=1))
+
+
+def test_the_arenas_last_vote_can_be_undone_and_voted_again(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    _pair(seeded)
+    at = _app(pages.arena_page)
+    at.run()
+    at.toggle(key="a_offline").set_value(True).run()
+    pair = at.session_state["arena_pair"]
+    at.button(key="a_left").click().run()
+    assert seeded.votes.count(HistoryFilter()) == 1
+    assert at.button(key="a_undo").proto.shortcut == "u"
+    at.button(key="a_undo").click().run()
+    assert not at.exception
+    assert seeded.votes.count(HistoryFilter()) == 0
+    assert at.session_state["arena_pair"] == pair  # the same pair, waiting for a vote
+    at.button(key="a_right").click().run()
+    assert seeded.votes.count(HistoryFilter()) == 1
+    with seeded.db.cursor() as cur:  # the undone vote's row stays, marked
+        assert cur.execute("SELECT count(*) FROM votes").fetchone()[0] == 2
+
+
+def test_a_vote_is_undone_from_historys_detail(data_dir: Path, seeded: Workbench) -> None:
+    _pair(seeded)
+    arena = _app(pages.arena_page)
+    arena.run()
+    arena.toggle(key="a_offline").set_value(True).run()
+    arena.button(key="a_tie").click().run()
+    [vote] = seeded.votes.frame(HistoryFilter())["id"].tolist()
+    at = _app(pages.history_page)
+    at.run()
+    assert any("Arena votes on this image** (1 vote)" in m.value for m in at.markdown)
+    at.button(key=f"h_undo_vote_{vote}").click().run()
+    assert not at.exception
+    assert seeded.votes.count(HistoryFilter()) == 0
+    assert not any("Arena votes on this image" in m.value for m in at.markdown)
