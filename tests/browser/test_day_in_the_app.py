@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_journey import _settle
 from workbench.config import KEY_VARIABLES
@@ -118,4 +119,80 @@ def test_a_rating_is_written_once_the_slider_writes_none_and_a_clear_stays(
     stars = page.locator('[data-testid="stFeedback"]').first
     assert stars.get_by_role("radio", checked=True).count() == 0
     assert _ratings(data_dir, gid) == [4, None]
+    page.close()
+
+
+def _with_param(address: str, name: str, value: str) -> str:
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(address)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != name] + [(name, value)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _caption(page) -> str:  # type: ignore[no-untyped-def]
+    text = page.get_by_text("match · page", exact=False).or_(
+        page.get_by_text("matches · page", exact=False)).first
+    text.wait_for()
+    return str(text.inner_text())
+
+
+def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
+    app_server, browser
+) -> None:  # type: ignore[no-untyped-def]
+    url, data_dir = app_server
+    marker = "lighthouse-url-journey"
+    wanted = _generate(data_dir, f"A {marker} at dusk", seed=1)
+    _generate(data_dir, f"A {marker} at noon", model="flux-2-pro", seed=2)
+    _generate(data_dir, "An unrelated teapot", seed=3)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    _history(page, url)
+    box = page.get_by_label("Prompt contains")
+    box.fill(marker)
+    box.press("Enter")
+    _settle(page)
+    assert _caption(page).startswith("2 generations match")
+    assert f"h_text={marker}" in page.url
+    # the open generation follows the URL too
+    page.goto(_with_param(page.url, "open", wanted))
+    page.get_by_role("heading", name=f"Generation {wanted}").wait_for()
+    _settle(page)
+    filtered = page.url
+    assert f"open={wanted}" in filtered
+
+    # Another page and back through the menu: the filter is still there.
+    page.get_by_role("link", name="Leaderboard").click()
+    page.get_by_role("heading", name="Leaderboard").wait_for()
+    _settle(page)
+    page.get_by_role("link", name="History").click()
+    page.get_by_role("heading", name="History", exact=True).wait_for()
+    _settle(page)
+    assert _caption(page).startswith("2 generations match")
+    expect(page.get_by_label("Prompt contains")).to_have_value(marker)
+
+    # The browser's back button from another page.
+    page.get_by_role("link", name="Status").click()
+    page.get_by_role("heading", name="Status").wait_for()
+    _settle(page)
+    page.go_back()
+    page.get_by_role("heading", name="History", exact=True).wait_for()
+    _settle(page)
+    assert _caption(page).startswith("2 generations match")
+
+    # A reload, and the link opened in a fresh browser context (someone it was sent to).
+    page.reload()
+    page.get_by_role("heading", name="History", exact=True).wait_for()
+    _settle(page)
+    assert _caption(page).startswith("2 generations match")
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    shared = other.new_page()
+    shared.set_default_timeout(60_000)
+    shared.goto(filtered)
+    shared.get_by_role("heading", name="History", exact=True).wait_for()
+    _settle(shared)
+    assert _caption(shared).startswith("2 generations match")
+    shared.get_by_role("heading", name=f"Generation {wanted}").wait_for()
+    expect(shared.get_by_label("Prompt contains")).to_have_value(marker)
+    other.close()
     page.close()

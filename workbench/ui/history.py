@@ -27,7 +27,7 @@ from workbench.services.delivery import exports
 from workbench.services.evidence import ratings as rating_service
 from workbench.services.runs import handoff, recovery
 from workbench.services.workbench import Workbench
-from workbench.ui import names
+from workbench.ui import names, url_state
 from workbench.ui.names import made_by, model_name
 from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
@@ -40,9 +40,11 @@ SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
 OPEN_PARAM = "open"  # the URL's query parameter for the open generation
 OPEN_WRITTEN_KEY = "h_open_written"  # what this session last put there
-# Filters live in the URL (`?h_models=…&h_text=…`): a reload, the browser's back and forward, and
-# a shared link show the same view, and they stay for the session while another page is open.
-URL: dict[str, Any] = {"bind": "query-params", "persist_state": "session"}
+# Filters live in the URL (`?h_models=…&h_text=…`, see ui.url_state): a reload, the browser's
+# back and forward, and a shared link show the same view; they stay for the session while
+# another page is open.
+URL = url_state.KEEP
+PAGE_FIELDS = (url_state.Field("h_page", "int", 1),)
 LINEAGE_KEY = "h_lineage"
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
 FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
@@ -68,8 +70,40 @@ def _problems(exc: ValidationError) -> str:
     )
 
 
+def _fields(options: dict[str, list[str]], runs: dict[str, str]) -> list[url_state.Field]:
+    F = url_state.Field
+    return [
+        F("h_models", "list", [], options["models"]),
+        F("h_providers", "list", [], options["providers"]),
+        F("h_templates", "list", [], options["templates"]),
+        F("h_statuses", "list", [], STATUSES),
+        F("h_categories", "list", [], options["categories"]),
+        F("h_run", "choice", None, list(runs)),
+        F("h_text", "text", ""),
+        F("h_dates", "dates", []),
+        F("h_min", "float", 0.0),
+        F("h_sort", "choice", "newest", SORTS),
+        F("h_metric", "choice", None, METRICS),
+        F("h_metric_op", "choice", METRIC_OPS[0], METRIC_OPS),
+        F("h_metric_value", "text", ""),
+        F("h_finals", "bool", False),
+        F(LINEAGE_KEY, "text", ""),
+    ]
+
+
 def _filters(wb: Workbench) -> HistoryFilter | None:
     options = history_service.choices(wb)
+    runs = history_service.run_choices(wb)
+    fields = _fields(options, runs)
+    url_state.restore("history", fields)
+    f = _filter_widgets(wb, options, runs)
+    url_state.publish("history", fields)
+    return f
+
+
+def _filter_widgets(
+    wb: Workbench, options: dict[str, list[str]], runs: dict[str, str]
+) -> HistoryFilter | None:
     with st.expander("Filters", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         models = c1.multiselect(
@@ -92,15 +126,13 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
-        dates = c6.date_input(
-            "Date range", value=[], key="h_dates", format="YYYY-MM-DD", **URL
-        )
+        st.session_state.setdefault("h_dates", [])
+        dates = c6.date_input("Date range", key="h_dates", format="YYYY-MM-DD", **URL)
         min_rating = c7.slider(
             "Minimum rating (mean stars)",
             0.0,
             5.0,
-            0.0,
-            0.5,
+            step=0.5,
             key="h_min",
             **URL,
             help="0 shows everything, rated or not.",
@@ -152,7 +184,6 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             "Category", options["categories"], key="h_categories",
             format_func=names.category_label, **URL,
         )
-        runs = history_service.run_choices(wb)
         run_id = c14.selectbox(
             "Run", [None, *runs], key="h_run", format_func=lambda r: runs.get(r, "any run"),
             help="One run's cells (Compare, Matrix or a command-line run).", **URL,
@@ -495,6 +526,7 @@ def render() -> None:
     f = _filters(wb)
     if f is None:
         return
+    url_state.restore("history_page", PAGE_FIELDS)
     page_no = int(st.session_state.get("h_page", 1))
     result = history_service.load_page(wb, f, page_no)
     top = st.columns([2, 1])
@@ -506,6 +538,7 @@ def render() -> None:
     top[1].number_input(
         "Page", min_value=1, max_value=result.pages, step=1, key="h_page", **URL
     )
+    url_state.publish("history_page", PAGE_FIELDS)
     if not result.rows:
         st.info("Nothing matches these filters yet. Generate something on the Build page.")
         return
