@@ -33,6 +33,7 @@ from workbench.services.evidence.leaderboard.measures import (
 )
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
+from workbench.ui import url_state
 from workbench.ui.leaderboard_charts import heatmaps, score_charts
 from workbench.ui.leaderboard_raters import rater_section
 from workbench.ui.leaderboard_transfer import exchange
@@ -52,34 +53,61 @@ def _category_label(category: str) -> str:
 
 
 def _filters(wb: Workbench) -> HistoryFilter | None:
+    """The board's filters, kept in the URL (ui.url_state) like History's."""
     options = history_service.choices(wb)
     categories = [*CATEGORIES, *(c for c in options["categories"] if c not in CATEGORIES)]
+    raters = lb_service.rater_names(wb)
+    F = url_state.Field
+    fields = [
+        F("lb_categories", "list", [], categories),
+        F("lb_templates", "list", [], options["templates"]),
+        F("lb_providers", "list", [], options["providers"]),
+        F("lb_dates", "dates", []),
+        F("lb_raters", "list", [], raters),
+        F("lb_offline", "bool", False),
+    ]
+    url_state.restore("leaderboard", fields)
+    f = _filter_widgets(options, categories, raters)
+    url_state.publish("leaderboard", fields)
+    return f
+
+
+def _filter_widgets(
+    options: dict[str, list[str]], categories: list[str], raters: list[str]
+) -> HistoryFilter | None:
+    keep = url_state.KEEP
+    st.session_state.setdefault("lb_dates", [])
+    st.session_state.setdefault("lb_offline", False)
     with st.expander("Filters", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         chosen_categories = c1.multiselect(
-            "Category", categories, key="lb_categories", format_func=_category_label
+            "Category", categories, key="lb_categories", format_func=_category_label, **keep
         )
-        templates = c2.multiselect("Template", options["templates"], key="lb_templates")
+        templates = c2.multiselect(
+            "Template", options["templates"], key="lb_templates", **keep
+        )
         providers = c3.multiselect(
             "Provider",
             options["providers"],
             key="lb_providers",
             format_func=lambda p: PROVIDER_LABELS.get(p, p),
+            **keep,
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
-        dates = c4.date_input("Date range", value=[], key="lb_dates", format="YYYY-MM-DD")
+        dates = c4.date_input("Date range", key="lb_dates", format="YYYY-MM-DD", **keep)
         chosen_raters = st.multiselect(
             "Raters",
-            lb_service.rater_names(wb),
+            raters,
             key="lb_raters",
+            **keep,
             help="Count only these people's star ratings and arena votes (none chosen: "
             "everyone's). Generations, speed and cost are not filtered by it.",
         )
         include_offline = st.toggle(
             "Include offline sketches",
-            value=False,
             key="lb_offline",
+            **keep,
             help="Sketches are drawn locally, not by a model. When included they compete under "
             "their own name, never as the model.",
         )
@@ -246,10 +274,15 @@ def _criterion(wb: Workbench, board: Leaderboard, f: HistoryFilter) -> None:
         votes = result.total_votes if result else 0
         return f"{board.criterion_label(cid)} · {votes} votes"
 
+    field = [url_state.Field("lb_criterion", "choice", None, ids)]
+    url_state.restore("leaderboard_criterion", field)
     if st.session_state.get("lb_criterion") not in ids:
         voted = [c for c in ids if c in board.voted]
         st.session_state["lb_criterion"] = voted[0] if voted else ids[0]
-    criterion = st.selectbox("Criterion", ids, key="lb_criterion", format_func=label)
+    criterion = st.selectbox(
+        "Criterion", ids, key="lb_criterion", format_func=label, **url_state.KEEP
+    )
+    url_state.publish("leaderboard_criterion", field)
     result = board.result(criterion)
     _bt_table(result, board.names)
     if not result.total_votes:

@@ -15,6 +15,8 @@ from workbench.services.runs import grids
 from workbench.services.runs import runner as run_service
 from workbench.services.team import status as status_service
 from workbench.services.workbench import Workbench
+from workbench.ui import url_state
+from workbench.ui.names import model_name
 from workbench.ui.navigation import open_in_history, vote_on_pair
 from workbench.ui.refine import refine_action
 from workbench.ui.report import report_download
@@ -25,6 +27,21 @@ CONFIRM_OVER_USD = 1.0
 CONFIRM_OVER_IMAGES = 50
 
 
+def run_fields(wb: Workbench, key: str) -> list[url_state.Field]:
+    """The URL fields of the inputs Compare and Matrix share: models, a provider per model and
+    the suite."""
+    F = url_state.Field
+    models = [m.id for m in wb.catalog.models]
+    return [
+        F(f"{key}_models", "list", ["nano-banana-2", "flux-2-pro"], models),
+        *(
+            F(f"{key}_provider_{m.id}", "choice", None, list(m.providers))
+            for m in wb.catalog.models
+        ),
+        F(f"{key}_suite", "choice", None, list(load_suites())),
+    ]
+
+
 def model_picker(wb: Workbench, key: str) -> list[str]:
     """The models to run, Nano Banana 2 and FLUX.2 Pro to start with (the article's pair)."""
     return st.multiselect(
@@ -32,6 +49,7 @@ def model_picker(wb: Workbench, key: str) -> list[str]:
         [m.id for m in wb.catalog.models],
         default=["nano-banana-2", "flux-2-pro"],
         key=f"{key}_models",
+        **url_state.KEEP,
         format_func=lambda i: wb.catalog.model(i).name,
     )
 
@@ -45,6 +63,7 @@ def suite_picker(key: str) -> Suite | None:
         list(suites),
         index=None,
         key=f"{key}_suite",
+        **url_state.KEEP,
         placeholder="Pick a suite…",
         format_func=lambda i: f"{suites[i].name} ({len(suites[i].prompts)} prompts)",
     )
@@ -82,6 +101,7 @@ def provider_pickers(wb: Workbench, model_ids: list[str], key: str) -> dict[str,
             options,
             index=options.index(status_service.default_provider(wb, model_id)),
             key=f"{key}_provider_{model_id}",
+            **url_state.KEEP,
             format_func=lambda p: (
                 PROVIDER_LABELS[p] + ("" if p == OFFLINE or keys.get(p) else " (no key)")
             ),
@@ -300,6 +320,37 @@ def progress_view(
     report_download(wb, run_id=run_id, key=key)
 
 
+AXIS_NAMES = {
+    "prompt": "Prompt", "model": "Model", "seed": "Seed", "aspect_ratio": "Aspect ratio",
+    "variation": "Variation",
+}
+
+
+def axis_value(cell: dict[str, Any], axis: str) -> str:
+    """A cell's value on an axis: its run label (a suite prompt's id, the same for every
+    model, although each model family received its own wording), not the text as sent."""
+    labels = cell.get("labels") or {}
+    return str(labels.get(axis, cell.get(axis, "")))
+
+
+def axis_text(wb: Workbench, axis: str, value: str) -> str:
+    """What a person reads for an axis value: the model's name, "each model's default" for
+    no aspect ratio, "random" seeds as such."""
+    if axis == "model":
+        return model_name(wb, value)
+    if axis == "aspect_ratio" and value in ("default", ""):
+        return "each model's default"
+    return value
+
+
+def prompt_texts(grid: list[dict[str, Any]]) -> dict[str, str]:
+    """A prompt label ("P1", a suite entry's id) -> the text it stands for (first wording)."""
+    texts: dict[str, str] = {}
+    for cell in grid:
+        texts.setdefault(axis_value(cell, "prompt"), str(cell.get("prompt") or ""))
+    return texts
+
+
 def _grid(
     wb: Workbench,
     grid: list[dict[str, Any]],
@@ -314,29 +365,42 @@ def _grid(
         st.info("This run has no cells.")
         return
     pairs = grids.neighbours(grid)
-    col_values = list(dict.fromkeys(c.get(columns, "") for c in grid))
-    row_values = list(dict.fromkeys(c.get(rows, "") for c in grid))
+    col_values = list(dict.fromkeys(axis_value(c, columns) for c in grid))
+    row_values = list(dict.fromkeys(axis_value(c, rows) for c in grid))
     others = list(group_by)
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for cell in grid:
-        groups.setdefault(tuple(cell.get(a) for a in others), []).append(cell)
+        groups.setdefault(tuple(axis_value(cell, a) for a in others), []).append(cell)
+    texts = prompt_texts(grid)
     for group, cells in groups.items():
         if others and len(groups) > 1:
             st.markdown(
                 "**"
-                + plain(" · ".join(f"{a}: {v}" for a, v in zip(others, group, strict=True)))
+                + plain(" · ".join(
+                    f"{AXIS_NAMES.get(a, a)}: {axis_text(wb, a, v)}"
+                    for a, v in zip(others, group, strict=True)
+                ))
                 + "**"
             )
         header = st.columns([1] + [3] * len(col_values))
-        header[0].caption(f"{rows} \\ {columns}")
+        header[0].caption(
+            f"{AXIS_NAMES.get(rows, rows)} \\ {AXIS_NAMES.get(columns, columns)}"
+        )
         for i, value in enumerate(col_values):
-            header[i + 1].markdown(f"**{plain(value)}**")
+            header[i + 1].markdown(
+                f"**{plain(axis_text(wb, columns, value))}**",
+                help=plain(texts[value]) if columns == "prompt" and value in texts else None,
+            )
         for row_value in row_values:
             line = st.columns([1] + [3] * len(col_values))
-            line[0].markdown(f"**{plain(row_value)}**")
+            line[0].markdown(
+                f"**{plain(axis_text(wb, rows, row_value))}**",
+                help=plain(texts[row_value]) if rows == "prompt" and row_value in texts else None,
+            )
             for i, col_value in enumerate(col_values):
                 match = [
-                    c for c in cells if c.get(rows) == row_value and c.get(columns) == col_value
+                    c for c in cells
+                    if axis_value(c, rows) == row_value and axis_value(c, columns) == col_value
                 ]
                 with line[i + 1]:
                     for cell in match:
