@@ -33,6 +33,7 @@ from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
 from workbench.ui.refine import refine_action
 from workbench.ui.report import report_download
+from workbench.ui.run_panel import open_run
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
 from workbench.ui.text import count, plain
 
@@ -188,6 +189,10 @@ def _filter_widgets(
             "Run", [None, *runs], key="h_run", format_func=lambda r: runs.get(r, "any run"),
             help="One run's cells (Compare, Matrix or a command-line run).", **URL,
         )
+        if run_id and c14.button(
+            "Open this run's grid", key="h_open_run", icon=":material/grid_view:"
+        ):
+            open_run(wb, run_id)
     date_from, date_to = date_bounds(dates)
     try:
         return HistoryFilter(

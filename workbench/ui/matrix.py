@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from workbench.services import history as history_service
 from workbench.services.runs import grids
 from workbench.services.runs import runner as run_service
 from workbench.services.workbench import Workbench
@@ -15,6 +16,7 @@ from workbench.ui.run_panel import (
     progress_view,
     provider_pickers,
     run_fields,
+    run_opener,
     start_panel,
     suite_picker,
 )
@@ -67,6 +69,8 @@ def _runs(wb: Workbench) -> None:
         hide_index=True,
         key="m_runs",
     )
+    every = history_service.run_choices(wb)
+    run_opener(wb, "m", list(every), every)
     resumable = [r.id for r in recent if r.status in ("interrupted", "cancelled", "stopped")]
     if resumable:
         cols = st.columns([3, 1], vertical_alignment="bottom")

@@ -17,7 +17,7 @@ from workbench.services.team import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui import url_state
 from workbench.ui.names import model_name
-from workbench.ui.navigation import open_in_history, vote_on_pair
+from workbench.ui.navigation import open_in_history, page_for, vote_on_pair
 from workbench.ui.refine import refine_action
 from workbench.ui.report import report_download
 from workbench.ui.shared import duration, money
@@ -405,3 +405,34 @@ def _grid(
                 with line[i + 1]:
                     for cell in match:
                         _cell_view(wb, cell, key, pairs.get(cell.get("generation_id") or ""))
+
+
+def open_run(wb: Workbench, run_id: str) -> None:
+    """Open a past run's grid: a Compare run on Compare (one row per suite prompt, or per
+    variation), any other (Matrix, a command-line run) on Matrix. The run goes in the page's
+    URL, so the grid can be bookmarked and sent."""
+    run = wb.runs.get(run_id)
+    if run is None:
+        st.warning(f"Run {run_id} is not in the log.")
+        return
+    cells = (run.spec or {}).get("cells") or [{}]
+    labels = cells[0].get("labels", {})
+    if run.kind == "compare":
+        rows = "prompt" if "prompt" in labels else "variation"
+        st.switch_page(
+            page_for("compare"), query_params={"c_results": run_id, "c_rows": rows}
+        )
+    st.switch_page(page_for("matrix"), query_params={"m_grid": run_id})
+
+
+def run_opener(wb: Workbench, key: str, run_ids: list[str], labels: dict[str, str]) -> None:
+    """"Open a run": any of `run_ids`, its grid on Compare or Matrix."""
+    if not run_ids:
+        return
+    cols = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = cols[0].selectbox(
+        "Open a run's grid", run_ids, key=f"{key}_open_run",
+        format_func=lambda r: labels.get(r, r),
+    )
+    if cols[1].button("Open", key=f"{key}_open_run_go", icon=":material/grid_view:"):
+        open_run(wb, chosen)

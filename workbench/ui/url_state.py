@@ -12,7 +12,7 @@ drawing its widgets and `publish` after. Which side wins:
 
 Every value read from a URL is untrusted: it is parsed by its field's kind and kept only when
 it is one of the field's options (a multiselect or select box given a value outside its options
-would fail); anything else falls back to the default. Streamlit's own `bind="query-params"`
+would fail); anything else leaves the widget at its own default. Streamlit's own `bind="query-params"`
 is not used: it writes the URL only when the user changes a widget, so after a page switch the
 URL lacks the filters and going back to it reset them.
 """
@@ -57,8 +57,11 @@ def _encode(field: Field, value: Any) -> list[str] | str | None:
     return str(value)
 
 
+_UNUSABLE = object()
+
+
 def _decode(field: Field, raw: list[str]) -> Any:
-    """A value from the URL's text, or the default when it cannot be used."""
+    """A value from the URL's text, or `_UNUSABLE` when it cannot be used."""
     try:
         if field.kind == "list":
             allowed = list(field.options or [])
@@ -76,9 +79,9 @@ def _decode(field: Field, raw: list[str]) -> Any:
         if field.kind == "int":
             return int(text)
         allowed = list(field.options or [])  # choice
-        return text if text in allowed else field.default
+        return text if text in allowed else _UNUSABLE
     except (ValueError, IndexError):
-        return field.default
+        return _UNUSABLE
 
 
 def _in_url(fields: Sequence[Field]) -> dict[str, list[str]]:
@@ -91,8 +94,11 @@ def restore(scope: str, fields: Sequence[Field]) -> None:
     if not found or found == st.session_state.get(_written_key(scope)):
         return
     for field in fields:
-        raw = found.get(field.key)
-        st.session_state[field.key] = field.default if raw is None else _decode(field, raw)
+        value = _UNUSABLE if field.key not in found else _decode(field, found[field.key])
+        if value is _UNUSABLE:  # not in the URL, or junk: the widget's own default
+            st.session_state.pop(field.key, None)
+        else:
+            st.session_state[field.key] = value
 
 
 def publish(scope: str, fields: Sequence[Field]) -> None:
