@@ -12,9 +12,9 @@ drawing its widgets and `publish` after. Which side wins:
 
 Every value read from a URL is untrusted: it is parsed by its field's kind and kept only when
 it is one of the field's options (a multiselect or select box given a value outside its options
-would fail); anything else leaves the widget at its own default. Streamlit's own `bind="query-params"`
-is not used: it writes the URL only when the user changes a widget, so after a page switch the
-URL lacks the filters and going back to it reset them.
+would fail); anything else leaves the widget at its own default. Streamlit's own
+`bind="query-params"` is not used: it writes the URL only when the user changes a widget, so
+after a page switch the URL lacks the filters and going back to it reset them.
 """
 
 from __future__ import annotations
