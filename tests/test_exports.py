@@ -359,12 +359,17 @@ def test_a_zip_manifest_has_the_cli_exports_columns_and_values_ratings_included(
     ]
     for criterion, stars in (("overall", 4), ("hair_detail", 3), ("prompt_adherence", 4)):
         wb.ratings.add(ids[0], criterion, stars)
+    wb.annotations.set_tags(ids[0], ["Client A", "sunset"], "me")
+    wb.annotations.set_note(ids[0], "the one we send", "me")
     archive = zipfile.ZipFile(io.BytesIO(exports.images_zip(wb, ids)))
     manifest = {m["id"]: m for m in json.loads(archive.read("manifest.json"))}
     page = {r.id: r for r in wb.log.page(HistoryFilter(), every_column=True)}  # the CLI's rows
     for gid in ids:
         assert list(manifest[gid])[1:] == list(GENERATION_FIELDS)
-        expected = {k: getattr(page[gid], k) for k in GENERATION_FIELDS}
+        expected = {k: getattr(page[gid], k) for k in GENERATION_FIELDS
+                    if k not in ("tags", "note")}
+        expected |= {"tags": "client a, sunset" if gid == ids[0] else "",
+                     "note": "the one we send" if gid == ids[0] else ""}
         assert manifest[gid] == {"file": f"images/{gid}.png",
                                  **json.loads(json.dumps(expected, default=str))}
     assert manifest[ids[0]]["rating"] == pytest.approx(11 / 3)

@@ -148,7 +148,7 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     _history(page, url)
-    box = page.get_by_label("Prompt contains")
+    box = page.get_by_label("Prompt, tag or note contains")
     box.fill(marker)
     box.press("Enter")
     _settle(page)
@@ -169,7 +169,7 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     page.get_by_role("heading", name="History", exact=True).wait_for()
     _settle(page)
     assert _caption(page).startswith("2 generations match")
-    expect(page.get_by_label("Prompt contains")).to_have_value(marker)
+    expect(page.get_by_label("Prompt, tag or note contains")).to_have_value(marker)
 
     # The browser's back button from another page.
     page.get_by_role("link", name="Status").click()
@@ -193,6 +193,6 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     _settle(shared)
     assert _caption(shared).startswith("2 generations match")
     shared.get_by_role("heading", name=f"Generation {wanted}").wait_for()
-    expect(shared.get_by_label("Prompt contains")).to_have_value(marker)
+    expect(shared.get_by_label("Prompt, tag or note contains")).to_have_value(marker)
     other.close()
     page.close()

@@ -99,3 +99,37 @@ def test_a_vote_is_undone_from_historys_detail(data_dir: Path, seeded: Workbench
     assert not at.exception
     assert seeded.votes.count(HistoryFilter()) == 0
     assert not any("Arena votes on this image" in m.value for m in at.markdown)
+
+
+def test_archive_hides_and_the_archived_filter_restores(data_dir: Path, seeded: Workbench) -> None:
+    kept = _one(seeded)
+    gone = generate_sync(
+        seeded, GenerateRequest(model="flux-2-pro", prompt="a boat", seed=2)
+    ).id
+    at = _app(pages.history_page)
+    at.run()
+    assert at.subheader[0].value == f"Generation {gone}"
+    at.button(key=f"h_archive_{gone}").click().run()
+    assert not at.exception
+    assert "1 generation matches" in at.caption[0].value
+    assert at.subheader[0].value == f"Generation {kept}"
+    at.selectbox(key="h_archived").set_value("only").run()
+    assert at.subheader[0].value == f"Generation {gone}"
+    at.button(key=f"h_restore_{gone}").click().run()
+    at.selectbox(key="h_archived").set_value("hide").run()
+    assert "2 generations match" in at.caption[0].value
+
+
+def test_tags_and_a_note_are_saved_from_the_detail(data_dir: Path, seeded: Workbench) -> None:
+    gid = _one(seeded)
+    at = _app(pages.history_page)
+    at.run()
+    at.text_input(key=f"h_tags_{gid}").set_value("Sunset, client A")
+    at.text_area(key=f"h_note_{gid}").set_value("**not bold** [link](http://127.0.0.1:9)")
+    at.button[[b.label for b in at.button].index("Save tags and note")].click().run()
+    assert not at.exception
+    found = seeded.annotations.get(gid)
+    assert found.tags == ("sunset", "client a")
+    assert found.note == "**not bold** [link](http://127.0.0.1:9)"
+    table = at.dataframe[0].value
+    assert table.loc[0, "tags"] == "sunset, client a"

@@ -8,12 +8,15 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.suites import CATEGORIES
+from workbench.errors import InvalidInput
 from workbench.imaging import specs as m
 from workbench.services.workbench import Workbench
+from workbench.store.annotations import Annotation
 from workbench.store.measurements import MetricLog
 from workbench.store.records import Generation, GenerationListItem
 
@@ -33,6 +36,7 @@ class HistoryPage:
     page_size: int
     thumbnails: dict[str, str | None] = field(default_factory=dict)  # id -> data URI
     measures: dict[str, dict[str, float]] = field(default_factory=dict)  # id -> {metric: value}
+    annotations: dict[str, Annotation] = field(default_factory=dict)  # id -> tags, note
 
     @property
     def pages(self) -> int:
@@ -66,6 +70,7 @@ def load_page(
     return HistoryPage(
         rows=rows, total=total, page=page, page_size=page_size, thumbnails=thumbs,
         measures={r.id: values.get(r.id, {}) for r in rows},
+        annotations=wb.annotations.for_ids([r.id for r in rows]),
     )
 
 
@@ -162,11 +167,12 @@ def unknown_values(wb: Workbench, f: HistoryFilter) -> list[str]:
 @dataclass(frozen=True)
 class Detail:
     """Everything logged about one generation, its image file's absolute path (None without
-    an image) and the user's latest stars per criterion."""
+    an image), the user's latest stars per criterion, and its tags, note and archive state."""
 
     record: Generation
     image_file: str | None
     ratings: dict[str, int]
+    annotation: Annotation = field(default_factory=Annotation)
 
 
 def detail(wb: Workbench, generation_id: str) -> Detail | None:
@@ -174,7 +180,60 @@ def detail(wb: Workbench, generation_id: str) -> Detail | None:
     if record is None:
         return None
     image_file = str(wb.images.absolute(record.image_path)) if record.image_path else None
-    return Detail(record, image_file, wb.ratings.latest_for(generation_id, wb.settings.user))
+    return Detail(
+        record, image_file, wb.ratings.latest_for(generation_id, wb.settings.user),
+        wb.annotations.get(generation_id),
+    )
+
+
+# -- what people add to a generation, and taking it away -------------------------------------------
+class AnnotationRefused(InvalidInput):
+    """Tags, a note or a deletion that cannot be accepted; the message says why."""
+
+
+def annotate(wb: Workbench, generation_id: str, tags: Sequence[str], note: str) -> None:
+    """Set a generation's tags and note (what the detail view's fields hold)."""
+    try:
+        wb.annotations.set_tags(generation_id, tags, wb.settings.user)
+        wb.annotations.set_note(generation_id, note, wb.settings.user)
+    except ValueError as exc:
+        raise AnnotationRefused(f"Not saved: {exc}.") from None
+
+
+def archive(wb: Workbench, generation_id: str) -> None:
+    """Hide a generation from History, the boards and the Arena (restored with `restore`)."""
+    wb.annotations.archive(generation_id, wb.settings.user)
+
+
+def restore(wb: Workbench, generation_id: str) -> None:
+    wb.annotations.restore(generation_id, wb.settings.user)
+
+
+def tags(wb: Workbench) -> list[str]:
+    return wb.annotations.all_tags()
+
+
+def delete_for_good(wb: Workbench, generation_id: str) -> bool:
+    """Delete a generation, its ratings, measurements and annotation, and its image files when
+    no other generation shows the same image. Returns whether image files were removed. Votes
+    and the spending ledger keep what they recorded."""
+    try:
+        files = wb.annotations.delete_for_good(generation_id)
+    except ValueError as exc:
+        raise AnnotationRefused(f"Not deleted: {exc}.") from None
+    if files is None:
+        return False
+    root = Path(wb.settings.data_dir).resolve()
+    folders = [root / "images", root / "thumbs"]  # where the image store writes
+    for relative in files:
+        if not relative:
+            continue
+        target = wb.images.absolute(relative).resolve()
+        # only a file the image store itself would have written, never a path the database
+        # merely names (a row could say "../../etc/passwd")
+        if any(target.is_relative_to(f) for f in folders) and target.is_file():
+            target.unlink()
+    return True
 
 
 def remix(record: Generation) -> dict[str, Any]:

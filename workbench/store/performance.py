@@ -29,9 +29,24 @@ _QUANTILES = (0.5, 0.95)
 
 
 def summary_answers(f: HistoryFilter) -> bool:
-    """Whether the filter's WHERE clause uses only the summary's columns."""
-    plain = HistoryFilter(**{name: getattr(f, name) for name in _SUMMARY_FIELDS})
+    """Whether the filter's WHERE clause uses only the summary's columns (archived
+    generations included: the summary does not know which are archived)."""
+    fields = {name: getattr(f, name) for name in _SUMMARY_FIELDS}
+    plain = HistoryFilter(**fields, archived="include")
     return filter_sql(plain) == filter_sql(f)
+
+
+def summary_filter(db: Backend, f: HistoryFilter) -> HistoryFilter | None:
+    """The filter `generation_summary` answers for `f` on PostgreSQL, or None: hiding the
+    archived changes nothing while none is archived (one probe of a small table)."""
+    if f.archived == "hide":
+        with db.cursor() as cur:
+            if cur.execute(
+                "SELECT 1 FROM annotations WHERE archived_at IS NOT NULL LIMIT 1"
+            ).fetchone():
+                return None
+        f = f.model_copy(update={"archived": "include"})
+    return f if summary_answers(f) else None
 
 
 def bucket_value(bucket: int | None) -> float | None:
@@ -55,8 +70,8 @@ class PerformanceLog:
         self.memo = ReadMemo(db)
 
     def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
-        if self.db.dialect == "postgres" and summary_answers(f):
-            return self._from_summary(f)
+        if self.db.dialect == "postgres" and (plain := summary_filter(self.db, f)):
+            return self._from_summary(plain)
         return self.memo.read(("performance", f.model_dump_json()), lambda: self._from_log(f))
 
     def _from_log(self, f: HistoryFilter) -> list[dict[str, Any]]:

@@ -32,7 +32,11 @@ def rated_source(f: HistoryFilter) -> tuple[str, list[Any]]:
     ratings, params = ratings_sql(f)
     if needs_log(f):
         return f"{ratings} r JOIN generations g ON g.id = r.generation_id", params
-    return f"{ratings} g", params
+    # `g.id` names the generation, as in the log (the archive clause asks for it)
+    return (
+        "(SELECT generation_id AS id, criterion, stars, rater, model, provider"
+        f" FROM {ratings} lr) g", params
+    )
 
 
 class RatingLog:

@@ -173,6 +173,12 @@ def vote_filter_sql(
     if f.end:
         clauses.append("v.created_at < ?")
         params.append(f.end)
+    if f.archived != "include":  # a vote on an archived image goes and comes back with it
+        on_archived = (
+            "EXISTS (SELECT 1 FROM annotations a WHERE a.archived_at IS NOT NULL"
+            " AND a.generation_id IN (v.left_generation_id, v.right_generation_id))"
+        )
+        clauses.append(f"NOT {on_archived}" if f.archived == "hide" else on_archived)
     if f.text:
         escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append("v.prompt ILIKE ? ESCAPE '\\'")

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import (
+    ARCHIVED,
     METRIC_OPS,
     METRIC_SORTS,
     METRICS,
@@ -39,6 +40,8 @@ from workbench.ui.text import count, plain
 
 SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
+ARCHIVED_MESSAGE_KEY = "h_archived_message"
+DELETED_MESSAGE_KEY = "h_deleted_message"
 OPEN_PARAM = "open"  # the URL's query parameter for the open generation
 OPEN_WRITTEN_KEY = "h_open_written"  # what this session last put there
 # Filters live in the URL (`?h_models=…&h_text=…`, see ui.url_state): a reload, the browser's
@@ -47,6 +50,7 @@ OPEN_WRITTEN_KEY = "h_open_written"  # what this session last put there
 URL = url_state.KEEP
 PAGE_FIELDS = (url_state.Field("h_page", "int", 1),)
 LINEAGE_KEY = "h_lineage"
+ARCHIVED_WORDS = {"hide": "not shown", "only": "only archived", "include": "shown too"}
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
 FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
 
@@ -71,7 +75,9 @@ def _problems(exc: ValidationError) -> str:
     )
 
 
-def _fields(options: dict[str, list[str]], runs: dict[str, str]) -> list[url_state.Field]:
+def _fields(
+    options: dict[str, list[str]], runs: dict[str, str], tags: list[str]
+) -> list[url_state.Field]:
     F = url_state.Field
     return [
         F("h_models", "list", [], options["models"]),
@@ -89,21 +95,24 @@ def _fields(options: dict[str, list[str]], runs: dict[str, str]) -> list[url_sta
         F("h_metric_value", "text", ""),
         F("h_finals", "bool", False),
         F(LINEAGE_KEY, "text", ""),
+        F("h_tags", "list", [], tags),
+        F("h_archived", "choice", "hide", ARCHIVED),
     ]
 
 
 def _filters(wb: Workbench) -> HistoryFilter | None:
     options = history_service.choices(wb)
     runs = history_service.run_choices(wb)
-    fields = _fields(options, runs)
+    tags = history_service.tags(wb)
+    fields = _fields(options, runs, tags)
     url_state.restore("history", fields)
-    f = _filter_widgets(wb, options, runs)
+    f = _filter_widgets(wb, options, runs, tags)
     url_state.publish("history", fields)
     return f
 
 
 def _filter_widgets(
-    wb: Workbench, options: dict[str, list[str]], runs: dict[str, str]
+    wb: Workbench, options: dict[str, list[str]], runs: dict[str, str], tags: list[str]
 ) -> HistoryFilter | None:
     with st.expander("Filters", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
@@ -119,11 +128,11 @@ def _filter_widgets(
         statuses = c4.multiselect("Status", list(STATUSES), key="h_statuses", **URL)
         c5, c6, c7, c8 = st.columns(4)
         text = c5.text_input(
-            "Prompt contains",
+            "Prompt, tag or note contains",
             key="h_text",
             **URL,
             max_chars=500,
-            placeholder="words in the prompt as sent",
+            placeholder="words in the prompt as sent, a tag or the note",
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
@@ -180,7 +189,15 @@ def _filter_widgets(
             help="One lineage: the draft it started from and everything refined from it. "
             "\"Show this lineage\" under a generation's chain fills it in.",
         ).strip()
-        c13, c14, _, _ = st.columns(4)
+        c13, c14, c15, c16 = st.columns(4)
+        chosen_tags = c15.multiselect(
+            "Tags", tags, key="h_tags", help="Generations carrying any of these tags.", **URL
+        )
+        archived = c16.selectbox(
+            "Archived", ARCHIVED, key="h_archived", format_func=ARCHIVED_WORDS.__getitem__,
+            help="Archived generations are hidden here, on the boards and in the Arena until "
+            "restored.", **URL,
+        )
         categories = c13.multiselect(
             "Category", options["categories"], key="h_categories",
             format_func=names.category_label, **URL,
@@ -212,6 +229,8 @@ def _filter_widgets(
             metric_value=value or None,
             finals=finals,
             lineage=lineage or None,
+            tags=tuple(chosen_tags),
+            archived=archived,
         )
     except ValidationError as exc:
         st.error("Filter not applied: " + _problems(exc))
@@ -241,6 +260,8 @@ def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> Non
             "latency": [duration(r.latency_ms) for r in rows],
             "cost": [money(r.cost_usd, r.cost_kind) for r in rows],
             "rating": [r.rating for r in rows],
+            "tags": [", ".join(result.annotations[r.id].tags) if r.id in result.annotations
+                     else "" for r in rows],
             **measured,
             "id": [r.id for r in rows],
         }
@@ -407,6 +428,57 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         st.markdown("**Rate it**")
         rating_widgets(wb, generation_id, found.ratings)
         _votes(wb, generation_id)
+    _annotation(wb, found)
+
+
+def _annotation(wb: Workbench, found: history_service.Detail) -> None:
+    """Tags and a note (searchable in History, carried in exports); archive or restore; and
+    deleting for good, a separate action that asks first."""
+    gid = found.record.id
+    note = found.annotation
+    with st.form(key=f"h_notes_{gid}", border=False):
+        tags_col, note_col = st.columns([1, 2])
+        tag_text = tags_col.text_input(
+            "Tags (comma-separated)", value=", ".join(note.tags), max_chars=400,
+            key=f"h_tags_{gid}",
+        )
+        note_text = note_col.text_area(
+            "Note", value=note.note, max_chars=5000, height=68, key=f"h_note_{gid}"
+        )
+        if st.form_submit_button("Save tags and note"):
+            history_service.annotate(wb, gid, tag_text.split(","), note_text)
+            st.toast("Saved the tags and note.")
+            st.rerun()
+    archive_col, delete_col = st.columns(2)
+    if note.archived:
+        archive_col.info(
+            f"Archived {note.archived_at:%Y-%m-%d %H:%M} UTC: hidden from History, the boards "
+            "and the Arena.", icon=":material/inventory_2:",
+        )
+        if archive_col.button("Restore", key=f"h_restore_{gid}", icon=":material/unarchive:"):
+            history_service.restore(wb, gid)
+            st.toast("Restored: shown again everywhere.")
+            st.rerun()
+    elif archive_col.button(
+        "Archive", key=f"h_archive_{gid}", icon=":material/archive:",
+        help="Hide it from History, the boards and the Arena; the \"Archived\" filter finds "
+        "it, and Restore brings it back.",
+    ):
+        history_service.archive(wb, gid)
+        st.session_state[ARCHIVED_MESSAGE_KEY] = gid
+        st.rerun()
+    with delete_col.popover("Delete for good…", icon=":material/delete_forever:"):
+        st.warning(
+            "This removes the generation, its ratings, measurements, tags and note, and its "
+            "image file (unless another generation shows the same image). Votes and spending "
+            "keep what they recorded. It cannot be undone; Archive can."
+        )
+        sure = st.checkbox("Yes, delete it for good", key=f"h_delete_sure_{gid}")
+        if st.button("Delete", key=f"h_delete_{gid}", type="primary", disabled=not sure):
+            history_service.delete_for_good(wb, gid)
+            st.session_state.pop(OPEN_KEY, None)
+            st.session_state[DELETED_MESSAGE_KEY] = gid
+            st.rerun()
 
 
 def _undo_vote(wb: Workbench, vote_id: int) -> None:
@@ -528,6 +600,13 @@ def render() -> None:
         "nothing is sent again.",
     ):
         st.info(recovery.recover_jobs_sync(wb).summary())
+    if gid := st.session_state.pop(ARCHIVED_MESSAGE_KEY, None):
+        st.success(
+            f"Archived {gid}. Choose \"only archived\" under Archived to find it and restore "
+            "it.", icon=":material/archive:",
+        )
+    if gid := st.session_state.pop(DELETED_MESSAGE_KEY, None):
+        st.success(f"Deleted {gid} for good.", icon=":material/delete_forever:")
     f = _filters(wb)
     if f is None:
         return
@@ -545,7 +624,10 @@ def render() -> None:
     )
     url_state.publish("history_page", PAGE_FIELDS)
     if not result.rows:
-        st.info("Nothing matches these filters yet. Generate something on the Build page.")
+        if f == HistoryFilter():
+            st.info("Nothing logged yet. Generate something on the Build page.")
+        else:
+            st.info("Nothing matches these filters. Loosen one of them above.")
         return
     table_tab, gallery_tab = st.tabs(["Table", "Gallery"])
     with table_tab:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.domain.criteria import load_criteria
-from workbench.domain.export_fields import GENERATION_FIELDS
+from workbench.domain.export_fields import GENERATION_FIELDS, LOGGED_FIELDS
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.spreadsheet import neutralise, restore
 from workbench.errors import InvalidInput
@@ -38,6 +38,7 @@ from workbench.services.delivery.provenance import parameters_text, provenance_r
 from workbench.services.evidence.leaderboard import Leaderboard
 from workbench.services.runs import grids
 from workbench.services.workbench import Workbench
+from workbench.store.annotations import Annotation
 from workbench.store.records import Generation
 from workbench.store.votes import NewVote, fingerprint, time_text
 
@@ -322,12 +323,14 @@ def import_battles_csv(wb: Workbench, data: bytes, *, rater: str = IMPORT_RATER)
 HISTORY_CHUNK = 5000
 
 
-def export_row(record: Generation) -> dict[str, Any]:
+def export_row(record: Generation, annotation: Annotation | None = None) -> dict[str, Any]:
     """What an export says about one generation: `GENERATION_FIELDS` in order, the mean stars
-    as a float on both backends (PostgreSQL's avg() is a Decimal)."""
-    row = {k: getattr(record, k) for k in GENERATION_FIELDS}
+    as a float on both backends (PostgreSQL's avg() is a Decimal), then its tags and note."""
+    row: dict[str, Any] = {k: getattr(record, k) for k in LOGGED_FIELDS}
     if row["rating"] is not None:
         row["rating"] = float(row["rating"])
+    row["tags"] = ", ".join(annotation.tags) if annotation else ""
+    row["note"] = annotation.note if annotation else ""
     return row
 
 
@@ -339,8 +342,9 @@ def history_rows(wb: Workbench, f: HistoryFilter) -> Iterator[dict[str, Any]]:
         chunk = wb.log.page(f, limit=HISTORY_CHUNK, offset=offset, every_column=True)
         if not chunk:
             return
+        notes = wb.annotations.for_ids([r.id for r in chunk])
         for record in chunk:
-            yield export_row(record)
+            yield export_row(record, notes.get(record.id))
         if len(chunk) < HISTORY_CHUNK:
             return
         offset += HISTORY_CHUNK
@@ -471,6 +475,7 @@ def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
     rows: list[dict[str, object]] = []
     wanted = list(dict.fromkeys(generation_ids))
     ratings = wb.ratings.means(wanted)
+    notes = wb.annotations.for_ids(wanted)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for generation_id in wanted:
@@ -483,7 +488,7 @@ def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
             if image is not None:
                 name = f"images/{image.name}"
                 archive.writestr(name, image.read())
-            rows.append({"file": name, **export_row(record)})
+            rows.append({"file": name, **export_row(record, notes.get(generation_id))})
         frame = pd.DataFrame(rows, columns=list(MANIFEST_FIELDS))
         archive.writestr("manifest.csv", table_csv(frame))
         archive.writestr("manifest.json", json.dumps(rows, indent=2, default=str))
