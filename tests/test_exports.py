@@ -376,3 +376,31 @@ def test_a_zip_manifest_has_the_cli_exports_columns_and_values_ratings_included(
     assert manifest[ids[1]]["rating"] is None
     table = pd.read_csv(io.BytesIO(archive.read("manifest.csv")))
     assert table["rating"].iloc[0] == pytest.approx(11 / 3)
+
+
+def test_the_apps_history_export_is_every_filtered_row_as_the_cli_writes_it(
+    wb: Workbench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.services.runs.generation import GenerateRequest, generate_sync
+
+    monkeypatch.setattr(exports, "HISTORY_CHUNK", 3)  # several chunks, one partial
+    made = [
+        generate_sync(wb, GenerateRequest(model="nano-banana-2", prompt=f"=kite {i}", seed=i)).id
+        for i in range(7)
+    ]
+    generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="a boat", seed=1))
+    wb.ratings.add(made[0], "overall", 4)
+    wb.annotations.set_tags(made[1], ["keep"], "me")
+    f = HistoryFilter(models=("nano-banana-2",))
+    table = pd.read_csv(io.BytesIO(exports.history_csv(wb, f)))
+    assert sorted(table["id"]) == sorted(made)
+    assert table["prompt"].str.startswith("'=kite").all()  # spreadsheet-safe
+    parquet = pd.read_parquet(io.BytesIO(exports.history_parquet(wb, f)))
+    assert list(parquet.columns) == list(table.columns)
+    assert sorted(parquet["id"]) == sorted(made) and parquet["prompt"].str.startswith("=").all()
+    by_id = parquet.set_index("id")
+    assert by_id.loc[made[0], "rating"] == 4 and by_id.loc[made[1], "tags"] == "keep"
+    cli_rows = list(exports.history_rows(wb, f))
+    assert [r["id"] for r in cli_rows] == parquet["id"].tolist()
+    empty = pd.read_parquet(io.BytesIO(exports.history_parquet(wb, HistoryFilter(text="zzz"))))
+    assert empty.empty and list(empty.columns) == list(table.columns)

@@ -196,3 +196,58 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     expect(shared.get_by_label("Prompt, tag or note contains")).to_have_value(marker)
     other.close()
     page.close()
+
+
+def test_archive_and_restore(app_server, browser) -> None:  # type: ignore[no-untyped-def]
+    url, data_dir = app_server
+    gid = _generate(data_dir, "A glass buoy on a beach, archive journey", seed=11)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    _history(page, url, f"?open={gid}")
+    page.get_by_role("heading", name=f"Generation {gid}").wait_for()
+    page.get_by_role("button", name="Archive", exact=True).click()
+    page.get_by_text(f"Archived {gid}.").wait_for()
+    _settle(page)
+    assert page.get_by_role("heading", name=f"Generation {gid}").count() == 0
+    _history(page, url, f"?h_archived=only&open={gid}")
+    page.get_by_role("heading", name=f"Generation {gid}").wait_for()
+    page.get_by_role("button", name="Restore", exact=True).click()
+    page.get_by_text("Restored: shown again everywhere.").wait_for()
+    _settle(page)
+    _history(page, url, f"?open={gid}")
+    page.get_by_role("heading", name=f"Generation {gid}").wait_for()
+    page.close()
+
+
+def test_reopen_a_run_and_export_the_filtered_history(app_server, browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url, data_dir = app_server
+    _cli(data_dir, "run", "quick", "--models", "nano-banana-2,flux-2-pro")
+    newest = _cli(data_dir, "history", "--json", "--limit", "1")
+    run_id = json.loads(newest.splitlines()[0])["run_id"]
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.set_default_timeout(60_000)
+    page.goto(f"{url}/matrix")
+    page.get_by_role("heading", name="Matrix", exact=True).wait_for()
+    _settle(page)
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Open a run's grid")
+    box.get_by_role("combobox").click()
+    page.get_by_role("option").filter(has_text=run_id).first.click()
+    _settle(page)
+    page.locator("[data-testid^='stBaseButton']", has=page.get_by_text("Open", exact=True)).click()
+    page.get_by_text(f"Run {run_id}", exact=False).first.wait_for()
+    _settle(page)
+    assert run_id in page.url
+
+    _history(page, url, f"?h_run={run_id}")
+    caption = _caption(page)
+    total = int(caption.split()[0].replace(",", ""))
+    assert total > 1
+    with page.expect_download() as caught:
+        page.get_by_role("button", name=f"Export all {total} rows as CSV").click()
+    saved = tmp_path / "history.csv"
+    caught.value.save_as(saved)
+    import pandas as pd
+
+    table = pd.read_csv(saved)
+    assert len(table) == total and set(table["run_id"]) == {run_id}
+    page.close()

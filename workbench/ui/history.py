@@ -42,6 +42,7 @@ SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
 ARCHIVED_MESSAGE_KEY = "h_archived_message"
 DELETED_MESSAGE_KEY = "h_deleted_message"
+DONE_MESSAGE_KEY = "h_done_message"
 OPEN_PARAM = "open"  # the URL's query parameter for the open generation
 OPEN_WRITTEN_KEY = "h_open_written"  # what this session last put there
 # Filters live in the URL (`?h_models=…&h_text=…`, see ui.url_state): a reload, the browser's
@@ -447,7 +448,7 @@ def _annotation(wb: Workbench, found: history_service.Detail) -> None:
         )
         if st.form_submit_button("Save tags and note"):
             history_service.annotate(wb, gid, tag_text.split(","), note_text)
-            st.toast("Saved the tags and note.")
+            st.session_state[DONE_MESSAGE_KEY] = "Saved the tags and note."
             st.rerun()
     archive_col, delete_col = st.columns(2)
     if note.archived:
@@ -457,7 +458,7 @@ def _annotation(wb: Workbench, found: history_service.Detail) -> None:
         )
         if archive_col.button("Restore", key=f"h_restore_{gid}", icon=":material/unarchive:"):
             history_service.restore(wb, gid)
-            st.toast("Restored: shown again everywhere.")
+            st.session_state[DONE_MESSAGE_KEY] = "Restored: shown again everywhere."
             st.rerun()
     elif archive_col.button(
         "Archive", key=f"h_archive_{gid}", icon=":material/archive:",
@@ -568,6 +569,34 @@ def _measurements(wb: Workbench, record: history_service.Generation) -> None:
     _section()
 
 
+def _export_all(wb: Workbench, f: HistoryFilter, total: int) -> None:
+    """Every row the filters match (not only this page), as `workbench export` writes them:
+    read from the database in chunks when the button is pressed."""
+    rows = count(total, "row")
+    csv_col, parquet_col = st.columns(2)
+    csv_col.download_button(
+        f"Export all {rows} as CSV",
+        data=partial(exports.history_csv, wb, f),
+        file_name="history.csv",
+        mime="text/csv",
+        key="h_export_csv",
+        on_click="ignore",
+        icon=":material/table:",
+        help="The filtered History, every page: the columns of `workbench export`, ratings, "
+        "tags and note included (text cells made safe for spreadsheets).",
+    )
+    parquet_col.download_button(
+        f"Export all {rows} as Parquet",
+        data=partial(exports.history_parquet, wb, f),
+        file_name="history.parquet",
+        mime="application/vnd.apache.parquet",
+        key="h_export_parquet",
+        on_click="ignore",
+        icon=":material/dataset:",
+        help="The same rows as the CSV, with the text as written.",
+    )
+
+
 def _open_generation(wb: Workbench, result: history_service.HistoryPage) -> str:
     """The generation whose detail shows, kept in the URL as `open`. A request from elsewhere
     (table, gallery, a grid cell on another page) wins once; then a URL that changed outside
@@ -605,6 +634,8 @@ def render() -> None:
             f"Archived {gid}. Choose \"only archived\" under Archived to find it and restore "
             "it.", icon=":material/archive:",
         )
+    if done := st.session_state.pop(DONE_MESSAGE_KEY, None):
+        st.toast(done)
     if gid := st.session_state.pop(DELETED_MESSAGE_KEY, None):
         st.success(f"Deleted {gid} for good.", icon=":material/delete_forever:")
     f = _filters(wb)
@@ -646,6 +677,7 @@ def render() -> None:
         help="Images with their recipe inside, with manifest.csv and manifest.json of "
         "everything logged (the columns of `workbench export`).",
     )
+    _export_all(wb, f, result.total)
     report_download(wb, ids=ids, key="h", title="Image report: a History selection")
     chosen = _open_generation(wb, result)
     _detail(wb, chosen)
