@@ -134,7 +134,7 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     page.get_by_role("button", name="Generate").click()
     page.get_by_role("heading", name="Result").wait_for()
     _settle(page)
-    page.get_by_text("flux-2-pro via offline").first.wait_for()
+    page.get_by_text("FLUX.2 Pro (offline sketch, no model)").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "journey-7-refine.png"), full_page=True)
 
     # History: the refinement opens first, with the draft in its lineage chain.

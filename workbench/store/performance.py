@@ -64,10 +64,34 @@ def _quantile(row: dict[str, Any], i: int) -> float | None:
     return low + (position - math.floor(position)) * (high - low)
 
 
+RECENT_LATENCIES = 20  # how many of an offer's latest latencies its typical duration is from
+
+
 class PerformanceLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
         self.memo = ReadMemo(db)
+
+    def recent_latency_ms(self, provider: str, last: int = RECENT_LATENCIES) -> dict[str, float]:
+        """model -> median latency (ms) of the `last` newest succeeded attempts on this
+        provider (an offer: model via provider), not reused ones; what a run's duration is
+        estimated from (the catalog's typical time where none is logged)."""
+        return self.memo.read(
+            ("recent_latency", provider, last), lambda: self._recent(provider, last)
+        )
+
+    def _recent(self, provider: str, last: int) -> dict[str, float]:
+        sql = (
+            "SELECT model, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FROM ("
+            " SELECT model, latency_ms, row_number() OVER ("
+            "  PARTITION BY model ORDER BY created_at DESC, id DESC) AS k"
+            " FROM generations WHERE provider = ? AND status = 'succeeded'"
+            " AND latency_ms IS NOT NULL AND coalesce(cost_kind, '') <> 'cached') recent"
+            " WHERE k <= ? GROUP BY model"
+        )
+        with self.db.cursor() as cur:
+            rows = cur.execute(sql, [provider, int(last)]).fetchall()
+        return {model: float(ms) for model, ms in rows if ms is not None}
 
     def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
         if self.db.dialect == "postgres" and (plain := summary_filter(self.db, f)):

@@ -34,7 +34,7 @@ def rated_source(f: HistoryFilter) -> tuple[str, list[Any]]:
         return f"{ratings} r JOIN generations g ON g.id = r.generation_id", params
     # `g.id` names the generation, as in the log (the archive clause asks for it)
     return (
-        "(SELECT generation_id AS id, criterion, stars, rater, model, provider"
+        "(SELECT generation_id AS id, generation_id, criterion, stars, rater, model, provider"
         f" FROM {ratings} lr) g", params
     )
 

@@ -23,7 +23,7 @@ from workbench.services.evidence.arena import ArenaPair, InvalidVote, NoPairAvai
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import ARENA_PAIR_KEY
 from workbench.ui.shared import page, workbench
-from workbench.ui.text import plain
+from workbench.ui.text import count, plain
 
 PAIR_KEY = "arena_pair"
 REVEAL_KEY = "arena_reveal"
@@ -245,7 +245,7 @@ def render() -> None:
         st.code(pair.prompt, language=None, wrap_lines=True)
     facts = [
         f"Category: {_category_label(pair.category)}" if pair.category else None,
-        f"{pair.votes_so_far} earlier votes on this criterion for these two models",
+        f"{count(pair.votes_so_far, 'earlier vote')} on this criterion for these two models",
     ]
     st.caption(plain(" · ".join(f for f in facts if f)))
     # the choice sits above the images so buttons and the reveal stay in view
@@ -260,8 +260,8 @@ def render() -> None:
     left_col, right_col = st.columns(2, gap="medium")
     _side(left_col, "Left", pair.left, reveal.left_name if reveal else None)
     _side(right_col, "Right", pair.right, reveal.right_name if reveal else None)
-    if count := st.session_state.get(COUNT_KEY):
-        st.caption(f"{count} vote{'s' if count != 1 else ''} this session.")
+    if votes := st.session_state.get(COUNT_KEY):
+        st.caption(f"{count(votes, 'vote')} this session.")
     _own_consistency(wb, categories, include_offline)
 
 

@@ -22,6 +22,7 @@ from workbench.services.runs.generation import (
 from workbench.services.team import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.library import VERSION_KEY, linked_version, save_to_library
+from workbench.ui.names import made_by
 from workbench.ui.navigation import BUILDER_LOAD_KEY
 from workbench.ui.rating import rating_widgets
 from workbench.ui.recipe import open_from_image
@@ -270,10 +271,7 @@ def _show_result(wb: Workbench, generation_id: str, request: GenerateRequest | N
             icon=":material/history:",
         )
     if record.status == "succeeded" and found.image_file:
-        caption = f"{record.model} via {record.provider}"
-        if record.provider == OFFLINE:
-            caption += " · offline sketch, no model"
-        st.image(found.image_file, caption=caption)
+        st.image(found.image_file, caption=made_by(wb, record.model, record.provider))
     else:
         st.error(plain(history_service.failure_text(record)))
     # Side by side while they fit, wrapping below each other in a narrow column (1280 px

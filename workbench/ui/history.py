@@ -532,7 +532,7 @@ def _measurement_lines(view: history_service.MeasurementView) -> None:
         st.info(
             plain(
                 f"Not measured yet: {missing}. Measuring in the background "
-                f"({view.busy} job(s) in the queue); this updates by itself."
+                f"({count(view.busy, 'job')} in the queue); this updates by itself."
             ),
             icon=":material/hourglass_top:",
         )

@@ -38,7 +38,7 @@ from workbench.ui.leaderboard_charts import heatmaps, score_charts
 from workbench.ui.leaderboard_raters import rater_section
 from workbench.ui.leaderboard_transfer import exchange
 from workbench.ui.shared import date_bounds, page, workbench
-from workbench.ui.text import plain
+from workbench.ui.text import count, plain
 from workbench.ui.tradeoffs import tradeoff_section
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")
@@ -255,9 +255,9 @@ def _category_boards(wb: Workbench, board: Leaderboard, criterion: str, f: Histo
     for cb in boards:
         label = plain(_category_label(cb.category))
         if not cb.shown:
-            hidden.append(f"{label} ({cb.result.total_votes} votes)")
+            hidden.append(f"{label} ({count(cb.result.total_votes, 'vote')})")
             continue
-        with st.expander(f"{label} · {cb.result.total_votes} votes"):
+        with st.expander(f"{label} · {count(cb.result.total_votes, 'vote')}"):
             _bt_table(cb.result, board.names)
     if hidden:
         st.caption(
@@ -272,7 +272,7 @@ def _criterion(wb: Workbench, board: Leaderboard, f: HistoryFilter) -> None:
     def label(cid: str) -> str:
         result = board.voted.get(cid)
         votes = result.total_votes if result else 0
-        return f"{board.criterion_label(cid)} · {votes} votes"
+        return f"{board.criterion_label(cid)} · {count(votes, 'vote')}"
 
     field = [url_state.Field("lb_criterion", "choice", None, ids)]
     url_state.restore("leaderboard_criterion", field)

@@ -21,7 +21,7 @@ from workbench.ui.run_panel import (
     suite_picker,
 )
 from workbench.ui.shared import money, page, workbench
-from workbench.ui.text import plain
+from workbench.ui.text import count, plain
 
 RUN_KEY = "m_grid"  # the run whose grid shows (in the URL too)
 TOAST_KEY = "matrix_toast"
@@ -85,7 +85,9 @@ def _runs(wb: Workbench) -> None:
                 run_service.launch(handle)
                 st.session_state[RUN_KEY] = chosen
                 missing = len(handle.jobs)
-                st.session_state[TOAST_KEY] = f"Resuming {chosen}: {missing} missing cell(s)."
+                st.session_state[TOAST_KEY] = (
+                    f"Resuming {chosen}: {count(missing, 'missing cell')}."
+                )
                 st.rerun()  # the grid above is drawn again, live, for the resumed cells
 
 

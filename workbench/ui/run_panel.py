@@ -297,14 +297,16 @@ def progress_view(
         grid = grids.run_grid(wb, run_id)
         if live is not None:
             p = live.progress
-            share = (p.done + p.cancelled) / p.total if p.total else 1.0
+            whole = run_counts(grid)  # the whole run: a resumed run counts its earlier cells
+            share = whole["finished"] / whole["cells"] if whole["cells"] else 1.0
             eta = "–" if p.eta_s is None else duration(p.eta_s * 1000)
             st.progress(
                 min(share, 1.0),
                 text=(
-                    f"{p.done}/{p.total} done · {p.succeeded} ok · {p.failed} failed · "
-                    f"{p.moderated} moderated · {p.cancelled} cancelled · {p.in_flight} running · "
-                    f"spent {money(p.spent_usd)} · ETA {eta}"
+                    f"{whole['finished']} of {count(whole['cells'], 'cell')} done · "
+                    f"{whole['succeeded']} ok · {whole['failed']} failed · "
+                    f"{whole['moderated']} moderated · {whole['cancelled']} cancelled · "
+                    f"{p.in_flight} running · spent {money(p.spent_usd)} this time · ETA {eta}"
                 ),
             )
             if p.stop_reason:
@@ -318,6 +320,18 @@ def progress_view(
 
     _view()
     report_download(wb, run_id=run_id, key=key)
+
+
+FINISHED = ("succeeded", "failed", "moderated", "cancelled", "interrupted")
+
+
+def run_counts(grid: list[dict[str, Any]]) -> dict[str, int]:
+    """Per status, the newest attempt of every cell of the run, and how many are finished."""
+    statuses = [str(c.get("status")) for c in grid]
+    counts = {s: statuses.count(s) for s in ("succeeded", "failed", "moderated", "cancelled")}
+    return {
+        **counts, "cells": len(grid), "finished": sum(s in FINISHED for s in statuses),
+    }
 
 
 AXIS_NAMES = {
