@@ -124,6 +124,36 @@ class PerformanceLog:
             row["latency_median_ms"], row["latency_p95_ms"] = quantiles
         return rows
 
+    def by_offer(self, f: HistoryFilter) -> list[dict[str, Any]]:
+        """Per model and provider (an offer) from the log: finished attempts, successes,
+        failures, moderations, latency median and 95th percentile of the successes (ms), and
+        the mean cost of an image."""
+        return self.memo.read(("offers", f.model_dump_json()), lambda: self._by_offer(f))
+
+    def _by_offer(self, f: HistoryFilter) -> list[dict[str, Any]]:
+        where, params = filter_sql(f)
+        where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
+        ok = "g.status = 'succeeded'"
+        sql = (
+            "SELECT g.model, g.provider, count(*) AS attempts,"
+            f" count(*) FILTER (WHERE {ok}) AS succeeded,"
+            " count(*) FILTER (WHERE g.status = 'failed') AS failed,"
+            " count(*) FILTER (WHERE g.status = 'moderated') AS moderated,"
+            " percentile_cont(0.5) WITHIN GROUP (ORDER BY g.latency_ms)"
+            f"  FILTER (WHERE {ok}) AS latency_p50_ms,"
+            " percentile_cont(0.95) WITHIN GROUP (ORDER BY g.latency_ms)"
+            f"  FILTER (WHERE {ok}) AS latency_p95_ms,"
+            f" count(g.latency_ms) FILTER (WHERE {ok}) AS timed,"
+            f" avg(g.cost_usd) FILTER (WHERE {ok}) AS cost_per_image_usd,"
+            " bool_or(g.cost_kind = 'estimated') AS cost_has_estimates"
+            f" FROM generations g{where} GROUP BY g.model, g.provider"
+            " ORDER BY g.model, g.provider"
+        )
+        with self.db.cursor() as cur:
+            cursor = cur.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
     def _from_summary(self, f: HistoryFilter) -> list[dict[str, Any]]:
         where, params = filter_sql(f)
         where = f"{where} AND {_FINISHED} AND g.n > 0" if where else (

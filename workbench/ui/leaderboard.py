@@ -31,6 +31,7 @@ from workbench.services.evidence.leaderboard.measures import (
     TEXT_ACCURACY_COLUMN,
     metric_columns,
 )
+from workbench.services.evidence.leaderboard.providers import provider_board
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
 from workbench.ui import url_state
@@ -293,6 +294,23 @@ def _criterion(wb: Workbench, board: Leaderboard, f: HistoryFilter) -> None:
     heatmaps(board, criterion)
 
 
+def _provider_board(wb: Workbench, f: HistoryFilter) -> None:
+    """One model, several providers: how each did on these prompts."""
+    board = provider_board(wb, f)
+    st.subheader("Providers of the same model")
+    if not board.attempts:
+        st.caption(
+            "Run a model that several providers offer (Nano Banana 2, FLUX.2 Pro, …) through "
+            "two or more of them to compare their speed, success, moderation and cost here."
+        )
+        return
+    st.caption(
+        "From your own finished attempts in this selection: rates over attempts, latency over "
+        "successes (median and 95th percentile), cost per image; each with its n."
+    )
+    st.dataframe(board.display(), hide_index=True, key="lb_provider_board")
+
+
 @page
 def render() -> None:
     wb = workbench()
@@ -323,6 +341,7 @@ def render() -> None:
         st.markdown("**Measured from the log**")
         _measured_table(wb, board, overview, f)
         verdict_models = _verdict(board)
+        _provider_board(wb, f)
         _criterion(wb, board, f)
         rater_section(wb, f)
     exchange(wb, board, f, verdict_models)
