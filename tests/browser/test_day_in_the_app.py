@@ -148,7 +148,7 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     _history(page, url)
-    box = page.get_by_label("Prompt, tag or note contains")
+    box = page.locator('input[aria-label="Prompt, tag or note contains"]')
     box.fill(marker)
     box.press("Enter")
     _settle(page)
@@ -169,7 +169,7 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     page.get_by_role("heading", name="History", exact=True).wait_for()
     _settle(page)
     assert _caption(page).startswith("2 generations match")
-    expect(page.get_by_label("Prompt, tag or note contains")).to_have_value(marker)
+    expect(page.locator('input[aria-label="Prompt, tag or note contains"]')).to_have_value(marker)
 
     # The browser's back button from another page.
     page.get_by_role("link", name="Status").click()
@@ -193,7 +193,7 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     _settle(shared)
     assert _caption(shared).startswith("2 generations match")
     shared.get_by_role("heading", name=f"Generation {wanted}").wait_for()
-    expect(shared.get_by_label("Prompt, tag or note contains")).to_have_value(marker)
+    expect(shared.locator('input[aria-label="Prompt, tag or note contains"]')).to_have_value(marker)
     other.close()
     page.close()
 
@@ -251,3 +251,58 @@ def test_reopen_a_run_and_export_the_filtered_history(app_server, browser, tmp_p
     table = pd.read_csv(saved)
     assert len(table) == total and set(table["run_id"]) == {run_id}
     page.close()
+
+
+ARTIFACTS = Path(os.environ.get("WORKBENCH_ARTIFACTS", ROOT / "artifacts"))
+
+
+def test_keys_and_a_theme_that_follows_the_system(app_server, browser) -> None:  # type: ignore[no-untyped-def]
+    url, data_dir = app_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    first = _generate(data_dir, "A red door in a white wall, keys journey", seed=21)
+    second = _generate(data_dir, "A blue door in a white wall, keys journey", seed=22)
+    backgrounds = {}
+    for scheme in ("light", "dark"):
+        context = browser.new_context(
+            viewport={"width": 1400, "height": 1000}, color_scheme=scheme
+        )
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        _history(page, url, "?h_text=keys+journey")
+        page.get_by_role("heading", name=f"Generation {second}").wait_for()
+        assert _caption(page).startswith("2 generations match")
+        page.get_by_text("Rate it").first.wait_for()
+        _settle(page)
+        page.wait_for_timeout(1500)  # the widgets finish drawing before the picture
+        backgrounds[scheme] = page.evaluate(
+            "getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor"
+        )
+        page.screenshot(path=str(ARTIFACTS / f"theme-{scheme}-history.png"), full_page=True)
+        if scheme == "light":
+            # → opens the next generation of the page, ← goes back
+            page.locator("h1").first.click()  # focus outside any input
+            page.keyboard.press("ArrowRight")
+            page.get_by_role("heading", name=f"Generation {first}").wait_for()
+            _settle(page)
+            page.keyboard.press("ArrowLeft")
+            page.get_by_role("heading", name=f"Generation {second}").wait_for()
+            _settle(page)
+            # Ctrl+Enter generates on Build
+            page.goto(f"{url}/build")
+            page.get_by_role("heading", name="Build a prompt").wait_for()
+            _settle(page)
+            for label, value in {"Subject *": "A green door",
+                                 "Environment *": "in a white wall"}.items():
+                box = page.get_by_label(label, exact=True)
+                box.fill(value)
+                box.press("Tab")
+                page.locator('[data-testid="stCode"]').filter(has_text=value).first.wait_for()
+                _settle(page)
+            page.locator("h1").first.click()
+            page.keyboard.press("Control+Enter")
+            page.get_by_role("heading", name="Result").wait_for()
+            _settle(page)
+            page.screenshot(path=str(ARTIFACTS / "theme-light-build.png"), full_page=False)
+        context.close()
+    assert backgrounds["light"] != backgrounds["dark"]
+    assert backgrounds["light"] in ("rgb(255, 255, 255)",)

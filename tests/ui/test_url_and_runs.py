@@ -120,3 +120,19 @@ def test_junk_providers_in_a_compare_url_keep_the_defaults(data_dir: Path) -> No
     assert not at.exception
     assert at.selectbox(key="c_provider_nano-banana-2").value == "offline"
     assert at.number_input(key="c_k").value == 3
+
+
+def test_previous_and_next_move_through_the_page(data_dir: Path, seeded: Workbench) -> None:
+    ids = _seed(seeded)  # newest first on the page: ids[2], ids[1], ids[0]
+    at = _app(pages.history_page)
+    at.run()
+    assert at.subheader[0].value == f"Generation {ids[2]}"
+    assert at.button(key="h_next").proto.shortcut == "right"
+    assert at.button(key="h_previous").disabled
+    at.button(key="h_next").click().run()
+    assert at.subheader[0].value == f"Generation {ids[1]}"
+    at.button(key="h_next").click().run()
+    assert at.subheader[0].value == f"Generation {ids[0]}"
+    assert at.button(key="h_next").disabled
+    at.button(key="h_previous").click().run()
+    assert at.subheader[0].value == f"Generation {ids[1]}"

@@ -399,6 +399,8 @@ def render() -> None:
             disabled=bool(blocked),
             key="b_generate",
             width="stretch",
+            shortcut="Ctrl+Enter",  # Cmd+Enter on a Mac: Streamlit shows the platform's key
+            help="Keys: Ctrl+Enter (⌘+Enter on a Mac).",
         )
         if blocked:
             st.caption(plain(f"Generate is off: {blocked}"), help="Details are shown above.")

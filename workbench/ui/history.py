@@ -144,6 +144,7 @@ def _filter_widgets(
             0.0,
             5.0,
             step=0.5,
+            format="%.1f ★",
             key="h_min",
             **URL,
             help="0 shows everything, rated or not.",
@@ -245,7 +246,9 @@ def _metric_column(metric: str) -> Any:
     return st.column_config.NumberColumn(label, format="%.2f", help=SPECS[metric].explain)
 
 
-def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> None:
+def _table(
+    wb: Workbench, result: history_service.HistoryPage, metrics: tuple[str, ...]
+) -> None:
     rows = result.rows
     measured = {
         metric: [result.measures.get(r.id, {}).get(metric) for r in rows] for metric in metrics
@@ -254,8 +257,8 @@ def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> Non
         {
             "thumbnail": [result.thumbnails.get(r.id) for r in rows],
             "when": [r.created_at for r in rows],
-            "model": [r.model for r in rows],
-            "provider": [r.provider for r in rows],
+            "model": [model_name(wb, r.model) for r in rows],
+            "provider": [names.provider_name(r.provider) for r in rows],
             "status": [r.status for r in rows],
             "prompt": [r.prompt for r in rows],
             "latency": [duration(r.latency_ms) for r in rows],
@@ -277,6 +280,12 @@ def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> Non
         column_config={
             "thumbnail": st.column_config.ImageColumn("Image", width="small"),
             "when": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+            "model": "Model",
+            "provider": "Provider",
+            "status": "Status",
+            "latency": "Time",
+            "cost": "Cost",
+            "tags": "Tags",
             "rating": st.column_config.NumberColumn("Rating", format="%.1f ★"),
             "prompt": st.column_config.TextColumn("Prompt", width="large"),
             **{metric: _metric_column(metric) for metric in metrics},
@@ -597,6 +606,11 @@ def _export_all(wb: Workbench, f: HistoryFilter, total: int) -> None:
     )
 
 
+def _step(target: str) -> None:
+    """← / →: open the previous or next generation of the page."""
+    st.session_state[SELECTED_KEY] = target
+
+
 def _open_generation(wb: Workbench, result: history_service.HistoryPage) -> str:
     """The generation whose detail shows, kept in the URL as `open`. A request from elsewhere
     (table, gallery, a grid cell on another page) wins once; then a URL that changed outside
@@ -612,7 +626,21 @@ def _open_generation(wb: Workbench, result: history_service.HistoryPage) -> str:
         ids.append(row.id)
         labels[row.id] = history_service.label(row) + " (not on this page)"
     st.session_state[OPEN_KEY] = wanted if wanted in ids else ids[0]
-    chosen = st.selectbox("Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY)
+    pick_col, back_col, next_col = st.columns([8, 1, 1], vertical_alignment="bottom")
+    chosen = pick_col.selectbox(
+        "Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY
+    )
+    at = ids.index(chosen)
+    back_col.button(
+        "←", key="h_previous", shortcut="Left", disabled=at == 0, on_click=_step,
+        args=(ids[at - 1] if at else chosen,), help="The previous generation (key: ←).",
+        width="stretch",
+    )
+    next_col.button(
+        "→", key="h_next", shortcut="Right", disabled=at + 1 >= len(ids), on_click=_step,
+        args=(ids[at + 1] if at + 1 < len(ids) else chosen,),
+        help="The next generation (key: →).", width="stretch",
+    )
     st.query_params[OPEN_PARAM] = chosen
     st.session_state[OPEN_WRITTEN_KEY] = chosen
     return str(chosen)
@@ -662,7 +690,7 @@ def render() -> None:
         return
     table_tab, gallery_tab = st.tabs(["Table", "Gallery"])
     with table_tab:
-        _table(result, history_service.table_metrics(f))
+        _table(wb, result, history_service.table_metrics(f))
     with gallery_tab:
         _gallery(result)
     ids = [r.id for r in result.rows]
