@@ -133,3 +133,22 @@ def test_tags_and_a_note_are_saved_from_the_detail(data_dir: Path, seeded: Workb
     assert found.note == "**not bold** [link](http://127.0.0.1:9)"
     table = at.dataframe[0].value
     assert table.loc[0, "tags"] == "sunset, client a"
+
+
+def test_delete_for_good_asks_first_then_removes_the_generation_and_its_file(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    kept = _one(seeded)
+    gone = generate_sync(
+        seeded, GenerateRequest(model="flux-2-pro", prompt="a boat", seed=2)
+    ).id
+    image = seeded.images.absolute(seeded.log.get(gone).image_path)
+    at = _app(pages.history_page)
+    at.run()
+    assert at.button(key=f"h_delete_{gone}").disabled  # not before "Yes, delete it for good"
+    at.checkbox(key=f"h_delete_sure_{gone}").check().run()
+    at.button(key=f"h_delete_{gone}").click().run()
+    assert not at.exception
+    assert seeded.log.get(gone) is None and not image.exists()
+    assert at.subheader[0].value == f"Generation {kept}"
+    assert any(f"Deleted {gone} for good." in s.value for s in at.success)
