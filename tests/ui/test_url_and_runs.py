@@ -136,3 +136,17 @@ def test_previous_and_next_move_through_the_page(data_dir: Path, seeded: Workben
     assert at.button(key="h_next").disabled
     at.button(key="h_previous").click().run()
     assert at.subheader[0].value == f"Generation {ids[1]}"
+
+
+def test_a_non_numeric_measurement_value_leaves_the_other_filters_working(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    _seed(seeded)
+    at = _app(pages.history_page)
+    at.run()
+    at.selectbox(key="h_metric").set_value("warmth").run()
+    at.text_input(key="h_metric_value").set_value("warm-ish").run()
+    at.text_input(key="h_text").set_value("lighthouse").run()
+    assert not at.exception
+    assert "2 generations match" in at.caption[0].value
+    assert any("Not a number" in e.value for e in at.error)

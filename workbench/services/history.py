@@ -247,7 +247,8 @@ def remix(record: Generation) -> dict[str, Any]:
         "prompt": record.prompt_written or record.prompt,
         "aspect_ratio": record.aspect_ratio,
         "size": record.size,
-        "seed": record.seed,
+        # the seed asked for, else the one the provider reports having used: "reuse this seed"
+        "seed": record.seed if record.seed is not None else record.seed_returned,
     }
 
 

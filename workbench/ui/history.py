@@ -176,6 +176,10 @@ def _filter_widgets(
         if metric and not value:
             c11.caption(f"Type a value to filter by {SPECS[metric].label.lower()}.")
             metric = None
+        elif metric and not _is_number(value):
+            # the other filters still apply; only this condition waits for a number
+            c11.error("Not a number: this condition is not applied.")
+            metric, value = None, ""
         finals = c12.checkbox(
             "Finals only",
             key="h_finals",
@@ -318,9 +322,19 @@ def _gallery(result: history_service.HistoryPage) -> None:
                 _open(row.id)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _show_lineage(generation_id: str) -> None:
-    """Filters History to one lineage and opens this generation in it (a chain link)."""
+    """Filters History to one lineage and opens this generation in it (a chain link); the
+    filters that could hide a link of the chain are let go."""
     st.session_state[LINEAGE_KEY] = generation_id
+    st.session_state["h_finals"] = False
     st.session_state[SELECTED_KEY] = generation_id
     st.session_state["h_page"] = 1
 
