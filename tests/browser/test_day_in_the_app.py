@@ -291,13 +291,9 @@ def test_keys_and_a_theme_that_follows_the_system(app_server, browser) -> None: 
             page.goto(f"{url}/build")
             page.get_by_role("heading", name="Build a prompt").wait_for()
             _settle(page)
-            for label, value in {"Subject *": "A green door",
-                                 "Environment *": "in a white wall"}.items():
-                box = page.get_by_label(label, exact=True)
-                box.fill(value)
-                box.press("Tab")
-                page.locator('[data-testid="stCode"]').filter(has_text=value).first.wait_for()
-                _settle(page)
+            page.get_by_role("button", name="Load example", exact=False).first.click()
+            page.locator('[data-testid="stCode"]').filter(has_text="balcony").first.wait_for()
+            _settle(page)
             page.locator("h1").first.click()
             page.keyboard.press("Control+Enter")
             page.get_by_role("heading", name="Result").wait_for()
