@@ -130,6 +130,10 @@ def _with_param(address: str, name: str, value: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def _text_box(page):  # type: ignore[no-untyped-def]
+    return page.get_by_role("textbox", name="Prompt, tag or note contains")
+
+
 def _caption(page) -> str:  # type: ignore[no-untyped-def]
     text = page.get_by_text("match · page", exact=False).or_(
         page.get_by_text("matches · page", exact=False)).first
@@ -169,7 +173,7 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     page.get_by_role("heading", name="History", exact=True).wait_for()
     _settle(page)
     assert _caption(page).startswith("2 generations match")
-    expect(page.locator('input[aria-label="Prompt, tag or note contains"]')).to_have_value(marker)
+    expect(_text_box(page)).to_have_value(marker, timeout=60_000)
 
     # The browser's back button from another page.
     page.get_by_role("link", name="Status").click()
@@ -193,7 +197,7 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     _settle(shared)
     assert _caption(shared).startswith("2 generations match")
     shared.get_by_role("heading", name=f"Generation {wanted}").wait_for()
-    expect(shared.locator('input[aria-label="Prompt, tag or note contains"]')).to_have_value(marker)
+    expect(_text_box(shared)).to_have_value(marker, timeout=60_000)
     other.close()
     page.close()
 
