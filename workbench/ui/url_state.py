@@ -6,9 +6,9 @@ drawing its widgets and `publish` after. Which side wins:
 
 - the URL, when it names any of the page's fields and differs from what this session last
   wrote there: it was opened from a link, reloaded, or moved by back/forward;
-- otherwise the session: the widgets keep their values while another page is open
-  (`persist_state="session"`), and `publish` writes them back into the URL (a page switch
-  through the menu empties it).
+- otherwise the session: `publish` keeps a copy of the values beside the widgets (Streamlit
+  drops a widget's state when its page is not shown) and `restore` puts them back after a
+  page switch, then `publish` writes them into the URL again (a page switch empties it).
 
 Every value read from a URL is untrusted: it is parsed by its field's kind and kept only when
 it is one of the field's options (a multiselect or select box given a value outside its options
@@ -28,8 +28,10 @@ import streamlit as st
 
 Kind = Literal["list", "text", "float", "int", "bool", "choice", "dates"]
 MAX_TEXT = 2000
-# Keep a widget's value while its page is not shown (Streamlit 1.67's `persist_state`).
-KEEP: dict[str, Any] = {"persist_state": "session"}
+# Extra widget arguments for a field's widget (none: `restore` and `publish` keep the values;
+# Streamlit's `persist_state` was dropped: a value set through the session state before the
+# widget could be replaced by the remembered one on a later rerun).
+KEEP: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,10 @@ class Field:
 
 def _written_key(scope: str) -> str:
     return f"_url_written_{scope}"
+
+
+def _saved_key(scope: str) -> str:
+    return f"_url_saved_{scope}"
 
 
 def _encode(field: Field, value: Any) -> list[str] | str | None:
@@ -92,6 +98,10 @@ def restore(scope: str, fields: Sequence[Field]) -> None:
     """Before the widgets: take the URL's values when they came from outside this session."""
     found = _in_url(fields)
     if not found or found == st.session_state.get(_written_key(scope)):
+        saved = st.session_state.get(_saved_key(scope), {})
+        for field in fields:  # back from another page: the values as they were
+            if field.key not in st.session_state and field.key in saved:
+                st.session_state[field.key] = saved[field.key]
         return
     for field in fields:
         value = _UNUSABLE if field.key not in found else _decode(field, found[field.key])
@@ -104,8 +114,12 @@ def restore(scope: str, fields: Sequence[Field]) -> None:
 def publish(scope: str, fields: Sequence[Field]) -> None:
     """After the widgets: the current values into the URL (defaults left out)."""
     written: dict[str, list[str]] = {}
+    saved: dict[str, Any] = {}
     for field in fields:
-        text = _encode(field, st.session_state.get(field.key, field.default))
+        value = st.session_state.get(field.key, field.default)
+        if field.key in st.session_state:
+            saved[field.key] = value
+        text = _encode(field, value)
         if text is None or text == []:
             if field.key in st.query_params:
                 del st.query_params[field.key]
@@ -113,3 +127,4 @@ def publish(scope: str, fields: Sequence[Field]) -> None:
         st.query_params[field.key] = text
         written[field.key] = text if isinstance(text, list) else [text]
     st.session_state[_written_key(scope)] = written
+    st.session_state[_saved_key(scope)] = saved
