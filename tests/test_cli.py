@@ -278,9 +278,62 @@ def test_cli_export_writes_each_field_of_a_generation_and_its_mean_stars(data_di
     for gid, stars in ((rated, 4.5), (unrated, None)):
         record = _row(data_dir, gid)
         assert list(rows[gid]) == list(GENERATION_FIELDS)  # every field, in this order
-        expected = {k: getattr(record, k) for k in GENERATION_FIELDS if k != "rating"}
-        assert rows[gid] == json.loads(json.dumps({**expected, "rating": stars}, default=str))
+        expected = {k: getattr(record, k) for k in GENERATION_FIELDS
+                    if k not in ("rating", "tags", "note")}
+        assert rows[gid] == json.loads(json.dumps(
+            {**expected, "rating": stars, "tags": "", "note": ""}, default=str))
         assert rows[gid]["image_path"] and rows[gid]["seed"] == 5
+
+
+# -- filters that can match nothing, limits and the output file ---------------------------------
+@pytest.mark.parametrize(
+    ("argv", "needle", "choice"),
+    [
+        (["history", "--model", "nope"], "unknown model 'nope' for --model", "nano-banana-2"),
+        (["export", "--provider", "acme"], "unknown provider 'acme' for --provider", "bfl"),
+        (["history", "--template", "nada"], "unknown template 'nada' for --template",
+         "free-text"),
+        (["export", "--category", "cats"], "unknown category 'cats' for --category", "portrait"),
+        (["history", "--run", "run_nope"], "unknown run 'run_nope' for --run", "recent runs"),
+    ],
+)
+def test_an_unknown_filter_value_exits_2_naming_the_choices(
+    data_dir, capsys, argv, needle, choice
+) -> None:
+    assert cli.main(["generate", "--model", "nano-banana-2", "--prompt", "a kite"]) == 0
+    capsys.readouterr()
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert needle in err and choice in err
+
+
+def test_a_known_filter_value_still_lists(data_dir, capsys) -> None:
+    assert cli.main(["generate", "--model", "nano-banana-2", "--prompt", "a kite"]) == 0
+    capsys.readouterr()
+    assert cli.main(["history", "--model", "nano-banana-2", "--provider", "offline"]) == 0
+    assert "1 match" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "1001", "many"])
+def test_history_limit_must_be_1_to_1000(data_dir, capsys, limit) -> None:
+    assert cli.main(["history", "--limit", limit]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--limit" in err
+
+
+def test_an_unwritable_out_gets_one_line_naming_the_path(data_dir, capsys, tmp_path) -> None:
+    missing = tmp_path / "missing" / "x.csv"
+    for fmt in ("csv", "parquet"):
+        assert cli.main(["export", "--format", fmt, "--out", str(missing)]) == 2
+        err = capsys.readouterr().err
+        assert err.strip().splitlines() == [
+            f"error: cannot write {missing}: the folder {missing.parent} does not exist"
+        ]
+    assert cli.main(["export", "--out", str(tmp_path)]) == 2
+    assert f"cannot write {tmp_path}: it is a folder" in capsys.readouterr().err
+    assert not missing.parent.exists()
 
 
 def test_the_command_line_entry_imports_no_heavy_package() -> None:

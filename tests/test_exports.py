@@ -252,15 +252,52 @@ def test_a_formula_like_prompt_survives_export_and_import(wb: Workbench, tmp_pat
 
 
 # -- images out ---------------------------------------------------------------------------------
-def test_an_image_downloads_byte_for_byte_as_received(wb: Workbench) -> None:
+def _pixels(data: bytes) -> bytes:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB").tobytes()
+
+
+def test_an_image_downloads_with_its_recipe_and_the_pixels_as_received(wb: Workbench) -> None:
+    from workbench.services.delivery.recipes import recipe_from_image
     from workbench.services.runs.generation import GenerateRequest, generate_sync
 
-    gid = generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="A kettle", seed=1)).id
+    gid = generate_sync(
+        wb, GenerateRequest(model="flux-2-pro", prompt="A kettle, steam rising", seed=11)
+    ).id
     record = wb.log.get(gid)
     image = exports.image_file(wb, record)
     assert image is not None and image.name == f"{gid}.png" and image.mime == "image/png"
-    assert image.read() == wb.images.absolute(record.image_path).read_bytes()
-    assert image.read()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = image.read()
+    original = wb.images.absolute(record.image_path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data != original
+    assert _pixels(data) == _pixels(original)
+    assert wb.images.absolute(record.image_path).read_bytes() == original  # never rewritten
+    recipe = recipe_from_image(wb, data, "nano-banana-2")
+    assert recipe.source == "workbench"
+    assert recipe.load["model"] == "flux-2-pro"
+    assert recipe.load["prompt"] == "A kettle, steam rising"
+    assert recipe.load["seed"] == 11
+
+
+def test_a_jpeg_downloads_as_a_jpeg_with_its_recipe(wb: Workbench) -> None:
+    from PIL import Image
+
+    from workbench.imaging.provenance import read_metadata
+    from workbench.services.runs.generation import GenerateRequest, generate_sync
+
+    gid = generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="A pear", seed=3)).id
+    record = wb.log.get(gid)
+    path = wb.images.absolute(record.image_path)
+    buffer = io.BytesIO()
+    Image.open(path).convert("RGB").save(buffer, format="JPEG")
+    path.write_bytes(buffer.getvalue())  # as a provider that answers with JPEG would store it
+    image = exports.image_file(wb, record)
+    assert image is not None and image.name == f"{gid}.jpg" and image.mime == "image/jpeg"
+    found = read_metadata(image.read())
+    assert found.workbench is not None and found.workbench["generation_id"] == gid
+    assert found.parameters is not None and found.parameters.startswith("A pear")
 
 
 def test_a_run_downloads_as_a_zip_with_a_manifest_and_a_contact_sheet(wb: Workbench) -> None:
@@ -293,11 +330,77 @@ def test_a_run_downloads_as_a_zip_with_a_manifest_and_a_contact_sheet(wb: Workbe
     table = pd.read_csv(io.BytesIO(archive.read("manifest.csv")))
     assert table["prompt"].str.startswith("'=HYPERLINK").all()  # CSV is spreadsheet-safe
     first = wb.log.get(ids[0])
-    assert archive.read(f"images/{ids[0]}.png") == wb.images.absolute(
-        first.image_path
-    ).read_bytes()
+    inside = archive.read(f"images/{ids[0]}.png")
+    assert _pixels(inside) == _pixels(wb.images.absolute(first.image_path).read_bytes())
+    from workbench.imaging.provenance import read_metadata
+
+    carried = read_metadata(inside)  # the recipe travels in the ZIP too
+    assert carried.workbench is not None and carried.workbench["generation_id"] == ids[0]
+    assert carried.parameters is not None and "Seed: 5" in carried.parameters
 
     sheet = Image.open(io.BytesIO(exports.run_contact_sheet(wb, handle.run_id)))
     assert sheet.format == "PNG"
     # two model columns and two variation rows of 256 px tiles, with labels around them
     assert sheet.width >= 2 * 256 and sheet.height >= 2 * 256
+
+
+def test_a_zip_manifest_has_the_cli_exports_columns_and_values_ratings_included(
+    wb: Workbench,
+) -> None:
+    import json
+    import zipfile
+
+    from workbench.domain.export_fields import GENERATION_FIELDS
+    from workbench.services.runs.generation import GenerateRequest, generate_sync
+
+    ids = [
+        generate_sync(wb, GenerateRequest(model="nano-banana-2", prompt=f"kite {i}", seed=i)).id
+        for i in range(2)
+    ]
+    for criterion, stars in (("overall", 4), ("hair_detail", 3), ("prompt_adherence", 4)):
+        wb.ratings.add(ids[0], criterion, stars)
+    wb.annotations.set_tags(ids[0], ["Client A", "sunset"], "me")
+    wb.annotations.set_note(ids[0], "the one we send", "me")
+    archive = zipfile.ZipFile(io.BytesIO(exports.images_zip(wb, ids)))
+    manifest = {m["id"]: m for m in json.loads(archive.read("manifest.json"))}
+    page = {r.id: r for r in wb.log.page(HistoryFilter(), every_column=True)}  # the CLI's rows
+    for gid in ids:
+        assert list(manifest[gid])[1:] == list(GENERATION_FIELDS)
+        expected = {k: getattr(page[gid], k) for k in GENERATION_FIELDS
+                    if k not in ("tags", "note")}
+        expected |= {"tags": "client a, sunset" if gid == ids[0] else "",
+                     "note": "the one we send" if gid == ids[0] else ""}
+        assert manifest[gid] == {"file": f"images/{gid}.png",
+                                 **json.loads(json.dumps(expected, default=str))}
+    assert manifest[ids[0]]["rating"] == pytest.approx(11 / 3)
+    assert manifest[ids[1]]["rating"] is None
+    table = pd.read_csv(io.BytesIO(archive.read("manifest.csv")))
+    assert table["rating"].iloc[0] == pytest.approx(11 / 3)
+
+
+def test_the_apps_history_export_is_every_filtered_row_as_the_cli_writes_it(
+    wb: Workbench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.services.runs.generation import GenerateRequest, generate_sync
+
+    monkeypatch.setattr(exports, "HISTORY_CHUNK", 3)  # several chunks, one partial
+    made = [
+        generate_sync(wb, GenerateRequest(model="nano-banana-2", prompt=f"=kite {i}", seed=i)).id
+        for i in range(7)
+    ]
+    generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="a boat", seed=1))
+    wb.ratings.add(made[0], "overall", 4)
+    wb.annotations.set_tags(made[1], ["keep"], "me")
+    f = HistoryFilter(models=("nano-banana-2",))
+    table = pd.read_csv(io.BytesIO(exports.history_csv(wb, f)))
+    assert sorted(table["id"]) == sorted(made)
+    assert table["prompt"].str.startswith("'=kite").all()  # spreadsheet-safe
+    parquet = pd.read_parquet(io.BytesIO(exports.history_parquet(wb, f)))
+    assert list(parquet.columns) == list(table.columns)
+    assert sorted(parquet["id"]) == sorted(made) and parquet["prompt"].str.startswith("=").all()
+    by_id = parquet.set_index("id")
+    assert by_id.loc[made[0], "rating"] == 4 and by_id.loc[made[1], "tags"] == "keep"
+    cli_rows = list(exports.history_rows(wb, f))
+    assert [r["id"] for r in cli_rows] == parquet["id"].tolist()
+    empty = pd.read_parquet(io.BytesIO(exports.history_parquet(wb, HistoryFilter(text="zzz"))))
+    assert empty.empty and list(empty.columns) == list(table.columns)

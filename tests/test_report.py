@@ -66,6 +66,23 @@ def test_a_run_report_embeds_every_image_and_loads_nothing_from_outside(wb: Work
     assert "url(" not in report.html and "@import" not in report.html
 
 
+def test_every_report_image_carries_its_recipe(wb: Workbench) -> None:
+    from workbench.services.delivery.recipes import recipe_from_image
+
+    run_id = offline_run(wb, n=1)
+    ids = generation_ids(wb, run_id=run_id)
+    report = build_report(wb, ids, "Recipes")
+    sources = [a["src"] for t, a in _parse(report.html).tags if t == "img"]
+    assert len(sources) == len(ids)
+    restored = set()
+    for src in sources:
+        data = base64.b64decode(src.split(",", 1)[1])
+        recipe = recipe_from_image(wb, data, "nano-banana-2")
+        assert recipe.source == "workbench"
+        restored.add(recipe.load["prompt"])
+    assert restored == {wb.log.get(gid).prompt_written or wb.log.get(gid).prompt for gid in ids}
+
+
 def test_user_text_is_escaped_and_shown_literally(wb: Workbench) -> None:
     run_id = offline_run(wb, n=1, prompts=(HOSTILE,), models=("flux-2-pro",))
     report = build_report(wb, generation_ids(wb, run_id=run_id), "<script>alert(1)</script>")

@@ -99,7 +99,7 @@ def test_a_matrix_cell_refines_on_the_chosen_model(data_dir: Path, seeded: Workb
     at.text_area(key="m_prompts").set_value("a lighthouse at dusk").run()
     at.text_input(key="m_seeds").set_value("1").run()
     at.button(key="m_run").click().run()
-    run_id = at.session_state["matrix_run"]
+    run_id = at.session_state["m_grid"]
     handle = run_service.active(run_id)
     assert handle is not None and handle.thread is not None
     handle.thread.join(60)

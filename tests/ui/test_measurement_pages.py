@@ -168,7 +168,7 @@ def test_detail_says_not_measured_yet_while_the_worker_is_busy(
         at.run()
         infos = " ".join(_texts(at, "info"))
         assert "Not measured yet: text accuracy (asked OPEN 24 HOURS)" in infos
-        assert "Measuring in the background (1 job(s) in the queue)" in infos
+        assert "Measuring in the background (1 job in the queue)" in infos
         assert "Warmth (b\\*)" in " ".join(_texts(at, "markdown"))
         assert f"h_measure_{gid}" not in [b.key for b in at.button]  # none while busy
     finally:

@@ -36,7 +36,7 @@ def test_compare_shows_each_models_text_then_runs_the_grid(
     assert at.metric[0].value == "4"  # images
     at.button(key="c_run").click().run()
     assert not at.exception
-    run_id = at.session_state["compare_run"]
+    run_id = at.session_state["c_results"]
     _wait_for_run(run_id)
     at.run()
     rows = seeded.log.page(HistoryFilter(run_id=run_id))
@@ -69,7 +69,7 @@ def test_matrix_runs_prompt_by_model_by_seed_and_lists_the_run(
     at.text_input(key="m_seeds").set_value("1-2").run()
     assert at.metric[0].value == "8"  # 2 prompts x 2 models x 2 seeds
     at.button(key="m_run").click().run()
-    run_id = at.session_state["matrix_run"]
+    run_id = at.session_state["m_grid"]
     _wait_for_run(run_id)
     at.run()
     assert not at.exception
@@ -103,7 +103,7 @@ def test_grid_cells_pair_with_another_model_and_open_on_the_arena(
     at.number_input(key="c_k").set_value(2).run()
     at.text_input(key="c_seed").set_value("3").run()
     at.button(key="c_run").click().run()
-    run_id = at.session_state["compare_run"]
+    run_id = at.session_state["c_results"]
     _wait_for_run(run_id)
     at.run()
     grid = grids.run_grid(seeded, run_id)
@@ -141,7 +141,7 @@ def test_a_suite_on_compare_fills_the_run_with_categories_and_expected_text(
     suite = load_suite("text")
     assert at.metric[0].value == str(2 * len(suite.prompts))  # every prompt on both models
     at.button(key="c_run").click().run()
-    run_id = at.session_state["compare_run"]
+    run_id = at.session_state["c_results"]
     _wait_for_run(run_id)
     rows = seeded.log.page(HistoryFilter(run_id=run_id), every_column=True)
     assert {r.category for r in rows} == {"text"}
@@ -164,7 +164,7 @@ def test_a_suite_fills_the_matrix_prompt_axis(data_dir: Path, seeded: Workbench)
     at.text_input(key="m_seeds").set_value("1").run()
     assert at.metric[0].value == "12"  # 6 prompts x 2 models x 1 seed
     at.button(key="m_run").click().run()
-    run_id = at.session_state["matrix_run"]
+    run_id = at.session_state["m_grid"]
     _wait_for_run(run_id)
     rows = seeded.log.page(HistoryFilter(run_id=run_id), every_column=True)
     assert len(rows) == 12 and {r.category for r in rows} == {"portrait"}

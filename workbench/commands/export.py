@@ -1,21 +1,17 @@
 """`workbench export`: the log (filtered like History) as CSV, JSON lines or Parquet,
-read from the database in pages so a large log never sits in memory at once. Keys are never in
-the log, so they cannot be in an export."""
+read from the database in pages so a large log never sits in memory at once (the rows and the
+writers are `services.delivery.exports`, which the app's History downloads use too). Keys are
+never in the log, so they cannot be in an export."""
 
 from __future__ import annotations
 
-import csv
-import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from workbench.commands import EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
-from workbench.commands._filters import add_filter_arguments, filter_from_args
-from workbench.domain.export_fields import GENERATION_FIELDS as FIELDS
-from workbench.domain.spreadsheet import neutralise
-
-CHUNK = 5000
+from workbench.commands._filters import add_filter_arguments, checked_filter, filter_from_args
 
 
 def register(subparsers: Any) -> None:
@@ -30,45 +26,47 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _rows(wb: Any, f: Any) -> Any:
-    offset = 0
-    while True:
-        chunk = wb.log.page(f, limit=CHUNK, offset=offset, every_column=True)
-        if not chunk:
-            return
-        for row in chunk:
-            yield {k: getattr(row, k) for k in FIELDS}
-        offset += CHUNK
+def _cannot_write(path: Path, why: str) -> CommandError:
+    return CommandError(f"cannot write {path}: {why}", EXIT_USAGE)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse an --out the export could not write, before any row is read."""
+    folder = path.parent
+    if path.is_dir():
+        raise _cannot_write(path, "it is a folder")
+    if not folder.is_dir():
+        raise _cannot_write(path, f"the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise _cannot_write(path, "permission denied")
 
 
 def run(args: Any) -> int:
-    f = filter_from_args(args)
+    from workbench.services.delivery import exports
+
+    filter_from_args(args)  # a malformed flag is refused before the database is opened
     if args.format == "parquet" and not args.out:
         raise CommandError("--format parquet needs --out FILE", EXIT_USAGE)
+    if args.out:
+        check_writable(args.out)
     with opened_workbench() as wb:
-        if args.format == "parquet":
-            import pandas as pd
-
-            frame = pd.DataFrame(list(_rows(wb, f)), columns=list(FIELDS))
-            frame.to_parquet(args.out, index=False)
-            count = len(frame)
-        else:
-            handle = args.out.open("w", newline="") if args.out else sys.stdout
-            try:
-                count = 0
-                if args.format == "csv":
-                    writer = csv.DictWriter(handle, fieldnames=FIELDS)
-                    writer.writeheader()
-                    for row in _rows(wb, f):
-                        writer.writerow({k: neutralise(v) for k, v in row.items()})
-                        count += 1
-                else:
-                    for row in _rows(wb, f):
-                        handle.write(json.dumps(row, default=str) + "\n")
-                        count += 1
-            finally:
-                if args.out:
-                    handle.close()
+        f = checked_filter(args, wb)
+        try:
+            if args.format == "parquet":
+                count = exports.write_history_parquet(wb, f, str(args.out))
+            else:
+                handle = args.out.open("w", newline="") if args.out else sys.stdout
+                try:
+                    write = (
+                        exports.write_history_csv if args.format == "csv"
+                        else exports.write_history_jsonl
+                    )
+                    count = write(wb, f, handle)
+                finally:
+                    if args.out:
+                        handle.close()
+        except OSError as exc:  # the disk filled up, the folder went away meanwhile
+            raise _cannot_write(args.out or Path("-"), exc.strerror or str(exc)) from None
     if args.out:
         print(f"wrote {count:,} generations to {args.out}", file=sys.stderr)
     return EXIT_OK

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from workbench.commands import EXIT_OK, opened_workbench
-from workbench.commands._filters import add_filter_arguments, filter_from_args
+from workbench.commands._filters import add_filter_arguments, checked_filter, positive
 from workbench.redact import one_line
 
 if TYPE_CHECKING:
@@ -25,8 +25,10 @@ def register(subparsers: Any) -> None:
         description="List logged generations, newest first, with the History page's filters.",
     )
     add_filter_arguments(parser)
-    parser.add_argument("--limit", type=int, default=20, help="rows per page (1-1000)")
-    parser.add_argument("--page", type=int, default=1)
+    parser.add_argument(
+        "--limit", type=positive(1, 1000), default=20, help="rows per page (1-1000)"
+    )
+    parser.add_argument("--page", type=positive(1, 10**9), default=1)
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(run=run)
 
@@ -52,9 +54,8 @@ def page(args: Any, wb: Workbench) -> HistoryPage:
     """The page the arguments ask for (also what a running command answers, `_queries`)."""
     from workbench.services import history as history_service
 
-    f = filter_from_args(args)
-    limit = max(1, min(1000, args.limit))
-    return history_service.load_page(wb, f, args.page, limit, thumbnails=False)
+    f = checked_filter(args, wb)
+    return history_service.load_page(wb, f, args.page, args.limit, thumbnails=False)
 
 
 def show(args: Any, result: HistoryPage, out: TextIO) -> int:

@@ -31,4 +31,8 @@ GENERATION_FIELDS = (
     "image_sha256",
     "image_path",
     "rating",
+    "tags",  # added after the fact (comma-separated), with the note
+    "note",
 )
+# The fields an export reads from the generation itself (the rest: `tags` and `note`).
+LOGGED_FIELDS = GENERATION_FIELDS[: GENERATION_FIELDS.index("tags")]

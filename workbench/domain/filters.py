@@ -21,6 +21,8 @@ METRIC_OPS = ("<", "<=", ">", ">=")
 METRIC_SORTS: dict[str, tuple[str, bool]] = {
     f"{metric}_{end}": (metric, end == "high") for metric in METRICS for end in ("high", "low")
 }
+# Archived generations: hidden (the default), only them, or both.
+ARCHIVED = ("hide", "only", "include")
 SORTS = ("newest", "oldest", "fastest", "slowest", "cheapest", "priciest", *METRIC_SORTS)
 
 
@@ -60,6 +62,23 @@ class HistoryFilter(BaseModel):
     # One lineage: the whole tree this generation belongs to (the draft it started from and
     # everything refined from that draft).
     lineage: str | None = Field(default=None, min_length=1, max_length=64)
+    # Archived generations are hidden from History, the boards and the Arena until restored.
+    archived: str = "hide"
+    # Generations carrying any of these tags (lower case, as stored).
+    tags: tuple[str, ...] = ()
+
+    @field_validator("archived")
+    @classmethod
+    def _known_archived(cls, value: str) -> str:
+        return _one_of(value, ARCHIVED, "archive choice")
+
+    @field_validator("tags")
+    @classmethod
+    def _clean_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(dict.fromkeys(" ".join(v.split()).lower() for v in value if v.strip()))
+        if any(len(v) > 40 or "," in v for v in cleaned):
+            raise ValueError("a tag is at most 40 characters, without commas")
+        return cleaned
 
     @field_validator(
         "models", "providers", "templates", "statuses", "categories", "run_id", "text", "raters",

@@ -8,11 +8,15 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.domain.filters import HistoryFilter
+from workbench.domain.suites import CATEGORIES
+from workbench.errors import InvalidInput
 from workbench.imaging import specs as m
 from workbench.services.workbench import Workbench
+from workbench.store.annotations import Annotation
 from workbench.store.measurements import MetricLog
 from workbench.store.records import Generation, GenerationListItem
 
@@ -32,6 +36,7 @@ class HistoryPage:
     page_size: int
     thumbnails: dict[str, str | None] = field(default_factory=dict)  # id -> data URI
     measures: dict[str, dict[str, float]] = field(default_factory=dict)  # id -> {metric: value}
+    annotations: dict[str, Annotation] = field(default_factory=dict)  # id -> tags, note
 
     @property
     def pages(self) -> int:
@@ -55,6 +60,8 @@ def load_page(
 ) -> HistoryPage:
     """One page of the log, with each row's thumbnail (unless `thumbnails` is False) and
     `measures` ({metric: value}, current versions), read for this page's ids only."""
+    if f.archived == "hide" and not wb.annotations.any_archived():
+        f = f.model_copy(update={"archived": "include"})  # the same rows, one clause less
     total = wb.log.count(f)
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)
@@ -66,6 +73,7 @@ def load_page(
     return HistoryPage(
         rows=rows, total=total, page=page, page_size=page_size, thumbnails=thumbs,
         measures={r.id: values.get(r.id, {}) for r in rows},
+        annotations=wb.annotations.for_ids([r.id for r in rows]),
     )
 
 
@@ -74,7 +82,7 @@ def short_id(generation_id: str) -> str:
     return generation_id[-6:]
 
 
-def label(row: GenerationListItem) -> str:
+def label(row: GenerationListItem | Generation) -> str:
     """A one-line name for a generation. Two attempts of one run can share the second, model,
     status and prompt; the seed and a short id keep every label distinct (a select box that
     shows equal labels can come back with the wrong one)."""
@@ -99,14 +107,75 @@ def choices(wb: Workbench) -> dict[str, list[str]]:
     return wb.log.choices()
 
 
+def find(wb: Workbench, generation_id: str) -> Generation | None:
+    return wb.log.get(generation_id)
+
+
+RUN_CHOICES = 200
+
+
+def run_choices(wb: Workbench) -> dict[str, str]:
+    """The newest runs for History's run filter: id -> "name · kind · started"."""
+    return {
+        run_id: f"{name or run_id} · {kind} · {started:%Y-%m-%d %H:%M} · {run_id}"
+        for run_id, kind, name, started in wb.runs.labels(RUN_CHOICES)
+    }
+
+
+def known_values(wb: Workbench) -> dict[str, list[str]]:
+    """What a filter may name, per field: everything the catalog, the templates and the suites
+    know, plus whatever the log holds (a model since retired still filters its old rows)."""
+    logged = choices(wb)
+    known = {
+        "models": [m.id for m in wb.catalog.models],
+        "providers": sorted({o.provider for m in wb.catalog.models for o in m.offers}),
+        "templates": list(wb.templates.ids),
+        "categories": list(CATEGORIES),
+    }
+    return {
+        name: sorted(set(values) | set(logged.get(name, [])))
+        for name, values in known.items()
+    }
+
+
+# (field of HistoryFilter, the word for one value, the command line flag)
+FILTER_FIELDS = (
+    ("models", "model", "--model"),
+    ("providers", "provider", "--provider"),
+    ("templates", "template", "--template"),
+    ("categories", "category", "--category"),
+)
+
+
+def unknown_values(wb: Workbench, f: HistoryFilter) -> list[str]:
+    """One sentence per filter value nothing could match, naming the valid choices (a
+    misspelt model would otherwise quietly match nothing)."""
+    known = known_values(wb)
+    problems = []
+    for name, word, flag in FILTER_FIELDS:
+        wrong = [v for v in getattr(f, name) if v not in known[name]]
+        if wrong:
+            problems.append(
+                f"unknown {word} {', '.join(repr(v) for v in wrong)} for {flag}; "
+                f"use one of: {', '.join(known[name]) or '(none yet)'}"
+            )
+    if f.run_id and wb.runs.get(f.run_id) is None:
+        recent = [r.id for r in wb.runs.recent(5)]
+        problems.append(
+            f"unknown run {f.run_id!r} for --run; recent runs: {', '.join(recent) or '(none)'}"
+        )
+    return problems
+
+
 @dataclass(frozen=True)
 class Detail:
     """Everything logged about one generation, its image file's absolute path (None without
-    an image) and the user's latest stars per criterion."""
+    an image), the user's latest stars per criterion, and its tags, note and archive state."""
 
     record: Generation
     image_file: str | None
     ratings: dict[str, int]
+    annotation: Annotation = field(default_factory=Annotation)
 
 
 def detail(wb: Workbench, generation_id: str) -> Detail | None:
@@ -114,7 +183,60 @@ def detail(wb: Workbench, generation_id: str) -> Detail | None:
     if record is None:
         return None
     image_file = str(wb.images.absolute(record.image_path)) if record.image_path else None
-    return Detail(record, image_file, wb.ratings.latest_for(generation_id, wb.settings.user))
+    return Detail(
+        record, image_file, wb.ratings.latest_for(generation_id, wb.settings.user),
+        wb.annotations.get(generation_id),
+    )
+
+
+# -- what people add to a generation, and taking it away -------------------------------------------
+class AnnotationRefused(InvalidInput):
+    """Tags, a note or a deletion that cannot be accepted; the message says why."""
+
+
+def annotate(wb: Workbench, generation_id: str, tags: Sequence[str], note: str) -> None:
+    """Set a generation's tags and note (what the detail view's fields hold)."""
+    try:
+        wb.annotations.set_tags(generation_id, tags, wb.settings.user)
+        wb.annotations.set_note(generation_id, note, wb.settings.user)
+    except ValueError as exc:
+        raise AnnotationRefused(f"Not saved: {exc}.") from None
+
+
+def archive(wb: Workbench, generation_id: str) -> None:
+    """Hide a generation from History, the boards and the Arena (restored with `restore`)."""
+    wb.annotations.archive(generation_id, wb.settings.user)
+
+
+def restore(wb: Workbench, generation_id: str) -> None:
+    wb.annotations.restore(generation_id, wb.settings.user)
+
+
+def tags(wb: Workbench) -> list[str]:
+    return wb.annotations.all_tags()
+
+
+def delete_for_good(wb: Workbench, generation_id: str) -> bool:
+    """Delete a generation, its ratings, measurements and annotation, and its image files when
+    no other generation shows the same image. Returns whether image files were removed. Votes
+    and the spending ledger keep what they recorded."""
+    try:
+        files = wb.annotations.delete_for_good(generation_id)
+    except ValueError as exc:
+        raise AnnotationRefused(f"Not deleted: {exc}.") from None
+    if files is None:
+        return False
+    root = Path(wb.settings.data_dir).resolve()
+    folders = [root / "images", root / "thumbs"]  # where the image store writes
+    for relative in files:
+        if not relative:
+            continue
+        target = wb.images.absolute(relative).resolve()
+        # only a file the image store itself would have written, never a path the database
+        # merely names (a row could say "../../etc/passwd")
+        if any(target.is_relative_to(f) for f in folders) and target.is_file():
+            target.unlink()
+    return True
 
 
 def remix(record: Generation) -> dict[str, Any]:
@@ -128,7 +250,8 @@ def remix(record: Generation) -> dict[str, Any]:
         "prompt": record.prompt_written or record.prompt,
         "aspect_ratio": record.aspect_ratio,
         "size": record.size,
-        "seed": record.seed,
+        # the seed asked for, else the one the provider reports having used: "reuse this seed"
+        "seed": record.seed if record.seed is not None else record.seed_returned,
     }
 
 

@@ -12,6 +12,7 @@ from workbench.domain.catalog import Catalog, load_catalog
 from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
+from workbench.store.annotations import AnnotationLog
 from workbench.store.attempts import AttemptLog
 from workbench.store.attribution import Attribution
 from workbench.store.backend import open_database
@@ -65,6 +66,7 @@ class Workbench:
         self.library = PromptLibrary(self.db)
         self.lineage = LineageLog(self.db)
         self.attribution = Attribution(self.db)
+        self.annotations = AnnotationLog(self.db)
 
     def succeeded(self, generation_id: str) -> None:
         for hook in self.on_success:

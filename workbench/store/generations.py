@@ -16,7 +16,7 @@ from typing import Literal, overload
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend, one_row
 from workbench.store.memo import ReadMemo
-from workbench.store.performance import summary_answers
+from workbench.store.performance import summary_filter
 from workbench.store.queries import filter_sql, order_sql, sort_bound_clause, sort_bound_sql
 from workbench.store.records import (
     CachedImage,
@@ -164,12 +164,12 @@ class GenerationLog:
             return records(GenerationListItem, cursor)
 
     def count(self, f: HistoryFilter) -> int:
-        where, params = filter_sql(f)
         # PostgreSQL counts a million rows slowly; a filter on the summary's columns only (the
         # History page's default) is answered from it, exactly (see store.performance).
         table = "generations"
-        if self.db.dialect == "postgres" and summary_answers(f):
-            table = "generation_summary"
+        if self.db.dialect == "postgres" and (plain := summary_filter(self.db, f)):
+            table, f = "generation_summary", plain
+        where, params = filter_sql(f)
         sql = "SELECT coalesce(sum(n), 0)" if table != "generations" else "SELECT count(*)"
         with self.db.cursor() as cur:
             row = cur.execute(f"{sql} FROM {table} g{where}", params).fetchone()

@@ -29,9 +29,24 @@ _QUANTILES = (0.5, 0.95)
 
 
 def summary_answers(f: HistoryFilter) -> bool:
-    """Whether the filter's WHERE clause uses only the summary's columns."""
-    plain = HistoryFilter(**{name: getattr(f, name) for name in _SUMMARY_FIELDS})
+    """Whether the filter's WHERE clause uses only the summary's columns (archived
+    generations included: the summary does not know which are archived)."""
+    fields = {name: getattr(f, name) for name in _SUMMARY_FIELDS}
+    plain = HistoryFilter(**fields, archived="include")
     return filter_sql(plain) == filter_sql(f)
+
+
+def summary_filter(db: Backend, f: HistoryFilter) -> HistoryFilter | None:
+    """The filter `generation_summary` answers for `f` on PostgreSQL, or None: hiding the
+    archived changes nothing while none is archived (one probe of a small table)."""
+    if f.archived == "hide":
+        with db.cursor() as cur:
+            if cur.execute(
+                "SELECT 1 FROM annotations WHERE archived_at IS NOT NULL LIMIT 1"
+            ).fetchone():
+                return None
+        f = f.model_copy(update={"archived": "include"})
+    return f if summary_answers(f) else None
 
 
 def bucket_value(bucket: int | None) -> float | None:
@@ -49,14 +64,38 @@ def _quantile(row: dict[str, Any], i: int) -> float | None:
     return low + (position - math.floor(position)) * (high - low)
 
 
+RECENT_LATENCIES = 20  # how many of an offer's latest latencies its typical duration is from
+
+
 class PerformanceLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
         self.memo = ReadMemo(db)
 
+    def recent_latency_ms(self, provider: str, last: int = RECENT_LATENCIES) -> dict[str, float]:
+        """model -> median latency (ms) of the `last` newest succeeded attempts on this
+        provider (an offer: model via provider), not reused ones; what a run's duration is
+        estimated from (the catalog's typical time where none is logged)."""
+        return self.memo.read(
+            ("recent_latency", provider, last), lambda: self._recent(provider, last)
+        )
+
+    def _recent(self, provider: str, last: int) -> dict[str, float]:
+        sql = (
+            "SELECT model, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FROM ("
+            " SELECT model, latency_ms, row_number() OVER ("
+            "  PARTITION BY model ORDER BY created_at DESC, id DESC) AS k"
+            " FROM generations WHERE provider = ? AND status = 'succeeded'"
+            " AND latency_ms IS NOT NULL AND coalesce(cost_kind, '') <> 'cached') recent"
+            " WHERE k <= ? GROUP BY model"
+        )
+        with self.db.cursor() as cur:
+            rows = cur.execute(sql, [provider, int(last)]).fetchall()
+        return {model: float(ms) for model, ms in rows if ms is not None}
+
     def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
-        if self.db.dialect == "postgres" and summary_answers(f):
-            return self._from_summary(f)
+        if self.db.dialect == "postgres" and (plain := summary_filter(self.db, f)):
+            return self._from_summary(plain)
         return self.memo.read(("performance", f.model_dump_json()), lambda: self._from_log(f))
 
     def _from_log(self, f: HistoryFilter) -> list[dict[str, Any]]:
@@ -84,6 +123,36 @@ class PerformanceLog:
             quantiles = row.pop("latency_q") or [None, None]
             row["latency_median_ms"], row["latency_p95_ms"] = quantiles
         return rows
+
+    def by_offer(self, f: HistoryFilter) -> list[dict[str, Any]]:
+        """Per model and provider (an offer) from the log: finished attempts, successes,
+        failures, moderations, latency median and 95th percentile of the successes (ms), and
+        the mean cost of an image."""
+        return self.memo.read(("offers", f.model_dump_json()), lambda: self._by_offer(f))
+
+    def _by_offer(self, f: HistoryFilter) -> list[dict[str, Any]]:
+        where, params = filter_sql(f)
+        where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
+        ok = "g.status = 'succeeded'"
+        sql = (
+            "SELECT g.model, g.provider, count(*) AS attempts,"
+            f" count(*) FILTER (WHERE {ok}) AS succeeded,"
+            " count(*) FILTER (WHERE g.status = 'failed') AS failed,"
+            " count(*) FILTER (WHERE g.status = 'moderated') AS moderated,"
+            " percentile_cont(0.5) WITHIN GROUP (ORDER BY g.latency_ms)"
+            f"  FILTER (WHERE {ok}) AS latency_p50_ms,"
+            " percentile_cont(0.95) WITHIN GROUP (ORDER BY g.latency_ms)"
+            f"  FILTER (WHERE {ok}) AS latency_p95_ms,"
+            f" count(g.latency_ms) FILTER (WHERE {ok}) AS timed,"
+            f" avg(g.cost_usd) FILTER (WHERE {ok}) AS cost_per_image_usd,"
+            " bool_or(g.cost_kind = 'estimated') AS cost_has_estimates"
+            f" FROM generations g{where} GROUP BY g.model, g.provider"
+            " ORDER BY g.model, g.provider"
+        )
+        with self.db.cursor() as cur:
+            cursor = cur.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def _from_summary(self, f: HistoryFilter) -> list[dict[str, Any]]:
         where, params = filter_sql(f)

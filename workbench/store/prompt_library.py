@@ -23,6 +23,7 @@ from workbench.store.records import (
     first_record,
     records,
 )
+from workbench.store.votes import LIVE_VOTE
 
 _VERSION_COLUMNS = (
     "id, name, version, created_at, model, provider, template_id, slots, params, prompt"
@@ -241,7 +242,7 @@ class PromptLibrary:
                 "   AS is_left,"
                 "  CASE WHEN v.right_generation_id IN (SELECT id FROM mine) THEN 1 ELSE 0 END"
                 "   AS is_right"
-                "  FROM votes v WHERE v.criterion = 'overall')"
+                f"  FROM votes v WHERE v.criterion = 'overall' AND {LIVE_VOTE})"
                 " SELECT count(*), sum(CASE WHEN winner = 'tie' THEN 0.5"
                 "  WHEN winner = 'left' AND is_left = 1 THEN 1.0"
                 "  WHEN winner = 'right' AND is_right = 1 THEN 1.0 ELSE 0.0 END)"

@@ -157,6 +157,24 @@ def contains_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+ARCHIVED_IDS = "SELECT generation_id FROM annotations WHERE archived_at IS NOT NULL"
+
+
+def annotation_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
+    """The clause on generations `g` for the archive choice and the tags (migration 0019)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if f.archived == "hide":
+        clauses.append(f"g.id NOT IN ({ARCHIVED_IDS})")
+    elif f.archived == "only":
+        clauses.append(f"g.id IN ({ARCHIVED_IDS})")
+    if f.tags:
+        any_tag = " OR ".join("tags LIKE ? ESCAPE '\\'" for _ in f.tags)
+        clauses.append(f"g.id IN (SELECT generation_id FROM annotations WHERE {any_tag})")
+        params.extend(contains_pattern(f",{tag},") for tag in f.tags)
+    return " AND ".join(clauses), params
+
+
 def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -183,8 +201,17 @@ def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
         clauses.append("g.created_at < ?")
         params.append(f.end)
     if f.text:
-        clauses.append("g.prompt ILIKE ? ESCAPE '\\'")
-        params.append(contains_pattern(f.text))
+        # the prompt as sent, or a tag or the note added to the generation
+        like = contains_pattern(f.text)
+        clauses.append(
+            "(g.prompt ILIKE ? ESCAPE '\\' OR g.id IN (SELECT generation_id FROM annotations"
+            " WHERE note ILIKE ? ESCAPE '\\' OR tags ILIKE ? ESCAPE '\\'))"
+        )
+        params.extend([like, like, like])
+    clause, extra = annotation_sql(f)
+    if clause:
+        clauses.append(clause)
+        params.extend(extra)
     if f.min_rating is not None:
         source, source_params = ratings_sql(f)
         clauses.append(

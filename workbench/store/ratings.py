@@ -32,7 +32,11 @@ def rated_source(f: HistoryFilter) -> tuple[str, list[Any]]:
     ratings, params = ratings_sql(f)
     if needs_log(f):
         return f"{ratings} r JOIN generations g ON g.id = r.generation_id", params
-    return f"{ratings} g", params
+    # `g.id` names the generation, as in the log (the archive clause asks for it)
+    return (
+        "(SELECT generation_id AS id, generation_id, criterion, stars, rater, model, provider"
+        f" FROM {ratings} lr) g", params
+    )
 
 
 class RatingLog:
@@ -53,6 +57,34 @@ class RatingLog:
                 [generation_id, criterion, int(stars), rater, utcnow(), *found],
             )
 
+    def change(
+        self, generation_id: str, criterion: str, stars: int | None, rater: str = "me"
+    ) -> bool:
+        """A rating action: set `stars` (1-5) or clear them (None) for this generation,
+        criterion and rater. Appends one row only when that changes what counts, so a repeated
+        or replayed action writes nothing; returns whether a row was written."""
+        with self.db.transaction() as cur:
+            row = cur.execute(
+                "SELECT stars FROM ratings WHERE generation_id = ? AND criterion = ? AND rater = ?"
+                " ORDER BY created_at DESC, id DESC LIMIT 1",
+                [generation_id, criterion, rater],
+            ).fetchone()
+            current = None if row is None or row[0] is None else int(row[0])
+            if current == stars:
+                return False
+            found = cur.execute(
+                "SELECT model, provider FROM generations WHERE id = ?", [generation_id]
+            ).fetchone()
+            if not found:
+                raise KeyError(f"No generation {generation_id}")
+            cur.execute(
+                "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at,"
+                " model, provider) VALUES (nextval('ratings_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
+                [generation_id, criterion, None if stars is None else int(stars), rater,
+                 utcnow(), *found],
+            )
+        return True
+
     def latest_for(self, generation_id: str, rater: str = "me") -> dict[str, int]:
         with self.db.cursor() as cur:
             rows = cur.execute(
@@ -60,6 +92,21 @@ class RatingLog:
                 [generation_id, rater],
             ).fetchall()
         return {criterion: int(stars) for criterion, stars in rows}
+
+    def means(self, generation_ids: list[str]) -> dict[str, float]:
+        """The mean of the latest stars (every criterion and rater) per generation, for these
+        ids: the `rating` a page of the log carries (store.generations), for exports that read
+        generations one by one. Generations without ratings are left out."""
+        if not generation_ids:
+            return {}
+        marks = ", ".join("?" for _ in generation_ids)
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT generation_id, avg(stars) FROM latest_ratings"
+                f" WHERE generation_id IN ({marks}) GROUP BY generation_id",
+                list(generation_ids),
+            ).fetchall()
+        return {gid: float(mean) for gid, mean in rows if mean is not None}
 
     def by_model(self, f: HistoryFilter) -> list[StarsByModel]:
         """Per model and criterion: n, mean and sample standard deviation of the stars."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from typing import Any
 
 from workbench.store.attempts import HOST, MINE, pid_alive
@@ -55,6 +56,16 @@ class RunLog:
                 [limit],
             )
             return records(RunSummary, cursor)
+
+    def labels(self, limit: int = 200) -> list[tuple[str, str, str | None, datetime]]:
+        """(id, kind, name, started) of the newest runs, for a filter's choices: the runs
+        table alone (`recent` also counts each run's attempts in the log)."""
+        with self.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT id, kind, name, created_at FROM runs ORDER BY created_at DESC LIMIT ?",
+                [int(limit)],
+            ).fetchall()
+        return [(i, k, n, c) for i, k, n, c in rows]
 
     def mark_interrupted(self) -> int:
         """Runs whose process (on this machine) is gone are `interrupted` (resumable)."""

@@ -42,6 +42,8 @@ KEYED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("judge_calls", ("id",)),
     ("judge_scores", ("image_sha256", "question_set_id", "judge_model")),
     ("judge_votes", ("id",)),
+    ("vote_undos", ("fingerprint",)),  # names a vote by content, the same on both sides
+    ("annotations", ("generation_id",)),
 )
 # (table, sequence, the column pointing at another row of the same table or None).
 NUMBERED: tuple[tuple[str, str, str | None], ...] = (

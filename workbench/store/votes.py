@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 OFFLINE_TAG = " (offline sketch)"
+# A vote that counts: not undone (migration 0019). Every read of votes `v` includes it.
+LIVE_VOTE = "NOT EXISTS (SELECT 1 FROM vote_undos u WHERE u.fingerprint = v.fingerprint)"
 
 
 def contestant(model: str, provider: str | None) -> str:
@@ -129,7 +131,7 @@ def vote_filter_sql(
     battles with each other); categories, templates, text and the date range (of the vote)
     apply to the vote's copied fields; the run id to either generation. Statuses and minimum
     star ratings describe single generations and do not apply to votes."""
-    clauses: list[str] = []
+    clauses: list[str] = [LIVE_VOTE]
     params: list[Any] = []
 
     def marks(values: Sequence[str]) -> str:
@@ -171,6 +173,12 @@ def vote_filter_sql(
     if f.end:
         clauses.append("v.created_at < ?")
         params.append(f.end)
+    if f.archived != "include":  # a vote on an archived image goes and comes back with it
+        on_archived = (
+            "EXISTS (SELECT 1 FROM annotations a WHERE a.archived_at IS NOT NULL"
+            " AND a.generation_id IN (v.left_generation_id, v.right_generation_id))"
+        )
+        clauses.append(f"NOT {on_archived}" if f.archived == "hide" else on_archived)
     if f.text:
         clauses.append("v.prompt ILIKE ? ESCAPE '\\'")
         params.append(contains_pattern(f.text))
@@ -224,6 +232,41 @@ class VoteLog:
             finally:
                 cur.unregister("incoming_votes")
         return len(votes)
+
+    def undo(self, vote_id: int, rater: str) -> bool:
+        """Undo one vote: a vote_undos row names it (append-only; the vote row stays). Only
+        its own rater may undo it. False when there is no such vote of theirs or it was
+        undone already."""
+        with self.db.cursor() as cur:
+            found = cur.execute(
+                "SELECT fingerprint FROM votes WHERE id = ? AND rater = ?", [int(vote_id), rater]
+            ).fetchone()
+            if not found:
+                return False
+            done = cur.execute(
+                "INSERT INTO vote_undos (fingerprint, rater, created_at) SELECT ?, ?, ?"
+                " WHERE NOT EXISTS (SELECT 1 FROM vote_undos WHERE fingerprint = ?)"
+                " RETURNING fingerprint",
+                [found[0], rater, utcnow(), found[0]],
+            ).fetchall()
+        return bool(done)
+
+    def for_generation(self, generation_id: str) -> list[Vote]:
+        """The votes that count and show this generation on either side, newest first."""
+        with self.db.cursor() as cur:
+            cursor = cur.execute(
+                "SELECT * FROM votes v WHERE (v.left_generation_id = ? OR"
+                f" v.right_generation_id = ?) AND {LIVE_VOTE} ORDER BY v.id DESC",
+                [generation_id, generation_id],
+            )
+            return records(Vote, cursor)
+
+    def is_undone(self, vote_id: int) -> bool:
+        with self.db.cursor() as cur:
+            row = cur.execute(
+                f"SELECT NOT ({LIVE_VOTE}) FROM votes v WHERE v.id = ?", [int(vote_id)]
+            ).fetchone()
+        return bool(row and row[0])
 
     # -- reads --------------------------------------------------------------------------------
     def get(self, vote_id: int) -> Vote | None:

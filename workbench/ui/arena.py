@@ -18,11 +18,12 @@ from workbench.domain.suites import CATEGORIES
 from workbench.services import history as history_service
 from workbench.services.evidence import arena as arena_service
 from workbench.services.evidence import leaderboard as lb_service
+from workbench.services.evidence import ratings as rating_service
 from workbench.services.evidence.arena import ArenaPair, InvalidVote, NoPairAvailable, Reveal
 from workbench.services.workbench import Workbench
 from workbench.ui.navigation import ARENA_PAIR_KEY
 from workbench.ui.shared import page, workbench
-from workbench.ui.text import plain
+from workbench.ui.text import count, plain
 
 PAIR_KEY = "arena_pair"
 REVEAL_KEY = "arena_reveal"
@@ -42,6 +43,8 @@ VOTES: tuple[tuple[str, str, str, str], ...] = (
 )
 SKIP_SHORTCUT = "S"
 NEXT_SHORTCUT = "N"
+UNDO_SHORTCUT = "U"
+UNDONE_KEY = "arena_undone"
 NOTHING_TO_COMPARE = (
     "Run the same prompt on two or more models first, on the **Compare** page (one intent on "
     "several models) or the **Matrix** page (prompts × models), then come back to vote."
@@ -185,15 +188,35 @@ def _buttons(wb: Workbench) -> None:
     )
 
 
-def _revealed(reveal: Reveal) -> None:
+def _undo_last(wb: Workbench) -> None:
+    """Undo the vote just cast: it stops counting, and the same pair waits for a new vote."""
+    reveal: Reveal | None = st.session_state.get(REVEAL_KEY)
+    if reveal is None:
+        return
+    if rating_service.undo_vote(wb, reveal.vote_id):
+        st.session_state.pop(REVEAL_KEY, None)
+        st.session_state[COUNT_KEY] = max(0, st.session_state.get(COUNT_KEY, 0) - 1)
+        st.session_state[UNDONE_KEY] = True
+
+
+def _revealed(wb: Workbench, reveal: Reveal) -> None:
     st.success(reveal.text(), icon=":material/visibility:")
-    st.button(
+    next_col, undo_col = st.columns([1, 1])
+    next_col.button(
         "Next pair",
         key="a_next",
         shortcut=NEXT_SHORTCUT,
         type="primary",
         on_click=_forget_pair,
         help="Key: N",
+    )
+    undo_col.button(
+        "Undo this vote",
+        key="a_undo",
+        shortcut=UNDO_SHORTCUT,
+        on_click=_undo_last,
+        args=(wb,),
+        help="Key: U. The vote stops counting; vote again on the same pair.",
     )
 
 
@@ -205,6 +228,8 @@ def render() -> None:
         "Blind pairwise votes: the same prompt by two different models, names hidden until you "
         "vote. The votes feed the Leaderboard's Bradley–Terry scores."
     )
+    if st.session_state.pop(UNDONE_KEY, False):
+        st.toast("Vote undone; vote again on the same pair.")
     criterion, categories, include_offline = _controls(wb)
     pair = _draw(wb, criterion, categories, include_offline)
     if pair is None:
@@ -220,7 +245,7 @@ def render() -> None:
         st.code(pair.prompt, language=None, wrap_lines=True)
     facts = [
         f"Category: {_category_label(pair.category)}" if pair.category else None,
-        f"{pair.votes_so_far} earlier votes on this criterion for these two models",
+        f"{count(pair.votes_so_far, 'earlier vote')} on this criterion for these two models",
     ]
     st.caption(plain(" · ".join(f for f in facts if f)))
     # the choice sits above the images so buttons and the reveal stay in view
@@ -229,14 +254,14 @@ def render() -> None:
             st.error(plain(problem), icon=":material/error:")
         st.button("Next pair", key="a_next", shortcut=NEXT_SHORTCUT, on_click=_forget_pair)
     elif reveal is not None:
-        _revealed(reveal)
+        _revealed(wb, reveal)
     else:
         _buttons(wb)
     left_col, right_col = st.columns(2, gap="medium")
     _side(left_col, "Left", pair.left, reveal.left_name if reveal else None)
     _side(right_col, "Right", pair.right, reveal.right_name if reveal else None)
-    if count := st.session_state.get(COUNT_KEY):
-        st.caption(f"{count} vote{'s' if count != 1 else ''} this session.")
+    if votes := st.session_state.get(COUNT_KEY):
+        st.caption(f"{count(votes, 'vote')} this session.")
     _own_consistency(wb, categories, include_offline)
 
 

@@ -30,6 +30,7 @@ from workbench.services.runs.generation import (
 from workbench.services.team import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.library import VERSION_KEY, linked_version, save_to_library
+from workbench.ui.names import made_by
 from workbench.ui.navigation import BUILDER_LOAD_KEY
 from workbench.ui.rating import rating_widgets
 from workbench.ui.recipe import open_from_image
@@ -288,10 +289,7 @@ def _show_result(wb: Workbench, generation_id: str, request: GenerateRequest | N
             icon=":material/history:",
         )
     if record.status == "succeeded" and found.image_file:
-        caption = f"{record.model} via {record.provider}"
-        if record.provider == OFFLINE:
-            caption += " · offline sketch, no model"
-        st.image(found.image_file, caption=caption)
+        st.image(found.image_file, caption=made_by(wb, record.model, record.provider))
     else:
         st.error(plain(history_service.failure_text(record)))
     # Side by side while they fit, wrapping below each other in a narrow column (1280 px
@@ -420,6 +418,8 @@ def render() -> None:
             disabled=bool(blocked),
             key="b_generate",
             width="stretch",
+            shortcut="Ctrl+Enter",  # Cmd+Enter on a Mac: Streamlit shows the platform's key
+            help="Keys: Ctrl+Enter (⌘+Enter on a Mac).",
         )
         if blocked:
             st.caption(plain(f"Generate is off: {blocked}"), help="Details are shown above.")

@@ -10,27 +10,32 @@ from workbench.domain.suites import Suite
 from workbench.services.runs import grids
 from workbench.services.runs.generation import SEED_PROBLEM, GenerateRequest, preview
 from workbench.services.workbench import Workbench
+from workbench.ui import url_state
 from workbench.ui.run_panel import (
     model_picker,
     progress_view,
     provider_pickers,
+    run_fields,
     start_panel,
     suite_picker,
 )
 from workbench.ui.shared import page, workbench
 from workbench.ui.text import plain
 
-RUN_KEY = "compare_run"
-ROWS_KEY = "compare_rows"
+RUN_KEY = "c_results"  # the run whose results show (in the URL too)
+ROWS_KEY = "c_rows"
+MODES = ("Slots", "Free text", "Suite")
+EACH_DEFAULT = "(each model's default)"
 
 
 def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None:
     mode = (
         st.segmented_control(
             "Write the prompt as",
-            ["Slots", "Free text", "Suite"],
+            MODES,
             default="Slots",
             key="c_mode",
+            **url_state.KEEP,
         )
         or "Slots"
     )
@@ -40,6 +45,7 @@ def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None
         text = st.text_area(
             "Prompt (sent as written to every model)",
             key="c_text",
+            **url_state.KEEP,
             placeholder="a portrait of a woman in golden afternoon light",
         )
         return grids.Variant(label="prompt", text=text)
@@ -50,6 +56,7 @@ def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None
         slots[slot.id] = cols[i % 2].text_input(
             slot.label,
             key=f"c_slot_{slot.id}",
+            **url_state.KEEP,
             placeholder=slot.placeholder,
             help=slot.help,
         )
@@ -108,11 +115,37 @@ def _compare_variant(
             st.session_state[ROWS_KEY] = "variation"
 
 
+def _fields(wb: Workbench) -> list[url_state.Field]:
+    """Every input of the page, kept in the URL (ui.url_state), and the run shown."""
+    F = url_state.Field
+    slots = grids.union_slots(wb, [m.id for m in wb.catalog.models])
+    return [
+        *run_fields(wb, "c"),
+        F("c_mode", "choice", "Slots", MODES),
+        F("c_text", "text", ""),
+        *(F(f"c_slot_{slot.id}", "text", "") for slot in slots),
+        F("c_k", "int", 3),
+        F("c_seed", "text", ""),
+        F("c_ar", "text", EACH_DEFAULT),
+        F(RUN_KEY, "text", ""),
+        F(ROWS_KEY, "choice", "variation", ("variation", "prompt")),
+    ]
+
+
 @page
 def render() -> None:
     wb = workbench()
     st.title("Compare models")
     st.caption("Run the same idea through several models and judge them side by side.")
+    fields = _fields(wb)
+    url_state.restore("compare", fields)
+    try:
+        _inputs_and_results(wb)
+    finally:
+        url_state.publish("compare", fields)
+
+
+def _inputs_and_results(wb: Workbench) -> None:
     model_ids = model_picker(wb, "c")
     if not model_ids:
         st.info("Choose at least one model.")
@@ -120,15 +153,22 @@ def render() -> None:
     providers = provider_pickers(wb, model_ids, "c")
     intent = _intent(wb, model_ids)
     cols = st.columns(3)
-    variations = int(cols[0].number_input("Variations per model", 1, 8, 3, key="c_k"))
+    variations = int(cols[0].number_input(
+        "Variations per model", 1, 8, 3, key="c_k", **url_state.KEEP
+    ))
     seed_text = cols[1].text_input(
         "First seed",
         key="c_seed",
+        **url_state.KEEP,
         placeholder="random",
         help="Variations use this seed, +1, +2 … where supported.",
     )
     common = grids.common_aspect_ratios(wb, model_ids, providers)
-    aspect = cols[2].selectbox("Aspect ratio", ["(each model's default)", *common], key="c_ar")
+    if st.session_state.get("c_ar") not in (EACH_DEFAULT, *common):
+        st.session_state["c_ar"] = EACH_DEFAULT  # a ratio these models do not share
+    aspect = cols[2].selectbox(
+        "Aspect ratio", [EACH_DEFAULT, *common], key="c_ar", **url_state.KEEP
+    )
     try:
         base_seed = int(seed_text) if seed_text.strip() else None
         if base_seed is not None and not 0 <= base_seed < 2**32:
@@ -150,7 +190,7 @@ def render() -> None:
             st.session_state[ROWS_KEY] = "prompt"  # a suite: one row per prompt
     else:
         _compare_variant(wb, model_ids, providers, intent, variations, base_seed, aspect)
-    if run_id := st.session_state.get(RUN_KEY):
+    if (run_id := st.session_state.get(RUN_KEY)) and wb.runs.get(run_id) is not None:
         st.subheader("Results")
         st.caption(f"Run `{run_id}`: every cell is a logged generation (see History).")
         rows = st.session_state.get(ROWS_KEY, "variation")

@@ -12,7 +12,9 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
+from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import (
+    ARCHIVED,
     METRIC_OPS,
     METRIC_SORTS,
     METRICS,
@@ -23,18 +25,33 @@ from workbench.domain.filters import (
 from workbench.imaging.measure import SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
 from workbench.services.delivery import exports
+from workbench.services.evidence import ratings as rating_service
 from workbench.services.runs import handoff, recovery
 from workbench.services.workbench import Workbench
+from workbench.ui import names, url_state
+from workbench.ui.names import made_by, model_name
 from workbench.ui.navigation import HISTORY_OPEN_KEY, open_in_builder
 from workbench.ui.rating import rating_widgets
 from workbench.ui.refine import refine_action
 from workbench.ui.report import report_download
+from workbench.ui.run_panel import open_run
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
 from workbench.ui.text import count, plain
 
 SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
+ARCHIVED_MESSAGE_KEY = "h_archived_message"
+DELETED_MESSAGE_KEY = "h_deleted_message"
+DONE_MESSAGE_KEY = "h_done_message"
+OPEN_PARAM = "open"  # the URL's query parameter for the open generation
+OPEN_WRITTEN_KEY = "h_open_written"  # what this session last put there
+# Filters live in the URL (`?h_models=…&h_text=…`, see ui.url_state): a reload, the browser's
+# back and forward, and a shared link show the same view; they stay for the session while
+# another page is open.
+URL = url_state.KEEP
+PAGE_FIELDS = (url_state.Field("h_page", "int", 1),)
 LINEAGE_KEY = "h_lineage"
+ARCHIVED_WORDS = {"hide": "not shown", "only": "only archived", "include": "shown too"}
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
 FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
 
@@ -59,49 +76,99 @@ def _problems(exc: ValidationError) -> str:
     )
 
 
+def _fields(
+    options: dict[str, list[str]], runs: dict[str, str], tags: list[str]
+) -> list[url_state.Field]:
+    F = url_state.Field
+    return [
+        F("h_models", "list", [], options["models"]),
+        F("h_providers", "list", [], options["providers"]),
+        F("h_templates", "list", [], options["templates"]),
+        F("h_statuses", "list", [], STATUSES),
+        F("h_categories", "list", [], options["categories"]),
+        F("h_run", "choice", None, list(runs)),
+        F("h_text", "text", ""),
+        F("h_dates", "dates", []),
+        F("h_min", "float", 0.0),
+        F("h_sort", "choice", "newest", SORTS),
+        F("h_metric", "choice", None, METRICS),
+        F("h_metric_op", "choice", METRIC_OPS[0], METRIC_OPS),
+        F("h_metric_value", "text", ""),
+        F("h_finals", "bool", False),
+        F(LINEAGE_KEY, "text", ""),
+        F("h_tags", "list", [], tags),
+        F("h_archived", "choice", "hide", ARCHIVED),
+    ]
+
+
 def _filters(wb: Workbench) -> HistoryFilter | None:
     options = history_service.choices(wb)
+    runs = history_service.run_choices(wb)
+    tags = history_service.tags(wb)
+    fields = _fields(options, runs, tags)
+    url_state.restore("history", fields)
+    f = _filter_widgets(wb, options, runs, tags)
+    url_state.publish("history", fields)
+    return f
+
+
+def _filter_widgets(
+    wb: Workbench, options: dict[str, list[str]], runs: dict[str, str], tags: list[str]
+) -> HistoryFilter | None:
     with st.expander("Filters", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
-        models = c1.multiselect("Model", options["models"], key="h_models")
-        providers = c2.multiselect("Provider", options["providers"], key="h_providers")
-        templates = c3.multiselect("Template", options["templates"], key="h_templates")
-        statuses = c4.multiselect("Status", list(STATUSES), key="h_statuses")
+        models = c1.multiselect(
+            "Model", options["models"], key="h_models", format_func=names.model_label(wb),
+            **URL,
+        )
+        providers = c2.multiselect(
+            "Provider", options["providers"], key="h_providers",
+            format_func=names.provider_name, **URL,
+        )
+        templates = c3.multiselect("Template", options["templates"], key="h_templates", **URL)
+        statuses = c4.multiselect("Status", list(STATUSES), key="h_statuses", **URL)
         c5, c6, c7, c8 = st.columns(4)
         text = c5.text_input(
-            "Prompt contains",
+            "Prompt, tag or note contains",
             key="h_text",
+            **URL,
             max_chars=500,
-            placeholder="words in the prompt as sent",
+            placeholder="words in the prompt as sent, a tag or the note",
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
-        dates = c6.date_input("Date range", value=[], key="h_dates", format="YYYY-MM-DD")
+        st.session_state.setdefault("h_dates", [])
+        dates = c6.date_input("Date range", key="h_dates", format="YYYY-MM-DD", **URL)
         min_rating = c7.slider(
             "Minimum rating (mean stars)",
             0.0,
             5.0,
-            0.0,
-            0.5,
+            step=0.5,
+            format="%.1f ★",
             key="h_min",
+            **URL,
             help="0 shows everything, rated or not.",
         )
-        sort = c8.selectbox("Sort", list(SORTS), key="h_sort", format_func=_sort_label)
+        sort = c8.selectbox(
+            "Sort", list(SORTS), key="h_sort", format_func=_sort_label, **URL
+        )
         c9, c10, c11, c12 = st.columns(4)
         metric = c9.selectbox(
             "Measurement",
             [None, *METRICS],
             key="h_metric",
+            **URL,
             format_func=_metric_label,
             help="Only images with this measurement that meet the condition, e.g. text "
             "accuracy below 1.0 (misspelled text).",
         )
         op = c10.selectbox(
-            "is", list(METRIC_OPS), key="h_metric_op", format_func=OP_WORDS.__getitem__
+            "is", list(METRIC_OPS), key="h_metric_op", format_func=OP_WORDS.__getitem__, **URL
         )
         value = c11.text_input(
             "Value",
             key="h_metric_value",
+            **URL,
             max_chars=32,
             placeholder="a number, e.g. 1.0",
             help=SPECS[metric].explain if metric else None,
@@ -109,19 +176,46 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
         if metric and not value:
             c11.caption(f"Type a value to filter by {SPECS[metric].label.lower()}.")
             metric = None
+        elif metric and not _is_number(value):
+            # the other filters still apply; only this condition waits for a number
+            c11.error("Not a number: this condition is not applied.")
+            metric, value = None, ""
         finals = c12.checkbox(
             "Finals only",
             key="h_finals",
+            **URL,
             help="Generations refined from a draft made with the other model family.",
         )
         lineage = c12.text_input(
             "This lineage",
             key=LINEAGE_KEY,
+            **URL,
             max_chars=64,
             placeholder="a generation id",
             help="One lineage: the draft it started from and everything refined from it. "
             "\"Show this lineage\" under a generation's chain fills it in.",
         ).strip()
+        c13, c14, c15, c16 = st.columns(4)
+        chosen_tags = c15.multiselect(
+            "Tags", tags, key="h_tags", help="Generations carrying any of these tags.", **URL
+        )
+        archived = c16.selectbox(
+            "Archived", ARCHIVED, key="h_archived", format_func=ARCHIVED_WORDS.__getitem__,
+            help="Archived generations are hidden here, on the boards and in the Arena until "
+            "restored.", **URL,
+        )
+        categories = c13.multiselect(
+            "Category", options["categories"], key="h_categories",
+            format_func=names.category_label, **URL,
+        )
+        run_id = c14.selectbox(
+            "Run", [None, *runs], key="h_run", format_func=lambda r: runs.get(r, "any run"),
+            help="One run's cells (Compare, Matrix or a command-line run).", **URL,
+        )
+        if run_id and c14.button(
+            "Open this run's grid", key="h_open_run", icon=":material/grid_view:"
+        ):
+            open_run(wb, run_id)
     date_from, date_to = date_bounds(dates)
     try:
         return HistoryFilter(
@@ -129,6 +223,8 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             providers=tuple(providers),
             templates=tuple(templates),
             statuses=tuple(statuses),
+            categories=tuple(categories),
+            run_id=run_id,
             text=text or "",
             date_from=date_from,
             date_to=date_to,
@@ -139,6 +235,8 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
             metric_value=value or None,
             finals=finals,
             lineage=lineage or None,
+            tags=tuple(chosen_tags),
+            archived=archived,
         )
     except ValidationError as exc:
         st.error("Filter not applied: " + _problems(exc))
@@ -152,7 +250,9 @@ def _metric_column(metric: str) -> Any:
     return st.column_config.NumberColumn(label, format="%.2f", help=SPECS[metric].explain)
 
 
-def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> None:
+def _table(
+    wb: Workbench, result: history_service.HistoryPage, metrics: tuple[str, ...]
+) -> None:
     rows = result.rows
     measured = {
         metric: [result.measures.get(r.id, {}).get(metric) for r in rows] for metric in metrics
@@ -161,13 +261,15 @@ def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> Non
         {
             "thumbnail": [result.thumbnails.get(r.id) for r in rows],
             "when": [r.created_at for r in rows],
-            "model": [r.model for r in rows],
-            "provider": [r.provider for r in rows],
+            "model": [model_name(wb, r.model) for r in rows],
+            "provider": [names.provider_name(r.provider) for r in rows],
             "status": [r.status for r in rows],
             "prompt": [r.prompt for r in rows],
             "latency": [duration(r.latency_ms) for r in rows],
             "cost": [money(r.cost_usd, r.cost_kind) for r in rows],
             "rating": [r.rating for r in rows],
+            "tags": [", ".join(result.annotations[r.id].tags) if r.id in result.annotations
+                     else "" for r in rows],
             **measured,
             "adherence": _adherence(rows),  # the judge's figure (see the end of this module)
             "id": [r.id for r in rows],
@@ -183,6 +285,12 @@ def _table(result: history_service.HistoryPage, metrics: tuple[str, ...]) -> Non
         column_config={
             "thumbnail": st.column_config.ImageColumn("Image", width="small"),
             "when": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+            "model": "Model",
+            "provider": "Provider",
+            "status": "Status",
+            "latency": "Time",
+            "cost": "Cost",
+            "tags": "Tags",
             "rating": st.column_config.NumberColumn("Rating", format="%.1f ★"),
             "prompt": st.column_config.TextColumn("Prompt", width="large"),
             **{metric: _metric_column(metric) for metric in metrics},
@@ -216,9 +324,19 @@ def _gallery(result: history_service.HistoryPage) -> None:
                 _open(row.id)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _show_lineage(generation_id: str) -> None:
-    """Filters History to one lineage and opens this generation in it (a chain link)."""
+    """Filters History to one lineage and opens this generation in it (a chain link); the
+    filters that could hide a link of the chain are let go."""
     st.session_state[LINEAGE_KEY] = generation_id
+    st.session_state["h_finals"] = False
     st.session_state[SELECTED_KEY] = generation_id
     st.session_state["h_page"] = 1
 
@@ -267,8 +385,11 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         _measurements(wb, record)
     with facts_col:
         st.markdown(
-            f"**{plain(record.model)}** via **{plain(record.provider)}** "
-            f"({plain(record.provider_model_id or '–')}) · {plain(record.status)}"
+            f"**{plain(made_by(wb, record.model, record.provider))}** · {plain(record.status)}",
+            help=plain(
+                f"model {record.model}, provider {record.provider}, provider's model id "
+                f"{record.provider_model_id or '–'}"
+            ),
         )
         st.markdown("**Prompt as sent**")
         st.code(record.prompt, language=None, wrap_lines=True)
@@ -320,7 +441,9 @@ def _detail(wb: Workbench, generation_id: str) -> None:
                 key="h_dl_image",
                 on_click="ignore",
                 icon=":material/download:",
-                help="The file exactly as the provider sent it.",
+                help="The image with its prompt and settings written into the file (A1111 "
+                "'parameters' and the workbench record): \"Open from image\" on the Build page "
+                "restores them.",
             )
         if st.button(
             "Open in builder",
@@ -333,6 +456,92 @@ def _detail(wb: Workbench, generation_id: str) -> None:
     if record.status == "succeeded":
         st.markdown("**Rate it**")
         rating_widgets(wb, generation_id, found.ratings)
+        _votes(wb, generation_id)
+    _annotation(wb, found)
+
+
+def _annotation(wb: Workbench, found: history_service.Detail) -> None:
+    """Tags and a note (searchable in History, carried in exports); archive or restore; and
+    deleting for good, a separate action that asks first."""
+    gid = found.record.id
+    note = found.annotation
+    with st.form(key=f"h_notes_{gid}", border=False):
+        tags_col, note_col = st.columns([1, 2])
+        tag_text = tags_col.text_input(
+            "Tags (comma-separated)", value=", ".join(note.tags), max_chars=400,
+            key=f"h_tags_{gid}",
+        )
+        note_text = note_col.text_area(
+            "Note", value=note.note, max_chars=5000, height=68, key=f"h_note_{gid}"
+        )
+        if st.form_submit_button("Save tags and note"):
+            history_service.annotate(wb, gid, tag_text.split(","), note_text)
+            st.session_state[DONE_MESSAGE_KEY] = "Saved the tags and note."
+            st.rerun()
+    archive_col, delete_col = st.columns(2)
+    if note.archived:
+        archive_col.info(
+            f"Archived {note.archived_at:%Y-%m-%d %H:%M} UTC: hidden from History, the boards "
+            "and the Arena.", icon=":material/inventory_2:",
+        )
+        if archive_col.button("Restore", key=f"h_restore_{gid}", icon=":material/unarchive:"):
+            history_service.restore(wb, gid)
+            st.session_state[DONE_MESSAGE_KEY] = "Restored: shown again everywhere."
+            st.rerun()
+    elif archive_col.button(
+        "Archive", key=f"h_archive_{gid}", icon=":material/archive:",
+        help="Hide it from History, the boards and the Arena; the \"Archived\" filter finds "
+        "it, and Restore brings it back.",
+    ):
+        history_service.archive(wb, gid)
+        st.session_state[ARCHIVED_MESSAGE_KEY] = gid
+        st.rerun()
+    with delete_col.popover("Delete for good…", icon=":material/delete_forever:"):
+        st.warning(
+            "This removes the generation, its ratings, measurements, tags and note, and its "
+            "image file (unless another generation shows the same image). Votes and spending "
+            "keep what they recorded. It cannot be undone; Archive can."
+        )
+        sure = st.checkbox("Yes, delete it for good", key=f"h_delete_sure_{gid}")
+        if st.button("Delete", key=f"h_delete_{gid}", type="primary", disabled=not sure):
+            history_service.delete_for_good(wb, gid)
+            st.session_state.pop(OPEN_KEY, None)
+            st.session_state[DELETED_MESSAGE_KEY] = gid
+            st.rerun()
+
+
+def _undo_vote(wb: Workbench, vote_id: int) -> None:
+    if rating_service.undo_vote(wb, vote_id):
+        st.session_state["h_vote_message"] = "Vote undone: it no longer counts anywhere."
+
+
+def _votes(wb: Workbench, generation_id: str) -> None:
+    """The Arena votes that show this image, each with "Undo" for the user's own."""
+    votes = rating_service.votes_for(wb, generation_id)
+    if message := st.session_state.pop("h_vote_message", None):
+        st.toast(message)
+    if not votes:
+        return
+    st.markdown(f"**Arena votes on this image** ({count(len(votes), 'vote')})")
+    criteria = {c.id: c.label for c in load_criteria()}
+    for vote in votes:
+        mine = vote.left_generation_id == generation_id
+        other = vote.right_model if mine else vote.left_model
+        side = "left" if mine else "right"
+        outcome = {
+            "tie": "a tie", "both_bad": "both bad",
+            side: "this image won",
+        }.get(vote.winner, "the other image won")
+        text_col, button_col = st.columns([5, 1], vertical_alignment="center")
+        text_col.text(
+            f"{vote.created_at:%Y-%m-%d %H:%M} · {criteria.get(vote.criterion, vote.criterion)}"
+            f" · against {model_name(wb, other)} · {outcome} · by {vote.rater}"
+        )
+        if vote.rater == wb.settings.user:
+            button_col.button(
+                "Undo", key=f"h_undo_vote_{vote.id}", on_click=_undo_vote, args=(wb, vote.id),
+                help="The vote stops counting on the Leaderboard and everywhere else.",
+            )
 
 
 def _measurement_lines(view: history_service.MeasurementView) -> None:
@@ -351,7 +560,7 @@ def _measurement_lines(view: history_service.MeasurementView) -> None:
         st.info(
             plain(
                 f"Not measured yet: {missing}. Measuring in the background "
-                f"({view.busy} job(s) in the queue); this updates by itself."
+                f"({count(view.busy, 'job')} in the queue); this updates by itself."
             ),
             icon=":material/hourglass_top:",
         )
@@ -388,6 +597,74 @@ def _measurements(wb: Workbench, record: history_service.Generation) -> None:
     _section()
 
 
+def _export_all(wb: Workbench, f: HistoryFilter, total: int) -> None:
+    """Every row the filters match (not only this page), as `workbench export` writes them:
+    read from the database in chunks when the button is pressed."""
+    rows = count(total, "row")
+    csv_col, parquet_col = st.columns(2)
+    csv_col.download_button(
+        f"Export all {rows} as CSV",
+        data=partial(exports.history_csv, wb, f),
+        file_name="history.csv",
+        mime="text/csv",
+        key="h_export_csv",
+        on_click="ignore",
+        icon=":material/table:",
+        help="The filtered History, every page: the columns of `workbench export`, ratings, "
+        "tags and note included (text cells made safe for spreadsheets).",
+    )
+    parquet_col.download_button(
+        f"Export all {rows} as Parquet",
+        data=partial(exports.history_parquet, wb, f),
+        file_name="history.parquet",
+        mime="application/vnd.apache.parquet",
+        key="h_export_parquet",
+        on_click="ignore",
+        icon=":material/dataset:",
+        help="The same rows as the CSV, with the text as written.",
+    )
+
+
+def _step(target: str) -> None:
+    """← / →: open the previous or next generation of the page."""
+    st.session_state[SELECTED_KEY] = target
+
+
+def _open_generation(wb: Workbench, result: history_service.HistoryPage) -> str:
+    """The generation whose detail shows, kept in the URL as `open`. A request from elsewhere
+    (table, gallery, a grid cell on another page) wins once; then a URL that changed outside
+    this session (a shared link, the browser's back and forward); else what stays open while it
+    is on the page. One asked for that is not on this page is offered too."""
+    ids = [r.id for r in result.rows]
+    labels = {r.id: history_service.label(r) for r in result.rows}
+    in_url = st.query_params.get(OPEN_PARAM)
+    from_outside = in_url if in_url != st.session_state.get(OPEN_WRITTEN_KEY) else None
+    asked = st.session_state.pop(SELECTED_KEY, None) or from_outside
+    wanted = asked or st.session_state.get(OPEN_KEY)
+    if asked and asked not in ids and (row := history_service.find(wb, asked)):
+        ids.append(row.id)
+        labels[row.id] = history_service.label(row) + " (not on this page)"
+    st.session_state[OPEN_KEY] = wanted if wanted in ids else ids[0]
+    pick_col, back_col, next_col = st.columns([8, 1, 1], vertical_alignment="bottom")
+    chosen = pick_col.selectbox(
+        "Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY
+    )
+    at = ids.index(chosen)
+    back_col.button(
+        "←", key="h_previous", shortcut="Left", disabled=at == 0, on_click=_step,
+        args=(ids[at - 1] if at else chosen,), help="The previous generation (key: ←).",
+        width="stretch",
+    )
+    next_col.button(
+        "→", key="h_next", shortcut="Right", disabled=at + 1 >= len(ids), on_click=_step,
+        args=(ids[at + 1] if at + 1 < len(ids) else chosen,),
+        help="The next generation (key: →).", width="stretch",
+    )
+    st.query_params[OPEN_PARAM] = chosen
+    st.session_state[OPEN_WRITTEN_KEY] = chosen
+    return str(chosen)
+
+
 @page
 def render() -> None:
     wb = workbench()
@@ -399,9 +676,19 @@ def render() -> None:
         "nothing is sent again.",
     ):
         st.info(recovery.recover_jobs_sync(wb).summary())
+    if gid := st.session_state.pop(ARCHIVED_MESSAGE_KEY, None):
+        st.success(
+            f"Archived {gid}. Choose \"only archived\" under Archived to find it and restore "
+            "it.", icon=":material/archive:",
+        )
+    if done := st.session_state.pop(DONE_MESSAGE_KEY, None):
+        st.toast(done)
+    if gid := st.session_state.pop(DELETED_MESSAGE_KEY, None):
+        st.success(f"Deleted {gid} for good.", icon=":material/delete_forever:")
     f = _filters(wb)
     if f is None:
         return
+    url_state.restore("history_page", PAGE_FIELDS)
     page_no = int(st.session_state.get("h_page", 1))
     result = history_service.load_page(wb, f, page_no)
     top = st.columns([2, 1])
@@ -410,13 +697,19 @@ def render() -> None:
         f"{count(result.total, 'generation')} {verb} · page {result.page} of {result.pages}"
     )
     st.session_state["h_page"] = result.page
-    top[1].number_input("Page", min_value=1, max_value=result.pages, step=1, key="h_page")
+    top[1].number_input(
+        "Page", min_value=1, max_value=result.pages, step=1, key="h_page", **URL
+    )
+    url_state.publish("history_page", PAGE_FIELDS)
     if not result.rows:
-        st.info("Nothing matches these filters yet. Generate something on the Build page.")
+        if f == HistoryFilter():
+            st.info("Nothing logged yet. Generate something on the Build page.")
+        else:
+            st.info("Nothing matches these filters. Loosen one of them above.")
         return
     table_tab, gallery_tab = st.tabs(["Table", "Gallery"])
     with table_tab:
-        _table(result, history_service.table_metrics(f))
+        _table(wb, result, history_service.table_metrics(f))
     with gallery_tab:
         _gallery(result)
     ids = [r.id for r in result.rows]
@@ -428,15 +721,12 @@ def render() -> None:
         key="h_dl_zip",
         on_click="ignore",
         icon=":material/folder_zip:",
-        help="Images as received, with manifest.csv and manifest.json of everything logged.",
+        help="Images with their recipe inside, with manifest.csv and manifest.json of "
+        "everything logged (the columns of `workbench export`).",
     )
+    _export_all(wb, f, result.total)
     report_download(wb, ids=ids, key="h", title="Image report: a History selection")
-    labels = {r.id: history_service.label(r) for r in result.rows}
-    # The widget's value is the id itself. A request from elsewhere (table, gallery, a grid
-    # cell on another page) wins once; otherwise the open generation stays open across reruns.
-    wanted = st.session_state.pop(SELECTED_KEY, None) or st.session_state.get(OPEN_KEY)
-    st.session_state[OPEN_KEY] = wanted if wanted in ids else ids[0]
-    chosen = st.selectbox("Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY)
+    chosen = _open_generation(wb, result)
     _detail(wb, chosen)
 
 

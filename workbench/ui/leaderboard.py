@@ -31,14 +31,16 @@ from workbench.services.evidence.leaderboard.measures import (
     TEXT_ACCURACY_COLUMN,
     metric_columns,
 )
+from workbench.services.evidence.leaderboard.providers import provider_board
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
+from workbench.ui import url_state
 from workbench.ui.judge import note as judge_note
 from workbench.ui.leaderboard_charts import heatmaps, score_charts
 from workbench.ui.leaderboard_raters import rater_section
 from workbench.ui.leaderboard_transfer import exchange
 from workbench.ui.shared import date_bounds, page, workbench
-from workbench.ui.text import plain
+from workbench.ui.text import count, plain
 from workbench.ui.tradeoffs import tradeoff_section
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")
@@ -53,34 +55,61 @@ def _category_label(category: str) -> str:
 
 
 def _filters(wb: Workbench) -> HistoryFilter | None:
+    """The board's filters, kept in the URL (ui.url_state) like History's."""
     options = history_service.choices(wb)
     categories = [*CATEGORIES, *(c for c in options["categories"] if c not in CATEGORIES)]
+    raters = lb_service.rater_names(wb)
+    F = url_state.Field
+    fields = [
+        F("lb_categories", "list", [], categories),
+        F("lb_templates", "list", [], options["templates"]),
+        F("lb_providers", "list", [], options["providers"]),
+        F("lb_dates", "dates", []),
+        F("lb_raters", "list", [], raters),
+        F("lb_offline", "bool", False),
+    ]
+    url_state.restore("leaderboard", fields)
+    f = _filter_widgets(options, categories, raters)
+    url_state.publish("leaderboard", fields)
+    return f
+
+
+def _filter_widgets(
+    options: dict[str, list[str]], categories: list[str], raters: list[str]
+) -> HistoryFilter | None:
+    keep = url_state.KEEP
+    st.session_state.setdefault("lb_dates", [])
+    st.session_state.setdefault("lb_offline", False)
     with st.expander("Filters", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         chosen_categories = c1.multiselect(
-            "Category", categories, key="lb_categories", format_func=_category_label
+            "Category", categories, key="lb_categories", format_func=_category_label, **keep
         )
-        templates = c2.multiselect("Template", options["templates"], key="lb_templates")
+        templates = c2.multiselect(
+            "Template", options["templates"], key="lb_templates", **keep
+        )
         providers = c3.multiselect(
             "Provider",
             options["providers"],
             key="lb_providers",
             format_func=lambda p: PROVIDER_LABELS.get(p, p),
+            **keep,
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
-        dates = c4.date_input("Date range", value=[], key="lb_dates", format="YYYY-MM-DD")
+        dates = c4.date_input("Date range", key="lb_dates", format="YYYY-MM-DD", **keep)
         chosen_raters = st.multiselect(
             "Raters",
-            lb_service.rater_names(wb),
+            raters,
             key="lb_raters",
+            **keep,
             help="Count only these people's star ratings and arena votes (none chosen: "
             "everyone's). Generations, speed and cost are not filtered by it.",
         )
         include_offline = st.toggle(
             "Include offline sketches",
-            value=False,
             key="lb_offline",
+            **keep,
             help="Sketches are drawn locally, not by a model. When included they compete under "
             "their own name, never as the model.",
         )
@@ -228,9 +257,9 @@ def _category_boards(wb: Workbench, board: Leaderboard, criterion: str, f: Histo
     for cb in boards:
         label = plain(_category_label(cb.category))
         if not cb.shown:
-            hidden.append(f"{label} ({cb.result.total_votes} votes)")
+            hidden.append(f"{label} ({count(cb.result.total_votes, 'vote')})")
             continue
-        with st.expander(f"{label} · {cb.result.total_votes} votes"):
+        with st.expander(f"{label} · {count(cb.result.total_votes, 'vote')}"):
             _bt_table(cb.result, board.names)
     if hidden:
         st.caption(
@@ -245,12 +274,17 @@ def _criterion(wb: Workbench, board: Leaderboard, f: HistoryFilter) -> None:
     def label(cid: str) -> str:
         result = board.voted.get(cid)
         votes = result.total_votes if result else 0
-        return f"{board.criterion_label(cid)} · {votes} votes"
+        return f"{board.criterion_label(cid)} · {count(votes, 'vote')}"
 
+    field = [url_state.Field("lb_criterion", "choice", None, ids)]
+    url_state.restore("leaderboard_criterion", field)
     if st.session_state.get("lb_criterion") not in ids:
         voted = [c for c in ids if c in board.voted]
         st.session_state["lb_criterion"] = voted[0] if voted else ids[0]
-    criterion = st.selectbox("Criterion", ids, key="lb_criterion", format_func=label)
+    criterion = st.selectbox(
+        "Criterion", ids, key="lb_criterion", format_func=label, **url_state.KEEP
+    )
+    url_state.publish("leaderboard_criterion", field)
     result = board.result(criterion)
     _bt_table(result, board.names)
     if not result.total_votes:
@@ -259,6 +293,23 @@ def _criterion(wb: Workbench, board: Leaderboard, f: HistoryFilter) -> None:
     st.markdown("**Score against cost and speed**")
     score_charts(board, criterion)
     heatmaps(board, criterion)
+
+
+def _provider_board(wb: Workbench, f: HistoryFilter) -> None:
+    """One model, several providers: how each did on these prompts."""
+    board = provider_board(wb, f)
+    st.subheader("Providers of the same model")
+    if not board.attempts:
+        st.caption(
+            "Run a model that several providers offer (Nano Banana 2, FLUX.2 Pro, …) through "
+            "two or more of them to compare their speed, success, moderation and cost here."
+        )
+        return
+    st.caption(
+        "From your own finished attempts in this selection: rates over attempts, latency over "
+        "successes (median and 95th percentile), cost per image; each with its n."
+    )
+    st.dataframe(board.display(), hide_index=True, key="lb_provider_board")
 
 
 @page
@@ -291,6 +342,7 @@ def render() -> None:
         st.markdown("**Measured from the log**")
         _measured_table(wb, board, overview, f)
         verdict_models = _verdict(board)
+        _provider_board(wb, f)
         _criterion(wb, board, f)
         rater_section(wb, f)
     exchange(wb, board, f, verdict_models)

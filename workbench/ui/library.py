@@ -12,6 +12,7 @@ import streamlit as st
 from workbench.domain.prompt_diff import DiffPart
 from workbench.services.delivery import library
 from workbench.services.workbench import Workbench
+from workbench.ui.names import model_name, provider_name
 from workbench.ui.navigation import open_in_builder
 from workbench.ui.shared import page, workbench
 
@@ -92,10 +93,27 @@ def _version(wb: Workbench, saved: library.LibraryVersion) -> None:
             pd.DataFrame(produced)[
                 ["thumbnail", "created_at", "status", "model", "provider", "cost_usd",
                  "latency_ms", "id"]
-            ],
+            ].assign(
+                model=lambda d: d["model"].map(lambda m: model_name(wb, m)),
+                provider=lambda d: d["provider"].map(provider_name),
+                latency_ms=lambda d: d["latency_ms"] / 1000,
+            ),
             hide_index=True,
             row_height=64,
-            column_config={"thumbnail": st.column_config.ImageColumn("Image", width="small")},
+            column_config={
+                "thumbnail": st.column_config.ImageColumn("Image", width="small"),
+                "created_at": st.column_config.DatetimeColumn(
+                    "When (UTC)", format="YYYY-MM-DD HH:mm"
+                ),
+                "status": "Status",
+                "model": "Model",
+                "provider": "Provider",
+                "cost_usd": st.column_config.NumberColumn("Cost", format="$%.4f"),
+                "latency_ms": st.column_config.NumberColumn(
+                    "Time", format="%.1f s", help="Seconds from request to image."
+                ),
+                "id": "Generation",
+            },
         )
     else:
         st.caption("None yet: open it in the builder and generate.")

@@ -6,20 +6,24 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from workbench.services import history as history_service
 from workbench.services.runs import grids
 from workbench.services.runs import runner as run_service
 from workbench.services.workbench import Workbench
+from workbench.ui import url_state
 from workbench.ui.run_panel import (
     model_picker,
     progress_view,
     provider_pickers,
+    run_fields,
+    run_opener,
     start_panel,
     suite_picker,
 )
 from workbench.ui.shared import money, page, workbench
-from workbench.ui.text import plain
+from workbench.ui.text import count, plain
 
-RUN_KEY = "matrix_run"
+RUN_KEY = "m_grid"  # the run whose grid shows (in the URL too)
 TOAST_KEY = "matrix_toast"
 AXIS_LABELS = {"prompt": "Prompt", "model": "Model", "seed": "Seed", "aspect_ratio": "Aspect ratio"}
 
@@ -65,6 +69,8 @@ def _runs(wb: Workbench) -> None:
         hide_index=True,
         key="m_runs",
     )
+    every = history_service.run_choices(wb)
+    run_opener(wb, "m", list(every), every)
     resumable = [r.id for r in recent if r.status in ("interrupted", "cancelled", "stopped")]
     if resumable:
         cols = st.columns([3, 1], vertical_alignment="bottom")
@@ -79,20 +85,47 @@ def _runs(wb: Workbench) -> None:
                 run_service.launch(handle)
                 st.session_state[RUN_KEY] = chosen
                 missing = len(handle.jobs)
-                st.session_state[TOAST_KEY] = f"Resuming {chosen}: {missing} missing cell(s)."
+                st.session_state[TOAST_KEY] = (
+                    f"Resuming {chosen}: {count(missing, 'missing cell')}."
+                )
                 st.rerun()  # the grid above is drawn again, live, for the resumed cells
+
+
+def _fields(wb: Workbench) -> list[url_state.Field]:
+    """Every input of the page, kept in the URL (ui.url_state), and the run shown."""
+    F = url_state.Field
+    ratios = sorted({r for m in wb.catalog.models for r in m.aspect_ratios})
+    return [
+        F("m_prompts", "text", ""),
+        *run_fields(wb, "m"),
+        F("m_seeds", "text", ""),
+        F("m_ratios", "list", [], ratios),
+        F("m_rows", "choice", "prompt", list(AXIS_LABELS)),
+        F("m_cols", "choice", "model", list(AXIS_LABELS)),
+        F(RUN_KEY, "text", ""),
+    ]
 
 
 @page
 def render() -> None:
     wb = workbench()
     st.title("Matrix")
+    fields = _fields(wb)
+    url_state.restore("matrix", fields)
+    try:
+        _page(wb)
+    finally:
+        url_state.publish("matrix", fields)
+
+
+def _page(wb: Workbench) -> None:
     if message := st.session_state.pop(TOAST_KEY, None):
         st.toast(message)
     st.caption("Sweep prompt variants, models, seeds and aspect ratios; every cell is logged.")
     prompts_text = st.text_area(
         "Prompt variants (one per line; end a line with --ar W:H to fix its ratio)",
         key="m_prompts",
+        **url_state.KEEP,
         height=120,
         placeholder="a lighthouse at dusk, oil painting\na lighthouse at dusk, photorealistic",
     )
@@ -109,13 +142,17 @@ def render() -> None:
     seed_text = cols[0].text_input(
         "Seeds",
         key="m_seeds",
+        **url_state.KEEP,
         placeholder="e.g. 1,2,3 or 10-13",
         help="Leave empty for one random seed.",
     )
     providers = provider_pickers(wb, model_ids, "m")
     common = grids.common_aspect_ratios(wb, model_ids, providers)  # what each provider makes
+    kept = [r for r in st.session_state.get("m_ratios", []) if r in common]
+    st.session_state["m_ratios"] = kept  # a ratio the chosen models do not share is dropped
     ratios = cols[1].multiselect(
-        "Aspect ratios", common, key="m_ratios", help="Leave empty for each model's default."
+        "Aspect ratios", common, key="m_ratios", help="Leave empty for each model's default.",
+        **url_state.KEEP,
     )
     try:
         seeds = _seeds(seed_text)
@@ -125,12 +162,16 @@ def render() -> None:
             "(at most 100 in a range), or empty for one random seed."
         )
         seeds = []
+    st.session_state.setdefault("m_rows", "prompt")
+    st.session_state.setdefault("m_cols", "model")
     axis_cols = st.columns(3)
     rows = axis_cols[0].selectbox(
-        "Rows (Y)", list(AXIS_LABELS), index=0, key="m_rows", format_func=AXIS_LABELS.__getitem__
+        "Rows (Y)", list(AXIS_LABELS), key="m_rows", format_func=AXIS_LABELS.__getitem__,
+        **url_state.KEEP,
     )
     columns = axis_cols[1].selectbox(
-        "Columns (X)", list(AXIS_LABELS), index=1, key="m_cols", format_func=AXIS_LABELS.__getitem__
+        "Columns (X)", list(AXIS_LABELS), key="m_cols", format_func=AXIS_LABELS.__getitem__,
+        **url_state.KEEP,
     )
     group_by = tuple(a for a in AXIS_LABELS if a not in (rows, columns))
     axis_cols[2].caption("Blocks (Z): " + ", ".join(AXIS_LABELS[a] for a in group_by))
@@ -162,7 +203,7 @@ def render() -> None:
             run_id = start_panel(wb, "matrix", f"Matrix of {len(cells)}", cells, "m")
             if run_id:
                 st.session_state[RUN_KEY] = run_id
-    if run_id := st.session_state.get(RUN_KEY):
+    if (run_id := st.session_state.get(RUN_KEY)) and wb.runs.get(run_id) is not None:
         st.subheader("Grid")
         st.caption(f"Run `{run_id}`")
         progress_view(

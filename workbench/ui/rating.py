@@ -1,5 +1,12 @@
-"""Star-rating widgets for one generation: one row of stars per criterion, saved on click
-(append-only: a new click adds a row and the newest counts)."""
+"""Star-rating widgets for one generation: one row of stars per criterion. A click on a star is
+a rating action, saved at once; a click on the selected star clears it. Append-only: each
+action adds a row and the newest counts, and an action that changes nothing (a repeated or
+replayed event) writes nothing.
+
+The widgets take their starting value from the session state, seeded from the database the
+first time they are drawn, never from a `default` argument: a default that follows the saved
+stars would change the widget's identity after every save, and Streamlit would then report an
+unchanged widget as changed on an unrelated rerun (moving a slider elsewhere on the page)."""
 
 from __future__ import annotations
 
@@ -10,21 +17,25 @@ from workbench.services.evidence import ratings as rating_service
 from workbench.services.workbench import Workbench
 
 
-def _save(wb: Workbench, generation_id: str, criterion_id: str, key: str) -> None:
+def _save(wb: Workbench, generation_id: str, criterion: Criterion, key: str) -> None:
     index = st.session_state.get(key)
-    if index is None:
-        return
+    stars = None if index is None else int(index) + 1
     try:
-        rating_service.rate(
+        changed = rating_service.rate(
             wb,
             rating_service.RatingInput(
-                generation_id=generation_id, criterion=criterion_id, stars=int(index) + 1
+                generation_id=generation_id, criterion=criterion.id, stars=stars
             ),
         )
     except KeyError:
         st.session_state["rating_error"] = "That generation no longer exists; nothing was saved."
-    else:
-        st.session_state["rating_saved"] = f"Saved {int(index) + 1}★ for {criterion_id}."
+        return
+    if not changed:
+        return
+    st.session_state["rating_saved"] = (
+        f"Cleared the rating for {criterion.id}." if stars is None
+        else f"Saved {stars}★ for {criterion.id}."
+    )
 
 
 def rating_widgets(
@@ -35,16 +46,15 @@ def rating_widgets(
 ) -> None:
     for criterion in criteria or load_criteria():
         key = f"rate_{generation_id}_{criterion.id}"
+        if key not in st.session_state:
+            st.session_state[key] = current[criterion.id] - 1 if criterion.id in current else None
         label_col, stars_col = st.columns([2, 3], vertical_alignment="center")
         label_col.markdown(f"**{criterion.label}**", help=criterion.help)
         with stars_col:
             st.feedback(
-                "stars",
-                key=key,
-                default=current[criterion.id] - 1 if criterion.id in current else None,
-                on_change=_save,
-                args=(wb, generation_id, criterion.id, key),
+                "stars", key=key, on_change=_save, args=(wb, generation_id, criterion, key)
             )
+    st.caption("Click a star to rate; click the selected star again to clear the rating.")
     if message := st.session_state.pop("rating_error", None):
         st.error(message)
     if message := st.session_state.pop("rating_saved", None):

@@ -10,6 +10,7 @@ import streamlit as st
 from workbench.services.delivery.provenance import generation_ids
 from workbench.services.delivery.report import ReportError, build_report, run_title
 from workbench.services.workbench import Workbench
+from workbench.ui.text import count
 
 
 def report_download(
@@ -39,7 +40,7 @@ def report_download(
         st.session_state[state_key] = ready
     _, data, images = ready
     st.download_button(
-        f"Download report ({images} images, {len(data) / 1024 / 1024:.1f} MB)", data,
+        f"Download report ({count(images, 'image')}, {len(data) / 1024 / 1024:.1f} MB)", data,
         file_name=f"report-{run_id or 'selection'}.html", mime="text/html",
         key=f"{key}_report_download",
     )

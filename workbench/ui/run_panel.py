@@ -15,7 +15,9 @@ from workbench.services.runs import grids
 from workbench.services.runs import runner as run_service
 from workbench.services.team import status as status_service
 from workbench.services.workbench import Workbench
-from workbench.ui.navigation import open_in_history, vote_on_pair
+from workbench.ui import url_state
+from workbench.ui.names import model_name
+from workbench.ui.navigation import open_in_history, page_for, vote_on_pair
 from workbench.ui.refine import refine_action
 from workbench.ui.report import report_download
 from workbench.ui.shared import duration, money
@@ -25,6 +27,21 @@ CONFIRM_OVER_USD = 1.0
 CONFIRM_OVER_IMAGES = 50
 
 
+def run_fields(wb: Workbench, key: str) -> list[url_state.Field]:
+    """The URL fields of the inputs Compare and Matrix share: models, a provider per model and
+    the suite."""
+    F = url_state.Field
+    models = [m.id for m in wb.catalog.models]
+    return [
+        F(f"{key}_models", "list", ["nano-banana-2", "flux-2-pro"], models),
+        *(
+            F(f"{key}_provider_{m.id}", "choice", None, list(m.providers))
+            for m in wb.catalog.models
+        ),
+        F(f"{key}_suite", "choice", None, list(load_suites())),
+    ]
+
+
 def model_picker(wb: Workbench, key: str) -> list[str]:
     """The models to run, Nano Banana 2 and FLUX.2 Pro to start with (the article's pair)."""
     return st.multiselect(
@@ -32,6 +49,7 @@ def model_picker(wb: Workbench, key: str) -> list[str]:
         [m.id for m in wb.catalog.models],
         default=["nano-banana-2", "flux-2-pro"],
         key=f"{key}_models",
+        **url_state.KEEP,
         format_func=lambda i: wb.catalog.model(i).name,
     )
 
@@ -45,6 +63,7 @@ def suite_picker(key: str) -> Suite | None:
         list(suites),
         index=None,
         key=f"{key}_suite",
+        **url_state.KEEP,
         placeholder="Pick a suite…",
         format_func=lambda i: f"{suites[i].name} ({len(suites[i].prompts)} prompts)",
     )
@@ -82,6 +101,7 @@ def provider_pickers(wb: Workbench, model_ids: list[str], key: str) -> dict[str,
             options,
             index=options.index(status_service.default_provider(wb, model_id)),
             key=f"{key}_provider_{model_id}",
+            **url_state.KEEP,
             format_func=lambda p: (
                 PROVIDER_LABELS[p] + ("" if p == OFFLINE or keys.get(p) else " (no key)")
             ),
@@ -182,7 +202,8 @@ def _downloads(wb: Workbench, run_id: str, key: str) -> None:
         key=f"{key}_dl_zip",
         on_click="ignore",
         icon=":material/folder_zip:",
-        help="Images as received, with manifest.csv and manifest.json of every cell.",
+        help="Images with their recipe inside, with manifest.csv and manifest.json of every "
+        "cell.",
     )
     sheet_col.download_button(
         "Download a contact sheet (PNG)",
@@ -276,14 +297,16 @@ def progress_view(
         grid = grids.run_grid(wb, run_id)
         if live is not None:
             p = live.progress
-            share = (p.done + p.cancelled) / p.total if p.total else 1.0
+            whole = run_counts(grid)  # the whole run: a resumed run counts its earlier cells
+            share = whole["finished"] / whole["cells"] if whole["cells"] else 1.0
             eta = "–" if p.eta_s is None else duration(p.eta_s * 1000)
             st.progress(
                 min(share, 1.0),
                 text=(
-                    f"{p.done}/{p.total} done · {p.succeeded} ok · {p.failed} failed · "
-                    f"{p.moderated} moderated · {p.cancelled} cancelled · {p.in_flight} running · "
-                    f"spent {money(p.spent_usd)} · ETA {eta}"
+                    f"{whole['finished']} of {count(whole['cells'], 'cell')} done · "
+                    f"{whole['succeeded']} ok · {whole['failed']} failed · "
+                    f"{whole['moderated']} moderated · {whole['cancelled']} cancelled · "
+                    f"{p.in_flight} running · spent {money(p.spent_usd)} this time · ETA {eta}"
                 ),
             )
             if p.stop_reason:
@@ -297,6 +320,49 @@ def progress_view(
 
     _view()
     report_download(wb, run_id=run_id, key=key)
+
+
+FINISHED = ("succeeded", "failed", "moderated", "cancelled", "interrupted")
+
+
+def run_counts(grid: list[dict[str, Any]]) -> dict[str, int]:
+    """Per status, the newest attempt of every cell of the run, and how many are finished."""
+    statuses = [str(c.get("status")) for c in grid]
+    counts = {s: statuses.count(s) for s in ("succeeded", "failed", "moderated", "cancelled")}
+    return {
+        **counts, "cells": len(grid), "finished": sum(s in FINISHED for s in statuses),
+    }
+
+
+AXIS_NAMES = {
+    "prompt": "Prompt", "model": "Model", "seed": "Seed", "aspect_ratio": "Aspect ratio",
+    "variation": "Variation",
+}
+
+
+def axis_value(cell: dict[str, Any], axis: str) -> str:
+    """A cell's value on an axis: its run label (a suite prompt's id, the same for every
+    model, although each model family received its own wording), not the text as sent."""
+    labels = cell.get("labels") or {}
+    return str(labels.get(axis, cell.get(axis, "")))
+
+
+def axis_text(wb: Workbench, axis: str, value: str) -> str:
+    """What a person reads for an axis value: the model's name, "each model's default" for
+    no aspect ratio, "random" seeds as such."""
+    if axis == "model":
+        return model_name(wb, value)
+    if axis == "aspect_ratio" and value in ("default", ""):
+        return "each model's default"
+    return value
+
+
+def prompt_texts(grid: list[dict[str, Any]]) -> dict[str, str]:
+    """A prompt label ("P1", a suite entry's id) -> the text it stands for (first wording)."""
+    texts: dict[str, str] = {}
+    for cell in grid:
+        texts.setdefault(axis_value(cell, "prompt"), str(cell.get("prompt") or ""))
+    return texts
 
 
 def _grid(
@@ -313,30 +379,74 @@ def _grid(
         st.info("This run has no cells.")
         return
     pairs = grids.neighbours(grid)
-    col_values = list(dict.fromkeys(c.get(columns, "") for c in grid))
-    row_values = list(dict.fromkeys(c.get(rows, "") for c in grid))
+    col_values = list(dict.fromkeys(axis_value(c, columns) for c in grid))
+    row_values = list(dict.fromkeys(axis_value(c, rows) for c in grid))
     others = list(group_by)
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for cell in grid:
-        groups.setdefault(tuple(cell.get(a) for a in others), []).append(cell)
+        groups.setdefault(tuple(axis_value(cell, a) for a in others), []).append(cell)
+    texts = prompt_texts(grid)
     for group, cells in groups.items():
         if others and len(groups) > 1:
             st.markdown(
                 "**"
-                + plain(" · ".join(f"{a}: {v}" for a, v in zip(others, group, strict=True)))
+                + plain(" · ".join(
+                    f"{AXIS_NAMES.get(a, a)}: {axis_text(wb, a, v)}"
+                    for a, v in zip(others, group, strict=True)
+                ))
                 + "**"
             )
         header = st.columns([1] + [3] * len(col_values))
-        header[0].caption(f"{rows} \\ {columns}")
+        header[0].caption(
+            f"{AXIS_NAMES.get(rows, rows)} \\ {AXIS_NAMES.get(columns, columns)}"
+        )
         for i, value in enumerate(col_values):
-            header[i + 1].markdown(f"**{plain(value)}**")
+            header[i + 1].markdown(
+                f"**{plain(axis_text(wb, columns, value))}**",
+                help=plain(texts[value]) if columns == "prompt" and value in texts else None,
+            )
         for row_value in row_values:
             line = st.columns([1] + [3] * len(col_values))
-            line[0].markdown(f"**{plain(row_value)}**")
+            line[0].markdown(
+                f"**{plain(axis_text(wb, rows, row_value))}**",
+                help=plain(texts[row_value]) if rows == "prompt" and row_value in texts else None,
+            )
             for i, col_value in enumerate(col_values):
                 match = [
-                    c for c in cells if c.get(rows) == row_value and c.get(columns) == col_value
+                    c for c in cells
+                    if axis_value(c, rows) == row_value and axis_value(c, columns) == col_value
                 ]
                 with line[i + 1]:
                     for cell in match:
                         _cell_view(wb, cell, key, pairs.get(cell.get("generation_id") or ""))
+
+
+def open_run(wb: Workbench, run_id: str) -> None:
+    """Open a past run's grid: a Compare run on Compare (one row per suite prompt, or per
+    variation), any other (Matrix, a command-line run) on Matrix. The run goes in the page's
+    URL, so the grid can be bookmarked and sent."""
+    run = wb.runs.get(run_id)
+    if run is None:
+        st.warning(f"Run {run_id} is not in the log.")
+        return
+    cells = (run.spec or {}).get("cells") or [{}]
+    labels = cells[0].get("labels", {})
+    if run.kind == "compare":
+        rows = "prompt" if "prompt" in labels else "variation"
+        st.switch_page(
+            page_for("compare"), query_params={"c_results": run_id, "c_rows": rows}
+        )
+    st.switch_page(page_for("matrix"), query_params={"m_grid": run_id})
+
+
+def run_opener(wb: Workbench, key: str, run_ids: list[str], labels: dict[str, str]) -> None:
+    """"Open a run": any of `run_ids`, its grid on Compare or Matrix."""
+    if not run_ids:
+        return
+    cols = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = cols[0].selectbox(
+        "Open a run's grid", run_ids, key=f"{key}_open_run",
+        format_func=lambda r: labels.get(r, r),
+    )
+    if cols[1].button("Open", key=f"{key}_open_run_go", icon=":material/grid_view:"):
+        open_run(wb, chosen)

@@ -18,23 +18,27 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 import pandas as pd
 
 from workbench.domain.catalog import PROVIDER_LABELS
 from workbench.domain.criteria import load_criteria
-from workbench.domain.export_fields import GENERATION_FIELDS
+from workbench.domain.export_fields import GENERATION_FIELDS, LOGGED_FIELDS
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.spreadsheet import neutralise, restore
 from workbench.errors import InvalidInput
 from workbench.imaging.contact_sheet import Tile, contact_sheet
+from workbench.imaging.provenance import Exported, embed
+from workbench.services.delivery.provenance import parameters_text, provenance_record
 from workbench.services.evidence.leaderboard import Leaderboard
 from workbench.services.runs import grids
 from workbench.services.workbench import Workbench
+from workbench.store.annotations import Annotation
 from workbench.store.images import BadImageRef, ImageStore, ImageStoreError, ImageUnavailable
 from workbench.store.records import Generation
 from workbench.store.votes import NewVote, fingerprint, time_text
@@ -316,28 +320,138 @@ def import_battles_csv(wb: Workbench, data: bytes, *, rater: str = IMPORT_RATER)
     return ImportReport(len(votes), len(fresh), len(votes) - len(fresh))
 
 
+# -- the log out ---------------------------------------------------------------------------------
+HISTORY_CHUNK = 5000
+
+
+def export_row(record: Generation, annotation: Annotation | None = None) -> dict[str, Any]:
+    """What an export says about one generation: `GENERATION_FIELDS` in order, the mean stars
+    as a float on both backends (PostgreSQL's avg() is a Decimal), then its tags and note."""
+    row: dict[str, Any] = {k: getattr(record, k) for k in LOGGED_FIELDS}
+    if row["rating"] is not None:
+        row["rating"] = float(row["rating"])
+    row["tags"] = ", ".join(annotation.tags) if annotation else ""
+    row["note"] = annotation.note if annotation else ""
+    return row
+
+
+def history_rows(wb: Workbench, f: HistoryFilter) -> Iterator[dict[str, Any]]:
+    """Every generation the filter matches, in its order, read HISTORY_CHUNK rows at a time so
+    the whole log never sits in memory (the command line's `export` and the app's)."""
+    offset = 0
+    while True:
+        chunk = wb.log.page(f, limit=HISTORY_CHUNK, offset=offset, every_column=True)
+        if not chunk:
+            return
+        notes = wb.annotations.for_ids([r.id for r in chunk])
+        for record in chunk:
+            yield export_row(record, notes.get(record.id))
+        if len(chunk) < HISTORY_CHUNK:
+            return
+        offset += HISTORY_CHUNK
+
+
+def write_history_csv(wb: Workbench, f: HistoryFilter, handle: TextIO) -> int:
+    """The filtered log as CSV (spreadsheet-safe text cells); returns the rows written."""
+    writer = csv.DictWriter(handle, fieldnames=GENERATION_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    count = 0
+    for row in history_rows(wb, f):
+        writer.writerow({k: neutralise(v) for k, v in row.items()})
+        count += 1
+    return count
+
+
+def write_history_jsonl(wb: Workbench, f: HistoryFilter, handle: TextIO) -> int:
+    count = 0
+    for row in history_rows(wb, f):
+        handle.write(json.dumps(row, default=str) + "\n")
+        count += 1
+    return count
+
+
+def _history_schema() -> Any:
+    import pyarrow as pa
+
+    types = {
+        "created_at": pa.timestamp("us"), "finished_at": pa.timestamp("us"),
+        "seed": pa.int64(), "seed_returned": pa.int64(), "width": pa.int64(),
+        "height": pa.int64(), "latency_ms": pa.float64(), "cost_usd": pa.float64(),
+        "rating": pa.float64(),
+    }
+    return pa.schema([(name, types.get(name, pa.string())) for name in GENERATION_FIELDS])
+
+
+def write_history_parquet(wb: Workbench, f: HistoryFilter, target: Any) -> int:
+    """The filtered log as Parquet (raw text), one row group per HISTORY_CHUNK rows: `target`
+    is a path or a binary file object. Returns the rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _history_schema()
+    count = 0
+    batch: list[dict[str, Any]] = []
+    with pq.ParquetWriter(target, schema) as writer:
+        for row in history_rows(wb, f):
+            batch.append(row)
+            if len(batch) == HISTORY_CHUNK:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                count += len(batch)
+                batch = []
+        if batch or not count:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            count += len(batch)
+    return count
+
+
+def history_csv(wb: Workbench, f: HistoryFilter) -> bytes:
+    """The filtered History, every row, as CSV bytes for the app's download button."""
+    text = io.StringIO(newline="")
+    write_history_csv(wb, f, text)
+    return text.getvalue().encode("utf-8")
+
+
+def history_parquet(wb: Workbench, f: HistoryFilter) -> bytes:
+    buffer = io.BytesIO()
+    write_history_parquet(wb, f, buffer)
+    return buffer.getvalue()
+
+
 # -- images out -----------------------------------------------------------------------------------
 MANIFEST_FIELDS = ("file", *GENERATION_FIELDS)
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+
+
+def with_recipe(record: Generation, original: bytes) -> Exported:
+    """A copy of a stored image carrying its recipe, exactly as `workbench images` writes it
+    (`provenance.parameters_text` and `provenance.provenance_record`, embedded by
+    `imaging.provenance.embed`): PNG and JPEG keep their pixels and gain text chunks or XMP and
+    EXIF segments; WebP and GIF become PNG. The stored original is never changed."""
+    return embed(original, parameters_text(record), provenance_record(record))
 
 
 @dataclass(frozen=True)
 class ImageFile:
-    """One stored image, as received from the provider, for a download button (`read` is
-    called only when the file is wanted, through the image store)."""
+    """One stored image as a download: a copy with its recipe inside, so "Open from image"
+    restores it. `read` builds the copy only when the file is wanted, from the original read
+    through the image store; a JPEG is built at once, because whether its recipe fits in a JPEG
+    segment decides the file's type and name."""
 
     name: str
     reference: str  # checked: a reference the image store itself writes
     mime: str
     store: ImageStore = field(repr=False, compare=False)
+    record: Generation = field(repr=False, compare=False)
+    ready: bytes | None = field(default=None, repr=False, compare=False)
 
     def read(self) -> bytes:
-        return self.store.read(self.reference)
+        if self.ready is not None:
+            return self.ready
+        return with_recipe(self.record, self.store.read(self.reference)).data
 
 
 def image_file(wb: Workbench, record: Generation) -> ImageFile | None:
-    """The image of a logged generation, byte for byte as stored (what the provider sent);
-    None without one, or when its reference is not one the workbench writes (refused)."""
+    """The image of a logged generation as a download carrying its recipe; None without one,
+    or when its reference is not one the workbench writes (refused)."""
     relative = record.image_path
     if not relative:
         return None
@@ -347,30 +461,43 @@ def image_file(wb: Workbench, record: Generation) -> ImageFile | None:
             return None
     except (BadImageRef, ImageStoreError):
         return None
-    mime = record.mime or ""
-    ext = _EXTENSIONS.get(mime) or ref.key.rsplit(".", 1)[-1]
-    return ImageFile(f"{record.id}.{ext}", ref.key, mime or "image/png", wb.images)
+    if (record.mime or "") == "image/jpeg":  # a JPEG's recipe decides its type and name
+        try:
+            exported = with_recipe(record, wb.images.read(ref.key))
+        except ImageUnavailable:
+            return None
+        return ImageFile(f"{record.id}.{exported.extension}", ref.key, exported.mime,
+                         wb.images, record, exported.data)
+    # PNG stays PNG (chunks inserted); any other format is saved as PNG by `embed`
+    return ImageFile(f"{record.id}.png", ref.key, "image/png", wb.images, record)
 
 
 def images_zip(wb: Workbench, generation_ids: list[str]) -> bytes:
-    """A ZIP of these generations' images (as received) with `manifest.csv` (spreadsheet-safe)
-    and `manifest.json` (raw), one entry per generation; failed ones, and those whose image
-    cannot be read or whose reference is refused, are listed without a file."""
+    """A ZIP of these generations' images, each a copy carrying its recipe (`with_recipe`),
+    with `manifest.csv` (spreadsheet-safe) and `manifest.json` (raw): one entry per generation,
+    the command line export's columns and values (mean stars included) after `file`; failed
+    ones, and those whose image cannot be read or whose reference is refused, are listed
+    without a file."""
     rows: list[dict[str, object]] = []
+    wanted = list(dict.fromkeys(generation_ids))
+    ratings = wb.ratings.means(wanted)
+    notes = wb.annotations.for_ids(wanted)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for generation_id in dict.fromkeys(generation_ids):
+        for generation_id in wanted:
             record = wb.log.get(generation_id)
             if record is None:
                 continue
+            record = replace(record, rating=ratings.get(generation_id))
             image = image_file(wb, record)
+            name = ""
             if image is not None:
                 try:
                     archive.writestr(f"images/{image.name}", image.read())
+                    name = f"images/{image.name}"
                 except ImageUnavailable:
-                    image = None
-            row = {k: getattr(record, k) for k in MANIFEST_FIELDS if k != "file"}
-            rows.append({"file": f"images/{image.name}" if image else "", **row})
+                    name = ""
+            rows.append({"file": name, **export_row(record, notes.get(generation_id))})
         frame = pd.DataFrame(rows, columns=list(MANIFEST_FIELDS))
         archive.writestr("manifest.csv", table_csv(frame))
         archive.writestr("manifest.json", json.dumps(rows, indent=2, default=str))

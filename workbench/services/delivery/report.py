@@ -24,6 +24,7 @@ from workbench.domain.catalog import OFFLINE, CatalogError
 from workbench.domain.criteria import load_criteria
 from workbench.errors import InvalidInput
 from workbench.imaging.preview import jpeg_preview
+from workbench.services.delivery.exports import with_recipe
 from workbench.services.evidence.leaderboard import (
     VerdictTable,
     build_leaderboard,
@@ -104,7 +105,9 @@ def _preview(wb: Workbench, record: Generation) -> tuple[str, int, int] | None:
         data, width, height = jpeg_preview(original)
     except (OSError, ValueError):
         return None  # a missing or unreadable file: the card says so instead
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii"), width, height
+    # the preview carries the recipe too: saved from the report, it opens in the builder
+    copy = with_recipe(record, data)
+    return f"data:{copy.mime};base64," + base64.b64encode(copy.data).decode("ascii"), width, height
 
 
 def _card(wb: Workbench, record: Generation, preview: tuple[str, int, int] | None,

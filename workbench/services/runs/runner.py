@@ -31,7 +31,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
 from workbench.errors import InvalidInput
 from workbench.providers.registry import default_concurrency, provider_label
@@ -152,11 +151,9 @@ def estimate(wb: Workbench, cells: list[Cell], settings: RunSettings | None = No
     medians: dict[str, dict[str, float]] = {}
     for p in plans:
         lane = p.request.provider
-        if lane not in medians:  # measured latency of this provider's models, where logged
+        if lane not in medians:  # per offer: the median of its last 20 measured latencies
             medians[lane] = {
-                row["model"]: row["latency_median_ms"] / 1000
-                for row in wb.performance.by_model(HistoryFilter(providers=(lane,)))
-                if row["latency_median_ms"]
+                model: ms / 1000 for model, ms in wb.performance.recent_latency_ms(lane).items()
             }
         typical = 0.05 if lane == "offline" else p.model.typical_seconds
         per_lane[lane] = per_lane.get(lane, 0.0) + medians[lane].get(p.model.id, typical)
