@@ -289,10 +289,18 @@ def test_a_jpeg_downloads_as_a_jpeg_with_its_recipe(wb: Workbench) -> None:
 
     gid = generate_sync(wb, GenerateRequest(model="flux-2-pro", prompt="A pear", seed=3)).id
     record = wb.log.get(gid)
-    path = wb.images.absolute(record.image_path)
     buffer = io.BytesIO()
-    Image.open(path).convert("RGB").save(buffer, format="JPEG")
-    path.write_bytes(buffer.getvalue())  # as a provider that answers with JPEG would store it
+    Image.open(wb.images.absolute(record.image_path)).convert("RGB").save(buffer, format="JPEG")
+    jpeg = wb.images.put(buffer.getvalue())  # as a provider that answers with JPEG has it stored
+    with wb.db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO images (sha256, path, thumb_path, mime, bytes, width, height)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [jpeg.sha256, jpeg.path, jpeg.thumb_path, jpeg.mime, jpeg.bytes, jpeg.width,
+             jpeg.height],
+        )
+        cur.execute("UPDATE generations SET image_sha256 = ? WHERE id = ?", [jpeg.sha256, gid])
+    record = wb.log.get(gid)
     image = exports.image_file(wb, record)
     assert image is not None and image.name == f"{gid}.jpg" and image.mime == "image/jpeg"
     found = read_metadata(image.read())

@@ -17,6 +17,7 @@ from workbench.errors import InvalidInput
 from workbench.imaging import specs as m
 from workbench.services.workbench import Workbench
 from workbench.store.annotations import Annotation
+from workbench.store.images import BadImageRef
 from workbench.store.measurements import MetricLog
 from workbench.store.records import Generation, GenerationListItem
 
@@ -231,7 +232,10 @@ def delete_for_good(wb: Workbench, generation_id: str) -> bool:
     for relative in files:
         if not relative:
             continue
-        target = wb.images.absolute(relative).resolve()
+        try:  # only a reference the image store itself writes (a row could say "../../x")
+            target = wb.images.absolute(wb.images.ref(relative).key).resolve()
+        except BadImageRef:
+            continue
         # only a file the image store itself would have written, never a path the database
         # merely names (a row could say "../../etc/passwd")
         if any(target.is_relative_to(f) for f in folders) and target.is_file():
