@@ -461,7 +461,7 @@ def image_file(wb: Workbench, record: Generation) -> ImageFile | None:
             return None
     except (BadImageRef, ImageStoreError):
         return None
-    if (record.mime or "") == "image/jpeg":  # a JPEG's recipe decides its type and name
+    if ref.key.endswith(".jpg"):  # the store keeps a JPEG as .jpg; its recipe decides the name
         try:
             exported = with_recipe(record, wb.images.read(ref.key))
         except ImageUnavailable:
