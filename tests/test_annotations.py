@@ -122,3 +122,17 @@ def test_an_attempt_with_its_provider_is_not_deleted(wb: Workbench) -> None:
     with pytest.raises(history_service.AnnotationRefused, match="with its provider"):
         history_service.delete_for_good(wb, gid)
     assert wb.log.get(gid) is not None
+
+
+def test_a_missing_or_refused_image_is_a_placeholder_with_its_reason(wb: Workbench) -> None:
+    gid = generate_sync(wb, GenerateRequest(model=NB, prompt="a pear", seed=4)).id
+    record = wb.log.get(gid)
+    wb.images.absolute(record.image_path).unlink()  # gone from the data directory
+    found = history_service.detail(wb, gid)
+    assert found.image_file is None and found.image_problem == "not in the data directory"
+    assert found.placeholder.startswith("data:image/jpeg;base64,")
+    with wb.db.cursor() as cur:  # a tampered row
+        cur.execute("UPDATE images SET path = '../../etc/passwd' WHERE sha256 = ?",
+                    [record.image_sha256])
+    found = history_service.detail(wb, gid)
+    assert found.image_file is None and found.image_problem.startswith("refused")

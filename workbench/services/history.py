@@ -18,6 +18,7 @@ from workbench.imaging import specs as m
 from workbench.services.workbench import Workbench
 from workbench.store.annotations import Annotation
 from workbench.store.images import BadImageRef
+from workbench.store.images.placeholder import placeholder_data_uri
 from workbench.store.measurements import MetricLog
 from workbench.store.records import Generation, GenerationListItem
 
@@ -177,16 +178,30 @@ class Detail:
     image_file: str | None
     ratings: dict[str, int]
     annotation: Annotation = field(default_factory=Annotation)
+    # why a logged image cannot be shown (missing from the store, refused reference), with a
+    # placeholder picture that says so; None when it can be (or there is none)
+    image_problem: str | None = None
+    placeholder: str | None = None
 
 
 def detail(wb: Workbench, generation_id: str) -> Detail | None:
     record = wb.log.get(generation_id)
     if record is None:
         return None
-    image_file = str(wb.images.absolute(record.image_path)) if record.image_path else None
+    image_file = problem = None
+    if record.image_path:
+        try:
+            path = wb.images.absolute(record.image_path)
+        except BadImageRef:
+            path = None
+        if path is not None and path.is_file():
+            image_file = str(path)
+        else:
+            problem = wb.images.problem(record.image_path) or "the image file is missing"
     return Detail(
         record, image_file, wb.ratings.latest_for(generation_id, wb.settings.user),
-        wb.annotations.get(generation_id),
+        wb.annotations.get(generation_id), problem,
+        placeholder_data_uri(problem) if problem else None,
     )
 
 

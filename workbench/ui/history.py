@@ -377,8 +377,11 @@ def _detail(wb: Workbench, generation_id: str) -> None:
             caption = "offline sketch, no model" if record.provider == "offline" else None
             try:
                 st.image(found.image_file, caption=caption)
-            except (OSError, ValueError) as exc:  # a missing, empty or corrupt file
+            except (OSError, ValueError) as exc:  # an empty or corrupt file
                 st.error(f"The image file cannot be shown ({type(exc).__name__}).")
+        elif found.placeholder:
+            st.image(found.placeholder)
+            st.error(plain(f"The image cannot be shown: {found.image_problem}."))
         else:
             st.error(plain(history_service.failure_text(record)))
         _lineage(wb, generation_id)
