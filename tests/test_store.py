@@ -19,6 +19,7 @@ import pytest
 from tests.lock_holder import database_held, workbench_holding
 from workbench.config import parse_database_url
 from workbench.domain.filters import SORTS, HistoryFilter
+from workbench.store.attempt_queue import AttemptQueue
 from workbench.store.attempts import AttemptLog, NewGeneration, Outcome
 from workbench.store.db import (
     FIRST_UNIT_GRACE_S,
@@ -478,7 +479,7 @@ def test_only_this_machines_dead_workers_are_marked_interrupted(db: Database) ->
                         [dead, host, gid])
             cur.execute("UPDATE runs SET worker_pid = ?, worker_host = ? WHERE id = ?",
                         [dead, host, f"run-{gid}"])
-    assert AttemptLog(log.db).mark_interrupted() == 2
+    assert AttemptQueue(log.db).mark_interrupted() == 2
     assert runs.mark_interrupted() == 2
     assert {g: log.get(g).status for g in ("mine", "theirs", "old")} == {
         "mine": "interrupted", "theirs": "pending", "old": "interrupted"}

@@ -274,7 +274,7 @@ class RunHandle:
         )
         if reason:
             kind = "budget" if self._stop_reason else "cancelled"
-            skipped = self.wb.attempts.cancel_queued(self.run_id, reason, kind=kind)
+            skipped = self.wb.queue.cancel_queued(self.run_id, reason, kind=kind)
             with self._lock:
                 self._progress.cancelled += skipped
                 self._progress.stop_reason = reason
@@ -465,7 +465,7 @@ def _queue(
             cell = planned.request.cell or ""
             earlier = (unsent or {}).get(cell)
             if earlier is not None:
-                wb.attempts.requeue(earlier)
+                wb.queue.requeue(earlier)
                 ids.append(earlier)
                 continue
             gid = new_id("gen")
@@ -474,7 +474,7 @@ def _queue(
                 planned.row(gid, {}, status="queued", resend_of=again)
             )
             if again is not None:
-                wb.attempts.mark_resent(again, gid)
+                wb.sent.mark_resent(again, gid)
             ids.append(gid)
     wb.attempts.checkpoint()
     return ids
@@ -482,10 +482,10 @@ def _queue(
 
 def _check_ledger(wb: Workbench) -> None:
     """A run whose requests cannot be written to the sent-requests ledger does not start."""
-    if wb.attempts.sent is None:
+    if wb.sent.ledger is None:
         return
     try:
-        wb.attempts.sent.check()
+        wb.sent.ledger.check()
     except LedgerUnwritable as exc:
         raise RunRefused([str(exc)]) from None
 
@@ -696,4 +696,4 @@ def active(run_id: str) -> RunHandle | None:
 def recover(wb: Workbench) -> tuple[int, int]:
     """After a crash: rows and runs owned by a dead process become `interrupted`."""
     labels = {name: provider_label(name) for name in default_concurrency()}
-    return wb.attempts.mark_interrupted(labels), wb.runs.mark_interrupted()
+    return wb.queue.mark_interrupted(labels), wb.runs.mark_interrupted()
