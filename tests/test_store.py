@@ -236,7 +236,7 @@ def test_image_store_refuses_bytes_that_are_not_an_image(tmp_path: Path) -> None
         store.put(b"")
     first = store.put(_png())
     assert store.put(_png()) == first  # content-addressed: stored once
-    assert store.thumb_data_uri(first.thumb_path).startswith("data:image/jpeg;base64,")
+    assert store.thumbs.data_uri(first.thumb_path).startswith("data:image/jpeg;base64,")
 
 
 def _png(noisy: bool = False) -> bytes:
@@ -388,8 +388,8 @@ def test_a_command_does_its_first_unit_in_the_turn_that_checked_the_schema(
     with _someone_waits(tmp_path / "turns.duckdb"):
         db = Database(tmp_path / "turns.duckdb", lock_timeout_s=5, idle_close_s=0.25)
         opens = []
-        original = db._connect
-        db._connect = (  # type: ignore[method-assign]  # counts reopenings
+        original = db._turns._connect
+        db._turns._connect = (  # type: ignore[method-assign]  # counts reopenings
             lambda started: opens.append(started) or original(started)
         )
         with db.cursor() as cur:
