@@ -80,12 +80,12 @@ def main() -> None:
             for i in range(args.repeat):
                 page = open_image_store(Path(tmp) / f"page{i}", env=env)  # nothing cached
                 start = time.perf_counter()
-                uris = page.thumb_data_uris(list(thumbs))
+                uris = page.thumbs.data_uris(list(thumbs))
                 colds.append(ms(start))
                 assert all(u and u.startswith("data:image/jpeg;base64,") for u in uris)
                 for _ in range(3):
                     start = time.perf_counter()
-                    page.thumb_data_uris(list(thumbs))
+                    page.thumbs.data_uris(list(thumbs))
                     warms.append(ms(start))
     finally:
         server.stop()

@@ -169,7 +169,7 @@ def bench_provider(provider: str, png: bytes, runs: int, warmup: int, data: Path
             started = time.perf_counter()
             outcome = generation.generate_sync(wb, request)
             elapsed = (time.perf_counter() - started) * 1000
-            wb.images.wait_for_thumbnails()  # its CPU counts in this generation's
+            wb.images.thumbs.wait_all()  # its CPU counts in this generation's
             cpu_ms = (time.process_time() - cpu_started) * 1000
             fake_ms = timed.take() * 1000
             if outcome.status != "succeeded":

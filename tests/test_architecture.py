@@ -85,3 +85,34 @@ def test_the_package_root_holds_only_entry_points_and_settings() -> None:
     # New code goes into a package whose layer the tests above check; the root stays small.
     root = {p.stem for p in PACKAGE.glob("*.py")}
     assert root <= {"__init__", "__main__", "cli", *PURE_ROOT_MODULES}, sorted(root)
+
+
+# Classes still over the limits, each on its way to being split.
+KNOWN_LARGE_CLASSES = {
+    "store/votes.py:VoteLog",  # being split on another branch
+}
+MAX_CLASS_LINES = 250
+MAX_PUBLIC_METHODS = 15
+
+
+def test_no_class_is_over_250_lines_or_15_public_methods() -> None:
+    """A class that grows past these has more than one reason to change: split it by
+    responsibility, so a reader sees why each part exists."""
+    over: list[str] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = path.relative_to(PACKAGE).as_posix()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            name = f"{module}:{node.name}"
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            public = [
+                f.name for f in node.body
+                if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+                and not f.name.startswith("_")
+            ]
+            if (lines > MAX_CLASS_LINES or len(public) > MAX_PUBLIC_METHODS) and (
+                name not in KNOWN_LARGE_CLASSES
+            ):
+                over.append(f"{name}: {lines} lines, {len(public)} public methods")
+    assert over == [], over

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from workbench.store.images import ImageStore, NotAnImage
-from workbench.store.images import store as image_store
+from workbench.store.images import ImageStore, NotAnImage, thumbnails
 from workbench.store.images.placeholder import placeholder_data_uri
 
 
@@ -50,7 +49,7 @@ def test_a_decompression_bomb_is_refused_from_its_header_and_nothing_is_stored(
     store = ImageStore(tmp_path)
     with pytest.raises(NotAnImage, match=r"10000×10000 px|too large to open"):
         store.put(bomb)
-    store.wait_for_thumbnails()
+    store.thumbs.wait_all()
     assert store.inventory() == (0, 0)
 
 
@@ -68,7 +67,7 @@ def test_the_thumbnail_is_made_after_put_returns_and_a_read_waits_for_it(
 ) -> None:
     store = ImageStore(tmp_path)
     release = threading.Event()
-    blocker = image_store._THUMBS.submit(release.wait, 30)  # the helper thread is busy
+    blocker = thumbnails.THUMBS.submit(release.wait, 30)  # the helper thread is busy
     try:
         stored = store.put(photo_png())
         assert (tmp_path / stored.path).is_file()  # the image itself is stored on return
@@ -76,7 +75,7 @@ def test_the_thumbnail_is_made_after_put_returns_and_a_read_waits_for_it(
     finally:
         release.set()
         blocker.result()
-    uri = store.thumb_data_uri(stored.thumb_path)
+    uri = store.thumbs.data_uri(stored.thumb_path)
     assert uri is not None and uri.startswith("data:image/jpeg;base64,/9j/")
     with Image.open(tmp_path / stored.thumb_path) as thumb:
         assert thumb.format == "JPEG" and max(thumb.size) == 128
@@ -85,11 +84,11 @@ def test_the_thumbnail_is_made_after_put_returns_and_a_read_waits_for_it(
 def test_a_thumbnail_never_made_is_made_from_its_image_on_first_read(tmp_path: Path) -> None:
     store = ImageStore(tmp_path)
     stored = store.put(photo_png())
-    store.wait_for_thumbnails()
+    store.thumbs.wait_all()
     (tmp_path / stored.thumb_path).unlink()  # the process stopped before making it
     fresh = ImageStore(tmp_path)
     assert fresh.absolute(stored.thumb_path).is_file()
-    assert fresh.thumb_data_uri(stored.thumb_path).startswith("data:image/jpeg;base64,/9j/")
+    assert fresh.thumbs.data_uri(stored.thumb_path).startswith("data:image/jpeg;base64,/9j/")
 
 
 def test_a_thumbnail_is_not_made_from_an_image_that_no_longer_matches_its_name(
@@ -97,10 +96,10 @@ def test_a_thumbnail_is_not_made_from_an_image_that_no_longer_matches_its_name(
 ) -> None:
     store = ImageStore(tmp_path)
     stored = store.put(photo_png())
-    store.wait_for_thumbnails()
+    store.thumbs.wait_all()
     (tmp_path / stored.thumb_path).unlink()
     (tmp_path / stored.path).write_bytes(photo_png(64))  # replaced behind the store's back
-    uri = ImageStore(tmp_path).thumb_data_uri(stored.thumb_path)
+    uri = ImageStore(tmp_path).thumbs.data_uri(stored.thumb_path)
     assert uri == placeholder_data_uri("not in the data directory")
     assert not (tmp_path / stored.thumb_path).exists()
 

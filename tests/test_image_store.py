@@ -25,6 +25,7 @@ from workbench.store.images import (
     ImageStoreError,
     NotAnImage,
     open_image_store,
+    replay_spool,
     store_at,
 )
 
@@ -75,17 +76,17 @@ def test_put_then_read_round_trips_and_the_reference_is_content_addressed(
     assert stored.thumb_path == f"thumbs/{sha[:2]}/{sha}.jpg"
     assert store.read(stored.path) == data
     assert store.absolute(stored.path).read_bytes() == data
-    assert store.thumb_data_uri(stored.thumb_path).startswith("data:image/jpeg;base64,")
+    assert store.thumbs.data_uri(stored.thumb_path).startswith("data:image/jpeg;base64,")
     assert store.inventory()[0] == 1
 
 
 def test_a_second_put_of_the_same_bytes_writes_nothing(store: ImageStore, s3_client_for) -> None:
     data = png(2)
     first = store.put(data)
-    store.wait_for_thumbnails()
+    store.thumbs.wait_all()
     before = s3_client_for(store)
     second = store.put(data)
-    store.wait_for_thumbnails()
+    store.thumbs.wait_all()
     assert second == first
     assert s3_client_for(store) == before  # no new version / no rewritten file
 
@@ -118,7 +119,7 @@ def test_a_reference_the_workbench_would_not_write_is_refused_everywhere(
         with pytest.raises(BadImageRef):
             read(hostile)  # type: ignore[arg-type]
     if hostile:
-        uri = store.thumb_data_uri(hostile)  # type: ignore[arg-type]
+        uri = store.thumbs.data_uri(hostile)  # type: ignore[arg-type]
         assert uri is not None and uri.startswith("data:image/jpeg;base64,")  # a placeholder
         assert store.problem(hostile) is not None
 
@@ -131,7 +132,7 @@ def test_a_missing_object_reads_as_a_reason_and_a_placeholder(store: ImageStore)
     assert "not in the" in str(caught.value)
     assert not store.absolute(ref).exists()
     assert store.problem(ref)
-    placeholder = store.thumb_data_uri(thumb)
+    placeholder = store.thumbs.data_uri(thumb)
     assert placeholder is not None and placeholder.startswith("data:image/jpeg;base64,")
 
 
@@ -150,10 +151,10 @@ def test_a_page_of_thumbnails_is_read_from_the_local_cache_once_fetched(
         writer = open_image_store(tmp_path / "writer", env=env)
         thumbs = [writer.put(png(i)).thumb_path for i in range(5)]
         reader = open_image_store(tmp_path / "reader", env=env)  # its own, empty cache
-        cold = [reader.thumb_data_uri(t) for t in thumbs]
+        cold = [reader.thumbs.data_uri(t) for t in thumbs]
     finally:
         server.stop()
-    warm = [reader.thumb_data_uri(t) for t in thumbs]  # the server is gone: only the cache
+    warm = [reader.thumbs.data_uri(t) for t in thumbs]  # the server is gone: only the cache
     assert warm == cold
     assert all(u and "base64" in u for u in warm)
 
@@ -271,7 +272,7 @@ def test_a_damaged_spool_file_is_not_uploaded(tmp_path: Path, s3: S3Server) -> N
     store = open_image_store(tmp_path, env=env)
     sha = hashlib.sha256(b"x").hexdigest()
     store.spool.add(f"images/{sha[:2]}/{sha}.png", b"not x")
-    replay = store.replay_spool()
+    replay = replay_spool(store)
     assert replay.uploaded == 0 and len(replay.damaged) == 1
     assert not store.backend.has(f"images/{sha[:2]}/{sha}.png")
 

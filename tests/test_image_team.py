@@ -194,7 +194,7 @@ def test_a_planted_path_is_refused_by_copy_zip_report_detail_and_download(
         assert "root:" not in built.html
         with pytest.raises(BadImageRef):
             history.detail(wb, gid)
-        assert wb.images.thumb_data_uri(record.thumb_path).startswith("data:image/jpeg")
+        assert wb.images.thumbs.data_uri(record.thumb_path).startswith("data:image/jpeg")
     finally:
         wb.close()
     before = sorted(p for p in tmp_path.rglob("*"))

@@ -41,7 +41,9 @@ def _run(wb, ids, **kw):
 
 
 def _answers(wb, generation_id: str) -> dict[str, tuple[str, bool]]:
-    by_gen = JudgeStore(wb.db).scores_by_generation([generation_id], judge_model(wb.settings))
+    by_gen = JudgeStore(wb.db).scores.scores_by_generation(
+        [generation_id], judge_model(wb.settings)
+    )
     score, _, questions = by_gen[generation_id]
     text = {q["id"]: q["question"] for q in questions}
     return {text[a["id"]]: (a["answer"], a["counted"]) for a in score.answers}
@@ -250,7 +252,7 @@ def test_a_call_left_pending_by_a_crash_is_never_sent_again(tmp_path):
 
         wb.spending.reserve("judge_crashed", "me", 0.01, Caps())  # what a real call does first
         model = judge_model(wb.settings)
-        JudgeStore(wb.db).begin_call("judge_crashed", "answers", f"a:{model}:{qset.id}:{sha}",
+        JudgeStore(wb.db).calls.begin_call("judge_crashed", "answers", f"a:{model}:{qset.id}:{sha}",
                                      model, 0.01, "me")
         _, report = _run(wb, [gid])
         assert fake.on("generate") == []
@@ -300,7 +302,7 @@ def test_pairs_are_asked_in_both_orders_and_kept_apart_from_peoples_votes(tmp_pa
         shown = [[p["inlineData"]["data"] for p in body["contents"][0]["parts"][:2]]
                  for body in pair_calls]
         assert shown[0] == shown[1][::-1]  # the same two images, in both orders
-        (vote,) = JudgeStore(wb.db).judge_votes()
+        (vote,) = JudgeStore(wb.db).votes.judge_votes()
         assert vote.rater == f"judge:{judge_model(wb.settings)}" and vote.winner == winner
         assert wb.votes.count(judging_filter()) == 0  # people's boards never see it
         again, _ = _run(wb, [good, bad], pairs=True)
@@ -326,7 +328,7 @@ def test_a_tie_when_the_two_orders_disagree(tmp_path):
         planned.to_score.clear()
         report = judging.execute(wb, planned)
         assert [w for _, _, w in report.pairs] == ["tie"]
-        (vote,) = JudgeStore(wb.db).judge_votes()
+        (vote,) = JudgeStore(wb.db).votes.judge_votes()
         assert vote.winner == "tie"
 
 

@@ -30,6 +30,7 @@ from workbench.services.workbench import Workbench, open_workbench
 from workbench.stats.ratings import t95
 from workbench.store.attempts import NewGeneration, Outcome
 from workbench.store.measurements import MetricLog
+from workbench.store.metric_comparisons import MetricComparisons
 from workbench.store.queries import filter_sql, metric_condition_sql, metric_value_sql
 
 SIGN = 'A neon sign that says "OPEN 24 HOURS" above a diner door'
@@ -189,7 +190,7 @@ def test_the_newest_row_wins_and_other_versions_never_mix_in(wb: Workbench) -> N
     store = MetricLog(wb.db)
     assert store.for_generation(a)[m.WARMTH]["value"] == 5.0
     assert store.values_for([a, b], [m.WARMTH]) == {a: {m.WARMTH: 5.0}, b: {m.WARMTH: 2.0}}
-    rows = {r["model"]: r for r in store.paired_by_model(None, m.WARMTH)}
+    rows = {r["model"]: r for r in MetricComparisons(wb.db).paired_by_model(None, m.WARMTH)}
     assert rows["nano-banana-2"]["mean_diff"] == pytest.approx(3.0)
     assert rows["flux-2-pro"]["mean_diff"] == pytest.approx(-3.0)
     with wb.db.cursor() as cur:
@@ -203,7 +204,7 @@ def test_paired_comparison_on_the_same_prompt_with_an_interval(wb: Workbench) ->
         put(wb, add(wb, prompt=f"prompt {i}", model="A", category=category), m.WARMTH, va)
         put(wb, add(wb, prompt=f"prompt {i}", model="B", category=category), m.WARMTH, vb)
     put(wb, add(wb, prompt="only A has this one", model="A"), m.WARMTH, 100.0)
-    store = MetricLog(wb.db)
+    store = MetricComparisons(wb.db)
     rows = {r["model"]: r for r in store.paired_by_model(None, m.WARMTH)}
     diffs = [2.0, 5.0, 1.0]
     mean = sum(diffs) / 3
@@ -234,7 +235,7 @@ def test_pairing_uses_the_mean_of_the_other_models_images(wb: Workbench) -> None
     put(wb, add(wb, prompt="p", model="B"), m.DETAIL, 10.0)
     put(wb, add(wb, prompt="p", model="C"), m.DETAIL, 4.0)
     put(wb, add(wb, prompt="p", model="C"), m.DETAIL, 6.0)
-    rows = {r["model"]: r for r in MetricLog(wb.db).paired_by_model(None, m.DETAIL)}
+    rows = {r["model"]: r for r in MetricComparisons(wb.db).paired_by_model(None, m.DETAIL)}
     assert rows["A"]["mean_diff"] == pytest.approx(12 - (10 + 4 + 6) / 3)
     assert rows["C"]["mean_diff"] == pytest.approx(5 - (12 + 10) / 2)
 

@@ -117,7 +117,7 @@ def test_a_ledger_lost_during_a_run_stops_it_before_the_next_request(tmp_path: P
         cells = [Cell(f"c{i}", GenerateRequest(model="nano-banana-2", provider="gemini",
                                                prompt=f"a tin robot {i}")) for i in range(3)]
         handle = start_run(wb, "matrix", "ledger", cells, RunSettings())
-        ledger = wb.attempts.sent
+        ledger = wb.sent.ledger
         assert ledger is not None
         ledger.path.unlink(missing_ok=True)
         ledger.path.mkdir()  # the ledger cannot be appended to any more

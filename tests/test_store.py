@@ -19,6 +19,7 @@ import pytest
 from tests.lock_holder import database_held, workbench_holding
 from workbench.config import parse_database_url
 from workbench.domain.filters import SORTS, HistoryFilter
+from workbench.store.attempt_queue import AttemptQueue
 from workbench.store.attempts import AttemptLog, NewGeneration, Outcome
 from workbench.store.db import (
     FIRST_UNIT_GRACE_S,
@@ -235,7 +236,7 @@ def test_image_store_refuses_bytes_that_are_not_an_image(tmp_path: Path) -> None
         store.put(b"")
     first = store.put(_png())
     assert store.put(_png()) == first  # content-addressed: stored once
-    assert store.thumb_data_uri(first.thumb_path).startswith("data:image/jpeg;base64,")
+    assert store.thumbs.data_uri(first.thumb_path).startswith("data:image/jpeg;base64,")
 
 
 def _png(noisy: bool = False) -> bytes:
@@ -387,8 +388,8 @@ def test_a_command_does_its_first_unit_in_the_turn_that_checked_the_schema(
     with _someone_waits(tmp_path / "turns.duckdb"):
         db = Database(tmp_path / "turns.duckdb", lock_timeout_s=5, idle_close_s=0.25)
         opens = []
-        original = db._connect
-        db._connect = (  # type: ignore[method-assign]  # counts reopenings
+        original = db._turns._connect
+        db._turns._connect = (  # type: ignore[method-assign]  # counts reopenings
             lambda started: opens.append(started) or original(started)
         )
         with db.cursor() as cur:
@@ -488,7 +489,7 @@ def test_only_this_machines_dead_workers_are_marked_interrupted(db: Database) ->
                         [dead, host, gid])
             cur.execute("UPDATE runs SET worker_pid = ?, worker_host = ? WHERE id = ?",
                         [dead, host, f"run-{gid}"])
-    assert AttemptLog(log.db).mark_interrupted() == 2
+    assert AttemptQueue(log.db).mark_interrupted() == 2
     assert runs.mark_interrupted() == 2
     assert {g: log.get(g).status for g in ("mine", "theirs", "old")} == {
         "mine": "interrupted", "theirs": "pending", "old": "interrupted"}

@@ -68,8 +68,8 @@ def load_page(
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)
     rows = wb.log.page(f, limit=page_size, offset=(page - 1) * page_size)
-    thumbs = dict(zip([r.id for r in rows], wb.images.thumb_data_uris([r.thumb_path for r in rows]),
-                      strict=True)) if thumbnails else {}
+    uris = wb.images.thumbs.data_uris([r.thumb_path for r in rows]) if thumbnails else []
+    thumbs = dict(zip([r.id for r in rows], uris, strict=True)) if thumbnails else {}
     wanted = table_metrics(f) if metrics is None else tuple(metrics)
     values = MetricLog(wb.db).values_for([r.id for r in rows], wanted)
     return HistoryPage(

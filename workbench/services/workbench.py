@@ -13,6 +13,7 @@ from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
 from workbench.store.annotations import AnnotationLog
+from workbench.store.attempt_queue import AttemptQueue
 from workbench.store.attempts import AttemptLog
 from workbench.store.attribution import Attribution
 from workbench.store.backend import open_database
@@ -24,6 +25,7 @@ from workbench.store.performance import PerformanceLog
 from workbench.store.prompt_library import PromptLibrary
 from workbench.store.ratings import RatingLog
 from workbench.store.runs import RunLog
+from workbench.store.sent_attempts import SentAttempts
 from workbench.store.spending import SpendLedger
 from workbench.store.tradeoffs import TradeoffLog
 from workbench.store.votes import VoteLog
@@ -56,6 +58,8 @@ class Workbench:
         self.attempts = AttemptLog(
             self.db, data_dir=self.settings.data_dir, reconnect_s=self.settings.reconnect_s
         )
+        self.queue = AttemptQueue(self.db)
+        self.sent = SentAttempts(self.db)
         self.log = GenerationLog(self.db)
         self.ratings = RatingLog(self.db)
         self.performance = PerformanceLog(self.db)

@@ -6,9 +6,11 @@ connection. `complete` retries until the server answers again, for up to `reconn
 that it appends the outcome to the data directory's journal (`store.journal`), which
 `replay_journal` writes at the next start. Reads of the log live in `store.generations`.
 
-On the embedded database every request is also appended to the sent-requests ledger beside the
-file (`store.sent_ledger`) before it leaves, because DuckDB's last writes can be lost with its
-write-ahead log; `sent` is None on PostgreSQL, whose commits are durable.
+Attempts that stop without an outcome (cancelled, interrupted, abandoned, expired, queued
+again) are `store.attempt_queue`'s. On the embedded database every request is also appended
+to the sent-requests ledger beside the file before it leaves, because DuckDB's last writes can
+be lost with its write-ahead log: that ledger and the `uncertain` bookkeeping are
+`store.sent_attempts`'s.
 
 Statuses: `queued` (a run's cell, not sent yet), `pending` (being sent or with the provider),
 then `succeeded`, `failed`, `moderated`, `cancelled` (a queued cell not sent), `not_sent` (the
@@ -26,7 +28,6 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,6 @@ from typing import Any
 from workbench.store.db import Backend, retry_conflicts, utcnow
 from workbench.store.images import StoredImage
 from workbench.store.journal import JOURNAL_NAME, OutcomeJournal
-from workbench.store.sent_ledger import SentLedger
 from workbench.store.spending import SpendLedger
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,10 @@ class Outcome:
 
 
 class AttemptLog:
+    """An attempt's lifecycle writes: its row before the request, the start of a queued cell,
+    the provider's acceptance, and its outcome (settling its reservation), journalled when the
+    team server is away."""
+
     def __init__(
         self, db: Backend, *, data_dir: Path | None = None, reconnect_s: float = 120.0
     ) -> None:
@@ -132,9 +136,6 @@ class AttemptLog:
         self.reconnect_s = reconnect_s
         self.journal = OutcomeJournal(data_dir / JOURNAL_NAME) if data_dir is not None else None
         self.journalled = 0  # outcomes this process had to keep in the journal
-        self.sent: SentLedger | None = (
-            SentLedger.beside(Path(db.location)) if db.dialect == "duckdb" else None
-        )
 
     def insert_pending(self, new: NewGeneration) -> None:
         now = utcnow()
@@ -309,130 +310,6 @@ class AttemptLog:
             log.warning("could not record that %s was accepted: %s", generation_id,
                         type(exc).__name__)
 
-    def cancel_queued(self, run_id: str, message: str, kind: str = "cancelled") -> int:
-        with self.db.cursor() as cur:
-            rows = cur.execute(
-                "UPDATE generations SET status = 'cancelled', finished_at = ?, error_kind = ?,"
-                " error_message = ? WHERE run_id = ? AND status = 'queued' RETURNING id",
-                [utcnow(), kind, message, run_id],
-            ).fetchall()
-        return len(rows)
-
-    def mark_interrupted(self, labels: Mapping[str, str] | None = None) -> int:
-        """Attempts left pending or queued by a process of this machine that is gone become
-        `interrupted` (another machine's PIDs cannot be checked from here). One cut off while
-        sending, without an answer from the provider, is `uncertain`; `labels` names the
-        providers in its message (provider name -> label)."""
-        with self.db.cursor() as cur:
-            workers = [
-                row[0]
-                for row in cur.execute(
-                    "SELECT DISTINCT worker_pid FROM generations"
-                    f" WHERE status IN ('pending', 'queued') AND {MINE}", [HOST]
-                ).fetchall()
-            ]
-            dead = [pid for pid in workers if pid is None or not pid_alive(pid)]
-            if not dead:
-                return 0
-            known = [pid for pid in dead if pid is not None]
-            clause = "worker_pid IS NULL" + (
-                f" OR worker_pid IN ({', '.join('?' for _ in known)})" if known else ""
-            )
-            rows = cur.execute(
-                "UPDATE generations SET status = 'interrupted', finished_at = ?,"
-                " error_kind = 'interrupted', error_message = CASE WHEN submitted_at IS NULL"
-                " THEN ? ELSE ? END"
-                f" WHERE status IN ('pending', 'queued') AND {MINE} AND ({clause})"
-                " RETURNING id, provider, run_id, submitted_at, provider_request_id",
-                [utcnow(), NEVER_SENT, ACCEPTED, HOST, *known],
-            ).fetchall()
-            for gid, provider, run_id, submitted_at, request_id in rows:
-                if submitted_at is not None and request_id is None:
-                    label = (labels or {}).get(provider, provider)
-                    cur.execute(
-                        "UPDATE generations SET error_kind = 'uncertain', error_message = ?"
-                        " WHERE id = ?",
-                        [uncertain_message(gid, label, run_id), gid],
-                    )
-        return len(rows)
-
-    def abandon(self, generation_id: str, label: str, run_id: str | None) -> str | None:
-        """Stop waiting for an attempt still with its provider (a second Ctrl-C): it becomes
-        `interrupted`, keeping its request id, so `recover` fetches its result later; without
-        a request id it is `uncertain`. Its reservation stays (it may be billed). Returns the
-        error kind written, or None when the attempt had already ended."""
-        with self.db.cursor() as cur:
-            row = cur.execute(
-                "SELECT provider_request_id, resume_url FROM generations"
-                " WHERE id = ? AND status = 'pending'",
-                [generation_id],
-            ).fetchone()
-            if row is None:
-                return None
-            request_id, resume_url = row
-            if request_id is not None:
-                kind = "interrupted"
-                message = (
-                    f"The workbench stopped waiting for {label} while it worked on this "
-                    f"request ({request_id}); it was not sent again. `workbench recover` "
-                    "fetches its result while the provider keeps it."
-                    if resume_url is not None
-                    else f"The workbench stopped waiting for {label} while it worked on this "
-                    f"request ({request_id}); it was not sent again, and {label} gives no "
-                    "address to fetch its result from."
-                )
-            else:
-                kind, message = "uncertain", uncertain_message(generation_id, label, run_id)
-            cur.execute(
-                "UPDATE generations SET status = 'interrupted', finished_at = ?, error_kind = ?,"
-                " error_message = ? WHERE id = ? AND status = 'pending'",
-                [utcnow(), kind, message, generation_id],
-            )
-        return kind
-
-    def mark_resent(self, generation_id: str, new_id: str) -> None:
-        """An uncertain attempt was sent again as `new_id`: it is not offered again."""
-        with self.db.cursor() as cur:
-            cur.execute(
-                "UPDATE generations SET error_kind = 'resent', error_message = ?"
-                " WHERE id = ? AND status = 'interrupted' AND error_kind = 'uncertain'",
-                [
-                    f"It may or may not have reached the provider; it was sent again as "
-                    f"{new_id} on purpose.",
-                    generation_id,
-                ],
-            )
-
-    def mark_uncertain(self, generation_id: str, label: str, run_id: str | None) -> None:
-        """The sent-requests ledger says this attempt was about to leave, the database lost
-        that: it may or may not have reached the provider (never sent again unless asked)."""
-        now = utcnow()
-        with self.db.cursor() as cur:
-            cur.execute(
-                "UPDATE generations SET status = 'interrupted', error_kind = 'uncertain',"
-                " error_message = ?, submitted_at = ?, finished_at = ?"
-                " WHERE id = ? AND submitted_at IS NULL"
-                " AND status IN ('queued', 'interrupted', 'cancelled')",
-                [uncertain_message(generation_id, label, run_id), now, now, generation_id],
-            )
-
-    def recorded_as_sent(self, generation_ids: list[str]) -> set[str]:
-        """Those of `generation_ids` whose row says the request went out."""
-        found: set[str] = set()
-        with self.db.cursor() as cur:
-            for i in range(0, len(generation_ids), 500):
-                chunk = generation_ids[i : i + 500]
-                marks = ", ".join("?" for _ in chunk)
-                found.update(
-                    row[0]
-                    for row in cur.execute(
-                        f"SELECT id FROM generations WHERE id IN ({marks})"
-                        " AND submitted_at IS NOT NULL",
-                        chunk,
-                    ).fetchall()
-                )
-        return found
-
     def checkpoint(self) -> None:
         """Write the embedded database's log into its file now (a run's grid, before the run
         sends anything), so losing the log later cannot lose the run."""
@@ -440,23 +317,3 @@ class AttemptLog:
             return  # a server's commit is durable already
         with self.db.cursor() as cur:
             cur.execute("CHECKPOINT")
-
-    def mark_expired(self, generation_id: str, message: str) -> None:
-        """The provider no longer has this job's result: say so, and stop asking for it."""
-        with self.db.cursor() as cur:
-            cur.execute(
-                "UPDATE generations SET error_kind = 'expired', error_message = ?"
-                " WHERE id = ? AND status = 'interrupted'",
-                [message, generation_id],
-            )
-
-    def requeue(self, generation_id: str) -> None:
-        """A cell that never left (interrupted or cancelled before sending) is queued again on
-        its own row, so a resumed run completes it there instead of adding a second attempt."""
-        with self.db.cursor() as cur:
-            cur.execute(
-                "UPDATE generations SET status = 'queued', worker_pid = ?, worker_host = ?,"
-                " finished_at = NULL, error_kind = NULL, error_message = NULL"
-                " WHERE id = ? AND submitted_at IS NULL",
-                [os.getpid(), HOST, generation_id],
-            )

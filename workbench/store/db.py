@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,25 +25,21 @@ from typing import Any, Protocol, TypeVar
 
 import duckdb
 
-from workbench.errors import WorkbenchError
 from workbench.paths import DEFAULT_DATA_UMASK, make_private_dir, make_private_files
-from workbench.store.file_lock import FileTurn, LockTimeout
+from workbench.store.db_turn import (
+    CATALOG,
+    DRAIN_WAIT_S,
+    FIRST_UNIT_GRACE_S,
+    DatabaseTurn,
+)
+from workbench.store.db_turn import (
+    DatabaseLocked as DatabaseLocked,
+)
+from workbench.store.errors import StoreError
+from workbench.store.file_lock import FileTurn
 from workbench.store.migrations import NewerSchema, apply_migrations
 
 log = logging.getLogger(__name__)
-
-# After giving the file to a waiting process, wait this long before asking for it again, so the
-# waiter (which polls every few ms) gets its turn instead of this process taking it straight back.
-GIVE_WAY_S = 0.01
-# How often an open connection checks whether another process waits.
-WATCH_S = 0.005
-# The longest a new unit of work waits for this process's other cursors to let the file go.
-DRAIN_WAIT_S = 1.0
-# After opening (the schema check), how long the file stays this process's although another one
-# waits, so the caller's first unit of work (a command's query, ~15 ms later) happens in the
-# same turn instead of queueing behind every other process for a second one.
-FIRST_UNIT_GRACE_S = 0.1
-
 
 def utcnow() -> datetime:
     """Now in UTC without a zone: every timestamp column is UTC wall time."""
@@ -75,10 +70,6 @@ class Backend(Protocol):
     def location(self) -> str: ...
     @property
     def is_open(self) -> bool: ...
-
-
-class StoreError(WorkbenchError, RuntimeError):
-    """The data directory or database cannot be used; the message says why and what to do."""
 
 
 _T = TypeVar("_T")
@@ -112,38 +103,6 @@ def one_row(row: tuple[Any, ...] | None, what: str) -> tuple[Any, ...]:
     return row
 
 
-class DatabaseLocked(StoreError):
-    def __init__(self, path: Path, holder: str, waited_s: float) -> None:
-        super().__init__(
-            f"The database {path} is in use by another process ({holder}); waited "
-            f"{waited_s:.0f} s. Finish or stop that process, or point WORKBENCH_DATA_DIR "
-            "at another folder."
-        )
-        self.holder = holder
-
-
-_LOCK_HOLDER = re.compile(r"PID (\d+)")
-_CATALOG = "workbench"  # the name the file is attached under
-
-
-def _describe_holder(message: str) -> str:
-    match = _LOCK_HOLDER.search(message)
-    if not match:
-        return "unknown process"
-    pid = match.group(1)
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-        cmd = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
-    except OSError:
-        cmd = ""
-    return f"PID {pid}: {cmd[:120]}" if cmd else f"PID {pid}"
-
-
-def _is_lock_error(exc: Exception) -> bool:
-    text = str(exc)
-    return "Could not set lock" in text or "Conflicting lock" in text
-
-
 class Database:
     dialect = "duckdb"
     # What a write that raced another one raises (a retry may succeed); nothing here is lost to
@@ -166,21 +125,7 @@ class Database:
         self.lock_timeout_s = lock_timeout_s
         self.idle_close_s = idle_close_s
         self.max_hold_s = max_hold_s
-        self._cond = threading.Condition()
-        # One DuckDB instance for the process's lifetime, the file attached to it for each turn:
-        # creating an instance costs ~35 ms (even in memory), attaching and detaching a file
-        # ~3 ms, and every process pays the difference once per turn.
-        self._instance: duckdb.DuckDBPyConnection | None = None
-        self._con: duckdb.DuckDBPyConnection | None = None  # the instance while the file is in
-        self._leases = 0
         self._mine = threading.local()  # this thread's lease depth (nested cursors)
-        self._opened_at = 0.0
-        self._idle_since = 0.0
-        self._draining = False
-        self._gave_way_at = 0.0
-        self._watcher: threading.Thread | None = None
-        self._keep = 0  # units of work that asked to keep the file between them
-        self._first_unit_by = 0.0  # until then, a waiting process does not take the file back
         try:
             # Private by default (workbench/paths.py): created 0700, an existing one narrowed.
             make_private_dir(self.path.parent, data_umask, fix_existing=True)
@@ -191,14 +136,18 @@ class Database:
                 "Set WORKBENCH_DATA_DIR to a folder you can write to."
             ) from exc
         try:
-            self._turn = FileTurn(self.path)
-            self._turn.others_waiting()  # creates the lock files: fails here if unwritable
+            file = FileTurn(self.path)
+            file.others_waiting()  # creates the lock files: fails here if unwritable
         except OSError as exc:
             raise StoreError(
                 f"Cannot use the data directory {self.path.parent}: cannot write its lock "
                 f"files ({exc.strerror}). "
                 "Set WORKBENCH_DATA_DIR to a folder you can write to."
             ) from exc
+        self._turns = DatabaseTurn(
+            self.path, file, lock_timeout_s=lock_timeout_s, idle_close_s=idle_close_s,
+            max_hold_s=max_hold_s,
+        )
         # Migrations run inside one turn: a second process starting at the same moment waits
         # for the file and then finds them applied.
         with self.cursor() as cur:
@@ -206,133 +155,42 @@ class Database:
                 self.migrations_applied = apply_migrations(cur)
             except NewerSchema as exc:
                 raise StoreError(f"{exc} Database: {self.path}") from None
-            self._first_unit_by = time.monotonic() + FIRST_UNIT_GRACE_S
+            self._turns.first_unit_by = time.monotonic() + FIRST_UNIT_GRACE_S
         # DuckDB and the lock files are created 0666 less the umask: the data's own mask.
         make_private_files(
             [
                 self.path,
                 Path(f"{self.path}.wal"),
-                self._turn.lock_path,
-                self._turn.wait_path,
+                file.lock_path,
+                file.wait_path,
             ],
             data_umask,
         )
         # Close on interpreter exit so the file lock and WAL are released cleanly.
         atexit.register(self.close)
 
-    # -- opening and closing (called with self._cond held) --------------------------------------
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        pause = self._gave_way_at + GIVE_WAY_S - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        started = time.monotonic()
-        try:
-            self._turn.acquire(self.lock_timeout_s)
-        except LockTimeout as exc:
-            raise DatabaseLocked(self.path, exc.holder, exc.waited_s) from None
-        except OSError as exc:
-            raise StoreError(
-                f"Cannot lock the database {self.path}: {exc.strerror}. "
-                "Set WORKBENCH_DATA_DIR to a folder you can write to."
-            ) from exc
-        try:
-            con = self._connect(started)
-        except BaseException:
-            self._turn.release()
-            raise
-        self._opened_at = time.monotonic()
-        if self._watcher is None:
-            self._watcher = threading.Thread(
-                target=self._watch, name=f"db-turn-{self.path.name}", daemon=True
-            )
-            self._watcher.start()
-        return con
-
-    def _connect(self, started: float) -> duckdb.DuckDBPyConnection:
-        # A process outside this protocol (an older workbench, the duckdb shell) may still hold
-        # the file: wait for it within the same time limit.
-        deadline = started + self.lock_timeout_s
-        delay = 0.05
-        literal = "'" + str(self.path).replace("'", "''") + "'"  # ATTACH takes no parameter
-        while True:
-            try:
-                if self._instance is None:
-                    self._instance = duckdb.connect(":memory:")
-                self._instance.execute(f"ATTACH {literal} AS {_CATALOG}")
-                self._instance.execute(f"USE {_CATALOG}")
-                return self._instance
-            except duckdb.IOException as exc:
-                if not _is_lock_error(exc):
-                    raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
-                if time.monotonic() >= deadline:
-                    raise DatabaseLocked(
-                        self.path, _describe_holder(str(exc)), time.monotonic() - started
-                    ) from None
-                time.sleep(min(delay, max(deadline - time.monotonic(), 0.01)))
-                delay = min(delay * 2, 0.5)
-            except duckdb.Error as exc:
-                raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
-
-    def _close_locked(self, *, giving_way: bool = False) -> bool:
-        if self._con is not None:
-            try:
-                # Detaching writes the log's changes into the file (as closing did) and lets go
-                # of DuckDB's own lock on it.
-                self._con.execute("USE memory")
-                self._con.execute(f"DETACH {_CATALOG}")
-            except duckdb.Error as exc:  # still busy: leave it to the process's end
-                log.warning("could not close %s: %s", self.path, exc)
-                self._draining = False
-                self._cond.notify_all()
-                return False
-            self._con = None
-        self._turn.release()
-        if giving_way:
-            self._gave_way_at = time.monotonic()
-        self._draining = False
-        self._cond.notify_all()
-        return True
-
-    def _watch(self) -> None:
-        """While the file is open: give it up when idle and another process waits (or after
-        `idle_close_s`), and stop lending new cursors when threads of this process have kept it
-        busy for `max_hold_s` while someone waits."""
-        while True:
-            time.sleep(WATCH_S)
-            with self._cond:
-                if self._con is None:
-                    self._watcher = None
-                    return
-                now = time.monotonic()
-                waiting = now >= self._first_unit_by and self._turn.others_waiting()
-                if self._leases == 0:
-                    idle_long = not self._keep and now - self._idle_since >= self.idle_close_s
-                    if waiting or idle_long:
-                        self._close_locked(giving_way=waiting)
-                elif waiting and now - self._opened_at >= self.max_hold_s:
-                    self._draining = True
-
     # -- lending ---------------------------------------------------------------------------------
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for this thread; the file stays open while any cursor is lent."""
         depth = getattr(self._mine, "depth", 0)
-        with self._cond:
+        turns = self._turns
+        with turns.cond:
             if depth == 0:
                 # Another process is owed a turn: let the cursors already lent finish first.
                 # Bounded, because a lent cursor may itself wait for this thread's work.
                 give_up = time.monotonic() + DRAIN_WAIT_S
-                while self._draining and (left := give_up - time.monotonic()) > 0:
-                    self._cond.wait(left)
-            if self._con is None:
-                self._con = self._open()
-            elif depth == 0 and self._leases == 0:
-                self._first_unit_by = 0.0  # the caller's first unit has begun
-            self._leases += 1
+                while turns.draining and (left := give_up - time.monotonic()) > 0:
+                    turns.cond.wait(left)
+            if turns.con is None:
+                turns.con = turns.open()
+            elif depth == 0 and turns.leases == 0:
+                turns.first_unit_by = 0.0  # the caller's first unit has begun
+            turns.leases += 1
             self._mine.depth = depth + 1
             try:
-                cur = self._con.cursor()
-                cur.execute(f"USE {_CATALOG}")  # a cursor starts in the instance's own catalog
+                cur = turns.con.cursor()
+                cur.execute(f"USE {CATALOG}")  # a cursor starts in the instance's own catalog
             except BaseException:
                 self._release_lease()
                 raise
@@ -340,36 +198,30 @@ class Database:
             yield cur
         finally:
             cur.close()
-            with self._cond:
+            with turns.cond:
                 self._release_lease()
 
     def _release_lease(self) -> None:
-        self._leases -= 1
+        self._turns.leases -= 1
         self._mine.depth -= 1
-        if self._leases:
-            return
-        self._idle_since = time.monotonic()
-        if self._draining:
-            self._close_locked(giving_way=True)
-        elif self.idle_close_s <= 0 and not self._keep:
-            self._close_locked()
-        elif time.monotonic() >= self._first_unit_by and self._turn.others_waiting():
-            self._close_locked(giving_way=True)
+        if not self._turns.leases:
+            self._turns.none_lent()
 
     @contextmanager
     def kept_open(self) -> Iterator[None]:
         """Between the units of work inside this block (a run's writes), keep the file open
         while no other process waits, instead of paying to reopen it for each one; a waiting
         process still gets it at the end of the current unit."""
-        with self._cond:
-            self._keep += 1
+        turns = self._turns
+        with turns.cond:
+            turns.keep += 1
         try:
             yield
         finally:
-            with self._cond:
-                self._keep -= 1
-                if not self._keep and not self._leases and self.idle_close_s <= 0:
-                    self._close_locked()
+            with turns.cond:
+                turns.keep -= 1
+                if not turns.keep and not turns.leases and self.idle_close_s <= 0:
+                    turns.close_locked()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -386,18 +238,15 @@ class Database:
         """Close once no cursor is lent; wait up to `wait_s` for one still at work (closing
         under a running query aborts the process), then give up and leave it open."""
         deadline = time.monotonic() + wait_s
-        with self._cond:
-            while self._leases:
+        turns = self._turns
+        with turns.cond:
+            while turns.leases:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     log.warning("%s is still in use; not closing it", self.path)
                     return
-                self._cond.wait(min(remaining, 0.05))
-            if self._close_locked():
-                self._turn.close()
-                if self._instance is not None:
-                    self._instance.close()
-                    self._instance = None
+                turns.cond.wait(min(remaining, 0.05))
+            turns.close_for_good()
 
     def exclusive(self, cur: Any, name: str) -> None:
         """Inside a transaction: hold `name` until it ends. Nothing to do here, since one
@@ -421,7 +270,7 @@ class Database:
 
     @property
     def is_open(self) -> bool:
-        return self._con is not None
+        return self._turns.con is not None
 
     @property
     def location(self) -> str:

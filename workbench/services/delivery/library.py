@@ -227,7 +227,7 @@ def produced(wb: Workbench, version_id: str, limit: int = 48) -> list[dict[str, 
     return [
         {
             **{k: v for k, v in asdict(row).items() if k != "thumb_path"},
-            "thumbnail": wb.images.thumb_data_uri(row.thumb_path),
+            "thumbnail": wb.images.thumbs.data_uri(row.thumb_path),
         }
         for row in rows
     ]

@@ -540,7 +540,7 @@ async def execute(
             # The caller stopped waiting: keep what is known, so `recover` can fetch it. If
             # even that write fails, the row stays `pending` and the next start marks it.
             try:
-                wb.attempts.abandon(gid, provider_label(req.provider), req.run_id)
+                wb.queue.abandon(gid, provider_label(req.provider), req.run_id)
             except Exception:
                 log.exception("could not record that %s was left with its provider", gid)
             raise
@@ -554,7 +554,7 @@ async def execute(
 def _ledger(wb: Workbench, planned: Plan, gid: str) -> None:
     """Append the request to the sent-requests ledger before it leaves; a ledger that cannot
     be written takes the reservation back and stops the request here."""
-    ledger = wb.attempts.sent
+    ledger = wb.sent.ledger
     if ledger is None or planned.request.provider == OFFLINE:  # durable commits; nothing paid
         return
     req = planned.request
@@ -817,7 +817,7 @@ async def resend_async(wb: Workbench, generation_id: str) -> GenerationOutcome:
     planned, record = resend_plan(wb, generation_id)
     new = new_id("gen")
     # Marked first: a crash after this point never offers the old attempt again.
-    await asyncio.to_thread(wb.attempts.mark_resent, record.id, new)
+    await asyncio.to_thread(wb.sent.mark_resent, record.id, new)
     provider = wb.open_provider(planned.request.provider)
     try:
         return await execute(wb, planned, provider, new_id_hint=new, resend_of=record.id)

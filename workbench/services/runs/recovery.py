@@ -96,14 +96,14 @@ def reconcile_ledger(wb: Workbench, run_id: str | None = None) -> list[SentEntry
     was written, so it may or may not have reached the provider: an attempt row still there is
     marked `uncertain` (never sent again unless asked, `resend`); the entries returned are
     those the log could not account for."""
-    ledger = wb.attempts.sent
+    ledger = wb.sent.ledger
     if ledger is None:
         return []
     entries = ledger.entries(run_id)
-    known = wb.attempts.recorded_as_sent([e.generation_id for e in entries])
+    known = wb.sent.recorded_as_sent([e.generation_id for e in entries])
     lost = [e for e in entries if e.generation_id not in known]
     for entry in lost:
-        wb.attempts.mark_uncertain(
+        wb.sent.mark_uncertain(
             entry.generation_id, provider_label(entry.provider), entry.run_id
         )
     return lost
@@ -157,7 +157,7 @@ async def _recover_one(
         message = redact(exc.message, wb.settings)
         if exc.kind == "not_found":
             await asyncio.to_thread(
-                wb.attempts.mark_expired,
+                wb.queue.mark_expired,
                 gid,
                 f"Expired at the provider: the job finished, but its result can no longer be "
                 f"fetched ({message}). It was not sent again.",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import dataclasses
 import threading
 import time
@@ -35,7 +34,6 @@ from workbench.domain.ids import new_id
 from workbench.errors import InvalidInput
 from workbench.providers.registry import default_concurrency, provider_label
 from workbench.services.runs.generation import (
-    NOT_SENT,
     DailyCapReached,
     GenerateRequest,
     GenerationOutcome,
@@ -45,6 +43,8 @@ from workbench.services.runs.generation import (
     plan,
 )
 from workbench.services.runs.recovery import recover_jobs_sync
+from workbench.services.runs.run_stop import RunStop
+from workbench.services.runs.run_tally import Progress, RunTally
 from workbench.services.workbench import Workbench
 from workbench.store.records import RunCell
 from workbench.store.sent_ledger import LedgerUnwritable
@@ -91,36 +91,6 @@ class Estimate:
     duration_s: float
     spent_today_usd: float
     most_usd: float = 0.0  # the most it can cost by documented pricing (what is reserved)
-
-
-@dataclass
-class Progress:
-    total: int
-    done: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    moderated: int = 0
-    not_sent: int = 0  # stopped before anything left (no key...): nothing paid
-    cancelled: int = 0
-    interrupted: int = 0  # still with the provider when the run stopped waiting
-    cached: int = 0
-    in_flight: int = 0
-    spent_usd: float = 0.0
-    started: float = field(default_factory=time.monotonic)
-    finished: bool = False
-    stop_reason: str | None = None
-
-    @property
-    def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
-
-    @property
-    def eta_s(self) -> float | None:
-        if self.finished:
-            return 0.0
-        if not self.done:
-            return None
-        return self.elapsed_s / self.done * (self.total - self.done - self.cancelled)
 
 
 def _planned(wb: Workbench, cells: list[Cell]) -> list[Plan]:
@@ -178,7 +148,11 @@ class RunHandle:
     flight finish and are logged with their images and costs, and the run ends `cancelled`.
     `abandon()` (a second Ctrl-C) stops waiting as well: jobs still with their provider are
     recorded `interrupted` with their request ids (`recover` fetches them later), and the run
-    ends `interrupted`."""
+    ends `interrupted`.
+
+    The handle schedules: one lane per provider, each job's reservation, the daily cap's
+    wait. Its stop requests and reason are `stopping` (`run_stop.RunStop`); its counts and the
+    money held against the budget are `tally` (`run_tally.RunTally`)."""
 
     def __init__(
         self,
@@ -202,46 +176,27 @@ class RunHandle:
         self.billed_over_max: str | None = None  # the first bill above its documented maximum
         self.ledger_error: str | None = None  # the sent-requests ledger could not be written
         self.done = threading.Event()
-        self._cancel = threading.Event()
-        self._abandon = threading.Event()
-        self._lock = threading.Lock()
-        self._progress = Progress(total=len(jobs))
-        self._reserved = 0.0
-        self._stop_reason: str | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.stopping = RunStop()
+        self.tally = RunTally(len(jobs), self.stopping)
         self._changed: asyncio.Event | None = None  # set whenever a job ends (money settles)
-        self._waiting_cap = 0  # jobs waiting for the daily cap to make room
         self.thread: threading.Thread | None = None
 
     # -- control --------------------------------------------------------------------------------
     def cancel(self) -> None:
         """Stop sending; jobs in flight finish and are logged."""
-        self._cancel.set()
+        self.stopping.cancel()
 
     def abandon(self) -> None:
         """Stop sending and stop waiting: jobs in flight are recorded `interrupted`."""
-        self._cancel.set()
-        self._abandon.set()
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # a loop closed in between: the run ended
-                loop.call_soon_threadsafe(self._cancel_tasks)
-
-    def _cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self.stopping.abandon()
 
     @property
     def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self.stopping.cancelled
 
     @property
     def progress(self) -> Progress:
-        with self._lock:
-            return Progress(
-                **{k: getattr(self._progress, k) for k in Progress.__dataclass_fields__}
-            )
+        return self.tally.snapshot()
 
     def run_sync(self) -> Progress:
         try:
@@ -256,7 +211,7 @@ class RunHandle:
 
     # -- work -----------------------------------------------------------------------------------
     async def run(self) -> Progress:
-        self._loop = asyncio.get_running_loop()
+        self.stopping.loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
         lanes: dict[str, list[tuple[str, Cell, Plan]]] = {}
         for job in self.jobs:
@@ -266,35 +221,24 @@ class RunHandle:
         # While nobody waits, the file stays open between writes (reopening costs more).
         with self.wb.db.kept_open():
             await asyncio.gather(*(self._lane(name, jobs) for name, jobs in lanes.items()))
-        reason = self._stop_reason or (
-            "Cancelled by the user." if self._cancel.is_set() else None
+        stop_reason = self.stopping.reason
+        reason = stop_reason or (
+            "Cancelled by the user." if self.stopping.cancelled else None
         )
         if reason:
-            kind = "budget" if self._stop_reason else "cancelled"
-            skipped = self.wb.attempts.cancel_queued(self.run_id, reason, kind=kind)
-            with self._lock:
-                self._progress.cancelled += skipped
-                self._progress.stop_reason = reason
-        with self._lock:
-            self._progress.finished = True
-            spent = self._progress.spent_usd
-            left_with_provider = self._progress.interrupted
-        if self._abandon.is_set() and left_with_provider:
+            kind = "budget" if stop_reason else "cancelled"
+            skipped = self.wb.queue.cancel_queued(self.run_id, reason, kind=kind)
+            self.tally.cancelled(skipped, reason)
+        spent, left_with_provider = self.tally.finish()
+        if self.stopping.abandoned and left_with_provider:
             status = "interrupted"  # resumable: its jobs at the providers are fetched then
-        elif self._cancel.is_set():
+        elif self.stopping.cancelled:
             status = "cancelled"
         else:
-            status = "stopped" if self._stop_reason else "finished"
+            status = "stopped" if self.stopping.reason else "finished"
         self.wb.runs.finish(self.run_id, status, round(spent, 6))
         self._emit(None)
         return self.progress
-
-    def _should_stop(self) -> bool:
-        return self._cancel.is_set() or self._stop_reason is not None
-
-    def _stop(self, reason: str) -> None:
-        with self._lock:
-            self._stop_reason = self._stop_reason or reason
 
     async def _lane(self, provider_name: str, jobs: list[tuple[str, Cell, Plan]]) -> None:
         limit = asyncio.Semaphore(self.settings.limit(provider_name))
@@ -307,8 +251,7 @@ class RunHandle:
                     limit.release()
                     break
                 task = asyncio.create_task(self._one(gid, cell, planned, provider, limit))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self.stopping.track(task)
                 tasks.append(task)
             # A job cancelled by `abandon` has recorded itself; the others are awaited.
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -319,8 +262,8 @@ class RunHandle:
         """Whether the job may go: its maximum is held against the run's budget. While it does
         not fit but jobs of the run are in flight, wait for one to end (it may cost less than
         its maximum); with none in flight, stop sending."""
-        while not self._should_stop():
-            verdict = self._reserve(planned)
+        while not self.stopping.should_stop():
+            verdict = self.tally.reserve(planned.reserve_usd, self.settings.budget_usd)
             if verdict != "wait":
                 return verdict == "ok"
             await self._job_ended()
@@ -330,28 +273,6 @@ class RunHandle:
         assert self._changed is not None
         self._changed.clear()  # no await before the wait: no job can end in between
         await self._changed.wait()
-
-    def _reserve(self, planned: Plan) -> str:
-        """Hold the most this job can cost against the run's budget: "ok"; "wait" while it
-        does not fit but other jobs hold money; "stop" (the reason kept) when it cannot fit."""
-        budget = self.settings.budget_usd
-        cost = planned.reserve_usd
-        with self._lock:
-            if budget is not None and (
-                self._progress.spent_usd + self._reserved + cost > budget + 1e-9
-            ):
-                if self._reserved > 1e-12:
-                    return "wait"
-                self._stop_reason = self._stop_reason or (
-                    f"Stopped sending: the next image may cost up to ${cost:,.4f}, which would "
-                    f"take the run past its budget of ${budget:,.2f} (spent "
-                    f"${self._progress.spent_usd:,.4f}, ${self._reserved:,.4f} held for jobs "
-                    "in flight)."
-                )
-                return "stop"
-            self._reserved += cost
-            self._progress.in_flight += 1
-        return "ok"
 
     async def _one(
         self, gid: str, cell: Cell, planned: Plan, provider: Any, limit: asyncio.Semaphore
@@ -367,7 +288,7 @@ class RunHandle:
             outcome = await self._execute(gid, cell, planned, provider, cached)
             if outcome.over_max:
                 self.billed_over_max = self.billed_over_max or outcome.over_max
-                self._stop(
+                self.stopping.stop(
                     f"Stopped sending: {outcome.over_max} The daily caps and the budget "
                     "reserve that maximum, so they could no longer be guaranteed. Check the "
                     f"provider's pricing before `workbench run --resume {self.run_id}`."
@@ -375,23 +296,16 @@ class RunHandle:
         except DailyCapReached as exc:
             # Nothing was sent; the cell stays queued and is cancelled with this reason.
             counted = False
-            self._stop(f"Stopped sending: {exc.problems[0]}")
+            self.stopping.stop(f"Stopped sending: {exc.problems[0]}")
         except LedgerUnwritable as exc:
             counted = False  # nothing was sent; the cell stays queued
             self.ledger_error = self.ledger_error or str(exc)
-            self._stop(f"Stopped sending: {exc}")
+            self.stopping.stop(f"Stopped sending: {exc}")
         except asyncio.CancelledError:
             counted, abandoned = False, True  # `abandon`: execute recorded it interrupted
         finally:
             limit.release()
-            with self._lock:
-                p = self._progress
-                self._reserved -= reserved
-                p.in_flight -= 1
-                if abandoned:
-                    p.interrupted += 1
-                elif counted:
-                    self._count(outcome)
+            self.tally.settle(reserved, outcome, counted=counted, abandoned=abandoned)
             if counted:
                 self._emit(outcome)
             if self._changed is not None:
@@ -409,36 +323,10 @@ class RunHandle:
                     resend_of=self.resend_of.get(cell.key),
                 )
             except DailyCapReached:
-                with self._lock:
-                    others = self._progress.in_flight - 1 - self._waiting_cap
-                if others <= 0 or self._should_stop():
+                if self.tally.others_in_flight() <= 0 or self.stopping.should_stop():
                     raise
-            with self._lock:
-                self._waiting_cap += 1
-            try:
+            with self.tally.waiting_for_cap():
                 await self._job_ended()
-            finally:
-                with self._lock:
-                    self._waiting_cap -= 1
-
-    def _count(self, outcome: GenerationOutcome | None) -> None:
-        """Called with `self._lock` held."""
-        p = self._progress
-        p.done += 1
-        if outcome is None:
-            p.failed += 1
-            return
-        p.spent_usd += outcome.cost_usd or 0.0
-        if outcome.cached_from:
-            p.cached += 1
-        if outcome.status == "succeeded":
-            p.succeeded += 1
-        elif outcome.status == "moderated":
-            p.moderated += 1
-        elif outcome.status == NOT_SENT:
-            p.not_sent += 1
-        else:
-            p.failed += 1
 
     def _emit(self, outcome: GenerationOutcome | None) -> None:
         if self.on_event is not None:
@@ -462,7 +350,7 @@ def _queue(
             cell = planned.request.cell or ""
             earlier = (unsent or {}).get(cell)
             if earlier is not None:
-                wb.attempts.requeue(earlier)
+                wb.queue.requeue(earlier)
                 ids.append(earlier)
                 continue
             gid = new_id("gen")
@@ -471,7 +359,7 @@ def _queue(
                 planned.row(gid, {}, status="queued", resend_of=again)
             )
             if again is not None:
-                wb.attempts.mark_resent(again, gid)
+                wb.sent.mark_resent(again, gid)
             ids.append(gid)
     wb.attempts.checkpoint()
     return ids
@@ -479,10 +367,10 @@ def _queue(
 
 def _check_ledger(wb: Workbench) -> None:
     """A run whose requests cannot be written to the sent-requests ledger does not start."""
-    if wb.attempts.sent is None:
+    if wb.sent.ledger is None:
         return
     try:
-        wb.attempts.sent.check()
+        wb.sent.ledger.check()
     except LedgerUnwritable as exc:
         raise RunRefused([str(exc)]) from None
 
@@ -693,4 +581,4 @@ def active(run_id: str) -> RunHandle | None:
 def recover(wb: Workbench) -> tuple[int, int]:
     """After a crash: rows and runs owned by a dead process become `interrupted`."""
     labels = {name: provider_label(name) for name in default_concurrency()}
-    return wb.attempts.mark_interrupted(labels), wb.runs.mark_interrupted()
+    return wb.queue.mark_interrupted(labels), wb.runs.mark_interrupted()

@@ -5,7 +5,9 @@ in the data directory or in an S3-compatible bucket.
 - `backend`: the protocol a place for the bytes implements, and its errors;
 - `local` (`DirectoryBackend`, the default) and `s3` (`S3Backend`, on boto3): the two places;
 - `decoding`: the checks image bytes pass before they are trusted, and the thumbnail;
-- `store` (`ImageStore`): checking before storing, thumbnails, reads through the checks;
+- `store` (`ImageStore`): checking before storing, reads through the checks;
+- `thumbnails`: made after the image is stored, waited for or made on a read, as data URIs;
+- `spool_replay`: uploading what the spool holds;
 - `cache` (the bounded local read cache) and `spool` (uploads the store could not take yet);
 - `copying`: moving images between two stores, checked by sha256.
 
@@ -32,11 +34,11 @@ from workbench.store.images.backend import (
 )
 from workbench.store.images.decoding import THUMB_SIDE
 from workbench.store.images.refs import BadImageRef, ImageRef, parse_ref
+from workbench.store.images.spool_replay import SpoolReplay, replay_spool
 from workbench.store.images.store import (
     DEFAULT_CACHE_MB,
     ImageStore,
     NotAnImage,
-    SpoolReplay,
     StoredImage,
 )
 
@@ -55,6 +57,7 @@ __all__ = [
     "images_url",
     "open_image_store",
     "parse_ref",
+    "replay_spool",
     "store_at",
 ]
 
@@ -118,7 +121,7 @@ def open_image_store(
     env = os.environ if env is None else env
     store = store_at(images_url(env), data_dir, env, data_umask=data_umask)
     if store.remote and store.spool.keys():
-        replay = store.replay_spool()
+        replay = replay_spool(store)
         if replay.uploaded:
             log.warning("uploaded %d spooled image file(s) to %s", replay.uploaded,
                         store.location)

@@ -1,5 +1,6 @@
 """`ImageStore`: what the rest of the workbench calls to keep and read images, whichever
-backend holds them.
+backend holds them: the rules every image passes in and out. Its thumbnails are
+`thumbnails.Thumbnails` (`store.thumbs`); uploading the spool is `spool_replay`.
 
 - `put` refuses bytes that are not a whole image of sane dimensions (`NotAnImage`, checked by
   `decoding.inspect` without decoding a PNG's pixels), so a truncated download, an HTML error
@@ -20,13 +21,12 @@ backend holds them.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import InvalidInput
@@ -37,9 +37,8 @@ from workbench.store.images.backend import (
     ImageUnavailable,
 )
 from workbench.store.images.cache import ReadCache
-from workbench.store.images.decoding import BrokenImage, inspect, thumbnail
+from workbench.store.images.decoding import BrokenImage, inspect
 from workbench.store.images.local import DirectoryBackend
-from workbench.store.images.placeholder import placeholder_data_uri
 from workbench.store.images.refs import (
     IMAGE_FORMATS,
     OTHER_FORMAT,
@@ -50,6 +49,7 @@ from workbench.store.images.refs import (
     thumb_ref,
 )
 from workbench.store.images.spool import Spool
+from workbench.store.images.thumbnails import Thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,8 @@ SPOOL_DIR = "image-spool"
 
 # Shared by every store in the process; `put` already runs off the event loop.
 _HELPER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="image-hash")
-# Thumbnails of images already stored, made after `put` returns: one at a time, so a run's
-# thumbnails never take both cores from the generations still in flight. Its thread is joined
-# at exit (concurrent.futures does), so a one-shot command leaves no thumbnail unmade.
-_THUMBS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-thumb")
 # Fetches of a page's thumbnails from a remote store (network-bound: threads wait, not work).
 _FETCH = ThreadPoolExecutor(max_workers=8, thread_name_prefix="image-fetch")
-
-_EXTENSIONS = tuple(dict.fromkeys(ext for ext, _ in (*IMAGE_FORMATS.values(), OTHER_FORMAT)))
-
 
 class NotAnImage(InvalidInput):
     pass
@@ -82,14 +75,6 @@ class StoredImage:
     bytes: int
     width: int
     height: int
-
-
-@dataclass
-class SpoolReplay:
-    uploaded: int = 0
-    left: int = 0  # still spooled: the store could not take them now
-    damaged: list[str] = field(default_factory=list)  # bytes no longer match their name
-    error: str | None = None  # why the upload stopped
 
 
 class ImageStore:
@@ -111,8 +96,8 @@ class ImageStore:
         self.cache = ReadCache(self.data_dir / CACHE_DIR, cache_bytes) if self.remote else None
         self.spool = Spool(self.data_dir / SPOOL_DIR)
         self._problems: dict[str, str] = {}
-        self._pending: dict[str, Future[bytes | None]] = {}  # thumbnail key -> its making
         self._lock = threading.Lock()
+        self.thumbs = Thumbnails(self)
 
     @property
     def location(self) -> str:
@@ -126,7 +111,7 @@ class ImageStore:
         decode for a PNG), then store them under their sha256 before returning: a local
         write, or a bucket's upload (else the flushed spool). The thumbnail is written with
         them when checking made it (a JPEG), else made afterwards on a helper thread; until
-        then a read of it makes it (`thumb_bytes`)."""
+        then a read of it makes it (`read`, through `thumbs.of`)."""
         if not data:
             raise NotAnImage("The provider returned an empty file instead of an image.")
         # Hash on a helper thread while this one checks the file: both release the GIL.
@@ -139,38 +124,17 @@ class ImageStore:
         sha = hashing.result()
         ext, mime = IMAGE_FORMATS.get(seen.format, OTHER_FORMAT)
         original, small = image_ref(sha, ext), thumb_ref(sha)
-        self._store(original, data)
+        self.keep(original, data)
         if seen.thumb is not None:
-            self._store(small, seen.thumb)
+            self.keep(small, seen.thumb)
         else:
-            self._later(original, small, data)
+            self.thumbs.later(original, small, data)
         return StoredImage(sha, original.key, small.key, mime, len(data), seen.width,
                            seen.height)
 
-    def _later(self, original: ImageRef, small: ImageRef, data: bytes) -> None:
-        """Make and store the thumbnail on the helper thread; a read meanwhile waits for it."""
-        with self._lock:
-            if small.key in self._pending:
-                return
-            self._pending[small.key] = _THUMBS.submit(self._make_thumb, original, small, data)
-
-    def _make_thumb(self, original: ImageRef, small: ImageRef, data: bytes) -> bytes | None:
-        try:
-            if self._stored(small.key):  # the same image stored again: nothing to make
-                return None
-            thumb = thumbnail(data)
-            self._store(small, thumb)
-            return thumb
-        except (BrokenImage, ImageStoreError) as exc:
-            # The image itself is stored; only its preview is missing (a placeholder says why).
-            log.warning("no thumbnail for %s: %s", original.key, exc)
-            self._note(small.key, f"no thumbnail: {exc}")
-            return None
-        finally:
-            with self._lock:
-                self._pending.pop(small.key, None)
-
-    def _stored(self, key: str) -> bool:
+    def is_stored(self, key: str) -> bool:
+        """Whether `key` is here (cached, spooled or in the backend); False when the backend
+        cannot say."""
         if self.cache is not None and self.cache.hit(key) is not None:
             return True
         try:
@@ -178,14 +142,9 @@ class ImageStore:
         except (ImageStoreError, ImageUnavailable):
             return False
 
-    def wait_for_thumbnails(self) -> None:
-        """Return once every thumbnail this store has under way is stored."""
-        with self._lock:
-            pending = list(self._pending.values())
-        for future in pending:
-            future.result()
-
-    def _store(self, ref: ImageRef, data: bytes) -> None:
+    def keep(self, ref: ImageRef, data: bytes) -> None:
+        """Store `data` under `ref`: in the data directory, or the bucket (cached locally),
+        else the flushed spool."""
         if not self.remote:
             self.backend.write(ref.key, data)
             return
@@ -203,29 +162,6 @@ class ImageStore:
                 ) from None
             log.warning("%s The image is kept in %s and uploaded by the next start or "
                         "`workbench recover`.", exc, self.spool.root)
-
-    def replay_spool(self) -> SpoolReplay:
-        """Upload what the spool holds; each key leaves the spool once the store has it."""
-        done = SpoolReplay()
-        if not self.remote:
-            return done
-        keys = self.spool.keys()
-        for i, key in enumerate(keys):
-            data = self.spool.get(key)
-            if data is None:
-                continue
-            if not Spool.intact(key, data):
-                done.damaged.append(key)
-                continue
-            try:
-                self.backend.write(key, data)
-            except ImageStoreError as exc:
-                done.left = len(keys) - i
-                done.error = str(exc)
-                break
-            self.spool.remove(key)
-            done.uploaded += 1
-        return done
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -271,44 +207,17 @@ class ImageStore:
         try:
             data = self.backend.read(ref.key)
         except ImageMissing as exc:
-            made = self._thumb_of(ref) if ref.thumb else None
+            made = self.thumbs.of(ref) if ref.thumb else None
             if made is not None:
                 return made
-            self._note(ref.key, str(exc))
+            self.note(ref.key, str(exc))
             raise
         except ImageUnavailable as exc:
-            self._note(ref.key, str(exc))
+            self.note(ref.key, str(exc))
             raise
         if self.cache is not None:
             self.cache.put(ref.key, data)
         return data
-
-    def _thumb_of(self, small: ImageRef) -> bytes | None:
-        """A thumbnail not stored yet: the one under way, else one made now from its image
-        (checked against its sha256 first: bytes read back are not trusted); None when the
-        image is not here either or does not decode."""
-        with self._lock:
-            under_way = self._pending.get(small.key)
-        if under_way is not None:
-            made = under_way.result()
-            if made is not None or not self._stored(small.key):
-                return made
-            with contextlib.suppress(ImageUnavailable):
-                return self.backend.read(small.key)
-            return None
-        for ext in _EXTENSIONS:
-            original = image_ref(small.sha256, ext)
-            if not self.has(original.key):
-                continue
-            try:
-                data = self.read(original.key)
-            except ImageUnavailable:
-                return None
-            if hashlib.sha256(data).hexdigest() != small.sha256:
-                self._note(small.key, "its image no longer matches its sha256")
-                return None
-            return self._make_thumb(original, small, data)
-        return None
 
     def has(self, relative: object) -> bool:
         """Whether the image of this reference can be read (a cached copy counts)."""
@@ -328,32 +237,12 @@ class ImageStore:
             return "not in the data directory"
         return self._problems.get(ref.key)
 
-    def _note(self, key: str, reason: str) -> None:
+    def note(self, key: str, reason: str) -> None:
+        """Keep why `key` could not be read (`problem`)."""
         with self._lock:
             if len(self._problems) > 1000:
                 self._problems.clear()
             self._problems[key] = reason
-
-    def thumb_data_uri(self, thumb_rel: str | None) -> str | None:
-        """A small JPEG data URI for tables (local paths do not show in ImageColumn); a
-        placeholder naming the reason when the thumbnail cannot be read."""
-        if not thumb_rel:
-            return None
-        try:
-            raw = self.read(thumb_rel)
-        except BadImageRef:
-            return placeholder_data_uri("refused: not a path the workbench writes")
-        except ImageMissing as exc:
-            return placeholder_data_uri(str(exc))
-        except ImageUnavailable as exc:
-            return placeholder_data_uri(str(exc))
-        return "data:image/jpeg;base64," + base64.b64encode(raw).decode()
-
-    def thumb_data_uris(self, thumb_refs: list[str | None]) -> list[str | None]:
-        """`thumb_data_uri` for a page of thumbnails; with a remote store, those not cached yet
-        are fetched side by side (a cold page of 50 costs a few round trips' time, not 50)."""
-        self.prefetch(thumb_refs)
-        return [self.thumb_data_uri(t) for t in thumb_refs]
 
     def prefetch(self, refs: list[str | None]) -> None:
         """Bring the remote images of these references into the read cache, side by side;

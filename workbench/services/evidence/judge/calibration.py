@@ -247,13 +247,13 @@ def _sub_scores(
 
 def items_from_log(wb: Workbench, model: str) -> tuple[list[VoteItem], list[PeoplePair]]:
     judge = JudgeStore(wb.db)
-    votes = judge.human_votes()
+    votes = judge.scores.human_votes()
     shas = [s for v in votes for s in (v.left_sha256, v.right_sha256) if s]
-    scores = judge.scores_for_images(shas, model)
-    stars = judge.mean_stars([g for v in votes for g in (v.left_generation_id,
+    scores = judge.scores.scores_for_images(shas, model)
+    stars = judge.scores.mean_stars([g for v in votes for g in (v.left_generation_id,
                                                          v.right_generation_id)])
     pair_votes: dict[tuple[str, str, str], str] = {}
-    for jv in judge.judge_votes(f"judge:{model}"):
+    for jv in judge.votes.judge_votes(f"judge:{model}"):
         pair_votes[(jv.left_sha256, jv.right_sha256, jv.prompt_hash)] = jv.winner
     items = []
     for v in votes:

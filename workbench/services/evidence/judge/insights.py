@@ -44,7 +44,7 @@ def adherence_by_generation(
     wb: Workbench, generation_ids: Sequence[str], model: str | None = None
 ) -> dict[str, Adherence]:
     """Adherence scores by generation id (generations never judged are absent)."""
-    found = JudgeStore(wb.db).scores_by_generation(
+    found = JudgeStore(wb.db).scores.scores_by_generation(
         generation_ids, model or judge_model(wb.settings)
     )
     return {gid: Adherence(score.score, len(score.answers), version)
@@ -66,7 +66,7 @@ def rank_variations(wb: Workbench, run_id: str, model: str | None = None) -> lis
     """A run's judged variations, grouped by model and prompt, best adherence first (ties in
     log order)."""
     groups: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for gid, contestant, prompt, _, score, _, _, _ in JudgeStore(wb.db).scored_generations(
+    for gid, contestant, prompt, _, score, _, _, _ in JudgeStore(wb.db).scores.scored_generations(
         model or judge_model(wb.settings), run_id=run_id
     ):
         groups.setdefault((contestant, prompt), []).append((gid, score))
@@ -93,9 +93,10 @@ def category_failures(
 ) -> list[CategoryFailures]:
     """Per image model and question category: how often its images failed the question."""
     tallies: dict[tuple[str, str], list[int]] = {}
-    for _, contestant, _, _, _, answers, questions, _ in JudgeStore(wb.db).scored_generations(
+    scored = JudgeStore(wb.db).scores.scored_generations(
         model or judge_model(wb.settings), run_id=run_id
-    ):
+    )
+    for _, contestant, _, _, _, answers, questions, _ in scored:
         category = {q["id"]: q["category"] for q in questions}
         seen: set[str] = set()
         for a in answers:
@@ -145,7 +146,7 @@ def adherence_by_model(wb: Workbench, model: str | None = None) -> list[ModelAdh
     values: dict[tuple[str, str], list[float]] = {}
     for _, contestant, _, _, score, answers, questions, category in JudgeStore(
         wb.db
-    ).scored_generations(model or judge_model(wb.settings)):
+    ).scores.scored_generations(model or judge_model(wb.settings)):
         values.setdefault(("all", contestant), []).append(score)
         if category in ("complex", "minimal"):
             values.setdefault((category, contestant), []).append(score)
@@ -170,10 +171,10 @@ def adherence_by_model(wb: Workbench, model: str | None = None) -> list[ModelAdh
 
 def recent_runs(wb: Workbench) -> list[tuple[str, int]]:
     """(run id, succeeded images) of recent runs, for a picker."""
-    return JudgeStore(wb.db).recent_runs()
+    return JudgeStore(wb.db).scores.recent_runs()
 
 
 def judge_board(wb: Workbench, model: str | None = None) -> BTResult:
     """The judge's own pairwise votes as a Bradley–Terry board (asked for explicitly)."""
-    rows = JudgeStore(wb.db).judge_vote_counts(rater_name(model or judge_model(wb.settings)))
+    rows = JudgeStore(wb.db).votes.judge_vote_counts(rater_name(model or judge_model(wb.settings)))
     return rate(PairCounts.from_rows(rows))

@@ -89,7 +89,7 @@ def release_interrupted(wb: Workbench, older_than_s: float | None = None) -> int
     been billed). Only calls older than the overall HTTP deadline, so one still under way in
     another process is left alone. Returns how many were released."""
     age = HttpPolicy.from_env().deadline_s if older_than_s is None else older_than_s
-    return store(wb).mark_interrupted(utcnow() - timedelta(seconds=age))
+    return store(wb).calls.mark_interrupted(utcnow() - timedelta(seconds=age))
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -178,12 +178,12 @@ def plan(
     ids = list(generation_ids)
     voted_pairs: list[tuple[str, str]] = []
     if voted:
-        for v in judge.human_votes(ADHERENCE_CRITERIA):
+        for v in judge.scores.human_votes(ADHERENCE_CRITERIA):
             ids.extend([v.left_generation_id, v.right_generation_id])
             voted_pairs.append((v.left_generation_id, v.right_generation_id))
     if not ids and run_id is None:
         raise InvalidInput("Name a run or some generations to judge.")
-    targets = judge.targets(generation_ids=list(dict.fromkeys(ids)), run_id=run_id)
+    targets = judge.scores.targets(generation_ids=list(dict.fromkeys(ids)), run_id=run_id)
     found = {t.id for t in targets}
     result = JudgePlan(model, price)
     result.skipped.extend((gid, "not in the log") for gid in dict.fromkeys(ids) if gid not in found)
@@ -198,7 +198,7 @@ def plan(
     seen_images: set[tuple[str, str]] = set()
     for t in usable:
         if t.prompt not in sets:
-            sets[t.prompt] = judge.current_set(questions_module.prompt_hash(t.prompt), model)
+            sets[t.prompt] = judge.sets.current_set(questions_module.prompt_hash(t.prompt), model)
             if sets[t.prompt] is None:
                 result.to_question.append(t.prompt)
         key = (t.image_sha256 or "", t.prompt)
@@ -207,7 +207,7 @@ def plan(
             continue
         seen_images.add(key)
         qset = sets[t.prompt]
-        if qset is not None and judge.get_score(t.image_sha256 or "", qset.id, model):
+        if qset is not None and judge.scores.get_score(t.image_sha256 or "", qset.id, model):
             result.cached.append(t)
         else:
             result.to_score.append(t)
@@ -226,7 +226,7 @@ def plan(
             if ends in done or ends[0] == ends[1]:
                 continue
             done.add(ends)
-            cached = judge.get_judge_vote(
+            cached = judge.votes.get_judge_vote(
                 ends[0], ends[1], questions_module.prompt_hash(first.prompt), rater
             )
             if cached:
@@ -327,7 +327,7 @@ class _Batch:
         made of the answer (from a reused done call too)."""
         if self.report.stopped:
             raise _Stop
-        existing = await asyncio.to_thread(self.judge.open_calls, cache_key)
+        existing = await asyncio.to_thread(self.judge.calls.open_calls, cache_key)
         for row in existing:
             if row.status == "done" and row.result is not None:
                 return interpret(row.result)
@@ -359,7 +359,7 @@ class _Batch:
                 self.report.stopped = refusal
                 raise _Stop
             await asyncio.to_thread(
-                self.judge.begin_call, call_id, kind, cache_key, self.model, most_usd,
+                self.judge.calls.begin_call, call_id, kind, cache_key, self.model, most_usd,
                 settings.user,
             )
         except BaseException:
@@ -401,7 +401,7 @@ class _Batch:
     ) -> None:
         tokens = (usage.input, usage.output, usage.thinking) if usage else None
         await asyncio.to_thread(
-            self.judge.finish_call, call_id,
+            self.judge.calls.finish_call, call_id,
             status="done" if error_kind is None else "failed", cost_usd=billed, tokens=tokens,
             finish_reason=finish, error_kind=error_kind, error_message=error,
             provider_ms=None, result=result, then=then,
@@ -492,7 +492,7 @@ async def _execute(
 
 async def _question_set(batch: _Batch, prompt: str, gate: asyncio.Semaphore) -> QuestionSetRow:
     digest = questions_module.prompt_hash(prompt)
-    current = await asyncio.to_thread(batch.judge.current_set, digest, batch.model)
+    current = await asyncio.to_thread(batch.judge.sets.current_set, digest, batch.model)
     if current is not None:
         return current
     text = questions_module.request_text(prompt)
@@ -502,7 +502,7 @@ async def _question_set(batch: _Batch, prompt: str, gate: asyncio.Semaphore) -> 
     holder: dict[str, QuestionSetRow] = {}
 
     def save(cur: Any, parsed: list[questions_module.Question], call_id: str) -> None:
-        holder["set"] = batch.judge.add_set(
+        holder["set"] = batch.judge.sets.add_set(
             set_id, digest, prompt, batch.model, "generated",
             questions_module.as_json(parsed), call_id, batch.wb.settings.user, cur=cur,
         )
@@ -522,7 +522,7 @@ async def _question_set(batch: _Batch, prompt: str, gate: asyncio.Semaphore) -> 
     if "set" in holder:
         return holder["set"]
     # The questions came from an earlier done call whose set is already stored.
-    current = await asyncio.to_thread(batch.judge.current_set, digest, batch.model)
+    current = await asyncio.to_thread(batch.judge.sets.current_set, digest, batch.model)
     if current is None:
         raise _CallFailed("the question set of an earlier call is missing")
     return current
@@ -536,7 +536,7 @@ async def _score(
     batch: _Batch, t: TargetRow, qset: QuestionSetRow, gate: asyncio.Semaphore
 ) -> float:
     sha = t.image_sha256 or ""
-    cached = await asyncio.to_thread(batch.judge.get_score, sha, qset.id, batch.model)
+    cached = await asyncio.to_thread(batch.judge.scores.get_score, sha, qset.id, batch.model)
     if cached is not None:
         return cached.score
     questions = _questions(qset)
@@ -554,7 +554,7 @@ async def _score(
 
     def save(cur: Any, result: tuple[float, list[answers_module.Answer]], call_id: str) -> None:
         value, answered = result
-        batch.judge.add_score(ScoreRow(
+        batch.judge.scores.add_score(ScoreRow(
             sha, qset.id, batch.model, value,
             [{"id": a.id, "answer": a.answer, "counted": a.counted, "reason": a.reason}
              for a in answered],
@@ -578,7 +578,7 @@ async def _pair(batch: _Batch, a: TargetRow, b: TargetRow, gate: asyncio.Semapho
     digest = questions_module.prompt_hash(left.prompt)
     rater = rater_name(batch.model)
     ls, rs = left.image_sha256 or "", right.image_sha256 or ""
-    cached = await asyncio.to_thread(batch.judge.get_judge_vote, ls, rs, digest, rater)
+    cached = await asyncio.to_thread(batch.judge.votes.get_judge_vote, ls, rs, digest, rater)
     if cached is not None:
         return cached.winner
     try:
@@ -622,5 +622,5 @@ async def _pair(batch: _Batch, a: TargetRow, b: TargetRow, gate: asyncio.Semapho
         "winner": winner, "first_order": in_first, "second_order": in_second, "rater": rater,
         "call_ids": json.dumps(call_ids),
     }
-    await asyncio.to_thread(batch.judge.add_judge_vote, vote)
+    await asyncio.to_thread(batch.judge.votes.add_judge_vote, vote)
     return winner

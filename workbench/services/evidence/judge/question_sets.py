@@ -16,16 +16,18 @@ from workbench.store.judge import JudgeStore, QuestionSetRow
 
 
 def current(wb: Workbench, prompt: str, model: str | None = None) -> QuestionSetRow | None:
-    return JudgeStore(wb.db).current_set(prompt_hash(prompt), model or judge_model(wb.settings))
+    sets = JudgeStore(wb.db).sets
+    return sets.current_set(prompt_hash(prompt), model or judge_model(wb.settings))
 
 
 def versions(wb: Workbench, prompt: str, model: str | None = None) -> list[QuestionSetRow]:
-    return JudgeStore(wb.db).set_versions(prompt_hash(prompt), model or judge_model(wb.settings))
+    sets = JudgeStore(wb.db).sets
+    return sets.set_versions(prompt_hash(prompt), model or judge_model(wb.settings))
 
 
 def recent_prompts(wb: Workbench, model: str | None = None) -> list[tuple[str, str, int]]:
     """(prompt hash, prompt, newest version) of prompts with questions, newest first."""
-    return JudgeStore(wb.db).prompts_with_sets(model or judge_model(wb.settings))
+    return JudgeStore(wb.db).sets.prompts_with_sets(model or judge_model(wb.settings))
 
 
 def parse_edit(text: str) -> list[dict[str, Any]]:
@@ -46,10 +48,10 @@ def save_edit(wb: Workbench, prompt: str, questions: Any, model: str | None = No
     model = model or judge_model(wb.settings)
     judge = JudgeStore(wb.db)
     digest = prompt_hash(prompt)
-    latest = judge.current_set(digest, model)
+    latest = judge.sets.current_set(digest, model)
     if latest is not None and latest.questions == parsed:
         raise InvalidInput("Nothing changed: the questions are the same as the current version.")
-    return judge.add_set(
+    return judge.sets.add_set(
         f"qs_{uuid.uuid4().hex[:16]}", digest, prompt, model, "edited", parsed, None,
         wb.settings.user,
     )

@@ -21,6 +21,7 @@ from workbench.engines.ocr import INSTALL_HINT, OcrEngine, OcrFailed, OcrUnavail
 from workbench.imaging import measure as m
 from workbench.services.workbench import Workbench
 from workbench.store.measurements import MetricLog
+from workbench.store.metric_comparisons import MetricComparisons
 from workbench.store.records import Generation
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ EXPECTED_TEXT_KEY = "expected_text"
 
 def metric_log(wb: Workbench) -> MetricLog:
     return MetricLog(wb.db)
+
+
+def metric_comparisons(wb: Workbench) -> MetricComparisons:
+    return MetricComparisons(wb.db)
 
 
 # -- what to measure ------------------------------------------------------------------------------

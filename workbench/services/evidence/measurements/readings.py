@@ -11,9 +11,9 @@ from typing import Any
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
 from workbench.imaging import measure as m
-from workbench.services.evidence.measurements.measuring import metric_log
+from workbench.services.evidence.measurements.measuring import metric_comparisons, metric_log
 from workbench.services.workbench import Workbench
-from workbench.store.measurements import MetricLog
+from workbench.store.metric_comparisons import MetricComparisons
 
 READING_ORDER = (m.WARMTH, m.COLOUR_TEMP, m.WB_CAST, m.WARMTH_A, m.DETAIL, m.DETAIL_LAPLACIAN,
                  m.TEXT_ACCURACY, m.PHASH)
@@ -46,7 +46,7 @@ def readings(wb: Workbench, generation_id: str) -> list[Reading]:
             continue
         if metric == m.PHASH:
             out.append(Reading(metric, spec.label, "ok", None,
-                               _duplicate_sentence(store, generation_id)))
+                               _duplicate_sentence(metric_comparisons(wb), generation_id)))
         elif metric == m.TEXT_ACCURACY:
             summary = row["detail"].get("summary", "")
             out.append(Reading(metric, spec.label, "ok", row["value"],
@@ -58,7 +58,7 @@ def readings(wb: Workbench, generation_id: str) -> list[Reading]:
     return out
 
 
-def _duplicate_sentence(store: MetricLog, generation_id: str) -> str:
+def _duplicate_sentence(store: MetricComparisons, generation_id: str) -> str:
     pairs = store.near_duplicates(generation_id=generation_id)
     if not pairs:
         return ("Perceptual hash: no near-duplicate among this model's other images of the "
@@ -79,7 +79,7 @@ def paired_columns(
 ) -> list[dict[str, Any]]:
     """Leaderboard columns: per model and metric, the paired difference against the other
     models' images of the same prompts, with its 95% interval and a short text for a cell."""
-    store = metric_log(wb)
+    store = metric_comparisons(wb)
     rows: list[dict[str, Any]] = []
     for metric in metrics:
         for row in store.paired_by_model(f, metric, by_category=by_category):
@@ -103,11 +103,11 @@ def paired_text(row: dict[str, Any]) -> str:
 def text_accuracy(wb: Workbench, f: HistoryFilter | None = None) -> list[dict[str, Any]]:
     """Text-in-image accuracy per model (cut to the text category by passing
     `HistoryFilter(categories=(...,))`)."""
-    return metric_log(wb).text_accuracy_by_model(f)
+    return metric_comparisons(wb).text_accuracy_by_model(f)
 
 
 def near_duplicates(wb: Workbench, f: HistoryFilter | None = None) -> list[dict[str, Any]]:
-    return metric_log(wb).near_duplicates(f)
+    return metric_comparisons(wb).near_duplicates(f)
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def _trust(rho: float | None, interval: tuple[float, float] | None, n: int) -> s
 def correlations(wb: Workbench, f: HistoryFilter | None = None) -> list[Correlation]:
     """For each rating criterion with a matching measure (`metric` in criteria.toml): how well
     the measure follows the latest stars, so a user knows how far to trust it."""
-    store = metric_log(wb)
+    store = metric_comparisons(wb)
     out: list[Correlation] = []
     for crit in load_criteria():
         if not crit.metric or crit.metric not in m.SPECS:
