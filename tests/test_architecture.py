@@ -116,3 +116,40 @@ def test_no_class_is_over_250_lines_or_15_public_methods() -> None:
             ):
                 over.append(f"{name}: {lines} lines, {len(public)} public methods")
     assert over == [], over
+
+
+def _repositories() -> set[str]:
+    """The workbench's repositories and storage handles: every `self.NAME = …` that
+    `Workbench.__post_init__` sets, plus its database and image store fields."""
+    tree = ast.parse((PACKAGE / "services" / "workbench.py").read_text())
+    names = {"db", "images"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "__post_init__":
+            for target in ast.walk(node):
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                    and isinstance(target.ctx, ast.Store)
+                ):
+                    names.add(target.attr)
+    return names
+
+
+@pytest.mark.parametrize(
+    "path", [*_files("ui"), *_files("commands")], ids=lambda p: f"{p.parent.name}/{p.name}"
+)
+def test_pages_and_commands_reach_repositories_only_through_services(path: Path) -> None:
+    # `wb.log.page(…)` from a page or a command skips the service that owns the rule (what a
+    # page shows, which rows an export takes); they call a service function instead.
+    repositories = _repositories()
+    assert {"log", "attempts", "db", "images"} <= repositories  # the parse still finds them
+    skips = sorted(
+        f"{path.name}:{node.lineno} wb.{node.attr}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute)
+        and node.attr in repositories
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "wb"
+    )
+    assert not skips, skips

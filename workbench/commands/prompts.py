@@ -81,8 +81,8 @@ def run_show(args: Any) -> int:
 
     with opened_workbench() as wb:
         saved = library.resolve(wb, args.ref)
-        marks = wb.library.marks(saved.name)
-        numbers = [v.version for v in wb.library.versions(saved.name)]
+        marks = library.marks(wb, saved.name)
+        numbers = [v.version for v in library.versions(wb, saved.name)]
         measured = library.stats(wb, saved.id)
     if args.json:
         out = {**{k: _clean(v) for k, v in asdict(saved).items()}, **marks, "versions": numbers,

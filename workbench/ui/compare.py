@@ -8,6 +8,7 @@ import streamlit as st
 
 from workbench.domain.suites import Suite
 from workbench.services.runs import grids
+from workbench.services.runs import runner as run_service
 from workbench.services.runs.generation import SEED_PROBLEM, GenerateRequest, preview
 from workbench.services.workbench import Workbench
 from workbench.ui import url_state
@@ -190,7 +191,7 @@ def _inputs_and_results(wb: Workbench) -> None:
             st.session_state[ROWS_KEY] = "prompt"  # a suite: one row per prompt
     else:
         _compare_variant(wb, model_ids, providers, intent, variations, base_seed, aspect)
-    if (run_id := st.session_state.get(RUN_KEY)) and wb.runs.get(run_id) is not None:
+    if (run_id := st.session_state.get(RUN_KEY)) and run_service.run_record(wb, run_id) is not None:
         st.subheader("Results")
         st.caption(f"Run `{run_id}`: every cell is a logged generation (see History).")
         rows = st.session_state.get(ROWS_KEY, "variation")

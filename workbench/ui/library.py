@@ -52,7 +52,7 @@ def _diff_markdown(parts: list[DiffPart]) -> str:
 def _search(wb: Workbench) -> library.LibraryPage:
     cols = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
     text = cols[0].text_input("Search names and text", key="lib_search")
-    tag = cols[1].selectbox("Tag", wb.library.tags(), index=None, key="lib_tag",
+    tag = cols[1].selectbox("Tag", library.tags(wb), index=None, key="lib_tag",
                             placeholder="any tag")
     favourites = cols[2].checkbox("★ only", key="lib_fav")
     number = int(cols[3].number_input("Page", min_value=1, step=1, key="lib_page"))
@@ -60,7 +60,7 @@ def _search(wb: Workbench) -> library.LibraryPage:
 
 
 def _marks(wb: Workbench, name: str) -> None:
-    marks = wb.library.marks(name)
+    marks = library.marks(wb, name)
     with st.form(f"lib_marks_{name}"):
         tags = st.text_input("Tags (comma-separated)", value=", ".join(marks["tags"]),
                              key="lib_tags")
@@ -154,7 +154,7 @@ def render() -> None:
         hide_index=True,
     )
     name = st.selectbox("Prompt", [r.name for r in found.rows], key="lib_name")
-    versions = wb.library.versions(name)
+    versions = library.versions(wb, name)
     _marks(wb, name)
     numbers = [v.version for v in versions]
     number = st.selectbox("Version", numbers, index=len(numbers) - 1, key="lib_version")

@@ -47,7 +47,7 @@ def _seeds(text: str) -> list[int | None]:
 
 def _runs(wb: Workbench) -> None:
     st.subheader("Recent runs")
-    recent = wb.runs.recent(15)
+    recent = run_service.recent_runs(wb, 15)
     if not recent:
         st.caption("No runs yet.")
         return
@@ -203,7 +203,7 @@ def _page(wb: Workbench) -> None:
             run_id = start_panel(wb, "matrix", f"Matrix of {len(cells)}", cells, "m")
             if run_id:
                 st.session_state[RUN_KEY] = run_id
-    if (run_id := st.session_state.get(RUN_KEY)) and wb.runs.get(run_id) is not None:
+    if (run_id := st.session_state.get(RUN_KEY)) and run_service.run_record(wb, run_id) is not None:
         st.subheader("Grid")
         st.caption(f"Run `{run_id}`")
         progress_view(

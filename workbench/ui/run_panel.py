@@ -425,7 +425,7 @@ def open_run(wb: Workbench, run_id: str) -> None:
     """Open a past run's grid: a Compare run on Compare (one row per suite prompt, or per
     variation), any other (Matrix, a command-line run) on Matrix. The run goes in the page's
     URL, so the grid can be bookmarked and sent."""
-    run = wb.runs.get(run_id)
+    run = run_service.run_record(wb, run_id)
     if run is None:
         st.warning(f"Run {run_id} is not in the log.")
         return

@@ -140,6 +140,21 @@ def browse(
     return LibraryPage(rows=rows, total=total, page=page, pages=pages)
 
 
+def tags(wb: Workbench) -> list[str]:
+    """Every tag in use in the library, for the filter."""
+    return wb.library.tags()
+
+
+def marks(wb: Workbench, name: str) -> dict[str, Any]:
+    """A name's tags, note and favourite star."""
+    return wb.library.marks(name)
+
+
+def versions(wb: Workbench, name: str) -> list[LibraryVersion]:
+    """Every saved version of a name, oldest first."""
+    return wb.library.versions(name)
+
+
 def resolve(wb: Workbench, ref: str) -> LibraryVersion:
     """A version from `NAME` (the newest) or `NAME@N`; LibraryError when there is none."""
     name, _, number = ref.rpartition("@")

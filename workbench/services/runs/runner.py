@@ -46,7 +46,7 @@ from workbench.services.runs.recovery import recover_jobs_sync
 from workbench.services.runs.run_stop import RunStop
 from workbench.services.runs.run_tally import Progress, RunTally
 from workbench.services.workbench import Workbench
-from workbench.store.records import RunCell
+from workbench.store.records import Run, RunCell, RunSummary
 from workbench.store.sent_ledger import LedgerUnwritable
 
 # Simultaneous jobs per provider, from each adapter's descriptor (with its source there).
@@ -511,11 +511,21 @@ def resume_run(
     )
 
 
+def run_record(wb: Workbench, run_id: str) -> Run | None:
+    """The run as recorded (its name, spec and status); None when this database has none."""
+    return wb.runs.get(run_id)
+
+
+def recent_runs(wb: Workbench, limit: int = 20) -> list[RunSummary]:
+    """The newest runs with their cell counts, newest first."""
+    return wb.runs.recent(limit)
+
+
 def saved_settings_with(
     wb: Workbench, run_id: str, overrides: dict[str, Any]
 ) -> RunSettings:
     """The run's saved settings with `overrides` (from a resume's options) put over them."""
-    record = wb.runs.get(run_id)
+    record = run_record(wb, run_id)
     base = ((record.spec if record else None) or {}).get("settings", {})
     return RunSettings.model_validate({**base, **overrides})
 
