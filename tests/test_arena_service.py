@@ -88,7 +88,7 @@ def test_pairs_with_fewer_votes_are_drawn_more_often(wb: Workbench) -> None:
     voted = drawn[frozenset({"flux-2-max", "flux-2-pro"})]
     assert voted < 10 < drawn[frozenset({"nano-banana-2", "flux-2-pro"})]
     # on another criterion that pair has no votes and is drawn as often as the others
-    assert wb.votes.votes_per_pair(arena_filter(), "skin_warmth") == {}
+    assert wb.tallies.votes_per_pair(arena_filter(), "skin_warmth") == {}
 
 
 def test_a_voted_pair_comes_back_as_a_repeat_with_sides_reshuffled(wb: Workbench) -> None:

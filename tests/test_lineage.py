@@ -107,8 +107,8 @@ def test_ratings_and_votes_narrow_to_the_chosen_raters(wb: Workbench) -> None:
     assert [(r.model, r.n, r.mean) for r in ann] == [(NB, 1, 5.0)]
     assert wb.votes.count(HistoryFilter()) == 3
     assert wb.votes.count(HistoryFilter(raters=("bob",))) == 2
-    assert wb.votes.winners(HistoryFilter(raters=("ann",))) == {"left": 1}
-    assert wb.votes.winners(HistoryFilter(raters=("bob",))) == {"right": 2}
+    assert wb.tallies.winners(HistoryFilter(raters=("ann",))) == {"left": 1}
+    assert wb.tallies.winners(HistoryFilter(raters=("bob",))) == {"right": 2}
     # the min-rating filter counts only the chosen raters' stars
     assert wb.log.count(HistoryFilter(min_rating=4)) == 0  # a's mean over both raters is 3
     assert wb.log.count(HistoryFilter(min_rating=4, raters=("ann",))) == 1

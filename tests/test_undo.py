@@ -87,7 +87,7 @@ def test_an_undone_vote_stops_counting_and_only_its_rater_may_undo_it(
     assert wb.votes.count(f) == 2
     assert wb.votes.get(undone) is not None  # the row stays
     assert [v.id for v in rating_service.votes_for(wb, left)] == [theirs, kept]
-    counts = {(a, b, w): n for _, a, b, w, n in wb.votes.pair_counts(f)}
+    counts = {(a, b, w): n for _, a, b, w, n in wb.tallies.pair_counts(f)}
     assert counts == {(NB, FP, "left"): 1, (NB, FP, "right"): 1}
     board = leaderboard.build_leaderboard(wb, f, rounds=5)
     frame = board.bt_frame("overall")

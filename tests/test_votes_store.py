@@ -90,11 +90,11 @@ def test_add_many_inserts_all_or_nothing(wb: Workbench) -> None:
 def test_pair_counts_are_aggregated_per_criterion_and_side(wb: Workbench) -> None:
     log = wb.votes
     log.add_many([vote(), vote(), vote(winner="right"), vote(criterion="skin_warmth")])
-    rows = log.pair_counts(ALL)
+    rows = wb.tallies.pair_counts(ALL)
     assert ("overall", "nano-banana-2", "flux-2-pro", "left", 2) in rows
     assert ("overall", "nano-banana-2", "flux-2-pro", "right", 1) in rows
     assert ("skin_warmth", "nano-banana-2", "flux-2-pro", "left", 1) in rows
-    assert log.votes_per_pair(ALL, "overall") == {("flux-2-pro", "nano-banana-2"): 3}
+    assert wb.tallies.votes_per_pair(ALL, "overall") == {("flux-2-pro", "nano-banana-2"): 3}
 
 
 def test_offline_sketches_compete_under_their_own_name_and_are_left_out_by_default(
@@ -103,7 +103,7 @@ def test_offline_sketches_compete_under_their_own_name_and_are_left_out_by_defau
     log = wb.votes
     log.add(vote(left_provider="offline"))
     log.add(vote())
-    rows = log.pair_counts(ALL, "overall")
+    rows = wb.tallies.pair_counts(ALL, "overall")
     assert {r[1] for r in rows} == {"nano-banana-2", "nano-banana-2" + OFFLINE_TAG}
     assert contestant("flux-2-pro", "offline") == "flux-2-pro" + OFFLINE_TAG
     assert log.count(REAL) == 1
@@ -136,7 +136,7 @@ def test_votes_outlive_their_generations(wb: Workbench) -> None:
     delete_generation(wb, left)
     delete_generation(wb, right)
     assert log.count(REAL) == 1
-    assert log.pair_counts(REAL, "overall")[0][4] == 1
+    assert wb.tallies.pair_counts(REAL, "overall")[0][4] == 1
     assert len(log.frame(REAL)) == 1
     assert log.repeat_candidates(REAL, "overall", "me", skip_recent=0) == []
 
@@ -151,7 +151,7 @@ def test_existing_fingerprints_finds_only_stored_votes(wb: Workbench) -> None:
 def test_winners_count_only_arena_votes(wb: Workbench) -> None:
     log = wb.votes
     log.add_many([vote(), vote(), vote(winner="right"), vote(source="import")])
-    assert log.winners(ALL) == {"left": 2, "right": 1}
+    assert wb.tallies.winners(ALL) == {"left": 2, "right": 1}
 
 
 def test_repeat_candidates_skip_recent_and_already_repeated_votes(wb: Workbench) -> None:
@@ -170,7 +170,7 @@ def test_repeat_candidates_skip_recent_and_already_repeated_votes(wb: Workbench)
     remaining = [c[0] for c in log.repeat_candidates(REAL, "overall", "me", skip_recent=0)]
     assert remaining == pairs[1:]
     assert log.repeat_candidates(REAL, "overall", "someone else", skip_recent=0) == []
-    assert log.repeats(REAL) == [
+    assert wb.tallies.repeats(REAL) == [
         ("left", first.left_generation_id, first.right_generation_id, "left",
          first.right_generation_id, first.left_generation_id)
     ]
@@ -182,10 +182,9 @@ def test_candidate_pairs_need_the_same_prompt_from_two_models(wb: Workbench) -> 
     add_generation(wb, "flux-2-max", "shared", provider="bfl", status="failed")
     add_generation(wb, "flux-2-max", "only one", provider="bfl")
     add_generation(wb, "nano-banana", "shared", provider="offline")
-    log = wb.votes
-    assert log.candidate_pairs(REAL) == [("flux-2-pro", "nano-banana-2", 1)]
-    with_sketches = log.candidate_pairs(ALL)
+    assert wb.candidates.candidate_pairs(REAL) == [("flux-2-pro", "nano-banana-2", 1)]
+    with_sketches = wb.candidates.candidate_pairs(ALL)
     assert ("flux-2-pro", "nano-banana" + OFFLINE_TAG, 1) in with_sketches
-    assert log.shared_prompts(REAL, "flux-2-pro", "nano-banana-2") == ["shared"]
-    rows = log.candidate_generations(REAL, "shared", "flux-2-pro")
+    assert wb.candidates.shared_prompts(REAL, "flux-2-pro", "nano-banana-2") == ["shared"]
+    rows = wb.candidates.candidate_generations(REAL, "shared", "flux-2-pro")
     assert len(rows) == 1 and rows[0].image_path.startswith("images/")

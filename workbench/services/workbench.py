@@ -13,6 +13,7 @@ from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
 from workbench.store.annotations import AnnotationLog
+from workbench.store.arena_candidates import ArenaCandidates
 from workbench.store.attempt_queue import AttemptQueue
 from workbench.store.attempts import AttemptLog
 from workbench.store.attribution import Attribution
@@ -28,6 +29,7 @@ from workbench.store.runs import RunLog
 from workbench.store.sent_attempts import SentAttempts
 from workbench.store.spending import SpendLedger
 from workbench.store.tradeoffs import TradeoffLog
+from workbench.store.vote_tallies import VoteTallies
 from workbench.store.votes import VoteLog
 
 __all__ = ["ProviderFactory", "StoreError", "Workbench", "open_workbench"]
@@ -65,6 +67,8 @@ class Workbench:
         self.performance = PerformanceLog(self.db)
         self.runs = RunLog(self.db)
         self.votes = VoteLog(self.db)
+        self.tallies = VoteTallies(self.db)
+        self.candidates = ArenaCandidates(self.db)
         self.spending = SpendLedger(self.db)
         self.tradeoffs = TradeoffLog(self.db)
         self.library = PromptLibrary(self.db)

@@ -19,8 +19,8 @@ from workbench.domain.catalog import OFFLINE
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.outcomes import WINNERS
 from workbench.store.db import Backend, one_row, utcnow
-from workbench.store.queries import PROMPT_KEY_SQL, contains_pattern, filter_sql, finals_sql
-from workbench.store.records import ArenaCandidate, Vote, first_record, records
+from workbench.store.queries import contains_pattern
+from workbench.store.records import Vote, first_record, records
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -304,77 +304,6 @@ class VoteLog:
                 cur.unregister("wanted_fingerprints")
         return {r[0] for r in rows}
 
-    def pair_counts(
-        self, f: HistoryFilter, criterion: str | None = None
-    ) -> list[tuple[str, str, str, str, int]]:
-        """(criterion, left contestant, right contestant, winner, votes), aggregated in SQL."""
-        where, params = vote_filter_sql(f, criterion)
-        sql = (
-            f"SELECT v.criterion, {_contestant_sql('left')} AS a, {_contestant_sql('right')} AS b,"
-            f" v.winner, count(*) FROM votes v{where} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
-        )
-        with self.db.cursor() as cur:
-            rows = cur.execute(sql, params).fetchall()
-        return [(c, a, b, w, int(n)) for c, a, b, w, n in rows]
-
-    def pair_counts_by_category(
-        self, f: HistoryFilter, criterion: str
-    ) -> list[tuple[str | None, str, str, str, int]]:
-        """(category, left contestant, right contestant, winner, votes) for one criterion."""
-        return [row[:5] for row in self.pair_counts_by_group(f, criterion)]
-
-    def pair_counts_by_group(
-        self, f: HistoryFilter, criterion: str
-    ) -> list[tuple[str | None, str, str, str, int, bool]]:
-        """(category, left contestant, right contestant, winner, votes, finals) for one
-        criterion; `finals` when both images are lineage finals (refined from a draft of
-        another model family)."""
-        where, params = vote_filter_sql(f, criterion)
-        finals, finals_params = finals_sql()
-        is_final = f"SELECT g.id FROM generations g WHERE {finals}"
-        sql = (
-            f"SELECT v.category, {_contestant_sql('left')} AS a, {_contestant_sql('right')} AS b,"
-            f" v.winner, count(*),"
-            f" coalesce(v.left_generation_id IN ({is_final})"
-            f"  AND v.right_generation_id IN ({is_final}), false) AS finals"
-            f" FROM votes v{where} GROUP BY 1, 2, 3, 4, 6 ORDER BY 1 NULLS LAST, 2, 3, 4, 6"
-        )
-        with self.db.cursor() as cur:
-            rows = cur.execute(sql, [*finals_params, *finals_params, *params]).fetchall()
-        return [(c, a, b, w, int(n), bool(fin)) for c, a, b, w, n, fin in rows]
-
-    def votes_per_pair(self, f: HistoryFilter, criterion: str) -> dict[tuple[str, str], int]:
-        """Votes per unordered contestant pair (names sorted) for one criterion."""
-        totals: dict[tuple[str, str], int] = {}
-        for _, a, b, _, n in self.pair_counts(f, criterion):
-            key = (min(a, b), max(a, b))
-            totals[key] = totals.get(key, 0) + n
-        return totals
-
-    def winners(self, f: HistoryFilter, criterion: str | None = None) -> dict[str, int]:
-        """Votes cast in the arena by winner side (for position bias)."""
-        where, params = vote_filter_sql(f, criterion)
-        where = _and(where, "v.source = 'arena'")
-        with self.db.cursor() as cur:
-            rows = cur.execute(
-                f"SELECT v.winner, count(*) FROM votes v{where} GROUP BY v.winner", params
-            ).fetchall()
-        return {w: int(n) for w, n in rows}
-
-    def repeats(
-        self, f: HistoryFilter, criterion: str | None = None
-    ) -> list[tuple[str, str, str, str, str, str]]:
-        """Each repeat vote with its first vote: (first winner, first left generation, first
-        right generation, repeat winner, repeat left generation, repeat right generation)."""
-        where, params = vote_filter_sql(f, criterion)
-        sql = (
-            "SELECT o.winner, o.left_generation_id, o.right_generation_id,"
-            " v.winner, v.left_generation_id, v.right_generation_id"
-            f" FROM votes v JOIN votes o ON o.id = v.repeat_of{where} ORDER BY v.id"
-        )
-        with self.db.cursor() as cur:
-            return [tuple(r) for r in cur.execute(sql, params).fetchall()]
-
     def repeat_candidates(
         self, f: HistoryFilter, criterion: str, rater: str, *, skip_recent: int = 3
     ) -> list[tuple[int, str, str]]:
@@ -398,58 +327,6 @@ class VoteLog:
         )
         with self.db.cursor() as cur:
             return [(int(i), a, b) for i, a, b in cur.execute(sql, params).fetchall()]
-
-    # -- what the arena can show (succeeded generations, grouped by prompt text) ----------------
-    @staticmethod
-    def _candidates_where(f: HistoryFilter) -> tuple[str, list[Any]]:
-        where, params = filter_sql(f.model_copy(update={"statuses": ("succeeded",)}))
-        return _and(where, "g.image_sha256 IS NOT NULL"), params
-
-    def candidate_pairs(self, f: HistoryFilter) -> list[tuple[str, str, int]]:
-        """(contestant a, contestant b, prompts both have images for), a < b."""
-        where, params = self._candidates_where(f)
-        sql = (
-            f"WITH c AS (SELECT {PROMPT_KEY_SQL} AS prompt, {_GEN_CONTESTANT} AS who"
-            f" FROM generations g{where} GROUP BY 1, 2)"
-            " SELECT a.who, b.who, count(*) FROM c a JOIN c b"
-            " ON a.prompt = b.prompt AND a.who < b.who GROUP BY 1, 2 ORDER BY 1, 2"
-        )
-        with self.db.cursor() as cur:
-            return [(a, b, int(n)) for a, b, n in cur.execute(sql, params).fetchall()]
-
-    def candidate_contestants(self, f: HistoryFilter) -> list[str]:
-        where, params = self._candidates_where(f)
-        with self.db.cursor() as cur:
-            rows = cur.execute(
-                f"SELECT DISTINCT {_GEN_CONTESTANT} FROM generations g{where} ORDER BY 1", params
-            ).fetchall()
-        return [r[0] for r in rows]
-
-    def shared_prompts(self, f: HistoryFilter, a: str, b: str) -> list[str]:
-        where, params = self._candidates_where(f)
-        sql = (
-            f"WITH c AS (SELECT {PROMPT_KEY_SQL} AS prompt, {_GEN_CONTESTANT} AS who"
-            f" FROM generations g{where} GROUP BY 1, 2)"
-            " SELECT x.prompt FROM c x JOIN c y ON x.prompt = y.prompt"
-            " WHERE x.who = ? AND y.who = ? ORDER BY x.prompt"
-        )
-        with self.db.cursor() as cur:
-            return [r[0] for r in cur.execute(sql, [*params, a, b]).fetchall()]
-
-    def candidate_generations(
-        self, f: HistoryFilter, prompt: str, who: str
-    ) -> list[ArenaCandidate]:
-        """Succeeded generations of `prompt` (a prompt key: see PROMPT_KEY_SQL) by contestant
-        `who`, with their image files."""
-        where, params = self._candidates_where(f)
-        where = _and(where, f"{PROMPT_KEY_SQL} = ? AND {_GEN_CONTESTANT} = ?")
-        sql = (
-            "SELECT g.id, g.model, g.provider, g.prompt, g.category, g.template_id, g.width,"
-            " g.height, i.path AS image_path, i.thumb_path FROM generations g"
-            f" JOIN images i ON i.sha256 = g.image_sha256{where} ORDER BY g.id"
-        )
-        with self.db.cursor() as cur:
-            return records(ArenaCandidate, cur.execute(sql, [*params, prompt, who]))
 
     def frame(self, f: HistoryFilter, criterion: str | None = None) -> pd.DataFrame:
         """Every vote matching the filter, oldest first, one row each (for export)."""

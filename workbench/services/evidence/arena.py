@@ -23,6 +23,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.errors import InvalidInput, WorkbenchError
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import outcome
+from workbench.store.arena_candidates import ArenaCandidates
 from workbench.store.generations import same_prompt_key
 from workbench.store.records import ArenaCandidate, Generation
 from workbench.store.votes import NewVote, VoteLog, contestant
@@ -206,8 +207,8 @@ def _check_criterion(criterion: str) -> None:
         raise InvalidVote([f"unknown criterion '{criterion}'; use one of {', '.join(known)}"])
 
 
-def _why_empty(votes: VoteLog, f: HistoryFilter) -> str:
-    who = votes.candidate_contestants(f)
+def _why_empty(candidates: ArenaCandidates, f: HistoryFilter) -> str:
+    who = candidates.candidate_contestants(f)
     offline_note = "" if f.include_offline else " Offline sketches are left out unless chosen."
     if not who:
         return (
@@ -276,7 +277,7 @@ def _repeat(
     return ArenaPair(
         criterion=criterion, prompt=a.prompt, category=a.category or b.category,
         left=_shown(wb, a), right=_shown(wb, b), swapped=swapped, is_repeat=True,
-        repeat_of=vote_id, votes_so_far=votes.votes_per_pair(f, criterion).get(pair_key, 0),
+        repeat_of=vote_id, votes_so_far=wb.tallies.votes_per_pair(f, criterion).get(pair_key, 0),
         intent=shared_intent(wb, a, b),
     )
 
@@ -303,7 +304,8 @@ def pair_of(
     return ArenaPair(
         criterion=criterion, prompt=a.prompt, category=a.category or b.category,
         left=_shown(wb, left), right=_shown(wb, right), swapped=swapped, is_repeat=False,
-        repeat_of=None, votes_so_far=wb.votes.votes_per_pair(f, criterion).get((first, second), 0),
+        repeat_of=None,
+        votes_so_far=wb.tallies.votes_per_pair(f, criterion).get((first, second), 0),
         intent=shared_intent(wb, a, b),
     )
 
@@ -334,28 +336,29 @@ def _draw(
         pair = _repeat(wb, votes, f, criterion, rater, rng, skip_recent)
         if pair is not None:
             return pair
-    counts = votes.votes_per_pair(f, criterion)
+    counts = wb.tallies.votes_per_pair(f, criterion)
+    candidates = wb.candidates
     options = [
-        PairOption(a, b, n, counts.get((a, b), 0)) for a, b, n in votes.candidate_pairs(f)
+        PairOption(a, b, n, counts.get((a, b), 0)) for a, b, n in candidates.candidate_pairs(f)
     ]
     if not options:
-        raise NoPairAvailable(_why_empty(votes, f))
+        raise NoPairAvailable(_why_empty(candidates, f))
     # (1 + votes)^-2: a pair without votes is drawn 4x as often as one with a single vote,
     # 121x as often as one with ten; every pair keeps a chance, so the draw stays varied.
     weights = [1.0 / (1 + o.votes) ** 2 for o in options]
     best: tuple[ArenaCandidate, ArenaCandidate, PairOption] | None = None
     for _ in range(8):
         option = rng.choices(options, weights)[0]
-        prompt = rng.choice(votes.shared_prompts(f, option.model_a, option.model_b))
-        first = votes.candidate_generations(f, prompt, option.model_a)
-        second = votes.candidate_generations(f, prompt, option.model_b)
+        prompt = rng.choice(candidates.shared_prompts(f, option.model_a, option.model_b))
+        first = candidates.candidate_generations(f, prompt, option.model_a)
+        second = candidates.candidate_generations(f, prompt, option.model_b)
         if not first or not second:
             continue  # a generation vanished between queries
         best = (rng.choice(first), rng.choice(second), option)
         if not {best[0].id, best[1].id} <= set(avoid):
             break
     if best is None:
-        raise NoPairAvailable(_why_empty(votes, f))
+        raise NoPairAvailable(_why_empty(candidates, f))
     a, b, option = best
     swapped = rng.random() < 0.5
     left, right = (b, a) if swapped else (a, b)

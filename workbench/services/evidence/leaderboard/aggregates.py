@@ -127,7 +127,7 @@ def stars(wb: Workbench, f: HistoryFilter) -> dict[tuple[str, str], StarSummary]
 # -- Bradley–Terry tables -------------------------------------------------------------------------
 def counts_by_criterion(wb: Workbench, f: HistoryFilter) -> dict[str, PairCounts]:
     grouped: dict[str, list[tuple[str, str, str, int]]] = {}
-    for criterion, a, b, winner, n in wb.votes.pair_counts(f):
+    for criterion, a, b, winner, n in wb.tallies.pair_counts(f):
         grouped.setdefault(criterion, []).append((a, b, winner, n))
     return {c: PairCounts.from_rows(rows) for c, rows in grouped.items()}
 
@@ -150,7 +150,7 @@ def category_boards(
     """The Bradley–Terry table of `criterion` for every category that has votes."""
     f = f if f is not None else leaderboard_filter()
     grouped: dict[str, list[tuple[str, str, str, int]]] = {}
-    for category, a, b, winner, n in wb.votes.pair_counts_by_category(f, criterion):
+    for category, a, b, winner, n in wb.tallies.pair_counts_by_category(f, criterion):
         grouped.setdefault(category or NO_CATEGORY, []).append((a, b, winner, n))
     return [
         CategoryBoard(category, FITS.rate(PairCounts.from_rows(rows), min_votes, rounds, seed))
@@ -177,10 +177,10 @@ def consistency(
     wb: Workbench, f: HistoryFilter | None = None, criterion: str | None = None
 ) -> Consistency:
     f = f if f is not None else leaderboard_filter()
-    votes = wb.votes
+    tallies = wb.tallies
     with wb.db.cursor():
-        pairs = votes.repeats(f, criterion)
-        winners = votes.winners(f, criterion)
+        pairs = tallies.repeats(f, criterion)
+        winners = tallies.winners(f, criterion)
     repeats = [
         (outcome(w1, l1, r1), outcome(w2, l2, r2))
         for w1, l1, r1, w2, l2, r2 in pairs

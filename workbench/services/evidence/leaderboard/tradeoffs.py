@@ -198,7 +198,7 @@ def group_evidence(wb: Workbench, board: Leaderboard) -> dict[str, GroupEvidence
     filter leaves all its categories out. Three queries, whatever the number of groups."""
     groups = _groups(board.filter)
     votes: dict[str, dict[str, list[tuple[str, str, str, int]]]] = {k: {} for k in groups}
-    log = wb.votes
+    log = wb.tallies
     for criterion in ROW_CRITERIA:
         for category, a, b, winner, n, finals in log.pair_counts_by_group(
             board.filter, criterion
