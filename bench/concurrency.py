@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.slow_gemini import slow_gemini  # noqa: E402
+from harness.slow_gemini import slow_gemini  # noqa: E402
 from workbench.commands import COMMAND_IDLE_CLOSE_S  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
 from workbench.domain.filters import HistoryFilter  # noqa: E402

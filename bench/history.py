@@ -20,7 +20,7 @@ Each figure is the median of several runs after one warm-up. Last line: one JSON
 `pg_history_count_ms`, `pg_filter_choices_ms`, `pg_leaderboard_ms` and its `_cold` twin,
 `pg_insert_ms`) on a PostgreSQL database bulk-loaded with COPY: a new database on the server of
 `WORKBENCH_DATABASE_URL` when it is set (dropped afterwards; the role needs CREATEDB), otherwise
-on a throwaway server started here (`tests.pg_cluster`, as the tests do).
+on a throwaway server started here (`harness.pg_cluster`, as the tests do).
 
 Usage: .venv/bin/python bench/history.py [--rows 100000,1000000] [--repeat 7]
        .venv/bin/python bench/history.py --backend postgres [--rows 1000000]
@@ -422,7 +422,7 @@ def pg_database() -> Iterator[str]:
     """A new, empty database: on WORKBENCH_DATABASE_URL's server, or on a throwaway one."""
     import psycopg
 
-    from tests.pg_cluster import PgCluster
+    from harness.pg_cluster import PgCluster
     from workbench.config import parse_database_url
 
     name = f"wb_bench_{os.getpid()}"

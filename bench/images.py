@@ -1,5 +1,5 @@
 """How fast images move through an S3-compatible image store, on a loopback S3 server (moto's
-server mode in its own process, as the tests start it: `tests.s3_server`).
+server mode in its own process, as the tests start it: `harness.s3_server`).
 
 - `s3_put_1mp_ms`: `ImageStore.put` of a new 1-megapixel PNG (decode, thumbnail, HEAD, PUT of
   the image and its thumbnail), median over distinct images;
@@ -29,7 +29,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.s3_server import S3Server
+from harness.s3_server import S3Server
 from workbench.store.images import open_image_store
 
 

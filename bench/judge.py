@@ -1,4 +1,4 @@
-"""Measures the adherence judge against its loopback fake (tests/providers/fake_judge.py):
+"""Measures the adherence judge against its loopback fake (harness/fake_judge.py):
 
 - `judge_overhead_ms`: the workbench's own time per judged image, excluding the provider's
   latency: (wall time of a batch − time spent waiting on `generateContent`) / images, with one
@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from tests.judge_data import KEY, add_scene  # noqa: E402
-from tests.judge_scenes import Disc, Scene  # noqa: E402
-from tests.providers.fake_judge import FakeGeminiJudge  # noqa: E402
+from harness.fake_judge import FakeGeminiJudge  # noqa: E402
+from harness.judge_data import KEY, add_scene  # noqa: E402
+from harness.judge_scenes import Disc, Scene  # noqa: E402
 from workbench.config import load_settings  # noqa: E402
 from workbench.services.evidence.judge import calibration, judging  # noqa: E402
 from workbench.services.workbench import open_workbench  # noqa: E402

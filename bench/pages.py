@@ -24,8 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.browser.test_journey import TITLES  # noqa: E402
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS, TITLES  # noqa: E402
 
 MENU = {name: name.capitalize() for name in TITLES}  # the menu's link text
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from tests.providers.fakes import FAKES, FakeServer  # noqa: E402
+from harness.fakes import FAKES, FakeServer  # noqa: E402
 from workbench.config import BASE_URL_VARIABLES, KEY_VARIABLES, load_settings  # noqa: E402
 from workbench.providers.http import HttpPolicy  # noqa: E402
 from workbench.providers.registry import build_provider  # noqa: E402

@@ -39,7 +39,7 @@ MODELS = ("nano-banana-2", "nano-banana-pro")
 FAKE = """
 import sys, time
 sys.path.insert(0, {root!r})
-from tests.providers.fakes import FakeGemini, Fault, png_bytes
+from harness.fakes import FakeGemini, Fault, png_bytes
 fake = FakeGemini({key!r})
 fake.fault("submit", Fault(delay_s={latency}, passthrough=True, repeat=True))
 fake.start()

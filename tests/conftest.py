@@ -39,8 +39,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.pg_cluster import PgCluster
 from tests import pg_server as pg_server_module
-from tests.pg_cluster import PgCluster
 from workbench.config import BASE_URL_VARIABLES, KEY_VARIABLES, Settings, load_settings
 from workbench.services.workbench import Workbench, open_workbench
 

@@ -1,4 +1,4 @@
-"""The test session's PostgreSQL 15 server: one throwaway cluster (`tests.pg_cluster`) per test
+"""The test session's PostgreSQL 15 server: one throwaway cluster (`harness.pg_cluster`) per test
 process (each pytest-xdist worker has its own), started on first use and stopped when the
 session ends (also by `atexit` after a crash), and a fresh database per test so tests stay
 independent:
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pg_cluster import PgCluster, available
+from harness.pg_cluster import PgCluster, available
 
 TEMPLATE = "wb_template"
 

@@ -151,3 +151,13 @@ def test_pages_and_commands_reach_repositories_only_through_services(path: Path)
         and node.value.id == "wb"
     )
     assert not skips, skips
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted([*(PACKAGE.parent / "bench").glob("*.py"), *(PACKAGE.parent / "harness").glob("*.py")]),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_benches_and_the_harness_do_not_import_the_tests(path: Path) -> None:
+    # what a bench shares with the tests (loopback fakes, servers) lives in harness/
+    assert not {n for n in _imports(path) if n.split(".")[0] == "tests"}

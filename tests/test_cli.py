@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.providers.fakes import FakeBfl, FakeReplicate, png_bytes
+from harness.fakes import FakeBfl, FakeReplicate, png_bytes
 from workbench import cli, config
 from workbench.config import load_settings
 from workbench.services.workbench import open_workbench

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.s3_server import SECRET_KEY, S3Server
+from harness.s3_server import SECRET_KEY, S3Server
 from workbench.store.images import (
     BadImageRef,
     ImageMissing,
@@ -302,7 +302,7 @@ def test_the_endpoint_is_shown_without_a_user_part(tmp_path: Path, s3: S3Server)
 def test_credentials_come_from_a_profile_too(
     tmp_path: Path, s3: S3Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.s3_server import ACCESS_KEY
+    from harness.s3_server import ACCESS_KEY
 
     credentials = tmp_path / "credentials"
     credentials.write_text(

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.s3_server import SECRET_KEY, S3Server
 from tests.arena_data import add_generation
-from tests.s3_server import SECRET_KEY, S3Server
 from workbench import cli
 from workbench.config import load_settings
 from workbench.services import history

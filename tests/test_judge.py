@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.judge_data import KEY, PROMPT, add_scene, judged_workbench
-from tests.judge_scenes import Disc, Scene
-from tests.providers.fake_judge import FakeGeminiJudge
-from tests.providers.fakes import FakeGemini, Fault
+from harness.fake_judge import FakeGeminiJudge
+from harness.fakes import FakeGemini, Fault
+from harness.judge_data import KEY, PROMPT, add_scene, judged_workbench
+from harness.judge_scenes import Disc, Scene
 from workbench import config
 from workbench.config import load_settings
 from workbench.errors import InvalidInput

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.judge_data import PROMPT, add_scene, judged_workbench
-from tests.judge_scenes import Disc, Scene
+from harness.judge_data import PROMPT, add_scene, judged_workbench
+from harness.judge_scenes import Disc, Scene
 from workbench import config
 from workbench.services.evidence.judge import calibration, insights, judging, question_sets
 from workbench.store.votes import NewVote

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.judge_data import PROMPT, add_scene, judged_workbench
-from tests.judge_scenes import Disc, Scene
+from harness.judge_data import PROMPT, add_scene, judged_workbench
+from harness.judge_scenes import Disc, Scene
 from workbench import config
 from workbench.services.evidence.judge import calibration as cal
 from workbench.services.evidence.judge import judging

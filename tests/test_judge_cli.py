@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from tests.judge_data import KEY, add_scene
-from tests.judge_scenes import Disc, Scene
-from tests.providers.fake_judge import FakeGeminiJudge
+from harness.fake_judge import FakeGeminiJudge
+from harness.judge_data import KEY, add_scene
+from harness.judge_scenes import Disc, Scene
 from workbench import cli
 from workbench.config import load_settings
 from workbench.services.workbench import open_workbench

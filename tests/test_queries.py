@@ -213,7 +213,7 @@ def test_a_real_run_keeps_answering_after_history_hel(
 ) -> None:
     """`workbench history --hel` against a running `workbench run` process: refused as an
     unknown option, and the run's next answers still come within 1 s each."""
-    from tests.slow_gemini import slow_gemini
+    from harness.slow_gemini import slow_gemini
 
     data = tmp_path / "data"
     prompts = tmp_path / "prompts.txt"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.providers.fakes import FakeBfl, Fault
+from harness.fakes import FakeBfl, Fault
 from workbench.config import load_settings
 from workbench.services.runs.runner import recover
 from workbench.services.workbench import open_workbench

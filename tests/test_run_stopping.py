@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.providers.fakes import FakeBfl
+from harness.fakes import FakeBfl
 from workbench import cli
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter

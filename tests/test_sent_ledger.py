@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.slow_gemini import slow_gemini
+from harness.slow_gemini import slow_gemini
 from workbench import cli
 from workbench.config import load_settings
 from workbench.services.workbench import open_workbench

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.slow_gemini import slow_gemini
+from harness.slow_gemini import slow_gemini
 from workbench.config import load_settings
 from workbench.domain.catalog import estimate_cost, load_catalog
 from workbench.services.runs.generation import most_cost
@@ -163,7 +163,7 @@ def test_a_bill_above_the_documented_maximum_stops_sending_at_that_answer(
 ) -> None:
     """The loopback Gemini bills 5,000 image tokens for one Nano Banana 2 image (Google
     documents at most 2,520): the run sends nothing after that answer and says why."""
-    from tests.providers.fakes import FakeGemini
+    from harness.fakes import FakeGemini
     from workbench.services.runs.generation import GenerateRequest
     from workbench.services.runs.runner import Cell, RunSettings, start_run
     from workbench.services.workbench import open_workbench

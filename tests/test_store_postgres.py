@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.pg_cluster import SECRET_PASSWORD, SECRET_ROLE, PgCluster, free_port
+from harness.pg_cluster import SECRET_PASSWORD, SECRET_ROLE, PgCluster, free_port
 from workbench.config import ConfigError, load_settings, parse_database_url
 from workbench.domain.filters import HistoryFilter
 from workbench.redact import redact

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.providers.fakes import FakeBfl, Fault
+from harness.fakes import FakeBfl, Fault
 from workbench import cli, config
 from workbench.config import load_settings
 from workbench.redact import one_line, printable

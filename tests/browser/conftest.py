@@ -12,21 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.app_server import free_port, stop, wait_healthy
 from workbench.config import KEY_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.slow_gemini import slow_gemini
+from harness.slow_gemini import slow_gemini
 
 pytestmark = pytest.mark.browser
 

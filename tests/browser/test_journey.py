@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.chromium import TITLES
+
 pytestmark = pytest.mark.browser
 
 SEED_NANO = (
@@ -149,16 +151,6 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     page.close()
 
 
-TITLES = {
-    "build": "Build a prompt",
-    "compare": "Compare models",
-    "matrix": "Matrix",
-    "history": "History",
-    "arena": "Arena",
-    "leaderboard": "Leaderboard",
-    "measurements": "Measurements",
-    "status": "Status",
-}
 # A tracking pixel, raw HTML and a script link: shown as text, none may make the browser fetch.
 HOSTILE = (
     "![x](http://127.0.0.1:9/x.png) <img src=http://127.0.0.1:9/y.png> "

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.providers.fakes import FAKES, FakeServer
+from harness.fakes import FAKES, FakeServer
 from workbench.config import BASE_URL_VARIABLES, KEY_VARIABLES, load_settings
 from workbench.providers.http import HttpPolicy
 from workbench.providers.registry import build_provider

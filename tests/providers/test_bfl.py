@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.providers.fakes import Fault
+from harness.fakes import Fault
 
 
 def test_flux2_sends_width_and_height_in_multiples_of_16(make_harness) -> None:

@@ -1,6 +1,6 @@
 """Cancels and settled costs are recorded as each provider documents them: what the adapter
 returns says whether the attempt is billed and where its cost comes from (reported, estimated,
-unknown). Each fake behaviour cites its source in tests/providers/fakes.py."""
+unknown). Each fake behaviour cites its source in harness/fakes.py."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import socket
 
 import pytest
 
+from harness.fakes import Fault, png_bytes, truncated
 from tests.providers.conftest import DEFAULT_MODEL, HOSTED, KEY
-from tests.providers.fakes import Fault, png_bytes, truncated
 from workbench.config import KEY_VARIABLES
 from workbench.domain.catalog import estimate_cost, load_catalog
 from workbench.services.runs import generation

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.providers.fakes import FakeServer, Recorded, Reply
+from harness.fakes import FakeServer, Recorded, Reply
 from workbench.config import KEY_VARIABLES, load_settings
 from workbench.domain import catalog as catalog_module
 from workbench.domain.catalog import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.providers.fakes import Fault
+from harness.fakes import Fault
 
 
 def test_queue_flow_uses_the_returned_urls(make_harness) -> None:

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.providers.fakes import Fault, png_bytes
+from harness.fakes import Fault, png_bytes
 
 
 def test_request_carries_prompt_ratio_size_and_key_header(make_harness) -> None:

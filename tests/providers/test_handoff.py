@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.providers.fakes import png_bytes
+from harness.fakes import png_bytes
 from workbench.domain.catalog import CATALOG_FILE, megapixels_sent, parse_catalog
 from workbench.services.runs import generation, handoff
 from workbench.services.runs.generation import InvalidRequest

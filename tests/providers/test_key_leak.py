@@ -10,8 +10,8 @@ import logging
 
 import pytest
 
+from harness.fakes import Fault
 from tests.providers.conftest import HOSTED, KEY
-from tests.providers.fakes import Fault
 
 
 @pytest.mark.parametrize("provider", HOSTED)

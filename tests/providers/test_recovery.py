@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.fakes import Fault
 from tests.providers.conftest import DEFAULT_MODEL
-from tests.providers.fakes import Fault
 from workbench.cli import main
 from workbench.services.runs import generation
 from workbench.services.runs.recovery import recover_jobs_sync

@@ -140,7 +140,7 @@ def test_a_fake_takes_64_connections_before_it_accepts_any() -> None:
     64 connections must all be taken while the server has not accepted one yet."""
     import socket
 
-    from tests.providers.fakes import _Handler, _Server
+    from harness.fakes import _Handler, _Server
 
     server = _Server(("127.0.0.1", 0), _Handler)  # listening, not serving
     opened: list[socket.socket] = []

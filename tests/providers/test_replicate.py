@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.providers.fakes import Fault
+from harness.fakes import Fault
 from workbench.services.runs import generation
 
 

@@ -14,8 +14,8 @@ import zlib
 import pytest
 from PIL import Image
 
+from harness.fakes import FAKES, Fault, png_bytes
 from tests.providers.conftest import KEY
-from tests.providers.fakes import FAKES, Fault, png_bytes
 from tests.providers.test_recovery import _interrupted
 from workbench.providers.trust import KeyScope, host_matches
 from workbench.services.runs.recovery import recover_jobs_sync

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.judge_data import KEY, add_scene
-from tests.judge_scenes import Disc, Scene
-from tests.providers.fake_judge import FakeGeminiJudge
+from harness.fake_judge import FakeGeminiJudge
+from harness.judge_data import KEY, add_scene
+from harness.judge_scenes import Disc, Scene
 from workbench import config
 
 TIMEOUT = 30

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.judge_scenes import Scene
-from tests.providers.fake_judge import FakeGeminiJudge
+from harness.fake_judge import FakeGeminiJudge
+from harness.judge_scenes import Scene
 from workbench.config import load_settings
 from workbench.domain.ids import new_id
 from workbench.services.workbench import Workbench, open_workbench

@@ -20,7 +20,7 @@ that is not valid JSON, and `FakeGemini.documented_429` the rate limit with its 
 
 The fake REALLY looks: questions come from its own reading of the prompt (a small grammar of
 counts, colours, sides and quoted text), and each answer comes from the pixels of the image that
-was sent (`tests.judge_scenes.look`), matched to its question by the question's id. Answers are
+was sent (`harness.judge_scenes.look`), matched to its question by the question's id. Answers are
 returned in reverse id order, so a client that pairs them by position gets them wrong.
 """
 
@@ -32,8 +32,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tests.judge_scenes import look
-from tests.providers.fakes import FakeGemini, FakeServer, Recorded, Reply
+from harness.fakes import FakeGemini, FakeServer, Recorded, Reply
+from harness.judge_scenes import look
 
 NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
 _CLAUSE = re.compile(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.providers.fakes import FakeGemini, Fault
+from harness.fakes import FakeGemini, Fault
 
 
 @contextmanager

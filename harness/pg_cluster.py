@@ -41,7 +41,7 @@ SECRET_PASSWORD = "pw-Zq7-never-shown"  # a made-up test password; the tests loo
 _FAST = "-c fsync=off -c full_page_writes=off"
 _NO_COMMIT_WAIT = "-c synchronous_commit=off"
 
-_HBA = f"""# written by tests.pg_cluster
+_HBA = f"""# written by harness.pg_cluster
 local all all trust
 host all {SECRET_ROLE} 127.0.0.1/32 scram-sha-256
 host all all 127.0.0.1/32 trust
