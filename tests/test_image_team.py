@@ -15,17 +15,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from harness.s3_server import SECRET_KEY, S3Server
 from tests.arena_data import add_generation
 from workbench import cli
 from workbench.config import load_settings
+from workbench.imaging.provenance import read_metadata
 from workbench.services import history
 from workbench.services.delivery import exports, report
 from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.team import dbcopy, status
 from workbench.services.workbench import Workbench, open_workbench
-from workbench.store.images import BadImageRef
 
 NB = "nano-banana-2"
 
@@ -79,8 +80,13 @@ def test_generations_store_in_the_bucket_and_status_says_where(
         facts = status.status(wb)
         assert facts.images_location == f"s3://{bucket}/team at {s3.endpoint}"
         assert facts.images_count == 1 and facts.images_bytes > record.image_bytes
-        assert exports.image_file(wb, record).read() == s3.client().get_object(
+        stored = s3.client().get_object(
             Bucket=bucket, Key=f"team/{record.image_path}")["Body"].read()
+        # the download is read from the bucket and carries its recipe; the pixels are the same
+        downloaded = exports.image_file(wb, record).read()
+        assert read_metadata(downloaded).workbench["generation_id"] == outcome.id
+        assert Image.open(io.BytesIO(downloaded)).tobytes() == Image.open(
+            io.BytesIO(stored)).tobytes()
     finally:
         wb.close()
     assert SECRET_KEY not in caplog.text + repr(facts)
@@ -192,8 +198,8 @@ def test_a_planted_path_is_refused_by_copy_zip_report_detail_and_download(
         built = report.build_report(wb, [gid])
         assert built.images == 0 and b"private" not in built.html.encode()
         assert "root:" not in built.html
-        with pytest.raises(BadImageRef):
-            history.detail(wb, gid)
+        shown = history.detail(wb, gid)  # a placeholder and the reason, never the file
+        assert shown.image_file is None and shown.image_problem.startswith("refused")
         assert wb.images.thumbs.data_uri(record.thumb_path).startswith("data:image/jpeg")
     finally:
         wb.close()
