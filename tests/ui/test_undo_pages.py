@@ -152,3 +152,23 @@ def test_delete_for_good_asks_first_then_removes_the_generation_and_its_file(
     assert seeded.log.get(gone) is None and not image.exists()
     assert at.subheader[0].value == f"Generation {kept}"
     assert any(f"Deleted {gone} for good." in s.value for s in at.success)
+
+
+def test_an_attempt_cut_off_while_sending_is_sent_again_only_on_purpose(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    gid = _one(seeded)
+    with seeded.db.cursor() as cur:  # as a kill while the request was leaving leaves it
+        cur.execute(
+            "UPDATE generations SET status = 'interrupted', error_kind = 'uncertain',"
+            " error_message = 'cut off while sending', image_sha256 = NULL WHERE id = ?", [gid])
+    at = _app(pages.history_page)
+    at.run()
+    assert any("may be billed twice" in w.value for w in at.warning)
+    assert len(seeded.log.page(HistoryFilter())) == 1  # nothing sent by showing it
+    at.button(key=f"h_resend_{gid}").click().run()
+    assert not at.exception
+    rows = seeded.log.page(HistoryFilter(), every_column=True)
+    again = [r for r in rows if r.id != gid]
+    assert len(again) == 1 and again[0].resend_of == gid and again[0].status == "succeeded"
+    assert seeded.log.get(gid).error_kind == "resent"

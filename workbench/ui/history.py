@@ -26,7 +26,7 @@ from workbench.imaging.measure import SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
 from workbench.services.delivery import exports
 from workbench.services.evidence import ratings as rating_service
-from workbench.services.runs import handoff, recovery
+from workbench.services.runs import generation, handoff, recovery
 from workbench.services.workbench import Workbench
 from workbench.ui import names, url_state
 from workbench.ui.names import made_by, model_name
@@ -364,6 +364,22 @@ def _lineage(wb: Workbench, generation_id: str) -> None:
               args=(generation_id,), help="Filters History to this lineage.")
 
 
+def _send_again(wb: Workbench, generation_id: str, provider: str) -> None:
+    """An attempt cut off while sending: sent again only on purpose, after saying that it may
+    then be paid for twice (`generation.resend` refuses any other attempt, with the reason)."""
+    st.warning(
+        f"This attempt may or may not have reached {names.provider_name(provider)}: sending "
+        "it again may be billed twice."
+    )
+    if st.button("Send again", key=f"h_resend_{generation_id}"):
+        try:
+            again = generation.resend(wb, generation_id)
+        except generation.CannotResend as exc:
+            st.error(plain(str(exc)))
+            return
+        st.success(f"Sent again as {again.id}: {again.status}.")
+
+
 def _detail(wb: Workbench, generation_id: str) -> None:
     found = history_service.detail(wb, generation_id)
     if found is None:
@@ -384,6 +400,8 @@ def _detail(wb: Workbench, generation_id: str) -> None:
             st.error(plain(f"The image cannot be shown: {found.image_problem}."))
         else:
             st.error(plain(history_service.failure_text(record)))
+            if record.status == "interrupted" and record.error_kind == "uncertain":
+                _send_again(wb, record.id, record.provider)
         _lineage(wb, generation_id)
         _measurements(wb, record)
     with facts_col:
