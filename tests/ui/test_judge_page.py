@@ -108,3 +108,34 @@ def test_other_pages_say_how_to_enable_the_judge(seeded):
     at = AppTest.from_function(measurements_page, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert "no Gemini key is set" in _texts(at) and "GEMINI_API_KEY" in _texts(at)
+
+
+def grid_adherence() -> None:
+    from workbench.ui import judge
+    from workbench.ui.shared import workbench
+
+    judge.run_adherence(workbench(), "run_page")
+
+
+def test_under_a_runs_grid_its_variations_are_ranked_by_adherence(seeded, monkeypatch):
+    # Compare and Matrix call this under a run's grid: best of N, machine-judged
+    with FakeGeminiJudge(key=KEY) as fake:
+        monkeypatch.setenv("GEMINI_API_KEY", KEY)
+        monkeypatch.setenv("GEMINI_BASE_URL", fake.url)
+        good = add_scene(seeded, GOOD, run_id="run_page")
+        add_scene(seeded, BAD, run_id="run_page")
+        at = AppTest.from_function(grid_adherence, default_timeout=TIMEOUT).run()
+        assert "Not judged yet" in _texts(at) and fake.requests == []
+        from workbench.config import load_settings
+        from workbench.services.evidence.judge import judging
+        from workbench.services.workbench import open_workbench
+
+        wb = open_workbench(load_settings(), idle_close_s=0)
+        try:
+            judging.execute(wb, judging.plan(wb, run_id="run_page"))
+        finally:
+            wb.close()
+        at = AppTest.from_function(grid_adherence, default_timeout=TIMEOUT).run()
+        assert not at.exception
+        ranked = next(d.value for d in at.dataframe if "Best" in d.value.columns)
+        assert ranked["Best"].tolist() == [good]

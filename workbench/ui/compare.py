@@ -12,6 +12,7 @@ from workbench.services.runs import runner as run_service
 from workbench.services.runs.generation import SEED_PROBLEM, GenerateRequest, preview
 from workbench.services.workbench import Workbench
 from workbench.ui import url_state
+from workbench.ui.judge import run_adherence
 from workbench.ui.run_panel import (
     model_picker,
     progress_view,
@@ -196,3 +197,4 @@ def _inputs_and_results(wb: Workbench) -> None:
         st.caption(f"Run `{run_id}`: every cell is a logged generation (see History).")
         rows = st.session_state.get(ROWS_KEY, "variation")
         progress_view(wb, run_id, rows=rows, columns="model", key="c")
+        run_adherence(wb, run_id)

@@ -54,6 +54,18 @@ def _judge_run(wb: Workbench, run_id: str, pairs: bool, budget: float | None) ->
         st.text(line)
 
 
+def run_adherence(wb: Workbench, run_id: str) -> None:
+    """Under a run's grid (Compare, Matrix): its variations ranked by adherence (best of N) and
+    the questions missed by category, where the judge has scored them; else how to."""
+    if unavailable_reason(wb.settings) is not None:
+        return
+    with st.expander("Adherence (judge): rank the variations"):
+        if not insights.rank_variations(wb, run_id):
+            st.caption(f"Not judged yet: `workbench judge --run {run_id}`, or the Judge page.")
+            return
+        _run_figures(wb, run_id, " (machine-judged)")
+
+
 def _run_figures(wb: Workbench, run_id: str, tag: str) -> None:
     groups = insights.rank_variations(wb, run_id)
     if groups:

@@ -11,6 +11,7 @@ from workbench.services.runs import grids
 from workbench.services.runs import runner as run_service
 from workbench.services.workbench import Workbench
 from workbench.ui import url_state
+from workbench.ui.judge import run_adherence
 from workbench.ui.run_panel import (
     model_picker,
     progress_view,
@@ -214,4 +215,5 @@ def _page(wb: Workbench) -> None:
             key="m",
             group_by=group_by if rows != columns else (),
         )
+        run_adherence(wb, run_id)
     _runs(wb)
