@@ -28,5 +28,11 @@ fi
 # (tests/conftest.py says why not by group). WORKBENCH_TEST_WORKERS=0 runs everything in this
 # process; arguments given here come last and win (`bash scripts/test.sh -n 0 tests/test_x.py`).
 # The 25 slowest tests are listed at the end.
-exec .venv/bin/python -m pytest -n "${WORKBENCH_TEST_WORKERS:-2}" --dist load \
-  --durations=25 "$@"
+workers="${WORKBENCH_TEST_WORKERS:-2}"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest -n "$workers" --dist load --durations=25 "$@"
+fi
+# The browser journeys run after the rest, one at a time: two Streamlit servers and two
+# chromiums beside the other tests on two cores made a journey wait past its 60 s timeouts.
+.venv/bin/python -m pytest -n "$workers" --dist load --durations=25 -m "not browser"
+exec .venv/bin/python -m pytest -n 0 --durations=10 -m browser
