@@ -39,6 +39,21 @@ def rated_source(f: HistoryFilter) -> tuple[str, list[Any]]:
     )
 
 
+def _append(cur: Any, generation_id: str, criterion: str, stars: int | None, rater: str) -> None:
+    """One ratings row (None stars: the rating cleared), with the generation's model and
+    provider copied in (the boards group ratings by them without joining the log)."""
+    found = cur.execute(
+        "SELECT model, provider FROM generations WHERE id = ?", [generation_id]
+    ).fetchone()
+    if not found:
+        raise KeyError(f"No generation {generation_id}")
+    cur.execute(
+        "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at,"
+        " model, provider) VALUES (nextval('ratings_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
+        [generation_id, criterion, stars, rater, utcnow(), *found],
+    )
+
+
 class RatingLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
@@ -46,16 +61,7 @@ class RatingLog:
 
     def add(self, generation_id: str, criterion: str, stars: int, rater: str = "me") -> None:
         with self.db.cursor() as cur:
-            found = cur.execute(
-                "SELECT model, provider FROM generations WHERE id = ?", [generation_id]
-            ).fetchone()
-            if not found:
-                raise KeyError(f"No generation {generation_id}")
-            cur.execute(
-                "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at,"
-                " model, provider) VALUES (nextval('ratings_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
-                [generation_id, criterion, int(stars), rater, utcnow(), *found],
-            )
+            _append(cur, generation_id, criterion, int(stars), rater)
 
     def change(
         self, generation_id: str, criterion: str, stars: int | None, rater: str = "me"
@@ -72,17 +78,7 @@ class RatingLog:
             current = None if row is None or row[0] is None else int(row[0])
             if current == stars:
                 return False
-            found = cur.execute(
-                "SELECT model, provider FROM generations WHERE id = ?", [generation_id]
-            ).fetchone()
-            if not found:
-                raise KeyError(f"No generation {generation_id}")
-            cur.execute(
-                "INSERT INTO ratings (id, generation_id, criterion, stars, rater, created_at,"
-                " model, provider) VALUES (nextval('ratings_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
-                [generation_id, criterion, None if stars is None else int(stars), rater,
-                 utcnow(), *found],
-            )
+            _append(cur, generation_id, criterion, None if stars is None else int(stars), rater)
         return True
 
     def latest_for(self, generation_id: str, rater: str = "me") -> dict[str, int]:
