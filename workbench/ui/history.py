@@ -383,7 +383,7 @@ def _send_again(wb: Workbench, generation_id: str, provider: str) -> None:
 def _detail(wb: Workbench, generation_id: str) -> None:
     found = history_service.detail(wb, generation_id)
     if found is None:
-        st.warning(f"Generation {generation_id} is not in the log.")
+        st.warning(plain(f"Generation {generation_id} is not in the log."))
         return
     record = found.record
     st.subheader(f"Generation {generation_id}")

@@ -427,7 +427,7 @@ def open_run(wb: Workbench, run_id: str) -> None:
     URL, so the grid can be bookmarked and sent."""
     run = run_service.run_record(wb, run_id)
     if run is None:
-        st.warning(f"Run {run_id} is not in the log.")
+        st.warning(plain(f"Run {run_id} is not in the log."))
         return
     cells = (run.spec or {}).get("cells") or [{}]
     labels = cells[0].get("labels", {})
