@@ -85,7 +85,8 @@ def test_pending_then_completed_round_trip(db: Database, tmp_path: Path) -> None
         template_id="nano-banana-scene",
     )
     assert log.get("g1").status == "pending"
-    image = ImageStore(tmp_path).put(_png())
+    store = ImageStore(tmp_path)
+    image = store.put(_png())
     AttemptLog(log.db).complete(
         "g1",
         Outcome(
@@ -104,6 +105,7 @@ def test_pending_then_completed_round_trip(db: Database, tmp_path: Path) -> None
     assert row.params == {"aspect_ratio": "1:1", "seed": 3}
     assert (row.width, row.height, row.image_path) == (8, 6, image.path)
     assert row.cost_kind == "estimated" and row.latency_ms == 12.5
+    store.thumbs.wait_all()  # the thumbnail is made after the image is stored, off the path
     assert (tmp_path / row.thumb_path).exists()
 
 

@@ -93,6 +93,7 @@ class Workbench:
     def close(self) -> None:
         while self.on_close:
             self.on_close.pop()()
+        self.images.thumbs.wait_all()  # thumbnails still being made (off the generation path)
         self.db.close()
 
 
