@@ -22,7 +22,7 @@ Each figure is the median of several runs after one warm-up. Last line: one JSON
 `WORKBENCH_DATABASE_URL` when it is set (dropped afterwards; the role needs CREATEDB), otherwise
 on a throwaway server started here (`harness.pg_cluster`, as the tests do).
 
-Usage: .venv/bin/python bench/history.py [--rows 100000,1000000] [--repeat 7]
+Usage: .venv/bin/python bench/history.py [--rows 100000,1000000] [--repeat 7] [--keep DIR]
        .venv/bin/python bench/history.py --backend postgres [--rows 1000000]
 """
 
@@ -235,14 +235,30 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
     return round(statistics.median(samples), 2)
 
 
-def measure(rows: int, repeat: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
+@contextmanager
+def data_dir(keep: str | None, rows: int) -> Iterator[tuple[str, bool]]:
+    """The data directory to measure in, and whether it still needs filling: a temporary one,
+    or with `--keep DIR` the folder `DIR/<rows>` (filled on the first run, reused after)."""
+    if keep is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield tmp, True
+        return
+    folder = Path(keep) / str(rows)
+    filled = (folder / "filled").exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    yield str(folder), not filled
+    (folder / "filled").touch()
+
+
+def measure(rows: int, repeat: int, keep: str | None = None) -> dict[str, float]:
+    with data_dir(keep, rows) as (tmp, empty):
         settings = load_settings(
             env={"WORKBENCH_DATA_DIR": tmp}, secrets_file=Path(tmp) / "none.toml"
         )
         wb = open_workbench(settings, idle_close_s=5)
         started = time.perf_counter()
-        fill(wb, rows)
+        if empty:
+            fill(wb, rows)
         fill_s = time.perf_counter() - started
         hard = HARD
         matches = wb.log.count(HistoryFilter(text=RARE))
@@ -463,6 +479,10 @@ def main() -> None:
     parser.add_argument("--rows", default=None)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--backend", choices=("duckdb", "postgres"), default="duckdb")
+    parser.add_argument(
+        "--keep", metavar="DIR", default=None,
+        help="fill DIR/<rows> once and reuse it on later runs (DuckDB only)",
+    )
     args = parser.parse_args()
     if args.backend == "postgres":
         main_pg([int(r) for r in (args.rows or "1000000").split(",")], args.repeat)
@@ -470,7 +490,7 @@ def main() -> None:
     args.rows = args.rows or "100000,1000000"
     results = {}
     for rows in (int(r) for r in args.rows.split(",")):
-        figures = measure(rows, args.repeat)
+        figures = measure(rows, args.repeat, args.keep)
         results[rows] = figures
         print(f"{rows:>9,} rows: " + ", ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
     biggest = results[max(results)]

@@ -1,6 +1,7 @@
 """What people add to a generation after the fact: tags, a note, and whether it is archived
 (hidden from History, the boards and the Arena until restored). One `annotations` row per
-generation (migration 0019), written by upsert; the generation's own row is never changed.
+generation (migration 0019), written by upsert. The log keeps one copy: `generations.archived`,
+set with the annotation (migration 0023), which the filters read.
 
 Tags are kept as ",tag one,tag two," in lower case so that one tag matches `%,tag,%`; every
 statement is parameterised."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from workbench.store.db import Backend, utcnow
 
@@ -54,23 +56,34 @@ def _read(text: str | None) -> tuple[str, ...]:
     return tuple(t for t in (text or "").split(",") if t)
 
 
+def refresh_archived(cur: Any) -> None:
+    """Bring the log's `archived` copies in line with the annotations (after `db copy` brought
+    annotations for generations the target already had); rows already in line are untouched."""
+    cur.execute(
+        "UPDATE generations SET archived = NOT archived WHERE archived <> (id IN"
+        " (SELECT generation_id FROM annotations WHERE archived_at IS NOT NULL))"
+    )
+
+
 class AnnotationLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
 
     def _upsert(self, generation_id: str, column: str, value: object, by: str) -> None:
         with self.db.cursor() as cur:
-            if not cur.execute(
-                "SELECT 1 FROM generations WHERE id = ?", [generation_id]
-            ).fetchone():
-                raise KeyError(f"No generation {generation_id}")
-            cur.execute(
-                f"INSERT INTO annotations (generation_id, {column}, updated_at, updated_by)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (generation_id) DO UPDATE SET"
-                f" {column} = excluded.{column}, updated_at = excluded.updated_at,"
-                " updated_by = excluded.updated_by",
-                [generation_id, value, utcnow(), by],
-            )
+            self._write(cur, generation_id, column, value, by)
+
+    @staticmethod
+    def _write(cur: Any, generation_id: str, column: str, value: object, by: str) -> None:
+        if not cur.execute("SELECT 1 FROM generations WHERE id = ?", [generation_id]).fetchone():
+            raise KeyError(f"No generation {generation_id}")
+        cur.execute(
+            f"INSERT INTO annotations (generation_id, {column}, updated_at, updated_by)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (generation_id) DO UPDATE SET"
+            f" {column} = excluded.{column}, updated_at = excluded.updated_at,"
+            " updated_by = excluded.updated_by",
+            [generation_id, value, utcnow(), by],
+        )
 
     def set_tags(self, generation_id: str, tags: Iterable[str], by: str) -> tuple[str, ...]:
         cleaned = clean_tags(tags)
@@ -83,10 +96,20 @@ class AnnotationLog:
         self._upsert(generation_id, "note", note.strip(), by)
 
     def archive(self, generation_id: str, by: str) -> None:
-        self._upsert(generation_id, "archived_at", utcnow(), by)
+        self._set_archived(generation_id, True, by)
 
     def restore(self, generation_id: str, by: str) -> None:
-        self._upsert(generation_id, "archived_at", None, by)
+        self._set_archived(generation_id, False, by)
+
+    def _set_archived(self, generation_id: str, archived: bool, by: str) -> None:
+        """The annotation (the record) and the log's copy that every filter reads
+        (`generations.archived`, migration 0023), in one transaction."""
+        with self.db.transaction() as cur:
+            self._write(cur, generation_id, "archived_at", utcnow() if archived else None, by)
+            cur.execute(
+                "UPDATE generations SET archived = ? WHERE id = ? AND archived <> ?",
+                [archived, generation_id, archived],
+            )
 
     def get(self, generation_id: str) -> Annotation:
         return self.for_ids([generation_id]).get(generation_id, Annotation())

@@ -161,13 +161,14 @@ ARCHIVED_IDS = "SELECT generation_id FROM annotations WHERE archived_at IS NOT N
 
 
 def annotation_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
-    """The clause on generations `g` for the archive choice and the tags (migration 0019)."""
+    """The clause on generations `g` for the archive choice (the log's `archived` copy of it,
+    migration 0023) and the tags (migration 0019)."""
     clauses: list[str] = []
     params: list[Any] = []
     if f.archived == "hide":
-        clauses.append(f"g.id NOT IN ({ARCHIVED_IDS})")
+        clauses.append("NOT g.archived")
     elif f.archived == "only":
-        clauses.append(f"g.id IN ({ARCHIVED_IDS})")
+        clauses.append("g.archived")
     if f.tags:
         any_tag = " OR ".join("tags LIKE ? ESCAPE '\\'" for _ in f.tags)
         clauses.append(f"g.id IN (SELECT generation_id FROM annotations WHERE {any_tag})")

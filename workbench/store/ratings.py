@@ -8,7 +8,7 @@ from typing import Any
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend, utcnow
 from workbench.store.memo import ReadMemo
-from workbench.store.queries import filter_sql, ratings_sql
+from workbench.store.queries import ARCHIVED_IDS, filter_sql, ratings_sql
 from workbench.store.records import StarsByModel, records
 
 _RATING_COLUMNS = {"models", "providers", "include_offline", "raters"}
@@ -32,10 +32,11 @@ def rated_source(f: HistoryFilter) -> tuple[str, list[Any]]:
     ratings, params = ratings_sql(f)
     if needs_log(f):
         return f"{ratings} r JOIN generations g ON g.id = r.generation_id", params
-    # `g.id` names the generation, as in the log (the archive clause asks for it)
+    # `g.id` names the generation and `g.archived` says what the log's copy says (the archive
+    # clause reads it), as in the log
     return (
-        "(SELECT generation_id AS id, generation_id, criterion, stars, rater, model, provider"
-        f" FROM {ratings} lr) g", params
+        "(SELECT generation_id AS id, generation_id, criterion, stars, rater, model, provider,"
+        f" generation_id IN ({ARCHIVED_IDS}) AS archived FROM {ratings} lr) g", params
     )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from workbench.store.annotations import refresh_archived
 from workbench.store.db import Backend, StoreError
 from workbench.store.metric_columns import is_derived
 from workbench.store.metric_columns import refresh as refresh_metric_columns
@@ -300,6 +301,7 @@ def copy_all(source: Backend, target: Backend) -> list[TableReport]:
         if any(r.copied for r in reports):
             with target.transaction() as cur:
                 refresh_metric_columns(cur)
+                refresh_archived(cur)
     return reports
 
 

@@ -1,0 +1,8 @@
+-- Whether a generation is archived, kept on the log itself beside `annotations.archived_at`
+-- (the record), set in the same transaction as the annotation. Every History, board and Arena
+-- read hides the archived by default: a test of one boolean column is a scan of a constant
+-- block, where `id NOT IN (archived ids)` reads every row's id text (the dearest column) and
+-- probes a hash table with it. Portable SQL (DuckDB and PostgreSQL).
+ALTER TABLE generations ADD COLUMN archived BOOLEAN NOT NULL DEFAULT false;
+UPDATE generations SET archived = true
+WHERE id IN (SELECT generation_id FROM annotations WHERE archived_at IS NOT NULL);
