@@ -347,6 +347,7 @@ class Vote:
     repeat_of: int | None
     source: str
     fingerprint: str
+    undone: bool = False  # a copy of whether `vote_undos` names it (migration 0023)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

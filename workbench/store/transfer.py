@@ -29,6 +29,7 @@ from workbench.store.annotations import refresh_archived
 from workbench.store.db import Backend, StoreError
 from workbench.store.metric_columns import is_derived
 from workbench.store.metric_columns import refresh as refresh_metric_columns
+from workbench.store.votes import refresh_undone
 
 # (table, key columns) for tables keyed by the workbench's own ids, in copy order.
 KEYED: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -52,6 +53,8 @@ NUMBERED: tuple[tuple[str, str, str | None], ...] = (
     ("votes", "votes_id_seq", "repeat_of"),
     ("metrics", "metrics_id_seq", None),
 )
+# Flags each kept beside its record (migration 0023): rebuilt on the target, never copied.
+COPIES = {"generations": ("archived",), "votes": ("undone",)}
 # Bookkeeping of each database itself, never copied.
 NOT_COPIED = ("_migrations",)
 BATCH = 2000
@@ -124,9 +127,11 @@ class Side:
                 " ORDER BY ordinal_position",
                 [table],
             ).fetchall()
-        # The log's copies of measurement values are derived from the readings: not copied,
-        # rebuilt on the target once its readings are in (copy_all).
-        return [r[0] for r in rows if not (table == "generations" and is_derived(r[0]))]
+        # The log's copies of measurement values, archive choices and undos are derived from
+        # their records: not copied, rebuilt on the target once those are in (copy_all).
+        return [r[0] for r in rows if not (
+            (table == "generations" and is_derived(r[0])) or r[0] in COPIES.get(table, ())
+        )]
 
     def rows(
         self, table: str, columns: Sequence[str], order: Sequence[str]
@@ -302,6 +307,7 @@ def copy_all(source: Backend, target: Backend) -> list[TableReport]:
             with target.transaction() as cur:
                 refresh_metric_columns(cur)
                 refresh_archived(cur)
+                refresh_undone(cur)
     return reports
 
 

@@ -19,7 +19,7 @@ from workbench.domain.catalog import OFFLINE
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.outcomes import WINNERS
 from workbench.store.db import Backend, one_row, utcnow
-from workbench.store.queries import contains_pattern
+from workbench.store.queries import ARCHIVED_IDS, contains_pattern
 from workbench.store.records import Vote, first_record, records
 
 if TYPE_CHECKING:
@@ -27,8 +27,17 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 OFFLINE_TAG = " (offline sketch)"
-# A vote that counts: not undone (migration 0019). Every read of votes `v` includes it.
-LIVE_VOTE = "NOT EXISTS (SELECT 1 FROM vote_undos u WHERE u.fingerprint = v.fingerprint)"
+# A vote that counts: not undone. `vote_undos` is the record (migration 0019); each vote keeps a
+# copy, `undone` (migration 0023), set with the undo and when a vote already undone is added
+# again. Every read of votes `v` includes it.
+LIVE_VOTE = "NOT v.undone"
+_UNDONE = "SELECT fingerprint FROM vote_undos"
+
+
+def refresh_undone(cur: Any) -> None:
+    """Bring the votes' `undone` copies in line with `vote_undos` (after `db copy` brought undos
+    for votes the target already had); votes already in line are untouched."""
+    cur.execute(f"UPDATE votes SET undone = true WHERE NOT undone AND fingerprint IN ({_UNDONE})")
 
 
 def contestant(model: str, provider: str | None) -> str:
@@ -174,11 +183,15 @@ def vote_filter_sql(
         clauses.append("v.created_at < ?")
         params.append(f.end)
     if f.archived != "include":  # a vote on an archived image goes and comes back with it
-        on_archived = (
-            "EXISTS (SELECT 1 FROM annotations a WHERE a.archived_at IS NOT NULL"
-            " AND a.generation_id IN (v.left_generation_id, v.right_generation_id))"
+        # Two uncorrelated semi-joins (hashed once); a vote without a generation id is on
+        # nothing archived.
+        left, right = (
+            f"coalesce(v.{side}_generation_id, '') IN ({ARCHIVED_IDS})"
+            for side in ("left", "right")
         )
-        clauses.append(f"NOT {on_archived}" if f.archived == "hide" else on_archived)
+        clauses.append(
+            f"NOT {left} AND NOT {right}" if f.archived == "hide" else f"({left} OR {right})"
+        )
     if f.text:
         clauses.append("v.prompt ILIKE ? ESCAPE '\\'")
         params.append(contains_pattern(f.text))
@@ -198,9 +211,10 @@ class VoteLog:
         vote = vote.completed()
         with self.db.cursor() as cur:
             row = cur.execute(
-                f"INSERT INTO votes (id, {', '.join(_COLUMNS)}) VALUES (nextval('votes_id_seq'),"
-                f" {', '.join('?' for _ in _COLUMNS)}) RETURNING id",
-                [getattr(vote, name) for name in _COLUMNS],
+                f"INSERT INTO votes (id, {', '.join(_COLUMNS)}, undone) SELECT"
+                f" nextval('votes_id_seq'), {', '.join('?' for _ in _COLUMNS)},"
+                " EXISTS (SELECT 1 FROM vote_undos WHERE fingerprint = ?) RETURNING id",
+                [*(getattr(vote, name) for name in _COLUMNS), vote.fingerprint],
             ).fetchone()
         return int(one_row(row, "the new vote's id")[0])
 
@@ -221,13 +235,15 @@ class VoteLog:
                     f" (nextval('votes_id_seq'), {', '.join('?' for _ in _COLUMNS)})",
                     [[getattr(v, name) for name in _COLUMNS] for v in votes],
                 )
+                refresh_undone(cur)  # a vote undone before it was imported here
             return len(votes)
         with self.db.transaction() as cur:
             cur.register("incoming_votes", table)
             try:
                 cur.execute(
-                    f"INSERT INTO votes (id, {', '.join(_COLUMNS)})"
-                    f" SELECT nextval('votes_id_seq'), {', '.join(_COLUMNS)} FROM incoming_votes"
+                    f"INSERT INTO votes (id, {', '.join(_COLUMNS)}, undone)"
+                    f" SELECT nextval('votes_id_seq'), {', '.join(_COLUMNS)},"
+                    f" fingerprint IN ({_UNDONE}) FROM incoming_votes"
                 )
             finally:
                 cur.unregister("incoming_votes")
@@ -237,7 +253,7 @@ class VoteLog:
         """Undo one vote: a vote_undos row names it (append-only; the vote row stays). Only
         its own rater may undo it. False when there is no such vote of theirs or it was
         undone already."""
-        with self.db.cursor() as cur:
+        with self.db.transaction() as cur:
             found = cur.execute(
                 "SELECT fingerprint FROM votes WHERE id = ? AND rater = ?", [int(vote_id), rater]
             ).fetchone()
@@ -249,6 +265,11 @@ class VoteLog:
                 " RETURNING fingerprint",
                 [found[0], rater, utcnow(), found[0]],
             ).fetchall()
+            if done:  # every vote saying the same (one imported twice under two ids too)
+                cur.execute(
+                    "UPDATE votes SET undone = true WHERE fingerprint = ? AND NOT undone",
+                    [found[0]],
+                )
         return bool(done)
 
     def for_generation(self, generation_id: str) -> list[Vote]:
@@ -264,7 +285,7 @@ class VoteLog:
     def is_undone(self, vote_id: int) -> bool:
         with self.db.cursor() as cur:
             row = cur.execute(
-                f"SELECT NOT ({LIVE_VOTE}) FROM votes v WHERE v.id = ?", [int(vote_id)]
+                "SELECT v.undone FROM votes v WHERE v.id = ?", [int(vote_id)]
             ).fetchone()
         return bool(row and row[0])
 
