@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from workbench.commands import EXIT_USAGE, CommandError
-from workbench.domain.filters import ARCHIVED, SORTS, STATUSES, HistoryFilter
+from workbench.domain.filters import ARCHIVED, JUDGED, SORTS, STATUSES, HistoryFilter
 
 if TYPE_CHECKING:
     from workbench.services.workbench import Workbench
@@ -34,6 +34,12 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
                        help="generations carrying this tag")
     group.add_argument("--archived", default="hide", choices=ARCHIVED,
                        help="archived generations: hide (default), only, include")
+    group.add_argument("--judged", default="any", choices=JUDGED,
+                       help="judged for adherence by the judge model in use, or not")
+    group.add_argument("--adherence-min", type=float, metavar="SHARE",
+                       help="adherence score at least this (0 to 1; only judged images)")
+    group.add_argument("--adherence-max", type=float, metavar="SHARE",
+                       help="adherence score at most this (0 to 1; only judged images)")
 
 
 def _day(value: str | None, flag: str) -> date | None:
@@ -64,6 +70,9 @@ def filter_from_args(args: Any) -> HistoryFilter:
             sort=args.sort,
             tags=tuple(args.tag),
             archived=args.archived,
+            judged=args.judged,
+            adherence_min=args.adherence_min,
+            adherence_max=args.adherence_max,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -79,7 +88,7 @@ def checked_filter(args: Any, wb: Workbench) -> HistoryFilter:
     problems = history_service.unknown_values(wb, f)
     if problems:
         raise CommandError("Invalid filter: " + "; ".join(problems), EXIT_USAGE)
-    return f
+    return history_service.with_judge(wb, f)
 
 
 def positive(low: int, high: int) -> Any:

@@ -23,7 +23,15 @@ METRIC_SORTS: dict[str, tuple[str, bool]] = {
 }
 # Archived generations: hidden (the default), only them, or both.
 ARCHIVED = ("hide", "only", "include")
-SORTS = ("newest", "oldest", "fastest", "slowest", "cheapest", "priciest", *METRIC_SORTS)
+# The adherence judge's score (services.evidence.judge): any generation, only the judged, or
+# only those never judged (by the judge model in use, on a question set of their own prompt).
+JUDGED = ("any", "judged", "not_judged")
+# "adherence_high" sorts by the judge's score, highest first; never-judged images come last.
+ADHERENCE_SORTS = {"adherence_high": True, "adherence_low": False}
+SORTS = (
+    "newest", "oldest", "fastest", "slowest", "cheapest", "priciest", *ADHERENCE_SORTS,
+    *METRIC_SORTS,
+)
 
 
 NUL_MESSAGE = "contains a NUL character (\\x00), which no text in the log can hold; remove it"
@@ -66,6 +74,35 @@ class HistoryFilter(BaseModel):
     archived: str = "hide"
     # Generations carrying any of these tags (lower case, as stored).
     tags: tuple[str, ...] = ()
+    # The adherence judge's score (a share from 0 to 1): judged or not, and bounds (a bound
+    # leaves out the never judged). Whose scores: `judge_model`'s, which the service sets from
+    # the settings (WORKBENCH_JUDGE_MODEL) when the filter or the sort names adherence.
+    judged: str = "any"
+    adherence_min: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    adherence_max: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    judge_model: str | None = Field(default=None, min_length=1, max_length=80)
+
+    @field_validator("judged")
+    @classmethod
+    def _known_judged(cls, value: str) -> str:
+        return _one_of(value, JUDGED, "adherence choice")
+
+    @model_validator(mode="after")
+    def _adherence_bounds(self) -> HistoryFilter:
+        low, high = self.adherence_min, self.adherence_max
+        if low is not None and high is not None and low > high:
+            raise ValueError("the lowest adherence is above the highest")
+        if self.judged == "not_judged" and (low is not None or high is not None):
+            raise ValueError("an adherence bound needs judged images, not the never judged")
+        return self
+
+    @property
+    def uses_adherence(self) -> bool:
+        """Whether the filter or the sort reads the judge's scores."""
+        return (
+            self.judged != "any" or self.adherence_min is not None
+            or self.adherence_max is not None or self.sort in ADHERENCE_SORTS
+        )
 
     @field_validator("archived")
     @classmethod
@@ -82,7 +119,7 @@ class HistoryFilter(BaseModel):
 
     @field_validator(
         "models", "providers", "templates", "statuses", "categories", "run_id", "text", "raters",
-        "lineage", mode="before",
+        "lineage", "judge_model", mode="before",
     )
     @classmethod
     def _no_nul(cls, value: object) -> object:

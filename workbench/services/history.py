@@ -62,8 +62,7 @@ def load_page(
 ) -> HistoryPage:
     """One page of the log, with each row's thumbnail (unless `thumbnails` is False) and
     `measures` ({metric: value}, current versions), read for this page's ids only."""
-    if f.archived == "hide" and not wb.annotations.any_archived():
-        f = f.model_copy(update={"archived": "include"})  # the same rows, one clause less
+    f = with_judge(wb, f)
     total = wb.log.count(f)
     pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), pages)
@@ -77,6 +76,17 @@ def load_page(
         measures={r.id: values.get(r.id, {}) for r in rows},
         annotations=wb.annotations.for_ids([r.id for r in rows]),
     )
+
+
+def with_judge(wb: Workbench, f: HistoryFilter) -> HistoryFilter:
+    """`f` with the judge model whose adherence scores count (WORKBENCH_JUDGE_MODEL, else the
+    judge's default) when it filters or sorts by adherence; ConfigError for an unusable
+    setting."""
+    if not f.uses_adherence or f.judge_model is not None:
+        return f
+    from workbench.services.evidence.judge.settings import judge_model
+
+    return f.model_copy(update={"judge_model": judge_model(wb.settings)})
 
 
 def short_id(generation_id: str) -> str:

@@ -126,14 +126,6 @@ class AnnotationLog:
             ).fetchall()
         return {gid: Annotation(_read(tags), note or "", when) for gid, tags, note, when in rows}
 
-    def any_archived(self) -> bool:
-        """Whether any generation is archived (a probe of a small table): while none is,
-        hiding the archived changes no result and its clause can be left out."""
-        with self.db.cursor() as cur:
-            return cur.execute(
-                "SELECT 1 FROM annotations WHERE archived_at IS NOT NULL LIMIT 1"
-            ).fetchone() is not None
-
     def all_tags(self) -> list[str]:
         with self.db.cursor() as cur:
             rows = cur.execute("SELECT tags FROM annotations WHERE tags <> ''").fetchall()

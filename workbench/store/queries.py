@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.domain.catalog import load_catalog
-from workbench.domain.filters import NUL_MESSAGE, HistoryFilter
+from workbench.domain.filters import ADHERENCE_SORTS, NUL_MESSAGE, HistoryFilter
 from workbench.errors import InvalidInput
 from workbench.imaging.specs import SPECS, VERSIONS
 from workbench.store import metric_columns
@@ -176,6 +176,56 @@ def annotation_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
+# The judge's adherence scores that count for a generation `j`: its image's, by the judge model
+# given (the first parameter), on a question set of its own prompt (migration 0020).
+_SCORES = (
+    "judge_scores s JOIN judge_question_sets q ON q.id = s.question_set_id"
+    " AND s.judge_model = ?"
+)
+
+
+def _judge(f: HistoryFilter) -> str:
+    if f.judge_model is None:  # the service sets it from the settings
+        raise InvalidInput("An adherence filter or sort needs the judge model (its setting).")
+    return f.judge_model
+
+
+def adherence_value_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
+    """A scalar expression for a generation `g`'s adherence score (0-1): the judge model's score
+    of its image on the newest version of its own prompt's question set that has one (as the
+    History column shows it); NULL when never judged."""
+    expr = (
+        f"(SELECT s.score FROM {_SCORES} WHERE s.image_sha256 = g.image_sha256"
+        " AND q.prompt = g.prompt ORDER BY q.version DESC, q.created_at DESC, q.id DESC LIMIT 1)"
+    )
+    return expr, [_judge(f)]
+
+
+def adherence_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
+    """The clause on generations `g` for the adherence choice and bounds ("" when none):
+    uncorrelated semi-joins, so both backends hash the judged ids once."""
+    if f.judged == "any" and f.adherence_min is None and f.adherence_max is None:
+        return "", []
+    judged = (
+        f"SELECT j.id FROM generations j JOIN {_SCORES}"
+        " ON s.image_sha256 = j.image_sha256 AND q.prompt = j.prompt"
+    )
+    if f.judged == "not_judged":
+        return f"g.id NOT IN ({judged})", [_judge(f)]
+    if f.adherence_min is None and f.adherence_max is None:
+        return f"g.id IN ({judged})", [_judge(f)]
+    newest = (  # each generation's score on its newest scored question set, within bounds
+        "SELECT id FROM (SELECT j.id, s.score, row_number() OVER (PARTITION BY j.id"
+        "  ORDER BY q.version DESC, q.created_at DESC, q.id DESC) AS nth"
+        f" FROM generations j JOIN {_SCORES}"
+        " ON s.image_sha256 = j.image_sha256 AND q.prompt = j.prompt) scored"
+        " WHERE nth = 1 AND score >= ? AND score <= ?"
+    )
+    low = 0.0 if f.adherence_min is None else float(f.adherence_min)
+    high = 1.0 if f.adherence_max is None else float(f.adherence_max)
+    return f"g.id IN ({newest})", [_judge(f), low, high]
+
+
 def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -231,6 +281,10 @@ def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
         clause, extra = metric_condition_sql(f.metric, f.metric_op, f.metric_value)
         clauses.append(clause)
         params.extend(extra)
+    clause, extra = adherence_sql(f)
+    if clause:
+        clauses.append(clause)
+        params.extend(extra)
     # A filter built without validation (`model_construct`) meets the same rule as one that was:
     # PostgreSQL would otherwise answer with a driver error instead of a sentence.
     if any(isinstance(p, str) and "\x00" in p for p in params):
@@ -241,6 +295,10 @@ def filter_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
 def order_sql(f: HistoryFilter) -> tuple[str, list[Any]]:
     """The ORDER BY of a page of the log (with its parameters; a sort by a measurement puts
     images without that number last)."""
+    if f.sort in ADHERENCE_SORTS:
+        expr, params = adherence_value_sql(f)
+        direction = "DESC" if ADHERENCE_SORTS[f.sort] else "ASC"
+        return f"{expr} {direction} NULLS LAST, g.created_at DESC, g.id DESC", params
     if f.sort_metric is None:
         return _SORT_SQL[f.sort], []
     metric, highest_first = f.sort_metric

@@ -20,7 +20,7 @@ def needs_log(f: HistoryFilter) -> bool:
     return any(
         getattr(f, name) != getattr(defaults, name)
         for name in HistoryFilter.model_fields
-        if name not in _RATING_COLUMNS and name != "sort" and not name.startswith("sort")
+        if name not in _RATING_COLUMNS and name not in ("sort", "judge_model")
     )
 
 

@@ -14,7 +14,9 @@ from pydantic import ValidationError
 
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import (
+    ADHERENCE_SORTS,
     ARCHIVED,
+    JUDGED,
     METRIC_OPS,
     METRIC_SORTS,
     METRICS,
@@ -22,6 +24,7 @@ from workbench.domain.filters import (
     STATUSES,
     HistoryFilter,
 )
+from workbench.errors import WorkbenchError
 from workbench.imaging.measure import SPECS, TEXT_ACCURACY
 from workbench.services import history as history_service
 from workbench.services.delivery import exports
@@ -53,10 +56,21 @@ PAGE_FIELDS = (url_state.Field("h_page", "int", 1),)
 LINEAGE_KEY = "h_lineage"
 ARCHIVED_WORDS = {"hide": "not shown", "only": "only archived", "include": "shown too"}
 OP_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least"}
-FIELD_NAMES = {"metric_value": "Measurement value", "metric": "Measurement"}
+FIELD_NAMES = {
+    "metric_value": "Measurement value", "metric": "Measurement",
+    "adherence_min": "Adherence from", "adherence_max": "Adherence to",
+}
+JUDGED_WORDS = {"any": "any", "judged": "judged", "not_judged": "not judged"}
+ADHERENCE_HELP = (
+    "The share of the prompt's yes/no checks a Gemini judge passed (Judge page), by the judge "
+    "model in use (WORKBENCH_JUDGE_MODEL), on the newest version of the prompt's question set "
+    "that has a score. Machine-judged: its agreement with people is on the Judge page."
+)
 
 
 def _sort_label(sort: str) -> str:
+    if sort in ADHERENCE_SORTS:
+        return f"Adherence (judge): {'highest' if ADHERENCE_SORTS[sort] else 'lowest'} first"
     if sort not in METRIC_SORTS:
         return sort
     metric, highest_first = METRIC_SORTS[sort]
@@ -98,6 +112,9 @@ def _fields(
         F(LINEAGE_KEY, "text", ""),
         F("h_tags", "list", [], tags),
         F("h_archived", "choice", "hide", ARCHIVED),
+        F("h_judged", "choice", "any", JUDGED),
+        F("h_adh_min", "int", 0),
+        F("h_adh_max", "int", 100),
     ]
 
 
@@ -109,7 +126,16 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
     url_state.restore("history", fields)
     f = _filter_widgets(wb, options, runs, tags)
     url_state.publish("history", fields)
-    return f
+    if f is None or not f.uses_adherence:
+        return f
+    try:
+        return history_service.with_judge(wb, f)
+    except WorkbenchError as exc:  # an unusable judge setting: the other filters still apply
+        st.error(plain(f"Adherence not applied: {exc}"))
+        sort = "newest" if f.sort in ADHERENCE_SORTS else f.sort
+        return f.model_copy(
+            update={"judged": "any", "adherence_min": None, "adherence_max": None, "sort": sort}
+        )
 
 
 def _filter_widgets(
@@ -216,6 +242,7 @@ def _filter_widgets(
             "Open this run's grid", key="h_open_run", icon=":material/grid_view:"
         ):
             open_run(wb, run_id)
+        judged, low, high = _adherence_widgets()
     date_from, date_to = date_bounds(dates)
     try:
         return HistoryFilter(
@@ -237,10 +264,26 @@ def _filter_widgets(
             lineage=lineage or None,
             tags=tuple(chosen_tags),
             archived=archived,
+            judged=judged,
+            adherence_min=low / 100 if low > 0 else None,
+            adherence_max=high / 100 if high < 100 else None,
         )
     except ValidationError as exc:
         st.error("Filter not applied: " + _problems(exc))
         return None
+
+
+def _adherence_widgets() -> tuple[str, int, int]:
+    """The adherence choice and bounds (whole percent; 0 and 100 bound nothing)."""
+    c1, c2, c3, _ = st.columns(4)
+    judged = c1.selectbox(
+        "Adherence (judge)", JUDGED, key="h_judged", format_func=JUDGED_WORDS.__getitem__,
+        help=ADHERENCE_HELP, **URL,
+    )
+    bounds = {"min_value": 0, "max_value": 100, "step": 5, "format": "%d%%", **URL}
+    low = c2.number_input("Adherence from", key="h_adh_min", value=0, **bounds)
+    high = c3.number_input("Adherence to", key="h_adh_max", value=100, **bounds)
+    return str(judged), int(low), int(high)
 
 
 def _metric_column(metric: str) -> Any:
@@ -753,16 +796,12 @@ def render() -> None:
 
 # -- The judge's Adherence figure (services/evidence/judge): a column of its own ---------------
 ADHERENCE_COLUMN = st.column_config.NumberColumn(
-    "Adherence",
-    format="percent",
-    help="Share of the prompt's yes/no checks a Gemini judge passed (Judge page). Machine-"
-    "judged: its agreement with people is on the Judge page. Empty: not judged.",
+    "Adherence", format="percent", help=f"{ADHERENCE_HELP} Empty: not judged.",
 )
 
 
 def _adherence(rows: list[Any]) -> list[float | None]:
     """The judge's Adherence score of each row (None where its image was never judged)."""
-    from workbench.errors import WorkbenchError
     from workbench.services.evidence.judge import insights
 
     try:
