@@ -280,9 +280,11 @@ def _adherence_widgets() -> tuple[str, int, int]:
         "Adherence (judge)", JUDGED, key="h_judged", format_func=JUDGED_WORDS.__getitem__,
         help=ADHERENCE_HELP, **URL,
     )
-    bounds = {"min_value": 0, "max_value": 100, "step": 5, "format": "%d%%", **URL}
-    low = c2.number_input("Adherence from", key="h_adh_min", value=0, **bounds)
-    high = c3.number_input("Adherence to", key="h_adh_max", value=100, **bounds)
+    st.session_state.setdefault("h_adh_min", 0)
+    st.session_state.setdefault("h_adh_max", 100)
+    bounds = {"min_value": 0, "max_value": 100, "step": 5, "format": "%d", **URL}
+    low = c2.number_input("Adherence from (%)", key="h_adh_min", **bounds)
+    high = c3.number_input("Adherence to (%)", key="h_adh_max", **bounds)
     return str(judged), int(low), int(high)
 
 
