@@ -6,11 +6,13 @@ the ones the History column shows."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.arena_data import add_generation
 from workbench.domain.filters import HistoryFilter
-from workbench.errors import InvalidInput
 from workbench.services import history as history_service
 from workbench.services.evidence.judge import insights
 from workbench.services.workbench import Workbench
@@ -91,7 +93,7 @@ def test_the_filter_agrees_with_the_column(backend_wb: Workbench, judged: dict[s
         assert gid in _ids(wb, adherence_min=adherence.score, adherence_max=adherence.score)
 
 
-def test_the_service_names_the_judge_in_use_and_the_store_refuses_none(
+def test_the_service_names_the_judge_in_use_and_without_one_nothing_is_judged(
     backend_wb: Workbench, judged: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wb = backend_wb
@@ -100,8 +102,11 @@ def test_the_service_names_the_judge_in_use_and_the_store_refuses_none(
     assert f.judge_model == JUDGE
     assert history_service.load_page(wb, f).total == 2
     assert history_service.with_judge(wb, HistoryFilter()).judge_model is None  # not needed
-    with pytest.raises(InvalidInput, match="judge model"):
-        wb.log.count(HistoryFilter(judged="judged"))
+    # a filter naming no judge model counts no score: nothing is judged
+    assert wb.log.count(HistoryFilter(judged="judged")) == 0
+    assert wb.log.count(HistoryFilter(judged="not_judged")) == 5
+    newest = [r.id for r in wb.log.page(HistoryFilter())]
+    assert [r.id for r in wb.log.page(HistoryFilter(sort="adherence_high"))] == newest
 
 
 def test_adherence_bounds_are_checked() -> None:
@@ -111,3 +116,30 @@ def test_adherence_bounds_are_checked() -> None:
         HistoryFilter(judged="not_judged", adherence_min=0.5)
     with pytest.raises(ValueError):
         HistoryFilter(adherence_max=1.5)
+
+
+def test_the_command_line_filters_and_sorts_by_adherence(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench import cli
+    from workbench.config import load_settings
+    from workbench.services.workbench import open_workbench
+
+    monkeypatch.setenv("WORKBENCH_JUDGE_MODEL", JUDGE)
+    wb = open_workbench(load_settings(), idle_close_s=0)
+    try:
+        store = JudgeStore(wb.db)
+        fair = add_generation(wb, "flux-2-pro", "a fair kite")
+        good = add_generation(wb, "flux-2-pro", "a good kite")
+        add_generation(wb, "flux-2-pro", "a never kite")
+        _score(store, wb, fair, "a fair kite", JUDGE, 0.5)
+        _score(store, wb, good, "a good kite", JUDGE, 1.0)
+    finally:
+        wb.close()
+    capsys.readouterr()
+    assert cli.main(["history", "--judged", "judged", "--sort", "adherence_low", "--json"]) == 0
+    assert [json.loads(x)["id"] for x in capsys.readouterr().out.splitlines()] == [fair, good]
+    assert cli.main(["history", "--adherence-min", "0.75", "--json"]) == 0
+    assert [json.loads(x)["id"] for x in capsys.readouterr().out.splitlines()] == [good]
+    assert cli.main(["history", "--judged", "not_judged", "--adherence-min", "0.5"]) == 2
+    assert "never judged" in capsys.readouterr().err

@@ -184,9 +184,9 @@ _SCORES = (
 )
 
 
-def _judge(f: HistoryFilter) -> str:
-    if f.judge_model is None:  # the service sets it from the settings
-        raise InvalidInput("An adherence filter or sort needs the judge model (its setting).")
+def _judge(f: HistoryFilter) -> str | None:
+    # The service sets it from the settings; without one, no score counts (`= NULL` matches
+    # nothing): the judged are none and the sort keeps the newest first.
     return f.judge_model
 
 
