@@ -43,6 +43,7 @@ from workbench.ui.text import count, plain
 
 SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
+DIALOG_KEY = "h_dialog"  # a generation whose detail opens in a dialog on this rerun
 ARCHIVED_MESSAGE_KEY = "h_archived_message"
 DELETED_MESSAGE_KEY = "h_deleted_message"
 DONE_MESSAGE_KEY = "h_done_message"
@@ -365,8 +366,22 @@ def _gallery(result: history_service.HistoryPage) -> None:
     for i, (row, thumbnail) in enumerate(with_images):
         with columns[i % 5]:
             st.image(thumbnail, caption=plain(f"{row.model} · {row.prompt[:60]}"))
-            if st.button("Details", key=f"h_open_{row.id}"):
-                _open(row.id)
+            st.button(
+                "Details", key=f"h_open_{row.id}", on_click=_open_in_dialog, args=(row.id,),
+                help="Everything logged about it, in a window over the gallery.",
+            )
+
+
+def _open_in_dialog(generation_id: str) -> None:
+    """A gallery image's Details: its detail opens in a dialog over the page (the gallery can
+    be 50 images long; the detail under it would be off screen), and stays open below too."""
+    _open(generation_id)
+    st.session_state[DIALOG_KEY] = generation_id
+
+
+@st.dialog("Generation details", width="large")
+def _detail_dialog(generation_id: str) -> None:
+    _detail(workbench(), generation_id)
 
 
 def _is_number(text: str) -> bool:
@@ -793,6 +808,11 @@ def render() -> None:
     _export_all(wb, f, result.total)
     report_download(wb, ids=ids, key="h", title="Image report: a History selection")
     chosen = _open_generation(wb, result)
+    if st.session_state.pop(DIALOG_KEY, None) == chosen:
+        # drawn once per rerun (its widgets' keys): in the dialog now, here on the next rerun
+        _detail_dialog(chosen)
+        st.button("Show the details here", key="h_detail_here", icon=":material/expand_more:")
+        return
     _detail(wb, chosen)
 
 
