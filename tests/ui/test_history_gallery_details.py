@@ -27,7 +27,9 @@ def _subheaders(node: Any, in_dialog: bool = False) -> list[tuple[str, bool]]:
 
 def test_details_opens_the_clicked_image_in_a_dialog(data_dir, seeded: Workbench) -> None:
     ids = [add_generation(seeded, "flux-2-pro", f"a kite number {i}") for i in range(6)]
-    at = AppTest.from_function(history_page, default_timeout=30).run()
+    at = AppTest.from_function(history_page, default_timeout=30)
+    at.session_state["h_view"] = "Gallery"  # the gallery tab chosen
+    at.run()
     assert not at.exception
     assert [t for t, dialog in _subheaders(at._tree) if dialog] == []
     oldest = ids[0]  # the last image of the gallery

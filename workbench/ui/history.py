@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -43,7 +43,10 @@ from workbench.ui.text import count, plain
 
 SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
+# Formats st.image can send as they are stored (others are converted).
+IMAGE_FORMATS: dict[str, Literal["PNG", "JPEG"]] = {"image/png": "PNG", "image/jpeg": "JPEG"}
 DIALOG_KEY = "h_dialog"  # a generation whose detail opens in a dialog on this rerun
+VIEW_KEY = "h_view"  # the tab shown: "Table" or "Gallery"
 ARCHIVED_MESSAGE_KEY = "h_archived_message"
 DELETED_MESSAGE_KEY = "h_deleted_message"
 DONE_MESSAGE_KEY = "h_done_message"
@@ -452,7 +455,9 @@ def _detail(wb: Workbench, generation_id: str) -> None:
         if found.image_file:
             caption = "offline sketch, no model" if record.provider == "offline" else None
             try:
-                st.image(found.image_file, caption=caption)
+                # in its own format: "auto" re-encodes an opaque PNG as JPEG on every rerun
+                st.image(found.image_file, caption=caption,
+                         output_format=IMAGE_FORMATS.get(record.mime or "", "auto"))
             except (OSError, ValueError) as exc:  # an empty or corrupt file
                 st.error(f"The image file cannot be shown ({type(exc).__name__}).")
         elif found.placeholder:
@@ -788,11 +793,15 @@ def render() -> None:
         else:
             st.info("Nothing matches these filters. Loosen one of them above.")
         return
-    table_tab, gallery_tab = st.tabs(["Table", "Gallery"])
-    with table_tab:
-        _table(wb, result, history_service.table_metrics(f))
-    with gallery_tab:
-        _gallery(result)
+    # Only the tab shown is drawn: the gallery's 50 images and buttons cost a rerun of the
+    # table about as much as the table itself.
+    table_tab, gallery_tab = st.tabs(["Table", "Gallery"], key=VIEW_KEY, on_change="rerun")
+    if table_tab.open:
+        with table_tab:
+            _table(wb, result, history_service.table_metrics(f))
+    if gallery_tab.open:
+        with gallery_tab:
+            _gallery(result)
     ids = [r.id for r in result.rows]
     st.download_button(
         f"Download this page ({count(len(ids), 'generation')}) as ZIP",
