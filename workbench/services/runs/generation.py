@@ -530,12 +530,15 @@ async def execute(
     else:
         wb.attempts.insert_pending(planned.row(gid, params, resend_of=resend_of))
     over: str | None = None
+    image_data: bytes | None = None  # the image whose thumbnail is made once it is recorded
     if reuse is not None:
         outcome = _reused(reuse)
     else:
         started = time.perf_counter()
         try:
-            outcome, over = await _attempt(wb, planned, image_request, provider, started)
+            outcome, over, image_data = await _attempt(
+                wb, planned, image_request, provider, started
+            )
         except asyncio.CancelledError:
             # The caller stopped waiting: keep what is known, so `recover` can fetch it. If
             # even that write fails, the row stays `pending` and the next start marks it.
@@ -546,6 +549,10 @@ async def execute(
             raise
     # Writes run off the event loop so that many jobs in flight do not queue behind them.
     await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+    if outcome.image is not None and image_data is not None:
+        # Decoding for the thumbnail starts only now, so it never competes with the writes
+        # above for the CPU (the attempt's critical path).
+        wb.images.make_thumbnail(outcome.image, image_data)
     if outcome.status == "succeeded":
         wb.succeeded(gid)
     return _reported(wb, planned, gid, params, outcome, over)
@@ -651,15 +658,16 @@ async def _attempt(
     image_request: ImageRequest,
     provider: Provider,
     started: float,
-) -> tuple[Outcome, str | None]:
-    """The outcome, and why its bill passes the documented maximum (None when it does not)."""
+) -> tuple[Outcome, str | None, bytes | None]:
+    """The outcome, why its bill passes the documented maximum (None when it does not), and
+    the image stored, whose thumbnail is still to be made (`ImageStore.make_thumbnail`)."""
 
     def elapsed() -> float:
         return round((time.perf_counter() - started) * 1000, 3)
 
     try:
         result = await provider.generate(image_request)
-        stored = await asyncio.to_thread(wb.images.put, result.data)
+        stored = await asyncio.to_thread(wb.images.put, result.data, thumbnail_later=True)
     except ProviderError as exc:
         return Outcome(
             status=exc.status,
@@ -673,14 +681,14 @@ async def _attempt(
             retry_wait_s=getattr(exc, "retry_wait_s", 0.0),
             # an adapter that says the failed job may be paid keeps its reservation
             may_be_billed=exc.billed in ("billed", "may_be_billed"),
-        ), over_maximum(planned, exc.cost_usd, {})
+        ), over_maximum(planned, exc.cost_usd, {}), None
     except NotAnImage as exc:
         return Outcome(
             status="failed",
             latency_ms=elapsed(),
             error_kind="malformed",
             error_message=redact(str(exc), wb.settings),
-        ), None
+        ), None, None
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a workbench bug must still leave a completed, explained row
@@ -690,9 +698,9 @@ async def _attempt(
             latency_ms=elapsed(),
             error_kind="internal",
             error_message=redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings),
-        ), None
+        ), None, None
     outcome = succeeded(result, stored, planned.estimated_cost_usd, latency_ms=elapsed())
-    return outcome, over_maximum(planned, outcome.cost_usd, result.meta)
+    return outcome, over_maximum(planned, outcome.cost_usd, result.meta), result.data
 
 
 def succeeded(

@@ -106,12 +106,14 @@ class ImageStore:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def put(self, data: bytes) -> StoredImage:
+    def put(self, data: bytes, *, thumbnail_later: bool = False) -> StoredImage:
         """Check the bytes are a whole image of sane dimensions (`decoding.inspect`: no full
         decode for a PNG), then store them under their sha256 before returning: a local
         write, or a bucket's upload (else the flushed spool). The thumbnail is written with
-        them when checking made it (a JPEG), else made afterwards on a helper thread; until
-        then a read of it makes it (`read`, through `thumbs.of`)."""
+        them when checking made it (a JPEG), else made afterwards on a helper thread: at once,
+        or, with `thumbnail_later`, once the caller asks (`make_thumbnail`, after it has
+        recorded the image, so the decoding does not compete with that). Until it is made, a
+        read of it makes it (`read`, through `thumbs.of`)."""
         if not data:
             raise NotAnImage("The provider returned an empty file instead of an image.")
         # Hash on a helper thread while this one checks the file: both release the GIL.
@@ -127,10 +129,15 @@ class ImageStore:
         self.keep(original, data)
         if seen.thumb is not None:
             self.keep(small, seen.thumb)
-        else:
+        elif not thumbnail_later:
             self.thumbs.later(original, small, data)
         return StoredImage(sha, original.key, small.key, mime, len(data), seen.width,
                            seen.height)
+
+    def make_thumbnail(self, stored: StoredImage, data: bytes) -> None:
+        """Make the thumbnail of an image `put(..., thumbnail_later=True)` stored, on the
+        helper thread, which finds it stored already when checking made it (a JPEG)."""
+        self.thumbs.later(parse_ref(stored.path), parse_ref(stored.thumb_path), data)
 
     def is_stored(self, key: str) -> bool:
         """Whether `key` is here (cached, spooled or in the backend); False when the backend
