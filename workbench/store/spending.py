@@ -46,6 +46,17 @@ class SpendLedger:
         (nothing is reserved then)."""
         now = utcnow()
         day = now.date()
+        if not caps.any:
+            # Nothing to check: one statement (its own transaction) keeps the reservation, a
+            # resumed cell's first one included, as the transaction below would.
+            with self._serial, self.db.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO spend_reservations (generation_id, day, person, amount_usd,"
+                    " created_at) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS"
+                    " (SELECT 1 FROM spend_reservations WHERE generation_id = ?)",
+                    [generation_id, day, person, float(amount_usd), now, generation_id],
+                )
+            return None
         with self._serial, self.db.transaction() as cur:
             # Across processes on a server (team mode) the transaction holds the spending lock.
             self.db.exclusive(cur, "spending")
@@ -54,21 +65,20 @@ class SpendLedger:
                 "SELECT 1 FROM spend_reservations WHERE generation_id = ?", [generation_id]
             ).fetchone():
                 return None
-            if caps.any:
-                everyone, mine = self._spent(cur, day, person)
-                checks = (
-                    (caps.everyone_usd, everyone, "Today's shared spending cap",
-                     "WORKBENCH_DAILY_BUDGET_USD", "everyone has"),
-                    (caps.per_person_usd, mine, "Your daily spending cap",
-                     "WORKBENCH_USER_DAILY_BUDGET_USD", f"{person} has"),
-                )
-                for cap, spent, what, variable, who in checks:
-                    if cap is not None and spent + amount_usd > cap + 1e-9:
-                        return (
-                            f"{what} of ${cap:,.2f} ({variable}) would be passed: {who} "
-                            f"${spent:,.4f} spent or reserved today and this image may cost "
-                            f"up to ${amount_usd:,.4f}."
-                        )
+            everyone, mine = self._spent(cur, day, person)
+            checks = (
+                (caps.everyone_usd, everyone, "Today's shared spending cap",
+                 "WORKBENCH_DAILY_BUDGET_USD", "everyone has"),
+                (caps.per_person_usd, mine, "Your daily spending cap",
+                 "WORKBENCH_USER_DAILY_BUDGET_USD", f"{person} has"),
+            )
+            for cap, spent, what, variable, who in checks:
+                if cap is not None and spent + amount_usd > cap + 1e-9:
+                    return (
+                        f"{what} of ${cap:,.2f} ({variable}) would be passed: {who} "
+                        f"${spent:,.4f} spent or reserved today and this image may cost "
+                        f"up to ${amount_usd:,.4f}."
+                    )
             cur.execute(
                 "INSERT INTO spend_reservations (generation_id, day, person, amount_usd,"
                 " created_at) VALUES (?, ?, ?, ?, ?)",
