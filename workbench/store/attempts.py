@@ -310,10 +310,24 @@ class AttemptLog:
             log.warning("could not record that %s was accepted: %s", generation_id,
                         type(exc).__name__)
 
+    def image_in_use(self, sha256: str) -> bool:
+        """Whether any attempt's row shows this image (content-addressed: attempts that got
+        the same bytes share one), asked right before the image is removed for good."""
+        with self.db.cursor() as cur:
+            return cur.execute(
+                "SELECT 1 FROM generations WHERE image_sha256 = ? LIMIT 1", [sha256]
+            ).fetchone() is not None
+
     def checkpoint(self) -> None:
         """Write the embedded database's log into its file now (a run's grid, before the run
         sends anything), so losing the log later cannot lose the run."""
         if self.db.dialect != "duckdb":
             return  # a server's commit is durable already
-        with self.db.cursor() as cur:
-            cur.execute("CHECKPOINT")
+
+        def checkpoint() -> None:
+            with self.db.cursor() as cur:
+                cur.execute("CHECKPOINT")
+
+        # Refused while another thread's write is under way (a background measurement, say):
+        # tried again once it has committed.
+        retry_conflicts(self.db.conflicts, checkpoint)

@@ -552,7 +552,7 @@ async def execute(
     if outcome.image is not None and image_data is not None:
         # Decoding for the thumbnail starts only now, so it never competes with the writes
         # above for the CPU (the attempt's critical path).
-        wb.images.make_thumbnail(outcome.image, image_data)
+        wb.images.recorded(outcome.image, image_data)
     if outcome.status == "succeeded":
         wb.succeeded(gid)
     return _reported(wb, planned, gid, params, outcome, over)

@@ -94,6 +94,14 @@ class DirectoryBackend:
                 f"Cannot write images under {self.root}: {exc.strerror or exc}."
             ) from None
 
+    def delete(self, key: str) -> None:
+        try:
+            (self.root / key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise ImageStoreError(
+                f"Cannot remove images under {self.root}: {exc.strerror or exc}."
+            ) from None
+
     def entries(self, folder: str) -> Iterator[tuple[str, int]]:
         base = self.root / folder
         if not base.is_dir():
