@@ -513,22 +513,29 @@ async def execute(
         # Nothing can leave (no key, a setting this provider refuses): not the model's failure.
         params = {"aspect_ratio": image_request.aspect_ratio, "size": image_request.size}
         return await _not_sent(wb, planned, gid, queued, params, exc)
+
+    def log_attempt(cur: Any = None) -> None:
+        if queued:
+            wb.attempts.start(gid, params, cur)
+        else:
+            wb.attempts.insert_pending(planned.row(gid, params, resend_of=resend_of), cur)
+
     if reuse is None:
-        # Reserved in the database before the request leaves: the caps hold across processes.
+        # Reserved in the database before the request leaves (the caps hold across
+        # processes), in one transaction with the attempt's row: one commit to disk.
         refusal = await asyncio.to_thread(
             wb.spending.reserve,
             gid,
             wb.settings.user,
             planned.reserve_usd,
             Caps(wb.settings.daily_budget_usd, wb.settings.user_daily_budget_usd),
+            then=log_attempt,
         )
         if refusal:
             raise DailyCapReached([refusal], planned.prepared)
-        await asyncio.to_thread(_ledger, wb, planned, gid)
-    if queued:
-        await asyncio.to_thread(wb.attempts.start, gid, params)
+        await asyncio.to_thread(_ledger, wb, planned, gid, queued)
     else:
-        wb.attempts.insert_pending(planned.row(gid, params, resend_of=resend_of))
+        await asyncio.to_thread(log_attempt)
     over: str | None = None
     image_data: bytes | None = None  # the image whose thumbnail is made once it is recorded
     if reuse is not None:
@@ -558,9 +565,10 @@ async def execute(
     return _reported(wb, planned, gid, params, outcome, over)
 
 
-def _ledger(wb: Workbench, planned: Plan, gid: str) -> None:
+def _ledger(wb: Workbench, planned: Plan, gid: str, queued: bool) -> None:
     """Append the request to the sent-requests ledger before it leaves; a ledger that cannot
-    be written takes the reservation back and stops the request here."""
+    be written takes the reservation back and stops the request here: a run's cell is queued
+    again, a single attempt is recorded as not sent, with the reason."""
     ledger = wb.sent.ledger
     if ledger is None or planned.request.provider == OFFLINE:  # durable commits; nothing paid
         return
@@ -568,8 +576,14 @@ def _ledger(wb: Workbench, planned: Plan, gid: str) -> None:
     entry = SentEntry(gid, planned.send_hash, req.provider, req.run_id, req.cell)
     try:
         ledger.append(entry)
-    except LedgerUnwritable:
+    except LedgerUnwritable as exc:
         wb.spending.release(gid)
+        if queued:
+            wb.attempts.unstart(gid)
+        else:
+            wb.attempts.complete(gid, Outcome(
+                status=NOT_SENT, cost_usd=0.0, cost_kind=NOT_SENT, error_kind="ledger",
+                error_message=redact(str(exc), wb.settings)))
         raise
 
 
