@@ -47,16 +47,16 @@ def test_a_row_that_cannot_be_written_leaves_no_reservation(
     hosted: tuple[Workbench, FakeGemini],
 ) -> None:
     wb, fake = hosted
-    first = generate_sync(wb, REQUEST)
-    assert first.status == "succeeded"
-    before = _reserved(wb)
+    with wb.db.cursor() as cur:  # a row already has the id, and no reservation goes with it
+        cur.execute("INSERT INTO generations (id, created_at, status, model, provider, prompt)"
+                    " VALUES ('gen_taken', now(), 'failed', 'nano-banana-2', 'gemini', 'x')")
     planned = generation.plan(wb, REQUEST)
     provider = wb.open_provider("gemini")
-    with pytest.raises(wb.db.conflicts):  # the id is taken: the row's insert fails
-        asyncio.run(generation.execute(wb, planned, provider, new_id_hint=first.id))
+    with pytest.raises(wb.db.conflicts):  # the attempt's row cannot be inserted
+        asyncio.run(generation.execute(wb, planned, provider, new_id_hint="gen_taken"))
     asyncio.run(provider.aclose())
-    assert _reserved(wb) == pytest.approx(before)  # rolled back with the row
-    assert fake.paid_submits == 1
+    assert _reserved(wb) == 0.0  # its reservation was rolled back with it
+    assert fake.paid_submits == 0
 
 
 def test_a_single_attempt_whose_ledger_cannot_be_written_is_recorded_not_sent(
