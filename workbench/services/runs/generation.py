@@ -520,20 +520,25 @@ async def execute(
         else:
             wb.attempts.insert_pending(planned.row(gid, params, resend_of=resend_of), cur)
 
-    if reuse is None:
+    def reserve_and_log() -> str | None:
         # Reserved in the database before the request leaves (the caps hold across
-        # processes), in one transaction with the attempt's row: one commit to disk.
-        refusal = await asyncio.to_thread(
-            wb.spending.reserve,
+        # processes), in one transaction with the attempt's row (one commit to disk), then
+        # the sent-requests ledger.
+        refusal = wb.spending.reserve(
             gid,
             wb.settings.user,
             planned.reserve_usd,
             Caps(wb.settings.daily_budget_usd, wb.settings.user_daily_budget_usd),
             then=log_attempt,
         )
+        if refusal is None:
+            _ledger(wb, planned, gid, queued)
+        return refusal
+
+    if reuse is None:
+        refusal = await asyncio.to_thread(reserve_and_log)
         if refusal:
             raise DailyCapReached([refusal], planned.prepared)
-        await asyncio.to_thread(_ledger, wb, planned, gid, queued)
     else:
         await asyncio.to_thread(log_attempt)
     over: str | None = None
@@ -674,7 +679,7 @@ async def _attempt(
     started: float,
 ) -> tuple[Outcome, str | None, bytes | None]:
     """The outcome, why its bill passes the documented maximum (None when it does not), and
-    the image stored, whose thumbnail is still to be made (`ImageStore.make_thumbnail`)."""
+    the image stored, whose thumbnail is still to be made (`ImageStore.recorded`)."""
 
     def elapsed() -> float:
         return round((time.perf_counter() - started) * 1000, 3)
