@@ -72,6 +72,7 @@ def test_generations_store_in_the_bucket_and_status_says_where(
     try:
         with caplog.at_level(logging.DEBUG):
             outcome = generate_sync(wb, GenerateRequest(model=NB, prompt="a red kite", seed=3))
+            wb.images.thumbs.wait_all()  # the thumbnail is made once the outcome is written
         assert outcome.status == "succeeded"
         record = wb.log.get(outcome.id)
         assert f"team/{record.image_path}" in _keys(s3, bucket)

@@ -8,7 +8,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.domain.filters import HistoryFilter
@@ -252,20 +251,10 @@ def delete_for_good(wb: Workbench, generation_id: str) -> bool:
         raise AnnotationRefused(f"Not deleted: {exc}.") from None
     if files is None:
         return False
-    root = Path(wb.settings.data_dir).resolve()
-    folders = [root / "images", root / "thumbs"]  # where the image store writes
-    for relative in files:
-        if not relative:
-            continue
-        try:  # only a reference the image store itself writes (a row could say "../../x")
-            target = wb.images.absolute(wb.images.ref(relative).key).resolve()
-        except BadImageRef:
-            continue
-        # only a file the image store itself would have written, never a path the database
-        # merely names (a row could say "../../etc/passwd")
-        if any(target.is_relative_to(f) for f in folders) and target.is_file():
-            target.unlink()
-    return True
+    try:  # the image and its thumbnail, wherever the store keeps them, unless still shown
+        return wb.images.delete(files[0], wb.attempts.image_in_use)
+    except BadImageRef:  # not a reference the image store writes (a row could say "../../x")
+        return False
 
 
 def remix(record: Generation) -> dict[str, Any]:

@@ -137,47 +137,52 @@ class AttemptLog:
         self.journal = OutcomeJournal(data_dir / JOURNAL_NAME) if data_dir is not None else None
         self.journalled = 0  # outcomes this process had to keep in the journal
 
-    def insert_pending(self, new: NewGeneration) -> None:
+    def insert_pending(self, new: NewGeneration, cur: Any = None) -> None:
+        """The attempt's row, before its request leaves (`cur`: inside the caller's
+        transaction, e.g. its spending reservation's)."""
+        if cur is None:
+            with self.db.cursor() as own:
+                self.insert_pending(new, own)
+            return
         now = utcnow()
-        with self.db.cursor() as cur:
-            cur.execute(
-                "INSERT INTO generations (id, run_id, cell, created_at, status, model, provider,"
-                " provider_model_id, template_id, slots, prompt_written, prompt, params,"
-                " aspect_ratio, size, seed, category, worker_pid, request_hash, prompt_key,"
-                " expected_text, submitted_at, library_version_id, parent_id, created_by,"
-                " worker_host, resend_of)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?)",
-                [
-                    new.id,
-                    new.run_id,
-                    new.cell,
-                    now,
-                    new.status,
-                    new.model,
-                    new.provider,
-                    new.provider_model_id,
-                    new.template_id,
-                    json.dumps(new.slots) if new.slots is not None else None,
-                    new.prompt_written,
-                    new.prompt,
-                    json.dumps(new.params),
-                    new.aspect_ratio,
-                    new.size,
-                    new.seed,
-                    new.category,
-                    os.getpid(),
-                    new.request_hash,
-                    new.prompt_key,
-                    new.expected_text,
-                    now if new.status == "pending" else None,  # about to be sent
-                    new.library_version_id,
-                    new.parent_id,
-                    new.created_by,
-                    HOST,
-                    new.resend_of,
-                ],
-            )
+        cur.execute(
+            "INSERT INTO generations (id, run_id, cell, created_at, status, model, provider,"
+            " provider_model_id, template_id, slots, prompt_written, prompt, params,"
+            " aspect_ratio, size, seed, category, worker_pid, request_hash, prompt_key,"
+            " expected_text, submitted_at, library_version_id, parent_id, created_by,"
+            " worker_host, resend_of)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?)",
+            [
+                new.id,
+                new.run_id,
+                new.cell,
+                now,
+                new.status,
+                new.model,
+                new.provider,
+                new.provider_model_id,
+                new.template_id,
+                json.dumps(new.slots) if new.slots is not None else None,
+                new.prompt_written,
+                new.prompt,
+                json.dumps(new.params),
+                new.aspect_ratio,
+                new.size,
+                new.seed,
+                new.category,
+                os.getpid(),
+                new.request_hash,
+                new.prompt_key,
+                new.expected_text,
+                now if new.status == "pending" else None,  # about to be sent
+                new.library_version_id,
+                new.parent_id,
+                new.created_by,
+                HOST,
+                new.resend_of,
+            ],
+        )
 
     def complete(self, generation_id: str, outcome: Outcome) -> None:
         """Write an attempt's outcome. If the server went away (team mode), wait for it for up
@@ -281,16 +286,30 @@ class AttemptLog:
                 paid = 0.0
             SpendLedger.settle(cur, generation_id, paid)
 
-    def start(self, generation_id: str, params: dict[str, Any]) -> None:
+    def start(self, generation_id: str, params: dict[str, Any], cur: Any = None) -> None:
         """A queued attempt of a run is about to be sent. From now on the provider may accept
         (and bill) it at any moment, so `submitted_at` is set before the request leaves: a run
-        resumed after a crash never sends a cell again once its request may have gone out."""
+        resumed after a crash never sends a cell again once its request may have gone out.
+        (`cur`: inside the caller's transaction.)"""
+        if cur is None:
+            with self.db.cursor() as own:
+                self.start(generation_id, params, own)
+            return
         now = utcnow()
+        cur.execute(
+            "UPDATE generations SET status = 'pending', params = ?, worker_pid = ?,"
+            " worker_host = ?, created_at = ?, submitted_at = ? WHERE id = ?",
+            [json.dumps(params), os.getpid(), HOST, now, now, generation_id],
+        )
+
+    def unstart(self, generation_id: str) -> None:
+        """A started attempt whose request did not leave after all (the sent-requests ledger
+        could not be written) is queued again, as it was before `start`."""
         with self.db.cursor() as cur:
             cur.execute(
-                "UPDATE generations SET status = 'pending', params = ?, worker_pid = ?,"
-                " worker_host = ?, created_at = ?, submitted_at = ? WHERE id = ?",
-                [json.dumps(params), os.getpid(), HOST, now, now, generation_id],
+                "UPDATE generations SET status = 'queued', submitted_at = NULL"
+                " WHERE id = ? AND status = 'pending'",
+                [generation_id],
             )
 
     def mark_submitted(
@@ -310,10 +329,24 @@ class AttemptLog:
             log.warning("could not record that %s was accepted: %s", generation_id,
                         type(exc).__name__)
 
+    def image_in_use(self, sha256: str) -> bool:
+        """Whether any attempt's row shows this image (content-addressed: attempts that got
+        the same bytes share one), asked right before the image is removed for good."""
+        with self.db.cursor() as cur:
+            return cur.execute(
+                "SELECT 1 FROM generations WHERE image_sha256 = ? LIMIT 1", [sha256]
+            ).fetchone() is not None
+
     def checkpoint(self) -> None:
         """Write the embedded database's log into its file now (a run's grid, before the run
         sends anything), so losing the log later cannot lose the run."""
         if self.db.dialect != "duckdb":
             return  # a server's commit is durable already
-        with self.db.cursor() as cur:
-            cur.execute("CHECKPOINT")
+
+        def checkpoint() -> None:
+            with self.db.cursor() as cur:
+                cur.execute("CHECKPOINT")
+
+        # Refused while another thread's write is under way (a background measurement, say):
+        # tried again once it has committed.
+        retry_conflicts(self.db.conflicts, checkpoint)

@@ -17,6 +17,7 @@ left.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,40 +41,54 @@ class SpendLedger:
         self._serial = threading.Lock()
 
     def reserve(
-        self, generation_id: str, person: str, amount_usd: float, caps: Caps
+        self, generation_id: str, person: str, amount_usd: float, caps: Caps, *,
+        then: Callable[[Any], None] | None = None,
     ) -> str | None:
         """Reserve `amount_usd` for a request about to leave; return None, or why it may not
-        (nothing is reserved then)."""
-        now = utcnow()
-        day = now.date()
+        (nothing is reserved then). `then(cur)` runs in the same transaction once the
+        reservation is made (the attempt's row, so that both reach the disk in one commit);
+        not when the reservation is refused."""
         with self._serial, self.db.transaction() as cur:
             # Across processes on a server (team mode) the transaction holds the spending lock.
             self.db.exclusive(cur, "spending")
+            refusal = self._reserve(cur, generation_id, person, float(amount_usd), caps)
+            if refusal is None and then is not None:
+                then(cur)
+        return refusal
+
+    def _reserve(
+        self, cur: Any, generation_id: str, person: str, amount_usd: float, caps: Caps
+    ) -> str | None:
+        now = utcnow()
+        day = now.date()
+        if caps.any:
             # A resumed cell keeps its first reservation instead of adding a second one.
             if cur.execute(
                 "SELECT 1 FROM spend_reservations WHERE generation_id = ?", [generation_id]
             ).fetchone():
                 return None
-            if caps.any:
-                everyone, mine = self._spent(cur, day, person)
-                checks = (
-                    (caps.everyone_usd, everyone, "Today's shared spending cap",
-                     "WORKBENCH_DAILY_BUDGET_USD", "everyone has"),
-                    (caps.per_person_usd, mine, "Your daily spending cap",
-                     "WORKBENCH_USER_DAILY_BUDGET_USD", f"{person} has"),
-                )
-                for cap, spent, what, variable, who in checks:
-                    if cap is not None and spent + amount_usd > cap + 1e-9:
-                        return (
-                            f"{what} of ${cap:,.2f} ({variable}) would be passed: {who} "
-                            f"${spent:,.4f} spent or reserved today and this image may cost "
-                            f"up to ${amount_usd:,.4f}."
-                        )
-            cur.execute(
-                "INSERT INTO spend_reservations (generation_id, day, person, amount_usd,"
-                " created_at) VALUES (?, ?, ?, ?, ?)",
-                [generation_id, day, person, float(amount_usd), now],
+            everyone, mine = self._spent(cur, day, person)
+            checks = (
+                (caps.everyone_usd, everyone, "Today's shared spending cap",
+                 "WORKBENCH_DAILY_BUDGET_USD", "everyone has"),
+                (caps.per_person_usd, mine, "Your daily spending cap",
+                 "WORKBENCH_USER_DAILY_BUDGET_USD", f"{person} has"),
             )
+            for cap, spent, what, variable, who in checks:
+                if cap is not None and spent + amount_usd > cap + 1e-9:
+                    return (
+                        f"{what} of ${cap:,.2f} ({variable}) would be passed: {who} "
+                        f"${spent:,.4f} spent or reserved today and this image may cost "
+                        f"up to ${amount_usd:,.4f}."
+                    )
+        # Nothing to check (or checked): one statement keeps the reservation, unless a
+        # resumed cell has its first one already.
+        cur.execute(
+            "INSERT INTO spend_reservations (generation_id, day, person, amount_usd,"
+            " created_at) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS"
+            " (SELECT 1 FROM spend_reservations WHERE generation_id = ?)",
+            [generation_id, day, person, amount_usd, now, generation_id],
+        )
         return None
 
     def release(self, generation_id: str) -> None:

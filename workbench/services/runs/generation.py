@@ -513,29 +513,44 @@ async def execute(
         # Nothing can leave (no key, a setting this provider refuses): not the model's failure.
         params = {"aspect_ratio": image_request.aspect_ratio, "size": image_request.size}
         return await _not_sent(wb, planned, gid, queued, params, exc)
-    if reuse is None:
-        # Reserved in the database before the request leaves: the caps hold across processes.
-        refusal = await asyncio.to_thread(
-            wb.spending.reserve,
+
+    def log_attempt(cur: Any = None) -> None:
+        if queued:
+            wb.attempts.start(gid, params, cur)
+        else:
+            wb.attempts.insert_pending(planned.row(gid, params, resend_of=resend_of), cur)
+
+    def reserve_and_log() -> str | None:
+        # Reserved in the database before the request leaves (the caps hold across
+        # processes), in one transaction with the attempt's row (one commit to disk), then
+        # the sent-requests ledger.
+        refusal = wb.spending.reserve(
             gid,
             wb.settings.user,
             planned.reserve_usd,
             Caps(wb.settings.daily_budget_usd, wb.settings.user_daily_budget_usd),
+            then=log_attempt,
         )
+        if refusal is None:
+            _ledger(wb, planned, gid, queued)
+        return refusal
+
+    if reuse is None:
+        refusal = await asyncio.to_thread(reserve_and_log)
         if refusal:
             raise DailyCapReached([refusal], planned.prepared)
-        await asyncio.to_thread(_ledger, wb, planned, gid)
-    if queued:
-        await asyncio.to_thread(wb.attempts.start, gid, params)
     else:
-        wb.attempts.insert_pending(planned.row(gid, params, resend_of=resend_of))
+        await asyncio.to_thread(log_attempt)
     over: str | None = None
+    image_data: bytes | None = None  # the image whose thumbnail is made once it is recorded
     if reuse is not None:
         outcome = _reused(reuse)
     else:
         started = time.perf_counter()
         try:
-            outcome, over = await _attempt(wb, planned, image_request, provider, started)
+            outcome, over, image_data = await _attempt(
+                wb, planned, image_request, provider, started
+            )
         except asyncio.CancelledError:
             # The caller stopped waiting: keep what is known, so `recover` can fetch it. If
             # even that write fails, the row stays `pending` and the next start marks it.
@@ -546,14 +561,19 @@ async def execute(
             raise
     # Writes run off the event loop so that many jobs in flight do not queue behind them.
     await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+    if outcome.image is not None and image_data is not None:
+        # Decoding for the thumbnail starts only now, so it never competes with the writes
+        # above for the CPU (the attempt's critical path).
+        wb.images.recorded(outcome.image, image_data)
     if outcome.status == "succeeded":
         wb.succeeded(gid)
     return _reported(wb, planned, gid, params, outcome, over)
 
 
-def _ledger(wb: Workbench, planned: Plan, gid: str) -> None:
+def _ledger(wb: Workbench, planned: Plan, gid: str, queued: bool) -> None:
     """Append the request to the sent-requests ledger before it leaves; a ledger that cannot
-    be written takes the reservation back and stops the request here."""
+    be written takes the reservation back and stops the request here: a run's cell is queued
+    again, a single attempt is recorded as not sent, with the reason."""
     ledger = wb.sent.ledger
     if ledger is None or planned.request.provider == OFFLINE:  # durable commits; nothing paid
         return
@@ -561,8 +581,14 @@ def _ledger(wb: Workbench, planned: Plan, gid: str) -> None:
     entry = SentEntry(gid, planned.send_hash, req.provider, req.run_id, req.cell)
     try:
         ledger.append(entry)
-    except LedgerUnwritable:
+    except LedgerUnwritable as exc:
         wb.spending.release(gid)
+        if queued:
+            wb.attempts.unstart(gid)
+        else:
+            wb.attempts.complete(gid, Outcome(
+                status=NOT_SENT, cost_usd=0.0, cost_kind=NOT_SENT, error_kind="ledger",
+                error_message=redact(str(exc), wb.settings)))
         raise
 
 
@@ -651,15 +677,16 @@ async def _attempt(
     image_request: ImageRequest,
     provider: Provider,
     started: float,
-) -> tuple[Outcome, str | None]:
-    """The outcome, and why its bill passes the documented maximum (None when it does not)."""
+) -> tuple[Outcome, str | None, bytes | None]:
+    """The outcome, why its bill passes the documented maximum (None when it does not), and
+    the image stored, whose thumbnail is still to be made (`ImageStore.recorded`)."""
 
     def elapsed() -> float:
         return round((time.perf_counter() - started) * 1000, 3)
 
     try:
         result = await provider.generate(image_request)
-        stored = await asyncio.to_thread(wb.images.put, result.data)
+        stored = await asyncio.to_thread(wb.images.put, result.data, thumbnail_later=True)
     except ProviderError as exc:
         return Outcome(
             status=exc.status,
@@ -673,14 +700,14 @@ async def _attempt(
             retry_wait_s=getattr(exc, "retry_wait_s", 0.0),
             # an adapter that says the failed job may be paid keeps its reservation
             may_be_billed=exc.billed in ("billed", "may_be_billed"),
-        ), over_maximum(planned, exc.cost_usd, {})
+        ), over_maximum(planned, exc.cost_usd, {}), None
     except NotAnImage as exc:
         return Outcome(
             status="failed",
             latency_ms=elapsed(),
             error_kind="malformed",
             error_message=redact(str(exc), wb.settings),
-        ), None
+        ), None, None
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a workbench bug must still leave a completed, explained row
@@ -690,9 +717,9 @@ async def _attempt(
             latency_ms=elapsed(),
             error_kind="internal",
             error_message=redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings),
-        ), None
+        ), None, None
     outcome = succeeded(result, stored, planned.estimated_cost_usd, latency_ms=elapsed())
-    return outcome, over_maximum(planned, outcome.cost_usd, result.meta)
+    return outcome, over_maximum(planned, outcome.cost_usd, result.meta), result.data
 
 
 def succeeded(

@@ -185,6 +185,7 @@ async def _recover_one(
         return
     outcome = succeeded(result, stored, _estimate(wb, row))
     await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+    wb.images.recorded(stored)
     wb.succeeded(gid)
     report.recovered.append(gid)
 

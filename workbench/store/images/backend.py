@@ -57,6 +57,10 @@ class ImageBackend(Protocol):
         """Store whole or not at all, once (a key already there is left alone); ImageStoreError
         when the store cannot take it."""
 
+    def delete(self, key: str) -> None:
+        """Remove the object (nothing to do when it is not there); ImageStoreError when the
+        store cannot be asked."""
+
     def entries(self, folder: str) -> Iterator[tuple[str, int]]:
         """(key, size) of every object under `folder` (`images` or `thumbs`)."""
         ...

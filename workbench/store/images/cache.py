@@ -62,6 +62,9 @@ class ReadCache:
             self.evict()
         return path
 
+    def remove(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
     def evict(self) -> int:
         """Remove the files used longest ago until the cache holds 80 % of its bound (when it
         holds more than the bound); returns the bytes removed."""

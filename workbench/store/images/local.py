@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ def atomic_write(
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
+                _drop_cached(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -37,6 +39,18 @@ def atomic_write(
             os.fsync(folder)
         finally:
             os.close(folder)
+
+
+def _drop_cached(fd: int) -> None:
+    """Let the kernel reuse the pages of a file just flushed to disk instead of growing the page
+    cache by a whole image per generation: on a virtual machine, page cache in memory the guest
+    has not touched yet costs ~5 ms of CPU and ~15 ms of wall time per megapixel PNG, and the
+    image is read back rarely (its thumbnail is made from the bytes in memory). Advice only:
+    where the call is missing or refused, nothing changes."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        with contextlib.suppress(OSError):
+            advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 class DirectoryBackend:
@@ -78,6 +92,14 @@ class DirectoryBackend:
         except OSError as exc:
             raise ImageStoreError(
                 f"Cannot write images under {self.root}: {exc.strerror or exc}."
+            ) from None
+
+    def delete(self, key: str) -> None:
+        try:
+            (self.root / key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise ImageStoreError(
+                f"Cannot remove images under {self.root}: {exc.strerror or exc}."
             ) from None
 
     def entries(self, folder: str) -> Iterator[tuple[str, int]]:

@@ -232,6 +232,16 @@ class S3Backend:
         except (ClientError, BotoCoreError) as exc:
             raise self.failure(exc, "storing an image") from None
 
+    def delete(self, key: str) -> None:
+        """DeleteObject: S3 answers 204 whether or not the key was there
+        (docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
+        except (ClientError, BotoCoreError) as exc:
+            raise self.failure(exc, "removing an image") from None
+
     def entries(self, folder: str) -> Iterator[tuple[str, int]]:
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ from workbench.store.images.refs import (
     parse_ref,
     thumb_ref,
 )
+from workbench.store.images.removal import Removals
 from workbench.store.images.spool import Spool
 from workbench.store.images.thumbnails import Thumbnails
 
@@ -98,6 +100,7 @@ class ImageStore:
         self._problems: dict[str, str] = {}
         self._lock = threading.Lock()
         self.thumbs = Thumbnails(self)
+        self.removals = Removals(self.backend, self.spool, self.cache, self.thumbs)
 
     @property
     def location(self) -> str:
@@ -106,12 +109,14 @@ class ImageStore:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def put(self, data: bytes) -> StoredImage:
+    def put(self, data: bytes, *, thumbnail_later: bool = False) -> StoredImage:
         """Check the bytes are a whole image of sane dimensions (`decoding.inspect`: no full
         decode for a PNG), then store them under their sha256 before returning: a local
         write, or a bucket's upload (else the flushed spool). The thumbnail is written with
-        them when checking made it (a JPEG), else made afterwards on a helper thread; until
-        then a read of it makes it (`read`, through `thumbs.of`)."""
+        them when checking made it (a JPEG), else made afterwards on a helper thread: at once,
+        or, with `thumbnail_later`, once the caller has recorded the image (`recorded`), so
+        the decoding does not compete with that. Until it is made, a read of it makes it
+        (`read`, through `thumbs.of`). Until `recorded`, the image is never removed."""
         if not data:
             raise NotAnImage("The provider returned an empty file instead of an image.")
         # Hash on a helper thread while this one checks the file: both release the GIL.
@@ -124,13 +129,31 @@ class ImageStore:
         sha = hashing.result()
         ext, mime = IMAGE_FORMATS.get(seen.format, OTHER_FORMAT)
         original, small = image_ref(sha, ext), thumb_ref(sha)
+        self.removals.storing(sha)
         self.keep(original, data)
         if seen.thumb is not None:
             self.keep(small, seen.thumb)
-        else:
+        elif not thumbnail_later:
             self.thumbs.later(original, small, data)
         return StoredImage(sha, original.key, small.key, mime, len(data), seen.width,
                            seen.height)
+
+    def recorded(self, stored: StoredImage, data: bytes | None = None) -> None:
+        """A generation showing this image is in the database now: from here on whether it
+        may be removed is the database's to say (`delete`). With `data` (the bytes of a
+        `put(..., thumbnail_later=True)`), its thumbnail is made now on the helper thread,
+        which finds it stored already when checking made it (a JPEG)."""
+        self.removals.recorded(stored.sha256)
+        if data is not None:
+            self.thumbs.later(parse_ref(stored.path), parse_ref(stored.thumb_path), data)
+
+    def delete(self, relative: object, in_use: Callable[[str], bool]) -> bool:
+        """Remove an image and its thumbnail everywhere this store keeps them, unless
+        `in_use(sha256)` says a generation shows it or this process stored it for a
+        generation not recorded yet (`removal`); whether they were removed. BadImageRef for
+        anything but an image reference the workbench writes; ImageStoreError when the store
+        cannot be asked."""
+        return self.removals.remove(relative, in_use)
 
     def is_stored(self, key: str) -> bool:
         """Whether `key` is here (cached, spooled or in the backend); False when the backend

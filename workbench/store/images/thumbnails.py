@@ -93,6 +93,14 @@ class Thumbnails:
         for future in pending:
             future.result()
 
+    def wait_for(self, key: str) -> None:
+        """Return once the thumbnail `key` is not under way (made, or never asked for)."""
+        with self._lock:
+            under_way = self._pending.get(key)
+        if under_way is not None:
+            with contextlib.suppress(Exception):  # `make` noted why it failed
+                under_way.result()
+
     def of(self, small: ImageRef) -> bytes | None:
         """A thumbnail not stored yet: the one under way, else one made now from its image
         (checked against its sha256 first: bytes read back are not trusted); None when the
