@@ -80,7 +80,7 @@ def test_delete_for_good_removes_the_row_what_hangs_on_it_and_the_files(
     wb.ratings.add(gid, "overall", 4)
     history_service.annotate(wb, gid, ["fruit"], "keep?")
     assert image.is_file() and thumb.is_file()
-    assert history_service.delete_for_good(wb, gid) is True
+    assert history_service.delete_for_good(wb, gid).files_removed is True
     assert wb.log.get(gid) is None
     assert not image.exists() and not thumb.exists()
     with wb.db.cursor() as cur:
@@ -96,7 +96,7 @@ def test_an_image_another_generation_shows_is_kept(wb: Workbench) -> None:
     second = generate_sync(wb, GenerateRequest(model=NB, prompt="a plum", seed=4)).id
     shared = wb.log.get(first)
     assert shared.image_sha256 == wb.log.get(second).image_sha256  # deterministic sketch
-    assert history_service.delete_for_good(wb, first) is False
+    assert history_service.delete_for_good(wb, first).files_removed is False
     assert wb.images.absolute(shared.image_path).is_file()
     assert wb.log.get(second).image_path == shared.image_path
 

@@ -50,7 +50,7 @@ def test_delete_for_good_removes_the_image_and_its_thumbnail(wb: Workbench) -> N
     image, thumb = (wb.images.absolute(record.image_path),
                     wb.images.absolute(record.thumb_path))
     assert image.is_file() and thumb.is_file()
-    assert history.delete_for_good(wb, gid) is True
+    assert history.delete_for_good(wb, gid).files_removed is True
     assert not image.exists() and not thumb.exists()
 
 
@@ -139,7 +139,7 @@ def test_delete_for_good_removes_the_objects_from_the_bucket(
         assert cached.is_file()
         assert f"team/{record.image_path}" in _keys(s3, "wb-delete")
         assert f"team/{record.thumb_path}" in _keys(s3, "wb-delete")
-        assert history.delete_for_good(wb, gone) is True
+        assert history.delete_for_good(wb, gone).files_removed is True
         assert _keys(s3, "wb-delete") == sorted(
             [f"team/{kept.image_path}", f"team/{kept.thumb_path}"])
         assert not cached.exists()
@@ -164,5 +164,28 @@ def test_a_spooled_image_is_removed_before_it_is_uploaded(
         assert wb.images.delete(stored.path, _never) is True
         assert not wb.images.spool.keys()
         assert _keys(s3, "wb-spooled") == []
+    finally:
+        wb.close()
+
+
+def test_a_bucket_that_refuses_the_removal_is_one_line_after_the_rows_are_gone(
+    tmp_path: Path, s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3.make_bucket("wb-refuses")
+    for name, value in s3.env("s3://wb-refuses/team").items():
+        monkeypatch.setenv(name, value)
+    wb = _open(tmp_path / "data")
+    try:
+        gone = generate_sync(wb, GenerateRequest(model=NB, prompt="a quince", seed=3)).id
+        wb.images.thumbs.wait_all()
+        client = s3.client()
+        for key in _keys(s3, "wb-refuses"):  # the bucket goes away under the workbench
+            client.delete_object(Bucket="wb-refuses", Key=key)
+        client.delete_bucket(Bucket="wb-refuses")
+        deletion = history.delete_for_good(wb, gone)
+        assert deletion.files_removed is False
+        assert deletion.problem is not None and "still in the image store" in deletion.problem
+        assert "\n" not in deletion.problem
+        assert wb.log.get(gone) is None  # the rows went all the same
     finally:
         wb.close()

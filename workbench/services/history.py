@@ -16,7 +16,7 @@ from workbench.errors import InvalidInput
 from workbench.imaging import specs as m
 from workbench.services.workbench import Workbench
 from workbench.store.annotations import Annotation
-from workbench.store.images import BadImageRef
+from workbench.store.images import BadImageRef, ImageStoreError
 from workbench.store.images.placeholder import placeholder_data_uri
 from workbench.store.measurements import MetricLog
 from workbench.store.records import Generation, GenerationListItem
@@ -241,20 +241,31 @@ def tags(wb: Workbench) -> list[str]:
     return wb.annotations.all_tags()
 
 
-def delete_for_good(wb: Workbench, generation_id: str) -> bool:
+@dataclass(frozen=True)
+class Deletion:
+    """What "Delete for good" did: whether the image files went (False when another
+    generation shows the same image), and why they could not (the rows are gone by then)."""
+
+    files_removed: bool
+    problem: str | None = None
+
+
+def delete_for_good(wb: Workbench, generation_id: str) -> Deletion:
     """Delete a generation, its ratings, measurements and annotation, and its image files when
-    no other generation shows the same image. Returns whether image files were removed. Votes
-    and the spending ledger keep what they recorded."""
+    no other generation shows the same image. Votes and the spending ledger keep what they
+    recorded."""
     try:
         files = wb.annotations.delete_for_good(generation_id)
     except ValueError as exc:
         raise AnnotationRefused(f"Not deleted: {exc}.") from None
     if files is None:
-        return False
+        return Deletion(False)
     try:  # the image and its thumbnail, wherever the store keeps them, unless still shown
-        return wb.images.delete(files[0], wb.attempts.image_in_use)
+        return Deletion(wb.images.delete(files[0], wb.attempts.image_in_use))
     except BadImageRef:  # not a reference the image store writes (a row could say "../../x")
-        return False
+        return Deletion(False)
+    except ImageStoreError as exc:  # the bucket refused or is away: say so, the rows are gone
+        return Deletion(False, f"Its image file is still in the image store: {exc}")
 
 
 def remix(record: Generation) -> dict[str, Any]:

@@ -590,9 +590,9 @@ def _annotation(wb: Workbench, found: history_service.Detail) -> None:
         )
         sure = st.checkbox("Yes, delete it for good", key=f"h_delete_sure_{gid}")
         if st.button("Delete", key=f"h_delete_{gid}", type="primary", disabled=not sure):
-            history_service.delete_for_good(wb, gid)
+            deletion = history_service.delete_for_good(wb, gid)
             st.session_state.pop(OPEN_KEY, None)
-            st.session_state[DELETED_MESSAGE_KEY] = gid
+            st.session_state[DELETED_MESSAGE_KEY] = (gid, deletion.problem)
             st.rerun()
 
 
@@ -769,8 +769,11 @@ def render() -> None:
         )
     if done := st.session_state.pop(DONE_MESSAGE_KEY, None):
         st.toast(done)
-    if gid := st.session_state.pop(DELETED_MESSAGE_KEY, None):
+    if deleted := st.session_state.pop(DELETED_MESSAGE_KEY, None):
+        gid, problem = deleted
         st.success(f"Deleted {gid} for good.", icon=":material/delete_forever:")
+        if problem:
+            st.warning(plain(problem), icon=":material/warning:")
     f = _filters(wb)
     if f is None:
         return
