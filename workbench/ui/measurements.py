@@ -35,12 +35,17 @@ def _filters(wb: Workbench) -> HistoryFilter:
     )
 
 
-def _recompute(wb: Workbench) -> None:
+def _recompute(wb: Workbench, f: HistoryFilter) -> None:
     st.subheader("Recompute measurements")
     # The state before the coverage: once the recompute thread is seen finished, every number
     # it wrote is in the coverage read after it (the other order showed a stale count).
     state = measurement_service.recompute_state(wb)
-    st.caption(measurement_service.coverage(wb).sentence())
+    # One definition for every count here and in the progress below: succeeded generations
+    # with a stored image, not archived, matching the filters (`Coverage`).
+    found = measurement_service.coverage(wb, f)
+    st.caption(found.sentence())
+    if left_out := found.left_out():
+        st.caption(left_out)
     left, right, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     mode = (
         left.segmented_control(
@@ -49,7 +54,8 @@ def _recompute(wb: Workbench) -> None:
             default="Missing only",
             key="ms_mode",
             help="Missing only: images without a number from the current method (and those "
-            "whose text was skipped for want of OCR). All: measure every stored image again.",
+            "whose text was skipped for want of OCR). All: measure every image counted above "
+            "again.",
         )
         or "Missing only"
     )
@@ -60,7 +66,7 @@ def _recompute(wb: Workbench) -> None:
         help="Runs in the background; the app stays usable.",
     )
     started = bool(clicked) and measurement_service.start_recompute(
-        wb, only_missing=MODES[mode]
+        wb, only_missing=MODES[mode], f=f
     )
     if clicked and not started:
         st.warning("A recompute is already running.")
@@ -73,8 +79,7 @@ def _recompute(wb: Workbench) -> None:
     def _progress() -> None:
         now = measurement_service.recompute_state(wb)
         if now.running:
-            total = f"{now.done:,} of {now.total:,}" if now.total else "listing images"
-            st.progress(now.share, text=f"Measuring in the background: {total}")
+            st.progress(now.share, text=f"In the background: {now.sentence()}")
         elif running:
             st.rerun()  # finished: redraw the page with the new numbers
         elif now.last:
@@ -211,7 +216,7 @@ def render() -> None:
     f = _filters(wb)
     if note := measurement_service.ocr_note():
         st.info(note, icon=":material/text_fields:")
-    _recompute(wb)
+    _recompute(wb, f)
     _correlations(wb, f)
     _near_duplicates(wb, f)
     judge_note(wb)  # the adherence judge's state, or how to enable it (ui/judge.py)
