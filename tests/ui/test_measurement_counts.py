@@ -6,6 +6,7 @@ whose file has gone."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,7 +122,7 @@ def test_every_count_on_the_measurements_page_comes_from_one_definition(
     at.multiselect(key="ms_providers").set_value(["offline"]).run()
     captions = _captions(at)
     assert "1 of 1 image measured" in captions
-    assert "1 of the 1 image is an offline sketch." in captions
+    assert "The image is an offline sketch." in captions
 
 
 def test_the_recompute_progress_counts_the_images_the_coverage_counts(
@@ -173,3 +174,41 @@ def test_the_progress_line_names_its_stage_and_unit(
     state: service.RecomputeState, expected: str
 ) -> None:
     assert state.sentence() == expected
+
+
+def _quantitative_axes(spec: dict) -> list[dict]:
+    """Every quantitative x/y encoding of a Vega-Lite spec, layers included."""
+    found = []
+    for part in [spec, *spec.get("layer", [])]:
+        for channel in ("x", "y"):
+            enc = part.get("encoding", {}).get(channel)
+            if enc and enc.get("type") == "quantitative":
+                found.append(enc)
+    return found
+
+
+def test_the_agreement_charts_label_axes_in_plain_numbers_and_models_by_name(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    ids = [_add(seeded, seed) for seed in (1, 2, 3, 4)]
+    service.recompute(seeded, text=False)
+    for stars, gid in enumerate(ids, start=1):
+        seeded.ratings.add(gid, "skin_warmth", stars)
+    at = AppTest.from_function(pages.measurements_page, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    charts = at.get("vega_lite_chart")
+    assert charts
+    for chart in charts:
+        # people read the model's name in the legend and tooltips, not its id (the points
+        # travel as Arrow bytes beside the spec, their strings as written)
+        sent = chart.proto.SerializeToString()
+        assert b"Nano Banana 2" in sent and b"nano-banana-2" not in sent
+        axes = _quantitative_axes(json.loads(chart.proto.spec))
+        assert len(axes) == 2
+        for enc in axes:
+            fmt = enc.get("axis", {}).get("format")
+            assert fmt, f"{enc['field']} has no axis format"
+            assert "s" not in fmt  # no SI prefixes ("250µ")
+        stars = next(e for e in axes if e["field"] == "stars")
+        assert stars["axis"]["values"] == [1, 2, 3, 4, 5] and stars["axis"]["format"] == "d"

@@ -5,6 +5,8 @@ recomputing the measurements of stored images in the background."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -16,11 +18,20 @@ from workbench.services.evidence import measurements as measurement_service
 from workbench.services.evidence import measurements as metrics_service
 from workbench.services.workbench import Workbench
 from workbench.ui.judge import note as judge_note
+from workbench.ui.names import model_label, model_name
 from workbench.ui.shared import page, workbench
 from workbench.ui.text import plain
 
 MODES = {"Missing only": True, "All": False}
 MIN_POINTS = 3  # below this there is no correlation to draw
+STAR_TICKS = [1, 2, 3, 4, 5]  # whole stars: a mean lies between them
+
+
+def axis_format(metric: str) -> str:
+    """The d3 format of a measure's axis labels: a share as a percentage, any other number in
+    plain digits with thousands separated and no trailing zeros ("1,250", "0.25", "-3"); never
+    SI prefixes ("250µ") nor six decimals."""
+    return ".0%" if metric == TEXT_ACCURACY else ",~r"
 
 
 def _filters(wb: Workbench) -> HistoryFilter:
@@ -137,13 +148,14 @@ def _correlations(wb: Workbench, f: HistoryFilter) -> None:
             st.markdown(
                 "**" + plain(f"{c.metric_label} vs “{c.criterion_label}” stars") + f"** · n = {c.n}"
             )
-            st.altair_chart(_scatter(c), key=f"ms_chart_{c.criterion}")
+            st.altair_chart(_scatter(c, model_label(wb)), key=f"ms_chart_{c.criterion}")
             st.caption(c.verdict[0].upper() + c.verdict[1:] + ".")
 
 
-def _scatter(c: metrics_service.Correlation) -> alt.Chart:
+def _scatter(c: metrics_service.Correlation, name: Callable[[str], str]) -> alt.Chart:
     data = pd.DataFrame(c.points)
     data["prompt"] = data["prompt"].str.slice(0, 80)
+    data["model"] = data["model"].map(name)  # the catalog's name, not the id
     return (
         alt.Chart(data)
         .mark_circle(size=80, opacity=0.75)
@@ -152,12 +164,13 @@ def _scatter(c: metrics_service.Correlation) -> alt.Chart:
                 "value:Q",
                 title=c.metric_label,
                 scale=alt.Scale(zero=False),
-                axis=alt.Axis(format=".0%" if c.metric == TEXT_ACCURACY else "~s"),
+                axis=alt.Axis(format=axis_format(c.metric)),
             ),
             y=alt.Y(
                 "stars:Q",
                 title=f"{c.criterion_label} (mean stars)",
                 scale=alt.Scale(domain=[0.5, 5.5]),
+                axis=alt.Axis(values=STAR_TICKS, format="d"),
             ),
             color=alt.Color("model:N", title="Model"),
             tooltip=[
@@ -189,7 +202,7 @@ def _near_duplicates(wb: Workbench, f: HistoryFilter) -> None:
         pd.DataFrame(
             [
                 {
-                    "model": p["model"],
+                    "model": model_name(wb, p["model"]),
                     "prompt": p["prompt"],
                     "generation A": p["generation_a"],
                     "seed A": p["seed_a"],

@@ -81,7 +81,7 @@ def suite_picker(key: str) -> Suite | None:
         key=f"{key}_suite",
         **url_state.KEEP,
         placeholder="Pick a suite…",
-        format_func=lambda i: f"{suites[i].name} ({len(suites[i].prompts)} prompts)",
+        format_func=lambda i: f"{suites[i].name} ({count(len(suites[i].prompts), 'prompt')})",
     )
     if chosen is None:
         return None
@@ -93,7 +93,7 @@ def suite_picker(key: str) -> Suite | None:
             + ". Each model receives every prompt in its own template's structure."
         )
     )
-    with st.expander(f"The {len(suite.prompts)} prompts"):
+    with st.expander(f"The {count(len(suite.prompts), 'prompt')}"):
         st.dataframe(
             [
                 {"id": e.id, "category": e.category, "expected text": e.expected_text or ""}

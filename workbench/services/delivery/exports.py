@@ -30,6 +30,7 @@ from workbench.domain.catalog import PROVIDER_LABELS, CatalogError
 from workbench.domain.criteria import load_criteria
 from workbench.domain.export_fields import GENERATION_FIELDS, LOGGED_FIELDS
 from workbench.domain.filters import HistoryFilter
+from workbench.domain.plural import count
 from workbench.domain.spreadsheet import neutralise, restore
 from workbench.errors import InvalidInput
 from workbench.imaging.contact_sheet import Tile, contact_sheet
@@ -84,9 +85,10 @@ class ImportReport:
     already_present: int
 
     def text(self) -> str:
-        line = f"Imported {self.imported} of {self.rows} votes."
+        line = f"Imported {self.imported:,} of {count(self.rows, 'vote')}."
         if self.already_present:
-            line += f" {self.already_present} were already in the database and were skipped."
+            line += (f" {count(self.already_present, 'vote was', 'votes were')} already in the"
+                     " database and skipped.")
         return line
 
 

@@ -280,7 +280,11 @@ class Coverage:
         notes = []
         if self.sketches:
             verb = "is an offline sketch" if self.sketches == 1 else "are offline sketches"
-            notes.append(f"{self.sketches:,} of the {count(self.images, 'image')} {verb}")
+            if self.sketches == self.images:
+                whole = "the image" if self.images == 1 else f"all {count(self.images, 'image')}"
+                notes.append(f"{whole} {verb}")
+            else:
+                notes.append(f"{self.sketches:,} of the {count(self.images, 'image')} {verb}")
         skipped = []
         if self.archived:
             skipped.append(f"{count(self.archived, 'archived image')}")
