@@ -63,10 +63,10 @@ def _search(wb: Workbench) -> library.LibraryPage:
 def _marks(wb: Workbench, name: str) -> None:
     marks = library.marks(wb, name)
     with st.form(f"lib_marks_{name}"):
-        tags = st.text_input("Tags (comma-separated)", value=", ".join(marks["tags"]),
+        tags = st.text_input("Tags (comma-separated)", value=", ".join(marks.tags),
                              key="lib_tags")
-        note = st.text_area("Note", value=marks["note"], key="lib_note")
-        star = st.checkbox("★ Favourite", value=marks["favourite"], key="lib_star")
+        note = st.text_area("Note", value=marks.note, key="lib_note")
+        star = st.checkbox("★ Favourite", value=marks.favourite, key="lib_star")
         if st.form_submit_button("Save tags, note and star"):
             try:
                 library.mark(wb, name, tags.split(","), note, star)
