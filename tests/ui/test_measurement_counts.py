@@ -212,3 +212,14 @@ def test_the_agreement_charts_label_axes_in_plain_numbers_and_models_by_name(
             assert "s" not in fmt  # no SI prefixes ("250µ")
         stars = next(e for e in axes if e["field"] == "stars")
         assert stars["axis"]["values"] == [1, 2, 3, 4, 5] and stars["axis"]["format"] == "d"
+
+
+def test_the_counts_agree_on_each_backend(backend_wb: Workbench) -> None:
+    _mix(backend_wb)
+    before = service.coverage(backend_wb)
+    assert (before.images, before.unmeasured, before.archived, before.without_image,
+            before.sketches) == (5, 5, 1, 1, 1)
+    report = service.recompute(backend_wb, text=False)
+    after = service.coverage(backend_wb)
+    assert report.candidates == after.images == 5
+    assert (after.measured, after.errors, after.unmeasured) == (4, 1, 0)
