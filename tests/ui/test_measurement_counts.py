@@ -20,6 +20,7 @@ from tests.ui import pages
 from workbench.domain.filters import HistoryFilter
 from workbench.domain.ids import new_id
 from workbench.engines import ocr
+from workbench.imaging import measure as m
 from workbench.services import history as history_service
 from workbench.services.evidence import measurements as service
 from workbench.services.workbench import Workbench
@@ -223,3 +224,22 @@ def test_the_counts_agree_on_each_backend(backend_wb: Workbench) -> None:
     after = service.coverage(backend_wb)
     assert report.candidates == after.images == 5
     assert (after.measured, after.errors, after.unmeasured) == (4, 1, 0)
+
+
+def test_an_image_missing_one_current_measure_is_not_measured_yet(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    ids = [_add(seeded, seed) for seed in (1, 2)]
+    service.recompute(seeded, text=False)
+    assert service.coverage(seeded).measured == 2
+    # a method's version changes: its old rows no longer count, for the count and the recompute
+    with seeded.db.cursor() as cur:
+        cur.execute("DELETE FROM metrics WHERE generation_id = ? AND metric = ?",
+                    [ids[0], m.DETAIL])
+    missing = service.coverage(seeded)
+    assert (missing.measured, missing.unmeasured) == (1, 1)
+    seen: list[tuple[int, int, str]] = []
+    service.recompute(seeded, text=False,
+                      progress=lambda done, total, stage: seen.append((done, total, stage)))
+    assert seen == [(1, missing.unmeasured, service.MEASURING)]
+    assert service.coverage(seeded).measured == 2

@@ -4,9 +4,10 @@ matches the page's filters. `tally` also counts what the filters let through but
 (archived images, generations without an image), so the page can say why; `ids` lists the
 measurable images themselves, for a recompute.
 
-The measurement statuses are the current-version rows of `latest_metrics`: the perceptual hash
-stands for the fast measures (every measured image has exactly one row of it), and text
-accuracy for OCR.
+The measurement statuses are the current-version rows of `latest_metrics`, by the rule a
+recompute uses to pick what is missing: the fast measures are 'ok' when every one of them has a
+row, 'error' when the file could not be read (each then has an error row), and missing
+otherwise (a method whose version changed is missing again); text accuracy speaks for OCR.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
-from workbench.imaging.specs import PHASH, TEXT_ACCURACY, VERSIONS
+from workbench.imaging.specs import FAST_METRICS, TEXT_ACCURACY, VERSIONS
 from workbench.store.db import Backend
 from workbench.store.queries import ARCHIVED_IDS, filter_sql
 
@@ -45,9 +46,13 @@ class MeasuredImages:
         each kind (`MEASURABLE`, `ARCHIVED`, `NO_IMAGE`), whether they are offline sketches,
         and the status of their current fast measures and text accuracy (None: no row)."""
         where, params = _scope(f)
+        current = " OR ".join("(metric = ? AND version = ?)" for _ in FAST_METRICS)
         sql = (
-            "WITH fast AS (SELECT generation_id, status FROM latest_metrics"
-            "  WHERE metric = ? AND version = ?),"
+            "WITH fast AS (SELECT generation_id,"
+            "  CASE WHEN sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END) > 0 THEN 'error'"
+            "   WHEN count(DISTINCT metric) = ? THEN 'ok' END AS status"
+            f"  FROM latest_metrics WHERE status <> 'skipped' AND ({current})"
+            "  GROUP BY generation_id),"
             " txt AS (SELECT generation_id, status FROM latest_metrics"
             "  WHERE metric = ? AND version = ?)"
             f" SELECT {_KIND_SQL} AS kind, g.provider = 'offline' AS offline,"
@@ -57,7 +62,8 @@ class MeasuredImages:
             f" LEFT JOIN txt ON txt.generation_id = g.id{where}"
             " GROUP BY 1, 2, 3, 4"
         )
-        head = [PHASH, VERSIONS[PHASH], TEXT_ACCURACY, VERSIONS[TEXT_ACCURACY]]
+        head = [len(FAST_METRICS), *(x for m in FAST_METRICS for x in (m, VERSIONS[m])),
+                TEXT_ACCURACY, VERSIONS[TEXT_ACCURACY]]
         with self.db.cursor() as cur:
             rows = cur.execute(sql, [*head, *params]).fetchall()
         return [
