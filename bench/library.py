@@ -170,7 +170,7 @@ def library_figures(rows: int, versions: int, repeat: int) -> dict[str, float]:
         try:
             fill(wb, rows)
             version_id = seed_library(wb, versions, 1000)
-            assert library.stats(wb, version_id)["generations"] == 1000
+            assert library.stats(wb, version_id).generations == 1000
 
             def page_data() -> None:
                 wb.library.tags()

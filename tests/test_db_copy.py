@@ -92,7 +92,7 @@ def test_a_history_moves_whole_and_twice_doubles_nothing(tmp_path: Path) -> None
         assert first.left_generation_id == ids["draft"]  # the link still finds its vote
         version = copy.library.find("kettle")
         assert version is not None and version.version == 1
-        assert copy.library.marks("kettle")["note"] == "for the client"
+        assert copy.library.marks("kettle").note == "for the client"
     finally:
         copy.close()
 

@@ -12,6 +12,7 @@ from workbench.domain.prompt_diff import DiffPart, as_text, word_diff
 from workbench.services.delivery import library
 from workbench.services.runs.generation import GenerateRequest, generate_sync
 from workbench.services.workbench import Workbench
+from workbench.store.prompt_library import LibraryMarks, StarFigure
 from workbench.store.records import LibraryVersion
 from workbench.store.votes import NewVote
 
@@ -117,7 +118,7 @@ def test_marks_latest_wins_and_search_by_name_tag_and_text(wb: Workbench) -> Non
     _save(wb, "kettle", prompt="A copper kettle on oak, 85mm lens")
     library.mark(wb, "kite", ["Beach", "draft"], "first try", False)
     library.mark(wb, "kite", ["beach"], "keeper", True)
-    assert wb.library.marks("kite") == {"tags": ["beach"], "note": "keeper", "favourite": True}
+    assert wb.library.marks("kite") == LibraryMarks(tags=["beach"], note="keeper", favourite=True)
     assert wb.library.tags() == ["beach"]
 
     names = [r.name for r in library.browse(wb).rows]
@@ -185,14 +186,14 @@ def test_generations_are_linked_to_their_version_and_counted(wb: Workbench) -> N
     vote(mine[0], mine[1], "left")  # both sides this version: left out
 
     figures = library.stats(wb, v1)
-    assert figures["generations"] == figures["succeeded"] == 3
-    assert figures["stars"] == {
-        "overall": {"n": 2, "mean": 4.5}, "prompt_adherence": {"n": 1, "mean": 3.0},
+    assert figures.generations == figures.succeeded == 3
+    assert figures.stars == {
+        "overall": StarFigure(n=2, mean=4.5), "prompt_adherence": StarFigure(n=1, mean=3.0),
     }
-    assert figures["arena_votes"] == 3
-    assert figures["arena_win_rate"] == pytest.approx(1.5 / 3)
-    assert figures["latency_n"] == 3 and figures["cost_n"] == 3
-    assert library.stats(wb, v2)["arena_win_rate"] == pytest.approx(1.5 / 3)
+    assert figures.arena_votes == 3
+    assert figures.arena_win_rate == pytest.approx(1.5 / 3)
+    assert figures.latency_n == 3 and figures.cost_n == 3
+    assert library.stats(wb, v2).arena_win_rate == pytest.approx(1.5 / 3)
 
     rows = {r["figure"]: r for r in library.side_by_side(wb, v1, v2)}
     assert rows["generations"]["left"] == "3 (3 ok)"

@@ -461,7 +461,7 @@ def test_metrics_command_recomputes_then_reports_coverage(wb: Workbench) -> None
     out, err = io.StringIO(), io.StringIO()
     args = _parse("--recompute")
     assert args.run(args, wb, out=out, err=err) == 0
-    assert "Checked 2 stored image(s): 2 image(s) measured" in out.getvalue()
+    assert "Checked 2 stored images: 2 of 2 images measured" in out.getvalue()
     assert "2/2" in err.getvalue()
     out = io.StringIO()
     args = _parse()
@@ -485,7 +485,7 @@ def test_python_m_workbench_metrics_recompute(
     gid = add(seeded, scene(160, 3))
     seeded.close()
     assert cli.main(["metrics", "--recompute", "--no-text"]) == 0
-    assert "1 image(s) measured" in capsys.readouterr().out
+    assert "1 image measured" in capsys.readouterr().out
     assert cli.main(["metrics", "--no-text"]) == EXIT_USAGE
     assert "only make sense with --recompute" in capsys.readouterr().err
     reopened = open_workbench(load_settings(), idle_close_s=0)

@@ -104,9 +104,9 @@ def test_an_undone_vote_leaves_the_librarys_win_rate(wb: Workbench) -> None:
                     [version.id, left])
     right = add_generation(wb, FP, "a kite", provider="bfl")
     vote = _vote(wb, left, right, "left", rater=wb.settings.user)
-    assert wb.library.stats(version.id)["arena_votes"] == 1
+    assert wb.library.stats(version.id).arena_votes == 1
     rating_service.undo_vote(wb, vote)
-    assert wb.library.stats(version.id)["arena_votes"] == 0
+    assert wb.library.stats(version.id).arena_votes == 0
 
 
 def test_undos_and_annotations_are_copied_with_a_history() -> None:

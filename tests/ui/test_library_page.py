@@ -101,8 +101,8 @@ def test_library_page_shows_versions_marks_diff_and_figures(
     at.checkbox(key="lib_star").check()
     at.button[0].click().run()  # the marks form's submit button
     assert not at.exception
-    assert seeded.library.marks("kite")["tags"] == ["beach", "draft"]
-    assert seeded.library.marks("kite")["favourite"] is True
+    assert seeded.library.marks("kite").tags == ["beach", "draft"]
+    assert seeded.library.marks("kite").favourite is True
 
 
 def test_library_search_with_no_match_says_so(data_dir: Path, seeded: Workbench) -> None:

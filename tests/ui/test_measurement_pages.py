@@ -323,7 +323,7 @@ def test_measurements_page_recomputes_and_shows_agreement_with_ratings(
         return any("Last recompute finished" in s for s in _texts(at, "success"))
 
     _wait_for(finished, 60)
-    assert "Last recompute finished: 6 image(s) measured, 0 read for text" in " ".join(
+    assert "Last recompute finished: 6 of 6 images measured; text read on 0 images" in " ".join(
         _texts(at, "success"))
     assert "6 of 6 images measured" in " ".join(_texts(at, "caption"))
 

@@ -332,7 +332,7 @@ def test_a_result_from_another_model_is_marked_previous(data_dir: Path, seeded: 
     assert not any("Previous result" in w for w in _texts(at, "warning"))
     at.selectbox(key="b_model").set_value("flux-2-pro").run()
     warnings = _texts(at, "warning")
-    assert any(w.startswith("Previous result: it came from nano-banana-2") for w in warnings)
+    assert any(w.startswith("Previous result: it came from Nano Banana 2") for w in warnings)
 
 
 def test_load_example_keeps_the_aspect_ratio_the_user_chose(data_dir: Path) -> None:

@@ -31,7 +31,15 @@ def streamlit_command(streamlit_args: list[str]) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(SERVER), *streamlit_args]
 
 
+# Outside a checkout no `.streamlit/config.toml` says so: no watching of the source files
+# (scanning every loaded module per new session delays each page's first paint by 0.5-3 s).
+# `--server.fileWatcherType auto` after `app` still turns it on.
+QUIET_SOURCES = {"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+
+
 def run(args: argparse.Namespace) -> int:
+    for name, value in QUIET_SOURCES.items():
+        os.environ.setdefault(name, value)
     command = streamlit_command(list(args.unknown_args))
     sys.stdout.flush()
     sys.stderr.flush()

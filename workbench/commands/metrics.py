@@ -51,6 +51,7 @@ def _progress(stream: TextIO) -> Callable[[int, int, str], None]:
 
 
 def _work(args: argparse.Namespace, wb: Workbench, out: TextIO, err: TextIO) -> int:
+    from workbench.domain.plural import count
     from workbench.imaging.measure import SPECS, VERSIONS
     from workbench.services.evidence import measurements as metrics_service
 
@@ -58,7 +59,7 @@ def _work(args: argparse.Namespace, wb: Workbench, out: TextIO, err: TextIO) -> 
         report = metrics_service.recompute(
             wb, only_missing=not args.all_images, progress=_progress(err),
             text=not args.no_text)
-        out.write(f"Checked {report.candidates} stored image(s): {report.summary()}.\n")
+        out.write(f"Checked {count(report.candidates, 'stored image')}: {report.summary()}.\n")
         return EXIT_OK
     rows = metrics_service.metric_log(wb).coverage()
     if not rows:

@@ -85,8 +85,8 @@ def run_show(args: Any) -> int:
         numbers = [v.version for v in library.versions(wb, saved.name)]
         measured = library.stats(wb, saved.id)
     if args.json:
-        out = {**{k: _clean(v) for k, v in asdict(saved).items()}, **marks, "versions": numbers,
-               "stats": measured}
+        out = {**{k: _clean(v) for k, v in asdict(saved).items()}, **asdict(marks),
+               "versions": numbers, "stats": asdict(measured)}
         print(json.dumps(out))
         return EXIT_OK
     print(f"{saved.name}@{saved.version} (of {len(numbers)}) · {saved.id}")
@@ -96,9 +96,9 @@ def run_show(args: Any) -> int:
         for slot, value in saved.slots.items():
             print(f"  {slot}: {value}")
     print(f"prompt: {saved.prompt}")
-    if marks["tags"] or marks["note"] or marks["favourite"]:
-        print(f"tags: {', '.join(marks['tags']) or '-'} · favourite: "
-              f"{'yes' if marks['favourite'] else 'no'} · note: {marks['note'] or '-'}")
+    if marks.tags or marks.note or marks.favourite:
+        print(f"tags: {', '.join(marks.tags) or '-'} · favourite: "
+              f"{'yes' if marks.favourite else 'no'} · note: {marks.note or '-'}")
     for figure, text in library.figures(measured).items():
         print(f"{figure}: {text}")
     return EXIT_OK

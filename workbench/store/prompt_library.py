@@ -11,7 +11,7 @@ many versions exist. Portable SQL only (DuckDB and PostgreSQL): `?` parameters,
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.domain.ids import new_id
@@ -37,6 +37,38 @@ _HEAD_COLUMNS = (
     "h.version_id AS id, h.name, h.version, h.versions, h.saved_at, h.model, h.prompt, h.tags,"
     " h.note, h.favourite"
 )
+
+
+@dataclass(frozen=True)
+class LibraryMarks:
+    """A name's tags, note and favourite star (the newest marks)."""
+
+    tags: list[str] = field(default_factory=list)
+    note: str = ""
+    favourite: bool = False
+
+
+@dataclass(frozen=True)
+class StarFigure:
+    n: int  # images rated on the criterion (each rater's latest stars)
+    mean: float
+
+
+@dataclass(frozen=True)
+class VersionFigures:
+    """What a version's generations did: counts, cost and latency (each with its n), mean
+    stars per criterion, and the Arena record of its images on `overall`."""
+
+    generations: int = 0
+    succeeded: int = 0
+    cost_usd: float | None = None  # total
+    cost_n: int = 0
+    mean_cost_usd: float | None = None
+    mean_latency_ms: float | None = None  # of the succeeded
+    latency_n: int = 0
+    stars: dict[str, StarFigure] = field(default_factory=dict)
+    arena_votes: int = 0
+    arena_win_rate: float | None = None  # a win 1, a tie 1/2, a loss or both-bad 0
 
 
 @dataclass(frozen=True)
@@ -148,15 +180,15 @@ class PromptLibrary:
                 [name],
             ))
 
-    def marks(self, name: str) -> dict[str, Any]:
+    def marks(self, name: str) -> LibraryMarks:
         with self.db.cursor() as cur:
             row = cur.execute(
                 "SELECT tags, note, favourite FROM library_heads WHERE name = ?", [name]
             ).fetchone()
         if not row:
-            return {"tags": [], "note": "", "favourite": False}
+            return LibraryMarks()
         tags, note, favourite = row
-        return {"tags": json.loads(tags), "note": note, "favourite": favourite}
+        return LibraryMarks(tags=json.loads(tags), note=note or "", favourite=bool(favourite))
 
     @staticmethod
     def _search_sql(text: str, tag: str | None, favourites_only: bool) -> tuple[str, list[Any]]:
@@ -215,7 +247,7 @@ class PromptLibrary:
                 [version_id, int(limit)],
             ))
 
-    def stats(self, version_id: str) -> dict[str, Any]:
+    def stats(self, version_id: str) -> VersionFigures:
         """Counts, cost and latency of the version's generations; mean stars per criterion; the
         Arena record of its images on `overall` (a win 1, a tie 1/2, a loss or both-bad 0;
         votes between two images of this same version say nothing and are left out)."""
@@ -251,15 +283,15 @@ class PromptLibrary:
             ).fetchone()
         n, succeeded, cost, n_cost, latency, n_latency = g if g else (0, 0, None, 0, None, 0)
         votes, points = arena if arena else (0, None)
-        return {
-            "generations": int(n or 0),
-            "succeeded": int(succeeded or 0),
-            "cost_usd": float(cost) if cost is not None else None,
-            "cost_n": int(n_cost or 0),
-            "mean_cost_usd": float(cost) / n_cost if cost is not None and n_cost else None,
-            "mean_latency_ms": float(latency) if latency is not None else None,
-            "latency_n": int(n_latency or 0),
-            "stars": {c: {"n": int(k), "mean": float(m)} for c, k, m in stars},
-            "arena_votes": int(votes or 0),
-            "arena_win_rate": float(points or 0) / votes if votes else None,
-        }
+        return VersionFigures(
+            generations=int(n or 0),
+            succeeded=int(succeeded or 0),
+            cost_usd=float(cost) if cost is not None else None,
+            cost_n=int(n_cost or 0),
+            mean_cost_usd=float(cost) / n_cost if cost is not None and n_cost else None,
+            mean_latency_ms=float(latency) if latency is not None else None,
+            latency_n=int(n_latency or 0),
+            stars={c: StarFigure(n=int(k), mean=float(m)) for c, k, m in stars},
+            arena_votes=int(votes or 0),
+            arena_win_rate=float(points or 0) / votes if votes else None,
+        )

@@ -30,7 +30,7 @@ from workbench.services.runs.generation import (
 from workbench.services.team import status as status_service
 from workbench.services.workbench import Workbench
 from workbench.ui.library import VERSION_KEY, linked_version, save_to_library
-from workbench.ui.names import made_by
+from workbench.ui.names import made_by, model_name, provider_name
 from workbench.ui.navigation import BUILDER_LOAD_KEY
 from workbench.ui.rating import rating_widgets
 from workbench.ui.recipe import open_from_image
@@ -256,7 +256,7 @@ def _show_what_is_sent(pv: Preview) -> None:
     if req.seed is not None and not req.offer.accepts_seed:
         seed = f"{req.seed} (this provider ignores seeds)"
     st.caption(
-        f"{req.offer.provider} · model id `{req.offer.model_id}` · aspect ratio "
+        f"{provider_name(req.offer.provider)} · model id `{req.offer.model_id}` · aspect ratio "
         f"{req.aspect_ratio} · size {req.size} ({req.width}×{req.height}) · seed {seed} · "
         f"estimated cost {money(pv.plan.estimated_cost_usd, req.offer.price_confidence)}"
         + (f" ({req.offer.price_source})" if req.offer.price_confidence != "known" else "")
@@ -265,12 +265,14 @@ def _show_what_is_sent(pv: Preview) -> None:
         st.caption(note)
 
 
-def _stale(record: history_service.Generation, request: GenerateRequest | None) -> str:
+def _stale(
+    wb: Workbench, record: history_service.Generation, request: GenerateRequest | None
+) -> str:
     """Why a shown result is not the current prompt's, or "" when it is."""
     if request is None:
         return ""
     if record.model != request.model:
-        return f"it came from {record.model}, not the model chosen now"
+        return f"it came from {model_name(wb, record.model)}, not the model chosen now"
     if (record.prompt_written or record.prompt) != request.prompt:
         return "it came from an earlier prompt"
     return ""
@@ -281,7 +283,7 @@ def _show_result(wb: Workbench, generation_id: str, request: GenerateRequest | N
     if found is None:
         return
     record = found.record
-    stale = _stale(record, request)
+    stale = _stale(wb, record, request)
     st.subheader("Result")
     if stale:
         st.warning(

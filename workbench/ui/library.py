@@ -15,6 +15,7 @@ from workbench.services.workbench import Workbench
 from workbench.ui.names import model_name, provider_name
 from workbench.ui.navigation import open_in_builder
 from workbench.ui.shared import page, workbench
+from workbench.ui.text import count
 
 VERSION_KEY = "b_library_version"  # the version the builder was opened from (or last saved as)
 _PLAIN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|~$:"})
@@ -62,10 +63,10 @@ def _search(wb: Workbench) -> library.LibraryPage:
 def _marks(wb: Workbench, name: str) -> None:
     marks = library.marks(wb, name)
     with st.form(f"lib_marks_{name}"):
-        tags = st.text_input("Tags (comma-separated)", value=", ".join(marks["tags"]),
+        tags = st.text_input("Tags (comma-separated)", value=", ".join(marks.tags),
                              key="lib_tags")
-        note = st.text_area("Note", value=marks["note"], key="lib_note")
-        star = st.checkbox("★ Favourite", value=marks["favourite"], key="lib_star")
+        note = st.text_area("Note", value=marks.note, key="lib_note")
+        star = st.checkbox("★ Favourite", value=marks.favourite, key="lib_star")
         if st.form_submit_button("Save tags, note and star"):
             try:
                 library.mark(wb, name, tags.split(","), note, star)
@@ -79,9 +80,10 @@ def _version(wb: Workbench, saved: library.LibraryVersion) -> None:
     st.code(saved.prompt, language=None, wrap_lines=True)
     params = saved.params or {}
     st.caption(
-        f"{saved.model} · {saved.provider or 'default provider'} · template "
+        f"{model_name(wb, saved.model)} · "
+        f"{provider_name(saved.provider) if saved.provider else 'default provider'} · template "
         f"{saved.template_id or 'free-text'} · "
-        + " · ".join(f"{k} {v}" for k, v in params.items())
+        + " · ".join(f"{str(k).replace('_', ' ')} {v}" for k, v in params.items())
         + f" · saved {saved.created_at:%Y-%m-%d %H:%M} UTC"
     )
     if st.button("Open in builder", key="lib_open", type="primary"):
@@ -143,11 +145,11 @@ def render() -> None:
         st.info("Nothing saved matches. Save a prompt from the Build page's "
                 "\"Save to library\", or with `workbench prompts save`.")
         return
-    st.caption(f"{found.total} name(s) · page {found.page} of {found.pages}")
+    st.caption(f"{count(found.total, 'name')} · page {found.page} of {found.pages}")
     st.dataframe(
         pd.DataFrame([
             {"★": "★" if r.favourite else "", "name": r.name, "version": r.version,
-             "versions": r.versions, "model": r.model, "tags": ", ".join(r.tags),
+             "versions": r.versions, "model": model_name(wb, r.model), "tags": ", ".join(r.tags),
              "prompt": r.prompt}
             for r in found.rows
         ]),

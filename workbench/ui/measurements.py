@@ -5,6 +5,8 @@ recomputing the measurements of stored images in the background."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -16,11 +18,20 @@ from workbench.services.evidence import measurements as measurement_service
 from workbench.services.evidence import measurements as metrics_service
 from workbench.services.workbench import Workbench
 from workbench.ui.judge import note as judge_note
+from workbench.ui.names import model_label, model_name
 from workbench.ui.shared import page, workbench
 from workbench.ui.text import plain
 
 MODES = {"Missing only": True, "All": False}
 MIN_POINTS = 3  # below this there is no correlation to draw
+STAR_TICKS = [1, 2, 3, 4, 5]  # whole stars: a mean lies between them
+
+
+def axis_format(metric: str) -> str:
+    """The d3 format of a measure's axis labels: a share as a percentage, any other number in
+    plain digits with thousands separated and no trailing zeros ("1,250", "0.25", "-3"); never
+    SI prefixes ("250µ") nor six decimals."""
+    return ".0%" if metric == TEXT_ACCURACY else ",~r"
 
 
 def _filters(wb: Workbench) -> HistoryFilter:
@@ -35,12 +46,17 @@ def _filters(wb: Workbench) -> HistoryFilter:
     )
 
 
-def _recompute(wb: Workbench) -> None:
+def _recompute(wb: Workbench, f: HistoryFilter) -> None:
     st.subheader("Recompute measurements")
     # The state before the coverage: once the recompute thread is seen finished, every number
     # it wrote is in the coverage read after it (the other order showed a stale count).
     state = measurement_service.recompute_state(wb)
-    st.caption(measurement_service.coverage(wb).sentence())
+    # One definition for every count here and in the progress below: succeeded generations
+    # with a stored image, not archived, matching the filters (`Coverage`).
+    found = measurement_service.coverage(wb, f)
+    st.caption(found.sentence())
+    if left_out := found.left_out():
+        st.caption(left_out)
     left, right, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     mode = (
         left.segmented_control(
@@ -49,7 +65,8 @@ def _recompute(wb: Workbench) -> None:
             default="Missing only",
             key="ms_mode",
             help="Missing only: images without a number from the current method (and those "
-            "whose text was skipped for want of OCR). All: measure every stored image again.",
+            "whose text was skipped for want of OCR). All: measure every image counted above "
+            "again.",
         )
         or "Missing only"
     )
@@ -60,7 +77,7 @@ def _recompute(wb: Workbench) -> None:
         help="Runs in the background; the app stays usable.",
     )
     started = bool(clicked) and measurement_service.start_recompute(
-        wb, only_missing=MODES[mode]
+        wb, only_missing=MODES[mode], f=f
     )
     if clicked and not started:
         st.warning("A recompute is already running.")
@@ -73,8 +90,7 @@ def _recompute(wb: Workbench) -> None:
     def _progress() -> None:
         now = measurement_service.recompute_state(wb)
         if now.running:
-            total = f"{now.done:,} of {now.total:,}" if now.total else "listing images"
-            st.progress(now.share, text=f"Measuring in the background: {total}")
+            st.progress(now.share, text=f"In the background: {now.sentence()}")
         elif running:
             st.rerun()  # finished: redraw the page with the new numbers
         elif now.last:
@@ -132,13 +148,14 @@ def _correlations(wb: Workbench, f: HistoryFilter) -> None:
             st.markdown(
                 "**" + plain(f"{c.metric_label} vs “{c.criterion_label}” stars") + f"** · n = {c.n}"
             )
-            st.altair_chart(_scatter(c), key=f"ms_chart_{c.criterion}")
+            st.altair_chart(_scatter(c, model_label(wb)), key=f"ms_chart_{c.criterion}")
             st.caption(c.verdict[0].upper() + c.verdict[1:] + ".")
 
 
-def _scatter(c: metrics_service.Correlation) -> alt.Chart:
+def _scatter(c: metrics_service.Correlation, name: Callable[[str], str]) -> alt.Chart:
     data = pd.DataFrame(c.points)
     data["prompt"] = data["prompt"].str.slice(0, 80)
+    data["model"] = data["model"].map(name)  # the catalog's name, not the id
     return (
         alt.Chart(data)
         .mark_circle(size=80, opacity=0.75)
@@ -147,12 +164,13 @@ def _scatter(c: metrics_service.Correlation) -> alt.Chart:
                 "value:Q",
                 title=c.metric_label,
                 scale=alt.Scale(zero=False),
-                axis=alt.Axis(format=".0%" if c.metric == TEXT_ACCURACY else "~s"),
+                axis=alt.Axis(format=axis_format(c.metric)),
             ),
             y=alt.Y(
                 "stars:Q",
                 title=f"{c.criterion_label} (mean stars)",
                 scale=alt.Scale(domain=[0.5, 5.5]),
+                axis=alt.Axis(values=STAR_TICKS, format="d"),
             ),
             color=alt.Color("model:N", title="Model"),
             tooltip=[
@@ -184,7 +202,7 @@ def _near_duplicates(wb: Workbench, f: HistoryFilter) -> None:
         pd.DataFrame(
             [
                 {
-                    "model": p["model"],
+                    "model": model_name(wb, p["model"]),
                     "prompt": p["prompt"],
                     "generation A": p["generation_a"],
                     "seed A": p["seed_a"],
@@ -211,7 +229,7 @@ def render() -> None:
     f = _filters(wb)
     if note := measurement_service.ocr_note():
         st.info(note, icon=":material/text_fields:")
-    _recompute(wb)
+    _recompute(wb, f)
     _correlations(wb, f)
     _near_duplicates(wb, f)
     judge_note(wb)  # the adherence judge's state, or how to enable it (ui/judge.py)

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
-from workbench.domain.suites import CATEGORIES, Suite, load_suites
+from workbench.domain.suites import CATEGORIES, SUITES_DIR, Suite, load_suites
 from workbench.services.delivery import exports
 from workbench.services.runs import grids
 from workbench.services.runs import runner as run_service
@@ -27,6 +27,22 @@ CONFIRM_OVER_USD = 1.0
 CONFIRM_OVER_IMAGES = 50
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _parsed_suites(files: tuple[tuple[str, int, int], ...]) -> dict[str, Suite]:
+    return load_suites()
+
+
+def shipped_suites() -> dict[str, Suite]:
+    """The suites shipped in `prompt_templates/suites`, parsed once per process while their
+    files stay the same (22 TOML files parsed and checked cost ~40 ms, twice per rerun of
+    Compare and Matrix); an edited, added or removed file is read again."""
+    files = tuple(
+        (path.name, path.stat().st_mtime_ns, path.stat().st_size)
+        for path in sorted(SUITES_DIR.glob("*.toml"))
+    )
+    return _parsed_suites(files)
+
+
 def run_fields(wb: Workbench, key: str) -> list[url_state.Field]:
     """The URL fields of the inputs Compare and Matrix share: models, a provider per model and
     the suite."""
@@ -38,7 +54,7 @@ def run_fields(wb: Workbench, key: str) -> list[url_state.Field]:
             F(f"{key}_provider_{m.id}", "choice", None, list(m.providers))
             for m in wb.catalog.models
         ),
-        F(f"{key}_suite", "choice", None, list(load_suites())),
+        F(f"{key}_suite", "choice", None, list(shipped_suites())),
     ]
 
 
@@ -57,7 +73,7 @@ def model_picker(wb: Workbench, key: str) -> list[str]:
 def suite_picker(key: str) -> Suite | None:
     """One of the article's test suites; its prompts fill the run, each with its category and
     expected text (so "By category" and text accuracy fill from the app)."""
-    suites = load_suites()
+    suites = shipped_suites()
     chosen = st.selectbox(
         "Suite",
         list(suites),
@@ -65,7 +81,7 @@ def suite_picker(key: str) -> Suite | None:
         key=f"{key}_suite",
         **url_state.KEEP,
         placeholder="Pick a suite…",
-        format_func=lambda i: f"{suites[i].name} ({len(suites[i].prompts)} prompts)",
+        format_func=lambda i: f"{suites[i].name} ({count(len(suites[i].prompts), 'prompt')})",
     )
     if chosen is None:
         return None
@@ -77,7 +93,7 @@ def suite_picker(key: str) -> Suite | None:
             + ". Each model receives every prompt in its own template's structure."
         )
     )
-    with st.expander(f"The {len(suite.prompts)} prompts"):
+    with st.expander(f"The {count(len(suite.prompts), 'prompt')}"):
         st.dataframe(
             [
                 {"id": e.id, "category": e.category, "expected text": e.expected_text or ""}

@@ -8,6 +8,7 @@ import streamlit as st
 
 from workbench.services.team import status as status_service
 from workbench.ui.shared import page, workbench
+from workbench.ui.text import count
 
 
 def _size(n: int) -> str:
@@ -31,8 +32,8 @@ def render() -> None:
     st.markdown(f"**Data directory:** `{facts.data_dir}` (set `WORKBENCH_DATA_DIR` to move it)")
     st.markdown(f"**Database:** `{facts.db_path}` ({facts.backend})")
     st.text(f"Images: {facts.images_location} (WORKBENCH_IMAGES_URL chooses), "
-            f"{facts.images_count:,} images, {_size(facts.images_bytes)}"
-            + (f", {facts.images_spooled:,} file(s) waiting to upload" if facts.images_spooled
+            f"{count(facts.images_count, 'image')}, {_size(facts.images_bytes)}"
+            + (f", {count(facts.images_spooled, 'file')} waiting to upload" if facts.images_spooled
                else "") + (f". {facts.images_problem}" if facts.images_problem else ""))
     st.markdown("**Migrations applied:** " + ", ".join(f"`{m}`" for m in facts.migrations))
     if facts.generations:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.domain.plural import count
+
+__all__ = ["count", "plain"]
+
 # CommonMark lets a backslash escape any ASCII punctuation. These start links and images ([ ]),
 # raw HTML and autolinks (< >), emphasis, code, headings, tables, strikethrough, LaTeX ($) and
 # Streamlit's colour directives (`:red[...]`).
@@ -19,8 +23,3 @@ _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|~$"})
 def plain(text: Any) -> str:
     """`text` as written, safe in any element that renders Markdown."""
     return str(text).translate(_MARKDOWN)
-
-
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """"1 generation", "3 generations" (thousands separated)."""
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

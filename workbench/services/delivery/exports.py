@@ -18,7 +18,7 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +26,11 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from workbench.domain.catalog import PROVIDER_LABELS
+from workbench.domain.catalog import PROVIDER_LABELS, CatalogError
 from workbench.domain.criteria import load_criteria
 from workbench.domain.export_fields import GENERATION_FIELDS, LOGGED_FIELDS
 from workbench.domain.filters import HistoryFilter
+from workbench.domain.plural import count
 from workbench.domain.spreadsheet import neutralise, restore
 from workbench.errors import InvalidInput
 from workbench.imaging.contact_sheet import Tile, contact_sheet
@@ -84,9 +85,10 @@ class ImportReport:
     already_present: int
 
     def text(self) -> str:
-        line = f"Imported {self.imported} of {self.rows} votes."
+        line = f"Imported {self.imported:,} of {count(self.rows, 'vote')}."
         if self.already_present:
-            line += f" {self.already_present} were already in the database and were skipped."
+            line += (f" {count(self.already_present, 'vote was', 'votes were')} already in the"
+                     " database and skipped.")
         return line
 
 
@@ -509,24 +511,67 @@ def run_ids(wb: Workbench, run_id: str) -> list[str]:
     return [c["generation_id"] for c in grids.run_grid(wb, run_id) if c.get("generation_id")]
 
 
+# How a run label reads on a contact sheet: the value people know ("seed 7", "1:1"), not the
+# parameter's name (`aspect_ratio: 1:1` was cut before it said anything).
+_SHEET_WORDS: dict[str, Callable[[str], str]] = {
+    "seed": lambda v: "random seed" if v == "random" else f"seed {v}",
+    "aspect_ratio": lambda v: "default ratio" if v in ("default", "") else v,
+    "variation": lambda v: f"take {v}",
+}
+PROMPT_LEGEND = "Prompt"  # the legend's key when a run has one prompt and no prompt label
+
+
+def sheet_label(
+    labels: Mapping[str, Any], skip: str, model_name: Callable[[str], str] = str
+) -> str:
+    """A cell's labels but `skip` (the column's), as a person reads them: "P1 · seed 7 · 1:1",
+    "Nano Banana 2 · take 2"; "–" when nothing is left."""
+    words = []
+    for key, value in labels.items():
+        if key == skip:
+            continue
+        text = str(value)
+        words.append(model_name(text) if key == "model" else _SHEET_WORDS.get(key, str)(text))
+    return " · ".join(words) or "–"
+
+
+def sheet_legend(grid: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """What each prompt label of a run stands for: ("P1", its text as sent, the first wording
+    when each model family got its own), in first-seen order; a run without prompt labels
+    (Compare) has one prompt, under `PROMPT_LEGEND`."""
+    texts: dict[str, str] = {}
+    for cell in grid:
+        short = str(cell.get("labels", {}).get("prompt") or PROMPT_LEGEND)
+        texts.setdefault(short, " ".join(str(cell.get("prompt") or "").split()))
+    return list(texts.items())
+
+
 def run_contact_sheet(wb: Workbench, run_id: str, columns: str = "model") -> bytes:
     """One PNG of the run's grid: a column per `columns` value, a row per combination of the
-    other labels, each tile captioned with its status, seed and cost."""
+    other labels, each tile captioned with its status and cost, and a legend of its prompts."""
     run = wb.runs.get(run_id)
+
+    def model_name(model: str) -> str:
+        try:
+            return wb.catalog.model(model).name
+        except CatalogError:
+            return model
+
+    grid = grids.run_grid(wb, run_id)
     tiles = []
-    for cell in grids.run_grid(wb, run_id):
+    for cell in grid:
         labels = cell.get("labels", {})
-        row = " · ".join(f"{k} {v}" for k, v in labels.items() if k != columns) or "–"
         ok = cell["status"] == "succeeded"
         cost = cell.get("cost_usd")
         caption = cell["status"] + (f" · ${cost:.3f}" if ok and cost is not None else "")
+        column = str(labels.get(columns, ""))
         tiles.append(
             Tile(
-                row=row,
-                column=str(labels.get(columns, "")),
+                row=sheet_label(labels, columns, model_name),
+                column=model_name(column) if columns == "model" else column,
                 image=Path(cell["thumb_file"]) if ok and cell.get("thumb_file") else None,
                 caption=caption,
             )
         )
     title = f"{run.name if run else run_id} · {run_id}"
-    return contact_sheet(tiles, title)
+    return contact_sheet(tiles, title, sheet_legend(grid))

@@ -14,7 +14,7 @@ from workbench.domain.catalog import UnknownModel
 from workbench.domain.prompt_diff import DiffPart, word_diff
 from workbench.errors import InvalidInput
 from workbench.services.workbench import Workbench
-from workbench.store.prompt_library import NewVersion
+from workbench.store.prompt_library import LibraryMarks, NewVersion, VersionFigures
 from workbench.store.records import LibraryHead, LibraryVersion
 
 NAME_MAX = 120
@@ -145,7 +145,7 @@ def tags(wb: Workbench) -> list[str]:
     return wb.library.tags()
 
 
-def marks(wb: Workbench, name: str) -> dict[str, Any]:
+def marks(wb: Workbench, name: str) -> LibraryMarks:
     """A name's tags, note and favourite star."""
     return wb.library.marks(name)
 
@@ -208,7 +208,7 @@ def diff(wb: Workbench, old_id: str, new_id: str) -> list[DiffPart]:
     return word_diff(version(wb, old_id).prompt, version(wb, new_id).prompt)
 
 
-def stats(wb: Workbench, version_id: str) -> dict[str, Any]:
+def stats(wb: Workbench, version_id: str) -> VersionFigures:
     return wb.library.stats(version(wb, version_id).id)
 
 
@@ -216,16 +216,16 @@ def _fmt(value: float | None, n: int, pattern: str) -> str:
     return "–" if value is None else f"{pattern.format(value)} (n={n})"
 
 
-def figures(figs: dict[str, Any]) -> dict[str, str]:
+def figures(figs: VersionFigures) -> dict[str, str]:
     """One version's figures (from `stats`) as text, each with its n, in display order."""
     shown = {
-        "generations": f"{figs['generations']} ({figs['succeeded']} ok)",
-        "mean cost": _fmt(figs["mean_cost_usd"], figs["cost_n"], "${:.4f}"),
-        "mean latency": _fmt(figs["mean_latency_ms"], figs["latency_n"], "{:.0f} ms"),
-        "Arena win rate (overall)": _fmt(figs["arena_win_rate"], figs["arena_votes"], "{:.0%}"),
+        "generations": f"{figs.generations} ({figs.succeeded} ok)",
+        "mean cost": _fmt(figs.mean_cost_usd, figs.cost_n, "${:.4f}"),
+        "mean latency": _fmt(figs.mean_latency_ms, figs.latency_n, "{:.0f} ms"),
+        "Arena win rate (overall)": _fmt(figs.arena_win_rate, figs.arena_votes, "{:.0%}"),
     }
-    for criterion, star in sorted(figs["stars"].items()):
-        shown[f"mean stars: {criterion}"] = _fmt(star["mean"], star["n"], "{:.2f}★")
+    for criterion, star in sorted(figs.stars.items()):
+        shown[f"mean stars: {criterion}"] = _fmt(star.mean, star.n, "{:.2f}★")
     return shown
 
 

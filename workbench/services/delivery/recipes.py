@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from workbench.domain.catalog import CatalogError, ModelSpec
+from workbench.domain.plural import count
 from workbench.domain.prompt_checks import MAX_PROMPT_CHARS
 from workbench.errors import InvalidInput
 from workbench.imaging.provenance import ProvenanceError, parse_parameters, read_metadata
@@ -65,7 +66,7 @@ def _clean(text: str, what: str, notes: list[str]) -> str:
         )
     cleaned, removed = _CONTROLS.subn("", text)
     if removed:
-        notes.append(f"Removed {removed} control character(s) from the {what}.")
+        notes.append(f"Removed {count(removed, 'control character')} from the {what}.")
     return cleaned
 
 

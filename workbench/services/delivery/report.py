@@ -22,6 +22,7 @@ from html import escape
 
 from workbench.domain.catalog import OFFLINE, CatalogError
 from workbench.domain.criteria import load_criteria
+from workbench.domain.plural import count
 from workbench.errors import InvalidInput
 from workbench.imaging.preview import jpeg_preview
 from workbench.services.delivery.exports import with_recipe
@@ -198,7 +199,7 @@ def build_report(wb: Workbench, ids: Sequence[str], title: str = "Image report")
     images = sum(p is not None for p in previews)
     known = [r.cost_usd for r in records if r.cost_usd is not None]
     summary = (
-        f"{len(records)} generation(s), {images} image(s) · total cost "
+        f"{count(len(records), 'generation')}, {count(images, 'image')} · total cost "
         f"{_money(sum(known), None) if known else 'unknown'} · made "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC with Prompt Workbench"
     )

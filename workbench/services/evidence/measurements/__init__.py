@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from workbench.services.evidence.measurements.measuring import (
     EXPECTED_TEXT_KEY,
+    MEASURING,
     OCR_PACKAGES,
+    READING_TEXT,
     Coverage,
     Progress,
     RecomputeReport,
@@ -46,7 +48,8 @@ from workbench.services.evidence.measurements.worker import (
 )
 
 __all__ = [
-    "EXPECTED_TEXT_KEY", "OCR_PACKAGES", "READING_ORDER", "Correlation", "Coverage",
+    "EXPECTED_TEXT_KEY", "MEASURING", "OCR_PACKAGES", "READING_ORDER", "READING_TEXT",
+    "Correlation", "Coverage",
     "MetricsWorker", "Progress", "Reading", "RecomputeReport", "RecomputeState", "WorkerStats",
     "correlations", "coverage", "expected_for", "measure_generation", "metric_log",
     "near_duplicates", "ocr_note", "paired_columns", "paired_text", "readings",

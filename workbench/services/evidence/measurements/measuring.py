@@ -1,6 +1,6 @@
 """Measuring stored images: one generation now (`measure_generation`), every old image again
-(`recompute`), what text an image should show (`expected_for`), how much of the log is measured
-(`coverage`) and whether OCR can run here (`ocr_note`).
+(`recompute`), what text an image should show (`expected_for`), how much of the measurable
+images is measured (`coverage`) and whether OCR can run here (`ocr_note`).
 
 Measuring never raises to its caller: a missing, empty or corrupt file, or a bug in a measure,
 becomes a stored row with status 'error' and the reason; a missing OCR package becomes
@@ -17,9 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.domain.filters import HistoryFilter
+from workbench.domain.plural import count
 from workbench.engines.ocr import INSTALL_HINT, OcrEngine, OcrFailed, OcrUnavailable, shared_engine
 from workbench.imaging import measure as m
 from workbench.services.workbench import Workbench
+from workbench.store.measured_images import ARCHIVED, MEASURABLE, NO_IMAGE, MeasuredImages
 from workbench.store.measurements import MetricLog
 from workbench.store.metric_comparisons import MetricComparisons
 from workbench.store.records import Generation
@@ -139,27 +142,46 @@ def measure_generation(
 
 @dataclass
 class RecomputeReport:
-    candidates: int = 0
-    fast_done: int = 0
-    text_done: int = 0
-    errors: int = 0
-    skipped: int = 0
+    candidates: int = 0  # measurable images (`Coverage.images`) the recompute looked at
+    fast_done: int = 0  # images whose fast measures ran (failed ones included)
+    text_done: int = 0  # images read for text (failed ones included, skipped ones not)
+    errors: int = 0  # fast_errors + text_errors
+    skipped: int = 0  # text skipped for want of OCR
+    fast_errors: int = 0  # images that could not be measured (missing or unreadable file)
+    text_errors: int = 0
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (f"{self.fast_done} image(s) measured, {self.text_done} read for text, "
-                f"{self.errors} measurement error(s), {self.skipped} skipped")
-        return "; ".join([text, *self.notes])
+        """In the words and units of `Coverage.sentence`: "5 of 6 images measured, 1 could not
+        be measured; text read on 2 images"."""
+        text = f"{self.fast_done - self.fast_errors:,} of {count(self.fast_done, 'image')} measured"
+        if self.fast_errors:
+            text += f", {self.fast_errors:,} could not be measured"
+        read = f"text read on {count(self.text_done - self.text_errors, 'image')}"
+        if self.text_errors:
+            read += f" ({self.text_errors:,} failed)"
+        if self.skipped:
+            read += f", skipped on {self.skipped:,} (no OCR)"
+        return "; ".join([text, read, *self.notes])
+
+
+# What a recompute's progress calls say it is doing: each stage counts its own images.
+MEASURING = "measuring"  # warmth, detail and hash of each image to do
+READING_TEXT = "reading text"  # OCR of each image to do that should show text
 
 
 def recompute(
     wb: Workbench, *, only_missing: bool = True, progress: Progress | None = None,
-    ocr: OcrEngine | None = None, text: bool = True,
+    ocr: OcrEngine | None = None, text: bool = True, f: HistoryFilter | None = None,
 ) -> RecomputeReport:
-    """Measure stored images again: by default only those lacking a current-version number
-    (or whose OCR was skipped); with `only_missing=False`, all of them. Fast measures run for
-    every image first, then OCR, so the cheap numbers are all there early."""
-    records = wb.log.with_images()
+    """Measure the measurable images (`Coverage`: succeeded, stored, not archived, matching
+    `f`) again: by default only those lacking a current-version number (or whose OCR was
+    skipped); with `only_missing=False`, all of them. Fast measures run for every image
+    first, then OCR, so the cheap numbers are all there early. `progress` gets
+    (done, total, stage) per image, each stage (`MEASURING`, `READING_TEXT`) counting its own
+    images from 1."""
+    wanted = MeasuredImages(wb.db).ids(f)
+    records = [r for r in wb.log.with_images() if r.id in wanted]
     measured = metric_log(wb).measured() if only_missing else {}
     fast_todo: list[Generation] = []
     text_todo: list[tuple[Generation, list[str]]] = []
@@ -171,29 +193,26 @@ def recompute(
         if expected and (not only_missing or m.TEXT_ACCURACY not in have):
             text_todo.append((record, expected))
     report = RecomputeReport(candidates=len(records))
-    total = len(fast_todo) + len(text_todo)
-    done = 0
     log_ = metric_log(wb)
-    for record in fast_todo:
+    for done, record in enumerate(fast_todo, start=1):
         results = fast_results(wb, record)
         log_.record(record.id, results)
         report.fast_done += 1
-        report.errors += any(r.status == "error" for r in results)
-        done += 1
+        report.fast_errors += any(r.status == "error" for r in results)
         if progress:
-            progress(done, total, f"measured {record.id}")
+            progress(done, len(fast_todo), MEASURING)
     engine = ocr or shared_engine()
-    for record, expected in text_todo:
+    for done, (record, expected) in enumerate(text_todo, start=1):
         result = text_result(wb, record, expected, engine)
         log_.record(record.id, [result])
         if result.status == "skipped":
             report.skipped += 1
         else:
             report.text_done += 1
-            report.errors += result.status == "error"
-        done += 1
+            report.text_errors += result.status == "error"
         if progress:
-            progress(done, total, f"read text of {record.id}")
+            progress(done, len(text_todo), READING_TEXT)
+    report.errors = report.fast_errors + report.text_errors
     if report.skipped and engine.unavailable_reason:
         report.notes.append(engine.unavailable_reason)
     return report
@@ -222,41 +241,80 @@ def ocr_note() -> str | None:
 
 @dataclass(frozen=True)
 class Coverage:
-    images: int  # succeeded generations (each has an image to measure)
-    measured: int  # with current fast measures
+    """How much of the measurable images is measured, in one definition every number on the
+    Measurements page shares: a measurable image is a succeeded generation with a stored image,
+    not archived, matching the page's filters (`store.measured_images`). Each of them is
+    measured, could not be measured (a missing, empty or corrupt file: the reason is on its
+    History detail) or not measured yet, so those three add up to `images`. What the filters
+    let through but is not counted is counted too, so the page can say why."""
+
+    images: int  # measurable images
+    measured: int  # with current fast measures (warmth, detail, hash)
     errors: int  # whose fast measures failed (missing, empty or corrupt file)
     text_read: int
     text_errors: int
     text_skipped: int  # OCR missing when they were measured
+    sketches: int = 0  # of `images`, offline sketches (drawn here, not by a model)
+    archived: int = 0  # not counted: archived images
+    without_image: int = 0  # not counted: failed, moderated, cancelled or unfinished attempts
 
     @property
     def unmeasured(self) -> int:
-        return max(0, self.images - self.measured - self.errors)
+        return self.images - self.measured - self.errors
 
     def sentence(self) -> str:
-        parts = [f"{self.measured:,} of {self.images:,} images measured"]
+        parts = [f"{self.measured:,} of {count(self.images, 'image')} measured"]
         if self.errors:
-            parts.append(f"{self.errors:,} could not be measured")
+            parts.append(f"{self.errors:,} could not be measured (file missing or unreadable)")
         if self.unmeasured:
             parts.append(f"{self.unmeasured:,} not measured yet")
-        text = f"text read on {self.text_read:,}"
+        text = f"text read on {count(self.text_read, 'image')}"
         if self.text_errors:
             text += f" ({self.text_errors:,} failed)"
         if self.text_skipped:
             text += f", skipped on {self.text_skipped:,} (no OCR)"
         return " · ".join([*parts, text])
 
+    def left_out(self) -> str | None:
+        """Which images are counted and what is not, or None when nothing is left out."""
+        notes = []
+        if self.sketches:
+            verb = "is an offline sketch" if self.sketches == 1 else "are offline sketches"
+            if self.sketches == self.images:
+                whole = "the image" if self.images == 1 else f"all {count(self.images, 'image')}"
+                notes.append(f"{whole} {verb}")
+            else:
+                notes.append(f"{self.sketches:,} of the {count(self.images, 'image')} {verb}")
+        skipped = []
+        if self.archived:
+            skipped.append(f"{count(self.archived, 'archived image')}")
+        if self.without_image:
+            skipped.append(f"{count(self.without_image, 'generation')} without an image "
+                           "(failed, moderated, cancelled or unfinished)")
+        if skipped:
+            notes.append("not counted: " + " and ".join(skipped))
+        if not notes:
+            return None
+        text = "; ".join(notes)
+        return text[0].upper() + text[1:] + "."
 
-def coverage(wb: Workbench) -> Coverage:
-    counts: dict[tuple[str, str], int] = {}
-    for row in metric_log(wb).coverage():
-        counts[(row["metric"], row["status"])] = int(row["n"])
-    # the hash is the one fast measure every measured image has exactly one row of
+
+def coverage(wb: Workbench, f: HistoryFilter | None = None) -> Coverage:
+    """How much of the measurable images matching `f` is measured (`Coverage`)."""
+    rows = MeasuredImages(wb.db).tally(f)
+    mine = [r for r in rows if r["kind"] == MEASURABLE]
+
+    def total(rows: list[dict[str, Any]], **match: Any) -> int:
+        return sum(r["n"] for r in rows if all(r[k] == v for k, v in match.items()))
+
     return Coverage(
-        images=wb.log.status_counts().get("succeeded", 0),
-        measured=counts.get((m.PHASH, "ok"), 0),
-        errors=counts.get((m.PHASH, "error"), 0),
-        text_read=counts.get((m.TEXT_ACCURACY, "ok"), 0),
-        text_errors=counts.get((m.TEXT_ACCURACY, "error"), 0),
-        text_skipped=counts.get((m.TEXT_ACCURACY, "skipped"), 0),
+        images=total(mine),
+        measured=total(mine, fast="ok"),
+        errors=total(mine, fast="error"),
+        text_read=total(mine, text="ok"),
+        text_errors=total(mine, text="error"),
+        text_skipped=total(mine, text="skipped"),
+        sketches=total(mine, offline=True),
+        archived=total(rows, kind=ARCHIVED),
+        without_image=total(rows, kind=NO_IMAGE),
     )

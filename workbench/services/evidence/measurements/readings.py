@@ -10,6 +10,7 @@ from typing import Any
 
 from workbench.domain.criteria import load_criteria
 from workbench.domain.filters import HistoryFilter
+from workbench.domain.plural import count
 from workbench.imaging import measure as m
 from workbench.services.evidence.measurements.measuring import metric_comparisons, metric_log
 from workbench.services.workbench import Workbench
@@ -65,7 +66,7 @@ def _duplicate_sentence(store: MetricComparisons, generation_id: str) -> str:
                 "prompt.")
     others = [
         f"{p['generation_b'] if p['generation_a'] == generation_id else p['generation_a']}"
-        f" ({p['distance']} bits apart)"
+        f" ({count(p['distance'], 'bit')} apart)"
         for p in pairs
     ]
     return ("Perceptual hash: near-duplicate of " + ", ".join(others)
@@ -97,7 +98,7 @@ def paired_text(row: dict[str, Any]) -> str:
     if row.get("diff_low") is None:
         return f"{diff:+.3g} vs others (1 prompt: no interval)"
     return (f"{diff:+.3g} [{row['diff_low']:+.3g}, {row['diff_high']:+.3g}] vs others, "
-            f"{row['prompts']} prompts")
+            f"{count(row['prompts'], 'prompt')}")
 
 
 def text_accuracy(wb: Workbench, f: HistoryFilter | None = None) -> list[dict[str, Any]]:
@@ -127,7 +128,7 @@ class Correlation:
 
 def _trust(rho: float | None, interval: tuple[float, float] | None, n: int) -> str:
     if rho is None:
-        return f"not enough data: {n} image(s) both rated and measured (3 or more needed)"
+        return f"not enough data: {count(n, 'image')} both rated and measured (3 or more needed)"
     size = abs(rho)
     strength = "strong" if size >= 0.5 else "moderate" if size >= 0.3 else "weak"
     direction = "agrees with" if rho > 0 else "runs against"

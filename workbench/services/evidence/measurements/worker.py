@@ -20,8 +20,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.domain.filters import HistoryFilter
+from workbench.domain.plural import count
 from workbench.engines.ocr import OcrEngine, shared_engine
 from workbench.services.evidence.measurements.measuring import (
+    MEASURING,
+    READING_TEXT,
     RecomputeReport,
     expected_for,
     fast_results,
@@ -80,6 +84,7 @@ class MetricsWorker:
         self._closed = False
         self._recompute: threading.Thread | None = None
         self.recompute_progress: tuple[int, int] | None = None
+        self.recompute_stage = MEASURING  # what `recompute_progress` counts
         self.last_recompute: RecomputeReport | None = None
         self._threads = [
             threading.Thread(target=self._serve, args=(self._fast, self._fast_job),
@@ -170,9 +175,11 @@ class MetricsWorker:
         with self._cond:
             return self._cond.wait_for(lambda: self._busy == 0, timeout)
 
-    def recompute_in_background(self, *, only_missing: bool = True) -> bool:
+    def recompute_in_background(
+        self, *, only_missing: bool = True, f: HistoryFilter | None = None
+    ) -> bool:
         """For the "recompute for old images" button: one recompute at a time, in a daemon
-        thread, with `recompute_progress` as (done, total)."""
+        thread, with `recompute_progress` as (done, total) images of `recompute_stage`."""
         with self._cond:
             if self._closed or (self._recompute is not None and self._recompute.is_alive()):
                 return False
@@ -180,19 +187,22 @@ class MetricsWorker:
             def run() -> None:
                 _lower_priority(self.nice)
 
-                def progress(done: int, total: int, _what: str) -> None:
+                def progress(done: int, total: int, stage: str) -> None:
+                    self.recompute_stage = stage
                     self.recompute_progress = (done, total)
                     if self._closed:
                         raise _Closing  # stop between two images, not inside a query
                 try:
                     self.last_recompute = recompute(
-                        self.wb, only_missing=only_missing, progress=progress, ocr=self.ocr)
+                        self.wb, only_missing=only_missing, progress=progress, ocr=self.ocr,
+                        f=f)
                 except _Closing:
                     pass
                 except Exception:
                     log.exception("recompute failed")
 
             self.recompute_progress = (0, 0)
+            self.recompute_stage = MEASURING
             self._recompute = threading.Thread(target=run, name="metrics-recompute", daemon=True)
             self._recompute.start()
             return True
@@ -212,8 +222,8 @@ class MetricsWorker:
             if self._closed:
                 return
             self._closed = True
-        for lane, count in ((self._fast, len(self._threads) - 1), (self._text, 1)):
-            for _ in range(count):
+        for lane, threads in ((self._fast, len(self._threads) - 1), (self._text, 1)):
+            for _ in range(threads):
                 with contextlib.suppress(queue.Full):
                     lane.put(_STOP, timeout=timeout)
         # A daemon thread still inside a database call when the interpreter finalises aborts
@@ -248,22 +258,33 @@ def worker_for(wb: Workbench) -> MetricsWorker:
 @dataclass(frozen=True)
 class RecomputeState:
     running: bool
-    done: int
-    total: int
+    done: int  # images of `stage` done
+    total: int  # images `stage` has to do (0: still listing them)
     last: str | None  # the summary of the last finished recompute in this app
+    stage: str = MEASURING
 
     @property
     def share(self) -> float:
         return 1.0 if not self.total else min(1.0, self.done / self.total)
 
+    def sentence(self) -> str:
+        """"Measuring warmth, detail and hash: 120 of 522 images"; its images are those
+        `Coverage` counts (all of them, or those not measured yet)."""
+        if not self.total:
+            return "Listing the images to measure"
+        what = "Reading text" if self.stage == READING_TEXT else "Measuring warmth, detail and hash"
+        return f"{what}: {self.done:,} of {count(self.total, 'image')}"
 
-def start_recompute(wb: Workbench, *, only_missing: bool) -> bool:
-    """Start measuring old images in the background; False when one is already running."""
-    return worker_for(wb).recompute_in_background(only_missing=only_missing)
+
+def start_recompute(wb: Workbench, *, only_missing: bool, f: HistoryFilter | None = None) -> bool:
+    """Start measuring the measurable images matching `f` in the background; False when a
+    recompute is already running."""
+    return worker_for(wb).recompute_in_background(only_missing=only_missing, f=f)
 
 
 def recompute_state(wb: Workbench) -> RecomputeState:
     worker = worker_for(wb)
     done, total = worker.recompute_progress or (0, 0)
     last = worker.last_recompute.summary() if worker.last_recompute else None
-    return RecomputeState(running=worker.recomputing, done=done, total=total, last=last)
+    return RecomputeState(running=worker.recomputing, done=done, total=total, last=last,
+                          stage=worker.recompute_stage)
