@@ -80,6 +80,19 @@ def test_put_then_read_round_trips_and_the_reference_is_content_addressed(
     assert store.inventory()[0] == 1
 
 
+def test_the_inventory_is_counted_again_only_once_it_is_older_than_asked(
+    store: ImageStore,
+) -> None:
+    store.put(png(11))
+    store.thumbs.wait_all()
+    assert store.inventory(60.0)[0] == 1
+    store.put(png(12))
+    store.thumbs.wait_all()
+    assert store.inventory(60.0)[0] == 1  # the minute-old count answers (Status reruns)
+    assert store.inventory()[0] == 2  # asked fresh: walks the store again
+    assert store.inventory(60.0)[0] == 2
+
+
 def test_a_second_put_of_the_same_bytes_writes_nothing(store: ImageStore, s3_client_for) -> None:
     data = png(2)
     first = store.put(data)

@@ -34,7 +34,8 @@ def render() -> None:
     st.text(f"Images: {facts.images_location} (WORKBENCH_IMAGES_URL chooses), "
             f"{count(facts.images_count, 'image')}, {_size(facts.images_bytes)}"
             + (f", {count(facts.images_spooled, 'file')} waiting to upload" if facts.images_spooled
-               else "") + (f". {facts.images_problem}" if facts.images_problem else ""))
+               else "") + (f". {facts.images_problem}" if facts.images_problem else "")
+            + " (counted at most a minute ago)")
     st.markdown("**Migrations applied:** " + ", ".join(f"`{m}`" for m in facts.migrations))
     if facts.generations:
         st.caption(" · ".join(f"{k}: {v:,}" for k, v in sorted(facts.generations.items())))

@@ -14,6 +14,9 @@ from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.services.workbench import Workbench
 from workbench.store.images import ImageStoreError
 
+# The image count walks every file or lists the whole bucket: at most once a minute per process.
+INVENTORY_MAX_AGE_S = 60.0
+
 
 @dataclass(frozen=True)
 class ProviderKey:
@@ -62,7 +65,7 @@ def provider_keys(wb: Workbench) -> list[ProviderKey]:
 def status(wb: Workbench) -> Status:
     problem = None
     try:
-        count, size = wb.images.inventory()
+        count, size = wb.images.inventory(INVENTORY_MAX_AGE_S)
     except ImageStoreError as exc:
         count, size, problem = 0, 0, str(exc)
     return Status(

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ class ImageStore:
         self.spool = Spool(self.data_dir / SPOOL_DIR)
         self._problems: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._inventory: tuple[float, tuple[int, int]] | None = None  # (when, count)
         self.thumbs = Thumbnails(self)
         self.removals = Removals(self.backend, self.spool, self.cache, self.thumbs)
 
@@ -291,12 +293,21 @@ class ImageStore:
 
     # -- facts ----------------------------------------------------------------------------------
 
-    def inventory(self) -> tuple[int, int]:
-        """(number of images, bytes of images and thumbnails) in the store itself."""
+    def inventory(self, max_age_s: float = 0.0) -> tuple[int, int]:
+        """(number of images, bytes of images and thumbnails) in the store itself. Counting
+        walks every file (or lists the whole bucket), so a count younger than `max_age_s`
+        is answered again (the Status page asks on every rerun)."""
+        now = time.monotonic()
+        with self._lock:
+            kept = self._inventory
+        if kept is not None and now - kept[0] < max_age_s:
+            return kept[1]
         count = total = 0
         for _, size in self.backend.entries("images"):
             count += 1
             total += size
         for _, size in self.backend.entries("thumbs"):
             total += size
+        with self._lock:
+            self._inventory = (now, (count, total))
         return count, total
