@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.judge_data import add_scene, judged_workbench
+from harness.judge_data import PROMPT, add_scene, judged_workbench
 from harness.judge_scenes import Disc, Scene
 from workbench import config
 from workbench.services.evidence import leaderboard as lb
-from workbench.services.evidence.judge import judging
+from workbench.services.evidence.judge import judging, question_sets
 from workbench.services.evidence.judge.settings import DEFAULT_MODEL
 from workbench.services.evidence.leaderboard.judged import (
     TRADEOFF_GROUPS,
@@ -63,7 +63,7 @@ def test_machine_figures_on_each_backend(backend, request, tmp_path: Path):
     env = {"WORKBENCH_DATABASE_URL": request.getfixturevalue("pg_url")} if (
         backend == "postgres") else {}
     with judged_workbench(tmp_path, **env) as (wb, _fake):
-        _judged_log(wb)
+        ids = _judged_log(wb)
         f = lb.leaderboard_filter(include_offline=True)
         judged = judged_evidence(wb, f)
         assert judged.judge_model == DEFAULT_MODEL and judged.source == LABEL
@@ -91,6 +91,18 @@ def test_machine_figures_on_each_backend(backend, request, tmp_path: Path):
         # The filter applies: on the minimal category only, no complex figure remains.
         minimal = judged_evidence(wb, lb.leaderboard_filter(categories=["minimal"]))
         assert set(minimal.adherence) == {("minimal", NB), ("all", NB)}
+        # An edited question set (entity and count of the red discs only), judged again: each
+        # image counts once, on the newest version that scored it.
+        edited = question_sets.current(wb, PROMPT).questions[:2]
+        assert question_sets.save_edit(wb, PROMPT, edited).version == 2
+        judging.execute(wb, judging.plan(wb, generation_ids=list(ids.values())))
+        again = judged_evidence(wb, f)
+        assert (again.adherence[("complex", NB)].n, again.adherence[("complex", NB)].mean) == (
+            2, 0.75)  # BAD has one red disc: entity yes, count no
+        assert ("text", NB) not in again.adherence and ("text", FP) not in again.adherence
+        misses = {(x.model, x.category): (x.missed.hits, x.missed.n) for x in again.failures}
+        assert misses[(NB, "count")] == (1, 2) and misses[(NB, "entity")] == (0, 3)
+        assert (NB, "spatial") not in misses
 
 
 def test_machine_rows_sit_apart_from_peoples_rows(tmp_path: Path):
