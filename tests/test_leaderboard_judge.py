@@ -25,6 +25,7 @@ from workbench.services.evidence.leaderboard.judged import (
 )
 from workbench.services.evidence.leaderboard.tradeoffs import tradeoff_table
 from workbench.services.workbench import Workbench
+from workbench.store.votes import NewVote
 
 GOOD = Scene((Disc("red", 50, 60), Disc("red", 60, 140), Disc("blue", 200, 100)), "OPEN")
 BAD = Scene((Disc("red", 200, 60), Disc("blue", 50, 100)), "OPNE")
@@ -91,6 +92,8 @@ def test_machine_figures_on_each_backend(backend, request, tmp_path: Path):
         # The filter applies: on the minimal category only, no complex figure remains.
         minimal = judged_evidence(wb, lb.leaderboard_filter(categories=["minimal"]))
         assert set(minimal.adherence) == {("minimal", NB), ("all", NB)}
+        assert [(x.model, x.category, x.missed.n) for x in minimal.failures] == [
+            (NB, "entity", 1)]
         # An edited question set (entity and count of the red discs only), judged again: each
         # image counts once, on the newest version that scored it.
         edited = question_sets.current(wb, PROMPT).questions[:2]
@@ -136,3 +139,33 @@ def test_machine_rows_sit_apart_from_peoples_rows(tmp_path: Path):
         vrows = dict(verdict.rows)
         assert vrows[f"Prompt adherence · {LABEL}"][1].text.startswith("78% [")
         assert vrows["Prompt adherence"] == dict(board.verdict([FP, NB]).rows)["Prompt adherence"]
+
+
+def test_the_label_follows_the_calibration_service(tmp_path: Path):
+    """With 120 people's votes the judge agrees with (κ = 1, no pair two people voted), the
+    calibration service calls it calibrated, and so do the Leaderboard's machine rows."""
+    with judged_workbench(tmp_path) as (wb, _fake):
+        ids = _judged_log(wb)
+        f = lb.leaderboard_filter()
+        assert judged_evidence(wb, f).status == "not yet calibrated"
+        pairs = (("fp1", "nb_bad", "left"), ("nb_bad", "nb_good", "right"),
+                 ("fp1", "nb_good", "tie"))
+        with wb.db.cursor():
+            for i in range(120):
+                left, right, winner = pairs[i % 3]
+                wb.votes.add(NewVote(
+                    left_model=FP if left.startswith("fp") else NB,
+                    right_model=FP if right.startswith("fp") else NB, winner=winner,
+                    criterion="prompt_adherence", left_generation_id=ids[left],
+                    right_generation_id=ids[right], category="complex", prompt=PROMPT,
+                    rater="ann"))
+        judged = judged_evidence(wb, f)
+        assert judged.calibrated and judged.source == (
+            f"judged by {DEFAULT_MODEL} (machine, calibrated)")
+        board = lb.build_leaderboard(wb, f)
+        table = with_machine_rows(tradeoff_table(wb, board, [FP, NB]), judged, TRADEOFF_GROUPS)
+        assert f"Complex prompt handling · judged by {DEFAULT_MODEL} (machine, calibrated)" in (
+            dict(table.rows))
+        # People's votes stay in people's row (80 of the 120 involve each model).
+        assert dict(table.rows)["Complex prompt handling"][0].text == (
+            "not enough data (0 votes, 0 ratings); adherence Excellent (80 votes)")
