@@ -107,8 +107,7 @@ def category_failures(
     """Per image model and question category: how often its images failed the question
     (offline sketches are never judged), under a Leaderboard filter or within one run."""
     order = {c: i for i, c in enumerate(CATEGORIES)}
-    rows = wb.judge_evidence.question_misses(_filter(f, run_id),
-                                             model or judge_model(wb.settings))
+    rows = wb.judge_evidence.sums(_filter(f, run_id), model or judge_model(wb.settings)).questions
     return [
         CategoryFailures(r.model, r.category, Proportion(int(r.missed), int(r.asked)),
                          int(r.images))
@@ -172,13 +171,16 @@ def adherence_by_model(
         acc[1] += total
         acc[2] += squares
 
-    for row in wb.judge_evidence.score_sums(chosen, judge):
+    found = wb.judge_evidence.sums(chosen, judge)
+    for row in found.scores:
         values = (int(row.n), float(row.total), float(row.squares))
         add("all", row.model, *values)
         if row.category in ("complex", "minimal"):
             add(row.category, row.model, *values)
-    for text in wb.judge_evidence.text_sums(chosen, judge):
-        add("text", text.model, int(text.n), float(text.total), float(text.squares))
+    for tally in found.questions:
+        if tally.category == "text":
+            add("text", tally.model, int(tally.images), float(tally.passed_total),
+                float(tally.passed_squares))
     order = {g: i for i, (g, _) in enumerate(GROUPS)}
     return [
         _mean(group, contestant, int(acc[0]), acc[1], acc[2])
