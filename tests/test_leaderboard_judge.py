@@ -128,7 +128,7 @@ def test_machine_rows_sit_apart_from_peoples_rows(tmp_path: Path):
         assert [c.text for c in rows[machine]] == [
             "100% [100%–100%] (2 images judged)", "67% [0%–100%] (2 images judged)"]
         assert [c.text for c in rows[f"Minimal prompt handling · {LABEL}"]] == [
-            "not enough data (no judged images)", "100% (1 images judged)"]
+            "not enough data (no judged images)", "100% (1 image judged)"]
         assert rows[f"Text in image · {LABEL}"][1].text.startswith("50% [")
         assert "never averaged" in both.definitions[machine]
         assert LABEL in both.markdown() and "kept apart" in both.explanation

@@ -44,7 +44,9 @@ class VerdictCell:
             return NOT_ENOUGH_DATA if not self.detail else f"{NOT_ENOUGH_DATA} ({self.detail})"
         if self.source == "pair":
             return self.label
-        return f"{self.label} ({self.evidence} {UNITS[self.source]})"
+        unit = "image judged" if self.source == "judged" and self.evidence == 1 else (
+            UNITS[self.source])
+        return f"{self.label} ({self.evidence} {unit})"
 
 
 @dataclass(frozen=True)
