@@ -94,7 +94,9 @@ def _expanded(dialect: str) -> str:
     return (
         " a AS (SELECT j.id, j.model, j.set_id, x.id AS qid, coalesce(x.counted, false) AS ok"
         f"  FROM j {answers} WHERE j.k = 1),"
-        " c AS (SELECT q.id AS set_id, y.id AS qid, y.category FROM judge_question_sets q"
+        # MATERIALIZED: each set expanded once (PostgreSQL would expand it per judged image).
+        " c AS MATERIALIZED (SELECT q.id AS set_id, y.id AS qid, y.category"
+        " FROM judge_question_sets q"
         f"  {questions}),"
         " e AS (SELECT a.id, a.model, c.category, count(*) AS asked,"
         "  count(*) FILTER (WHERE NOT a.ok) AS missed"
