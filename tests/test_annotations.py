@@ -41,7 +41,7 @@ def test_an_archived_generation_is_hidden_everywhere_until_restored(wb: Workbenc
     assert _ids(wb, HistoryFilter(archived="include")) == {left, right}
     assert (NB, "overall") not in leaderboard.stars(wb, board)
     assert wb.votes.count(board) == 0
-    assert [r["model"] for r in wb.performance.by_model(board)] == [FP]
+    assert [r.model for r in wb.performance.by_model(board)] == [FP]
     with pytest.raises(arena.NoPairAvailable):
         arena.draw_pair(wb, "overall", arena.arena_filter(), rater="me")
     history_service.restore(wb, left)

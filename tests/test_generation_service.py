@@ -192,9 +192,9 @@ def test_an_attempt_without_a_key_is_not_sent_and_is_no_models_failure(wb: Workb
     # The same model made one image (offline): its failure rate stays 0 of 1.
     generate_sync(wb, GenerateRequest(model="flux-2-pro", provider="offline", prompt="A kettle"))
     rates = {
-        r["model"]: r for r in wb.performance.by_model(HistoryFilter(include_offline=True))
+        r.model: r for r in wb.performance.by_model(HistoryFilter(include_offline=True))
     }
-    assert (rates["flux-2-pro"]["attempts"], rates["flux-2-pro"]["failed"]) == (1, 0)
+    assert (rates["flux-2-pro"].attempts, rates["flux-2-pro"].failed) == (1, 0)
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ wb.close()
 
 
 def _attempts(wb: Workbench) -> dict[str, int]:
-    return {r["model"]: r["attempts"] for r in wb.performance.by_model(HistoryFilter())}
+    return {r.model: r.attempts for r in wb.performance.by_model(HistoryFilter())}
 
 
 def _stars(wb: Workbench) -> dict[str, tuple[int, float]]:
@@ -61,8 +61,8 @@ def test_a_repeat_read_is_remembered_until_this_or_another_process_writes(
     # (a date bound: on PostgreSQL too, the log is aggregated rather than the summary read)
     since = HistoryFilter(date_from=date(2000, 1, 1))
     first = wb.performance.by_model(since)
-    first[0]["attempts"] = 99  # a caller changing its copy changes nothing remembered
-    assert [r["attempts"] for r in wb.performance.by_model(since)] == [1]
+    first.clear()  # a caller changing its copy changes nothing remembered (records are frozen)
+    assert [r.attempts for r in wb.performance.by_model(since)] == [1]
     # Remembered between writes. (On PostgreSQL the server's log position may also move for
     # its own housekeeping, which only costs a second aggregation: counted on DuckDB alone.)
     assert len(aggregated) == 1 or backend == "postgres"
@@ -87,7 +87,7 @@ def test_each_filter_is_remembered_apart(backend_wb: Workbench) -> None:
     add_generation(wb, NB, "a fox", category="portrait")
     add_generation(wb, FP, "a fox", provider="bfl")
     everyone = _attempts(wb)
-    portraits = {r["model"]: r["attempts"]
+    portraits = {r.model: r.attempts
                  for r in wb.performance.by_model(HistoryFilter(categories=("portrait",)))}
     assert everyone == {NB: 1, FP: 1} and portraits == {NB: 1}
     assert _attempts(wb) == everyone

@@ -388,17 +388,17 @@ def test_the_leaderboard_summary_follows_every_write_and_matches_the_log(pg_url:
             summary = wb.performance.by_model(f)
             # a date bound the summary cannot answer: the same rows aggregated from the log
             exact = wb.performance.by_model(f.model_copy(update={"date_from": date(2000, 1, 1)}))
-            assert [r["model"] for r in summary] == [r["model"] for r in exact]
+            assert [r.model for r in summary] == [r.model for r in exact]
             for s, e in zip(summary, exact, strict=True):
                 for key in ("attempts", "succeeded", "failed", "moderated",
                             "cost_has_estimates"):
-                    assert s[key] == e[key], (key, s, e)
+                    assert getattr(s, key) == getattr(e, key), (key, s, e)
                 for key in ("cost_total_usd", "cost_per_image_usd"):
-                    assert s[key] == pytest.approx(e[key], rel=1e-9), (key, s, e)
+                    assert getattr(s, key) == pytest.approx(getattr(e, key), rel=1e-9), (key, s, e)
                 for key in ("latency_median_ms", "latency_p95_ms"):
                     # each rank's value is its 2%-wide bucket's centre
-                    assert s[key] == pytest.approx(e[key], rel=0.01), (key, s, e)
-            assert sum(r["attempts"] for r in exact) > 20
+                    assert getattr(s, key) == pytest.approx(getattr(e, key), rel=0.01), (key, s, e)
+            assert sum(r.attempts for r in exact) > 20
     finally:
         wb.close()
 

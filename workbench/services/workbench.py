@@ -21,6 +21,7 @@ from workbench.store.backend import open_database
 from workbench.store.db import Backend, StoreError
 from workbench.store.generations import GenerationLog
 from workbench.store.images import ImageStore, open_image_store
+from workbench.store.judge_evidence import JudgeEvidence
 from workbench.store.lineage import LineageLog
 from workbench.store.performance import PerformanceLog
 from workbench.store.prompt_library import PromptLibrary
@@ -71,6 +72,7 @@ class Workbench:
         self.candidates = ArenaCandidates(self.db)
         self.spending = SpendLedger(self.db)
         self.tradeoffs = TradeoffLog(self.db)
+        self.judge_evidence = JudgeEvidence(self.db)
         self.library = PromptLibrary(self.db)
         self.lineage = LineageLog(self.db)
         self.attribution = Attribution(self.db)

@@ -14,6 +14,8 @@ does.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
@@ -64,6 +66,24 @@ def _quantile(row: dict[str, Any], i: int) -> float | None:
     return low + (position - math.floor(position)) * (high - low)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelPerformance:
+    """One model's finished attempts under a filter: counts by outcome, latency median and 95th
+    percentile of the successes (ms), mean cost of a succeeded image and the total (Decimal
+    on PostgreSQL's exact sums), and whether any cost is estimated (None: no cost recorded)."""
+
+    model: str
+    attempts: int
+    succeeded: int
+    failed: int
+    moderated: int
+    latency_median_ms: float | None
+    latency_p95_ms: float | None
+    cost_per_image_usd: float | Decimal | None
+    cost_total_usd: float | Decimal | None
+    cost_has_estimates: bool | None
+
+
 RECENT_LATENCIES = 20  # how many of an offer's latest latencies its typical duration is from
 
 
@@ -93,12 +113,13 @@ class PerformanceLog:
             rows = cur.execute(sql, [provider, int(last)]).fetchall()
         return {model: float(ms) for model, ms in rows if ms is not None}
 
-    def by_model(self, f: HistoryFilter) -> list[dict[str, Any]]:
+    def by_model(self, f: HistoryFilter) -> list[ModelPerformance]:
+        """Per model, its finished attempts under the filter (`ModelPerformance`)."""
         if self.db.dialect == "postgres" and (plain := summary_filter(self.db, f)):
             return self._from_summary(plain)
         return self.memo.read(("performance", f.model_dump_json()), lambda: self._from_log(f))
 
-    def _from_log(self, f: HistoryFilter) -> list[dict[str, Any]]:
+    def _from_log(self, f: HistoryFilter) -> list[ModelPerformance]:
         where, params = filter_sql(f)
         where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
         sql = (
@@ -119,10 +140,11 @@ class PerformanceLog:
             cursor = cur.execute(sql, params)
             names = [d[0] for d in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        out = []
         for row in rows:
-            quantiles = row.pop("latency_q") or [None, None]
-            row["latency_median_ms"], row["latency_p95_ms"] = quantiles
-        return rows
+            median, p95 = row.pop("latency_q") or [None, None]
+            out.append(ModelPerformance(**row, latency_median_ms=median, latency_p95_ms=p95))
+        return out
 
     def by_offer(self, f: HistoryFilter) -> list[dict[str, Any]]:
         """Per model and provider (an offer) from the log: finished attempts, successes,
@@ -154,7 +176,7 @@ class PerformanceLog:
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def _from_summary(self, f: HistoryFilter) -> list[dict[str, Any]]:
+    def _from_summary(self, f: HistoryFilter) -> list[ModelPerformance]:
         where, params = filter_sql(f)
         where = f"{where} AND {_FINISHED} AND g.n > 0" if where else (
             f" WHERE {_FINISHED} AND g.n > 0")
@@ -190,19 +212,19 @@ class PerformanceLog:
             names = [d[0] for d in cursor.description]
             found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         return [
-            {
-                "model": r["model"],
-                "attempts": int(r["attempts"]),
-                "succeeded": int(r["succeeded"]),
-                "failed": int(r["failed"]),
-                "moderated": int(r["moderated"]),
-                "cost_per_image_usd": (
+            ModelPerformance(
+                model=r["model"],
+                attempts=int(r["attempts"]),
+                succeeded=int(r["succeeded"]),
+                failed=int(r["failed"]),
+                moderated=int(r["moderated"]),
+                cost_per_image_usd=(
                     float(r["ok_cost"]) / int(r["ok_cost_n"]) if r["ok_cost_n"] else None
                 ),
-                "cost_total_usd": float(r["cost_sum"]) if r["cost_n"] else None,
-                "cost_has_estimates": r["cost_has_estimates"],
-                "latency_median_ms": _quantile(r, 0),
-                "latency_p95_ms": _quantile(r, 1),
-            }
+                cost_total_usd=float(r["cost_sum"]) if r["cost_n"] else None,
+                cost_has_estimates=r["cost_has_estimates"],
+                latency_median_ms=_quantile(r, 0),
+                latency_p95_ms=_quantile(r, 1),
+            )
             for r in found
         ]

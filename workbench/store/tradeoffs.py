@@ -1,15 +1,66 @@
 """Reads behind the article's trade-off rows: star histograms per model (for the quality
 ceiling) and batches of variations with their best rating, wait and cost (for the iterative
-workflow). Aggregated in SQL; standard SQL only (window functions, FILTER, percentile_cont)."""
+workflow), and star sums per category for the prompt-category rows. Aggregated in SQL;
+standard SQL only (window functions, FILTER, percentile_cont). Each read returns typed records
+(`StarCount`, `StarSums`, `BatchSummary`); `sketch` marks an offline sketch's rows."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar
 
 from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend
 from workbench.store.queries import filter_sql, finals_sql, ratings_sql
+from workbench.store.records import records
+
+Number = float | Decimal  # avg and sums are Decimal on PostgreSQL
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StarCount:
+    """How many rated images of a model got a given score (the mean of their raters')."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    model: str
+    sketch: bool
+    stars: Number
+    n: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StarSums:
+    """The latest stars of a model on one criterion and category: n, sum, sum of squares;
+    `final` when the images are lineage finals."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    model: str
+    sketch: bool
+    category: str | None
+    criterion: str
+    final: bool
+    n: int
+    total: Number
+    squares: Number
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchSummary:
+    """A model's full, rated batches of variations: how many, how many hold a good image, and
+    the median wait (ms, slowest image) and cost of a batch."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    model: str
+    sketch: bool
+    batches: int
+    good: int
+    wait_median_ms: Number | None
+    dollars_median: Number | None
 
 
 def _per_generation(f: HistoryFilter, criterion: str) -> tuple[str, list[Any]]:
@@ -23,16 +74,11 @@ def _per_generation(f: HistoryFilter, criterion: str) -> tuple[str, list[Any]]:
     )
 
 
-def _rows(cursor: Any) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 class TradeoffLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
 
-    def star_histogram(self, f: HistoryFilter, criterion: str) -> list[dict[str, Any]]:
+    def star_histogram(self, f: HistoryFilter, criterion: str) -> list[StarCount]:
         """(model, sketch, stars, n): how many rated images of each model got each score."""
         where, params = filter_sql(f)
         per_generation, first = _per_generation(f, criterion)
@@ -43,11 +89,11 @@ class TradeoffLog:
             " GROUP BY g.model, g.provider = 'offline', r.stars ORDER BY 1, 2, 3"
         )
         with self.db.cursor() as cur:
-            return _rows(cur.execute(sql, [*first, *params]))
+            return records(StarCount, cur.execute(sql, [*first, *params]))
 
     def star_sums_by_category(
         self, f: HistoryFilter, criteria: Sequence[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[StarSums]:
         """(model, sketch, category, criterion, final, n, total, squares) of the latest
         ratings: sums that add up exactly across categories (mean and spread of any group of
         them); `final` when the generation is a lineage final (its parent is of another
@@ -65,11 +111,12 @@ class TradeoffLog:
             " GROUP BY 1, 2, 3, 4, 5"
         )
         with self.db.cursor() as cur:
-            return _rows(cur.execute(sql, [*finals_params, *first, *params, *criteria]))
+            return records(StarSums, cur.execute(
+                sql, [*finals_params, *first, *params, *criteria]))
 
     def batches(
         self, f: HistoryFilter, criterion: str, size: int, good_stars: float
-    ) -> list[dict[str, Any]]:
+    ) -> list[BatchSummary]:
         """Per model: batches of `size` succeeded, rated variations (same run, model, provider
         and prompt, in the order they were made), how many hold an image rated `good_stars` or
         more, and the median wait (slowest image) and cost of a batch."""
@@ -94,6 +141,6 @@ class TradeoffLog:
             " GROUP BY model, provider = 'offline' ORDER BY 1, 2"
         )
         with self.db.cursor() as cur:
-            return _rows(cur.execute(
+            return records(BatchSummary, cur.execute(
                 sql, [*first, *params, float(size), good_stars, size, size]
             ))

@@ -19,6 +19,7 @@ import streamlit as st
 from workbench.errors import WorkbenchError
 from workbench.services.evidence.judge import calibration, insights, judging, question_sets
 from workbench.services.evidence.judge.settings import judge_model, unavailable_reason
+from workbench.services.evidence.leaderboard.judged import JudgedEvidence
 from workbench.services.workbench import Workbench
 from workbench.ui.shared import page, workbench
 from workbench.ui.text import plain
@@ -97,19 +98,24 @@ def _by_model(wb: Workbench, tag: str) -> None:
     ]), hide_index=True, width="stretch")
 
 
-def note(wb: Workbench) -> None:
+def note(wb: Workbench, judged: JudgedEvidence | None = None) -> None:
     """One line for other pages (Leaderboard, Measurements): the judge's state and where it
-    lives, or how to enable it."""
+    lives, or how to enable it. `judged`: the Leaderboard's evidence, whose calibration status
+    is already read."""
     reason = unavailable_reason(wb.settings)
     if reason:
         st.caption(reason)
         return
-    try:
-        result = calibration.calibration(wb, rounds=0)
-    except WorkbenchError as exc:
-        st.caption(f"Adherence judge: {exc}")
-        return
-    st.caption(f"Adherence judge ({result.judge_model}): {result.status}. Its agreement with "
+    if judged is not None:
+        model, status = judged.judge_model, judged.status
+    else:
+        try:
+            result = calibration.calibration(wb, rounds=0)
+        except WorkbenchError as exc:
+            st.caption(plain(f"Adherence judge: {exc}"))
+            return
+        model, status = result.judge_model, result.status
+    st.caption(f"Adherence judge ({model}): {status}. Its agreement with "
                "people's votes, per criterion and question category, is on the Judge page.")
 
 

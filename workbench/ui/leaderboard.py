@@ -5,9 +5,11 @@ Widgets in (category, template, provider, date range, raters, offline sketches),
 star means with n and interval, what the log measured, automatic image measures, the seed
 article's verdict table for chosen models and the Bradley–Terry table per criterion. Every cell
 is text formatted here or by the service, so a missing number reads as a word, never as NaN.
-The rest lives beside the page: charts in `leaderboard_charts`, rater consistency and
-inter-rater agreement in `leaderboard_raters`, downloads and the battles import in
-`leaderboard_transfer`.
+The adherence judge's figures are rows of their own in the verdict and trade-off tables, and
+per-category failures below them, labelled machine-judged with the judge's calibration status
+(`leaderboard_judge`). The rest lives beside the page: charts in `leaderboard_charts`, rater
+consistency and inter-rater agreement in `leaderboard_raters`, downloads and the battles import
+in `leaderboard_transfer`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from workbench.imaging import measure as metric_specs
 from workbench.services import history as history_service
 from workbench.services.evidence import leaderboard as lb_service
 from workbench.services.evidence.leaderboard import Leaderboard
+from workbench.services.evidence.leaderboard.judged import (
+    VERDICT_GROUPS,
+    JudgedEvidence,
+    with_machine_rows,
+)
 from workbench.services.evidence.leaderboard.measures import (
     PAIRED_METRICS,
     TEXT_ACCURACY_COLUMN,
@@ -37,6 +44,7 @@ from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS
 from workbench.ui import url_state
 from workbench.ui.judge import note as judge_note
 from workbench.ui.leaderboard_charts import heatmaps, score_charts
+from workbench.ui.leaderboard_judge import evidence, failures_section
 from workbench.ui.leaderboard_raters import rater_section
 from workbench.ui.leaderboard_transfer import exchange
 from workbench.ui.shared import date_bounds, page, workbench
@@ -191,7 +199,7 @@ def _explain_labels(board: Leaderboard) -> None:
 
 
 # -- the verdict table ----------------------------------------------------------------------------
-def _verdict(board: Leaderboard) -> list[str]:
+def _verdict(board: Leaderboard, judged: JudgedEvidence | None) -> list[str]:
     st.subheader("Verdict table")
     models = list(board.models)
     chosen = [m for m in st.session_state.get(VERDICT_KEY, models[:2]) if m in models]
@@ -207,11 +215,13 @@ def _verdict(board: Leaderboard) -> list[str]:
         st.info("Choose one or more models to draw the verdict table.")
         return []
     verdict = board.verdict(picked)
+    if judged is not None and not judged.is_empty:
+        verdict = with_machine_rows(verdict, judged, VERDICT_GROUPS)
     st.table(verdict.frame().set_index("Criterion"))
     st.caption(verdict.explanation)
     with st.expander("Copy as Markdown"):
         st.code(verdict.markdown(), language="markdown")
-    tradeoff_section(board, picked)
+    tradeoff_section(board, picked, judged)
     return picked
 
 
@@ -320,6 +330,7 @@ def render() -> None:
     if f is None:
         return
     board = lb_service.build_leaderboard(wb, f)
+    judged = evidence(wb, f)  # the adherence judge's stored figures, shown apart from people's
     verdict_models: list[str] = []
     if board.is_empty:
         sketches = "" if f.include_offline else " Offline sketches are left out unless included."
@@ -341,9 +352,10 @@ def render() -> None:
         _explain_labels(board)
         st.markdown("**Measured from the log**")
         _measured_table(wb, board, overview, f)
-        verdict_models = _verdict(board)
+        verdict_models = _verdict(board, judged)
+        failures_section(board, judged)
         _provider_board(wb, f)
         _criterion(wb, board, f)
         rater_section(wb, f)
     exchange(wb, board, f, verdict_models)
-    judge_note(wb)  # the adherence judge's state, or how to enable it (ui/judge.py)
+    judge_note(wb, judged)  # the adherence judge's state, or how to enable it (ui/judge.py)

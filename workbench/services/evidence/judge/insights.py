@@ -6,10 +6,14 @@
   Likert points on GenAI-Bench, Lin et al. 2024);
 - `category_failures`: per model and question category, the share of questions counted "no",
   with n and a Wilson 95% interval (over questions; questions of one image are not independent,
-  so read the interval as a lower bound on the uncertainty);
+  so read the interval as a lower bound on the uncertainty), within a run or under the
+  Leaderboard's filter;
+- `adherence_by_model`: per model, the mean score on the trade-off rows' prompts (complex,
+  minimal, the text questions, every judged image) with n and a 95% t interval;
 - `judge_board`: a Bradley–Terry board of the judge's own pairwise votes, only when a page
   asks for it, never mixed into people's boards.
 
+The per-model figures are SQL aggregates (`store.judge_evidence`), cheap however long the log.
 Machine-judged figures are labelled as such wherever they are shown, with the calibration
 status beside them.
 """
@@ -17,10 +21,10 @@ status beside them.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from workbench.domain.filters import HistoryFilter
 from workbench.services.evidence.judge.judging import rater_name
 from workbench.services.evidence.judge.questions import CATEGORIES, CATEGORY_LABELS
 from workbench.services.evidence.judge.settings import judge_model
@@ -83,36 +87,32 @@ class CategoryFailures:
     missed: Proportion  # questions counted "no" of questions asked
     images: int
 
-    def text(self) -> str:
-        return (f"{self.model} missed {self.missed.text()} {CATEGORY_LABELS[self.category].lower()}"
-                f" questions ({self.images} images)")
+    def text(self, name: str | None = None) -> str:
+        """"Nano Banana 2 missed 31% [25%–38%] of 120 spatial questions (40 images)"."""
+        return (f"{name or self.model} missed {self.missed.text()} "
+                f"{CATEGORY_LABELS[self.category].lower()} questions ({self.images} images)")
+
+
+def _filter(f: HistoryFilter | None, run_id: str | None) -> HistoryFilter:
+    """The Leaderboard's filter, or a run's every generation (archived ones too)."""
+    if f is not None:
+        return f if run_id is None else f.model_copy(update={"run_id": run_id})
+    return HistoryFilter(run_id=run_id, archived="include")
 
 
 def category_failures(
-    wb: Workbench, *, run_id: str | None = None, model: str | None = None
+    wb: Workbench, *, run_id: str | None = None, model: str | None = None,
+    f: HistoryFilter | None = None,
 ) -> list[CategoryFailures]:
-    """Per image model and question category: how often its images failed the question."""
-    tallies: dict[tuple[str, str], list[int]] = {}
-    scored = JudgeStore(wb.db).scores.scored_generations(
-        model or judge_model(wb.settings), run_id=run_id
-    )
-    for _, contestant, _, _, _, answers, questions, _ in scored:
-        category = {q["id"]: q["category"] for q in questions}
-        seen: set[str] = set()
-        for a in answers:
-            cat = category.get(a["id"])
-            if cat is None:
-                continue
-            tally = tallies.setdefault((contestant, cat), [0, 0, 0])
-            tally[0] += 0 if a.get("counted") else 1
-            tally[1] += 1
-            if cat not in seen:
-                tally[2] += 1
-                seen.add(cat)
+    """Per image model and question category: how often its images failed the question
+    (offline sketches are never judged), under a Leaderboard filter or within one run."""
     order = {c: i for i, c in enumerate(CATEGORIES)}
+    rows = wb.judge_evidence.sums(_filter(f, run_id), model or judge_model(wb.settings)).questions
     return [
-        CategoryFailures(m, c, Proportion(t[0], t[1]), t[2])
-        for (m, c), t in sorted(tallies.items(), key=lambda kv: (kv[0][0], order[kv[0][1]]))
+        CategoryFailures(r.model, r.category, Proportion(int(r.missed), int(r.asked)),
+                         int(r.images))
+        for r in sorted(rows, key=lambda r: (r.model, order.get(r.category, len(order))))
+        if r.category in order
     ]
 
 
@@ -134,39 +134,60 @@ class ModelAdherence:
     mean: float
     interval: tuple[float, float] | None  # t interval of the mean, 95%
 
-    def text(self) -> str:
+    def figure(self) -> str:
+        """"72% [61%–83%]": the mean with its interval, without n."""
         if self.interval is None:
-            return f"{self.mean:.0%} (n = {self.n})"
-        return f"{self.mean:.0%} [{self.interval[0]:.0%}–{self.interval[1]:.0%}] (n = {self.n})"
+            return f"{self.mean:.0%}"
+        return f"{self.mean:.0%} [{self.interval[0]:.0%}–{self.interval[1]:.0%}]"
+
+    def text(self) -> str:
+        return f"{self.figure()} (n = {self.n})"
 
 
-def adherence_by_model(wb: Workbench, model: str | None = None) -> list[ModelAdherence]:
+def _mean(group: str, model: str, n: int, total: float, squares: float) -> ModelAdherence:
+    """Mean and 95% t interval (clipped to 0–1) from exact sums."""
+    mean = total / n
+    interval = None
+    if n >= 2:
+        sd = math.sqrt(max(0.0, (squares - total * total / n) / (n - 1)))
+        half = t95(n - 1) * sd / math.sqrt(n)
+        interval = (max(0.0, mean - half), min(1.0, mean + half))
+    return ModelAdherence(group, model, n, mean, interval)
+
+
+def adherence_by_model(
+    wb: Workbench, model: str | None = None, f: HistoryFilter | None = None
+) -> list[ModelAdherence]:
     """Mean adherence per image model on the trade-off table's prompt rows: the `complex` and
-    `minimal` suite categories, the text questions' sub-score, and every judged image."""
-    values: dict[tuple[str, str], list[float]] = {}
-    for _, contestant, _, _, score, answers, questions, category in JudgeStore(
-        wb.db
-    ).scores.scored_generations(model or judge_model(wb.settings)):
-        values.setdefault(("all", contestant), []).append(score)
-        if category in ("complex", "minimal"):
-            values.setdefault((category, contestant), []).append(score)
-        text_ids = {q["id"] for q in questions if q["category"] == "text"}
-        counted = [1.0 if a.get("counted") else 0.0 for a in answers if a["id"] in text_ids]
-        if counted:
-            values.setdefault(("text", contestant), []).append(sum(counted) / len(counted))
+    `minimal` suite categories, the text questions' sub-score, and every judged image; under a
+    Leaderboard filter (else every judged generation)."""
+    chosen = _filter(f, None)
+    judge = model or judge_model(wb.settings)
+    sums: dict[tuple[str, str], list[float]] = {}
+
+    def add(group: str, contestant: str, n: int, total: float, squares: float) -> None:
+        acc = sums.setdefault((group, contestant), [0, 0.0, 0.0])
+        acc[0] += n
+        acc[1] += total
+        acc[2] += squares
+
+    found = wb.judge_evidence.sums(chosen, judge)
+    for row in found.scores:
+        values = (int(row.n), float(row.total), float(row.squares))
+        add("all", row.model, *values)
+        if row.category in ("complex", "minimal"):
+            add(row.category, row.model, *values)
+    for tally in found.questions:
+        if tally.category == "text":
+            add("text", tally.model, int(tally.images), float(tally.passed_total),
+                float(tally.passed_squares))
     order = {g: i for i, (g, _) in enumerate(GROUPS)}
-    out = []
-    for (group, contestant), scores in sorted(values.items(),
-                                              key=lambda kv: (order[kv[0][0]], kv[0][1])):
-        n = len(scores)
-        mean = sum(scores) / n
-        interval = None
-        if n >= 2:
-            sd = statistics.stdev(scores)
-            half = t95(n - 1) * sd / math.sqrt(n)
-            interval = (max(0.0, mean - half), min(1.0, mean + half))
-        out.append(ModelAdherence(group, contestant, n, mean, interval))
-    return out
+    return [
+        _mean(group, contestant, int(acc[0]), acc[1], acc[2])
+        for (group, contestant), acc in sorted(sums.items(),
+                                               key=lambda kv: (order[kv[0][0]], kv[0][1]))
+        if acc[0]
+    ]
 
 
 def recent_runs(wb: Workbench) -> list[tuple[str, int]]:

@@ -95,14 +95,14 @@ def measured(wb: Workbench, f: HistoryFilter) -> dict[str, Measured]:
         if part is None:
             continue
         for row in wb.performance.by_model(part):
-            name = contestant(row["model"], provider)
+            name = contestant(row.model, provider)
             out[name] = Measured(
-                model=name, attempts=int(row["attempts"]), succeeded=int(row["succeeded"]),
-                failed=int(row["failed"]), moderated=int(row["moderated"]),
-                latency_median_s=_seconds(row["latency_median_ms"]),
-                latency_p95_s=_seconds(row["latency_p95_ms"]),
-                cost_per_image_usd=_number(row["cost_per_image_usd"]),
-                cost_has_estimates=bool(row["cost_has_estimates"]),
+                model=name, attempts=int(row.attempts), succeeded=int(row.succeeded),
+                failed=int(row.failed), moderated=int(row.moderated),
+                latency_median_s=_seconds(row.latency_median_ms),
+                latency_p95_s=_seconds(row.latency_p95_ms),
+                cost_per_image_usd=_number(row.cost_per_image_usd),
+                cost_has_estimates=bool(row.cost_has_estimates),
             )
     return out
 

@@ -38,6 +38,7 @@ from workbench.services.evidence.leaderboard.verdict import (
 from workbench.services.workbench import Workbench
 from workbench.stats.bradley_terry import BOOTSTRAP_ROUNDS, BOOTSTRAP_SEED, BTResult, PairCounts
 from workbench.stats.ratings import StarSummary, summarise_stars
+from workbench.store.tradeoffs import BatchSummary, StarCount, StarSums
 from workbench.store.votes import OFFLINE, contestant
 
 PRODUCTION = ("product", "fashion", "architecture")
@@ -114,24 +115,24 @@ def ceiling(histogram: Sequence[tuple[float, int]], share: float = CEILING_SHARE
     return Ceiling(images, top, total / top)
 
 
-def _split(row: dict[str, object]) -> str:
-    return contestant(str(row["model"]), OFFLINE if row["sketch"] else None)
+def _split(row: StarCount | StarSums | BatchSummary) -> str:
+    return contestant(row.model, OFFLINE if row.sketch else None)
 
 
 def ceilings(wb: Workbench, f: HistoryFilter) -> dict[str, Ceiling]:
     grouped: dict[str, list[tuple[float, int]]] = {}
     for row in wb.tradeoffs.star_histogram(f, "overall"):
-        grouped.setdefault(_split(row), []).append((float(row["stars"]), int(row["n"])))
+        grouped.setdefault(_split(row), []).append((float(row.stars), int(row.n)))
     return {name: ceiling(hist) for name, hist in grouped.items()}
 
 
 def batches(wb: Workbench, f: HistoryFilter) -> dict[str, Batches]:
     out = {}
     for row in wb.tradeoffs.batches(f, "overall", BATCH_SIZE, GOOD_STARS):
-        wait = row["wait_median_ms"]
-        dollars = row["dollars_median"]
+        wait = row.wait_median_ms
+        dollars = row.dollars_median
         out[_split(row)] = Batches(
-            int(row["batches"]), int(row["good"]),
+            int(row.batches), int(row.good),
             None if wait is None else float(wait) / 1000.0,
             None if dollars is None else float(dollars),
         )
@@ -210,9 +211,9 @@ def group_evidence(wb: Workbench, board: Leaderboard) -> dict[str, GroupEvidence
         k: {} for k in groups}
     for row in wb.tradeoffs.star_sums_by_category(board.filter, ROW_CRITERIA):
         for key, categories in groups.items():
-            if row["category"] in categories or (row["final"] and key == "final" and categories):
-                sums[key].setdefault((_split(row), row["criterion"]), []).append(
-                    (int(row["n"]), float(row["total"]), float(row["squares"])))
+            if row.category in categories or (row.final and key == "final" and categories):
+                sums[key].setdefault((_split(row), row.criterion), []).append(
+                    (int(row.n), float(row.total), float(row.squares)))
     out: dict[str, GroupEvidence | None] = {}
     for key, categories in groups.items():
         if not categories:

@@ -24,9 +24,11 @@ VERDICT_EXPLAINED = (
     "evidence behind it (votes, ratings or images); \"not enough data\" means too little of it."
 )
 MEASURED_ROWS = (("speed", "Generation speed (median)"), ("cost", "Cost per image"))
-# "pair": two criteria in one cell, each with its own evidence already in the label.
-Source = Literal["votes", "stars", "measured", "batches", "pair", "none"]
-UNITS = {"votes": "votes", "stars": "ratings", "measured": "images", "batches": "batches"}
+# "pair": two criteria in one cell, each with its own evidence already in the label;
+# "judged": the adherence judge's figure (a machine row of its own, `leaderboard.judged`).
+Source = Literal["votes", "stars", "measured", "batches", "pair", "judged", "none"]
+UNITS = {"votes": "votes", "stars": "ratings", "measured": "images", "batches": "batches",
+         "judged": "images judged"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class VerdictCell:
             return NOT_ENOUGH_DATA if not self.detail else f"{NOT_ENOUGH_DATA} ({self.detail})"
         if self.source == "pair":
             return self.label
-        return f"{self.label} ({self.evidence} {UNITS[self.source]})"
+        unit = "image judged" if self.source == "judged" and self.evidence == 1 else (
+            UNITS[self.source])
+        return f"{self.label} ({self.evidence} {unit})"
 
 
 @dataclass(frozen=True)
