@@ -40,14 +40,14 @@ def test_judging_a_run_prints_the_estimate_then_the_scores_and_caches(fake, caps
     good, bad = _seed((GOOD, "flux-2-pro"), (BAD, "nano-banana-2"))
     assert cli.main(["judge", "--run", "run_judge1", "--pairs"]) == 0
     out = capsys.readouterr().out
-    assert out.index("Estimated cost $") < out.index("Judged 2 image(s)")
+    assert out.index("Estimated cost $") < out.index("Judged 2 images")
     assert f"{good}\tadherence 1.00" in out and f"{bad}\tadherence 0.33" in out
-    assert "1 pair(s) to judge in both orders" in out
+    assert "1 pair to judge in both orders" in out
     sent = len(fake.on("generate"))
     assert sent == 5  # questions, two images, a pair in two orders
     assert cli.main(["judge", "--id", good, bad, "--pairs"]) == 0
     again = capsys.readouterr().out
-    assert "0 image(s) to judge, 2 already judged" in again and "1 cached" in again
+    assert "0 images to judge, 2 already judged" in again and "1 cached" in again
     assert len(fake.on("generate")) == sent
 
 

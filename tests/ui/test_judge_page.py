@@ -58,7 +58,7 @@ def test_a_run_is_judged_on_one_button_after_its_estimate(seeded, monkeypatch):
         assert "Estimated cost $" in _texts(at) and fake.requests == []
         at.button(key="judge_go").click().run()
         assert not at.exception
-        assert "Judged 2 image(s)" in _texts(at) and len(fake.on("generate")) == 3
+        assert "Judged 2 images" in _texts(at) and len(fake.on("generate")) == 3
         ranked = next(d.value for d in at.dataframe if "Best" in d.value.columns)
         assert ranked["Best"].tolist() == [good]
         assert "<<<" not in _texts(at)  # the request's own text never reaches the page

@@ -16,6 +16,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from workbench.domain.plural import count
 from workbench.errors import WorkbenchError
 from workbench.services.evidence.judge import calibration, insights, judging, question_sets
 from workbench.services.evidence.judge.settings import judge_model, unavailable_reason
@@ -46,7 +47,7 @@ def _judge_run(wb: Workbench, run_id: str, pairs: bool, budget: float | None) ->
         st.text(line)
     if planned.calls == 0:
         return
-    if st.button(f"Judge: {planned.calls} call(s), about ${planned.estimate_usd:.4f}",
+    if st.button(f"Judge: {count(planned.calls, 'call')}, about ${planned.estimate_usd:.4f}",
                  key="judge_go", type="primary"):
         with st.spinner("Asking the judge..."):
             report = judging.execute(wb, planned, budget_usd=budget)

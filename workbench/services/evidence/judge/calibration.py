@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.domain.plural import count
 from workbench.services.evidence.judge.questions import CATEGORIES, CATEGORY_LABELS, prompt_hash
 from workbench.services.evidence.judge.settings import judge_model
 from workbench.services.workbench import Workbench
@@ -209,8 +210,8 @@ def calibrate(
 def _verdict(row: CalibrationRow) -> tuple[bool, str]:
     judged, people = row.judge_vs_votes, row.people
     if judged.n < MIN_PAIRS:
-        return False, (f"{judged.n} judged pair(s) with people's votes; at least {MIN_PAIRS} "
-                       "are needed before the judge can be called calibrated.")
+        return False, (f"{count(judged.n, 'judged pair')} with people's votes; at least "
+                       f"{MIN_PAIRS} are needed before the judge can be called calibrated.")
     if judged.kappa is None:
         return False, "κ is undefined on these pairs (one label only)."
     if people.kappa is not None:

@@ -34,6 +34,7 @@ from typing import Any
 
 from workbench.config import Settings
 from workbench.domain.catalog import OFFLINE
+from workbench.domain.plural import count
 from workbench.errors import InvalidInput
 from workbench.providers.gemini_judge import GeminiJudgeClient, InlineImage, JudgeCallError
 from workbench.providers.http import HttpPolicy
@@ -114,19 +115,21 @@ class JudgePlan:
         lines = [
             f"Judge model: {self.judge_model} (${self.prices.input_per_million:g} / "
             f"${self.prices.output_per_million:g} per million input / output tokens).",
-            f"{len(self.to_score)} image(s) to judge, {len(self.cached)} already judged "
-            f"(cached, no call); {len(self.to_question)} prompt(s) need questions first.",
+            f"{count(len(self.to_score), 'image')} to judge, {len(self.cached):,} already judged "
+            f"(cached, no call); {count(len(self.to_question), 'prompt')} "
+            f"{'needs' if len(self.to_question) == 1 else 'need'} questions first.",
         ]
         if self.pairs or self.cached_pairs:
             lines.append(
-                f"{len(self.pairs)} pair(s) to judge in both orders, {self.cached_pairs} cached."
+                f"{count(len(self.pairs), 'pair')} to judge in both orders, "
+                f"{self.cached_pairs:,} cached."
             )
         if self.skipped:
             lines.append(f"{len(self.skipped)} skipped: " + "; ".join(
                 f"{gid}: {why}" for gid, why in self.skipped[:5]
             ) + (" ..." if len(self.skipped) > 5 else ""))
         lines.append(
-            f"Estimated cost ${self.estimate_usd:.4f} for {self.calls} call(s); at most "
+            f"Estimated cost ${self.estimate_usd:.4f} for {count(self.calls, 'call')}; at most "
             f"${self.most_usd:.4f} is reserved while they run (billed tokens settle it)."
         )
         return lines
@@ -284,8 +287,9 @@ class JudgeReport:
 
     def lines(self) -> list[str]:
         lines = [
-            f"Judged {len(self.scored)} image(s) ({self.cached} cached) and "
-            f"{len(self.pairs)} pair(s) with {self.judge_model}: {self.calls} call(s), "
+            f"Judged {count(len(self.scored), 'image')} ({self.cached:,} cached) and "
+            f"{count(len(self.pairs), 'pair')} with {self.judge_model}: "
+            f"{count(self.calls, 'call')}, "
             f"${self.spent_usd:.4f} billed."
         ]
         lines.extend(f"failed: {what}: {why}" for what, why in self.failed)

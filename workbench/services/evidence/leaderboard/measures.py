@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
+from workbench.domain.plural import count
 from workbench.imaging import measure as m
 from workbench.services.evidence import measurements as metrics_service
 from workbench.services.evidence.leaderboard.aggregates import split_offline
@@ -28,8 +29,8 @@ def accuracy_text(row: dict[str, Any]) -> str | None:
     exact = row.get("exact_share")
     exact_text = "" if exact is None or exact != exact else f" · {exact:.0%} exact"
     if row.get("low") is None or row.get("high") is None:
-        return f"{mean:.0%}{exact_text} · {images} image{'s' if images != 1 else ''}"
-    return f"{mean:.0%} [{row['low']:.0%}–{row['high']:.0%}]{exact_text} · {images} images"
+        return f"{mean:.0%}{exact_text} · {count(images, 'image')}"
+    return f"{mean:.0%} [{row['low']:.0%}–{row['high']:.0%}]{exact_text} · {count(images, 'image')}"
 
 
 def metric_columns(wb: Workbench, f: HistoryFilter) -> dict[str, dict[str, str]]:

@@ -12,6 +12,7 @@ from typing import Literal
 import pandas as pd
 
 from workbench.domain.criteria import SCALE_EXPLAINED
+from workbench.domain.plural import count
 from workbench.services.evidence.leaderboard.aggregates import Measured
 from workbench.stats.bradley_terry import BT_SCALE_EXPLAINED, BTResult
 from workbench.stats.ratings import MIN_RATINGS, StarSummary
@@ -102,7 +103,7 @@ def criterion_cell(
     votes = r.votes if r else 0
     ratings = s.n if s else 0
     return VerdictCell(NOT_ENOUGH_DATA, max(votes, ratings), "none",
-                       f"{votes} votes, {ratings} ratings")
+                       f"{count(votes, 'vote')}, {count(ratings, 'rating')}")
 
 
 def measured_cell(measured: Mapping[str, Measured], model: str, key: str) -> VerdictCell:
