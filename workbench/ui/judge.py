@@ -116,8 +116,9 @@ def note(wb: Workbench, judged: JudgedEvidence | None = None) -> None:
             st.caption(plain(f"Adherence judge: {exc}"))
             return
         model, status = result.judge_model, result.status
-    st.caption(f"Adherence judge ({model}): {status}. Its agreement with "
-               "people's votes, per criterion and question category, is on the Judge page.")
+    st.caption(plain(f"Adherence judge ({model}): {status}. Its agreement with "
+                     "people's votes, per criterion and question category, is on the Judge "
+                     "page."))
 
 
 def _questions(wb: Workbench) -> None:
