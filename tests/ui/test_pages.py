@@ -116,6 +116,18 @@ def test_history_page_filters_pages_and_opens_a_detail(data_dir: Path, seeded: W
     assert "A fox under a tree" in _texts(at, "code")
 
 
+def test_history_detail_says_random_seed_and_model_default_not_none(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    gid = generate_sync(seeded, GenerateRequest(model="flux-2-pro", prompt="A quiet pond")).id
+    at = _app(pages.history_page)
+    at.run()
+    assert at.subheader[0].value == f"Generation {gid}"
+    facts = next(t.value for t in at.table if "value" in t.value.columns)["value"]
+    assert facts["seed asked / returned"].startswith("random / ")
+    assert "None" not in " ".join(str(v) for v in facts)
+
+
 @pytest.mark.parametrize("hostile", ["'; DROP TABLE generations; --", "%_\\", "50% OFF_"])
 def test_history_text_filter_takes_hostile_text_literally(
     data_dir: Path, seeded: Workbench, hostile: str

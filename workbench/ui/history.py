@@ -486,9 +486,12 @@ def _detail(wb: Workbench, generation_id: str) -> None:
             "created (UTC)": str(record.created_at),
             "finished (UTC)": str(record.finished_at or "–"),
             "template": record.template_id or "–",
-            "aspect ratio": record.aspect_ratio,
-            "size": record.size,
-            "seed asked / returned": f"{record.seed} / {record.seed_returned}",
+            "aspect ratio": record.aspect_ratio or "model default",
+            "size": record.size or "model default",
+            "seed asked / returned": (
+                f"{'random' if record.seed is None else record.seed} / "
+                f"{'not reported' if record.seed_returned is None else record.seed_returned}"
+            ),
             "image": f"{record.width}×{record.height}"
             if record.width
             else "–",
