@@ -353,7 +353,7 @@ def test_a_tampered_import_lists_problems_and_imports_nothing(
                                                       "text/csv")).run()
     at.button(key="lb_import").click().run()
     assert not at.error
-    assert "Imported 1 of 21 votes. 20 were already in the database" in at.success[0].value
+    assert "Imported 1 of 21 votes. 20 votes were already in the database" in at.success[0].value
     assert seeded.votes.count(HistoryFilter()) == before + 1
     bt = _table(at, BT)
     assert int(bt["Votes"].sum()) == 2 * 21

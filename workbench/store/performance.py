@@ -1,20 +1,20 @@
 """Performance per model, from the log alone: speed, cost and failure and moderation rates.
 
-(Automatic image measurements are `store.metrics`.)
+(Automatic image measurements are `store.measurements`.)
 
 On PostgreSQL (team mode) a filter on model, provider, status, category, template and sketches
 only is answered from `generation_summary`, which a trigger keeps in step with the log
-(migration 0015): counts and costs are exact; the latency median and 95th percentile are the
-centre of the 2%-wide bucket holding each rank, interpolated like `percentile_cont` (within
-1% of the exact value). Any other filter
-(dates, text, ratings, run, lineage, measurements) aggregates the log itself, as DuckDB always
-does.
+(migration 0015). Any other filter (dates, text, ratings, run, lineage, measurements), and
+every filter on DuckDB, aggregates the log itself in one pass into the same 2%-wide latency
+buckets. Counts and costs are exact; the latency median and 95th percentile are exact for a
+model with up to `EXACT_UP_TO` timed successes, and beyond are the centres of the buckets
+holding the ranks, interpolated like `percentile_cont` (within 1% of the exact value).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -84,6 +84,82 @@ class ModelPerformance:
     cost_has_estimates: bool | None
 
 
+# Up to this many timed successes a model's latency quantiles are exact (a small sort);
+# beyond, they come from the 2%-wide buckets, within 1% of the exact value.
+EXACT_UP_TO = 20_000
+
+
+@dataclass
+class _Tally:
+    """One model's rows of the one-pass aggregate, added up."""
+
+    attempts: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    cost_sum: float = 0.0
+    cost_n: int = 0
+    ok_cost_sum: float = 0.0
+    ok_cost_n: int = 0
+    estimated: bool | None = None
+    buckets: dict[int, int] = field(default_factory=dict)  # succeeded latencies by bucket
+
+    @property
+    def timed(self) -> int:
+        return sum(self.buckets.values())
+
+    def add(self, status: str, bucket: int | None, n: int, cost_sum: Any, cost_n: int,
+            estimated: bool | None) -> None:
+        self.attempts += n
+        self.counts[status] = self.counts.get(status, 0) + n
+        if cost_n:
+            self.cost_sum += float(cost_sum)
+            self.cost_n += cost_n
+            if status == "succeeded":
+                self.ok_cost_sum += float(cost_sum)
+                self.ok_cost_n += cost_n
+        if estimated is not None:  # bool_or: true if any, false if only false, else NULL
+            self.estimated = bool(self.estimated) or estimated
+        if bucket is not None:
+            self.buckets[bucket] = self.buckets.get(bucket, 0) + n
+
+    def quantile(self, q: float) -> float | None:
+        """The q-quantile from the buckets, interpolated like `percentile_cont` between the
+        two ranks around (n - 1) * q, each rank standing at its bucket's centre."""
+        total = self.timed
+        if total == 0:
+            return None
+        position = q * (total - 1)
+        low_rank, high_rank = math.floor(position), math.ceil(position)
+        low = high = None
+        seen = 0
+        for bucket in sorted(self.buckets):
+            seen += self.buckets[bucket]
+            if low is None and seen > low_rank:
+                low = bucket_value(bucket)
+            if seen > high_rank:
+                high = bucket_value(bucket)
+                break
+        assert low is not None and high is not None
+        return low + (position - low_rank) * (high - low)
+
+    def record(
+        self, model: str, exact: tuple[float | None, float | None] | None
+    ) -> ModelPerformance:
+        median, p95 = exact if exact is not None else (
+            self.quantile(_QUANTILES[0]), self.quantile(_QUANTILES[1]))
+        return ModelPerformance(
+            model=model,
+            attempts=self.attempts,
+            succeeded=self.counts.get("succeeded", 0),
+            failed=self.counts.get("failed", 0),
+            moderated=self.counts.get("moderated", 0),
+            latency_median_ms=median,
+            latency_p95_ms=p95,
+            cost_per_image_usd=self.ok_cost_sum / self.ok_cost_n if self.ok_cost_n else None,
+            cost_total_usd=self.cost_sum if self.cost_n else None,
+            cost_has_estimates=self.estimated,
+        )
+
+
 RECENT_LATENCIES = 20  # how many of an offer's latest latencies its typical duration is from
 
 
@@ -120,31 +196,51 @@ class PerformanceLog:
         return self.memo.read(("performance", f.model_dump_json()), lambda: self._from_log(f))
 
     def _from_log(self, f: HistoryFilter) -> list[ModelPerformance]:
+        """One pass over the log: counts and costs per model and outcome, and the successes'
+        latencies in the summary's 2%-wide buckets. A model with up to `EXACT_UP_TO` timed
+        successes gets its exact quantiles from a second, small query; beyond, the buckets
+        answer within 1% (as `generation_summary` does on PostgreSQL), because sorting every
+        latency was most of the Leaderboard's first read after a write on a big log."""
         where, params = filter_sql(f)
         where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
         sql = (
-            "SELECT g.model,"
-            " count(*) AS attempts,"
-            " count(*) FILTER (WHERE g.status = 'succeeded') AS succeeded,"
-            " count(*) FILTER (WHERE g.status = 'failed') AS failed,"
-            " count(*) FILTER (WHERE g.status = 'moderated') AS moderated,"
-            # one sort per model for both quantiles
-            " percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY g.latency_ms)"
-            "   FILTER (WHERE g.status = 'succeeded') AS latency_q,"
-            " avg(g.cost_usd) FILTER (WHERE g.status = 'succeeded') AS cost_per_image_usd,"
-            " sum(g.cost_usd) AS cost_total_usd,"
-            " bool_or(g.cost_kind = 'estimated') AS cost_has_estimates"
-            f" FROM generations g{where} GROUP BY g.model ORDER BY g.model"
+            "SELECT g.model, g.status,"
+            " CASE WHEN g.status <> 'succeeded' OR g.latency_ms IS NULL THEN NULL"
+            "  WHEN g.latency_ms < 1 THEN -1"
+            f"  ELSE CAST(floor(ln(greatest(g.latency_ms, 1)) / ln({BUCKET_BASE})) AS INTEGER)"
+            " END AS b,"
+            " count(*) AS n, sum(g.cost_usd) AS cost_sum, count(g.cost_usd) AS cost_n,"
+            " bool_or(g.cost_kind = 'estimated') AS estimated"
+            f" FROM generations g{where} GROUP BY 1, 2, 3"
         )
         with self.db.cursor() as cur:
-            cursor = cur.execute(sql, params)
-            names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        out = []
-        for row in rows:
-            median, p95 = row.pop("latency_q") or [None, None]
-            out.append(ModelPerformance(**row, latency_median_ms=median, latency_p95_ms=p95))
-        return out
+            rows = cur.execute(sql, params).fetchall()
+        tallies: dict[str, _Tally] = {}
+        for model, status, bucket, n, cost_sum, cost_n, estimated in rows:
+            tallies.setdefault(model, _Tally()).add(
+                status, bucket, int(n), cost_sum, int(cost_n), estimated)
+        small = sorted(m for m, t in tallies.items() if 0 < t.timed <= EXACT_UP_TO)
+        exact = self._exact_quantiles(f, small) if small else {}
+        return [
+            tallies[model].record(model, exact.get(model))
+            for model in sorted(tallies)
+        ]
+
+    def _exact_quantiles(
+        self, f: HistoryFilter, models: list[str]
+    ) -> dict[str, tuple[float | None, float | None]]:
+        where, params = filter_sql(f)
+        marks = ", ".join("?" for _ in models)
+        ok = f"g.status = 'succeeded' AND g.model IN ({marks})"
+        where = f"{where} AND {ok}" if where else f" WHERE {ok}"
+        sql = (
+            "SELECT g.model, percentile_cont(0.5) WITHIN GROUP (ORDER BY g.latency_ms),"
+            " percentile_cont(0.95) WITHIN GROUP (ORDER BY g.latency_ms)"
+            f" FROM generations g{where} GROUP BY g.model"
+        )
+        with self.db.cursor() as cur:
+            found = cur.execute(sql, [*params, *models]).fetchall()
+        return {model: (median, p95) for model, median, p95 in found}
 
     def by_offer(self, f: HistoryFilter) -> list[dict[str, Any]]:
         """Per model and provider (an offer) from the log: finished attempts, successes,
