@@ -24,15 +24,11 @@ if [ "${WORKBENCH_SKIP_POSTGRES:-0}" != "1" ] && [ ! -x /usr/lib/postgresql/15/b
 fi
 .venv/bin/ruff check .
 .venv/bin/python -m mypy
-# Two worker processes (pytest-xdist; a 2-core CI machine), tests handed out one by one
-# (tests/conftest.py says why not by group). WORKBENCH_TEST_WORKERS=0 runs everything in this
-# process; arguments given here come last and win (`bash scripts/test.sh -n 0 tests/test_x.py`).
+# Two worker processes (pytest-xdist; a 2-core CI machine). `--dist loadgroup` with the groups of
+# tests/conftest.py: the browser journeys are one unit, started at once on one worker (one
+# Chromium, a Streamlit server per configuration), while the other worker takes every other test
+# one at a time; whichever is free takes the rest. WORKBENCH_TEST_WORKERS=0 runs everything in
+# this process; arguments given here come last and win (`bash scripts/test.sh -n 0 tests/test_x.py`).
 # The 25 slowest tests are listed at the end.
 workers="${WORKBENCH_TEST_WORKERS:-2}"
-if [ "$#" -gt 0 ]; then
-  exec .venv/bin/python -m pytest -n "$workers" --dist load --durations=25 "$@"
-fi
-# The browser journeys run after the rest, one at a time: two Streamlit servers and two
-# chromiums beside the other tests on two cores made a journey wait past its 60 s timeouts.
-.venv/bin/python -m pytest -n "$workers" --dist load --durations=25 -m "not browser"
-exec .venv/bin/python -m pytest -n 0 --durations=10 -m browser
+exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup --durations=25 "$@"
