@@ -85,15 +85,25 @@ def test_a_downloaded_image_opens_its_recipe_on_build(app_server, browser, tmp_p
 
 
 def _ratings(data_dir: Path, generation_id: str) -> list[int | None]:
-    """The ratings rows of a generation, oldest first (None: a cleared rating)."""
-    out = _cli(data_dir, "history", "--json", "--limit", "1")  # waits its turn on the file
-    assert out
-    import duckdb
+    """The ratings rows of a generation, oldest first (None: a cleared rating). Read through
+    the workbench's own turn-taking on the database file: the app holds the file while it
+    works and gives it up to a process that waits, where a bare read-only connection would
+    be refused."""
+    from workbench.config import load_settings
+    from workbench.services.workbench import open_workbench
 
-    with duckdb.connect(str(data_dir / "workbench.duckdb"), read_only=True) as con:
-        rows = con.execute(
-            "SELECT stars FROM ratings WHERE generation_id = ? ORDER BY id", [generation_id]
-        ).fetchall()
+    settings = load_settings(
+        env={"WORKBENCH_DATA_DIR": str(data_dir), "WORKBENCH_LOCK_TIMEOUT_S": "60"},
+        secrets_file=data_dir.parent / "no-secrets.toml",
+    )
+    wb = open_workbench(settings, idle_close_s=0)
+    try:
+        with wb.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT stars FROM ratings WHERE generation_id = ? ORDER BY id", [generation_id]
+            ).fetchall()
+    finally:
+        wb.close()
     return [r[0] for r in rows]
 
 
@@ -292,6 +302,9 @@ def test_keys_and_a_theme_that_follows_the_system(app_server, browser) -> None: 
         _shows(page, "2 generations match")
         page.get_by_text("Rate it").first.wait_for()
         _settle(page)
+        # The widgets finish drawing (the → / ← shortcuts below are not heard before): no DOM
+        # state marks it.
+        page.wait_for_timeout(1500)
         # the theme the system asks for has been applied (white for light, anything else dark)
         app = page.locator('[data-testid="stApp"]')
         if scheme == "light":
