@@ -24,15 +24,21 @@ if [ "${WORKBENCH_SKIP_POSTGRES:-0}" != "1" ] && [ ! -x /usr/lib/postgresql/15/b
 fi
 .venv/bin/ruff check .
 .venv/bin/python -m mypy
-# Two worker processes (pytest-xdist; a 2-core CI machine), tests handed out one by one
-# (tests/conftest.py says why not by group). WORKBENCH_TEST_WORKERS=0 runs everything in this
-# process; arguments given here come last and win (`bash scripts/test.sh -n 0 tests/test_x.py`).
+# Two worker processes (pytest-xdist; a 2-core CI machine). `--dist loadgroup` with the groups of
+# tests/conftest.py: the browser journeys are one unit, started at once on one worker (one
+# Chromium, a Streamlit server per configuration), while the other worker takes every other test
+# one at a time; whichever is free takes the rest. WORKBENCH_TEST_WORKERS=0 runs everything in
+# this process; arguments given here come last and win (`bash scripts/test.sh -n 0 tests/test_x.py`).
 # The 25 slowest tests are listed at the end.
-workers="${WORKBENCH_TEST_WORKERS:-2}"
-if [ "$#" -gt 0 ]; then
-  exec .venv/bin/python -m pytest -n "$workers" --dist load --durations=25 "$@"
+# Temporary files (every test's data directory, the PostgreSQL clusters) go to memory when
+# /dev/shm is a tmpfs with room (4 GiB free) and TMPDIR is not set: each DuckDB commit syncs
+# its write-ahead log to disk, and a test's database is thrown away at its end, so the disk's
+# sync bought nothing. A killed process loses nothing either way (the kernel holds its
+# writes). Elsewhere the system's temporary directory is used.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] \
+  && [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = "tmpfs" ] \
+  && [ "$(df -Pk /dev/shm | awk 'NR == 2 {print $4}')" -ge 4194304 ]; then
+  export TMPDIR=/dev/shm
 fi
-# The browser journeys run after the rest, one at a time: two Streamlit servers and two
-# chromiums beside the other tests on two cores made a journey wait past its 60 s timeouts.
-.venv/bin/python -m pytest -n "$workers" --dist load --durations=25 -m "not browser"
-exec .venv/bin/python -m pytest -n 0 --durations=10 -m browser
+workers="${WORKBENCH_TEST_WORKERS:-2}"
+exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup --durations=25 "$@"

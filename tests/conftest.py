@@ -21,12 +21,16 @@ Fixtures (ask for them by name):
 - `backend`, `backend_settings`, `backend_wb`: parametrise a test over DuckDB and PostgreSQL;
   `backend_wb` starts from the migrated template on both.
 
-Parallel runs: tests are handed out one at a time (`--dist load`: the best balance; a module's
-fixtures may then be built once on each worker). xdist's `loadgroup` and `xdist_group` are not
-used: with pytest 9.2, pytest-xdist 3.8 cannot tag a test's id with its group, so nothing is
-grouped. A test that starts a server of its own takes a free port with
-`tests.app_server.free_port` and retries when another worker took it first (`start_app`,
-`PgCluster.start` and `S3Server.start` do).
+Parallel runs (`scripts/test.sh`: `-n 2 --dist loadgroup`): the browser journeys are one unit
+of work, run in order on one worker from the start (they share one Chromium and a Streamlit
+server per configuration, tests/browser/conftest.py), while every other test is handed out one
+at a time to whichever worker is free (a module's fixtures may then be built once on each
+worker). The groups are named by folder here (`GROUPS`, `pytest_xdist_make_scheduler`), not by
+`xdist_group` marks: with pytest 9.2, pytest-xdist 3.8 tags a test's id with its group through
+an attribute pytest no longer reads (`item._nodeid`), so marked tests were never grouped. A
+test that starts a server of its own takes a free port with `tests.app_server.free_port` and
+retries when another worker took it first (`start_app`, `PgCluster.start` and
+`S3Server.start` do).
 """
 
 from __future__ import annotations
@@ -135,6 +139,31 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(config, "SECRETS_FILE", tmp_path / "no-secrets.toml")
     seed_data_dir(data)
     return data
+
+
+# -- parallel runs: which tests one worker runs together -------------------------------------------
+# folder prefix of a test's id -> its group: handed to one worker as one unit, in collection order
+GROUPS = {"tests/browser/": "browser"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """Under `--dist loadgroup`, xdist's load-by-group scheduler with the groups of `GROUPS`:
+    a grouped test is one unit with the rest of its group, any other test is a unit of its
+    own. The biggest units are handed out first (xdist's `--loadscope-reorder` default), so the
+    browser journeys start at once on one worker while the other takes single tests."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FolderGroups(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            for folder, group in GROUPS.items():
+                if nodeid.startswith(folder):
+                    return group
+            return nodeid
+
+    return FolderGroups(config, log)  # type: ignore[arg-type]
 
 
 # -- a migrated database, copied instead of migrated per test ----------------------------------

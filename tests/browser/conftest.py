@@ -1,4 +1,22 @@
-"""A real app server and Debian's chromium, for the browser journey."""
+"""A real app server and Debian's chromium, for the browser journeys.
+
+Starting them is most of a short journey's cost, so they are shared across the folder (package
+scope: stopped after its last test): one Chromium (each test opens its own page or context),
+and one Streamlit server per configuration a journey needs:
+
+- `app_server`: the plain app on a data directory of its own. The main journey
+  (test_journey.py) counts every generation it made, so its module runs first (see
+  `pytest_collection_modifyitems`); the working-day journeys (test_day_in_the_app.py) look only
+  at what they made themselves (by id, text filter or run).
+- `fresh_app_server`: the plain app on an empty data directory, one per module that asks
+  (History during a run counts every row).
+- `proxied_app` (tests/browser/test_identity.py, test_media_guard.py): behind a signing-in
+  proxy (`WORKBENCH_TRUSTED_USER_HEADER`), with two prompts of two models each to read and
+  vote on.
+
+Under `--dist loadgroup` the whole folder is one unit on one worker (tests/conftest.py), in the
+order set here.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +35,28 @@ from tests.app_server import free_port, stop, wait_healthy
 from workbench.config import KEY_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+# Modules that need the shared plain server before any other module has written to it.
+FIRST = ("test_journey.py",)
+
+TRUSTED_HEADER = "X-Forwarded-Email"
+TEAM_PROMPTS = ("a lighthouse only the team may see", "a harbour only the team may see")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The modules of `FIRST` run before the folder's other modules (a stable sort: the order
+    inside a module and of everything outside this folder stays as collected)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = Path(str(item.path))
+        return 0 if path.parent == HERE and path.name in FIRST else 1
+
+    mine = [i for i in items if Path(str(i.path)).parent == HERE]
+    if not mine:
+        return
+    ordered = iter(sorted(mine, key=rank))
+    items[:] = [next(ordered) if Path(str(i.path)).parent == HERE else i for i in items]
 
 
 @contextlib.contextmanager
@@ -67,7 +107,7 @@ def start_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterat
         log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     data_dir = tmp_path_factory.mktemp("browser-data")
     with start_app(data_dir) as url:
@@ -75,6 +115,33 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 
 @pytest.fixture(scope="module")
+def fresh_app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    data_dir = tmp_path_factory.mktemp("browser-fresh-data")
+    with start_app(data_dir) as url:
+        yield url, data_dir
+
+
+@pytest.fixture(scope="package")
+def proxied_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    from tests.arena_data import add_generation
+    from workbench.config import load_settings
+    from workbench.services.workbench import open_workbench
+
+    data_dir = tmp_path_factory.mktemp("proxied-data")
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(data_dir)},
+                             secrets_file=data_dir.parent / "no-secrets.toml")
+    wb = open_workbench(settings, idle_close_s=0)
+    try:  # two models' images of each prompt: something to read, and pairs to vote on
+        for prompt in TEAM_PROMPTS:
+            add_generation(wb, "nano-banana-2", prompt)
+            add_generation(wb, "flux-2-pro", prompt, provider="bfl")
+    finally:
+        wb.close()
+    with start_app(data_dir, {"WORKBENCH_TRUSTED_USER_HEADER": TRUSTED_HEADER}) as url:
+        yield url, data_dir
+
+
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (see README Quick start)")

@@ -4,10 +4,11 @@ stays cleared after a reload and a slider never writes ratings."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
-import subprocess
-import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,17 +23,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(data_dir: Path, *args: str) -> str:
-    """`workbench ARGS` on the app's data directory, keyless (offline sketches)."""
-    env = {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir)}
-    for names in KEY_VARIABLES.values():
-        for name in names:
-            env.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, "-m", "workbench", *args], env=env, cwd=ROOT, capture_output=True,
-        text=True, timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    """`workbench ARGS` on the app's data directory, keyless (offline sketches); what it
+    printed. The command line's own `main`, run in this process (no interpreter to start) on a
+    thread of its own: Playwright's sync API keeps an event loop running on this one, and a
+    command starts its own. The command closes its workbench before it returns, as a process
+    of its own would at exit, so the app gets the database file back."""
+    from workbench import cli, config
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WORKBENCH_DATA_DIR", str(data_dir))
+        env.setattr(config, "SECRETS_FILE", data_dir.parent / "no-secrets.toml")
+        for names in KEY_VARIABLES.values():
+            for name in names:
+                env.delenv(name, raising=False)
+        with ThreadPoolExecutor(max_workers=1) as pool, contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
+            code = pool.submit(cli.main, list(args)).result(timeout=120)
+    assert code == 0, err.getvalue()
+    return out.getvalue()
 
 
 def _generate(data_dir: Path, prompt: str, model: str = "nano-banana-2", seed: int = 7) -> str:
@@ -76,15 +85,25 @@ def test_a_downloaded_image_opens_its_recipe_on_build(app_server, browser, tmp_p
 
 
 def _ratings(data_dir: Path, generation_id: str) -> list[int | None]:
-    """The ratings rows of a generation, oldest first (None: a cleared rating)."""
-    out = _cli(data_dir, "history", "--json", "--limit", "1")  # waits its turn on the file
-    assert out
-    import duckdb
+    """The ratings rows of a generation, oldest first (None: a cleared rating). Read through
+    the workbench's own turn-taking on the database file: the app holds the file while it
+    works and gives it up to a process that waits, where a bare read-only connection would
+    be refused."""
+    from workbench.config import load_settings
+    from workbench.services.workbench import open_workbench
 
-    with duckdb.connect(str(data_dir / "workbench.duckdb"), read_only=True) as con:
-        rows = con.execute(
-            "SELECT stars FROM ratings WHERE generation_id = ? ORDER BY id", [generation_id]
-        ).fetchall()
+    settings = load_settings(
+        env={"WORKBENCH_DATA_DIR": str(data_dir), "WORKBENCH_LOCK_TIMEOUT_S": "60"},
+        secrets_file=data_dir.parent / "no-secrets.toml",
+    )
+    wb = open_workbench(settings, idle_close_s=0)
+    try:
+        with wb.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT stars FROM ratings WHERE generation_id = ? ORDER BY id", [generation_id]
+            ).fetchall()
+    finally:
+        wb.close()
     return [r[0] for r in rows]
 
 
@@ -263,6 +282,7 @@ def test_reopen_a_run_and_export_the_filtered_history(app_server, browser, tmp_p
 
 
 ARTIFACTS = Path(os.environ.get("WORKBENCH_ARTIFACTS", ROOT / "artifacts"))
+WHITE = "rgb(255, 255, 255)"
 
 
 def test_keys_and_a_theme_that_follows_the_system(app_server, browser) -> None:  # type: ignore[no-untyped-def]
@@ -282,7 +302,15 @@ def test_keys_and_a_theme_that_follows_the_system(app_server, browser) -> None: 
         _shows(page, "2 generations match")
         page.get_by_text("Rate it").first.wait_for()
         _settle(page)
-        page.wait_for_timeout(1500)  # the widgets finish drawing before the picture
+        # The widgets finish drawing (the → / ← shortcuts below are not heard before): no DOM
+        # state marks it.
+        page.wait_for_timeout(1500)
+        # the theme the system asks for has been applied (white for light, anything else dark)
+        app = page.locator('[data-testid="stApp"]')
+        if scheme == "light":
+            expect(app).to_have_css("background-color", WHITE, timeout=60_000)
+        else:
+            expect(app).not_to_have_css("background-color", WHITE, timeout=60_000)
         backgrounds[scheme] = page.evaluate(
             "getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor"
         )
@@ -310,4 +338,4 @@ def test_keys_and_a_theme_that_follows_the_system(app_server, browser) -> None: 
             page.screenshot(path=str(ARTIFACTS / "theme-light-build.png"), full_page=False)
         context.close()
     assert backgrounds["light"] != backgrounds["dark"]
-    assert backgrounds["light"] in ("rgb(255, 255, 255)",)
+    assert backgrounds["light"] == WHITE

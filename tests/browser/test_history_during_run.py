@@ -19,9 +19,9 @@ PROMPTS = 6
 
 
 def test_history_opened_while_a_run_writes_shows_that_runs_rows(  # type: ignore[no-untyped-def]
-    app_server, browser, tmp_path: Path
+    fresh_app_server, browser, tmp_path: Path
 ) -> None:
-    url, data_dir = app_server
+    url, data_dir = fresh_app_server  # an empty log: every row on the page is the run's
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("".join(f"a lighthouse at dusk, study {i}\n" for i in range(PROMPTS)))
     # Each request is held until the page has shown the rows (then `release` lets the run end):

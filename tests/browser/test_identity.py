@@ -5,36 +5,17 @@ header sees the refusal page and nothing of the workbench."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.arena_data import add_generation
-from tests.browser.conftest import start_app
+from tests.browser.conftest import TEAM_PROMPTS, TRUSTED_HEADER
 from workbench.config import load_settings
 from workbench.domain.filters import HistoryFilter
 from workbench.services.workbench import open_workbench
 
 pytestmark = pytest.mark.browser
 
-HEADER = "X-Forwarded-Email"
+HEADER = TRUSTED_HEADER  # the server of `proxied_app` (tests/browser/conftest.py) trusts it
 ANN = "ann@example.com"
-SECRET_PROMPT = "a lighthouse only the team may see"
-
-
-@pytest.fixture(scope="module")
-def proxied_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    data_dir = tmp_path_factory.mktemp("proxied-data")
-    env = {"WORKBENCH_DATA_DIR": str(data_dir)}
-    wb = open_workbench(load_settings(env=env), idle_close_s=0)
-    try:  # two models' images of one prompt: something to read, and a pair to vote on
-        add_generation(wb, "nano-banana-2", SECRET_PROMPT)
-        add_generation(wb, "flux-2-pro", SECRET_PROMPT, provider="bfl")
-    finally:
-        wb.close()
-    with start_app(data_dir, {"WORKBENCH_TRUSTED_USER_HEADER": HEADER}) as url:
-        yield url, data_dir
 
 
 def test_the_header_signs_in_and_its_absence_is_refused(proxied_app, browser) -> None:  # type: ignore[no-untyped-def]
@@ -65,7 +46,8 @@ def test_the_header_signs_in_and_its_absence_is_refused(proxied_app, browser) ->
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
     body = page.locator('[data-testid="stApp"]').inner_text()
     assert HEADER in body
-    assert SECRET_PROMPT not in body and "History" not in body and "Arena" not in body
+    assert not any(prompt in body for prompt in TEAM_PROMPTS)
+    assert "History" not in body and "Arena" not in body
     assert page.locator('[data-testid="stSidebar"]').count() == 0
     anonymous.close()
 

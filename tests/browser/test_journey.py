@@ -23,9 +23,14 @@ ARTIFACTS = Path(
 
 
 def _settle(page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until Streamlit has finished the rerun the last action started."""
+    """Wait until Streamlit has finished the rerun the last action started: a moment for the
+    request to reach the server and its "running" to come back, then until the app says its
+    script is not running (`data-test-script-state`, set from the server's session status the
+    moment it changes; the status widget shows a run only after a delay, so a short one never
+    shows there)."""
     page.wait_for_timeout(150)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=60_000)
 
 
 def _choose_option(page, label: str, index: int) -> None:  # type: ignore[no-untyped-def]

@@ -6,33 +6,16 @@ trusted header once and nobody else, and a request carrying it twice is refused 
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.arena_data import add_generation
-from tests.browser.conftest import start_app
-from workbench.config import load_settings
-from workbench.services.workbench import open_workbench
+from tests.browser.conftest import TRUSTED_HEADER
 
 pytestmark = pytest.mark.browser
 
-HEADER = "X-Forwarded-Email"
+HEADER = TRUSTED_HEADER  # the server of `proxied_app` (tests/browser/conftest.py) trusts it
 ANN = "ann@example.com"
-
-
-@pytest.fixture(scope="module")
-def guarded_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("guarded-data")
-    wb = open_workbench(load_settings(env={"WORKBENCH_DATA_DIR": str(data_dir)}), idle_close_s=0)
-    try:  # an Arena pair: two images on the page
-        add_generation(wb, "nano-banana-2", "a lighthouse only the team may see")
-        add_generation(wb, "flux-2-pro", "a lighthouse only the team may see", provider="bfl")
-    finally:
-        wb.close()
-    with start_app(data_dir, {"WORKBENCH_TRUSTED_USER_HEADER": HEADER}) as url:
-        yield url
 
 
 def _get(url: str, headers: list[tuple[str, str]]) -> int:
@@ -49,7 +32,8 @@ def _get(url: str, headers: list[tuple[str, str]]) -> int:
         conn.close()
 
 
-def test_media_urls_answer_the_signed_in_only(guarded_app, browser) -> None:  # type: ignore[no-untyped-def]
+def test_media_urls_answer_the_signed_in_only(proxied_app, browser) -> None:  # type: ignore[no-untyped-def]
+    guarded_app, _data_dir = proxied_app
     signed_in = browser.new_context(
         extra_http_headers={HEADER: ANN}, viewport={"width": 1400, "height": 1000}
     )

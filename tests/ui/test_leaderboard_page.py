@@ -77,19 +77,22 @@ def _arena_data(wb: Workbench, prompts: int = 6, votes: int = 60, seed: int = 7,
 
 def _fill(wb: Workbench, prompts: int, votes: int, seed: int,
           categories: tuple[str, ...]) -> None:
+    model_of: dict[str, str] = {}  # generation id -> model, as written here
     for i in range(prompts):
         for model, provider in MODELS.items():
-            add_generation(wb, model, f"prompt {i}", provider=provider,
-                           category=categories[i % len(categories)],
-                           latency_ms={"nano-banana-2": 9000, "flux-2-pro": 5000,
-                                       "flux-2-max": 12000}[model],
-                           cost_usd={"nano-banana-2": 0.039, "flux-2-pro": 0.03,
-                                     "flux-2-max": 0.07}[model])
+            generation_id = add_generation(
+                wb, model, f"prompt {i}", provider=provider,
+                category=categories[i % len(categories)],
+                latency_ms={"nano-banana-2": 9000, "flux-2-pro": 5000,
+                            "flux-2-max": 12000}[model],
+                cost_usd={"nano-banana-2": 0.039, "flux-2-pro": 0.03,
+                          "flux-2-max": 0.07}[model])
+            model_of[generation_id] = model
     rng = random.Random(seed)
     for _ in range(votes):
         pair = arena.draw_pair(wb, "overall", rng=rng, repeat_rate=0)
-        a = wb.log.get(pair.left.generation_id).model
-        b = wb.log.get(pair.right.generation_id).model
+        a = model_of[pair.left.generation_id]
+        b = model_of[pair.right.generation_id]
         won = rng.random() < STRENGTH[a] / (STRENGTH[a] + STRENGTH[b])
         arena.record_vote(wb, pair.vote("left" if won else "right"))
 
