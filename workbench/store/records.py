@@ -122,6 +122,8 @@ class Generation:
     mime: str | None
     image_bytes: int | None
     rating: float | Decimal | None = None  # avg(): a Decimal on PostgreSQL
+    # hidden from History, the boards and the Arena (migration 0023: kept beside its annotation)
+    archived: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
