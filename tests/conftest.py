@@ -21,13 +21,14 @@ Fixtures (ask for them by name):
 - `backend`, `backend_settings`, `backend_wb`: parametrise a test over DuckDB and PostgreSQL;
   `backend_wb` starts from the migrated template on both.
 
-Parallel runs (`scripts/test.sh`: `-n 2 --dist loadgroup`): the browser journeys are one unit
-of work, run in order on one worker from the start (they share one Chromium and a Streamlit
-server per configuration, tests/browser/conftest.py), while every other test is handed out one
-at a time to whichever worker is free (a module's fixtures may then be built once on each
-worker). The groups are named by folder here (`GROUPS`, `pytest_xdist_make_scheduler`), not by
-`xdist_group` marks: with pytest 9.2, pytest-xdist 3.8 tags a test's id with its group through
-an attribute pytest no longer reads (`item._nodeid`), so marked tests were never grouped. A
+Parallel runs (`scripts/test.sh`): every test but the browser journeys on two workers, handed
+out one at a time (`--dist load`), then the journeys on one (`-n 0 -m browser`; they share one
+Chromium and a Streamlit server per configuration, tests/browser/conftest.py). Beside the other
+tests on two cores a journey's rerun waited past its timeout. Runs given `--dist loadgroup`
+(scripts/test.sh with arguments) keep the journeys together on one worker: the groups are named
+by folder here (`GROUPS`, `pytest_xdist_make_scheduler`), not by `xdist_group` marks: with
+pytest 9.2, pytest-xdist 3.8 tags a test's id with its group through an attribute pytest no
+longer reads (`item._nodeid`), so marked tests were never grouped. A
 test that starts a server of its own takes a free port with `tests.app_server.free_port` and
 retries when another worker took it first (`start_app`, `PgCluster.start` and
 `S3Server.start` do).
