@@ -143,3 +143,14 @@ def test_the_command_line_filters_and_sorts_by_adherence(
     assert [json.loads(x)["id"] for x in capsys.readouterr().out.splitlines()] == [good]
     assert cli.main(["history", "--judged", "not_judged", "--adherence-min", "0.5"]) == 2
     assert "never judged" in capsys.readouterr().err
+    # the score a filter or sort reads is shown beside each row ("-": never judged)
+    assert cli.main(["history", "--sort", "adherence_high", "--json"]) == 0
+    shown = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(r["id"], r["adherence"]) for r in shown][:2] == [(good, 1.0), (fair, 0.5)]
+    assert shown[2]["adherence"] is None
+    assert cli.main(["history", "--sort", "adherence_high"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("adherence") and table[1].startswith("100%")
+    assert table[2].startswith("50%") and table[3].startswith("-")
+    assert cli.main(["history", "--json"]) == 0  # no adherence asked: no column
+    assert "adherence" not in capsys.readouterr().out

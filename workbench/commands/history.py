@@ -73,7 +73,9 @@ def show(args: Any, result: HistoryPage, out: TextIO) -> int:
                             "run_id",
                             "category",
                         )
-                    },
+                    }
+                    | ({} if result.adherence is None
+                       else {"adherence": result.adherence.get(row.id)}),
                     default=str,
                 ),
                 file=out,
@@ -89,11 +91,14 @@ def show(args: Any, result: HistoryPage, out: TextIO) -> int:
         "cost_usd": 8,
         "prompt": 60,
     }
-    print("  ".join(c.ljust(widths[c]) for c in COLUMNS), file=out)
+    scores = result.adherence  # shown when the filter or the sort reads the judge's scores
+    head = "  ".join(c.ljust(widths[c]) for c in COLUMNS)
+    print(head if scores is None else f"{'adherence':<9}  {head}", file=out)
     for row in result.rows:
-        print(
-            "  ".join(_cell(getattr(row, c), widths[c]).ljust(widths[c]) for c in COLUMNS),
-            file=out,
-        )
+        line = "  ".join(_cell(getattr(row, c), widths[c]).ljust(widths[c]) for c in COLUMNS)
+        if scores is not None:
+            score = scores.get(row.id)
+            line = f"{'-' if score is None else f'{score:.0%}':<9}  {line}"
+        print(line, file=out)
     print(f"{result.total:,} match · page {result.page} of {result.pages}", file=out)
     return EXIT_OK

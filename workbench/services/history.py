@@ -38,6 +38,9 @@ class HistoryPage:
     thumbnails: dict[str, str | None] = field(default_factory=dict)  # id -> data URI
     measures: dict[str, dict[str, float]] = field(default_factory=dict)  # id -> {metric: value}
     annotations: dict[str, Annotation] = field(default_factory=dict)  # id -> tags, note
+    # id -> the judge's adherence score (0-1), read when the filter or sort uses it (judged
+    # rows only); None when it does not
+    adherence: dict[str, float] | None = None
 
     @property
     def pages(self) -> int:
@@ -70,10 +73,17 @@ def load_page(
     thumbs = dict(zip([r.id for r in rows], uris, strict=True)) if thumbnails else {}
     wanted = table_metrics(f) if metrics is None else tuple(metrics)
     values = MetricLog(wb.db).values_for([r.id for r in rows], wanted)
+    adherence = None
+    if f.uses_adherence:
+        from workbench.services.evidence.judge import insights
+
+        found = insights.adherence_by_generation(wb, [r.id for r in rows], f.judge_model)
+        adherence = {gid: a.score for gid, a in found.items()}
     return HistoryPage(
         rows=rows, total=total, page=page, page_size=page_size, thumbnails=thumbs,
         measures={r.id: values.get(r.id, {}) for r in rows},
         annotations=wb.annotations.for_ids([r.id for r in rows]),
+        adherence=adherence,
     )
 
 
