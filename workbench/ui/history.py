@@ -320,7 +320,9 @@ def _table(
             "tags": [", ".join(result.annotations[r.id].tags) if r.id in result.annotations
                      else "" for r in rows],
             **measured,
-            "adherence": _adherence(rows),  # the judge's figure (see the end of this module)
+            # the judge's figure: read with the page when its filter or sort used it
+            "adherence": _adherence(rows) if result.adherence is None
+            else [result.adherence.get(r.id) for r in rows],
             "id": [r.id for r in rows],
         }
     )
