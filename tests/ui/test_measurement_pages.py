@@ -239,7 +239,7 @@ def test_history_filters_and_sorts_by_a_measurement(data_dir: Path, seeded: Work
     at.text_input(key="h_metric_value").set_value("0.9").run()
     assert set(at.dataframe[0].value["id"]) == {ids["exact"], ids["typo"]}
 
-    at.selectbox(key="h_metric").set_value(None).run()
+    at.selectbox(key="h_metric").select_index(0).run()  # "no measurement"
     at.text_input(key="h_metric_value").set_value("").run()
     at.selectbox(key="h_sort").set_value("warmth_high").run()
     table = at.dataframe[0].value

@@ -33,8 +33,13 @@ def streamlit_command(streamlit_args: list[str]) -> list[str]:
 
 # Outside a checkout no `.streamlit/config.toml` says so: no watching of the source files
 # (scanning every loaded module per new session delays each page's first paint by 0.5-3 s).
-# `--server.fileWatcherType auto` after `app` still turns it on.
-QUIET_SOURCES = {"STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+# `--server.fileWatcherType auto` after `app` still turns it on. Nor that a widget's default
+# is the session's value on purpose (`ui/widget_value.py`), which Streamlit would log as a
+# mistake.
+QUIET_SOURCES = {
+    "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
+    "STREAMLIT_GLOBAL_DISABLE_WIDGET_STATE_DUPLICATION_WARNING": "true",
+}
 
 
 def run(args: argparse.Namespace) -> int:

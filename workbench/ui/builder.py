@@ -37,6 +37,7 @@ from workbench.ui.recipe import open_from_image
 from workbench.ui.refine import REFINE_KEY, refine_panel, to_fill
 from workbench.ui.shared import duration, money, page, workbench
 from workbench.ui.text import plain
+from workbench.ui.widget_value import held, position
 
 LAST_KEY = "builder_last_generation"
 
@@ -112,7 +113,9 @@ def _provider_picker(wb: Workbench, model: ModelSpec) -> str:
     key = f"b_provider_{model.id}"
     if key not in st.session_state:
         st.session_state[key] = status_service.default_provider(wb, model.id)
-    provider = st.selectbox("Provider", options, format_func=label, key=key)
+    provider = st.selectbox(
+        "Provider", options, position(key, options), format_func=label, key=key
+    )
     if provider != OFFLINE and not keys[provider].present:
         names = " or ".join(keys[provider].variables)
         st.info(
@@ -134,6 +137,7 @@ def _slot_inputs(wb: Workbench, model: ModelSpec, template: Template) -> dict[st
                 st.selectbox(
                     slot.label,
                     ["", *model.aspect_ratios],
+                    position(key, ["", *model.aspect_ratios]),
                     key=key,
                     help=slot.help,
                     format_func=lambda v: v or "(model default)",
@@ -149,14 +153,16 @@ def _slot_inputs(wb: Workbench, model: ModelSpec, template: Template) -> dict[st
             if slot.multiline:  # a text area commits on Ctrl+Enter or when it loses focus
                 values[slot.id] = (
                     st.text_area(
-                        label, height=120, key=key, placeholder=slot.placeholder, help=slot.help
+                        label, held(key, ""), height=120, key=key,
+                        placeholder=slot.placeholder, help=slot.help,
                     )
                     or ""
                 )
             else:  # one-line slots are checked while the user types
                 values[slot.id] = (
                     st.text_input(
-                        label, live="400ms", key=key, placeholder=slot.placeholder, help=slot.help
+                        label, held(key, ""), live="400ms", key=key,
+                        placeholder=slot.placeholder, help=slot.help,
                     )
                     or ""
                 )
@@ -195,6 +201,7 @@ def _parameters(model: ModelSpec, template: Template, provider: str) -> dict[str
         params["aspect_ratio"] = cols[0].selectbox(
             "Aspect ratio",
             list(ratios),
+            position(ar_key, list(ratios)),
             key=ar_key,
             help="Sent as the provider's aspect-ratio parameter. A --ar W:H in the text wins.",
         )
@@ -204,6 +211,7 @@ def _parameters(model: ModelSpec, template: Template, provider: str) -> dict[str
     params["size"] = cols[1].selectbox(
         "Size",
         list(sizes),
+        position(size_key, list(sizes)),
         key=size_key,
         help="Nano Banana: image-size tier. FLUX: megapixels, turned into width x height.",
     )
@@ -211,6 +219,7 @@ def _parameters(model: ModelSpec, template: Template, provider: str) -> dict[str
         cols[2]
         .text_input(
             "Seed",
+            held("b_seed", ""),
             key="b_seed",
             placeholder="random",
             help="A whole number for repeatable results where the provider supports seeds.",
@@ -223,6 +232,7 @@ def _parameters(model: ModelSpec, template: Template, provider: str) -> dict[str
     ):  # off unless asked: the image should come from the prompt as written
         params["rewrite"] = st.checkbox(
             "Let the provider rewrite my prompt",
+            held(f"b_rewrite_{model.id}", False),
             key=f"b_rewrite_{model.id}",
             help="Prompt upsampling: the provider expands the prompt before generating. "
             "Off, the prompt is sent as written; the choice is logged with the image.",
@@ -332,6 +342,7 @@ def render() -> None:
         st.selectbox(
             "Model",
             models,
+            position("b_model", models),
             key="b_model",
             format_func=lambda i: f"{wb.catalog.model(i).name} ({wb.catalog.model(i).vendor})",
         )
@@ -348,6 +359,7 @@ def render() -> None:
         st.radio(
             "Template",
             [t.id for t in templates],
+            position(template_key, [t.id for t in templates]),
             key=template_key,
             horizontal=True,
             format_func=lambda i: wb.templates.get(i).name,
@@ -373,6 +385,7 @@ def render() -> None:
         category = st.selectbox(
             "Category (optional)",
             [None, *CATEGORIES],
+            position("b_category", [None, *CATEGORIES]),
             key="b_category",
             format_func=lambda c: "none" if c is None else CATEGORIES[c].label,
             help="Files this image under one of the article's categories, so the "

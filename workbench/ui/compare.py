@@ -23,6 +23,7 @@ from workbench.ui.run_panel import (
 )
 from workbench.ui.shared import page, workbench
 from workbench.ui.text import plain
+from workbench.ui.widget_value import held, position
 
 RUN_KEY = "c_results"  # the run whose results show (in the URL too)
 ROWS_KEY = "c_rows"
@@ -35,7 +36,7 @@ def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None
         st.segmented_control(
             "Write the prompt as",
             MODES,
-            default="Slots",
+            default=held("c_mode", "Slots"),
             key="c_mode",
             **url_state.KEEP,
         )
@@ -46,6 +47,7 @@ def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None
     if mode == "Free text":
         text = st.text_area(
             "Prompt (sent as written to every model)",
+            held("c_text", ""),
             key="c_text",
             **url_state.KEEP,
             placeholder="a portrait of a woman in golden afternoon light",
@@ -57,6 +59,7 @@ def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None
     for i, slot in enumerate(grids.union_slots(wb, model_ids)):
         slots[slot.id] = cols[i % 2].text_input(
             slot.label,
+            held(f"c_slot_{slot.id}", ""),
             key=f"c_slot_{slot.id}",
             **url_state.KEEP,
             placeholder=slot.placeholder,
@@ -156,10 +159,11 @@ def _inputs_and_results(wb: Workbench) -> None:
     intent = _intent(wb, model_ids)
     cols = st.columns(3)
     variations = int(cols[0].number_input(
-        "Variations per model", 1, 8, 3, key="c_k", **url_state.KEEP
+        "Variations per model", 1, 8, held("c_k", 3), key="c_k", **url_state.KEEP
     ))
     seed_text = cols[1].text_input(
         "First seed",
+        held("c_seed", ""),
         key="c_seed",
         **url_state.KEEP,
         placeholder="random",
@@ -169,7 +173,8 @@ def _inputs_and_results(wb: Workbench) -> None:
     if st.session_state.get("c_ar") not in (EACH_DEFAULT, *common):
         st.session_state["c_ar"] = EACH_DEFAULT  # a ratio these models do not share
     aspect = cols[2].selectbox(
-        "Aspect ratio", [EACH_DEFAULT, *common], key="c_ar", **url_state.KEEP
+        "Aspect ratio", [EACH_DEFAULT, *common], position("c_ar", [EACH_DEFAULT, *common]),
+        key="c_ar", **url_state.KEEP,
     )
     try:
         base_seed = int(seed_text) if seed_text.strip() else None

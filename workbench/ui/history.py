@@ -40,6 +40,7 @@ from workbench.ui.report import report_download
 from workbench.ui.run_panel import open_run
 from workbench.ui.shared import date_bounds, duration, money, page, workbench
 from workbench.ui.text import count, plain
+from workbench.ui.widget_value import held, picked, position
 
 SELECTED_KEY = HISTORY_OPEN_KEY
 OPEN_KEY = "h_open"
@@ -148,18 +149,25 @@ def _filter_widgets(
     with st.expander("Filters", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         models = c1.multiselect(
-            "Model", options["models"], key="h_models", format_func=names.model_label(wb),
-            **URL,
+            "Model", options["models"], picked("h_models", options["models"]), key="h_models",
+            format_func=names.model_label(wb), **URL,
         )
         providers = c2.multiselect(
-            "Provider", options["providers"], key="h_providers",
+            "Provider", options["providers"], picked("h_providers", options["providers"]),
+            key="h_providers",
             format_func=names.provider_name, **URL,
         )
-        templates = c3.multiselect("Template", options["templates"], key="h_templates", **URL)
-        statuses = c4.multiselect("Status", list(STATUSES), key="h_statuses", **URL)
+        templates = c3.multiselect(
+            "Template", options["templates"], picked("h_templates", options["templates"]),
+            key="h_templates", **URL,
+        )
+        statuses = c4.multiselect(
+            "Status", list(STATUSES), picked("h_statuses", STATUSES), key="h_statuses", **URL
+        )
         c5, c6, c7, c8 = st.columns(4)
         text = c5.text_input(
             "Prompt, tag or note contains",
+            held("h_text", ""),
             key="h_text",
             **URL,
             max_chars=500,
@@ -167,12 +175,14 @@ def _filter_widgets(
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
-        st.session_state.setdefault("h_dates", [])
-        dates = c6.date_input("Date range", key="h_dates", format="YYYY-MM-DD", **URL)
+        dates = c6.date_input(
+            "Date range", held("h_dates", []), key="h_dates", format="YYYY-MM-DD", **URL
+        )
         min_rating = c7.slider(
             "Minimum rating (mean stars)",
             0.0,
             5.0,
+            held("h_min", 0.0),
             step=0.5,
             format="%.1f ★",
             key="h_min",
@@ -180,12 +190,14 @@ def _filter_widgets(
             help="0 shows everything, rated or not.",
         )
         sort = c8.selectbox(
-            "Sort", list(SORTS), key="h_sort", format_func=_sort_label, **URL
+            "Sort", list(SORTS), position("h_sort", list(SORTS)), key="h_sort",
+            format_func=_sort_label, **URL,
         )
         c9, c10, c11, c12 = st.columns(4)
         metric = c9.selectbox(
             "Measurement",
             [None, *METRICS],
+            position("h_metric", [None, *METRICS]),
             key="h_metric",
             **URL,
             format_func=_metric_label,
@@ -193,10 +205,12 @@ def _filter_widgets(
             "accuracy below 1.0 (misspelled text).",
         )
         op = c10.selectbox(
-            "is", list(METRIC_OPS), key="h_metric_op", format_func=OP_WORDS.__getitem__, **URL
+            "is", list(METRIC_OPS), position("h_metric_op", list(METRIC_OPS)), key="h_metric_op",
+            format_func=OP_WORDS.__getitem__, **URL,
         )
         value = c11.text_input(
             "Value",
+            held("h_metric_value", ""),
             key="h_metric_value",
             **URL,
             max_chars=32,
@@ -212,12 +226,14 @@ def _filter_widgets(
             metric, value = None, ""
         finals = c12.checkbox(
             "Finals only",
+            held("h_finals", False),
             key="h_finals",
             **URL,
             help="Generations refined from a draft made with the other model family.",
         )
         lineage = c12.text_input(
             "This lineage",
+            held(LINEAGE_KEY, ""),
             key=LINEAGE_KEY,
             **URL,
             max_chars=64,
@@ -227,19 +243,23 @@ def _filter_widgets(
         ).strip()
         c13, c14, c15, c16 = st.columns(4)
         chosen_tags = c15.multiselect(
-            "Tags", tags, key="h_tags", help="Generations carrying any of these tags.", **URL
+            "Tags", tags, picked("h_tags", tags), key="h_tags",
+            help="Generations carrying any of these tags.", **URL,
         )
         archived = c16.selectbox(
-            "Archived", ARCHIVED, key="h_archived", format_func=ARCHIVED_WORDS.__getitem__,
+            "Archived", ARCHIVED, position("h_archived", ARCHIVED), key="h_archived",
+            format_func=ARCHIVED_WORDS.__getitem__,
             help="Archived generations are hidden here, on the boards and in the Arena until "
             "restored.", **URL,
         )
         categories = c13.multiselect(
-            "Category", options["categories"], key="h_categories",
+            "Category", options["categories"], picked("h_categories", options["categories"]),
+            key="h_categories",
             format_func=names.category_label, **URL,
         )
         run_id = c14.selectbox(
-            "Run", [None, *runs], key="h_run", format_func=lambda r: runs.get(r, "any run"),
+            "Run", [None, *runs], position("h_run", [None, *runs]), key="h_run",
+            format_func=lambda r: runs.get(r, "any run"),
             help="One run's cells (Compare, Matrix or a command-line run).", **URL,
         )
         if run_id and c14.button(
@@ -281,14 +301,15 @@ def _adherence_widgets() -> tuple[str, int, int]:
     """The adherence choice and bounds (whole percent; 0 and 100 bound nothing)."""
     c1, c2, c3, _ = st.columns(4)
     judged = c1.selectbox(
-        "Adherence (judge)", JUDGED, key="h_judged", format_func=JUDGED_WORDS.__getitem__,
+        "Adherence (judge)", JUDGED, position("h_judged", JUDGED), key="h_judged",
+        format_func=JUDGED_WORDS.__getitem__,
         help=ADHERENCE_HELP, **URL,
     )
-    st.session_state.setdefault("h_adh_min", 0)
-    st.session_state.setdefault("h_adh_max", 100)
     bounds = {"min_value": 0, "max_value": 100, "step": 5, "format": "%d", **URL}
-    low = c2.number_input("Adherence from (%)", key="h_adh_min", **bounds)
-    high = c3.number_input("Adherence to (%)", key="h_adh_max", **bounds)
+    low = c2.number_input("Adherence from (%)", value=held("h_adh_min", 0), key="h_adh_min",
+                          **bounds)
+    high = c3.number_input("Adherence to (%)", value=held("h_adh_max", 100), key="h_adh_max",
+                           **bounds)
     return str(judged), int(low), int(high)
 
 
@@ -738,7 +759,8 @@ def _open_generation(wb: Workbench, result: history_service.HistoryPage) -> str:
     st.session_state[OPEN_KEY] = wanted if wanted in ids else ids[0]
     pick_col, back_col, next_col = st.columns([8, 1, 1], vertical_alignment="bottom")
     chosen = pick_col.selectbox(
-        "Open generation", ids, format_func=labels.__getitem__, key=OPEN_KEY
+        "Open generation", ids, position(OPEN_KEY, ids), format_func=labels.__getitem__,
+        key=OPEN_KEY,
     )
     at = ids.index(chosen)
     back_col.button(
@@ -792,7 +814,8 @@ def render() -> None:
     )
     st.session_state["h_page"] = result.page
     top[1].number_input(
-        "Page", min_value=1, max_value=result.pages, step=1, key="h_page", **URL
+        "Page", min_value=1, max_value=result.pages, value=result.page, step=1, key="h_page",
+        **URL,
     )
     url_state.publish("history_page", PAGE_FIELDS)
     if not result.rows:

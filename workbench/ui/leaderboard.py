@@ -50,6 +50,7 @@ from workbench.ui.leaderboard_transfer import exchange
 from workbench.ui.shared import date_bounds, page, workbench
 from workbench.ui.text import count, plain
 from workbench.ui.tradeoffs import tradeoff_section
+from workbench.ui.widget_value import held, picked, position
 
 MEASURE_COLUMNS = ("Median time", "p95 time", "Cost / image", "Failure rate", "Moderation rate")
 VERDICT_KEY = "lb_verdict_models"
@@ -86,29 +87,33 @@ def _filter_widgets(
     options: dict[str, list[str]], categories: list[str], raters: list[str]
 ) -> HistoryFilter | None:
     keep = url_state.KEEP
-    st.session_state.setdefault("lb_dates", [])
-    st.session_state.setdefault("lb_offline", False)
     with st.expander("Filters", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         chosen_categories = c1.multiselect(
-            "Category", categories, key="lb_categories", format_func=_category_label, **keep
+            "Category", categories, picked("lb_categories", categories), key="lb_categories",
+            format_func=_category_label, **keep,
         )
         templates = c2.multiselect(
-            "Template", options["templates"], key="lb_templates", **keep
+            "Template", options["templates"], picked("lb_templates", options["templates"]),
+            key="lb_templates", **keep,
         )
         providers = c3.multiselect(
             "Provider",
             options["providers"],
+            picked("lb_providers", options["providers"]),
             key="lb_providers",
             format_func=lambda p: PROVIDER_LABELS.get(p, p),
             **keep,
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
-        dates = c4.date_input("Date range", key="lb_dates", format="YYYY-MM-DD", **keep)
+        dates = c4.date_input(
+            "Date range", held("lb_dates", []), key="lb_dates", format="YYYY-MM-DD", **keep
+        )
         chosen_raters = st.multiselect(
             "Raters",
             raters,
+            picked("lb_raters", raters),
             key="lb_raters",
             **keep,
             help="Count only these people's star ratings and arena votes (none chosen: "
@@ -116,6 +121,7 @@ def _filter_widgets(
         )
         include_offline = st.toggle(
             "Include offline sketches",
+            held("lb_offline", False),
             key="lb_offline",
             **keep,
             help="Sketches are drawn locally, not by a model. When included they compete under "
@@ -204,25 +210,26 @@ def _verdict(board: Leaderboard, judged: JudgedEvidence | None) -> list[str]:
     models = list(board.models)
     chosen = [m for m in st.session_state.get(VERDICT_KEY, models[:2]) if m in models]
     st.session_state[VERDICT_KEY] = chosen
-    picked = st.multiselect(
+    shown = st.multiselect(
         "Models",
         models,
+        chosen,
         key=VERDICT_KEY,
         format_func=lambda m: board.names.get(m, m),
         help="The seed article's table, drawn from your data for the models you choose.",
     )
-    if not picked:
+    if not shown:
         st.info("Choose one or more models to draw the verdict table.")
         return []
-    verdict = board.verdict(picked)
+    verdict = board.verdict(shown)
     if judged is not None and not judged.is_empty:
         verdict = with_machine_rows(verdict, judged, VERDICT_GROUPS)
     st.table(verdict.frame().set_index("Criterion"))
     st.caption(verdict.explanation)
     with st.expander("Copy as Markdown"):
         st.code(verdict.markdown(), language="markdown")
-    tradeoff_section(board, picked, judged)
-    return picked
+    tradeoff_section(board, shown, judged)
+    return shown
 
 
 # -- one criterion: Bradley–Terry, categories, charts --------------------------------------------
@@ -292,7 +299,8 @@ def _criterion(wb: Workbench, board: Leaderboard, f: HistoryFilter) -> None:
         voted = [c for c in ids if c in board.voted]
         st.session_state["lb_criterion"] = voted[0] if voted else ids[0]
     criterion = st.selectbox(
-        "Criterion", ids, key="lb_criterion", format_func=label, **url_state.KEEP
+        "Criterion", ids, position("lb_criterion", ids), key="lb_criterion",
+        format_func=label, **url_state.KEEP,
     )
     url_state.publish("leaderboard_criterion", field)
     result = board.result(criterion)

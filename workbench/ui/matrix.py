@@ -23,10 +23,12 @@ from workbench.ui.run_panel import (
 )
 from workbench.ui.shared import money, page, workbench
 from workbench.ui.text import count, plain
+from workbench.ui.widget_value import held, position
 
 RUN_KEY = "m_grid"  # the run whose grid shows (in the URL too)
 TOAST_KEY = "matrix_toast"
 AXIS_LABELS = {"prompt": "Prompt", "model": "Model", "seed": "Seed", "aspect_ratio": "Aspect ratio"}
+AXES = list(AXIS_LABELS)
 
 
 def _seeds(text: str) -> list[int | None]:
@@ -125,6 +127,7 @@ def _page(wb: Workbench) -> None:
     st.caption("Sweep prompt variants, models, seeds and aspect ratios; every cell is logged.")
     prompts_text = st.text_area(
         "Prompt variants (one per line; end a line with --ar W:H to fix its ratio)",
+        held("m_prompts", ""),
         key="m_prompts",
         **url_state.KEEP,
         height=120,
@@ -142,6 +145,7 @@ def _page(wb: Workbench) -> None:
     cols = st.columns(2)
     seed_text = cols[0].text_input(
         "Seeds",
+        held("m_seeds", ""),
         key="m_seeds",
         **url_state.KEEP,
         placeholder="e.g. 1,2,3 or 10-13",
@@ -152,7 +156,7 @@ def _page(wb: Workbench) -> None:
     kept = [r for r in st.session_state.get("m_ratios", []) if r in common]
     st.session_state["m_ratios"] = kept  # a ratio the chosen models do not share is dropped
     ratios = cols[1].multiselect(
-        "Aspect ratios", common, key="m_ratios", help="Leave empty for each model's default.",
+        "Aspect ratios", common, kept, key="m_ratios", help="Leave empty for each model's default.",
         **url_state.KEEP,
     )
     try:
@@ -163,15 +167,15 @@ def _page(wb: Workbench) -> None:
             "(at most 100 in a range), or empty for one random seed."
         )
         seeds = []
-    st.session_state.setdefault("m_rows", "prompt")
-    st.session_state.setdefault("m_cols", "model")
     axis_cols = st.columns(3)
     rows = axis_cols[0].selectbox(
-        "Rows (Y)", list(AXIS_LABELS), key="m_rows", format_func=AXIS_LABELS.__getitem__,
+        "Rows (Y)", AXES, position("m_rows", AXES, AXES.index("prompt")),
+        key="m_rows", format_func=AXIS_LABELS.__getitem__,
         **url_state.KEEP,
     )
     columns = axis_cols[1].selectbox(
-        "Columns (X)", list(AXIS_LABELS), key="m_cols", format_func=AXIS_LABELS.__getitem__,
+        "Columns (X)", AXES, position("m_cols", AXES, AXES.index("model")),
+        key="m_cols", format_func=AXIS_LABELS.__getitem__,
         **url_state.KEEP,
     )
     group_by = tuple(a for a in AXIS_LABELS if a not in (rows, columns))

@@ -3,10 +3,11 @@ a rating action, saved at once; a click on the selected star clears it. Append-o
 action adds a row and the newest counts, and an action that changes nothing (a repeated or
 replayed event) writes nothing.
 
-The widgets take their starting value from the session state, seeded from the database the
-first time they are drawn, never from a `default` argument: a default that follows the saved
-stars would change the widget's identity after every save, and Streamlit would then report an
-unchanged widget as changed on an unrelated rerun (moving a slider elsewhere on the page)."""
+A row is drawn with the stars it holds as its default: the saved ones the first time, then the
+session's (`ui/widget_value.py`). A browser that draws the row late (a slider moved elsewhere
+on the page redraws the list) then shows those stars; with no default it showed none and sent
+that back as a click, which cleared the saved rating. Streamlit identifies the widget by its
+key and options, so a default that follows the stars keeps the widget's identity."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import streamlit as st
 from workbench.domain.criteria import Criterion, load_criteria
 from workbench.services.evidence import ratings as rating_service
 from workbench.services.workbench import Workbench
+from workbench.ui.widget_value import held
 
 
 def _save(wb: Workbench, generation_id: str, criterion: Criterion, key: str) -> None:
@@ -46,13 +48,13 @@ def rating_widgets(
 ) -> None:
     for criterion in criteria or load_criteria():
         key = f"rate_{generation_id}_{criterion.id}"
-        if key not in st.session_state:
-            st.session_state[key] = current[criterion.id] - 1 if criterion.id in current else None
+        saved = current[criterion.id] - 1 if criterion.id in current else None
         label_col, stars_col = st.columns([2, 3], vertical_alignment="center")
         label_col.markdown(f"**{criterion.label}**", help=criterion.help)
         with stars_col:
             st.feedback(
-                "stars", key=key, on_change=_save, args=(wb, generation_id, criterion, key)
+                "stars", key=key, default=held(key, saved), on_change=_save,
+                args=(wb, generation_id, criterion, key),
             )
     st.caption("Click a star to rate; click the selected star again to clear the rating.")
     if message := st.session_state.pop("rating_error", None):

@@ -22,6 +22,7 @@ from workbench.ui.refine import refine_action
 from workbench.ui.report import report_download
 from workbench.ui.shared import duration, money
 from workbench.ui.text import count, plain
+from workbench.ui.widget_value import picked, position
 
 CONFIRM_OVER_USD = 1.0
 CONFIRM_OVER_IMAGES = 50
@@ -60,10 +61,12 @@ def run_fields(wb: Workbench, key: str) -> list[url_state.Field]:
 
 def model_picker(wb: Workbench, key: str) -> list[str]:
     """The models to run, Nano Banana 2 and FLUX.2 Pro to start with (the article's pair)."""
+    ids = [m.id for m in wb.catalog.models]
+    first = f"{key}_models" not in st.session_state
     return st.multiselect(
         "Models",
-        [m.id for m in wb.catalog.models],
-        default=["nano-banana-2", "flux-2-pro"],
+        ids,
+        default=["nano-banana-2", "flux-2-pro"] if first else picked(f"{key}_models", ids),
         key=f"{key}_models",
         **url_state.KEEP,
         format_func=lambda i: wb.catalog.model(i).name,
@@ -77,7 +80,7 @@ def suite_picker(key: str) -> Suite | None:
     chosen = st.selectbox(
         "Suite",
         list(suites),
-        index=None,
+        index=None,  # clearable; a suite from a link is set through the session
         key=f"{key}_suite",
         **url_state.KEEP,
         placeholder="Pick a suite…",
@@ -115,7 +118,10 @@ def provider_pickers(wb: Workbench, model_ids: list[str], key: str) -> dict[str,
         chosen[model_id] = cols[i].selectbox(
             f"{model.name} via",
             options,
-            index=options.index(status_service.default_provider(wb, model_id)),
+            index=position(
+                f"{key}_provider_{model_id}", options,
+                options.index(status_service.default_provider(wb, model_id)),
+            ),
             key=f"{key}_provider_{model_id}",
             **url_state.KEEP,
             format_func=lambda p: (
