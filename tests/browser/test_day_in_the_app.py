@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journey import _settle
+from tests.browser.steps import choose_option, settle
 from workbench.config import KEY_VARIABLES
 
 pytestmark = pytest.mark.browser
@@ -53,7 +53,7 @@ def _generate(data_dir: Path, prompt: str, model: str = "nano-banana-2", seed: i
 def _history(page, url: str, query: str = "") -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{url}/history{query}")
     page.get_by_role("heading", name="History", exact=True).wait_for()
-    _settle(page)
+    settle(page)
 
 
 def test_a_downloaded_image_opens_its_recipe_on_build(app_server, browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -72,13 +72,13 @@ def test_a_downloaded_image_opens_its_recipe_on_build(app_server, browser, tmp_p
 
     page.goto(f"{url}/build")
     page.get_by_role("heading", name="Build a prompt").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_text("Open from image").click()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(saved))
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Restore its recipe").click()
     page.get_by_text("Restored the prompt and settings from the image.").wait_for()
-    _settle(page)
+    settle(page)
     page.locator('[data-testid="stCode"]').filter(has_text=prompt).first.wait_for()
     assert page.get_by_role("textbox", name="Seed").input_value() == "4242"
     page.close()
@@ -119,22 +119,22 @@ def test_a_rating_is_written_once_the_slider_writes_none_and_a_clear_stays(
     overall = page.locator('[data-testid="stFeedback"]').first
     overall.get_by_role("radio", name="4 out of 5 stars").click()
     page.get_by_text("Saved 4★ for overall.").wait_for()
-    _settle(page)
+    settle(page)
     # Two quick presses of → on the "Minimum rating" slider, then back down.
     handle = page.get_by_role("slider", name="Minimum rating (mean stars)")
     for key in ("ArrowRight", "ArrowRight", "ArrowLeft", "ArrowLeft"):
         handle.press(key)
-        _settle(page)
+        settle(page)
     assert _ratings(data_dir, gid) == [4]
     # Click the selected star again: the rating is cleared, and stays cleared after a reload.
     overall = page.locator('[data-testid="stFeedback"]').first
     overall.get_by_role("radio", name="4 out of 5 stars").click()
     page.get_by_text("Cleared the rating for overall.").wait_for()
-    _settle(page)
+    settle(page)
     assert _ratings(data_dir, gid) == [4, None]
     page.reload()
     page.get_by_role("heading", name=f"Generation {gid}").wait_for()
-    _settle(page)
+    settle(page)
     stars = page.locator('[data-testid="stFeedback"]').first
     assert stars.get_by_role("radio", checked=True).count() == 0
     assert _ratings(data_dir, gid) == [4, None]
@@ -179,46 +179,46 @@ def test_history_filters_survive_another_page_a_reload_back_and_a_shared_link(
     box = page.locator('input[aria-label="Prompt, tag or note contains"]')
     box.fill(marker)
     box.press("Enter")
-    _settle(page)
+    settle(page)
     _shows(page, "2 generations match")
     assert f"h_text={marker}" in page.url
     # the open generation follows the URL too
     page.goto(_with_param(page.url, "open", wanted))
     page.get_by_role("heading", name=f"Generation {wanted}").wait_for()
-    _settle(page)
+    settle(page)
     filtered = page.url
     assert f"open={wanted}" in filtered
 
     # Another page and back through the menu: the filter is still there.
     page.get_by_role("link", name="Leaderboard").click()
     page.get_by_role("heading", name="Leaderboard").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_role("link", name="History").click()
     page.get_by_role("heading", name="History", exact=True).wait_for()
-    _settle(page)
+    settle(page)
     _shows(page, "2 generations match")
     expect(_text_box(page)).to_have_value(marker, timeout=60_000)
 
     # The browser's back button from another page.
     page.get_by_role("link", name="Status").click()
     page.get_by_role("heading", name="Status").wait_for()
-    _settle(page)
+    settle(page)
     page.go_back()
     page.get_by_role("heading", name="History", exact=True).wait_for()
-    _settle(page)
+    settle(page)
     _shows(page, "2 generations match")
 
     # A reload, and the link opened in a fresh browser context (someone it was sent to).
     page.reload()
     page.get_by_role("heading", name="History", exact=True).wait_for()
-    _settle(page)
+    settle(page)
     _shows(page, "2 generations match")
     other = browser.new_context(viewport={"width": 1400, "height": 1000})
     shared = other.new_page()
     shared.set_default_timeout(60_000)
     shared.goto(filtered)
     shared.get_by_role("heading", name="History", exact=True).wait_for()
-    _settle(shared)
+    settle(shared)
     _shows(shared, "2 generations match")
     shared.get_by_role("heading", name=f"Generation {wanted}").wait_for()
     expect(_text_box(shared)).to_have_value(marker, timeout=60_000)
@@ -235,13 +235,13 @@ def test_archive_and_restore(app_server, browser) -> None:  # type: ignore[no-un
     page.get_by_role("heading", name=f"Generation {gid}").wait_for()
     page.get_by_role("button", name="Archive", exact=True).click()
     page.get_by_text(f"Archived {gid}.").wait_for()
-    _settle(page)
+    settle(page)
     assert page.get_by_role("heading", name=f"Generation {gid}").count() == 0
     _history(page, url, f"?h_archived=only&open={gid}")
     page.get_by_role("heading", name=f"Generation {gid}").wait_for()
     page.get_by_role("button", name="Restore", exact=True).click()
     page.get_by_text("Restored: shown again everywhere.").wait_for()
-    _settle(page)
+    settle(page)
     _history(page, url, f"?open={gid}")
     page.get_by_role("heading", name=f"Generation {gid}").wait_for()
     page.close()
@@ -256,14 +256,12 @@ def test_reopen_a_run_and_export_the_filtered_history(app_server, browser, tmp_p
     page.set_default_timeout(60_000)
     page.goto(f"{url}/matrix")
     page.get_by_role("heading", name="Matrix", exact=True).wait_for()
-    _settle(page)
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Open a run's grid")
-    box.get_by_role("combobox").click()
-    page.get_by_role("option").filter(has_text=run_id).first.click()
-    _settle(page)
+    settle(page)
+    choose_option(page, "Open a run's grid", text=run_id)
+    settle(page)
     page.locator("[data-testid^='stBaseButton']", has=page.get_by_text("Open", exact=True)).click()
     page.get_by_text(f"Run {run_id}", exact=False).first.wait_for()
-    _settle(page)
+    settle(page)
     assert run_id in page.url
 
     _history(page, url, f"?h_run={run_id}")
@@ -301,7 +299,7 @@ def test_keys_and_a_theme_that_follows_the_system(app_server, browser) -> None: 
         page.get_by_role("heading", name=f"Generation {second}").wait_for()
         _shows(page, "2 generations match")
         page.get_by_text("Rate it").first.wait_for()
-        _settle(page)
+        settle(page)
         # The widgets finish drawing (the → / ← shortcuts below are not heard before): no DOM
         # state marks it.
         page.wait_for_timeout(1500)
@@ -320,21 +318,21 @@ def test_keys_and_a_theme_that_follows_the_system(app_server, browser) -> None: 
             page.locator("h1").first.click()  # focus outside any input
             page.keyboard.press("ArrowRight")
             page.get_by_role("heading", name=f"Generation {first}").wait_for()
-            _settle(page)
+            settle(page)
             page.keyboard.press("ArrowLeft")
             page.get_by_role("heading", name=f"Generation {second}").wait_for()
-            _settle(page)
+            settle(page)
             # Ctrl+Enter generates on Build
             page.goto(f"{url}/build")
             page.get_by_role("heading", name="Build a prompt").wait_for()
-            _settle(page)
+            settle(page)
             page.get_by_role("button", name="Load example", exact=False).first.click()
             page.locator('[data-testid="stCode"]').filter(has_text="balcony").first.wait_for()
-            _settle(page)
+            settle(page)
             page.locator("h1").first.click()
             page.keyboard.press("Control+Enter")
             page.get_by_role("heading", name="Result").wait_for()
-            _settle(page)
+            settle(page)
             page.screenshot(path=str(ARTIFACTS / "theme-light-build.png"), full_page=False)
         context.close()
     assert backgrounds["light"] != backgrounds["dark"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.chromium import TITLES
+from tests.browser.steps import choose_option, settle
 
 pytestmark = pytest.mark.browser
 
@@ -20,36 +21,6 @@ SEED_NANO = (
 ARTIFACTS = Path(
     os.environ.get("WORKBENCH_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts")
 )
-
-
-def _settle(page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until Streamlit has finished the rerun the last action started: a moment for the
-    request to reach the server, then until the status widget is gone. (Waiting on the app's
-    `data-test-script-state` instead let Build's next field be filled while the rerun was still
-    drawing it: 2 of 4 clean-clone runs and 2 of 3 runs here timed out.)"""
-    page.wait_for_timeout(150)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
-
-
-def _choose_option(page, label: str, index: int) -> None:  # type: ignore[no-untyped-def]
-    """Open the selectbox called `label` and pick its option number `index`. A rerun that lands
-    while the list is open closes it again (seen on a busy CI machine), so open it until the
-    option shows, a few times at most."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
-    option = page.get_by_role("option").nth(index)
-    for _ in range(5):
-        box.get_by_role("combobox").click()
-        try:
-            option.wait_for(timeout=10_000)
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-            _settle(page)
-            continue
-        option.click()
-        return
-    raise AssertionError(f"the {label!r} list never showed option {index}")
 
 
 def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +45,7 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
         box.press("Tab")
         # The rerun this commit started is done when the assembled prompt shows the value.
         page.locator('[data-testid="stCode"]').filter(has_text=value).first.wait_for()
-        _settle(page)
+        settle(page)
     sent = page.locator('[data-testid="stCode"]').filter(has_text=SEED_NANO)
     sent.first.wait_for()
     assert sent.count() >= 2  # as written and as sent are the same here
@@ -82,7 +53,7 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     # Generate with the offline sketch renderer and see the image.
     page.get_by_role("button", name="Generate").click()
     page.get_by_role("heading", name="Result").wait_for()
-    _settle(page)
+    settle(page)
     result_image = page.locator('[data-testid="stImage"] img').first
     result_image.wait_for()
     page.get_by_text("offline sketch, no model").first.wait_for()
@@ -91,7 +62,7 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     # Find it in History.
     page.get_by_role("link", name="History").click()
     page.get_by_role("heading", name="History").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_text("1 generation matches").wait_for()
     page.get_by_role("heading", name="Generation gen_").wait_for()
     page.locator('[data-testid="stCode"]').filter(has_text=SEED_NANO).first.wait_for()
@@ -100,15 +71,15 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     overall = page.locator('[data-testid="stFeedback"]').first
     overall.get_by_role("radio", name="5 out of 5 stars").click()
     page.get_by_text("Saved 5★ for overall.").wait_for()
-    _settle(page)
+    settle(page)
     page.screenshot(path=str(ARTIFACTS / "journey-2-history.png"), full_page=True)
 
     # See it on the Leaderboard (sketches count only when the user includes them).
     page.get_by_role("link", name="Leaderboard").click()
     page.get_by_role("heading", name="Leaderboard").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_text("Include offline sketches").click()
-    _settle(page)
+    settle(page)
     stars = page.locator('[data-testid="stTable"]').first
     stars.wait_for()
     # sketches compete under their own name, never as the model itself
@@ -121,10 +92,10 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     # Refine on FLUX.2 Pro: from the draft's detail to the builder, prefilled.
     page.get_by_role("link", name="History").click()
     page.get_by_role("heading", name="History").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Refine on FLUX.2 Pro").click()
     page.get_by_role("heading", name="Build a prompt").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_text("Refining", exact=False).first.wait_for()
     subject = page.get_by_role("textbox", name="Subject, described in detail *")
     assert subject.input_value() == "A woman reading"
@@ -134,18 +105,18 @@ def test_build_generate_find_rate_and_rank(app_server, browser) -> None:  # type
     lighting.press("Tab")
     page.locator('[data-testid="stCode"]').filter(
         has_text="soft window light from the left").first.wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_text("The draft goes along as a reference image", exact=False).first.wait_for()
     page.get_by_role("button", name="Generate").click()
     page.get_by_role("heading", name="Result").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_text("FLUX.2 Pro (offline sketch, no model)").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "journey-7-refine.png"), full_page=True)
 
     # History: the refinement opens first, with the draft in its lineage chain.
     page.get_by_role("link", name="History").click()
     page.get_by_role("heading", name="History").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_text("2 generations match").wait_for()
     page.get_by_text("Lineage (first draft → refinements)").wait_for()
     page.get_by_text("▶ FLUX.2 Pro · succeeded").wait_for()
@@ -163,7 +134,7 @@ HOSTILE = (
 
 def _heading(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("heading", name=name, exact=True).first.wait_for()
-    _settle(page)
+    settle(page)
 
 
 def test_every_page_has_its_own_url(app_server, browser) -> None:  # type: ignore[no-untyped-def]
@@ -195,27 +166,27 @@ def test_hostile_text_compare_arena_and_a_rating_that_stays(app_server, browser)
         box = page.get_by_label(label, exact=True)
         box.fill(value)
         box.press("Tab")
-        _settle(page)
+        settle(page)
     page.get_by_role("button", name="Generate").click()
     page.get_by_role("heading", name="Result").wait_for()
-    _settle(page)
+    settle(page)
 
     # Compare: 2 models x 2 variations of a hostile free-text prompt.
     page.get_by_role("link", name="Compare").click()
     _heading(page, TITLES["compare"])
     page.get_by_text("Free text", exact=True).click()
-    _settle(page)
+    settle(page)
     prompt = page.get_by_label("Prompt (sent as written to every model)")
     prompt.fill(f"{HOSTILE} a lighthouse at dusk")
     prompt.press("Tab")
-    _settle(page)
+    settle(page)
     variations = page.get_by_label("Variations per model")
     variations.fill("2")
     variations.press("Tab")
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Run 4 generations").click()
     page.get_by_role("button", name="Download the run as ZIP").wait_for()  # the run is done
-    _settle(page)
+    settle(page)
     assert page.locator('[data-testid="stImage"] img').count() >= 4
     page.screenshot(path=str(ARTIFACTS / "journey-4-compare.png"), full_page=True)
 
@@ -225,18 +196,18 @@ def test_hostile_text_compare_arena_and_a_rating_that_stays(app_server, browser)
     variants = page.get_by_label("Prompt variants", exact=False)
     variants.fill(HOSTILE)
     variants.press("Tab")
-    _settle(page)
+    settle(page)
     page.get_by_text("Prompt labels").click()
-    _settle(page)
+    settle(page)
     page.get_by_text("![x](http://127.0.0.1:9/x.png)", exact=False).first.wait_for()  # as text
 
     # Arena: a vote on a pair of the Compare run (offline sketches included).
     page.get_by_role("link", name="Arena").click()
     _heading(page, TITLES["arena"])
     page.get_by_text("Include offline sketches").click()
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Left is better").click()
-    _settle(page)
+    settle(page)
     page.get_by_text("you preferred").first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "journey-5-arena.png"), full_page=True)
 
@@ -244,22 +215,22 @@ def test_hostile_text_compare_arena_and_a_rating_that_stays(app_server, browser)
     page.get_by_role("link", name="History").click()
     _heading(page, TITLES["history"])
     page.get_by_role("tab", name="Gallery").click()
-    _settle(page)
+    settle(page)
     heading = page.get_by_role("heading", name="Generation gen_").first
     first_opened = heading.inner_text()
-    _choose_option(page, "Open generation", 1)
+    choose_option(page, "Open generation", index=1)
     page.wait_for_function(  # the detail below follows the choice
         "old => ![...document.querySelectorAll('h2, h3')].some(h => h.innerText === old)",
         arg=first_opened,
     )
-    _settle(page)
+    settle(page)
     opened = heading.inner_text()
     assert opened != first_opened
     page.locator('[data-testid="stFeedback"]').first.get_by_role(
         "radio", name="4 out of 5 stars"
     ).click()
     page.get_by_text("Saved 4★ for overall.").wait_for()
-    _settle(page)
+    settle(page)
     assert page.get_by_role("heading", name="Generation gen_").first.inner_text() == opened
     page.screenshot(path=str(ARTIFACTS / "journey-6-history-rating.png"), full_page=True)
 
