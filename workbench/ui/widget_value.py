@@ -20,10 +20,10 @@ from typing import Any, TypeVar, overload
 
 import streamlit as st
 
-T = TypeVar("T")
+Held = TypeVar("Held")
 
 
-def held(key: str, fallback: T) -> T:
+def held(key: str, fallback: Held) -> Held:
     """The session's value for `key`, or `fallback` before the widget has one."""
     return st.session_state.get(key, fallback)
 
