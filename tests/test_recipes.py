@@ -172,7 +172,7 @@ def test_cli_images_for_a_run_and_an_id(data_dir: Path, tmp_path: Path, capsys) 
     captured = capsys.readouterr()
     assert code == 0, captured.err
     files = sorted(out.iterdir())
-    assert len(files) == 3 and "wrote 3 image(s)" in captured.err
+    assert len(files) == 3 and "wrote 3 images" in captured.err
     assert all(read_metadata(f.read_bytes()).workbench for f in files)
 
 

@@ -162,7 +162,7 @@ def test_cli_report_for_a_run_and_ids(tmp_path: Path, monkeypatch, capsys) -> No
     run_id = capsys.readouterr().err.split("run id: ")[1].split()[0]
     out = tmp_path / "report.html"
     assert cli.main(["report", "--run", run_id, "--out", str(out)]) == 0
-    assert "2 image(s)" in capsys.readouterr().err
+    assert "2 images of 2 generations" in capsys.readouterr().err
     html = out.read_text()
     assert html.count("<img ") == 2 and "Compare run" not in html  # a suite run, named as such
     assert cli.main(["report", "--run", "run_nope", "--out", str(out)]) == 1

@@ -118,7 +118,7 @@ def test_a_first_signal_stops_sending_and_logs_the_jobs_in_flight(tmp_path: Path
         assert run.wait(60) == 130
         err = lines.rest()
         assert fake.paid_submits == AT_ONCE  # nothing was sent after the signal
-    assert f"{PROMPTS - AT_ONCE} queued cell(s) cancelled, {AT_ONCE} finished and logged" in err
+    assert f"{PROMPTS - AT_ONCE} queued cells cancelled, {AT_ONCE} finished and logged" in err
     wb = _open(env, tmp_path)
     cells = wb.log.run_cells(run_id)
     assert sorted(c.status for c in cells) == ["cancelled"] * 4 + ["succeeded"] * 2

@@ -236,7 +236,7 @@ def p(**fields: Any) -> dict[str, Any]:
     ("data", "message"),
     [
         (suite_data(p(category="selfie")), "prompt #1 'a': unknown category 'selfie'"),
-        (suite_data(p(), p()), "duplicate prompt id(s): a"),
+        (suite_data(p(), p()), "duplicate prompt id: a"),
         (
             suite_data(p(category="text", prompt='A sign that says "OPEN"')),
             "a 'text' entry needs expected_text",

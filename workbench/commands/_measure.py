@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from workbench.domain.plural import count
+
 
 @contextmanager
 def measuring(wb: Any, wait_s: float) -> Iterator[None]:
@@ -20,7 +22,7 @@ def measuring(wb: Any, wait_s: float) -> Iterator[None]:
     finally:
         if not worker.wait_idle(timeout=wait_s):
             print(
-                f"note: {worker.pending} image measurement(s) still queued; "
+                f"note: {count(worker.pending, 'image measurement')} still queued; "
                 "`workbench metrics --recompute` finishes them",
                 file=sys.stderr,
             )

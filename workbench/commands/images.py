@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
 from workbench.commands._selection import add_selection_arguments, require_selection
+from workbench.domain.plural import count
 
 
 def register(subparsers: Any) -> None:
@@ -63,7 +64,7 @@ def run(args: Any) -> int:
             raise CommandError(f"cannot write to {args.out}: {exc.strerror}") from None
     for path in written:
         print(path)
-    print(f"wrote {len(written)} image(s) to {args.out}", file=sys.stderr)
+    print(f"wrote {count(len(written), 'image')} to {args.out}", file=sys.stderr)
     return EXIT_OK
 
 

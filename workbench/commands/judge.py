@@ -18,6 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from workbench.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
+from workbench.domain.plural import count
 
 if TYPE_CHECKING:
     from workbench.services.workbench import Workbench
@@ -90,7 +91,8 @@ def _judge(args: argparse.Namespace, wb: Workbench, out: TextIO, err: TextIO) ->
 
     if args.resend_interrupted:
         released = judging.release_interrupted(wb)
-        out.write(f"{released} interrupted call(s) released; they may have been billed once.\n")
+        out.write(f"{count(released, 'interrupted call')} released; they may have been billed "
+                  "once.\n")
     planned = judging.plan(wb, generation_ids=args.ids, run_id=args.run_id, pairs=args.pairs,
                            voted=args.voted)
     for line in planned.lines():

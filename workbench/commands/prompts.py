@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from workbench.commands import EXIT_OK, EXIT_USAGE, CommandError, opened_workbench
+from workbench.domain.plural import count
 
 
 def register(subparsers: Any) -> None:
@@ -72,7 +73,8 @@ def run_list(args: Any) -> int:
         text = " ".join(row.prompt.split())
         print(f"{star} {row.name}@{row.version}  {row.model}{tags}  {text[:70]}")
     if not args.json:
-        print(f"page {page.page} of {page.pages} · {page.total} name(s)", file=sys.stderr)
+        print(f"page {page.page} of {page.pages} · {count(page.total, 'name')}",
+              file=sys.stderr)
     return EXIT_OK
 
 

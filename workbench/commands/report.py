@@ -8,6 +8,7 @@ from typing import Any
 
 from workbench.commands import EXIT_OK, CommandError, opened_workbench
 from workbench.commands._selection import add_selection_arguments, require_selection
+from workbench.domain.plural import count
 
 
 def register(subparsers: Any) -> None:
@@ -42,7 +43,8 @@ def run(args: Any) -> int:
         raise CommandError(f"cannot write {args.out}: {exc.strerror}") from None
     size_mb = len(built.data) / 1024 / 1024
     print(
-        f"wrote {args.out}: {built.images} image(s) of {built.generations} generation(s), "
+        f"wrote {args.out}: {count(built.images, 'image')} of "
+        f"{count(built.generations, 'generation')}, "
         f"{size_mb:.1f} MB",
         file=sys.stderr,
     )

@@ -26,6 +26,7 @@ from workbench.commands import (
 )
 from workbench.commands._measure import measuring
 from workbench.commands._queries import answering
+from workbench.domain.plural import count
 
 MEASURE_WAIT_S = 120.0  # how long the end of a run waits for its images' measurements
 
@@ -215,8 +216,8 @@ def run(args: Any) -> int:
         interrupted, runs = run_service.recover(wb)
         if interrupted or runs:
             print(
-                f"note: marked {interrupted} attempt(s) and {runs} run(s) left by a stopped "
-                "process as interrupted",
+                f"note: marked {count(interrupted, 'attempt')} and {count(runs, 'run')} left "
+                "by a stopped process as interrupted",
                 file=sys.stderr,
             )
         try:
@@ -241,8 +242,10 @@ def run(args: Any) -> int:
         print(f"run id: {handle.run_id}", file=sys.stderr)
         if handle.unaccounted:
             print(
-                f"note: {len(handle.unaccounted)} cell(s) were sent (the sent-requests ledger "
-                "says so) but the database has no record of them, so they are not sent again: "
+                f"note: {count(len(handle.unaccounted), 'cell')} "
+                f"{'was' if len(handle.unaccounted) == 1 else 'were'} sent (the sent-requests "
+                "ledger says so) but the database has no record of them, so they are not sent "
+                "again: "
                 + ", ".join(handle.unaccounted),
                 file=sys.stderr,
             )
@@ -273,7 +276,7 @@ def _resume(wb: Any, args: Any, overrides: dict[str, Any]) -> Any:
             {provider_label(p) for p in run_service.providers_of(wb, [r.id for r in uncertain])}
         )
         print(
-            f"sending again {len(uncertain)} cell(s) cut off while sending: they may or may "
+            f"sending again {count(len(uncertain), 'cell')} cut off while sending: they may or may "
             f"not have reached {', '.join(providers) or 'their provider'}, so each may be "
             "billed twice.",
             file=sys.stderr,
@@ -292,7 +295,7 @@ def _drive(handle: Any) -> Any:
     def first() -> None:
         in_flight = handle.progress.in_flight
         print(
-            f"stopping: nothing new is sent; {in_flight} job(s) in flight finish and are "
+            f"stopping: nothing new is sent; {count(in_flight, 'job')} in flight finish and are "
             "logged (Ctrl-C again to stop waiting for them)",
             file=sys.stderr,
             flush=True,
@@ -317,7 +320,7 @@ def _drive(handle: Any) -> Any:
 
 def _stopped_line(progress: Any) -> str:
     line = (
-        f"stopped: {progress.cancelled} queued cell(s) cancelled, {progress.done} finished "
+        f"stopped: {count(progress.cancelled, 'queued cell')} cancelled, {progress.done} finished "
         "and logged"
     )
     if progress.interrupted:

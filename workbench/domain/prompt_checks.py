@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from workbench.domain.catalog import ModelSpec
+from workbench.domain.plural import count
 from workbench.domain.templates import Check, Template, TemplateLibrary
 
 MAX_PROMPT_CHARS = 10_000
@@ -95,7 +96,7 @@ def prepare(raw: str) -> PreparedPrompt:
             Finding(
                 "control-characters",
                 "info",
-                f"Removed {removed} invisible control character(s) from the prompt.",
+                f"Removed {count(removed, 'invisible control character')} from the prompt.",
             )
         )
     aspect_ratio = None

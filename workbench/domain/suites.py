@@ -296,7 +296,9 @@ class Suite(_Strict):
         for entry in self.prompts:
             (duplicates if entry.id in seen else seen).add(entry.id)
         if duplicates:
-            raise ValueError(f"duplicate prompt id(s): {', '.join(sorted(set(duplicates)))}")
+            twice = sorted(set(duplicates))
+            noun = "id" if len(twice) == 1 else "ids"
+            raise ValueError(f"duplicate prompt {noun}: {', '.join(twice)}")
         return self
 
     @property

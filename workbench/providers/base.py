@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from workbench.domain.catalog import REWRITE_OPTION, CatalogError, ModelSpec, Offer, rewrite_params
+from workbench.domain.plural import count
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -98,8 +99,8 @@ def reference_fields(request: ImageRequest, names: list[str]) -> dict[str, Any]:
     if len(request.references) > min(spec.max_images, len(names)):
         raise ProviderError(
             "bad_request",
-            f"{who} takes at most {min(spec.max_images, len(names))} reference image(s); "
-            f"{len(request.references)} were given.",
+            f"{who} takes at most {count(min(spec.max_images, len(names)), 'reference image')};"
+            f" {len(request.references)} were given.",
         )
     return {
         "reference_images": [

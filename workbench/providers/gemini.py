@@ -199,7 +199,8 @@ class GeminiProvider(HostedProvider):
         detail = last_404.message if last_404 else ""
         raise ProviderError(
             "config",
-            f"The Gemini API does not know the model id(s) {', '.join(missing)} (HTTP 404). "
+            f"The Gemini API does not know the model "
+            f"{'id' if len(missing) == 1 else 'ids'} {', '.join(missing)} (HTTP 404). "
             f"Update model_id / fallback_ids in the catalog (workbench/domain/data/catalog.toml). "
             f"{detail}".strip(),
             status_code=404,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from workbench.config import Settings, load_settings
 from workbench.domain.catalog import Catalog, load_catalog
+from workbench.domain.plural import count
 from workbench.domain.templates import TemplateLibrary, load_templates
 from workbench.providers.base import Provider, ProviderError, UnavailableProvider
 from workbench.providers.registry import build_provider
@@ -122,6 +123,6 @@ def open_workbench(
     replayed = wb.attempts.replay_journal()
     if replayed:
         logging.getLogger(__name__).warning(
-            "wrote %d outcome(s) kept while the database was unreachable", replayed
+            "wrote %s kept while the database was unreachable", count(replayed, "outcome")
         )
     return wb

@@ -93,7 +93,7 @@ def _from_record(wb: Workbench, raw: dict[str, Any], current_model: str) -> Reci
     except ValidationError as exc:
         raise RecipeError(
             "This image's workbench record is damaged "
-            f"({exc.error_count()} field(s) unreadable); nothing was changed."
+            f"({count(exc.error_count(), 'field')} unreadable); nothing was changed."
         ) from exc
     notes: list[str] = []
     model = _model(wb, record.model, current_model, notes)

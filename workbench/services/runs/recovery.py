@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.domain.catalog import CatalogError, estimate_cost
+from workbench.domain.plural import count
 from workbench.providers.base import ImageResult, ProviderError, Resumable
 from workbench.providers.registry import provider_label
 from workbench.redact import redact
@@ -63,8 +64,9 @@ class RecoveryReport:
 
     def summary(self) -> str:
         lost = (
-            f" {len(self.unaccounted)} request(s) were sent (the sent-requests ledger says so) "
-            "but the database has no record of them; they are not sent again: "
+            f" {count(len(self.unaccounted), 'request')} "
+            f"{'was' if len(self.unaccounted) == 1 else 'were'} sent (the sent-requests ledger "
+            "says so) but the database has no record of them; they are not sent again: "
             + ", ".join(self.unaccounted_text)
             if self.unaccounted
             else ""
@@ -72,7 +74,7 @@ class RecoveryReport:
         if not self.checked:
             return "No interrupted job is waiting at a provider." + lost
         return (
-            f"Checked {self.checked} interrupted job(s) at their providers: "
+            f"Checked {count(self.checked, 'interrupted job')} at their providers: "
             f"{len(self.recovered)} recovered, {len(self.finished_badly)} finished without an "
             f"image, {len(self.expired)} expired at the provider, {len(self.still_open)} left "
             "to try later." + lost

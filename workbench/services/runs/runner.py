@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.domain.ids import new_id
+from workbench.domain.plural import count
 from workbench.errors import InvalidInput
 from workbench.providers.registry import default_concurrency, provider_label
 from workbench.services.runs.generation import (
@@ -386,7 +387,8 @@ def check_budget(est: Estimate, settings: RunSettings) -> None:
         )
     if est.unpriced:
         problems.append(
-            f"{est.unpriced} image(s) have no known price, so a budget cannot be guaranteed: "
+            f"{count(est.unpriced, 'image')} {'has' if est.unpriced == 1 else 'have'} no known "
+            "price, so a budget cannot be guaranteed: "
             "remove the budget or choose a priced provider."
         )
     if problems:

@@ -24,6 +24,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from workbench.domain.plural import count
 from workbench.errors import ConfigError
 from workbench.paths import DEFAULT_DATA_UMASK, modes
 from workbench.store.images.backend import (
@@ -123,9 +124,11 @@ def open_image_store(
     if store.remote and store.spool.keys():
         replay = replay_spool(store)
         if replay.uploaded:
-            log.warning("uploaded %d spooled image file(s) to %s", replay.uploaded,
+            log.warning("uploaded %s to %s", count(replay.uploaded, "spooled image file"),
                         store.location)
         if replay.left or replay.damaged:
-            log.warning("%d image file(s) stay in %s (%s)", replay.left + len(replay.damaged),
-                        store.spool.root, replay.error or "damaged")
+            stay = replay.left + len(replay.damaged)
+            log.warning("%s %s in %s (%s)", count(stay, "image file"),
+                        "stays" if stay == 1 else "stay", store.spool.root,
+                        replay.error or "damaged")
     return store
