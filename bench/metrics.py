@@ -165,8 +165,8 @@ def bench_batch(images: int) -> dict[str, float]:
         total = time.perf_counter() - start
         rows = service.text_accuracy(wb)
         wb.close()
-    measured = sum(r["images"] for r in rows)
-    exact = sum(r["exact_share"] * r["images"] for r in rows) / max(1, measured)
+    measured = sum(r.images for r in rows)
+    exact = sum(float(r.exact_share or 0) * r.images for r in rows) / max(1, measured)
     print(f"{images} rendered-text images (1024²), fast measures + OCR + stored: {total:.1f} s "
           f"({total / images * 1000:.0f} ms per image); {report.summary()}; exact text "
           f"{exact:.0%}")

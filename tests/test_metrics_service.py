@@ -106,10 +106,10 @@ def test_measuring_a_generation_stores_every_fast_metric_with_its_version(wb: Wo
     stored = MetricLog(wb.db).for_generation(gid)
     assert set(stored) == set(m.FAST_METRICS)
     direct = {r.name: r for r in m.measure_fast(image)}
-    assert stored[m.WARMTH]["value"] == pytest.approx(direct[m.WARMTH].value)
-    assert stored[m.DETAIL]["value"] == pytest.approx(direct[m.DETAIL].value)
-    assert stored[m.PHASH]["detail"]["hash"] == direct[m.PHASH].detail["hash"]
-    assert all(row["version"] == m.VERSIONS[name] for name, row in stored.items())
+    assert stored[m.WARMTH].value == pytest.approx(direct[m.WARMTH].value)
+    assert stored[m.DETAIL].value == pytest.approx(direct[m.DETAIL].value)
+    assert stored[m.PHASH].detail["hash"] == direct[m.PHASH].detail["hash"]
+    assert all(row.version == m.VERSIONS[name] for name, row in stored.items())
 
 
 def test_zero_size_and_corrupt_image_files_are_recorded_as_measurement_errors(
@@ -129,8 +129,8 @@ def test_zero_size_and_corrupt_image_files_are_recorded_as_measurement_errors(
     store = MetricLog(wb.db)
     for gid, reason in ((empty, "empty (0 bytes)"), (corrupt, "not a readable image")):
         rows = store.for_generation(gid)
-        assert rows[m.WARMTH]["status"] == "error" and rows[m.WARMTH]["value"] is None
-        assert reason in rows[m.DETAIL]["error"]
+        assert rows[m.WARMTH].status == "error" and rows[m.WARMTH].value is None
+        assert reason in rows[m.DETAIL].error
     sentences = [r.sentence for r in service.readings(wb, empty)]
     assert any("could not be measured" in s and "empty" in s for s in sentences)
 
@@ -147,7 +147,7 @@ def test_text_accuracy_keeps_what_was_asked_and_what_was_read(wb: Workbench) -> 
     text = next(r for r in results if r.name == m.TEXT_ACCURACY)
     assert text.value == pytest.approx(1 - 1 / 11)
     row = MetricLog(wb.db).for_generation(gid)[m.TEXT_ACCURACY]
-    assert row["detail"]["items"][0] == {"expected": "OPEN 24 HOURS", "read": "OPFN 24 HOURS",
+    assert row.detail["items"][0] == {"expected": "OPEN 24 HOURS", "read": "OPFN 24 HOURS",
                                          "distance": 1, "length": 11,
                                          "accuracy": round(1 - 1 / 11, 6)}
     sentence = next(r.sentence for r in service.readings(wb, gid) if r.metric == m.TEXT_ACCURACY)
@@ -158,15 +158,15 @@ def test_an_explicit_expected_text_in_params_beats_the_prompt(wb: Workbench) -> 
     gid = add(wb, text_image("CLOSED", 256), prompt=SIGN, params={"expected_text": "CLOSED"})
     service.measure_generation(wb, gid, ocr=FakeOcr("CLOSED").engine())
     row = MetricLog(wb.db).for_generation(gid)[m.TEXT_ACCURACY]
-    assert row["value"] == 1.0 and row["detail"]["items"][0]["expected"] == "CLOSED"
+    assert row.value == 1.0 and row.detail["items"][0]["expected"] == "CLOSED"
 
 
 def test_missing_ocr_is_skipped_with_a_note_and_recompute_retries_it(wb: Workbench) -> None:
     gid = add(wb, text_image("OPEN 24 HOURS", 256), prompt=SIGN)
     service.measure_generation(wb, gid, ocr=OcrEngine(loader=_missing_loader))
     row = MetricLog(wb.db).for_generation(gid)[m.TEXT_ACCURACY]
-    assert row["status"] == "skipped" and row["value"] is None
-    assert "pip install rapidocr onnxruntime" in row["error"]
+    assert row.status == "skipped" and row.value is None
+    assert "pip install rapidocr onnxruntime" in row.error
     assert set(MetricLog(wb.db).for_generation(gid)) >= set(m.FAST_METRICS)  # fast ones ran
 
     report = service.recompute(wb, ocr=OcrEngine(loader=_missing_loader))
@@ -175,7 +175,7 @@ def test_missing_ocr_is_skipped_with_a_note_and_recompute_retries_it(wb: Workben
 
     report = service.recompute(wb, ocr=FakeOcr("OPEN 24 HOURS").engine())
     assert (report.fast_done, report.text_done, report.skipped) == (0, 1, 0)
-    assert MetricLog(wb.db).for_generation(gid)[m.TEXT_ACCURACY]["value"] == 1.0
+    assert MetricLog(wb.db).for_generation(gid)[m.TEXT_ACCURACY].value == 1.0
 
 
 # -- the store's rules ----------------------------------------------------------------------------
@@ -188,11 +188,11 @@ def test_the_newest_row_wins_and_other_versions_never_mix_in(wb: Workbench) -> N
     put(wb, b, m.WARMTH, 2.0)
     put(wb, b, m.WARMTH, -50.0, version=0)  # an old method
     store = MetricLog(wb.db)
-    assert store.for_generation(a)[m.WARMTH]["value"] == 5.0
+    assert store.for_generation(a)[m.WARMTH].value == 5.0
     assert store.values_for([a, b], [m.WARMTH]) == {a: {m.WARMTH: 5.0}, b: {m.WARMTH: 2.0}}
-    rows = {r["model"]: r for r in MetricComparisons(wb.db).paired_by_model(None, m.WARMTH)}
-    assert rows["nano-banana-2"]["mean_diff"] == pytest.approx(3.0)
-    assert rows["flux-2-pro"]["mean_diff"] == pytest.approx(-3.0)
+    rows = {r.model: r for r in MetricComparisons(wb.db).paired_by_model(None, m.WARMTH)}
+    assert rows["nano-banana-2"].mean_diff == pytest.approx(3.0)
+    assert rows["flux-2-pro"].mean_diff == pytest.approx(-3.0)
     with wb.db.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM metrics").fetchone()[0] == 5  # nothing lost
 
@@ -205,26 +205,26 @@ def test_paired_comparison_on_the_same_prompt_with_an_interval(wb: Workbench) ->
         put(wb, add(wb, prompt=f"prompt {i}", model="B", category=category), m.WARMTH, vb)
     put(wb, add(wb, prompt="only A has this one", model="A"), m.WARMTH, 100.0)
     store = MetricComparisons(wb.db)
-    rows = {r["model"]: r for r in store.paired_by_model(None, m.WARMTH)}
+    rows = {r.model: r for r in store.paired_by_model(None, m.WARMTH)}
     diffs = [2.0, 5.0, 1.0]
     mean = sum(diffs) / 3
     sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / 2)
     half = t95(2) * sd / math.sqrt(3)
     a = rows["A"]
-    assert (a["images"], a["prompts"]) == (4, 3)
-    assert a["mean"] == pytest.approx((12 + 25 + 31 + 100) / 4)  # unpaired mean: misleading
-    assert a["mean_diff"] == pytest.approx(mean)
-    assert (a["diff_low"], a["diff_high"]) == (pytest.approx(mean - half),
+    assert (a.images, a.prompts) == (4, 3)
+    assert a.mean == pytest.approx((12 + 25 + 31 + 100) / 4)  # unpaired mean: misleading
+    assert a.mean_diff == pytest.approx(mean)
+    assert (a.diff_low, a.diff_high) == (pytest.approx(mean - half),
                                                pytest.approx(mean + half))
-    assert rows["B"]["mean_diff"] == pytest.approx(-mean)
+    assert rows["B"].mean_diff == pytest.approx(-mean)
 
-    by_cat = {(r["category"], r["model"]): r
+    by_cat = {(r.category, r.model): r
               for r in store.paired_by_model(None, m.WARMTH, by_category=True)}
-    assert by_cat[("portrait", "A")]["mean_diff"] == pytest.approx(3.5)
-    assert by_cat[("landscape", "A")]["prompts"] == 1
-    assert by_cat[("landscape", "A")]["diff_low"] is None  # one prompt: no interval
+    assert by_cat[("portrait", "A")].mean_diff == pytest.approx(3.5)
+    assert by_cat[("landscape", "A")].prompts == 1
+    assert by_cat[("landscape", "A")].diff_low is None  # one prompt: no interval
     only_portrait = store.paired_by_model(HistoryFilter(categories=("portrait",)), m.WARMTH)
-    assert {r["model"]: r["mean_diff"] for r in only_portrait} == {
+    assert {r.model: r.mean_diff for r in only_portrait} == {
         "A": pytest.approx(3.5), "B": pytest.approx(-3.5)}
     cells = {r["model"]: r["text"] for r in service.paired_columns(wb, metrics=(m.WARMTH,))}
     assert cells["A"].startswith("+2.67 [") and cells["A"].endswith("3 prompts")
@@ -235,9 +235,9 @@ def test_pairing_uses_the_mean_of_the_other_models_images(wb: Workbench) -> None
     put(wb, add(wb, prompt="p", model="B"), m.DETAIL, 10.0)
     put(wb, add(wb, prompt="p", model="C"), m.DETAIL, 4.0)
     put(wb, add(wb, prompt="p", model="C"), m.DETAIL, 6.0)
-    rows = {r["model"]: r for r in MetricComparisons(wb.db).paired_by_model(None, m.DETAIL)}
-    assert rows["A"]["mean_diff"] == pytest.approx(12 - (10 + 4 + 6) / 3)
-    assert rows["C"]["mean_diff"] == pytest.approx(5 - (12 + 10) / 2)
+    rows = {r.model: r for r in MetricComparisons(wb.db).paired_by_model(None, m.DETAIL)}
+    assert rows["A"].mean_diff == pytest.approx(12 - (10 + 4 + 6) / 3)
+    assert rows["C"].mean_diff == pytest.approx(5 - (12 + 10) / 2)
 
 
 def test_text_accuracy_per_model(wb: Workbench) -> None:
@@ -245,11 +245,11 @@ def test_text_accuracy_per_model(wb: Workbench) -> None:
         for v in values:
             put(wb, add(wb, prompt=SIGN, model=model, category="text"), m.TEXT_ACCURACY, v)
     put(wb, add(wb, prompt=SIGN, model="B", category="portrait"), m.TEXT_ACCURACY, 0.0)
-    rows = {r["model"]: r for r in service.text_accuracy(wb, HistoryFilter(categories=("text",)))}
-    assert rows["A"]["images"] == 3 and rows["A"]["mean"] == pytest.approx(2.8 / 3)
-    assert rows["A"]["exact_share"] == pytest.approx(2 / 3)
-    assert rows["A"]["high"] == 1.0  # clipped to the scale
-    assert rows["B"]["mean"] == pytest.approx(0.7) and rows["B"]["exact_share"] == 0
+    rows = {r.model: r for r in service.text_accuracy(wb, HistoryFilter(categories=("text",)))}
+    assert rows["A"].images == 3 and rows["A"].mean == pytest.approx(2.8 / 3)
+    assert rows["A"].exact_share == pytest.approx(2 / 3)
+    assert rows["A"].high == 1.0  # clipped to the scale
+    assert rows["B"].mean == pytest.approx(0.7) and rows["B"].exact_share == 0
 
 
 def test_history_clause_and_sort_expression_compose_with_filter_sql(wb: Workbench) -> None:
@@ -292,7 +292,7 @@ def test_near_duplicates_need_one_model_one_prompt_and_different_seeds(wb: Workb
     hashed(base, prompt="p", seed=4, model="flux-2-pro")  # another model
     hashed(base, prompt="q", seed=5)  # another prompt
     pairs = service.near_duplicates(wb)
-    found = {(p["generation_a"], p["generation_b"]): p["distance"] for p in pairs}
+    found = {(p.generation_a, p.generation_b): p.distance for p in pairs}
     assert found == {tuple(sorted((a, b))): 3, tuple(sorted((c, b))): 3}
     sentence = next(r.sentence for r in service.readings(wb, a) if r.metric == m.PHASH)
     assert b in sentence and "3 bits apart" in sentence
@@ -349,7 +349,7 @@ def test_fast_measures_keep_flowing_while_ocr_is_busy(wb: Workbench) -> None:
         assert worker.pending == 1
         gate.set()
         assert worker.wait_idle(20)
-        assert store.for_generation(texty)[m.TEXT_ACCURACY]["value"] == 1.0
+        assert store.for_generation(texty)[m.TEXT_ACCURACY].value == 1.0
         assert (worker.stats.measured, worker.stats.ocr_measured) == (4, 1)
     finally:
         gate.set()
@@ -406,8 +406,8 @@ def test_the_worker_survives_a_corrupt_file_and_is_one_per_workbench(wb: Workben
         assert worker.submit_many([broken, "gen_unknown", fine]) == 3
         assert worker.wait_idle(20)
         store = MetricLog(wb.db)
-        assert store.for_generation(broken)[m.DETAIL]["status"] == "error"
-        assert store.for_generation(fine)[m.DETAIL]["status"] == "ok"
+        assert store.for_generation(broken)[m.DETAIL].status == "error"
+        assert store.for_generation(fine)[m.DETAIL].status == "ok"
         assert worker.stats.errors == len(m.FAST_METRICS)  # one error row per fast measure
     finally:
         worker.close()

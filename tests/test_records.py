@@ -79,3 +79,79 @@ def test_a_column_the_record_lacks_fails_loudly(backend_wb: Workbench) -> None:
         with pytest.raises(TypeError, match="surprise"):
             records(Run, cursor)
         assert first_record(Run, cur.execute("SELECT * FROM runs WHERE id = 'none'")) is None
+
+
+def test_no_store_read_is_annotated_to_return_dict_rows() -> None:
+    """A read returns typed records (`store/records.py`), never rows as dicts: a method of the
+    store annotated `-> list[dict[...]]` fails here."""
+    import ast
+    from pathlib import Path
+
+    store = Path(__file__).resolve().parents[1] / "workbench" / "store"
+    found = []
+    for path in sorted(store.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.returns is not None:
+                returns = ast.unparse(node.returns)
+                if returns.startswith("list[dict"):
+                    found.append(f"{path.name}:{node.lineno} {node.name} -> {returns}")
+    assert found == []
+
+
+def test_measurement_reads_return_records_on_both_backends(backend_wb: Workbench) -> None:
+    from workbench.imaging import measure as m
+    from workbench.services.evidence import ratings
+    from workbench.store.measured_images import MeasuredImages
+    from workbench.store.measurements import MetricLog
+    from workbench.store.metric_comparisons import MetricComparisons
+    from workbench.store.records import (
+        MeasuredTally,
+        MetricReading,
+        MetricStatusCount,
+        NearDuplicate,
+        OfferPerformance,
+        PairedMetric,
+        RatingPoint,
+        TextAccuracy,
+    )
+
+    wb = backend_wb
+    ids = []
+    for i, model in enumerate(("nano-banana-2", "flux-2-pro", "nano-banana-2")):
+        gid = f"g{i}"
+        wb.attempts.insert_pending(NewGeneration(
+            id=gid, model=model, provider="offline", prompt="a kite", prompt_written="a kite",
+            seed=i, category="text"))
+        wb.attempts.complete(gid, Outcome(status="succeeded", latency_ms=100.0 + i))
+        MetricLog(wb.db).record(gid, [
+            m.MetricResult(m.WARMTH, m.VERSIONS[m.WARMTH], float(i)),
+            m.MetricResult(m.TEXT_ACCURACY, m.VERSIONS[m.TEXT_ACCURACY], 0.5, {"summary": "s"}),
+            m.MetricResult(m.PHASH, m.VERSIONS[m.PHASH], None, {"hash": "00000000000000ff"}),
+        ])
+        ratings.rate(wb, ratings.RatingInput(generation_id=gid, criterion="skin_warmth",
+                                             stars=3))
+        ids.append(gid)
+    comparisons = MetricComparisons(wb.db)
+    everything = HistoryFilter(include_offline=True)
+    reads = {
+        MetricReading: list(MetricLog(wb.db).for_generation(ids[0]).values()),
+        MetricStatusCount: MetricLog(wb.db).coverage(),
+        MeasuredTally: MeasuredImages(wb.db).tally(everything),
+        PairedMetric: comparisons.paired_by_model(everything, m.WARMTH),
+        TextAccuracy: comparisons.text_accuracy_by_model(everything),
+        NearDuplicate: comparisons.near_duplicates(everything),
+        RatingPoint: comparisons.rating_pairs(everything, m.WARMTH, "skin_warmth"),
+        OfferPerformance: wb.performance.by_offer(everything),
+    }
+    for cls, rows in reads.items():
+        assert rows, cls.__name__  # each read found something to return
+        assert all(isinstance(r, cls) for r in rows), cls.__name__
+    readings = {r.metric: r for r in reads[MetricReading]}
+    assert readings[m.TEXT_ACCURACY].detail == {"summary": "s"}  # JSON decoded
+    assert readings[m.WARMTH].detail == {}  # none stored: an empty one, not None
+    assert {r.model: r.prompts for r in reads[PairedMetric]} == {
+        "nano-banana-2": 1, "flux-2-pro": 1}
+    pair = reads[NearDuplicate][0]
+    assert (pair.generation_a, pair.generation_b, pair.distance) == ("g0", "g2", 0)
+    assert {(r.model, r.provider, r.attempts) for r in reads[OfferPerformance]} == {
+        ("nano-banana-2", "offline", 2), ("flux-2-pro", "offline", 1)}

@@ -263,7 +263,7 @@ def test_status_and_errors_show_the_team_database_without_its_password(
         assert f"postgresql://{SECRET_ROLE}:***@127.0.0.1:{pg_server.port}/" in facts.backend
         assert facts.db_bytes > 1_000_000  # pg_database_size of a migrated database
         assert facts.migrations == [p.stem for p in migration_files()]
-        assert any(s["application_name"].startswith("workbench ") for s in facts.sessions)
+        assert any(s.application_name.startswith("workbench ") for s in facts.sessions)
         assert redact(f"failed: {url}", wb.settings) == f"failed: {url}".replace(
             SECRET_PASSWORD, "[redacted]")
     finally:

@@ -144,7 +144,7 @@ def test_detail_shows_readings_after_the_worker_measured_offline_sketches(
     table = at.dataframe[0].value.set_index("id")
     assert table.loc[sign, "text_accuracy"] == pytest.approx(1 - 1 / 11)
     assert table.loc[ids[0], "warmth"] == pytest.approx(
-        MetricLog(seeded.db).for_generation(ids[0])[m.WARMTH]["value"])
+        MetricLog(seeded.db).for_generation(ids[0])[m.WARMTH].value)
     assert table["text_accuracy"].isna().sum() == 3  # no text asked, no number
 
 
@@ -329,8 +329,8 @@ def test_measurements_page_recomputes_and_shows_agreement_with_ratings(
 
     # stars that follow warmth exactly, and stars that run against detail
     store = MetricLog(seeded.db)
-    by_warmth = sorted(ids, key=lambda g: store.for_generation(g)[m.WARMTH]["value"])
-    by_detail = sorted(ids, key=lambda g: store.for_generation(g)[m.DETAIL]["value"])
+    by_warmth = sorted(ids, key=lambda g: store.for_generation(g)[m.WARMTH].value)
+    by_detail = sorted(ids, key=lambda g: store.for_generation(g)[m.DETAIL].value)
     for stars, gid in enumerate(by_warmth, start=1):
         seeded.ratings.add(gid, "skin_warmth", stars)
     for stars, gid in enumerate(reversed(by_detail), start=1):

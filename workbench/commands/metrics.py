@@ -67,8 +67,8 @@ def _work(args: argparse.Namespace, wb: Workbench, out: TextIO, err: TextIO) -> 
         return EXIT_OK
     out.write(f"{'metric':<18} {'version':>7} {'status':<8} {'images':>7}\n")
     for row in rows:
-        label = row["metric"] if row["metric"] in SPECS else f"{row['metric']} (unknown)"
-        out.write(f"{label:<18} {row['version']:>7} {row['status']:<8} {row['n']:>7}\n")
+        label = row.metric if row.metric in SPECS else f"{row.metric} (unknown)"
+        out.write(f"{label:<18} {row.version:>7} {row.status:<8} {row.n:>7}\n")
     current = ", ".join(f"{name} v{version}" for name, version in VERSIONS.items())
     out.write(f"Current versions: {current}\n")
     return EXIT_OK

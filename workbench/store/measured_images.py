@@ -18,6 +18,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.imaging.specs import FAST_METRICS, TEXT_ACCURACY, VERSIONS
 from workbench.store.db import Backend
 from workbench.store.queries import ARCHIVED_IDS, filter_sql
+from workbench.store.records import MeasuredTally
 
 MEASURABLE = "measurable"  # succeeded, with a stored image, not archived
 ARCHIVED = "archived"  # succeeded with an image, but archived (hidden from the page)
@@ -41,7 +42,7 @@ class MeasuredImages:
     def __init__(self, db: Backend) -> None:
         self.db = db
 
-    def tally(self, f: HistoryFilter | None = None) -> list[dict[str, Any]]:
+    def tally(self, f: HistoryFilter | None = None) -> list[MeasuredTally]:
         """Rows of (kind, offline, fast, text, n): how many generations matching `f` are of
         each kind (`MEASURABLE`, `ARCHIVED`, `NO_IMAGE`), whether they are offline sketches,
         and the status of their current fast measures and text accuracy (None: no row)."""
@@ -67,7 +68,7 @@ class MeasuredImages:
         with self.db.cursor() as cur:
             rows = cur.execute(sql, [*head, *params]).fetchall()
         return [
-            {"kind": kind, "offline": bool(offline), "fast": fast, "text": text, "n": int(n)}
+            MeasuredTally(kind=kind, offline=bool(offline), fast=fast, text=text, n=int(n))
             for kind, offline, fast, text, n in rows
         ]
 

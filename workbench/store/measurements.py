@@ -15,16 +15,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from workbench.imaging.specs import VERSIONS, MetricResult
 from workbench.store import metric_columns
 from workbench.store.db import Backend, retry_conflicts, utcnow
-
-
-def rows_as_dicts(cursor: Any) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+from workbench.store.records import MetricReading, MetricStatusCount, records
 
 
 def same_prompt_ids(cur: Any, generation_id: str, *, same_model: bool = False) -> list[str]:
@@ -94,19 +91,16 @@ class MetricLog:
     # -- one generation ---------------------------------------------------------------------------
     def for_generation(
         self, generation_id: str, versions: Mapping[str, int] = VERSIONS
-    ) -> dict[str, dict[str, Any]]:
-        """metric -> {value, status, error, detail, version, computed_at}, current versions."""
+    ) -> dict[str, MetricReading]:
+        """metric -> its current reading (`MetricReading`), at the current versions."""
         with self.db.cursor() as cur:
-            rows = rows_as_dicts(cur.execute(
+            rows = records(MetricReading, cur.execute(
                 "SELECT metric, version, status, value, detail, error, computed_at"
                 " FROM latest_metrics WHERE generation_id = ?", [generation_id]))
-        out: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            if versions.get(row["metric"]) != row["version"]:
-                continue
-            row["detail"] = json.loads(row["detail"]) if row["detail"] else {}
-            out[row["metric"]] = row
-        return out
+        return {
+            row.metric: row if row.detail else replace(row, detail={})  # no detail: {}
+            for row in rows if versions.get(row.metric) == row.version
+        }
 
     def values_for(
         self, generation_ids: Sequence[str], metrics: Sequence[str] | None = None,
@@ -182,12 +176,12 @@ class MetricLog:
                 " AND status <> 'skipped' GROUP BY generation_id", params).fetchall()
         return {gid: set(ms) for gid, ms in rows}
 
-    def coverage(self, versions: Mapping[str, int] = VERSIONS) -> list[dict[str, Any]]:
+    def coverage(self, versions: Mapping[str, int] = VERSIONS) -> list[MetricStatusCount]:
         """Rows per metric and status at the current versions, for the Status page and CLI."""
         pairs = " OR ".join("(metric = ? AND version = ?)" for _ in versions)
         params = [x for m, v in versions.items() for x in (m, v)]
         with self.db.cursor() as cur:
-            return rows_as_dicts(cur.execute(
+            return records(MetricStatusCount, cur.execute(
                 f"SELECT metric, version, status, count(*) AS n FROM latest_metrics"
                 f" WHERE ({pairs}) GROUP BY metric, version, status ORDER BY metric, status",
                 params))

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from workbench.domain.filters import HistoryFilter
 from workbench.imaging.specs import NEAR_DUPLICATE_DISTANCE, PHASH, TEXT_ACCURACY, VERSIONS
 from workbench.stats.ratings import t95
 from workbench.store.db import Backend
-from workbench.store.measurements import rows_as_dicts, same_prompt_ids
+from workbench.store.measurements import same_prompt_ids
 from workbench.store.queries import PROMPT_KEY_SQL, filter_sql, metric_version
+from workbench.store.records import NearDuplicate, PairedMetric, RatingPoint, TextAccuracy, records
 
 # What "the same prompt" means when models are compared: the intent's key where each family got
 # its own wording (suite entries, slots), else the text as sent.
@@ -56,9 +58,9 @@ class MetricComparisons:
     def paired_by_model(
         self, f: HistoryFilter | None, metric: str, version: int | None = None,
         *, by_category: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Per model (and category): how its images differ from the other models' images of
-        the same prompt text.
+    ) -> list[PairedMetric]:
+        """Per model (and category: '' when not split): how its images differ from the other
+        models' images of the same prompt text.
 
         For every prompt with images from at least two models, each model gets one paired
         difference: the mean of its images minus the mean of the other models' images of that
@@ -93,16 +95,15 @@ class MetricComparisons:
             " ORDER BY raw.category, raw.model"
         )
         with self.db.cursor() as cur:
-            rows = rows_as_dicts(cur.execute(sql, params))
-        for row in rows:
-            row["metric"], row["version"] = metric, version
-            row["diff_low"], row["diff_high"] = _interval(
-                int(row["prompts"]), row["mean_diff"], row["sd_diff"])
-            if not by_category:
-                row.pop("category")
-        return rows
+            rows = records(PairedMetric, cur.execute(sql, params))
+        return [
+            replace(row, metric=metric, version=version, prompts=int(row.prompts),
+                    diff_low=low, diff_high=high)
+            for row in rows
+            for low, high in [_interval(int(row.prompts), row.mean_diff, row.sd_diff)]
+        ]
 
-    def text_accuracy_by_model(self, f: HistoryFilter | None) -> list[dict[str, Any]]:
+    def text_accuracy_by_model(self, f: HistoryFilter | None) -> list[TextAccuracy]:
         """Text-in-image accuracy per model over the images that asked for text: mean with a
         95% t-interval (clipped to 0..1) and the share spelled exactly right."""
         version = VERSIONS[TEXT_ACCURACY]
@@ -117,18 +118,19 @@ class MetricComparisons:
             " GROUP BY g.model ORDER BY g.model"
         )
         with self.db.cursor() as cur:
-            rows = rows_as_dicts(cur.execute(sql, params))
-        for row in rows:
-            low, high = _interval(int(row["images"]), row["mean"], row["sd"])
-            row["low"] = None if low is None else max(0.0, low)
-            row["high"] = None if high is None else min(1.0, high)
-        return rows
+            rows = records(TextAccuracy, cur.execute(sql, params))
+        return [
+            replace(row, low=None if low is None else max(0.0, low),
+                    high=None if high is None else min(1.0, high))
+            for row in rows
+            for low, high in [_interval(int(row.images), row.mean, row.sd)]
+        ]
 
     # -- near-duplicates --------------------------------------------------------------------------
     def near_duplicates(
         self, f: HistoryFilter | None = None, max_distance: int = NEAR_DUPLICATE_DISTANCE,
         *, generation_id: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[NearDuplicate]:
         """Pairs of succeeded images of one model and prompt whose hashes are at most
         `max_distance` bits apart although their seeds differ (or are unknown): a provider
         returning the same picture for different seeds. Pairs with the same known seed are
@@ -162,12 +164,12 @@ class MetricComparisons:
             f"{only} ORDER BY distance, a.id, b.id"
         )
         with self.db.cursor() as cur:
-            return rows_as_dicts(cur.execute(sql, [*params, int(max_distance), *extra]))
+            return records(NearDuplicate, cur.execute(sql, [*params, int(max_distance), *extra]))
 
     # -- against human ratings --------------------------------------------------------------------
     def rating_pairs(
         self, f: HistoryFilter | None, metric: str, criterion: str, version: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[RatingPoint]:
         """(value, stars) per rated and measured generation: the current value of `metric` and
         the mean over raters of each rater's latest stars for `criterion`."""
         where, params = _where(
@@ -181,4 +183,4 @@ class MetricComparisons:
             f" JOIN r ON r.generation_id = g.id{where} ORDER BY g.created_at, g.id"
         )
         with self.db.cursor() as cur:
-            return rows_as_dicts(cur.execute(sql, [criterion, *params]))
+            return records(RatingPoint, cur.execute(sql, [criterion, *params]))

@@ -22,6 +22,7 @@ from workbench.domain.filters import HistoryFilter
 from workbench.store.db import Backend
 from workbench.store.memo import ReadMemo
 from workbench.store.queries import filter_sql
+from workbench.store.records import OfferPerformance, records
 
 _FINISHED = "g.status IN ('succeeded', 'failed', 'moderated')"
 # What generation_summary is keyed by: a filter on these alone can be answered from it.
@@ -242,13 +243,13 @@ class PerformanceLog:
             found = cur.execute(sql, [*params, *models]).fetchall()
         return {model: (median, p95) for model, median, p95 in found}
 
-    def by_offer(self, f: HistoryFilter) -> list[dict[str, Any]]:
+    def by_offer(self, f: HistoryFilter) -> list[OfferPerformance]:
         """Per model and provider (an offer) from the log: finished attempts, successes,
         failures, moderations, latency median and 95th percentile of the successes (ms), and
         the mean cost of an image."""
         return self.memo.read(("offers", f.model_dump_json()), lambda: self._by_offer(f))
 
-    def _by_offer(self, f: HistoryFilter) -> list[dict[str, Any]]:
+    def _by_offer(self, f: HistoryFilter) -> list[OfferPerformance]:
         where, params = filter_sql(f)
         where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
         ok = "g.status = 'succeeded'"
@@ -268,9 +269,7 @@ class PerformanceLog:
             " ORDER BY g.model, g.provider"
         )
         with self.db.cursor() as cur:
-            cursor = cur.execute(sql, params)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return records(OfferPerformance, cur.execute(sql, params))
 
     def _from_summary(self, f: HistoryFilter) -> list[ModelPerformance]:
         where, params = filter_sql(f)

@@ -35,6 +35,7 @@ from psycopg.types.numeric import FloatLoader
 from workbench.config import DatabaseUrl
 from workbench.store.db import StoreError
 from workbench.store.migrations import NewerSchema, apply_migrations
+from workbench.store.records import DatabaseSession, records
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +328,7 @@ class PgDatabase:
             row = cur.execute("SELECT pg_database_size(current_database())").fetchone()
         return int(row[0]) if row else 0
 
-    def sessions(self) -> list[dict[str, Any]]:
+    def sessions(self) -> list[DatabaseSession]:
         """The sessions connected to this database: who, from where, since when, doing what."""
         with self.cursor() as cur:
             cursor = cur.execute(
@@ -336,5 +337,4 @@ class PgDatabase:
                 " WHERE datname = current_database() AND backend_type = 'client backend'"
                 " ORDER BY backend_start"
             )
-            names = [d[0] for d in cursor.description or []]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return records(DatabaseSession, cursor)

@@ -364,3 +364,151 @@ class StarsByModel:
     n: int
     mean: float | Decimal
     sd: float | Decimal | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferPerformance:
+    """One model on one provider (an offer) from the log's finished attempts: counts by
+    outcome, the successes' latency median and 95th percentile (ms; None untimed) and their
+    mean cost (Decimal on PostgreSQL)."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    model: str
+    provider: str
+    attempts: int
+    succeeded: int
+    failed: int
+    moderated: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    timed: int
+    cost_per_image_usd: float | Decimal | None
+    cost_has_estimates: bool | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseSession:
+    """A session connected to the team database: its application, user, client address,
+    when it connected and what it is doing."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    application_name: str | None
+    user_name: str | None
+    client: str | None
+    backend_start: datetime | None
+    state: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricReading:
+    """One image's current measurement of one metric: its status (ok, error, skipped), value,
+    the metric's own detail (decoded JSON; {} when none) and error."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset({"detail"})
+
+    metric: str
+    version: int
+    status: str
+    value: float | None
+    detail: dict[str, Any]
+    error: str | None
+    computed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricStatusCount:
+    """How many images have one status for one metric at one version."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    metric: str
+    version: int
+    status: str
+    n: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeasuredTally:
+    """How many generations of one kind (measurable, archived, without an image) are offline
+    sketches or not, with one status of their fast measures and one of their text accuracy
+    (None: not measured)."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    kind: str
+    offline: bool
+    fast: str | None
+    text: str | None
+    n: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NearDuplicate:
+    """Two images of one model and prompt whose perceptual hashes are `distance` bits apart
+    although their seeds differ (or are unknown)."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    generation_a: str
+    generation_b: str
+    model: str
+    prompt: str
+    seed_a: int | None
+    seed_b: int | None
+    distance: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RatingPoint:
+    """One rated and measured image: the metric's value and the mean of its raters' latest
+    stars for one criterion."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    generation_id: str
+    model: str
+    prompt: str
+    value: float
+    stars: float | Decimal
+    raters: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextAccuracy:
+    """One model's text-in-image accuracy over the images that asked for text: mean, sample
+    standard deviation, 95% t-interval clipped to 0..1 (None below two images) and the share
+    spelled exactly right."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    model: str
+    images: int
+    mean: float | None
+    sd: float | None
+    exact_share: float | Decimal | None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PairedMetric:
+    """One model's (and category's: '' when not split) images on one metric: their mean and
+    median, and the mean paired difference against the other models' images of the same
+    prompts, with its 95% t-interval (None below two prompts)."""
+
+    JSON: ClassVar[frozenset[str]] = frozenset()
+
+    category: str
+    model: str
+    images: int
+    mean: float | None
+    median: float | None
+    prompts: int
+    mean_diff: float | None
+    sd_diff: float | None
+    metric: str = ""
+    version: int = 0
+    diff_low: float | None = None
+    diff_high: float | None = None

@@ -6,6 +6,7 @@ recomputing the measurements of stored images in the background."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
 import altair as alt
 import pandas as pd
@@ -153,7 +154,7 @@ def _correlations(wb: Workbench, f: HistoryFilter) -> None:
 
 
 def _scatter(c: metrics_service.Correlation, name: Callable[[str], str]) -> alt.Chart:
-    data = pd.DataFrame(c.points)
+    data = pd.DataFrame([asdict(p) for p in c.points])
     data["prompt"] = data["prompt"].str.slice(0, 80)
     data["model"] = data["model"].map(name)  # the catalog's name, not the id
     return (
@@ -202,13 +203,13 @@ def _near_duplicates(wb: Workbench, f: HistoryFilter) -> None:
         pd.DataFrame(
             [
                 {
-                    "model": model_name(wb, p["model"]),
-                    "prompt": p["prompt"],
-                    "generation A": p["generation_a"],
-                    "seed A": p["seed_a"],
-                    "generation B": p["generation_b"],
-                    "seed B": p["seed_b"],
-                    "bits apart": p["distance"],
+                    "model": model_name(wb, p.model),
+                    "prompt": p.prompt,
+                    "generation A": p.generation_a,
+                    "seed A": p.seed_a,
+                    "generation B": p.generation_b,
+                    "seed B": p.seed_b,
+                    "bits apart": p.distance,
                 }
                 for p in pairs
             ]

@@ -3,6 +3,8 @@ keys are configured (by variable name; the keys themselves are never shown)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pandas as pd
 import streamlit as st
 
@@ -41,7 +43,8 @@ def render() -> None:
         st.caption(" · ".join(f"{k}: {v:,}" for k, v in sorted(facts.generations.items())))
     if facts.team_mode:
         st.subheader(f"Sessions connected ({len(facts.sessions)})")
-        st.dataframe(pd.DataFrame(facts.sessions), hide_index=True, key="status_sessions")
+        st.dataframe(pd.DataFrame([asdict(s) for s in facts.sessions]), hide_index=True,
+                     key="status_sessions")
         st.caption("Each workbench process names itself `workbench <command>` on the server.")
     st.subheader("Provider keys")
     st.dataframe(

@@ -7,12 +7,12 @@ migrations ran, the sessions connected (team mode: each process names itself
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from workbench.config import KEY_VARIABLES
 from workbench.domain.catalog import OFFLINE, PROVIDER_LABELS
 from workbench.services.workbench import Workbench
 from workbench.store.images import ImageStoreError
+from workbench.store.records import DatabaseSession
 
 # The image count walks every file or lists the whole bucket: at most once a minute per process.
 INVENTORY_MAX_AGE_S = 60.0
@@ -44,7 +44,7 @@ class Status:
     images_problem: str | None = None  # why the store could not be listed
     images_spooled: int = 0  # waiting in this machine's upload spool
     # application_name, user_name, client, backend_start, state of each connected session
-    sessions: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[DatabaseSession] = field(default_factory=list)
 
 
 def provider_keys(wb: Workbench) -> list[ProviderKey]:

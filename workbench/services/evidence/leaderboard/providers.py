@@ -80,7 +80,7 @@ def provider_board(wb: Workbench, f: HistoryFilter) -> ProviderBoard:
         if len([o for o in m.offers if o.provider != OFFLINE]) >= 2
     ]
     real = f.model_copy(update={"include_offline": False})
-    measured = {(r["model"], r["provider"]): r for r in wb.performance.by_offer(real)}
+    measured = {(r.model, r.provider): r for r in wb.performance.by_offer(real)}
     rows = []
     for model in shared:
         for offer in model.offers:
@@ -88,23 +88,24 @@ def provider_board(wb: Workbench, f: HistoryFilter) -> ProviderBoard:
                 continue
             if f.models and model.id not in f.models:
                 continue
-            r = measured.get((model.id, offer.provider), {})
-            attempts = int(r.get("attempts") or 0)
+            r = measured.get((model.id, offer.provider))
+            attempts = r.attempts if r else 0
 
-            def share(key: str, r: dict = r, attempts: int = attempts) -> float | None:
-                return int(r.get(key) or 0) / attempts if attempts else None
+            def share(count: int, attempts: int = attempts) -> float | None:
+                return count / attempts if attempts else None
 
-            p50, p95 = r.get("latency_p50_ms"), r.get("latency_p95_ms")
-            cost = r.get("cost_per_image_usd")
+            p50, p95 = (r.latency_p50_ms, r.latency_p95_ms) if r else (None, None)
+            cost = r.cost_per_image_usd if r else None
             rows.append({
                 "model": model.id, "provider": offer.provider, "attempts": attempts,
-                "success_rate": share("succeeded"), "moderation_rate": share("moderated"),
-                "failure_rate": share("failed"),
+                "success_rate": share(r.succeeded if r else 0),
+                "moderation_rate": share(r.moderated if r else 0),
+                "failure_rate": share(r.failed if r else 0),
                 "latency_p50_s": None if p50 is None else float(p50) / 1000,
                 "latency_p95_s": None if p95 is None else float(p95) / 1000,
-                "timed": int(r.get("timed") or 0),
+                "timed": r.timed if r else 0,
                 "cost_per_image_usd": None if cost is None else float(cost),
-                "cost_has_estimates": bool(r.get("cost_has_estimates")),
+                "cost_has_estimates": bool(r and r.cost_has_estimates),
             })
     tried = {r["model"] for r in rows if r["attempts"]}  # models with no attempt: left out
     return ProviderBoard(

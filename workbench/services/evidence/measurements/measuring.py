@@ -25,7 +25,7 @@ from workbench.services.workbench import Workbench
 from workbench.store.measured_images import ARCHIVED, MEASURABLE, NO_IMAGE, MeasuredImages
 from workbench.store.measurements import MetricLog
 from workbench.store.metric_comparisons import MetricComparisons
-from workbench.store.records import Generation
+from workbench.store.records import Generation, MeasuredTally
 
 log = logging.getLogger(__name__)
 
@@ -302,10 +302,10 @@ class Coverage:
 def coverage(wb: Workbench, f: HistoryFilter | None = None) -> Coverage:
     """How much of the measurable images matching `f` is measured (`Coverage`)."""
     rows = MeasuredImages(wb.db).tally(f)
-    mine = [r for r in rows if r["kind"] == MEASURABLE]
+    mine = [r for r in rows if r.kind == MEASURABLE]
 
-    def total(rows: list[dict[str, Any]], **match: Any) -> int:
-        return sum(r["n"] for r in rows if all(r[k] == v for k, v in match.items()))
+    def total(rows: list[MeasuredTally], **match: Any) -> int:
+        return sum(r.n for r in rows if all(getattr(r, k) == v for k, v in match.items()))
 
     return Coverage(
         images=total(mine),

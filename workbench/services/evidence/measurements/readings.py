@@ -5,7 +5,7 @@ ratings."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from workbench.domain.criteria import load_criteria
@@ -15,6 +15,7 @@ from workbench.imaging import measure as m
 from workbench.services.evidence.measurements.measuring import metric_comparisons, metric_log
 from workbench.services.workbench import Workbench
 from workbench.store.metric_comparisons import MetricComparisons
+from workbench.store.records import NearDuplicate, RatingPoint, TextAccuracy
 
 READING_ORDER = (m.WARMTH, m.COLOUR_TEMP, m.WB_CAST, m.WARMTH_A, m.DETAIL, m.DETAIL_LAPLACIAN,
                  m.TEXT_ACCURACY, m.PHASH)
@@ -40,22 +41,22 @@ def readings(wb: Workbench, generation_id: str) -> list[Reading]:
         if row is None:
             continue
         spec = m.SPECS[metric]
-        if row["status"] != "ok":
-            verb = "skipped" if row["status"] == "skipped" else "could not be measured"
-            out.append(Reading(metric, spec.label, row["status"], None,
-                               f"{spec.label}: {verb} — {row['error']}"))
+        if row.status != "ok":
+            verb = "skipped" if row.status == "skipped" else "could not be measured"
+            out.append(Reading(metric, spec.label, row.status, None,
+                               f"{spec.label}: {verb} — {row.error}"))
             continue
         if metric == m.PHASH:
             out.append(Reading(metric, spec.label, "ok", None,
                                _duplicate_sentence(metric_comparisons(wb), generation_id)))
         elif metric == m.TEXT_ACCURACY:
-            summary = row["detail"].get("summary", "")
-            out.append(Reading(metric, spec.label, "ok", row["value"],
-                               f"{spec.label}: {row['value']:.0%} — {summary}."))
-        else:
+            summary = row.detail.get("summary", "")
+            out.append(Reading(metric, spec.label, "ok", row.value,
+                               f"{spec.label}: {row.value:.0%} — {summary}."))
+        elif row.value is not None:
             peers = peer_values.get(metric, [])
-            out.append(Reading(metric, spec.label, "ok", row["value"],
-                               m.describe(metric, row["value"], peers, "this prompt's images")))
+            out.append(Reading(metric, spec.label, "ok", row.value,
+                               m.describe(metric, row.value, peers, "this prompt's images")))
     return out
 
 
@@ -65,8 +66,8 @@ def _duplicate_sentence(store: MetricComparisons, generation_id: str) -> str:
         return ("Perceptual hash: no near-duplicate among this model's other images of the "
                 "prompt.")
     others = [
-        f"{p['generation_b'] if p['generation_a'] == generation_id else p['generation_a']}"
-        f" ({count(p['distance'], 'bit')} apart)"
+        f"{p.generation_b if p.generation_a == generation_id else p.generation_a}"
+        f" ({count(p.distance, 'bit')} apart)"
         for p in pairs
     ]
     return ("Perceptual hash: near-duplicate of " + ", ".join(others)
@@ -83,7 +84,10 @@ def paired_columns(
     store = metric_comparisons(wb)
     rows: list[dict[str, Any]] = []
     for metric in metrics:
-        for row in store.paired_by_model(f, metric, by_category=by_category):
+        for paired in store.paired_by_model(f, metric, by_category=by_category):
+            row = asdict(paired)
+            if not by_category:
+                del row["category"]
             row["label"] = m.SPECS[metric].label
             row["text"] = paired_text(row)
             rows.append(row)
@@ -101,13 +105,13 @@ def paired_text(row: dict[str, Any]) -> str:
             f"{count(row['prompts'], 'prompt')}")
 
 
-def text_accuracy(wb: Workbench, f: HistoryFilter | None = None) -> list[dict[str, Any]]:
+def text_accuracy(wb: Workbench, f: HistoryFilter | None = None) -> list[TextAccuracy]:
     """Text-in-image accuracy per model (cut to the text category by passing
     `HistoryFilter(categories=(...,))`)."""
     return metric_comparisons(wb).text_accuracy_by_model(f)
 
 
-def near_duplicates(wb: Workbench, f: HistoryFilter | None = None) -> list[dict[str, Any]]:
+def near_duplicates(wb: Workbench, f: HistoryFilter | None = None) -> list[NearDuplicate]:
     return metric_comparisons(wb).near_duplicates(f)
 
 
@@ -123,7 +127,7 @@ class Correlation:
     low: float | None
     high: float | None
     verdict: str
-    points: list[dict[str, Any]]
+    points: list[RatingPoint]
 
 
 def _trust(rho: float | None, interval: tuple[float, float] | None, n: int) -> str:
@@ -147,8 +151,8 @@ def correlations(wb: Workbench, f: HistoryFilter | None = None) -> list[Correlat
         if not crit.metric or crit.metric not in m.SPECS:
             continue
         points = store.rating_pairs(f, crit.metric, crit.id)
-        xs = [float(p["value"]) for p in points]
-        ys = [float(p["stars"]) for p in points]
+        xs = [float(p.value) for p in points]
+        ys = [float(p.stars) for p in points]
         rho = m.spearman(xs, ys)
         interval = m.correlation_interval(rho, len(points))
         out.append(Correlation(
