@@ -38,7 +38,6 @@ def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None
             MODES,
             default=held("c_mode", "Slots"),
             key="c_mode",
-            **url_state.KEEP,
         )
         or "Slots"
     )
@@ -49,7 +48,6 @@ def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None
             "Prompt (sent as written to every model)",
             held("c_text", ""),
             key="c_text",
-            **url_state.KEEP,
             placeholder="a portrait of a woman in golden afternoon light",
         )
         return grids.Variant(label="prompt", text=text)
@@ -61,7 +59,6 @@ def _intent(wb: Workbench, model_ids: list[str]) -> grids.Variant | Suite | None
             slot.label,
             held(f"c_slot_{slot.id}", ""),
             key=f"c_slot_{slot.id}",
-            **url_state.KEEP,
             placeholder=slot.placeholder,
             help=slot.help,
         )
@@ -159,13 +156,12 @@ def _inputs_and_results(wb: Workbench) -> None:
     intent = _intent(wb, model_ids)
     cols = st.columns(3)
     variations = int(cols[0].number_input(
-        "Variations per model", 1, 8, held("c_k", 3), key="c_k", **url_state.KEEP
+        "Variations per model", 1, 8, held("c_k", 3), key="c_k"
     ))
     seed_text = cols[1].text_input(
         "First seed",
         held("c_seed", ""),
         key="c_seed",
-        **url_state.KEEP,
         placeholder="random",
         help="Variations use this seed, +1, +2 … where supported.",
     )
@@ -174,7 +170,7 @@ def _inputs_and_results(wb: Workbench) -> None:
         st.session_state["c_ar"] = EACH_DEFAULT  # a ratio these models do not share
     aspect = cols[2].selectbox(
         "Aspect ratio", [EACH_DEFAULT, *common], position("c_ar", [EACH_DEFAULT, *common]),
-        key="c_ar", **url_state.KEEP,
+        key="c_ar",
     )
     try:
         base_seed = int(seed_text) if seed_text.strip() else None

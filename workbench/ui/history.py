@@ -56,7 +56,6 @@ OPEN_WRITTEN_KEY = "h_open_written"  # what this session last put there
 # Filters live in the URL (`?h_models=…&h_text=…`, see ui.url_state): a reload, the browser's
 # back and forward, and a shared link show the same view; they stay for the session while
 # another page is open.
-URL = url_state.KEEP
 PAGE_FIELDS = (url_state.Field("h_page", "int", 1),)
 LINEAGE_KEY = "h_lineage"
 ARCHIVED_WORDS = {"hide": "not shown", "only": "only archived", "include": "shown too"}
@@ -150,33 +149,32 @@ def _filter_widgets(
         c1, c2, c3, c4 = st.columns(4)
         models = c1.multiselect(
             "Model", options["models"], picked("h_models", options["models"]), key="h_models",
-            format_func=names.model_label(wb), **URL,
+            format_func=names.model_label(wb),
         )
         providers = c2.multiselect(
             "Provider", options["providers"], picked("h_providers", options["providers"]),
             key="h_providers",
-            format_func=names.provider_name, **URL,
+            format_func=names.provider_name,
         )
         templates = c3.multiselect(
             "Template", options["templates"], picked("h_templates", options["templates"]),
-            key="h_templates", **URL,
+            key="h_templates",
         )
         statuses = c4.multiselect(
-            "Status", list(STATUSES), picked("h_statuses", STATUSES), key="h_statuses", **URL
+            "Status", list(STATUSES), picked("h_statuses", STATUSES), key="h_statuses"
         )
         c5, c6, c7, c8 = st.columns(4)
         text = c5.text_input(
             "Prompt, tag or note contains",
             held("h_text", ""),
             key="h_text",
-            **URL,
             max_chars=500,
             placeholder="words in the prompt as sent, a tag or the note",
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
         dates = c6.date_input(
-            "Date range", held("h_dates", []), key="h_dates", format="YYYY-MM-DD", **URL
+            "Date range", held("h_dates", []), key="h_dates", format="YYYY-MM-DD"
         )
         min_rating = c7.slider(
             "Minimum rating (mean stars)",
@@ -186,12 +184,11 @@ def _filter_widgets(
             step=0.5,
             format="%.1f ★",
             key="h_min",
-            **URL,
             help="0 shows everything, rated or not.",
         )
         sort = c8.selectbox(
             "Sort", list(SORTS), position("h_sort", list(SORTS)), key="h_sort",
-            format_func=_sort_label, **URL,
+            format_func=_sort_label,
         )
         c9, c10, c11, c12 = st.columns(4)
         metric = c9.selectbox(
@@ -199,20 +196,18 @@ def _filter_widgets(
             [None, *METRICS],
             position("h_metric", [None, *METRICS]),
             key="h_metric",
-            **URL,
             format_func=_metric_label,
             help="Only images with this measurement that meet the condition, e.g. text "
             "accuracy below 1.0 (misspelled text).",
         )
         op = c10.selectbox(
             "is", list(METRIC_OPS), position("h_metric_op", list(METRIC_OPS)), key="h_metric_op",
-            format_func=OP_WORDS.__getitem__, **URL,
+            format_func=OP_WORDS.__getitem__,
         )
         value = c11.text_input(
             "Value",
             held("h_metric_value", ""),
             key="h_metric_value",
-            **URL,
             max_chars=32,
             placeholder="a number, e.g. 1.0",
             help=SPECS[metric].explain if metric else None,
@@ -228,14 +223,12 @@ def _filter_widgets(
             "Finals only",
             held("h_finals", False),
             key="h_finals",
-            **URL,
             help="Generations refined from a draft made with the other model family.",
         )
         lineage = c12.text_input(
             "This lineage",
             held(LINEAGE_KEY, ""),
             key=LINEAGE_KEY,
-            **URL,
             max_chars=64,
             placeholder="a generation id",
             help="One lineage: the draft it started from and everything refined from it. "
@@ -244,23 +237,23 @@ def _filter_widgets(
         c13, c14, c15, c16 = st.columns(4)
         chosen_tags = c15.multiselect(
             "Tags", tags, picked("h_tags", tags), key="h_tags",
-            help="Generations carrying any of these tags.", **URL,
+            help="Generations carrying any of these tags.",
         )
         archived = c16.selectbox(
             "Archived", ARCHIVED, position("h_archived", ARCHIVED), key="h_archived",
             format_func=ARCHIVED_WORDS.__getitem__,
             help="Archived generations are hidden here, on the boards and in the Arena until "
-            "restored.", **URL,
+            "restored.",
         )
         categories = c13.multiselect(
             "Category", options["categories"], picked("h_categories", options["categories"]),
             key="h_categories",
-            format_func=names.category_label, **URL,
+            format_func=names.category_label,
         )
         run_id = c14.selectbox(
             "Run", [None, *runs], position("h_run", [None, *runs]), key="h_run",
             format_func=lambda r: runs.get(r, "any run"),
-            help="One run's cells (Compare, Matrix or a command-line run).", **URL,
+            help="One run's cells (Compare, Matrix or a command-line run).",
         )
         if run_id and c14.button(
             "Open this run's grid", key="h_open_run", icon=":material/grid_view:"
@@ -303,13 +296,12 @@ def _adherence_widgets() -> tuple[str, int, int]:
     judged = c1.selectbox(
         "Adherence (judge)", JUDGED, position("h_judged", JUDGED), key="h_judged",
         format_func=JUDGED_WORDS.__getitem__,
-        help=ADHERENCE_HELP, **URL,
+        help=ADHERENCE_HELP,
     )
-    bounds = {"min_value": 0, "max_value": 100, "step": 5, "format": "%d", **URL}
-    low = c2.number_input("Adherence from (%)", value=held("h_adh_min", 0), key="h_adh_min",
-                          **bounds)
-    high = c3.number_input("Adherence to (%)", value=held("h_adh_max", 100), key="h_adh_max",
-                           **bounds)
+    low = c2.number_input("Adherence from (%)", 0, 100, held("h_adh_min", 0), 5, "%d",
+                          key="h_adh_min")
+    high = c3.number_input("Adherence to (%)", 0, 100, held("h_adh_max", 100), 5, "%d",
+                           key="h_adh_max")
     return str(judged), int(low), int(high)
 
 
@@ -815,7 +807,6 @@ def render() -> None:
     st.session_state["h_page"] = result.page
     top[1].number_input(
         "Page", min_value=1, max_value=result.pages, value=result.page, step=1, key="h_page",
-        **URL,
     )
     url_state.publish("history_page", PAGE_FIELDS)
     if not result.rows:

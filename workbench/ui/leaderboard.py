@@ -86,16 +86,15 @@ def _filters(wb: Workbench) -> HistoryFilter | None:
 def _filter_widgets(
     options: dict[str, list[str]], categories: list[str], raters: list[str]
 ) -> HistoryFilter | None:
-    keep = url_state.KEEP
     with st.expander("Filters", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         chosen_categories = c1.multiselect(
             "Category", categories, picked("lb_categories", categories), key="lb_categories",
-            format_func=_category_label, **keep,
+            format_func=_category_label,
         )
         templates = c2.multiselect(
             "Template", options["templates"], picked("lb_templates", options["templates"]),
-            key="lb_templates", **keep,
+            key="lb_templates",
         )
         providers = c3.multiselect(
             "Provider",
@@ -103,19 +102,17 @@ def _filter_widgets(
             picked("lb_providers", options["providers"]),
             key="lb_providers",
             format_func=lambda p: PROVIDER_LABELS.get(p, p),
-            **keep,
         )
         # [] not (): Streamlit's stub lists no empty-tuple range overload; both are the same
         # empty range at runtime (any sequence, same parsed value and widget id).
         dates = c4.date_input(
-            "Date range", held("lb_dates", []), key="lb_dates", format="YYYY-MM-DD", **keep
+            "Date range", held("lb_dates", []), key="lb_dates", format="YYYY-MM-DD"
         )
         chosen_raters = st.multiselect(
             "Raters",
             raters,
             picked("lb_raters", raters),
             key="lb_raters",
-            **keep,
             help="Count only these people's star ratings and arena votes (none chosen: "
             "everyone's). Generations, speed and cost are not filtered by it.",
         )
@@ -123,7 +120,6 @@ def _filter_widgets(
             "Include offline sketches",
             held("lb_offline", False),
             key="lb_offline",
-            **keep,
             help="Sketches are drawn locally, not by a model. When included they compete under "
             "their own name, never as the model.",
         )
@@ -300,7 +296,7 @@ def _criterion(wb: Workbench, board: Leaderboard, f: HistoryFilter) -> None:
         st.session_state["lb_criterion"] = voted[0] if voted else ids[0]
     criterion = st.selectbox(
         "Criterion", ids, position("lb_criterion", ids), key="lb_criterion",
-        format_func=label, **url_state.KEEP,
+        format_func=label,
     )
     url_state.publish("leaderboard_criterion", field)
     result = board.result(criterion)

@@ -129,7 +129,6 @@ def _page(wb: Workbench) -> None:
         "Prompt variants (one per line; end a line with --ar W:H to fix its ratio)",
         held("m_prompts", ""),
         key="m_prompts",
-        **url_state.KEEP,
         height=120,
         placeholder="a lighthouse at dusk, oil painting\na lighthouse at dusk, photorealistic",
     )
@@ -147,7 +146,6 @@ def _page(wb: Workbench) -> None:
         "Seeds",
         held("m_seeds", ""),
         key="m_seeds",
-        **url_state.KEEP,
         placeholder="e.g. 1,2,3 or 10-13",
         help="Leave empty for one random seed.",
     )
@@ -157,7 +155,6 @@ def _page(wb: Workbench) -> None:
     st.session_state["m_ratios"] = kept  # a ratio the chosen models do not share is dropped
     ratios = cols[1].multiselect(
         "Aspect ratios", common, kept, key="m_ratios", help="Leave empty for each model's default.",
-        **url_state.KEEP,
     )
     try:
         seeds = _seeds(seed_text)
@@ -171,12 +168,10 @@ def _page(wb: Workbench) -> None:
     rows = axis_cols[0].selectbox(
         "Rows (Y)", AXES, position("m_rows", AXES, AXES.index("prompt")),
         key="m_rows", format_func=AXIS_LABELS.__getitem__,
-        **url_state.KEEP,
     )
     columns = axis_cols[1].selectbox(
         "Columns (X)", AXES, position("m_cols", AXES, AXES.index("model")),
         key="m_cols", format_func=AXIS_LABELS.__getitem__,
-        **url_state.KEEP,
     )
     group_by = tuple(a for a in AXIS_LABELS if a not in (rows, columns))
     axis_cols[2].caption("Blocks (Z): " + ", ".join(AXIS_LABELS[a] for a in group_by))

@@ -68,7 +68,6 @@ def model_picker(wb: Workbench, key: str) -> list[str]:
         ids,
         default=["nano-banana-2", "flux-2-pro"] if first else picked(f"{key}_models", ids),
         key=f"{key}_models",
-        **url_state.KEEP,
         format_func=lambda i: wb.catalog.model(i).name,
     )
 
@@ -82,7 +81,6 @@ def suite_picker(key: str) -> Suite | None:
         list(suites),
         index=None,  # clearable; a suite from a link is set through the session
         key=f"{key}_suite",
-        **url_state.KEEP,
         placeholder="Pick a suite…",
         format_func=lambda i: f"{suites[i].name} ({count(len(suites[i].prompts), 'prompt')})",
     )
@@ -123,7 +121,6 @@ def provider_pickers(wb: Workbench, model_ids: list[str], key: str) -> dict[str,
                 options.index(status_service.default_provider(wb, model_id)),
             ),
             key=f"{key}_provider_{model_id}",
-            **url_state.KEEP,
             format_func=lambda p: (
                 PROVIDER_LABELS[p] + ("" if p == OFFLINE or keys.get(p) else " (no key)")
             ),

@@ -2,7 +2,8 @@
 forward buttons and a link sent to someone show the same view.
 
 A page lists its inputs as `Field`s (widget key = query parameter name), calls `restore` before
-drawing its widgets and `publish` after. Which side wins:
+drawing its widgets and `publish` after, and draws each widget with the value `restore` put in
+the session as its default (`ui/widget_value.py`). Which side wins:
 
 - the URL, when it names any of the page's fields and differs from what this session last
   wrote there: it was opened from a link, reloaded, or moved by back/forward;
@@ -28,11 +29,6 @@ import streamlit as st
 
 Kind = Literal["list", "text", "float", "int", "bool", "choice", "dates"]
 MAX_TEXT = 2000
-# Extra widget arguments for a field's widget (none: `restore` and `publish` keep the values;
-# Streamlit's `persist_state` was dropped: a value set through the session state before the
-# widget could be replaced by the remembered one on a later rerun).
-KEEP: dict[str, Any] = {}
-
 
 @dataclass(frozen=True)
 class Field:
