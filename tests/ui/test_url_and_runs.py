@@ -66,6 +66,34 @@ def test_junk_in_the_url_falls_back_to_defaults(data_dir: Path, seeded: Workbenc
     assert at.selectbox(key="h_sort").value == "newest"
 
 
+def test_numbers_outside_their_widgets_bounds_in_a_link_fall_back_to_defaults(
+    data_dir: Path, seeded: Workbench
+) -> None:
+    _seed(seeded)
+    at = _app(pages.history_page)
+    at.query_params["h_adh_max"] = "999"
+    at.query_params["h_adh_min"] = "-5"
+    at.query_params["h_min"] = "nan"
+    at.run()
+    assert not at.exception
+    assert "3 generations match" in at.caption[0].value
+    assert at.number_input(key="h_adh_max").value == 100
+    assert at.number_input(key="h_adh_min").value == 0
+    assert at.slider(key="h_min").value == 0.0
+    at = _app(pages.history_page)
+    at.query_params["h_adh_max"] = "100"  # the bounds themselves are values a link may hold
+    at.query_params["h_min"] = "5"
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="h_adh_max").value == 100
+    assert at.slider(key="h_min").value == 5.0
+    compare = _app(pages.compare_page)
+    compare.query_params["c_k"] = "50"
+    compare.run()
+    assert not compare.exception
+    assert compare.number_input(key="c_k").value == 3
+
+
 def test_history_filters_by_run_and_category(data_dir: Path, seeded: Workbench) -> None:
     _seed(seeded)
     run_id = offline_run(seeded, n=1, prompts=("a kite",), category="portrait")

@@ -126,7 +126,7 @@ def _fields(wb: Workbench) -> list[url_state.Field]:
         F("c_mode", "choice", "Slots", MODES),
         F("c_text", "text", ""),
         *(F(f"c_slot_{slot.id}", "text", "") for slot in slots),
-        F("c_k", "int", 3),
+        F("c_k", "int", 3, low=1, high=8),
         F("c_seed", "text", ""),
         F("c_ar", "text", EACH_DEFAULT),
         F(RUN_KEY, "text", ""),

@@ -107,7 +107,7 @@ def _fields(
         F("h_run", "choice", None, list(runs)),
         F("h_text", "text", ""),
         F("h_dates", "dates", []),
-        F("h_min", "float", 0.0),
+        F("h_min", "float", 0.0, low=0.0, high=5.0),
         F("h_sort", "choice", "newest", SORTS),
         F("h_metric", "choice", None, METRICS),
         F("h_metric_op", "choice", METRIC_OPS[0], METRIC_OPS),
@@ -117,8 +117,8 @@ def _fields(
         F("h_tags", "list", [], tags),
         F("h_archived", "choice", "hide", ARCHIVED),
         F("h_judged", "choice", "any", JUDGED),
-        F("h_adh_min", "int", 0),
-        F("h_adh_max", "int", 100),
+        F("h_adh_min", "int", 0, low=0, high=100),
+        F("h_adh_max", "int", 100, low=0, high=100),
     ]
 
 

@@ -12,8 +12,9 @@ the session as its default (`ui/widget_value.py`). Which side wins:
   page switch, then `publish` writes them into the URL again (a page switch empties it).
 
 Every value read from a URL is untrusted: it is parsed by its field's kind and kept only when
-it is one of the field's options (a multiselect or select box given a value outside its options
-would fail); anything else leaves the widget at its own default. Streamlit's own
+it is one of the field's options, or a number within the field's bounds (a multiselect or select
+box given a value outside its options, or a number input one outside its bounds, would stop the
+page); anything else leaves the widget at its own default. Streamlit's own
 `bind="query-params"` is not used: it writes the URL only when the user changes a widget, so
 after a page switch the URL lacks the filters and going back to it reset them.
 """
@@ -36,6 +37,8 @@ class Field:
     kind: Kind
     default: Any = None
     options: Sequence[Any] | None = None  # list / choice: the values allowed
+    low: float | None = None  # int / float: the widget's own bounds (a value outside would
+    high: float | None = None  # stop the page with Streamlit's out-of-range error)
 
 
 def _written_key(scope: str) -> str:
@@ -76,10 +79,11 @@ def _decode(field: Field, raw: list[str]) -> Any:
             return text
         if field.kind == "bool":
             return text in ("1", "true", "True")
-        if field.kind == "float":
-            return float(text)
-        if field.kind == "int":
-            return int(text)
+        if field.kind in ("float", "int"):
+            number = float(text) if field.kind == "float" else int(text)
+            inside = (field.low is None or number >= field.low) and (
+                field.high is None or number <= field.high)
+            return number if inside and number == number else _UNUSABLE  # NaN: not a number
         allowed = list(field.options or [])  # choice
         return text if text in allowed else _UNUSABLE
     except (ValueError, IndexError):
