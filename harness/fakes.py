@@ -118,6 +118,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         return None
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.fake._lock:
+            self.server.fake.connections += 1
+
     def do_GET(self) -> None:
         self.server.fake._handle(self, "GET")
 
@@ -146,6 +151,7 @@ class FakeServer:
         self.requests: list[Recorded] = []
         self.faults: dict[str, list[Fault]] = defaultdict(list)
         self.paid_submits = 0
+        self.connections = 0  # TCP connections accepted (a client that keeps one: 1)
         self.image: bytes = png_bytes()
         self.image_factory: Callable[[int], bytes] | None = None
         self.seed = 4242

@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "workbench"
 # Each adapter's own wire names for FLUX.2 [flex]'s options (the same name, a different mapping
 # per API).
 KNOWN = {"FLEX_OPTIONS"}
+TYPE_VARIABLES = {"TypeVar", "ParamSpec"}
 
 
 def _constants(path: Path) -> dict[str, str]:
@@ -23,6 +24,8 @@ def _constants(path: Path) -> dict[str, str]:
             targets, value = [node.target], node.value
         else:
             continue
+        if isinstance(value, ast.Call) and getattr(value.func, "id", "") in TYPE_VARIABLES:
+            continue  # a module's own type variable (T = TypeVar("T")) is no fact
         for target in targets:
             if isinstance(target, ast.Name) and target.id.isupper():
                 found[target.id] = ast.dump(value)

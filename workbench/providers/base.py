@@ -40,6 +40,7 @@ ErrorKind = Literal[
     "config",  # the provider cannot run here (no key, unknown model id)
     "cancelled",  # the user cancelled before the request was sent
     "untrusted",  # a URL read back is not the provider's: no request was made with the key
+    "storage",  # the image arrived (and is billed) but could not be stored here
     "internal",  # a bug in the workbench; the message says what happened
 ]
 # Whether an attempt is paid for, as the provider's own documentation says for what happened:

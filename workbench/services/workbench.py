@@ -57,6 +57,9 @@ class Workbench:
     # service that owns it (the measurer: `evidence.measurements.worker_for`). Typed `object`
     # so that this module, which every service imports, imports none of them.
     background: dict[str, object] = field(default_factory=dict, repr=False)
+    # Provider clients kept open between single generations on the process's shared event
+    # loop (`runs.shared_loop`), by provider name; used and changed on that loop only.
+    loop_providers: dict[str, Provider] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.attempts = AttemptLog(

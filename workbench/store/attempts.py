@@ -28,6 +28,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,13 +185,21 @@ class AttemptLog:
             ],
         )
 
-    def complete(self, generation_id: str, outcome: Outcome) -> None:
+    def complete(
+        self, generation_id: str, outcome: Outcome, *,
+        before_commit: Callable[[], object] | None = None,
+    ) -> None:
         """Write an attempt's outcome. If the server went away (team mode), wait for it for up
-        to `reconnect_s`, then keep the outcome in the journal rather than lose it."""
+        to `reconnect_s`, then keep the outcome in the journal rather than lose it.
+
+        `before_commit` runs inside the transaction, after its statements and before it
+        commits (and before the journal keeps the outcome): the outcome's image being stored
+        meanwhile on another thread is waited for there, so that the row never names an image
+        not on disk. What it raises rolls the transaction back and reaches the caller."""
         deadline = time.monotonic() + self.reconnect_s
         while True:
             try:
-                self._complete_racing(generation_id, outcome)
+                self._complete_racing(generation_id, outcome, before_commit)
                 return
             except self.db.transient as exc:
                 left = deadline - time.monotonic()
@@ -198,6 +207,8 @@ class AttemptLog:
                     continue
                 if self.journal is None:
                     raise
+                if before_commit is not None:
+                    before_commit()
                 self.journal.append(generation_id, dataclasses.asdict(outcome))
                 self.journalled += 1
                 log.warning(
@@ -219,12 +230,20 @@ class AttemptLog:
 
         return self.journal.replay(write)
 
-    def _complete_racing(self, generation_id: str, outcome: Outcome) -> None:
+    def _complete_racing(
+        self, generation_id: str, outcome: Outcome,
+        before_commit: Callable[[], object] | None = None,
+    ) -> None:
         # Two jobs storing the same image at the same moment race: the other one's images row
         # blocks this insert until it commits; then the retry only links to it.
-        retry_conflicts(self.db.conflicts, lambda: self._complete(generation_id, outcome))
+        retry_conflicts(
+            self.db.conflicts, lambda: self._complete(generation_id, outcome, before_commit)
+        )
 
-    def _complete(self, generation_id: str, outcome: Outcome) -> None:
+    def _complete(
+        self, generation_id: str, outcome: Outcome,
+        before_commit: Callable[[], object] | None = None,
+    ) -> None:
         image = outcome.image
         with self.db.transaction() as cur:
             if image is not None:
@@ -285,6 +304,8 @@ class AttemptLog:
             if paid is None and outcome.status != "succeeded" and not outcome.may_be_billed:
                 paid = 0.0
             SpendLedger.settle(cur, generation_id, paid)
+            if before_commit is not None:
+                before_commit()
 
     def start(self, generation_id: str, params: dict[str, Any], cur: Any = None) -> None:
         """A queued attempt of a run is about to be sent. From now on the provider may accept

@@ -14,6 +14,7 @@ to the one DuckDB instance the process keeps, and "closing" detaches it (docs/st
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 import time
@@ -190,17 +191,34 @@ class Database:
             turns.leases += 1
             self._mine.depth = depth + 1
             try:
-                cur = turns.con.cursor()
-                cur.execute(f"USE {CATALOG}")  # a cursor starts in the instance's own catalog
+                cur = self._cursor_for(depth)
             except BaseException:
                 self._release_lease()
                 raise
         try:
             yield cur
         finally:
-            cur.close()
+            if depth:
+                cur.close()
             with turns.cond:
                 self._release_lease()
+
+    def _cursor_for(self, depth: int) -> duckdb.DuckDBPyConnection:
+        """This thread's kept cursor of this turn for its outermost unit of work (a nested
+        one gets its own, as its own connection); with `cond` held."""
+        turns, mine = self._turns, self._mine
+        assert turns.con is not None
+        if depth:
+            cur = turns.con.cursor()
+            try:
+                cur.execute(f"USE {CATALOG}")  # a cursor starts in the instance's own catalog
+            except BaseException:
+                cur.close()
+                raise
+            return cur
+        if getattr(mine, "turn", None) != turns.turn or mine.cursor is None:
+            mine.cursor, mine.turn = turns.kept_cursor(turns.con), turns.turn
+        return mine.cursor
 
     def _release_lease(self) -> None:
         self._turns.leases -= 1
@@ -233,7 +251,13 @@ class Database:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-            cur.execute("COMMIT")
+            try:
+                cur.execute("COMMIT")
+            except BaseException:
+                # The cursor is kept for this thread's next unit: leave no transaction open.
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                raise
 
     def close(self, wait_s: float = 10.0) -> None:
         """Close once no cursor is lent; wait up to `wait_s` for one still at work (closing

@@ -7,6 +7,7 @@ cursor is lent until the ones out come back). `store.db.Database` lends cursors 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -91,6 +92,9 @@ class DatabaseTurn:
         self._gave_way_at = 0.0
         self._watcher: threading.Thread | None = None
         self.keep = 0  # units of work that asked to keep the file between them
+        # Cursors kept by threads between their units of work during this turn (`kept_cursor`).
+        self._kept: list[duckdb.DuckDBPyConnection] = []
+        self.turn = 0  # counts the turns: a kept cursor of an earlier one is not reused
         self.first_unit_by = 0.0  # until then, a waiting process does not take the file back
 
     def open(self) -> duckdb.DuckDBPyConnection:
@@ -145,8 +149,27 @@ class DatabaseTurn:
             except duckdb.Error as exc:
                 raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
 
+    def kept_cursor(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the file that its thread keeps for its next units of work in this
+        turn: making one and choosing the file's catalog costs ~0.6 ms, three times a
+        generation. Every kept cursor is closed before the file is detached."""
+        cur = con.cursor()
+        try:
+            cur.execute(f"USE {CATALOG}")  # a cursor starts in the instance's own catalog
+        except BaseException:
+            cur.close()
+            raise
+        self._kept.append(cur)
+        return cur
+
     def close_locked(self, *, giving_way: bool = False) -> bool:
         if self.con is not None:
+            # No cursor is lent now: the ones threads keep go before the file does.
+            for kept in self._kept:
+                with contextlib.suppress(duckdb.Error):
+                    kept.close()
+            self._kept.clear()
+            self.turn += 1
             try:
                 # Detaching writes the log's changes into the file (as closing did) and lets go
                 # of DuckDB's own lock on it.

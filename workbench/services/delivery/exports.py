@@ -40,7 +40,13 @@ from workbench.services.evidence.leaderboard import Leaderboard
 from workbench.services.runs import grids
 from workbench.services.workbench import Workbench
 from workbench.store.annotations import Annotation
-from workbench.store.images import BadImageRef, ImageStore, ImageStoreError, ImageUnavailable
+from workbench.store.images import (
+    BadImageRef,
+    ImageStore,
+    ImageStoreError,
+    ImageUnavailable,
+    parse_ref,
+)
 from workbench.store.records import Generation
 from workbench.store.votes import NewVote, fingerprint, time_text
 
@@ -458,7 +464,7 @@ def image_file(wb: Workbench, record: Generation) -> ImageFile | None:
     if not relative:
         return None
     try:
-        ref = wb.images.ref(relative)
+        ref = parse_ref(relative)  # BadImageRef for anything the workbench does not write
         if not wb.images.has(ref.key):
             return None
     except (BadImageRef, ImageStoreError):

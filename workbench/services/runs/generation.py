@@ -21,6 +21,7 @@ purpose.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -52,10 +53,16 @@ from workbench.domain.prompt_checks import PreparedPrompt, lint
 from workbench.domain.templates import FREE_TEXT
 from workbench.errors import InvalidInput
 from workbench.imaging.reference import ReferenceImage
-from workbench.providers.base import ImageRequest, ImageResult, Provider, ProviderError
+from workbench.providers.base import (
+    ErrorKind,
+    ImageRequest,
+    ImageResult,
+    Provider,
+    ProviderError,
+)
 from workbench.providers.registry import provider_label
 from workbench.redact import redact
-from workbench.services.runs import handoff
+from workbench.services.runs import handoff, off_loop, shared_loop
 from workbench.services.workbench import Workbench
 from workbench.store.attempts import NewGeneration, Outcome
 from workbench.store.images import NotAnImage, StoredImage
@@ -501,10 +508,14 @@ async def execute(
     queued = generation_id is not None
     gid = generation_id or new_id_hint or new_id("gen")
 
+    # The write that keeps the provider's job id runs while the job is polled; the outcome's
+    # write waits for it (both change the same row).
+    accepted: list[concurrent.futures.Future[None]] = []
+
     def submitted(rid: str | None, url: str | None) -> None:
         # Only an id is worth a write: the row already says the request may have gone out.
         if rid:
-            wb.attempts.mark_submitted(gid, rid, url)
+            accepted.append(off_loop.later(wb.attempts.mark_submitted, gid, rid, url))
 
     image_request = dataclasses.replace(planned.image_request, on_submitted=submitted)
     try:
@@ -536,38 +547,67 @@ async def execute(
         return refusal
 
     if reuse is None:
-        refusal = await asyncio.to_thread(reserve_and_log)
+        refusal = await off_loop.run(reserve_and_log)
         if refusal:
             raise DailyCapReached([refusal], planned.prepared)
     else:
-        await asyncio.to_thread(log_attempt)
-    over: str | None = None
-    image_data: bytes | None = None  # the image whose thumbnail is made once it is recorded
+        await off_loop.run(log_attempt)
     if reuse is not None:
-        outcome = _reused(reuse)
+        attempted = _Attempted(_reused(reuse))
     else:
         started = time.perf_counter()
         try:
-            outcome, over, image_data = await _attempt(
-                wb, planned, image_request, provider, started
-            )
+            attempted = await _attempt(wb, planned, image_request, provider, started)
         except asyncio.CancelledError:
             # The caller stopped waiting: keep what is known, so `recover` can fetch it. If
             # even that write fails, the row stays `pending` and the next start marks it.
+            for write in accepted:
+                off_loop.finish(write, f"recording that {gid} was accepted")
             try:
                 wb.queue.abandon(gid, provider_label(req.provider), req.run_id)
             except Exception:
                 log.exception("could not record that %s was left with its provider", gid)
             raise
-    # Writes run off the event loop so that many jobs in flight do not queue behind them.
-    await asyncio.to_thread(wb.attempts.complete, gid, outcome)
-    if outcome.image is not None and image_data is not None:
+    # Writes run off the event loop so that many jobs in flight do not queue behind them; the
+    # outcome's write after the job id's, in one piece of work no cancellation can split.
+    outcome = await off_loop.run(_complete, wb, gid, attempted, accepted)
+    if outcome.image is not None and attempted.data is not None:
         # Decoding for the thumbnail starts only now, so it never competes with the writes
         # above for the CPU (the attempt's critical path).
-        wb.images.recorded(outcome.image, image_data)
+        wb.images.recorded(outcome.image, attempted.data)
     if outcome.status == "succeeded":
         wb.succeeded(gid)
-    return _reported(wb, planned, gid, params, outcome, over)
+    return _reported(wb, planned, gid, params, outcome, attempted.over)
+
+
+def _complete(
+    wb: Workbench, gid: str, attempted: _Attempted,
+    accepted: list[concurrent.futures.Future[None]],
+) -> Outcome:
+    """Write the outcome, and return the one written. It waits for the write of the
+    provider's job id (both change the same row; that write's failure loses nothing the
+    outcome does not carry, so it is only logged) and commits only once the image is stored:
+    an image that could not be stored leaves the attempt failed, at what was billed."""
+    for write in accepted:
+        off_loop.finish(write, f"recording that {gid} was accepted")
+    outcome, storing = attempted.outcome, attempted.storing
+    if storing is None:
+        wb.attempts.complete(gid, outcome)
+        return outcome
+    try:
+        wb.attempts.complete(gid, outcome, before_commit=storing.result)
+        return outcome
+    except Exception as exc:
+        if not storing.done() or storing.exception() is not exc:
+            raise  # the database's own failure
+        log.error("the image of %s could not be stored: %s", gid, exc)
+        message = redact(f"The image arrived but could not be stored: {exc}", wb.settings)
+    failed = dataclasses.replace(
+        outcome, status="failed", image=None, error_kind="storage", error_message=message,
+        may_be_billed=True,  # delivered, so billed: at the success's cost
+    )
+    wb.attempts.complete(gid, failed)
+    return failed
 
 
 def _ledger(wb: Workbench, planned: Plan, gid: str, queued: bool) -> None:
@@ -608,12 +648,12 @@ async def _not_sent(
         error_message=redact(f"Not sent: {error.message}", wb.settings),
     )
     if queued:
-        await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+        await off_loop.run(wb.attempts.complete, gid, outcome)
     else:
-        await asyncio.to_thread(
+        await off_loop.run(
             wb.attempts.insert_pending, planned.row(gid, params, status=NOT_SENT)
         )
-        await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+        await off_loop.run(wb.attempts.complete, gid, outcome)
     return _reported(wb, planned, gid, params, outcome, None)
 
 
@@ -671,24 +711,34 @@ def _reused(cached: CachedImage) -> Outcome:
     )
 
 
+@dataclass
+class _Attempted:
+    """What `_attempt` learnt: the outcome, why its bill passes the documented maximum (None
+    when it does not), and the image being stored meanwhile (`ImageStore.store` on the
+    write pool), whose thumbnail is made once the outcome is recorded."""
+
+    outcome: Outcome
+    over: str | None = None
+    data: bytes | None = None
+    storing: concurrent.futures.Future[StoredImage] | None = None
+
+
 async def _attempt(
     wb: Workbench,
     planned: Plan,
     image_request: ImageRequest,
     provider: Provider,
     started: float,
-) -> tuple[Outcome, str | None, bytes | None]:
-    """The outcome, why its bill passes the documented maximum (None when it does not), and
-    the image stored, whose thumbnail is still to be made (`ImageStore.recorded`)."""
-
+) -> _Attempted:
     def elapsed() -> float:
         return round((time.perf_counter() - started) * 1000, 3)
 
+    result: ImageResult | None = None
     try:
         result = await provider.generate(image_request)
-        stored = await asyncio.to_thread(wb.images.put, result.data, thumbnail_later=True)
+        checked = await off_loop.run(wb.images.check, result.data)
     except ProviderError as exc:
-        return Outcome(
+        return _Attempted(Outcome(
             status=exc.status,
             latency_ms=elapsed(),
             error_kind=exc.kind,
@@ -700,31 +750,44 @@ async def _attempt(
             retry_wait_s=getattr(exc, "retry_wait_s", 0.0),
             # an adapter that says the failed job may be paid keeps its reservation
             may_be_billed=exc.billed in ("billed", "may_be_billed"),
-        ), over_maximum(planned, exc.cost_usd, {}), None
+        ), over_maximum(planned, exc.cost_usd, {}))
     except NotAnImage as exc:
-        return Outcome(
-            status="failed",
-            latency_ms=elapsed(),
-            error_kind="malformed",
-            error_message=redact(str(exc), wb.settings),
-        ), None, None
+        assert result is not None  # only checking the delivered bytes raises it
+        # The provider did the work and billed it: its figure is kept, else the reservation.
+        return _Attempted(_billed_failure(
+            result, planned, elapsed(), "malformed", redact(str(exc), wb.settings)))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a workbench bug must still leave a completed, explained row
         log.exception("generation failed unexpectedly")
-        return Outcome(
+        return _Attempted(Outcome(
             status="failed",
             latency_ms=elapsed(),
             error_kind="internal",
             error_message=redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings),
-        ), None, None
-    outcome = succeeded(result, stored, planned.estimated_cost_usd, latency_ms=elapsed())
-    return outcome, over_maximum(planned, outcome.cost_usd, result.meta), result.data
+        ))
+    # Written while the outcome's row is: that write commits once this one has ended.
+    storing = off_loop.later(wb.images.store, checked, thumbnail_later=True)
+    outcome = succeeded(result, checked.stored, planned.estimated_cost_usd, latency_ms=elapsed())
+    return _Attempted(
+        outcome, over_maximum(planned, outcome.cost_usd, result.meta), result.data, storing
+    )
+
+
+def _billed_failure(
+    result: ImageResult, planned: Plan, latency_ms: float | None, kind: ErrorKind, message: str
+) -> Outcome:
+    """A delivered image the workbench could not keep: failed, at the cost a success would
+    have recorded (the provider billed the work); without any figure the reservation stays."""
+    delivered = succeeded(result, None, planned.estimated_cost_usd, latency_ms=latency_ms)
+    return dataclasses.replace(
+        delivered, status="failed", error_kind=kind, error_message=message, may_be_billed=True
+    )
 
 
 def succeeded(
     result: ImageResult,
-    stored: StoredImage,
+    stored: StoredImage | None,
     estimated_cost_usd: float | None,
     *,
     latency_ms: float | None = None,
@@ -763,8 +826,14 @@ async def generate(wb: Workbench, request: GenerateRequest) -> GenerationOutcome
 
 
 def generate_sync(wb: Workbench, request: GenerateRequest) -> GenerationOutcome:
-    """For callers without an event loop (a Streamlit rerun, the command line)."""
-    return asyncio.run(generate(wb, request))
+    """For callers without an event loop (a Streamlit rerun): on the process's shared loop,
+    with the provider's client kept open for the next image (`shared_loop`)."""
+
+    async def on_shared_loop() -> GenerationOutcome:
+        planned = plan(wb, request)
+        return await execute(wb, planned, await shared_loop.provider_for(wb, request.provider))
+
+    return shared_loop.run(on_shared_loop)
 
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -844,7 +913,7 @@ async def resend_async(wb: Workbench, generation_id: str) -> GenerationOutcome:
     planned, record = resend_plan(wb, generation_id)
     new = new_id("gen")
     # Marked first: a crash after this point never offers the old attempt again.
-    await asyncio.to_thread(wb.sent.mark_resent, record.id, new)
+    await off_loop.run(wb.sent.mark_resent, record.id, new)
     provider = wb.open_provider(planned.request.provider)
     try:
         return await execute(wb, planned, provider, new_id_hint=new, resend_of=record.id)

@@ -27,6 +27,7 @@ from workbench.domain.plural import count
 from workbench.providers.base import ImageResult, ProviderError, Resumable
 from workbench.providers.registry import provider_label
 from workbench.redact import redact
+from workbench.services.runs import off_loop
 from workbench.services.runs.generation import succeeded
 from workbench.services.workbench import Workbench
 from workbench.store.attempts import Outcome
@@ -82,13 +83,13 @@ class RecoveryReport:
 
 
 async def recover_jobs(wb: Workbench, run_id: str | None = None) -> RecoveryReport:
-    rows = await asyncio.to_thread(wb.log.resumable, run_id)
+    rows = await off_loop.run(wb.log.resumable, run_id)
     report = RecoveryReport()
     by_provider: dict[str, list[ResumableAttempt]] = {}
     for row in rows:
         by_provider.setdefault(row.provider, []).append(row)
     await asyncio.gather(*(_lane(wb, name, jobs, report) for name, jobs in by_provider.items()))
-    report.unaccounted = await asyncio.to_thread(reconcile_ledger, wb, run_id)
+    report.unaccounted = await off_loop.run(reconcile_ledger, wb, run_id)
     return report
 
 
@@ -154,11 +155,11 @@ async def _recover_one(
     )
     try:
         result: ImageResult = await fetch(resumable)
-        stored = await asyncio.to_thread(wb.images.put, result.data)
+        stored = await off_loop.run(wb.images.put, result.data)
     except ProviderError as exc:
         message = redact(exc.message, wb.settings)
         if exc.kind == "not_found":
-            await asyncio.to_thread(
+            await off_loop.run(
                 wb.queue.mark_expired,
                 gid,
                 f"Expired at the provider: the job finished, but its result can no longer be "
@@ -174,7 +175,7 @@ async def _recover_one(
                 cost_usd=exc.cost_usd,
                 cost_kind=exc.cost_kind,
             )
-            await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+            await off_loop.run(wb.attempts.complete, gid, outcome)
             report.finished_badly.append(gid)
         else:  # auth, connection, still running past the deadline...: ask again later
             report.still_open.append(gid)
@@ -182,11 +183,11 @@ async def _recover_one(
         return
     except NotAnImage as exc:
         outcome = Outcome(status="failed", error_kind="malformed", error_message=str(exc))
-        await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+        await off_loop.run(wb.attempts.complete, gid, outcome)
         report.finished_badly.append(gid)
         return
     outcome = succeeded(result, stored, _estimate(wb, row))
-    await asyncio.to_thread(wb.attempts.complete, gid, outcome)
+    await off_loop.run(wb.attempts.complete, gid, outcome)
     wb.images.recorded(stored)
     wb.succeeded(gid)
     report.recovered.append(gid)

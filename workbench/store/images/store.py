@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.errors import InvalidInput
@@ -80,6 +80,18 @@ class StoredImage:
     height: int
 
 
+@dataclass(frozen=True)
+class CheckedImage:
+    """Bytes `ImageStore.check` found to be a whole image, with the names they are stored
+    under; not stored yet."""
+
+    stored: StoredImage
+    original: ImageRef
+    small: ImageRef
+    data: bytes = field(repr=False)
+    thumb: bytes | None = field(default=None, repr=False)  # a JPEG's, made while checking
+
+
 class ImageStore:
     """Images by content hash on a backend (the data directory unless one is given)."""
 
@@ -119,6 +131,11 @@ class ImageStore:
         or, with `thumbnail_later`, once the caller has recorded the image (`recorded`), so
         the decoding does not compete with that. Until it is made, a read of it makes it
         (`read`, through `thumbs.of`). Until `recorded`, the image is never removed."""
+        return self.store(self.check(data), thumbnail_later=thumbnail_later)
+
+    def check(self, data: bytes) -> CheckedImage:
+        """`put`'s first half: the bytes checked (NotAnImage) and named, nothing written. A
+        generation records the image while `store` writes it, and commits once it is."""
         if not data:
             raise NotAnImage("The provider returned an empty file instead of an image.")
         # Hash on a helper thread while this one checks the file: both release the GIL.
@@ -131,14 +148,20 @@ class ImageStore:
         sha = hashing.result()
         ext, mime = IMAGE_FORMATS.get(seen.format, OTHER_FORMAT)
         original, small = image_ref(sha, ext), thumb_ref(sha)
+        stored = StoredImage(sha, original.key, small.key, mime, len(data), seen.width,
+                             seen.height)
+        return CheckedImage(stored, original, small, data, seen.thumb)
+
+    def store(self, checked: CheckedImage, *, thumbnail_later: bool = False) -> StoredImage:
+        """`put`'s second half: write checked bytes (and the thumbnail checking made)."""
+        sha = checked.stored.sha256
         self.removals.storing(sha)
-        self.keep(original, data)
-        if seen.thumb is not None:
-            self.keep(small, seen.thumb)
+        self.keep(checked.original, checked.data)
+        if checked.thumb is not None:
+            self.keep(checked.small, checked.thumb)
         elif not thumbnail_later:
-            self.thumbs.later(original, small, data)
-        return StoredImage(sha, original.key, small.key, mime, len(data), seen.width,
-                           seen.height)
+            self.thumbs.later(checked.original, checked.small, checked.data)
+        return checked.stored
 
     def recorded(self, stored: StoredImage, data: bytes | None = None) -> None:
         """A generation showing this image is in the database now: from here on whether it
@@ -189,10 +212,6 @@ class ImageStore:
                         "`workbench recover`.", exc, self.spool.root)
 
     # -- reading --------------------------------------------------------------------------------
-
-    def ref(self, relative: object) -> ImageRef:
-        """The parsed reference, or BadImageRef."""
-        return parse_ref(relative)
 
     def absolute(self, relative: str, *, fetch: bool = True) -> Path:
         """A local file holding the image of this reference (BadImageRef when it is not one the

@@ -1,0 +1,115 @@
+"""Single generations for callers without an event loop (a Streamlit rerun) run on the
+process's shared loop (`services.runs.shared_loop`): a workbench keeps its provider's client,
+and so its connection, between images and closes it with itself; an interrupted wait cancels the
+generation and lets it record what it left with the provider before the interruption goes on.
+Against the loopback BFL fake (api.bfl.ai/openapi.json shapes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.fakes import FakeBfl
+from workbench.config import load_settings
+from workbench.services.runs.generation import GenerateRequest, InvalidRequest, generate_sync
+from workbench.services.workbench import Workbench, open_workbench
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "bfl-test-key-5678"
+REQUEST = GenerateRequest(model="flux-2-pro", provider="bfl", prompt="a paper crane", seed=1)
+
+
+@pytest.fixture
+def bfl(tmp_path: Path) -> Iterator[tuple[Workbench, FakeBfl]]:
+    with FakeBfl(KEY) as fake:
+        fake.pending_polls = 0
+        settings = load_settings(
+            env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "BFL_API_KEY": KEY,
+                 "BFL_BASE_URL": fake.url},
+            secrets_file=tmp_path / "none.toml",
+        )
+        wb = open_workbench(settings, idle_close_s=0)
+        try:
+            yield wb, fake
+        finally:
+            wb.close()
+
+
+def test_a_workbench_keeps_its_providers_connection_between_images_and_closes_it_with_itself(
+    bfl: tuple[Workbench, FakeBfl],
+) -> None:
+    wb, fake = bfl
+    first = generate_sync(wb, REQUEST)
+    kept = wb.loop_providers["bfl"]
+    second = generate_sync(wb, REQUEST.model_copy(update={"seed": 2}))
+    assert (first.status, second.status) == ("succeeded", "succeeded")
+    assert wb.loop_providers["bfl"] is kept
+    # submit, poll and download of both images on one keep-alive connection
+    assert len(fake.requests) == 6 and fake.connections == 1
+    wb.close()
+    assert wb.loop_providers == {}
+
+
+def test_a_request_that_fails_validation_raises_in_the_caller_and_sends_nothing(
+    bfl: tuple[Workbench, FakeBfl],
+) -> None:
+    wb, fake = bfl
+    with pytest.raises(InvalidRequest):
+        generate_sync(wb, REQUEST.model_copy(update={"aspect_ratio": "7:3"}))
+    assert fake.paid_submits == 0 and wb.loop_providers == {}
+
+
+SCRIPT = """
+import sys
+from workbench.config import load_settings
+from workbench.services.runs.generation import GenerateRequest, generate_sync
+from workbench.services.workbench import open_workbench
+
+wb = open_workbench(load_settings())
+try:
+    generate_sync(wb, GenerateRequest(model="flux-2-pro", provider="bfl", prompt="a kite"))
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_while_waiting_records_the_attempt_left_with_the_provider_before_it_exits(
+    tmp_path: Path,
+) -> None:
+    with FakeBfl(KEY) as fake:
+        fake.pending_polls = 10**9  # the job stays with BFL
+        env = {**os.environ, "WORKBENCH_DATA_DIR": str(tmp_path / "data"), "BFL_API_KEY": KEY,
+               "BFL_BASE_URL": fake.url, "WORKBENCH_POLL_INTERVAL_S": "0.05"}
+        proc = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not fake.polls and time.monotonic() < deadline:  # the fake has no event
+                time.sleep(0.02)
+            assert fake.polls, "the job never reached BFL"
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 130, err
+        assert out.strip() == "interrupted"
+        assert fake.paid_submits == 1
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data")},
+                             secrets_file=tmp_path / "none.toml")
+    wb = open_workbench(settings, idle_close_s=0)
+    try:
+        [left] = wb.log.resumable()  # recorded with its job id, so `recover` can fetch it
+        assert left.provider_request_id
+        record = wb.log.get(left.id)
+        assert record is not None and record.status == "interrupted"
+    finally:
+        wb.close()
