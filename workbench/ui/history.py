@@ -330,12 +330,13 @@ def _table(
             "latency": [duration(r.latency_ms) for r in rows],
             "cost": [money(r.cost_usd, r.cost_kind) for r in rows],
             "rating": [r.rating for r in rows],
+            # the judge's figure beside people's stars (on screen with its sort, not scrolled
+            # past the measurements): read with the page when its filter or sort used it
+            "adherence": _adherence(rows) if result.adherence is None
+            else [result.adherence.get(r.id) for r in rows],
             "tags": [", ".join(result.annotations[r.id].tags) if r.id in result.annotations
                      else "" for r in rows],
             **measured,
-            # the judge's figure: read with the page when its filter or sort used it
-            "adherence": _adherence(rows) if result.adherence is None
-            else [result.adherence.get(r.id) for r in rows],
             "id": [r.id for r in rows],
         }
     )
