@@ -186,3 +186,20 @@ def test_a_delivered_file_that_is_not_an_image_keeps_its_billed_cost(
     assert (broken.status, broken.error_kind) == ("failed", "malformed")
     assert broken.cost_usd == billed.cost_usd
     assert _reserved(wb) == pytest.approx(2 * billed.cost_usd)
+
+
+def test_a_workbench_failure_after_delivery_keeps_the_billed_cost(
+    hosted: tuple[Workbench, FakeGemini], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wb, _ = hosted
+    billed = generate_sync(wb, REQUEST)
+
+    def bug(data: bytes) -> None:
+        raise RuntimeError("a bug in checking")
+
+    monkeypatch.setattr(wb.images, "check", bug)
+    failed = generate_sync(wb, REQUEST)
+    assert (failed.status, failed.error_kind) == ("failed", "internal")
+    assert "a bug in checking" in (failed.error or "")
+    assert failed.cost_usd == billed.cost_usd
+    assert _reserved(wb) == pytest.approx(2 * (billed.cost_usd or 0))

@@ -71,11 +71,14 @@ def test_a_unit_that_failed_leaves_no_transaction_open_on_the_kept_cursor(
     try:
         with db.cursor() as cur:
             cur.execute("CREATE TABLE notes (x INTEGER PRIMARY KEY)")
-        with pytest.raises(duckdb.ConstraintException), db.transaction() as cur:
-            cur.execute("INSERT INTO notes VALUES (1)")
-            cur.execute("INSERT INTO notes VALUES (1)")
+        with pytest.raises(duckdb.ConstraintException), db.transaction() as failed:
+            failed.execute("INSERT INTO notes VALUES (1)")
+            failed.execute("INSERT INTO notes VALUES (1)")
         with db.cursor() as cur:
+            assert cur is not failed  # a failed unit's cursor is closed, not kept
             cur.execute("INSERT INTO notes VALUES (2)")  # on its own, committed at once
         assert _other_thread_sees(db, "SELECT x FROM notes") == [(2,)]
+        with pytest.raises(duckdb.ConnectionException):
+            failed.execute("SELECT 1")
     finally:
         db.close()

@@ -97,3 +97,15 @@ def test_a_request_cancelled_at_fal_before_recovery_is_a_final_outcome(make_harn
     assert (row.status, row.error_kind) == ("failed", "server")
     assert "client_cancelled" in row.error_message
     assert recover_jobs_sync(h.wb).checked == 0
+
+
+def test_a_recovered_file_that_is_not_an_image_keeps_its_billed_cost(make_harness) -> None:
+    h = make_harness("bfl")
+    gid = _interrupted(h, "job-0044-7f3a", _urls(h, "job-0044-7f3a"))
+    h.fake.image = b"<html>upstream error</html>"
+    report = recover_jobs_sync(h.wb)
+    assert report.finished_badly == [gid]
+    row = h.wb.log.get(gid)
+    assert (row.status, row.error_kind) == ("failed", "malformed")
+    # BFL delivered (and billed) it: recorded at what a success would have been, not $0
+    assert row.cost_kind == "estimated" and row.cost_usd > 0

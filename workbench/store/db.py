@@ -14,7 +14,6 @@ to the one DuckDB instance the process keeps, and "closing" detaches it (docs/st
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import threading
 import time
@@ -197,6 +196,12 @@ class Database:
                 raise
         try:
             yield cur
+        except BaseException:
+            if not depth:  # whatever state it was left in, the next unit starts afresh
+                with turns.cond:
+                    self._mine.cursor = None
+                    turns.drop_kept(cur)
+            raise
         finally:
             if depth:
                 cur.close()
@@ -251,13 +256,7 @@ class Database:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-            try:
-                cur.execute("COMMIT")
-            except BaseException:
-                # The cursor is kept for this thread's next unit: leave no transaction open.
-                with contextlib.suppress(duckdb.Error):
-                    cur.execute("ROLLBACK")
-                raise
+            cur.execute("COMMIT")
 
     def close(self, wait_s: float = 10.0) -> None:
         """Close once no cursor is lent; wait up to `wait_s` for one still at work (closing

@@ -162,6 +162,13 @@ class DatabaseTurn:
         self._kept.append(cur)
         return cur
 
+    def drop_kept(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """A kept cursor whose unit of work failed is closed, not reused."""
+        if cur in self._kept:
+            self._kept.remove(cur)
+        with contextlib.suppress(duckdb.Error):
+            cur.close()
+
     def close_locked(self, *, giving_way: bool = False) -> bool:
         if self.con is not None:
             # No cursor is lent now: the ones threads keep go before the file does.

@@ -600,8 +600,8 @@ def _complete(
     except Exception as exc:
         if not storing.done() or storing.exception() is not exc:
             raise  # the database's own failure
-        log.error("the image of %s could not be stored: %s", gid, exc)
         message = redact(f"The image arrived but could not be stored: {exc}", wb.settings)
+        log.error("%s: %s", gid, message)
     failed = dataclasses.replace(
         outcome, status="failed", image=None, error_kind="storage", error_message=message,
         may_be_billed=True,  # delivered, so billed: at the success's cost
@@ -753,18 +753,18 @@ async def _attempt(
         ), over_maximum(planned, exc.cost_usd, {}))
     except NotAnImage as exc:
         assert result is not None  # only checking the delivered bytes raises it
-        # The provider did the work and billed it: its figure is kept, else the reservation.
-        return _Attempted(_billed_failure(
-            result, planned, elapsed(), "malformed", redact(str(exc), wb.settings)))
+        return _Attempted(billed_failure(result, planned.estimated_cost_usd, elapsed(),
+                                         "malformed", redact(str(exc), wb.settings)))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a workbench bug must still leave a completed, explained row
         log.exception("generation failed unexpectedly")
+        message = redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings)
+        if result is not None:  # delivered, so billed all the same
+            return _Attempted(billed_failure(
+                result, planned.estimated_cost_usd, elapsed(), "internal", message))
         return _Attempted(Outcome(
-            status="failed",
-            latency_ms=elapsed(),
-            error_kind="internal",
-            error_message=redact(f"Unexpected error: {type(exc).__name__}: {exc}", wb.settings),
+            status="failed", latency_ms=elapsed(), error_kind="internal", error_message=message,
         ))
     # Written while the outcome's row is: that write commits once this one has ended.
     storing = off_loop.later(wb.images.store, checked, thumbnail_later=True)
@@ -774,12 +774,16 @@ async def _attempt(
     )
 
 
-def _billed_failure(
-    result: ImageResult, planned: Plan, latency_ms: float | None, kind: ErrorKind, message: str
+def billed_failure(
+    result: ImageResult,
+    estimated_cost_usd: float | None,
+    latency_ms: float | None,
+    kind: ErrorKind,
+    message: str,
 ) -> Outcome:
     """A delivered image the workbench could not keep: failed, at the cost a success would
     have recorded (the provider billed the work); without any figure the reservation stays."""
-    delivered = succeeded(result, None, planned.estimated_cost_usd, latency_ms=latency_ms)
+    delivered = succeeded(result, None, estimated_cost_usd, latency_ms=latency_ms)
     return dataclasses.replace(
         delivered, status="failed", error_kind=kind, error_message=message, may_be_billed=True
     )

@@ -28,7 +28,7 @@ from workbench.providers.base import ImageResult, ProviderError, Resumable
 from workbench.providers.registry import provider_label
 from workbench.redact import redact
 from workbench.services.runs import off_loop
-from workbench.services.runs.generation import succeeded
+from workbench.services.runs.generation import billed_failure, succeeded
 from workbench.services.workbench import Workbench
 from workbench.store.attempts import Outcome
 from workbench.store.images import NotAnImage
@@ -182,7 +182,9 @@ async def _recover_one(
             report.messages.append(f"{gid}: {message}")
         return
     except NotAnImage as exc:
-        outcome = Outcome(status="failed", error_kind="malformed", error_message=str(exc))
+        # Delivered, so billed: at the cost a success would have recorded.
+        outcome = billed_failure(result, _estimate(wb, row), None, "malformed",
+                                 redact(str(exc), wb.settings))
         await off_loop.run(wb.attempts.complete, gid, outcome)
         report.finished_badly.append(gid)
         return
