@@ -113,3 +113,52 @@ def test_ctrl_c_while_waiting_records_the_attempt_left_with_the_provider_before_
         assert record is not None and record.status == "interrupted"
     finally:
         wb.close()
+
+
+THREAD_SCRIPT = """
+import sys, threading, time
+from workbench.config import load_settings
+from workbench.services.runs.generation import GenerateRequest, generate_sync
+from workbench.services.workbench import open_workbench
+
+wb = open_workbench(load_settings())
+request = GenerateRequest(model="flux-2-pro", provider="bfl", prompt="a kite")
+# As a Streamlit session does: the generation waits in a thread that is not the main one.
+threading.Thread(target=generate_sync, args=(wb, request), daemon=True).start()
+sys.stdin.readline()  # the test says when the job is with BFL; then the process ends
+print("ending", flush=True)
+"""
+
+
+def test_a_generation_still_running_when_the_process_ends_records_itself_first(
+    tmp_path: Path,
+) -> None:
+    with FakeBfl(KEY) as fake:
+        fake.pending_polls = 10**9
+        env = {**os.environ, "WORKBENCH_DATA_DIR": str(tmp_path / "data"), "BFL_API_KEY": KEY,
+               "BFL_BASE_URL": fake.url, "WORKBENCH_POLL_INTERVAL_S": "0.05"}
+        proc = subprocess.Popen([sys.executable, "-c", THREAD_SCRIPT], cwd=ROOT, env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not fake.polls and time.monotonic() < deadline:  # the fake has no event
+                time.sleep(0.02)
+            assert fake.polls, "the job never reached BFL"
+            out, err = proc.communicate("go\n", timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        assert out.strip() == "ending"
+        assert fake.paid_submits == 1
+    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data")},
+                             secrets_file=tmp_path / "none.toml")
+    wb = open_workbench(settings, idle_close_s=0)
+    try:
+        [left] = wb.log.resumable()
+        assert left.provider_request_id
+        record = wb.log.get(left.id)
+        assert record is not None and record.status == "interrupted"
+    finally:
+        wb.close()

@@ -11,12 +11,15 @@ not on the caller's thread.
 `run` waits for the work; when the waiting thread is interrupted (Ctrl-C in a main thread),
 the work is cancelled and `run` waits until it has ended before the interruption goes on, so an
 attempt with its provider is recorded `interrupted` first (`generation.execute`), as
-`asyncio.run` would have done. A second interruption stops that wait.
+`asyncio.run` would have done. A second interruption stops that wait. When the process ends
+with generations still on the loop (the app stopped while a Streamlit session waited for an
+image), they are cancelled the same way at exit and given `EXIT_WAIT_S` to record themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import logging
 import threading
@@ -31,6 +34,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 CLOSE_WAIT_S = 10.0  # closing a workbench waits this long for its clients to close
+EXIT_WAIT_S = 10.0  # the process's end waits this long for cancelled generations to record
 
 
 class _LoopThread:
@@ -55,7 +59,28 @@ def _shared() -> _LoopThread:
     with _starting:
         if _started is None or not _started.thread.is_alive():
             _started = _LoopThread()
+            # Registered after the databases' own closing (atexit runs last in, first out), so
+            # the generations still record themselves before their database closes.
+            atexit.register(_stop_at_exit, _started)
         return _started
+
+
+def _stop_at_exit(shared: _LoopThread) -> None:
+    """The process ends: cancel the generations still on the loop, each of which records what
+    it left with its provider (`interrupted`, with the job's id) before it ends."""
+    if not shared.thread.is_alive():
+        return
+
+    async def cancel_all() -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        asyncio.run_coroutine_threadsafe(cancel_all(), shared.loop).result(EXIT_WAIT_S)
+    except Exception:
+        log.warning("generations still running at exit did not record themselves in time")
 
 
 def run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
