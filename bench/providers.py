@@ -1,19 +1,23 @@
 """The workbench's own overhead per hosted generation, against loopback fakes with no latency.
 
 Each of the four provider clients (Gemini, BFL, Replicate, fal) runs generations through
-`services.generation.generate_sync`, exactly as the app does: plan, log pending, submit, poll
-(interval 0), download a 1-megapixel PNG, check it, store it, complete the row in DuckDB (its
-thumbnail is made once that is written, on the image store's helper thread; the bench waits
-for it between generations, outside the timed part, and counts its CPU in `cpu_median_ms`).
+`services.runs.generation.generate_sync`, exactly as the app does: on the process's shared
+event loop with the provider's client kept between images, plan, log pending, submit, poll
+(interval 0), download a 1-megapixel PNG, check it, store it while the row's outcome is written
+in DuckDB, commit (its thumbnail is made once that is written, on the image store's helper
+thread; the bench waits for it between generations, outside the timed part, and counts its CPU
+in `cpu_median_ms`).
 Every image is distinct (a counter in a PNG text chunk), so nothing is skipped as already
 stored. The fakes answer at once; the CPU time their threads spend building and sending answers
 is measured and subtracted, so what is left is the workbench's overhead.
 
     .venv/bin/python bench/providers.py [--runs 60] [--warmup 5]
 
-Prints a line per provider (with the time spent in the image store, in DuckDB writes: the
-reservation with the attempt's row, the provider's acceptance and the outcome, and in the
-sent-requests ledger), then on the last line one JSON object with `overhead_median_ms` and
+Prints a line per provider (with the time spent checking the image and storing it, the
+latter beside the outcome's write; in DuckDB writes: the reservation with the attempt's row,
+the provider's acceptance, written while the job is polled, and the outcome, which waits for
+the image; and in the sent-requests ledger), then on the last line one JSON object with
+`overhead_median_ms` and
 `overhead_p95_ms` (over all providers' runs; target: median <= 15 ms), `cpu_median_ms` (the
 process's CPU time per generation, every thread included, minus the fakes'), per-provider,
 per-phase and end-to-end figures and the load average (other processes on the machine inflate
