@@ -61,6 +61,9 @@ def test_a_run_is_judged_on_one_button_after_its_estimate(seeded, monkeypatch):
         assert "Judged 2 images" in _texts(at) and len(fake.on("generate")) == 3
         ranked = next(d.value for d in at.dataframe if "Best" in d.value.columns)
         assert ranked["Best"].tolist() == [good]
+        # models by their names, never their ids, in every table of the page
+        shown = {m for d in at.dataframe if "Model" in d.value.columns for m in d.value["Model"]}
+        assert shown == {"Nano Banana 2"}
         assert "<<<" not in _texts(at)  # the request's own text never reaches the page
         # The questions of the prompt, editable as a new version.
         edit = at.text_area(key=next(t.key for t in at.text_area))

@@ -22,6 +22,7 @@ from workbench.services.evidence.judge import calibration, insights, judging, qu
 from workbench.services.evidence.judge.settings import judge_model, unavailable_reason
 from workbench.services.evidence.leaderboard.judged import JudgedEvidence
 from workbench.services.workbench import Workbench
+from workbench.ui.names import model_name
 from workbench.ui.shared import page, workbench
 from workbench.ui.text import plain
 
@@ -73,7 +74,7 @@ def _run_figures(wb: Workbench, run_id: str, tag: str) -> None:
     if groups:
         st.subheader("Best of N: variations ranked by adherence" + tag)
         st.dataframe(pd.DataFrame([
-            {"Model": g.model, "Prompt": g.prompt, "Best": g.best,
+            {"Model": model_name(wb, g.model), "Prompt": g.prompt, "Best": g.best,
              "Ranked (generation: adherence)": ", ".join(f"{gid}: {s:.0%}" for gid, s in g.ranked)}
             for g in groups
         ]), hide_index=True, width="stretch")
@@ -81,7 +82,7 @@ def _run_figures(wb: Workbench, run_id: str, tag: str) -> None:
     if failures:
         st.subheader("Questions missed, by category" + tag)
         st.dataframe(pd.DataFrame([
-            {"Model": f.model, "Category": f.category, "Missed": f.missed.text(),
+            {"Model": model_name(wb, f.model), "Category": f.category, "Missed": f.missed.text(),
              "Images": f.images} for f in failures
         ]), hide_index=True, width="stretch")
 
@@ -95,7 +96,8 @@ def _by_model(wb: Workbench, tag: str) -> None:
                "Kept apart from people's stars and votes on the Leaderboard.")
     labels = dict(insights.GROUPS)
     st.dataframe(pd.DataFrame([
-        {"Row": labels[r.group], "Model": r.model, "Adherence": r.text()} for r in rows
+        {"Row": labels[r.group], "Model": model_name(wb, r.model), "Adherence": r.text()}
+        for r in rows
     ]), hide_index=True, width="stretch")
 
 
@@ -157,7 +159,7 @@ def _board(wb: Workbench) -> None:
     if board.message:
         st.text(board.message)
     st.dataframe(pd.DataFrame([
-        {"Model": r.model, "Score": r.score, "Lower": r.lower, "Upper": r.upper,
+        {"Model": model_name(wb, r.model), "Score": r.score, "Lower": r.lower, "Upper": r.upper,
          "Votes": r.votes, "Status": r.status} for r in board.ratings
     ]), hide_index=True, width="stretch")
 
