@@ -44,3 +44,14 @@ def test_details_opens_the_clicked_image_in_a_dialog(data_dir, seeded: Workbench
     assert (f"Generation {oldest}", False) in shown
     assert not [t for t, dialog in shown if dialog]
     assert not at.exception
+
+
+def test_the_gallery_names_each_images_model(data_dir, seeded: Workbench) -> None:
+    add_generation(seeded, "flux-2-pro", "a kite over the dunes")
+    at = AppTest.from_function(history_page, default_timeout=30)
+    at.session_state["h_view"] = "Gallery"
+    at.run()
+    assert not at.exception
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs
+                if img.caption]
+    assert captions == ["FLUX.2 Pro · a kite over the dunes"]  # the name, never the id

@@ -376,7 +376,7 @@ def _open(generation_id: str) -> None:
     st.session_state[SELECTED_KEY] = generation_id
 
 
-def _gallery(result: history_service.HistoryPage) -> None:
+def _gallery(wb: Workbench, result: history_service.HistoryPage) -> None:
     with_images = [(r, t) for r in result.rows if (t := result.thumbnails.get(r.id))]
     if not with_images:
         st.info("No images on this page (only failed or pending attempts).")
@@ -384,7 +384,7 @@ def _gallery(result: history_service.HistoryPage) -> None:
     columns = st.columns(5)
     for i, (row, thumbnail) in enumerate(with_images):
         with columns[i % 5]:
-            st.image(thumbnail, caption=plain(f"{row.model} · {row.prompt[:60]}"))
+            st.image(thumbnail, caption=plain(f"{model_name(wb, row.model)} · {row.prompt[:60]}"))
             st.button(
                 "Details", key=f"h_open_{row.id}", on_click=_open_in_dialog, args=(row.id,),
                 help="Everything logged about it, in a window over the gallery.",
@@ -824,7 +824,7 @@ def render() -> None:
             _table(wb, result, history_service.table_metrics(f))
     if gallery_tab.open:
         with gallery_tab:
-            _gallery(result)
+            _gallery(wb, result)
     ids = [r.id for r in result.rows]
     st.download_button(
         f"Download this page ({count(len(ids), 'generation')}) as ZIP",
