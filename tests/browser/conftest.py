@@ -151,3 +151,22 @@ def browser() -> Iterator[object]:
         instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A journey that fails shows what its pages said at that moment (the text of each page
+    still open, its end), so a failure seen only on a CI machine can be read from the log."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]  # pluggy's hookwrapper result
+    browser = getattr(item, "funcargs", {}).get("browser")
+    if report.when != "call" or not report.failed or browser is None:
+        return
+    for context in browser.contexts:
+        for page in context.pages:
+            try:
+                main = page.locator('[data-testid="stMain"]')  # the page, not the menu
+                text = (main if main.count() else page.locator("body")).inner_text(timeout=5_000)
+            except Exception as exc:  # the page itself broke: say so instead
+                text = f"(the page could not be read: {exc})"
+            report.sections.append((f"page {page.url} when the journey failed", text[-3000:]))
