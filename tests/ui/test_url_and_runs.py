@@ -178,3 +178,30 @@ def test_a_non_numeric_measurement_value_leaves_the_other_filters_working(
     assert not at.exception
     assert "2 generations match" in at.caption[0].value
     assert any("Not a number" in e.value for e in at.error)
+
+
+def test_an_older_url_sent_with_a_change_keeps_what_was_typed_and_the_change(
+    data_dir: Path, seeded: Workbench,
+) -> None:
+    """The browser sends its URL with every rerun; on a busy server it can still be the one
+    before this session's last write. Such a rerun carries the user's change: the session
+    wins, so neither the text typed before nor the change itself is lost."""
+    _seed(seeded)
+    at = _app(pages.history_page).run()
+    at.selectbox(key="h_sort").select("oldest").run()
+    older = {k: at.query_params[k] for k in at.query_params}
+    assert older.get("h_sort") in (["oldest"], "oldest")
+    at.text_input(key="h_text").input("lighthouse").run()
+    assert at.query_params.get("h_text") in (["lighthouse"], "lighthouse")
+    at.query_params.clear()
+    at.query_params.update(older)  # the URL before the text was published
+    at.selectbox(key="h_sort").select("cheapest").run()
+    assert not at.exception
+    assert at.text_input(key="h_text").value == "lighthouse"
+    assert at.selectbox(key="h_sort").value == "cheapest"
+    # Moved by back/forward (no widget changed): the URL still wins.
+    at.query_params.clear()
+    at.query_params.update(older)
+    at.run()
+    assert at.text_input(key="h_text").value == ""
+    assert at.selectbox(key="h_sort").value == "oldest"

@@ -6,7 +6,10 @@ drawing its widgets and `publish` after, and draws each widget with the value `r
 the session as its default (`ui/widget_value.py`). Which side wins:
 
 - the URL, when it names any of the page's fields and differs from what this session last
-  wrote there: it was opened from a link, reloaded, or moved by back/forward;
+  wrote there: it was opened from a link, reloaded, or moved by back/forward. Not when this
+  rerun carries a widget the user just changed: the browser sends its URL with every rerun,
+  and one sent before the last write reached it (typing quickly on a busy server) is this
+  session's own older URL, whose missing fields would otherwise wipe what was just typed;
 - otherwise the session: `publish` keeps a copy of the values beside the widgets (Streamlit
   drops a widget's state when its page is not shown) and `restore` puts them back after a
   page switch, then `publish` writes them into the URL again (a page switch empties it).
@@ -97,8 +100,9 @@ def _in_url(fields: Sequence[Field]) -> dict[str, list[str]]:
 def restore(scope: str, fields: Sequence[Field]) -> None:
     """Before the widgets: take the URL's values when they came from outside this session."""
     found = _in_url(fields)
-    if not found or found == st.session_state.get(_written_key(scope)):
-        saved = st.session_state.get(_saved_key(scope), {})
+    written = st.session_state.get(_written_key(scope))
+    saved = st.session_state.get(_saved_key(scope), {})
+    if not found or found == written or (written is not None and _user_changed(fields, saved)):
         for field in fields:  # back from another page: the values as they were
             if field.key not in st.session_state and field.key in saved:
                 st.session_state[field.key] = saved[field.key]
@@ -109,6 +113,16 @@ def restore(scope: str, fields: Sequence[Field]) -> None:
             st.session_state.pop(field.key, None)
         else:
             st.session_state[field.key] = value
+
+
+def _user_changed(fields: Sequence[Field], saved: dict[str, Any]) -> bool:
+    """Whether this rerun carries a value of the page's widgets that differs from what the
+    page last published: the user changed a widget (a back/forward or a reload changes none)."""
+    state = st.session_state
+    return any(
+        field.key in state and (field.key not in saved or state[field.key] != saved[field.key])
+        for field in fields
+    )
 
 
 def publish(scope: str, fields: Sequence[Field]) -> None:
