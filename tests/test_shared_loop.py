@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -81,38 +81,56 @@ except KeyboardInterrupt:
 """
 
 
-def test_ctrl_c_while_waiting_records_the_attempt_left_with_the_provider_before_it_exits(
-    tmp_path: Path,
-) -> None:
+def _stopped_while_with_bfl(
+    tmp_path: Path, script: str, stop: Callable[[subprocess.Popen[str]], tuple[str, str]]
+) -> tuple[int, str, str]:
+    """Run `script` in its own process against a BFL fake that keeps the job pending; once the
+    job is with BFL, `stop` ends the process (its output back). Exactly one paid submit."""
     with FakeBfl(KEY) as fake:
         fake.pending_polls = 10**9  # the job stays with BFL
         env = {**os.environ, "WORKBENCH_DATA_DIR": str(tmp_path / "data"), "BFL_API_KEY": KEY,
                "BFL_BASE_URL": fake.url, "WORKBENCH_POLL_INTERVAL_S": "0.05"}
-        proc = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 60
             while not fake.polls and time.monotonic() < deadline:  # the fake has no event
                 time.sleep(0.02)
             assert fake.polls, "the job never reached BFL"
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=60)
+            out, err = stop(proc)
         finally:
             if proc.poll() is None:
                 proc.kill()
-        assert proc.returncode == 130, err
-        assert out.strip() == "interrupted"
         assert fake.paid_submits == 1
+    return proc.returncode, out, err
+
+
+def _left_interrupted_with_its_job_id(tmp_path: Path) -> None:
+    """The one attempt is recorded `interrupted` with BFL's job id, so `recover` fetches it."""
     settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data")},
                              secrets_file=tmp_path / "none.toml")
     wb = open_workbench(settings, idle_close_s=0)
     try:
-        [left] = wb.log.resumable()  # recorded with its job id, so `recover` can fetch it
+        [left] = wb.log.resumable()
         assert left.provider_request_id
         record = wb.log.get(left.id)
         assert record is not None and record.status == "interrupted"
     finally:
         wb.close()
+
+
+def test_ctrl_c_while_waiting_records_the_attempt_left_with_the_provider_before_it_exits(
+    tmp_path: Path,
+) -> None:
+    def ctrl_c(proc: subprocess.Popen[str]) -> tuple[str, str]:
+        proc.send_signal(signal.SIGINT)
+        return proc.communicate(timeout=60)
+
+    code, out, err = _stopped_while_with_bfl(tmp_path, SCRIPT, ctrl_c)
+    assert code == 130, err
+    assert out.strip() == "interrupted"
+    _left_interrupted_with_its_job_id(tmp_path)
 
 
 THREAD_SCRIPT = """
@@ -133,32 +151,9 @@ print("ending", flush=True)
 def test_a_generation_still_running_when_the_process_ends_records_itself_first(
     tmp_path: Path,
 ) -> None:
-    with FakeBfl(KEY) as fake:
-        fake.pending_polls = 10**9
-        env = {**os.environ, "WORKBENCH_DATA_DIR": str(tmp_path / "data"), "BFL_API_KEY": KEY,
-               "BFL_BASE_URL": fake.url, "WORKBENCH_POLL_INTERVAL_S": "0.05"}
-        proc = subprocess.Popen([sys.executable, "-c", THREAD_SCRIPT], cwd=ROOT, env=env,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 60
-            while not fake.polls and time.monotonic() < deadline:  # the fake has no event
-                time.sleep(0.02)
-            assert fake.polls, "the job never reached BFL"
-            out, err = proc.communicate("go\n", timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 0, err
-        assert out.strip() == "ending"
-        assert fake.paid_submits == 1
-    settings = load_settings(env={"WORKBENCH_DATA_DIR": str(tmp_path / "data")},
-                             secrets_file=tmp_path / "none.toml")
-    wb = open_workbench(settings, idle_close_s=0)
-    try:
-        [left] = wb.log.resumable()
-        assert left.provider_request_id
-        record = wb.log.get(left.id)
-        assert record is not None and record.status == "interrupted"
-    finally:
-        wb.close()
+    code, out, err = _stopped_while_with_bfl(
+        tmp_path, THREAD_SCRIPT, lambda proc: proc.communicate("go\n", timeout=60)
+    )
+    assert code == 0, err
+    assert out.strip() == "ending"
+    _left_interrupted_with_its_job_id(tmp_path)
