@@ -123,6 +123,11 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.fake._lock:
             self.server.fake.connections += 1
 
+    def finish(self) -> None:  # the client closed the connection (or the server dropped it)
+        super().finish()
+        with self.server.fake._lock:
+            self.server.fake.closed_connections += 1
+
     def do_GET(self) -> None:
         self.server.fake._handle(self, "GET")
 
@@ -152,6 +157,7 @@ class FakeServer:
         self.faults: dict[str, list[Fault]] = defaultdict(list)
         self.paid_submits = 0
         self.connections = 0  # TCP connections accepted (a client that keeps one: 1)
+        self.closed_connections = 0  # of those, the ones that have ended
         self.image: bytes = png_bytes()
         self.image_factory: Callable[[int], bytes] | None = None
         self.seed = 4242

@@ -53,8 +53,13 @@ def test_a_workbench_keeps_its_providers_connection_between_images_and_closes_it
     assert wb.loop_providers["bfl"] is kept
     # submit, poll and download of both images on one keep-alive connection
     assert len(fake.requests) == 6 and fake.connections == 1
+    assert fake.closed_connections == 0  # kept open for the next image
     wb.close()
     assert wb.loop_providers == {}
+    deadline = time.monotonic() + 30
+    while fake.closed_connections < 1 and time.monotonic() < deadline:  # the fake has no event
+        time.sleep(0.02)
+    assert fake.closed_connections == 1  # the client closed its connection with the workbench
 
 
 def test_a_request_that_fails_validation_raises_in_the_caller_and_sends_nothing(

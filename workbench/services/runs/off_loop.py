@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 # Enough for the writes of the jobs a run keeps in flight (`runner`: at most 8 at once), each
 # of which waits for its turn on the database anyway.
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="workbench-io")
+WORKERS = 8
+_POOL = concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="workbench-io")
 
 
 def later(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
