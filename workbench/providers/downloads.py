@@ -5,7 +5,6 @@ before anything decodes it (a 400 MP answer would otherwise cost gigabytes of me
 
 from __future__ import annotations
 
-import base64
 import binascii
 import io
 import warnings
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from workbench.providers.base import ProviderError
+from workbench.providers.base import ProviderError, from_base64
 from workbench.providers.failures import where
 from workbench.providers.retries import TRANSIENT_STATUSES
 
@@ -126,7 +125,7 @@ class Downloader:
         if len(payload) * 3 // 4 > self.max_bytes:
             raise self.too_large("an inline data URI")
         try:
-            return Downloaded(base64.b64decode(payload, validate=False), mime)
+            return Downloaded(from_base64(payload, strict=False), mime)
         except (binascii.Error, ValueError):
             raise self.retrier.failures.malformed(
                 "an inline image was not valid base64."

@@ -53,7 +53,6 @@ catalog confirms the offer's price from a first-party source.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import Any
 
@@ -65,6 +64,7 @@ from workbench.providers.base import (
     ImageResult,
     ProviderError,
     base64_of,
+    from_base64,
     reference_fields,
 )
 from workbench.providers.http import (
@@ -248,7 +248,7 @@ class GeminiProvider(HostedProvider):
                 billed="billed",
             )
         try:
-            data = base64.b64decode(data_b64, validate=True)
+            data = from_base64(data_b64, strict=True)
         except (binascii.Error, ValueError):
             raise ProviderError("malformed", "Gemini's image part is not valid base64.") from None
         return ImageResult(

@@ -31,13 +31,12 @@ the model id is retired or wrong: the error names the setting that picks it.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.providers.base import ProviderError
+from workbench.providers.base import ProviderError, to_base64
 from workbench.providers.gemini import MODERATED_REASONS
 from workbench.providers.gemini import classify as gemini_classify
 from workbench.providers.http import HostedProvider, HttpPolicy, Sleep, refused
@@ -130,7 +129,7 @@ class GeminiJudgeClient(HostedProvider):
         thinking: dict[str, Any] | None,
     ) -> dict[str, Any]:
         parts: list[dict[str, Any]] = [
-            {"inlineData": {"mimeType": im.mime, "data": base64.b64encode(im.data).decode()}}
+            {"inlineData": {"mimeType": im.mime, "data": to_base64(im.data)}}
             for im in images
         ]
         parts.append({"text": text})
