@@ -26,10 +26,14 @@ def ledger(backend_wb: Workbench) -> SpendLedger:
     return backend_wb.spending
 
 
-def _reserve_five(ledger: SpendLedger, worker: int, refusals: list[str]) -> None:
+def _reserve_five(
+    ledger: SpendLedger, worker: int, refusals: list[str], *, fresh: bool = False
+) -> None:
     """Five $1 reservations against a shared $12 cap; the refusals are collected."""
     for i in range(5):
-        why = ledger.reserve(f"g{worker}-{i}", f"p{worker}", 1.0, Caps(everyone_usd=12.0))
+        why = ledger.reserve(
+            f"g{worker}-{i}", f"p{worker}", 1.0, Caps(everyone_usd=12.0), fresh=fresh
+        )
         if why:
             refusals.append(why)
 
@@ -42,11 +46,16 @@ def _eight_at_once(work: Callable[[int], None]) -> None:
         t.join()
 
 
-def test_concurrent_reservations_never_pass_the_shared_cap(ledger: SpendLedger) -> None:
+@pytest.mark.parametrize("fresh", [False, True], ids=["resumable", "new_attempt"])
+def test_concurrent_reservations_never_pass_the_shared_cap(
+    ledger: SpendLedger, fresh: bool
+) -> None:
+    """A new attempt's reservation (a plain insert) is checked against the caps exactly as a
+    resumable cell's is."""
     refusals: list[str] = []
 
     def reserve_five(worker: int) -> None:
-        _reserve_five(ledger, worker, refusals)
+        _reserve_five(ledger, worker, refusals, fresh=fresh)
 
     _eight_at_once(reserve_five)
     assert ledger.spent_today("p0")[0] == 12.0  # exactly the cap: 12 of 40 fit, none more
@@ -89,14 +98,16 @@ def test_the_per_person_cap_counts_only_that_persons_spending(ledger: SpendLedge
     assert ledger.spent_today("ana") == (3.5, 2.0)
 
 
+@pytest.mark.parametrize("fresh", [False, True], ids=["resumable", "new_attempt"])
 def test_the_cap_allows_exactly_its_amount_and_not_a_hundredth_of_a_cent_more(
-    ledger: SpendLedger,
+    ledger: SpendLedger, fresh: bool
 ) -> None:
     caps = Caps(everyone_usd=1.0)
-    assert ledger.reserve("c1", "ana", 0.6, caps) is None
-    assert ledger.reserve("c2", "ana", 0.4001, caps) is not None  # $1.0001 would pass the cap
-    assert ledger.reserve("c3", "ana", 0.4, caps) is None  # $1.00 exactly is allowed
-    assert ledger.reserve("c4", "ana", 0.0001, caps) is not None
+    assert ledger.reserve("c1", "ana", 0.6, caps, fresh=fresh) is None
+    # $1.0001 would pass the cap
+    assert ledger.reserve("c2", "ana", 0.4001, caps, fresh=fresh) is not None
+    assert ledger.reserve("c3", "ana", 0.4, caps, fresh=fresh) is None  # $1.00 exactly is allowed
+    assert ledger.reserve("c4", "ana", 0.0001, caps, fresh=fresh) is not None
     assert ledger.spent_today("ana")[0] == pytest.approx(1.0)
 
 

@@ -42,28 +42,32 @@ class SpendLedger:
 
     def reserve(
         self, generation_id: str, person: str, amount_usd: float, caps: Caps, *,
-        then: Callable[[Any], None] | None = None,
+        then: Callable[[Any], None] | None = None, fresh: bool = False,
     ) -> str | None:
         """Reserve `amount_usd` for a request about to leave; return None, or why it may not
         (nothing is reserved then). `then(cur)` runs in the same transaction once the
         reservation is made (the attempt's row, so that both reach the disk in one commit);
-        not when the reservation is refused."""
+        not when the reservation is refused. `fresh`: the id is a new attempt's, so no
+        reservation can exist for it yet (a resumed cell's may)."""
         with self._serial, self.db.transaction() as cur:
             # Across processes on a server (team mode) the transaction holds the spending lock.
             self.db.exclusive(cur, "spending")
-            refusal = self._reserve(cur, generation_id, person, float(amount_usd), caps)
+            refusal = self._reserve(
+                cur, generation_id, person, float(amount_usd), caps, fresh=fresh
+            )
             if refusal is None and then is not None:
                 then(cur)
         return refusal
 
     def _reserve(
-        self, cur: Any, generation_id: str, person: str, amount_usd: float, caps: Caps
+        self, cur: Any, generation_id: str, person: str, amount_usd: float, caps: Caps, *,
+        fresh: bool,
     ) -> str | None:
         now = utcnow()
         day = now.date()
         if caps.any:
             # A resumed cell keeps its first reservation instead of adding a second one.
-            if cur.execute(
+            if not fresh and cur.execute(
                 "SELECT 1 FROM spend_reservations WHERE generation_id = ?", [generation_id]
             ).fetchone():
                 return None
@@ -81,6 +85,13 @@ class SpendLedger:
                         f"${spent:,.4f} spent or reserved today and this image may cost "
                         f"up to ${amount_usd:,.4f}."
                     )
+        if fresh:  # a plain insert: half the time of the guarded one below in DuckDB
+            cur.execute(
+                "INSERT INTO spend_reservations (generation_id, day, person, amount_usd,"
+                " created_at) VALUES (?, ?, ?, ?, ?)",
+                [generation_id, day, person, amount_usd, now],
+            )
+            return None
         # Nothing to check (or checked): one statement keeps the reservation, unless a
         # resumed cell has its first one already.
         cur.execute(

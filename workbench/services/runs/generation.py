@@ -541,6 +541,7 @@ async def execute(
             planned.reserve_usd,
             Caps(wb.settings.daily_budget_usd, wb.settings.user_daily_budget_usd),
             then=log_attempt,
+            fresh=not queued,
         )
         if refusal is None:
             _ledger(wb, planned, gid, queued)
