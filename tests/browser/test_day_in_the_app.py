@@ -125,6 +125,14 @@ def test_a_rating_is_written_once_the_slider_writes_none_and_a_clear_stays(
     for key in ("ArrowRight", "ArrowRight", "ArrowLeft", "ArrowLeft"):
         handle.press(key)
         settle(page)
+    # On a busy machine a press can land while the rerun redraws the slider and do nothing;
+    # back at its minimum either way, so the filter shows this generation again.
+    for _ in range(4):
+        if handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin"):
+            break
+        handle.press("ArrowLeft")
+        settle(page)
+    assert handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin")
     assert _ratings(data_dir, gid) == [4]
     # Click the selected star again: the rating is cleared, and stays cleared after a reload.
     overall = page.locator('[data-testid="stFeedback"]').first
