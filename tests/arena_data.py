@@ -24,7 +24,7 @@ def add_generation(
     wb: Workbench, model: str, prompt: str, *, provider: str = "gemini",
     category: str | None = None, template_id: str | None = None, status: str = "succeeded",
     latency_ms: float | None = 1000.0, cost_usd: float | None = 0.04,
-    parent_id: str | None = None,
+    parent_id: str | None = None, error_kind: str | None = None,
 ) -> str:
     generation_id = new_id("gen")
     wb.attempts.insert_pending(
@@ -40,8 +40,8 @@ def add_generation(
         Outcome(
             status=status, latency_ms=latency_ms, cost_usd=cost_usd,
             cost_kind="known" if cost_usd is not None else "unknown", image=image,
-            error_kind="moderated" if status == "moderated" else (
-                "server" if status == "failed" else None),
+            error_kind=error_kind or ("moderated" if status == "moderated" else (
+                "server" if status == "failed" else None)),
         ),
     )
     return generation_id

@@ -33,6 +33,11 @@ def _log(wb: Workbench) -> list[float]:
         add_generation(wb, NB, "a lighthouse", latency_ms=ms)
     add_generation(wb, NB, "a lighthouse", status="failed", latency_ms=None, cost_usd=None)
     add_generation(wb, NB, "a lighthouse", status="moderated", latency_ms=None, cost_usd=0.01)
+    # The workbench's own failures: not the model's attempts, but what they cost was spent.
+    add_generation(wb, NB, "a lighthouse", status="failed", error_kind="storage",
+                   latency_ms=None, cost_usd=0.04)
+    add_generation(wb, NB, "a lighthouse", status="failed", error_kind="internal",
+                   latency_ms=None, cost_usd=None)
     add_generation(wb, FP, "a lighthouse", latency_ms=900.0, cost_usd=None)
     return latencies
 
@@ -46,7 +51,7 @@ def test_quantiles_are_exact_up_to_the_limit_and_within_one_percent_beyond(
     nb = exact[NB]
     assert (nb.attempts, nb.succeeded, nb.failed, nb.moderated) == (42, 40, 1, 1)
     assert float(nb.cost_per_image_usd or 0) == pytest.approx(0.04)
-    assert float(nb.cost_total_usd or 0) == pytest.approx(40 * 0.04 + 0.01)
+    assert float(nb.cost_total_usd or 0) == pytest.approx(40 * 0.04 + 0.01 + 0.04)
     assert nb.latency_median_ms == pytest.approx(_exact(latencies, 0.5), rel=1e-12)
     assert nb.latency_p95_ms == pytest.approx(_exact(latencies, 0.95), rel=1e-12)
     fp = exact[FP]
@@ -63,3 +68,13 @@ def test_quantiles_are_exact_up_to_the_limit_and_within_one_percent_beyond(
         assert got is not None and got != _exact(latencies, q)  # the buckets answered
         assert got == pytest.approx(_exact(latencies, q), rel=0.01)
     assert bucketed[FP].latency_median_ms == pytest.approx(fp.latency_median_ms)  # one success
+
+
+def test_the_workbench_s_own_failures_are_no_offer_s_attempts(backend_wb: Workbench) -> None:
+    """An image that arrived but could not be stored here, or a workbench bug, is not counted
+    against the model and provider on the provider board either."""
+    wb = backend_wb
+    _log(wb)
+    offers = {(r.model, r.provider): r for r in wb.performance.by_offer(LOG)}
+    nb = offers[(NB, "gemini")]
+    assert (nb.attempts, nb.succeeded, nb.failed, nb.moderated) == (42, 40, 1, 1)

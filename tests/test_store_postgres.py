@@ -382,6 +382,10 @@ def test_the_leaderboard_summary_follows_every_write_and_matches_the_log(pg_url:
                 cost_usd=0.04 if status == "succeeded" and i % 4 else None,
                 cost_kind="estimated" if i % 5 == 0 else "known"))
         log.complete("g1", Outcome(status="failed", error_kind="server"))  # rewritten later
+        # the workbench's own failures leave the model's attempts, whichever way they arrive
+        log.complete("g4", Outcome(status="failed", error_kind="storage", cost_usd=0.04))
+        log.complete("g5", Outcome(status="failed", error_kind="internal"))
+        log.complete("g5", Outcome(status="failed", error_kind="server"))  # the model's after all
         with wb.db.cursor() as cur:
             cur.execute("DELETE FROM generations WHERE id = 'g2'")
         for f in (HistoryFilter(), HistoryFilter(categories=("portrait",), include_offline=False)):
@@ -399,6 +403,17 @@ def test_the_leaderboard_summary_follows_every_write_and_matches_the_log(pg_url:
                     # each rank's value is its 2%-wide bucket's centre
                     assert getattr(s, key) == pytest.approx(getattr(e, key), rel=0.01), (key, s, e)
             assert sum(r.attempts for r in exact) > 20
+        everyone = {r.model: r for r in wb.performance.by_model(HistoryFilter())}
+        with wb.db.cursor() as cur:
+            rows = cur.execute(
+                "SELECT model, count(*) FILTER (WHERE status IN ('succeeded', 'failed',"
+                " 'moderated') AND id <> 'g4') FROM generations GROUP BY model").fetchall()
+        assert {m: r.attempts for m, r in everyone.items()} == dict(rows)
+        # Rebuilt from the log (after a bulk load, and by the migration): the same figures.
+        with wb.db.cursor() as cur:
+            cur.execute("SELECT generation_summary_rebuild()")
+        wb.performance.memo.forget()
+        assert wb.performance.by_model(HistoryFilter()) == list(everyone.values())
     finally:
         wb.close()
 

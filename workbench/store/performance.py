@@ -25,6 +25,16 @@ from workbench.store.queries import filter_sql
 from workbench.store.records import OfferPerformance, records
 
 _FINISHED = "g.status IN ('succeeded', 'failed', 'moderated')"
+# A failure the workbench caused: the image arrived (billed) but could not be stored here, or a
+# bug in the workbench. It says nothing of the model, so it counts in no model's attempts,
+# failures or rates; what it cost still counts in the total spent. PostgreSQL's summary keeps
+# the same test as its `workbench_fault` column (migrations/postgres/0024_workbench_faults.sql).
+WORKBENCH_FAULTS = ("storage", "internal")
+_FAULT = (
+    "(g.status = 'failed' AND coalesce(g.error_kind, '') IN "
+    f"({', '.join(repr(k) for k in WORKBENCH_FAULTS)}))"
+)
+_FAULT_STATUS = "workbench_fault"  # the one-pass aggregate's status for such a failure
 # What generation_summary is keyed by: a filter on these alone can be answered from it.
 _SUMMARY_FIELDS = ("models", "providers", "templates", "statuses", "categories", "include_offline")
 BUCKET_BASE = 1.02  # generation_latency_bucket in migrations/postgres/0015_model_summary.sql
@@ -71,7 +81,9 @@ def _quantile(row: dict[str, Any], i: int) -> float | None:
 class ModelPerformance:
     """One model's finished attempts under a filter: counts by outcome, latency median and 95th
     percentile of the successes (ms), mean cost of a succeeded image and the total (Decimal
-    on PostgreSQL's exact sums), and whether any cost is estimated (None: no cost recorded)."""
+    on PostgreSQL's exact sums), and whether any cost is estimated (None: no cost recorded).
+    Failures the workbench caused (`WORKBENCH_FAULTS`) are not the model's attempts; their
+    cost is in the total."""
 
     model: str
     attempts: int
@@ -109,8 +121,9 @@ class _Tally:
 
     def add(self, status: str, bucket: int | None, n: int, cost_sum: Any, cost_n: int,
             estimated: bool | None) -> None:
-        self.attempts += n
-        self.counts[status] = self.counts.get(status, 0) + n
+        if status != _FAULT_STATUS:
+            self.attempts += n
+            self.counts[status] = self.counts.get(status, 0) + n
         if cost_n:
             self.cost_sum += float(cost_sum)
             self.cost_n += cost_n
@@ -205,7 +218,7 @@ class PerformanceLog:
         where, params = filter_sql(f)
         where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
         sql = (
-            "SELECT g.model, g.status,"
+            f"SELECT g.model, CASE WHEN {_FAULT} THEN '{_FAULT_STATUS}' ELSE g.status END,"
             " CASE WHEN g.status <> 'succeeded' OR g.latency_ms IS NULL THEN NULL"
             "  WHEN g.latency_ms < 1 THEN -1"
             f"  ELSE CAST(floor(ln(greatest(g.latency_ms, 1)) / ln({BUCKET_BASE})) AS INTEGER)"
@@ -246,7 +259,7 @@ class PerformanceLog:
     def by_offer(self, f: HistoryFilter) -> list[OfferPerformance]:
         """Per model and provider (an offer) from the log: finished attempts, successes,
         failures, moderations, latency median and 95th percentile of the successes (ms), and
-        the mean cost of an image."""
+        the mean cost of an image; failures the workbench caused are not the offer's."""
         return self.memo.read(("offers", f.model_dump_json()), lambda: self._by_offer(f))
 
     def _by_offer(self, f: HistoryFilter) -> list[OfferPerformance]:
@@ -254,9 +267,9 @@ class PerformanceLog:
         where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
         ok = "g.status = 'succeeded'"
         sql = (
-            "SELECT g.model, g.provider, count(*) AS attempts,"
+            f"SELECT g.model, g.provider, count(*) FILTER (WHERE NOT {_FAULT}) AS attempts,"
             f" count(*) FILTER (WHERE {ok}) AS succeeded,"
-            " count(*) FILTER (WHERE g.status = 'failed') AS failed,"
+            f" count(*) FILTER (WHERE g.status = 'failed' AND NOT {_FAULT}) AS failed,"
             " count(*) FILTER (WHERE g.status = 'moderated') AS moderated,"
             " percentile_cont(0.5) WITHIN GROUP (ORDER BY g.latency_ms)"
             f"  FILTER (WHERE {ok}) AS latency_p50_ms,"
@@ -285,9 +298,11 @@ class PerformanceLog:
         )
         sql = (
             f"WITH s AS (SELECT * FROM generation_summary g{where}),"
-            " t AS (SELECT g.model, sum(n) AS attempts,"
+            " t AS (SELECT g.model,"
+            "  coalesce(sum(n) FILTER (WHERE NOT g.workbench_fault), 0) AS attempts,"
             f"  coalesce(sum(n) FILTER (WHERE {ok}), 0) AS succeeded,"
-            "  coalesce(sum(n) FILTER (WHERE g.status = 'failed'), 0) AS failed,"
+            "  coalesce(sum(n) FILTER (WHERE g.status = 'failed' AND NOT g.workbench_fault),"
+            "   0) AS failed,"
             "  coalesce(sum(n) FILTER (WHERE g.status = 'moderated'), 0) AS moderated,"
             f"  sum(cost_sum) FILTER (WHERE {ok}) AS ok_cost,"
             f"  sum(cost_n) FILTER (WHERE {ok}) AS ok_cost_n,"

@@ -168,7 +168,8 @@ def _measured_table(
     notes = [
         "Times are medians and 95th percentiles of finished attempts; cost is the mean per "
         "succeeded image (est. where the price is estimated); rates are shares of finished "
-        "attempts."
+        "attempts. An image that arrived but could not be stored here, or a workbench error, "
+        "is not counted against the model."
     ]
     if extra:
         shown = [s for s in PAIRED_METRICS if f"{metric_specs.SPECS[s].label} vs others" in extra]
@@ -321,7 +322,8 @@ def _provider_board(wb: Workbench, f: HistoryFilter) -> None:
         return
     st.caption(
         "From your own finished attempts in this selection: rates over attempts, latency over "
-        "successes (median and 95th percentile), cost per image; each with its n."
+        "successes (median and 95th percentile), cost per image; each with its n. Failures "
+        "the workbench caused (storage, its own errors) are not the provider's."
     )
     st.dataframe(board.display(), hide_index=True, key="lb_provider_board")
 
