@@ -34,7 +34,6 @@ _FAULT = (
     "(g.status = 'failed' AND coalesce(g.error_kind, '') IN "
     f"({', '.join(repr(k) for k in WORKBENCH_FAULTS)}))"
 )
-_FAULT_STATUS = "workbench_fault"  # the one-pass aggregate's status for such a failure
 # What generation_summary is keyed by: a filter on these alone can be answered from it.
 _SUMMARY_FIELDS = ("models", "providers", "templates", "statuses", "categories", "include_offline")
 BUCKET_BASE = 1.02  # generation_latency_bucket in migrations/postgres/0015_model_summary.sql
@@ -119,9 +118,9 @@ class _Tally:
     def timed(self) -> int:
         return sum(self.buckets.values())
 
-    def add(self, status: str, bucket: int | None, n: int, cost_sum: Any, cost_n: int,
-            estimated: bool | None) -> None:
-        if status != _FAULT_STATUS:
+    def add(self, status: str, error_kind: str | None, bucket: int | None, n: int,
+            cost_sum: Any, cost_n: int, estimated: bool | None) -> None:
+        if status != "failed" or error_kind not in WORKBENCH_FAULTS:  # else only its cost
             self.attempts += n
             self.counts[status] = self.counts.get(status, 0) + n
         if cost_n:
@@ -218,21 +217,23 @@ class PerformanceLog:
         where, params = filter_sql(f)
         where = f"{where} AND {_FINISHED}" if where else f" WHERE {_FINISHED}"
         sql = (
-            f"SELECT g.model, CASE WHEN {_FAULT} THEN '{_FAULT_STATUS}' ELSE g.status END,"
+            # grouped by the error kind too, for the workbench's own failures: 2 ms at a
+            # million rows, where a CASE on it took 4 (bench/history.py leaderboard_cold_ms)
+            "SELECT g.model, g.status, g.error_kind,"
             " CASE WHEN g.status <> 'succeeded' OR g.latency_ms IS NULL THEN NULL"
             "  WHEN g.latency_ms < 1 THEN -1"
             f"  ELSE CAST(floor(ln(greatest(g.latency_ms, 1)) / ln({BUCKET_BASE})) AS INTEGER)"
             " END AS b,"
             " count(*) AS n, sum(g.cost_usd) AS cost_sum, count(g.cost_usd) AS cost_n,"
             " bool_or(g.cost_kind = 'estimated') AS estimated"
-            f" FROM generations g{where} GROUP BY 1, 2, 3"
+            f" FROM generations g{where} GROUP BY 1, 2, 3, 4"
         )
         with self.db.cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
         tallies: dict[str, _Tally] = {}
-        for model, status, bucket, n, cost_sum, cost_n, estimated in rows:
+        for model, status, error_kind, bucket, n, cost_sum, cost_n, estimated in rows:
             tallies.setdefault(model, _Tally()).add(
-                status, bucket, int(n), cost_sum, int(cost_n), estimated)
+                status, error_kind, bucket, int(n), cost_sum, int(cost_n), estimated)
         small = sorted(m for m, t in tallies.items() if 0 < t.timed <= EXACT_UP_TO)
         exact = self._exact_quantiles(f, small) if small else {}
         return [
