@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from harness.fakes import FakeGemini, png_bytes
-from workbench.config import load_settings
+from tests.hosted import workbench_on
 from workbench.domain.filters import HistoryFilter
 from workbench.services.runs import generation
 from workbench.services.runs.generation import GenerateRequest, generate_sync
-from workbench.services.workbench import Workbench, open_workbench
+from workbench.services.workbench import Workbench
 from workbench.store.attempts import Outcome
 from workbench.store.images import ImageStoreError
 from workbench.store.sent_ledger import LedgerUnwritable
@@ -31,17 +31,8 @@ REQUEST = GenerateRequest(model="nano-banana-2", provider="gemini", prompt="a br
 
 @pytest.fixture
 def hosted(tmp_path: Path) -> Iterator[tuple[Workbench, FakeGemini]]:
-    with FakeGemini() as fake:
-        settings = load_settings(
-            env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "GEMINI_API_KEY": fake.key,
-                 "GEMINI_BASE_URL": fake.url},
-            secrets_file=tmp_path / "none.toml",
-        )
-        wb = open_workbench(settings, idle_close_s=0)
-        try:
-            yield wb, fake
-        finally:
-            wb.close()
+    with FakeGemini() as fake, workbench_on(fake, tmp_path) as wb:
+        yield wb, fake
 
 
 def _reserved(wb: Workbench) -> float:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from harness.fakes import FakeBfl
-from workbench.config import load_settings
+from tests.hosted import workbench_on
 from workbench.services.runs import generation, off_loop
 from workbench.services.runs.generation import GenerateRequest
-from workbench.services.workbench import Workbench, open_workbench
+from workbench.services.workbench import Workbench
 
 KEY = "bfl-test-key-5678"
 
@@ -47,16 +47,8 @@ def test_a_write_waited_for_by_a_cancelled_task_still_runs_even_when_queued() ->
 def bfl(tmp_path: Path) -> Iterator[tuple[Workbench, FakeBfl]]:
     with FakeBfl(KEY) as fake:
         fake.pending_polls = 10**9  # the job stays with BFL
-        settings = load_settings(
-            env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "BFL_API_KEY": KEY,
-                 "BFL_BASE_URL": fake.url, "WORKBENCH_POLL_INTERVAL_S": "0.05"},
-            secrets_file=tmp_path / "none.toml",
-        )
-        wb = open_workbench(settings, idle_close_s=0)
-        try:
+        with workbench_on(fake, tmp_path, WORKBENCH_POLL_INTERVAL_S="0.05") as wb:
             yield wb, fake
-        finally:
-            wb.close()
 
 
 def test_a_cancel_right_after_the_submit_keeps_the_job_id_still_being_written(

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.fakes import FakeBfl
+from tests.hosted import workbench_on
 from workbench.config import load_settings
 from workbench.services.runs.generation import GenerateRequest, InvalidRequest, generate_sync
 from workbench.services.workbench import Workbench, open_workbench
@@ -30,16 +31,8 @@ REQUEST = GenerateRequest(model="flux-2-pro", provider="bfl", prompt="a paper cr
 def bfl(tmp_path: Path) -> Iterator[tuple[Workbench, FakeBfl]]:
     with FakeBfl(KEY) as fake:
         fake.pending_polls = 0
-        settings = load_settings(
-            env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "BFL_API_KEY": KEY,
-                 "BFL_BASE_URL": fake.url},
-            secrets_file=tmp_path / "none.toml",
-        )
-        wb = open_workbench(settings, idle_close_s=0)
-        try:
+        with workbench_on(fake, tmp_path) as wb:
             yield wb, fake
-        finally:
-            wb.close()
 
 
 def test_a_workbench_keeps_its_providers_connection_between_images_and_closes_it_with_itself(
