@@ -1,10 +1,10 @@
 """Where a generation's blocking work (database writes, storing an image) runs while its event
 loop goes on: one pool of threads for the whole process.
 
-`asyncio.to_thread` would use the running loop's default executor, which `asyncio.run` creates
-for every call and joins when the call ends: starting and joining those threads cost ~2 ms of
-every single generation (`generation.generate_sync` runs one loop per image). The threads here
-outlive the loops, and each keeps its database cursor between generations (`store.db`).
+`asyncio.to_thread` would use the running loop's default executor, which a loop made by
+`asyncio.run` (a command, a run, a recovery) creates for each call and joins when it ends:
+~2 ms per call. The threads here outlive every loop, the shared one of `shared_loop` included,
+and each keeps its database cursor between generations (`store.db`).
 
 `later` starts the work at once and hands back its `concurrent.futures.Future`, which no
 cancellation of the waiting task can cancel: a write that records money in flight always runs
@@ -26,8 +26,9 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-# Enough for the writes of the jobs a run keeps in flight (`runner`: at most 8 at once), each
-# of which waits for its turn on the database anyway.
+# A run may keep up to 64 jobs per provider in flight (`runner`), but their writes take turns on
+# the database anyway, so more threads would mostly wait; work queued behind busy threads still
+# runs to its end (tests/test_off_loop.py).
 WORKERS = 8
 _POOL = concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="workbench-io")
 
