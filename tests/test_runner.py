@@ -233,6 +233,30 @@ def test_resume_sends_only_missing_cells_and_never_a_submitted_one(settings: Set
     wb.close()
 
 
+def test_a_queued_cell_that_holds_a_reservation_keeps_it_and_is_not_reserved_twice(
+    settings: Settings,
+) -> None:
+    """A new attempt's reservation is a plain insert; a run's queued cell is reserved with the
+    guarded one, so a reservation already held for it is kept (settled to the bill), neither
+    doubled nor refused by the table's key."""
+    provider = CountingProvider(cost=0.03)
+    wb = _bench(settings, provider)
+    handle = start_run(wb, "matrix", "kept", _cells(2))
+    held = wb.log.run_cells(handle.run_id)[0].id
+    with wb.db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO spend_reservations (generation_id, day, person, amount_usd, created_at)"
+            " VALUES (?, current_date, ?, 0.5, current_timestamp)", [held, wb.settings.user])
+    progress = handle.run_sync()
+    assert (progress.succeeded, provider.submits) == (2, 2)
+    with wb.db.cursor() as cur:
+        rows = cur.execute(
+            "SELECT generation_id, amount_usd FROM spend_reservations ORDER BY generation_id"
+        ).fetchall()
+    assert len(rows) == 2 and dict(rows)[held] == pytest.approx(0.03)
+    wb.close()
+
+
 def test_recover_leaves_the_rows_of_a_living_process_alone(settings: Settings) -> None:
     wb = _bench(settings, CountingProvider())
     handle = start_run(wb, "matrix", "live", _cells(2))
